@@ -1,0 +1,139 @@
+//! Errors found in revision files and chains, and errors resolving targets.
+//!
+//! Every variant names the file (and line, where there is one) it concerns,
+//! so a user can act on it. Checks report every finding at once: functions
+//! that validate return [`ChainErrors`], a non-empty list.
+
+use crate::location::Location;
+use std::fmt;
+
+/// One problem in a revision file or in the chain the files form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("{at}: cannot read file: {reason}")]
+    Unreadable { at: Location, reason: String },
+    #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql`")]
+    NotARevisionFile { at: Location },
+    #[error("{at}: malformed header line `{text}`: expected `-- key: value` before `-- migrate:upgrade`")]
+    MalformedHeader { at: Location, text: String },
+    #[error("{at}: unknown header key `{key}` (known keys: revision, revises, message, created, depends-on, branch, transaction)")]
+    UnknownHeaderKey { at: Location, key: String },
+    #[error("{at}: header key `{key}` repeated (first given on line {first_line})")]
+    DuplicateHeaderKey { at: Location, key: String, first_line: usize },
+    #[error("{at}: missing `-- revision: <id>` header")]
+    MissingRevisionHeader { at: Location },
+    #[error("{at}: invalid revision id `{id}`: {reason}")]
+    InvalidId { at: Location, id: String, reason: String },
+    #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`")]
+    IdMismatch { at: Location, header_id: String, file_prefix: String },
+    #[error("{at}: invalid value `{value}` for `{key}`: expected {expected}")]
+    InvalidHeaderValue { at: Location, key: String, value: String, expected: String },
+    #[error("{at}: SQL before the first section: put it under `-- migrate:upgrade`")]
+    SqlBeforeSection { at: Location },
+    #[error(
+        "{at}: unknown section `-- migrate:{name}`: expected `-- migrate:upgrade` or `-- migrate:downgrade`"
+    )]
+    UnknownSection { at: Location, name: String },
+    #[error("{at}: unknown dialect `{dialect}`: expected `sqlite` or `postgres`")]
+    UnknownDialect { at: Location, dialect: String },
+    #[error("{at}: section `{section}` repeated (first on line {first_line})")]
+    DuplicateSection { at: Location, section: String, first_line: usize },
+    #[error("{at}: missing `-- migrate:upgrade` section")]
+    MissingUpgrade { at: Location },
+    #[error("{at}: duplicate revision id `{id}`, also used by {first}")]
+    DuplicateId { at: Location, id: String, first: Location },
+    #[error("{at}: revision `{id}` revises `{parent}`, which is not a revision of this package")]
+    UnknownParent { at: Location, id: String, parent: String },
+    #[error("{at}: revision `{id}` depends on `{dependency}`, which is not a known revision")]
+    UnknownDependency { at: Location, id: String, dependency: String },
+    #[error(
+        "{at}: revision `{id}` depends on package `{package}`, which has no migrations in this workspace"
+    )]
+    UnknownPackage { at: Location, id: String, package: String },
+    #[error("{at}: revision `{id}` names itself as its own parent or dependency")]
+    SelfReference { at: Location, id: String },
+    #[error("{at}: revisions form a cycle: {}", cycle.join(" -> "))]
+    Cycle { at: Location, cycle: Vec<String> },
+}
+
+impl ChainError {
+    /// Where the problem is.
+    pub fn location(&self) -> &Location {
+        use ChainError::*;
+        match self {
+            Unreadable { at, .. }
+            | NotARevisionFile { at }
+            | MalformedHeader { at, .. }
+            | UnknownHeaderKey { at, .. }
+            | DuplicateHeaderKey { at, .. }
+            | MissingRevisionHeader { at }
+            | InvalidId { at, .. }
+            | IdMismatch { at, .. }
+            | InvalidHeaderValue { at, .. }
+            | SqlBeforeSection { at }
+            | UnknownSection { at, .. }
+            | UnknownDialect { at, .. }
+            | DuplicateSection { at, .. }
+            | MissingUpgrade { at }
+            | DuplicateId { at, .. }
+            | UnknownParent { at, .. }
+            | UnknownDependency { at, .. }
+            | UnknownPackage { at, .. }
+            | SelfReference { at, .. }
+            | Cycle { at, .. } => at,
+        }
+    }
+}
+
+/// Every problem found in one pass, in file order. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainErrors(pub Vec<ChainError>);
+
+impl ChainErrors {
+    pub fn iter(&self) -> impl Iterator<Item = &ChainError> {
+        self.0.iter()
+    }
+}
+
+impl From<ChainError> for ChainErrors {
+    fn from(error: ChainError) -> ChainErrors {
+        ChainErrors(vec![error])
+    }
+}
+
+impl fmt::Display for ChainErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ChainErrors {}
+
+/// A target (`head`, `ae10+2`, `feature@head`, …) that does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("invalid target `{target}`: {reason}")]
+    Syntax { target: String, reason: String },
+    #[error("no revision matches `{target}`")]
+    Unknown { target: String },
+    #[error("revision prefix `{prefix}` is too short: give at least 4 characters")]
+    PrefixTooShort { prefix: String },
+    #[error("`{prefix}` is ambiguous: it matches {}", candidates.join(", "))]
+    Ambiguous { prefix: String, candidates: Vec<String> },
+    #[error("`{target}` has several heads ({}): name one, or join them with `cargo migrate merge`", heads.join(", "))]
+    SeveralHeads { target: String, heads: Vec<String> },
+    #[error("no branch is labelled `{label}`")]
+    UnknownBranch { label: String },
+    #[error("`{target}` walks past {end}: only {available} step(s) available")]
+    WalksTooFar { target: String, end: &'static str, available: usize },
+    #[error("`{target}` is ambiguous at `{at}`, which has several {direction}: {}", options.join(", "))]
+    AmbiguousStep { target: String, at: String, direction: &'static str, options: Vec<String> },
+    #[error("the chain has no revisions")]
+    Empty,
+}

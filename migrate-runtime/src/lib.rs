@@ -1,0 +1,23 @@
+//! Schema revisions for Rust projects: the library behind `cargo migrate`,
+//! `embed_migrations!` and applications that migrate at start-up.
+//!
+//! The driver-free modules (parsing, the graph, targets, scaffolding) build
+//! with `default-features = false`; the SQLite engine sits behind the
+//! `sqlite` feature.
+
+pub mod checksum;
+pub mod config;
+pub mod error;
+pub mod graph;
+pub mod load;
+pub mod location;
+pub mod parse;
+pub mod revision;
+pub mod scaffold;
+pub mod target;
+pub mod workspace;
+
+pub use error::{ChainError, ChainErrors, TargetError};
+pub use graph::Graph;
+pub use location::Location;
+pub use revision::{Dialect, Revision};

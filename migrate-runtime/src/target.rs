@@ -1,0 +1,216 @@
+//! Target expressions, as Alembic users write them, resolved on a [`Graph`].
+//!
+//! | target | meaning |
+//! |---|---|
+//! | `base` | before every revision |
+//! | `head` / `heads` | the single head / every head |
+//! | `3f2a9c1b7d4e`, `3f2a` | a full id or a unique prefix (4+ characters) |
+//! | `+2`, `-1` | relative to the current revision |
+//! | `3f2a+2`, `head-1` | relative to a revision |
+//! | `feature@head`, `feature@-2`, `feature@3f2a+1` | within the branch labelled `feature` |
+//! | `A:B` | a range, for `history` and offline SQL |
+//!
+//! A resolved target is the set of revisions at the tip of the state it
+//! names: empty for `base`, one revision, or several heads.
+
+use crate::error::TargetError;
+use crate::graph::{Graph, Rev};
+
+/// The state named by `target`, as its tip revisions (empty for `base`).
+/// `current` is the database's current tip, used by relative targets.
+///
+/// ```
+/// # use migrate_runtime::{graph::Graph, parse::parse_revision, target::resolve};
+/// # let file = |id: &str, parent: &str| parse_revision(
+/// #     format!("migrations/{id}_.sql").as_ref(),
+/// #     &format!("-- revision: {id}\n-- revises: {parent}\n-- migrate:upgrade\nSELECT 1;\n")).unwrap();
+/// let graph = Graph::build(vec![file("aaaa1", ""), file("bbbb2", "aaaa1"), file("cccc3", "bbbb2")]).unwrap();
+/// assert_eq!(graph.ids(&resolve(&graph, "head-1", &[]).unwrap()), ["bbbb2"]);
+/// assert_eq!(graph.ids(&resolve(&graph, "+1", &[0]).unwrap()), ["bbbb2"]);
+/// assert!(resolve(&graph, "base", &[2]).unwrap().is_empty());
+/// ```
+pub fn resolve(graph: &Graph, target: &str, current: &[Rev]) -> Result<Vec<Rev>, TargetError> {
+    let target = target.trim();
+    let syntax =
+        |reason: &str| TargetError::Syntax { target: target.to_string(), reason: reason.to_string() };
+    if target.is_empty() {
+        return Err(syntax("a target cannot be empty"));
+    }
+    if target.contains(':') {
+        return Err(syntax("a range `A:B` is only accepted by `history` and `--sql`"));
+    }
+    let (scope, rest) = match target.split_once('@') {
+        Some((label, rest)) => (Some(Scope::of_label(graph, label)?), rest),
+        None => (None, target),
+    };
+    let resolver = Resolver { graph, target, scope };
+    let (anchor, steps) = split_steps(rest).ok_or_else(|| syntax("expected a number after `+` or `-`"))?;
+    let start = resolver.anchor(anchor, current, steps.is_some())?;
+    match steps {
+        None => Ok(start),
+        Some(steps) if steps >= 0 => resolver.forward(start, steps.unsigned_abs()),
+        Some(steps) => resolver.backward(start, steps.unsigned_abs()),
+    }
+}
+
+/// Splits a range `A:B` into its ends; either may be empty (`A:`, `:B`).
+pub fn split_range(range: &str) -> Option<(&str, &str)> {
+    let (from, to) = range.split_once(':')?;
+    Some((from.trim(), to.trim()))
+}
+
+/// Revisions after the state `from` up to and including the state `to`, in
+/// apply order: what upgrading from `from` to `to` would apply.
+pub fn between(graph: &Graph, from: &[Rev], to: &[Rev]) -> Vec<Rev> {
+    let before = graph.ancestors(from);
+    let upto = graph.ancestors(to);
+    (0..graph.len()).filter(|&r| upto[r] && !before[r]).collect()
+}
+
+/// Splits `abc+2` into (`abc`, +2); `None` steps when there is no suffix.
+fn split_steps(text: &str) -> Option<(&str, Option<i64>)> {
+    let Some(at) = text.rfind(['+', '-']) else { return Some((text, None)) };
+    let digits = &text[at + 1..];
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude: i64 = digits.parse().ok()?;
+    let steps = if text.as_bytes()[at] == b'-' { -magnitude } else { magnitude };
+    Some((&text[..at], Some(steps)))
+}
+
+/// The revisions a branch label covers: its labelled revisions with their
+/// ancestors and descendants.
+struct Scope {
+    label: String,
+    labelled: Vec<Rev>,
+    members: Vec<bool>,
+}
+
+impl Scope {
+    fn of_label(graph: &Graph, label: &str) -> Result<Scope, TargetError> {
+        let labelled = graph.labelled(label);
+        if labelled.is_empty() {
+            return Err(TargetError::UnknownBranch { label: label.to_string() });
+        }
+        let up = graph.ancestors(&labelled);
+        let down = graph.descendants(&labelled);
+        let members = up.iter().zip(&down).map(|(a, d)| *a || *d).collect();
+        Ok(Scope { label: label.to_string(), labelled, members })
+    }
+}
+
+struct Resolver<'a> {
+    graph: &'a Graph,
+    target: &'a str,
+    scope: Option<Scope>,
+}
+
+impl Resolver<'_> {
+    fn in_scope(&self, rev: Rev) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.members[rev])
+    }
+
+    fn anchor(&self, anchor: &str, current: &[Rev], relative: bool) -> Result<Vec<Rev>, TargetError> {
+        match anchor {
+            "" if relative => Ok(current.iter().copied().filter(|&r| self.in_scope(r)).collect()),
+            "" => Err(self.syntax("expected a revision after `@`")),
+            "base" => Ok(Vec::new()),
+            "head" => self.single_head().map(|head| vec![head]),
+            "heads" if relative => Err(self.syntax("`heads` names several revisions: steps need one")),
+            "heads" => Ok(self.heads()),
+            id => {
+                let rev = self.graph.resolve_id(id)?;
+                if !self.in_scope(rev) {
+                    return Err(TargetError::Unknown { target: self.target.to_string() });
+                }
+                Ok(vec![rev])
+            }
+        }
+    }
+
+    fn heads(&self) -> Vec<Rev> {
+        match &self.scope {
+            Some(scope) => {
+                let below = self.graph.descendants(&scope.labelled);
+                self.graph.heads().into_iter().filter(|&h| below[h]).collect()
+            }
+            None => self.graph.heads(),
+        }
+    }
+
+    fn single_head(&self) -> Result<Rev, TargetError> {
+        let heads = self.heads();
+        match heads.as_slice() {
+            [] => Err(TargetError::Empty),
+            [head] => Ok(*head),
+            _ => Err(TargetError::SeveralHeads {
+                target: self.target.to_string(),
+                heads: self.graph.ids(&heads),
+            }),
+        }
+    }
+
+    fn forward(&self, mut at: Vec<Rev>, steps: u64) -> Result<Vec<Rev>, TargetError> {
+        for taken in 0..steps {
+            let options: Vec<Rev> = match at.as_slice() {
+                [] => self.graph.bases(),
+                [one] => self.graph.children(*one).to_vec(),
+                several => return Err(self.ambiguous(several, "current heads", &at)),
+            };
+            let options: Vec<Rev> = options.into_iter().filter(|&r| self.in_scope(r)).collect();
+            match options.as_slice() {
+                [] => return Err(self.too_far("head", taken)),
+                [next] => at = vec![*next],
+                _ if at.is_empty() => return Err(self.ambiguous_bases(&options)),
+                _ => return Err(self.ambiguous(&at, "children", &options)),
+            }
+        }
+        Ok(at)
+    }
+
+    fn backward(&self, mut at: Vec<Rev>, steps: u64) -> Result<Vec<Rev>, TargetError> {
+        for taken in 0..steps {
+            at = match at.as_slice() {
+                [] => return Err(self.too_far("base", taken)),
+                [one] => self.graph.parents(*one).iter().copied().filter(|&r| self.in_scope(r)).collect(),
+                several => return Err(self.ambiguous(several, "current heads", &at)),
+            };
+        }
+        Ok(at)
+    }
+
+    fn syntax(&self, reason: &str) -> TargetError {
+        TargetError::Syntax { target: self.target.to_string(), reason: reason.to_string() }
+    }
+
+    fn too_far(&self, end: &'static str, available: u64) -> TargetError {
+        TargetError::WalksTooFar { target: self.target.to_string(), end, available: available as usize }
+    }
+
+    fn ambiguous(&self, at: &[Rev], direction: &'static str, options: &[Rev]) -> TargetError {
+        let at = match at {
+            [one] => self.graph.revision(*one).id.clone(),
+            _ => "the current revision".to_string(),
+        };
+        TargetError::AmbiguousStep {
+            target: self.target.to_string(),
+            at,
+            direction,
+            options: self.graph.ids(options),
+        }
+    }
+
+    fn ambiguous_bases(&self, options: &[Rev]) -> TargetError {
+        let at = match &self.scope {
+            Some(scope) => format!("the base of branch {}", scope.label),
+            None => "base".to_string(),
+        };
+        TargetError::AmbiguousStep {
+            target: self.target.to_string(),
+            at,
+            direction: "bases",
+            options: self.graph.ids(options),
+        }
+    }
+}
