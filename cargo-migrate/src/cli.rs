@@ -1,0 +1,191 @@
+//! The command line, as clap derive types. `cargo migrate x` runs this
+//! binary as `cargo-migrate migrate x`, so the top level is `cargo`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::styling::Styles::styled())]
+pub enum Cargo {
+    /// Schema revisions for the packages of a cargo workspace
+    #[command(name = "migrate", version, about, long_about = None)]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Package whose revisions to use (default: the one you stand in, or the only one with migrations)
+    #[arg(short = 'p', long, global = true, value_name = "SPEC")]
+    pub package: Option<String>,
+    /// Path to Cargo.toml
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Database URL: `sqlite:PATH`, `sqlite::memory:` (default: $DATABASE_URL, else a SQLite file under target/migrate/)
+    #[arg(long, global = true, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Output format of read commands
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the migrations folder, config and desired-schema file
+    Init(InitArgs),
+    /// Scaffold a new revision on the current head
+    New(NewArgs),
+    /// Give a revision file a new slug (its id never changes)
+    Rename(RenameArgs),
+    /// List revisions, newest first
+    History(HistoryArgs),
+    /// Show the head revisions
+    Heads(ListArgs),
+    /// Show branch points and the branches leaving them
+    Branches(ListArgs),
+    /// Show one revision in full
+    Show(ShowArgs),
+    /// Create a merge revision over several heads
+    Merge(MergeArgs),
+    /// Re-parent a revision onto another head
+    Rebase(RebaseArgs),
+    /// Validate every chain of the workspace
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Dialect of the package's SQL
+    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
+    pub dialect: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the revision does; also its file-name slug
+    #[arg(short, long)]
+    pub message: String,
+    /// Parent revision, when there are several heads
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Use this id instead of a generated one
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
+    /// A revision (`REV` or `PACKAGE:REV`) that must be applied first
+    #[arg(long, value_name = "REV")]
+    pub depends_on: Vec<String>,
+    /// Label the revision as the start of a named branch
+    #[arg(long, value_name = "LABEL")]
+    pub branch: Vec<String>,
+    /// Mark the revision `transaction: none` (for CREATE INDEX CONCURRENTLY and the like)
+    #[arg(long)]
+    pub no_transaction: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// Revision id or unique prefix
+    pub rev: String,
+    /// New summary for the file name
+    pub summary: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Range `A:B` (either end may be left out)
+    #[arg(short = 'r', long, value_name = "A:B")]
+    pub rev_range: Option<String>,
+    /// Show every detail of each revision
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Show every detail of each revision
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Revision (id, prefix or target such as `head`)
+    pub rev: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Message of the merge revision
+    #[arg(short, long)]
+    pub message: String,
+    /// Revisions to merge (ids, prefixes, or `heads`)
+    #[arg(required = true, value_name = "REV")]
+    pub revs: Vec<String>,
+    /// Use this id instead of a generated one
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RebaseArgs {
+    /// Revision to re-parent
+    pub rev: String,
+    /// New parent (default: the one other head)
+    #[arg(long, value_name = "REV")]
+    pub onto: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(line: &str) -> Result<MigrateArgs, clap::Error> {
+        let argv = std::iter::once("cargo").chain(line.split_whitespace());
+        Cargo::try_parse_from(argv).map(|Cargo::Migrate(args)| args)
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cargo::command().debug_assert();
+    }
+
+    #[test]
+    fn argv_cases() {
+        let ok = [
+            "migrate check",
+            "migrate -p app check",
+            "migrate check -p app --manifest-path x/Cargo.toml",
+            "migrate new -m hello --head ab12 --depends-on other:cd34 --branch feature",
+            "migrate history -r ab12: --verbose --format json",
+            "migrate heads --format json",
+            "migrate merge -m join heads",
+            "migrate rebase ab12 --onto cd34",
+            "migrate rename ab12 new-summary",
+            "migrate show head",
+            "migrate init --dialect postgres",
+        ];
+        for line in ok {
+            assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
+        }
+        let usage_errors =
+            ["migrate", "migrate new", "migrate merge -m x", "migrate heads --format xml", "check"];
+        for line in usage_errors {
+            assert!(parse(line).is_err(), "{line} should be a usage error");
+        }
+    }
+}

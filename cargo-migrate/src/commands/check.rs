@@ -1,0 +1,71 @@
+//! `cargo migrate check`: every chain of the workspace (or the `-p` one)
+//! parses, forms a valid graph, and its cross-package dependencies resolve.
+
+use super::Context;
+use crate::output::{paint, print, print_error, print_json, ID};
+use crate::project::Package;
+use anyhow::{bail, Result};
+use migrate_runtime::workspace::{combine, PackageChain};
+use migrate_runtime::Graph;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct PackageReport<'a> {
+    package: &'a str,
+    revisions: usize,
+    heads: Vec<String>,
+}
+
+pub fn run(cx: &Context) -> Result<()> {
+    let packages = cx.project.chains_or_selected(cx.global.package.as_deref())?;
+    if packages.is_empty() {
+        bail!("no package has a migrations folder: run `cargo migrate init`");
+    }
+    let (loaded, mut failures) = load_all(&packages);
+    if failures.is_empty() {
+        let chains: Vec<PackageChain> =
+            loaded.iter().map(|(p, g)| PackageChain { package: &p.name, graph: g }).collect();
+        if let Err(errors) = combine(&chains) {
+            failures.push(anyhow::Error::new(errors).context("the workspace's cross-package dependencies"));
+        }
+    }
+    match failures.len() {
+        0 => {}
+        1 => return Err(failures.remove(0)),
+        n => {
+            failures.iter().for_each(print_error);
+            bail!("{n} packages have broken revision chains");
+        }
+    }
+    let reports: Vec<PackageReport> = loaded
+        .iter()
+        .map(|(p, g)| PackageReport { package: &p.name, revisions: g.len(), heads: g.ids(&g.heads()) })
+        .collect();
+    if cx.json() {
+        return print_json(&reports);
+    }
+    print(&reports.iter().map(render).collect::<String>());
+    Ok(())
+}
+
+fn load_all<'a>(packages: &[&'a Package]) -> (Vec<(&'a Package, Graph)>, Vec<anyhow::Error>) {
+    let mut loaded = Vec::new();
+    let mut failures = Vec::new();
+    for &package in packages {
+        match package.load() {
+            Ok(graph) => loaded.push((package, graph)),
+            Err(error) => failures.push(error),
+        }
+    }
+    (loaded, failures)
+}
+
+fn render(report: &PackageReport) -> String {
+    let heads: Vec<String> = report.heads.iter().map(|h| paint(ID, h)).collect();
+    let heads = match heads.len() {
+        0 => "no revisions yet".to_string(),
+        1 => format!("head {}", heads[0]),
+        _ => format!("heads {} (join them with `cargo migrate merge`)", heads.join(", ")),
+    };
+    format!("ok: package `{}`: {} revisions, {heads}\n", report.package, report.revisions)
+}

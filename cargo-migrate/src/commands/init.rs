@@ -1,0 +1,57 @@
+//! `cargo migrate init`: the migrations folder, the package's
+//! `[package.metadata.migrate]` table and an empty desired schema.
+
+use super::{display, Context};
+use crate::cli::InitArgs;
+use crate::output::print;
+use anyhow::{Context as _, Result};
+use std::path::Path;
+
+const SCHEMA_TEMPLATE: &str = "\
+-- The schema the head revision should produce: plain DDL for this package's
+-- dialect. `cargo migrate check` compares the two.
+";
+
+pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
+    let package = cx.project.select_for_init(cx.global.package.as_deref())?;
+    let mut report = String::new();
+    let folder = package.migrations_dir();
+    if folder.is_dir() {
+        report += &format!("kept     {}/ (already there)\n", display(&package.config.folder));
+    } else {
+        std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
+        report += &format!("created  {}/\n", display(&package.config.folder));
+    }
+    if add_config(&package.manifest_path, &args.dialect)? {
+        report += "added    [package.metadata.migrate] to Cargo.toml\n";
+    }
+    let schema = package.root.join(&package.config.schema);
+    if !schema.exists() {
+        std::fs::write(&schema, SCHEMA_TEMPLATE)
+            .with_context(|| format!("cannot write {}", schema.display()))?;
+        report += &format!("created  {}\n", display(&package.config.schema));
+    }
+    report += &format!(
+        "\nTo rebuild when revisions change, add to build.rs:\n\n    fn main() {{\n        println!(\"cargo:rerun-if-changed={}\");\n    }}\n\nNext: cargo migrate new -m \"create tables\" -p {}\n",
+        display(&package.config.folder),
+        package.name
+    );
+    print(&report);
+    Ok(())
+}
+
+/// Appends the config table unless the manifest already has one.
+fn add_config(manifest: &Path, dialect: &str) -> Result<bool> {
+    let text =
+        std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+    if text.contains("[package.metadata.migrate]") {
+        return Ok(false);
+    }
+    let separator = if text.ends_with('\n') { "\n" } else { "\n\n" };
+    let table = format!(
+        "{separator}[package.metadata.migrate]\nfolder = \"migrations\"\ndialect = \"{dialect}\"\nschema = \"schema.sql\"\n"
+    );
+    std::fs::write(manifest, text + &table)
+        .with_context(|| format!("cannot write {}", manifest.display()))?;
+    Ok(true)
+}

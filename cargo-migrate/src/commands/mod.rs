@@ -1,0 +1,84 @@
+//! One module per subcommand. Each maps its arguments to library calls and
+//! renders the result; none holds logic of its own beyond that.
+
+mod branches;
+mod check;
+mod heads;
+mod history;
+mod init;
+mod merge;
+mod new;
+mod rebase;
+mod rename;
+mod show;
+
+use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
+use crate::project::{Package, Project};
+use anyhow::Result;
+use migrate_runtime::graph::Rev;
+use migrate_runtime::{target, Graph};
+use std::path::Path;
+
+/// What every command gets: the global options and the workspace.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub project: Project,
+}
+
+impl Context {
+    pub fn json(&self) -> bool {
+        self.global.format == Format::Json
+    }
+
+    /// The selected package and its validated chain.
+    pub fn chain(&self) -> Result<(&Package, Graph)> {
+        let package = self.project.select(self.global.package.as_deref())?;
+        Ok((package, package.load()?))
+    }
+}
+
+pub fn run(args: MigrateArgs) -> Result<()> {
+    let project = Project::discover(args.global.manifest_path.as_deref())?;
+    let cx = Context { global: args.global, project };
+    match args.command {
+        Command::Init(args) => init::run(&cx, args),
+        Command::New(args) => new::run(&cx, args),
+        Command::Rename(args) => rename::run(&cx, args),
+        Command::History(args) => history::run(&cx, args),
+        Command::Heads(args) => heads::run(&cx, args),
+        Command::Branches(args) => branches::run(&cx, args),
+        Command::Show(args) => show::run(&cx, args),
+        Command::Merge(args) => merge::run(&cx, args),
+        Command::Rebase(args) => rebase::run(&cx, args),
+        Command::Check => check::run(&cx),
+    }
+}
+
+/// Resolves a target that must name exactly one revision.
+pub fn single(graph: &Graph, text: &str) -> Result<Rev> {
+    match target::resolve(graph, text, &[])?.as_slice() {
+        [one] => Ok(*one),
+        [] => anyhow::bail!("`{text}` names no revision (it is the state before the first one)"),
+        several => anyhow::bail!("`{text}` names several revisions: {}", graph.ids(several).join(", ")),
+    }
+}
+
+/// Writes a new revision file, refusing to overwrite one.
+pub fn write_new_file(package: &Package, name: &str, text: &str) -> Result<std::path::PathBuf> {
+    use anyhow::Context as _;
+    let relative = package.config.folder.join(name);
+    let path = package.file(&relative);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(relative)
+}
+
+/// `migrations/x.sql` with forward slashes.
+pub fn display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,67 @@
+//! `cargo migrate new -m MSG`: scaffold a revision on the current head.
+
+use super::{display, single, write_new_file, Context};
+use crate::cli::NewArgs;
+use crate::output::print;
+use anyhow::{bail, Result};
+use migrate_runtime::revision::{validate_id, validate_label, Dependency, TransactionMode};
+use migrate_runtime::scaffold::NewRevision;
+use migrate_runtime::Graph;
+
+pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
+    let (package, graph) = cx.chain()?;
+    let parents = parents(&graph, args.head.as_deref())?;
+    let mut new = NewRevision::new(parents, &args.message);
+    if let Some(id) = args.rev_id {
+        new.id = checked_new_id(&graph, id)?;
+    }
+    new.depends_on = args.depends_on.iter().map(|d| dependency(cx, &graph, d)).collect::<Result<_>>()?;
+    for label in &args.branch {
+        validate_label(label)
+            .map_err(|reason| anyhow::anyhow!("invalid branch label `{label}`: {reason}"))?;
+    }
+    new.branches = args.branch;
+    if args.no_transaction {
+        new.transaction = TransactionMode::None;
+    }
+    let path = write_new_file(package, &new.file_name(), &new.render())?;
+    print(&format!("created {} in package `{}`\n", display(&path), package.name));
+    Ok(())
+}
+
+/// The new revision's parent: `--head`, else the single head (none for an
+/// empty chain).
+fn parents(graph: &Graph, head: Option<&str>) -> Result<Vec<String>> {
+    if let Some(head) = head {
+        return Ok(vec![graph.revision(single(graph, head)?).id.clone()]);
+    }
+    let heads = graph.heads();
+    if heads.len() > 1 {
+        bail!(
+            "several heads ({}): pass `--head REV`, or join them first with `cargo migrate merge -m MSG heads`",
+            graph.ids(&heads).join(", ")
+        );
+    }
+    Ok(graph.ids(&heads))
+}
+
+/// An id given with `--rev-id`: valid, and not already taken.
+pub fn checked_new_id(graph: &Graph, id: String) -> Result<String> {
+    validate_id(&id).map_err(|reason| anyhow::anyhow!("invalid revision id `{id}`: {reason}"))?;
+    if let Some(rev) = graph.find(&id) {
+        bail!("revision `{id}` already exists: {}", graph.revision(rev).location);
+    }
+    Ok(id)
+}
+
+/// `REV` (this package) or `PACKAGE:REV`, resolved to a full id.
+fn dependency(cx: &Context, graph: &Graph, text: &str) -> Result<Dependency> {
+    match text.split_once(':') {
+        None => Ok(Dependency { package: None, id: graph.revision(single(graph, text)?).id.clone() }),
+        Some((name, rev)) => {
+            let other = cx.project.select(Some(name))?.load()?;
+            let id = other.revision(single(&other, rev)?).id.clone();
+            Ok(Dependency { package: Some(name.to_string()), id })
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Rendering for the terminal and for `--format json`. Colour is written
+//! through `anstream`, which drops it when stdout is not a terminal.
+
+use anstyle::{AnsiColor, Style};
+use migrate_runtime::ChainErrors;
+use std::io::Write;
+
+pub const ID: Style = AnsiColor::Yellow.on_default();
+pub const TAG: Style = AnsiColor::Cyan.on_default();
+pub const BOLD: Style = Style::new().bold();
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+
+/// `text` in `style`.
+pub fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// Writes `text` to stdout in one go (colour stripped when not a terminal).
+pub fn print(text: &str) {
+    let mut stdout = anstream::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+}
+
+/// Pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print(&text);
+    Ok(())
+}
+
+/// `error: …` lines on stderr: one per problem of a broken chain, so a
+/// build log or an editor can jump to each file and line.
+pub fn print_error(error: &anyhow::Error) {
+    let mut stderr = anstream::stderr().lock();
+    let prefix = paint(ERROR, "error");
+    if let Some(errors) = error.downcast_ref::<ChainErrors>() {
+        for problem in errors.iter() {
+            let _ = writeln!(stderr, "{prefix}: {problem}");
+        }
+        let _ = writeln!(stderr, "note: in {error}");
+        return;
+    }
+    let _ = writeln!(stderr, "{prefix}: {error:#}");
+}

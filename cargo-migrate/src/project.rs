@@ -1,0 +1,167 @@
+//! The cargo side: find the workspace's packages with `cargo metadata`, read
+//! their `[package.metadata.migrate]` settings, and pick the package a
+//! command is about.
+
+use anyhow::{bail, Context, Result};
+use cargo_metadata::MetadataCommand;
+use migrate_runtime::config::{Config, ConfigTable};
+use migrate_runtime::Graph;
+use std::path::{Path, PathBuf};
+
+/// The workspace and its packages.
+#[derive(Debug)]
+pub struct Project {
+    pub target_dir: PathBuf,
+    pub packages: Vec<Package>,
+}
+
+/// One workspace member and its migration settings.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    pub root: PathBuf,
+    pub manifest_path: PathBuf,
+    pub config: Config,
+}
+
+impl Package {
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.root.join(&self.config.folder)
+    }
+
+    pub fn has_migrations(&self) -> bool {
+        self.migrations_dir().is_dir()
+    }
+
+    /// Reads and validates the package's chain.
+    pub fn load(&self) -> Result<Graph> {
+        migrate_runtime::load::load_graph(&self.root, &self.config.folder)
+            .map_err(|errors| anyhow::Error::new(errors).context(format!("package `{}`", self.name)))
+    }
+
+    /// The absolute path of a revision file given relative to the package.
+    pub fn file(&self, relative: &Path) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+impl Project {
+    /// Runs `cargo metadata --no-deps` (through `$CARGO` when cargo started
+    /// us) on `manifest_path`, or on the manifest above the current folder.
+    pub fn discover(manifest_path: Option<&Path>) -> Result<Project> {
+        let mut command = MetadataCommand::new();
+        command.no_deps();
+        if let Some(path) = manifest_path {
+            command.manifest_path(path);
+        }
+        let metadata = command.exec().context("cannot read the workspace with `cargo metadata`")?;
+        let workspace_table = config_table(&metadata.workspace_metadata, "[workspace.metadata.migrate]")?;
+        let mut packages = Vec::new();
+        for package in metadata.workspace_packages() {
+            let table = config_table(
+                &package.metadata,
+                &format!("[package.metadata.migrate] of `{}`", package.name),
+            )?;
+            let manifest_path = package.manifest_path.clone().into_std_path_buf();
+            packages.push(Package {
+                name: package.name.to_string(),
+                root: manifest_path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                manifest_path,
+                config: Config::merge(&table, &workspace_table),
+            });
+        }
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Project { target_dir: metadata.target_directory.into_std_path_buf(), packages })
+    }
+
+    /// Packages that have a migrations folder.
+    pub fn chains(&self) -> Vec<&Package> {
+        self.packages.iter().filter(|p| p.has_migrations()).collect()
+    }
+
+    /// The package a command is about: `-p NAME`, else the one whose folder
+    /// the current directory is in (when it has migrations), else the only
+    /// one with migrations.
+    pub fn select(&self, name: Option<&str>) -> Result<&Package> {
+        let package = match name {
+            Some(name) => self.named(name)?,
+            None => match self.package_at_current_dir().filter(|p| p.has_migrations()) {
+                Some(package) => package,
+                None => self.only_chain()?,
+            },
+        };
+        if !package.has_migrations() {
+            bail!(
+                "package `{}` has no migrations folder `{}`: run `cargo migrate init -p {}`",
+                package.name,
+                package.config.folder.display(),
+                package.name
+            );
+        }
+        Ok(package)
+    }
+
+    /// The package to set up with `init`: `-p NAME`, else the one you stand
+    /// in, else the only package.
+    pub fn select_for_init(&self, name: Option<&str>) -> Result<&Package> {
+        if let Some(name) = name {
+            return self.named(name);
+        }
+        if let Some(package) = self.package_at_current_dir() {
+            return Ok(package);
+        }
+        match self.packages.as_slice() {
+            [one] => Ok(one),
+            _ => bail!(
+                "several packages in this workspace ({}): choose one with `-p`",
+                names(self.packages.iter())
+            ),
+        }
+    }
+
+    fn named(&self, name: &str) -> Result<&Package> {
+        self.packages.iter().find(|p| p.name == name).with_context(|| {
+            format!("no package `{name}` in this workspace (packages: {})", names(self.packages.iter()))
+        })
+    }
+
+    fn only_chain(&self) -> Result<&Package> {
+        match self.chains().as_slice() {
+            [one] => Ok(one),
+            [] => bail!("no package has a migrations folder: run `cargo migrate init`"),
+            several => {
+                bail!(
+                    "several packages have migrations ({}): choose one with `-p`",
+                    names(several.iter().copied())
+                )
+            }
+        }
+    }
+
+    /// Packages to validate: the selected one with `-p`, else all chains.
+    pub fn chains_or_selected(&self, name: Option<&str>) -> Result<Vec<&Package>> {
+        match name {
+            Some(_) => Ok(vec![self.select(name)?]),
+            None => Ok(self.chains()),
+        }
+    }
+
+    fn package_at_current_dir(&self) -> Option<&Package> {
+        let cwd = std::env::current_dir().ok()?.canonicalize().ok()?;
+        self.packages
+            .iter()
+            .filter(|p| p.root.canonicalize().is_ok_and(|root| cwd.starts_with(root)))
+            .max_by_key(|p| p.root.components().count())
+    }
+}
+
+fn names<'a>(packages: impl Iterator<Item = &'a Package>) -> String {
+    packages.map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
+}
+
+fn config_table(metadata: &serde_json::Value, place: &str) -> Result<ConfigTable> {
+    match metadata.get("migrate") {
+        None | Some(serde_json::Value::Null) => Ok(ConfigTable::default()),
+        Some(table) => serde_json::from_value(table.clone()).with_context(|| format!("invalid {place}")),
+    }
+}
