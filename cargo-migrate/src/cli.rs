@@ -65,6 +65,88 @@ pub enum Command {
     Rebase(RebaseArgs),
     /// Validate every chain of the workspace
     Check,
+    /// Apply revisions up to a target (default: head)
+    Upgrade(UpgradeArgs),
+    /// Revert revisions down to a target (`-1`, `base`, a revision)
+    Downgrade(DowngradeArgs),
+    /// Record revisions as applied without running them (`base` clears)
+    Stamp(StampArgs),
+    /// Show the database's current revisions; never writes
+    Current(ListArgs),
+    /// Explain and settle a partially applied `transaction: none` revision
+    Repair(RepairArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Target: `head`, `heads`, a revision, `+N`, `label@head`; with `--sql` also `FROM:TO`
+    #[arg(default_value = "head")]
+    pub target: String,
+    #[command(flatten)]
+    pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// Target: `-1`, `base`, a revision; with `--sql` a range `FROM:TO`
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    #[command(flatten)]
+    pub apply: ApplyOptions,
+}
+
+/// Options shared by `upgrade` and `downgrade`.
+#[derive(Debug, Args)]
+pub struct ApplyOptions {
+    /// Print the SQL script instead of running it
+    #[arg(long)]
+    pub sql: bool,
+    /// Dialect of the `--sql` script (default: the package's)
+    #[arg(long, value_enum, requires = "sql")]
+    pub dialect: Option<DialectArg>,
+    /// Go on even if applied revisions were edited since
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// Seconds to wait for another migrator before giving up
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DialectArg {
+    Sqlite,
+    Postgres,
+}
+
+impl From<DialectArg> for migrate_runtime::Dialect {
+    fn from(arg: DialectArg) -> migrate_runtime::Dialect {
+        match arg {
+            DialectArg::Sqlite => migrate_runtime::Dialect::Sqlite,
+            DialectArg::Postgres => migrate_runtime::Dialect::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    /// Target: `head`, a revision, `base`
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// How the partially applied revision was settled by hand
+    #[arg(long, value_enum)]
+    pub mark: Option<RepairMarkArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RepairMarkArg {
+    /// Its remaining statements were run by hand
+    Applied,
+    /// What it had run was undone by hand
+    Reverted,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +260,14 @@ mod tests {
             "migrate rename ab12 new-summary",
             "migrate show head",
             "migrate init --dialect postgres",
+            "migrate upgrade",
+            "migrate upgrade +2 --allow-drift --lock-timeout 5",
+            "migrate upgrade base:head --sql --dialect postgres",
+            "migrate downgrade -1",
+            "migrate downgrade head:base --sql",
+            "migrate stamp base",
+            "migrate current --verbose --format json",
+            "migrate repair --mark applied",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());

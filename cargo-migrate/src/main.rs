@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod db;
 mod output;
 mod project;
 mod view;

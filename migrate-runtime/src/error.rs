@@ -137,3 +137,41 @@ pub enum TargetError {
     #[error("the chain has no revisions")]
     Empty,
 }
+
+/// Why applying, reverting or stamping revisions stopped. Every variant
+/// leaves the database as it was before the revision it names.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("the database is ahead of this code: it has {} that these revision files do not ({}); deploy the newer code, or revert with `cargo migrate downgrade` (the downgrade SQL is stored in the history table)", plural(revisions.len(), "revision"), revisions.join(", "))]
+    DatabaseAhead { revisions: Vec<String> },
+    #[error("{at}: revision `{revision}` changed after it was applied (checksum {} recorded, {} now): restore the file, or pass `--allow-drift` to accept the change", short(recorded), short(current))]
+    Drift { at: Location, revision: String, recorded: String, current: String },
+    #[error("revision `{revision}` was partially applied ({progress}) and needs attention: fix the schema by hand, then run `cargo migrate repair --mark applied` (or `--mark reverted`), or `cargo migrate stamp`")]
+    Dirty { revision: String, progress: String },
+    #[error("{at}: revision `{revision}` has no downgrade section, so it cannot be reverted")]
+    Irreversible { at: Location, revision: String },
+    #[error("{at}: revision `{revision}` has no upgrade SQL for {dialect}")]
+    NoUpgrade { at: Location, revision: String, dialect: crate::Dialect },
+    #[error("target `{target}` is not below the current revision: use `upgrade` to go there")]
+    NotBelow { target: String },
+    #[error("{at}: revision `{revision}` failed: {message}\n  in statement: {statement}")]
+    Statement { at: Location, revision: String, statement: String, message: String },
+    #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
+    LockTimeout { seconds: u64, holder: String },
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+fn short(checksum: &str) -> &str {
+    checksum.get(..12).unwrap_or(checksum)
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -31,7 +31,10 @@ impl Graph {
     /// Reports every duplicate id, unknown parent, unknown same-package
     /// dependency, self reference and cycle at once. Dependencies on other
     /// packages (`pkg:rev`) are left to [`crate::workspace`].
-    pub fn build(revisions: Vec<Revision>) -> Result<Graph, ChainErrors> {
+    pub fn build(mut revisions: Vec<Revision>) -> Result<Graph, ChainErrors> {
+        // File order, so which of two duplicates is "first" and where cycle
+        // reports start never depend on the order the caller listed them in.
+        revisions.sort_by(|a, b| a.location.cmp(&b.location));
         let mut errors = Vec::new();
         let revisions = drop_duplicates(revisions, &mut errors);
         let index: HashMap<String, usize> =
@@ -215,7 +218,7 @@ impl Edges {
                     _ if *parent == revision.id => {
                         errors.push(self_reference(revision, revision.parents_location()))
                     }
-                    Some(&p) => parents.push(p),
+                    Some(&p) => push_once(&mut parents, p),
                     None => errors.push(ChainError::UnknownParent {
                         at: revision.parents_location(),
                         id: revision.id.clone(),
@@ -229,7 +232,7 @@ impl Edges {
                     _ if dependency.id == revision.id => {
                         errors.push(self_reference(revision, revision.depends_on_location()))
                     }
-                    Some(&d) => dependencies.push(d),
+                    Some(&d) => push_once(&mut dependencies, d),
                     None => errors.push(ChainError::UnknownDependency {
                         at: revision.depends_on_location(),
                         id: revision.id.clone(),
@@ -237,7 +240,6 @@ impl Edges {
                     }),
                 }
             }
-            parents.dedup();
             edges.parents.push(parents);
             edges.dependencies.push(dependencies);
         }
@@ -246,6 +248,14 @@ impl Edges {
 
     fn incoming(&self, rev: usize) -> impl Iterator<Item = &usize> {
         self.parents[rev].iter().chain(&self.dependencies[rev])
+    }
+}
+
+/// `revises: a, b, a` names `a` once: a repeat must not make `a` look like
+/// a branch point with two children.
+fn push_once(list: &mut Vec<usize>, item: usize) {
+    if !list.contains(&item) {
+        list.push(item);
     }
 }
 

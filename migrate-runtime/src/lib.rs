@@ -5,19 +5,27 @@
 //! with `default-features = false`; the SQLite engine sits behind the
 //! `sqlite` feature.
 
+pub mod apply;
 pub mod checksum;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod history;
 pub mod load;
 pub mod location;
 pub mod parse;
+pub mod plan;
 pub mod revision;
 pub mod scaffold;
+pub mod script;
+pub mod split;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod target;
+pub mod url;
 pub mod workspace;
 
-pub use error::{ChainError, ChainErrors, TargetError};
+pub use error::{ApplyError, ChainError, ChainErrors, TargetError};
 pub use graph::Graph;
 pub use location::Location;
 pub use revision::{Dialect, Revision};

@@ -30,13 +30,17 @@ const KNOWN_KEYS: [&str; 7] =
 /// ```
 pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ChainErrors> {
     let mut parser = Parser { file: Location::file(path), errors: Vec::new() };
-    let file_prefix = parser.file_prefix(path);
+    // A stray `notes.txt` is one finding, not four: its text is not parsed.
+    let Some(file_prefix) = parser.file_prefix(path) else { return Err(ChainErrors(parser.errors)) };
     let text = normalise(text);
     let (header, sections) = parser.split(&text);
-    let revision = parser.revision(header, sections, file_prefix.as_deref());
+    let revision = parser.revision(header, sections, &file_prefix);
     match revision {
         Some(revision) if parser.errors.is_empty() => Ok(revision),
-        _ => Err(ChainErrors(parser.errors)),
+        _ => {
+            parser.errors.sort_by(|a, b| a.location().cmp(b.location()));
+            Err(ChainErrors(parser.errors))
+        }
     }
 }
 
@@ -59,6 +63,10 @@ struct RawSection<'a> {
     dialect: Option<Dialect>,
     line: usize,
     body: Vec<&'a str>,
+    /// The marker was reported as invalid: the body is swallowed (so it is
+    /// not mistaken for header lines or for the previous section's SQL) and
+    /// then dropped.
+    invalid: bool,
 }
 
 struct Parser {
@@ -88,9 +96,7 @@ impl Parser {
         for (index, line) in text.split('\n').enumerate() {
             let number = index + 1;
             if let Some(marker) = section_marker(line) {
-                if let Some(section) = self.section_start(marker, number) {
-                    sections.push(section);
-                }
+                sections.push(self.section_start(marker, number));
                 continue;
             }
             if let Some(section) = sections.last_mut() {
@@ -134,43 +140,42 @@ impl Parser {
         }
     }
 
-    fn section_start<'a>(&mut self, marker: &'a str, line: usize) -> Option<RawSection<'a>> {
+    fn section_start<'a>(&mut self, marker: &'a str, line: usize) -> RawSection<'a> {
         let mut words = marker.split_whitespace();
         let kind = words.next().unwrap_or_default();
+        let mut section = RawSection { kind, dialect: None, line, body: Vec::new(), invalid: true };
         if kind != "upgrade" && kind != "downgrade" {
             self.error(ChainError::UnknownSection {
                 at: self.file.at_line(line),
                 name: marker.trim().to_string(),
             });
-            return None;
+            return section;
         }
-        let dialect = match words.next() {
-            None => None,
-            Some(word) => match word.parse::<Dialect>() {
-                Ok(dialect) => Some(dialect),
+        if let Some(word) = words.next() {
+            match word.parse::<Dialect>() {
+                Ok(dialect) => section.dialect = Some(dialect),
                 Err(()) => {
-                    self.error(ChainError::UnknownDialect {
-                        at: self.file.at_line(line),
-                        dialect: word.to_string(),
-                    });
-                    return None;
+                    let at = self.file.at_line(line);
+                    self.error(ChainError::UnknownDialect { at, dialect: word.to_string() });
+                    return section;
                 }
-            },
-        };
-        Some(RawSection { kind, dialect, line, body: Vec::new() })
+            }
+        }
+        section.invalid = false;
+        section
     }
 
     fn revision(
         &mut self,
         header: Vec<HeaderLine<'_>>,
         sections: Vec<RawSection<'_>>,
-        file_prefix: Option<&str>,
+        file_prefix: &str,
     ) -> Option<Revision> {
         let header = self.header_map(header);
         let id = self.revision_id(&header, file_prefix);
         let (upgrade, downgrade) = self.sections(sections);
         let mut revision = Revision {
-            id: id?,
+            id: id.clone().unwrap_or_default(),
             parents: Vec::new(),
             depends_on: Vec::new(),
             message: header.get("message").map(|h| h.value.to_string()).unwrap_or_default(),
@@ -186,8 +191,9 @@ impl Parser {
         if let Some(line) = header.get("revision") {
             revision.location = self.file.at_line(line.line);
         }
+        // Checked even when the id is unusable, so every finding is reported.
         self.header_values(&header, &mut revision);
-        Some(revision)
+        id.map(|_| revision)
     }
 
     fn header_map<'a>(&mut self, lines: Vec<HeaderLine<'a>>) -> HashMap<&'a str, HeaderLine<'a>> {
@@ -206,11 +212,7 @@ impl Parser {
         map
     }
 
-    fn revision_id(
-        &mut self,
-        header: &HashMap<&str, HeaderLine<'_>>,
-        file_prefix: Option<&str>,
-    ) -> Option<String> {
+    fn revision_id(&mut self, header: &HashMap<&str, HeaderLine<'_>>, file_prefix: &str) -> Option<String> {
         let Some(entry) = header.get("revision") else {
             self.error(ChainError::MissingRevisionHeader { at: self.file.clone() });
             return None;
@@ -221,8 +223,9 @@ impl Parser {
             self.error(ChainError::InvalidId { at, id, reason });
             return None;
         }
-        if let Some(prefix) = file_prefix.filter(|prefix| *prefix != id) {
-            self.error(ChainError::IdMismatch { at, header_id: id.clone(), file_prefix: prefix.to_string() });
+        if file_prefix != id {
+            let file_prefix = file_prefix.to_string();
+            self.error(ChainError::IdMismatch { at, header_id: id.clone(), file_prefix });
         }
         Some(id)
     }
@@ -253,10 +256,15 @@ impl Parser {
     }
 
     fn invalid_value(&mut self, entry: &HeaderLine<'_>, expected: &str) {
+        self.invalid_item(entry, entry.value, expected);
+    }
+
+    /// One bad item of a list value: the message quotes the item, not the list.
+    fn invalid_item(&mut self, entry: &HeaderLine<'_>, item: &str, expected: &str) {
         self.error(ChainError::InvalidHeaderValue {
             at: self.file.at_line(entry.line),
             key: entry.key.to_string(),
-            value: entry.value.to_string(),
+            value: item.to_string(),
             expected: expected.to_string(),
         });
     }
@@ -283,7 +291,7 @@ impl Parser {
                 None => (None, item),
             };
             if package.as_deref() == Some("") {
-                self.invalid_value(entry, "`rev` or `package:rev`");
+                self.invalid_item(entry, item, "`rev` or `package:rev`");
                 continue;
             }
             match validate_id(id) {
@@ -302,7 +310,8 @@ impl Parser {
         for label in list(entry.value) {
             match validate_label(label) {
                 Ok(()) => labels.push(label.to_string()),
-                Err(reason) => self.invalid_value(entry, &reason),
+                // `validate_label`'s reason is a sentence; this reads after "expected".
+                Err(_) => self.invalid_item(entry, label, "a label of ASCII letters, digits, `_` and `.`"),
             }
         }
         labels
@@ -312,7 +321,10 @@ impl Parser {
         let mut upgrade = Vec::new();
         let mut downgrade: Option<Vec<Section>> = None;
         let mut seen: HashMap<(&str, Option<Dialect>), usize> = HashMap::new();
-        for section in raw {
+        // `-- migrate:upgrade mysql` was reported already: no second error
+        // saying the upgrade is missing.
+        let attempted_upgrade = raw.iter().any(|s| s.invalid && s.kind == "upgrade");
+        for section in raw.into_iter().filter(|s| !s.invalid) {
             let key = (section.kind, section.dialect);
             if let Some(&first_line) = seen.get(&key) {
                 let name = match section.dialect {
@@ -330,7 +342,7 @@ impl Parser {
                 _ => downgrade.get_or_insert_with(Vec::new).push(built),
             }
         }
-        if upgrade.is_empty() {
+        if upgrade.is_empty() && !attempted_upgrade {
             self.error(ChainError::MissingUpgrade { at: self.file.clone() });
         }
         (upgrade, downgrade)

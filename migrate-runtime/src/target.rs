@@ -40,6 +40,7 @@ pub fn resolve(graph: &Graph, target: &str, current: &[Rev]) -> Result<Vec<Rev>,
         return Err(syntax("a range `A:B` is only accepted by `history` and `--sql`"));
     }
     let (scope, rest) = match target.split_once('@') {
+        Some(("", _)) => return Err(syntax("expected a branch label before `@`")),
         Some((label, rest)) => (Some(Scope::of_label(graph, label)?), rest),
         None => (None, target),
     };
@@ -113,7 +114,7 @@ impl Resolver<'_> {
 
     fn anchor(&self, anchor: &str, current: &[Rev], relative: bool) -> Result<Vec<Rev>, TargetError> {
         match anchor {
-            "" if relative => Ok(current.iter().copied().filter(|&r| self.in_scope(r)).collect()),
+            "" if relative => Ok(self.current(current)),
             "" => Err(self.syntax("expected a revision after `@`")),
             "base" => Ok(Vec::new()),
             "head" => self.single_head().map(|head| vec![head]),
@@ -127,6 +128,17 @@ impl Resolver<'_> {
                 Ok(vec![rev])
             }
         }
+    }
+
+    /// The database's tip as the scope sees it: the applied revisions of the
+    /// branch that have no applied child in it. With `feature@+1` and only
+    /// the other branch applied, that is the branch point, not base.
+    fn current(&self, current: &[Rev]) -> Vec<Rev> {
+        let Some(scope) = &self.scope else { return current.to_vec() };
+        let applied = self.graph.ancestors(current);
+        let inside = |r: Rev| applied[r] && scope.members[r];
+        let tip = |r: Rev| inside(r) && !self.graph.children(r).iter().any(|&c| inside(c));
+        (0..self.graph.len()).filter(|&r| tip(r)).collect()
     }
 
     fn heads(&self) -> Vec<Rev> {
@@ -169,11 +181,20 @@ impl Resolver<'_> {
         Ok(at)
     }
 
+    /// Steps back; the last step may land on both parents of a merge point
+    /// (`-1` from a merge gives the state before it), an earlier one may not.
     fn backward(&self, mut at: Vec<Rev>, steps: u64) -> Result<Vec<Rev>, TargetError> {
         for taken in 0..steps {
             at = match at.as_slice() {
                 [] => return Err(self.too_far("base", taken)),
-                [one] => self.graph.parents(*one).iter().copied().filter(|&r| self.in_scope(r)).collect(),
+                [one] => {
+                    let parents: Vec<Rev> =
+                        self.graph.parents(*one).iter().copied().filter(|&r| self.in_scope(r)).collect();
+                    if parents.len() > 1 && taken + 1 < steps {
+                        return Err(self.ambiguous(&[*one], "parents", &parents));
+                    }
+                    parents
+                }
                 several => return Err(self.ambiguous(several, "current heads", &at)),
             };
         }

@@ -3,6 +3,7 @@
 
 mod branches;
 mod check;
+mod current;
 mod heads;
 mod history;
 mod init;
@@ -10,7 +11,10 @@ mod merge;
 mod new;
 mod rebase;
 mod rename;
+mod repair;
 mod show;
+mod stamp;
+mod upgrade;
 
 use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
@@ -51,6 +55,13 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Merge(args) => merge::run(&cx, args),
         Command::Rebase(args) => rebase::run(&cx, args),
         Command::Check => check::run(&cx),
+        Command::Upgrade(args) => upgrade::run(&cx, &args.target, args.apply, upgrade::Direction::Upgrade),
+        Command::Downgrade(args) => {
+            upgrade::run(&cx, &args.target, args.apply, upgrade::Direction::Downgrade)
+        }
+        Command::Stamp(args) => stamp::run(&cx, args),
+        Command::Current(args) => current::run(&cx, args),
+        Command::Repair(args) => repair::run(&cx, args),
     }
 }
 

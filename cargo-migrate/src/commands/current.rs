@@ -1,0 +1,83 @@
+//! `cargo migrate current`: where the database is. Never writes, not even
+//! the history table.
+
+use super::Context;
+use crate::cli::ListArgs;
+use crate::db;
+use crate::output::{paint, print, print_json, ID, TAG};
+use anyhow::Result;
+use migrate_runtime::history::AppliedRevision;
+use migrate_runtime::plan::State;
+use migrate_runtime::sqlite::SqliteMigrator;
+use migrate_runtime::Graph;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct CurrentView<'a> {
+    package: &'a str,
+    database: String,
+    current: Vec<String>,
+    at_head: bool,
+    applied: &'a [AppliedRevision],
+    problems: Vec<String>,
+}
+
+pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
+    let (package, graph) = cx.chain()?;
+    let url = db::url(cx, package)?;
+    let rows = match db::open_read_only(&url)? {
+        Some(conn) => SqliteMigrator::new(&conn, &graph, &db::options(package)).applied()?,
+        None => Vec::new(),
+    };
+    if !cx.json() {
+        print(&format!("database {url}\n"));
+    }
+    if args.verbose && !cx.json() {
+        for row in &rows {
+            let ms = row.execution_ms.map(|ms| format!(", {ms} ms")).unwrap_or_default();
+            print(&format!(
+                "  {} applied {}{ms}: {}\n",
+                paint(ID, &row.revision),
+                row.applied_at,
+                row.message
+            ));
+        }
+    }
+    show(cx, &graph, &rows)
+}
+
+/// Prints the current revisions and anything wrong with them.
+pub fn show(cx: &Context, graph: &Graph, rows: &[AppliedRevision]) -> Result<()> {
+    let state = State::new(graph, rows.to_vec());
+    let current = state.current();
+    let heads = graph.heads();
+    let at_head = !current.is_empty() && current.iter().all(|r| heads.contains(r));
+    let mut problems: Vec<String> = state.ensure_clean().err().into_iter().map(|e| e.to_string()).collect();
+    problems.extend(state.ensure_not_ahead().err().map(|e| e.to_string()));
+    problems.extend(state.drift(migrate_runtime::Dialect::Sqlite).iter().map(ToString::to_string));
+    if cx.json() {
+        let package = cx.project.select(cx.global.package.as_deref())?;
+        return print_json(&CurrentView {
+            package: &package.name,
+            database: db::url(cx, package)?.to_string(),
+            current: state.graph().ids(&current),
+            at_head,
+            applied: rows,
+            problems,
+        });
+    }
+    let mut out = String::new();
+    if current.is_empty() {
+        out += "current <base> (no revision applied)\n";
+    }
+    for &rev in &current {
+        let revision = state.graph().revision(rev);
+        let tag = if heads.contains(&rev) { format!(" {}", paint(TAG, "(head)")) } else { String::new() };
+        out += &format!("current {}{tag}, {}\n", paint(ID, &revision.id), revision.message);
+    }
+    for problem in problems {
+        out += &format!("warning: {problem}\n");
+    }
+    print(&out);
+    Ok(())
+}

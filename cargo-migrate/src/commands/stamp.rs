@@ -1,0 +1,27 @@
+//! `cargo migrate stamp TARGET`: record revisions as applied without running
+//! their SQL (`stamp base` forgets them all).
+
+use super::{current, Context};
+use crate::cli::StampArgs;
+use crate::db;
+use crate::output::{paint, print, ID};
+use anyhow::Result;
+use migrate_runtime::apply::Direction;
+use migrate_runtime::sqlite::SqliteMigrator;
+
+pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
+    let (package, graph) = cx.chain()?;
+    let url = db::url(cx, package)?;
+    let conn = db::open(&url)?;
+    let options = db::options(package);
+    let mut migrator = SqliteMigrator::new(&conn, &graph, &options);
+    let steps = migrator.stamp(&args.target)?;
+    if !cx.json() {
+        print(&format!("database {url}\n"));
+        for step in &steps {
+            let verb = if step.direction == Direction::Stamp { "stamped  " } else { "unstamped" };
+            print(&format!("{verb} {}  {}\n", paint(ID, &step.revision), step.message));
+        }
+    }
+    current::show(cx, &graph, &migrator.applied()?)
+}

@@ -1,0 +1,84 @@
+//! `cargo migrate upgrade [TARGET] [--sql]` and `downgrade TARGET [--sql]`.
+
+use super::{current, Context};
+use crate::cli::ApplyOptions;
+use crate::db;
+use crate::output::{paint, print, ID};
+use anyhow::{bail, Context as _, Result};
+use migrate_runtime::apply::Step;
+use migrate_runtime::script::{downgrade_script, upgrade_script};
+use migrate_runtime::sqlite::SqliteMigrator;
+use migrate_runtime::target::{resolve, split_range};
+use migrate_runtime::Graph;
+
+/// Which command this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+impl Direction {
+    fn noun(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "the upgrade",
+            Direction::Downgrade => "the downgrade",
+        }
+    }
+}
+
+pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction) -> Result<()> {
+    let (package, graph) = cx.chain()?;
+    let mut options = db::options(package);
+    if args.sql {
+        let dialect = args.dialect.map_or(package.config.dialect, Into::into);
+        return offline(&graph, &options, dialect, target, direction);
+    }
+    options.allow_drift = args.allow_drift;
+    options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
+    let url = db::url(cx, package)?;
+    let conn = db::open(&url)?;
+    let mut migrator = SqliteMigrator::new(&conn, &graph, &options);
+    if !cx.json() {
+        print(&format!("database {url}\n"));
+    }
+    let mut report = |step: &Step| {
+        if !cx.json() {
+            let verb = if direction == Direction::Upgrade { "applied " } else { "reverted" };
+            let ms = step.elapsed.as_secs_f64() * 1000.0;
+            print(&format!("{verb} {}  {}  ({ms:.1} ms)\n", paint(ID, &step.revision), step.message));
+        }
+    };
+    let steps = match direction {
+        Direction::Upgrade => migrator.upgrade(target, &mut report),
+        Direction::Downgrade => migrator.downgrade(target, &mut report),
+    }
+    .with_context(|| format!("{} of package `{}` stopped", direction.noun(), package.name))?;
+    if steps.is_empty() && !cx.json() {
+        print("nothing to do\n");
+    }
+    current::show(cx, &graph, &migrator.applied()?)
+}
+
+/// Prints the script for `A:B` (or `base:TARGET` for an upgrade).
+fn offline(
+    graph: &Graph,
+    options: &migrate_runtime::apply::Options,
+    dialect: migrate_runtime::Dialect,
+    target: &str,
+    direction: Direction,
+) -> Result<()> {
+    let (from, to) = match (split_range(target), direction) {
+        (Some((from, to)), _) => (from, to),
+        (None, Direction::Upgrade) => ("base", target),
+        (None, Direction::Downgrade) => bail!("`downgrade --sql` needs a range `FROM:TO`, such as `head:base`: there is no database to start from"),
+    };
+    let from = resolve(graph, if from.is_empty() { "base" } else { from }, &[])?;
+    let to = resolve(graph, if to.is_empty() { "heads" } else { to }, &[])?;
+    let script = match direction {
+        Direction::Upgrade => upgrade_script(graph, dialect, options, &from, &to)?,
+        Direction::Downgrade => downgrade_script(graph, dialect, options, &from, &to)?,
+    };
+    print(&script);
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! What every driver shares when it applies revisions: the options, the
+//! report of each step, and running a section statement by statement so a
+//! failure names its file and line.
+
+use crate::error::ApplyError;
+use crate::location::Location;
+use crate::revision::{Revision, Section};
+use crate::split::split_statements;
+use std::time::Duration;
+
+/// Settings of an apply run.
+///
+/// ```
+/// let options = migrate_runtime::apply::Options::new("demo");
+/// assert_eq!(options.history_table, "migrate_history");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The package whose chain this is; history rows are keyed by it.
+    pub package: String,
+    pub history_table: String,
+    /// Go on when an applied revision's SQL changed since (drift).
+    pub allow_drift: bool,
+    /// How long to wait for another migrator's lock before giving up.
+    pub lock_timeout: Duration,
+}
+
+impl Options {
+    pub fn new(package: &str) -> Options {
+        Options {
+            package: package.to_string(),
+            history_table: "migrate_history".to_string(),
+            allow_drift: false,
+            lock_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Which way a step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+    Stamp,
+    Unstamp,
+}
+
+/// One revision applied, reverted or stamped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    pub revision: String,
+    pub message: String,
+    pub direction: Direction,
+    pub elapsed: Duration,
+}
+
+/// Runs `section` statement by statement through `execute`, turning a
+/// failure into an error that names the file, line and statement.
+pub fn run_section<E: std::fmt::Display>(
+    revision: &Revision,
+    section: &Section,
+    mut execute: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), ApplyError> {
+    for statement in split_statements(&section.sql) {
+        if statement.is_empty() {
+            continue;
+        }
+        if let Err(error) = execute(statement.text) {
+            return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a statement that failed at `line` of `section`.
+pub fn statement_error(
+    revision: &Revision,
+    section: &Section,
+    line: usize,
+    sql: &str,
+    error: &dyn std::fmt::Display,
+) -> ApplyError {
+    ApplyError::Statement {
+        at: statement_location(revision, section, line),
+        revision: revision.id.clone(),
+        statement: one_line(sql),
+        message: error.to_string(),
+    }
+}
+
+fn statement_location(revision: &Revision, section: &Section, line: usize) -> Location {
+    revision.location.at_line(section.first_line + line.saturating_sub(1))
+}
+
+/// A statement on one line, shortened for a message.
+fn one_line(sql: &str) -> String {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}

@@ -1,0 +1,138 @@
+//! The history table: one row per applied revision of each package. The
+//! applied set is the truth; the current revisions are derived from it.
+//!
+//! The SQL here is shared by the live engines and the offline script, so a
+//! script printed with `--sql` records exactly what a live run would.
+
+use crate::revision::{Dialect, Revision, TransactionMode};
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppliedRevision {
+    pub revision: String,
+    /// Parent ids, so a revision unknown to the code can still be placed.
+    pub parents: Vec<String>,
+    /// Checksum of the upgrade SQL that ran (empty when stamped).
+    pub checksum: String,
+    pub message: String,
+    /// The downgrade SQL, so a binary that never shipped this revision can
+    /// still revert it. `None`: irreversible.
+    pub downgrade_sql: Option<String>,
+    pub transactional: bool,
+    pub applied_at: String,
+    pub execution_ms: Option<i64>,
+    /// Set while a `transaction: none` revision runs, and left set when it
+    /// fails: `statement 3 of 5`.
+    pub dirty: Option<String>,
+}
+
+impl AppliedRevision {
+    /// The row a revision gets when applied (or stamped) for `dialect`.
+    pub fn for_revision(revision: &Revision, dialect: Dialect) -> AppliedRevision {
+        AppliedRevision {
+            revision: revision.id.clone(),
+            parents: revision.parents.clone(),
+            checksum: revision.upgrade_for(dialect).map(|s| s.checksum.clone()).unwrap_or_default(),
+            message: revision.message.clone(),
+            downgrade_sql: revision.downgrade_for(dialect).map(|s| s.sql.clone()),
+            transactional: revision.transaction == TransactionMode::Single,
+            applied_at: String::new(),
+            execution_ms: None,
+            dirty: None,
+        }
+    }
+}
+
+/// `name` as a quoted SQL identifier: a hostile table name stays a name.
+///
+/// ```
+/// assert_eq!(migrate_runtime::history::quote_ident(r#"x"; DROP"#), r#""x""; DROP""#);
+/// ```
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as a SQL string literal.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the history table.
+pub fn create_table_sql(dialect: Dialect, table: &str) -> String {
+    let (timestamp, now, flag) = match dialect {
+        Dialect::Sqlite => ("TEXT", "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER"),
+        Dialect::Postgres => ("TIMESTAMPTZ", "now()", "BOOLEAN"),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    package TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    parents TEXT NOT NULL,\n    checksum TEXT NOT NULL,\n    message TEXT NOT NULL,\n    downgrade_sql TEXT,\n    transactional {flag} NOT NULL,\n    applied_at {timestamp} NOT NULL DEFAULT {now},\n    execution_ms BIGINT,\n    dirty TEXT,\n    PRIMARY KEY (package, revision)\n)",
+        quote_ident(table)
+    )
+}
+
+/// The columns written on insert, in the order of [`insert_values`].
+pub const INSERT_COLUMNS: &str =
+    "package, revision, parents, checksum, message, downgrade_sql, transactional, execution_ms, dirty";
+
+/// An `INSERT` of `row` with literal values, for offline scripts and for
+/// batching a revision's SQL and its history row into one round trip.
+pub fn insert_sql(dialect: Dialect, table: &str, package: &str, row: &AppliedRevision) -> String {
+    format!(
+        "INSERT INTO {} ({INSERT_COLUMNS}) VALUES ({})",
+        quote_ident(table),
+        insert_values(dialect, package, row)
+    )
+}
+
+fn insert_values(dialect: Dialect, package: &str, row: &AppliedRevision) -> String {
+    let optional = |value: &Option<String>| value.as_deref().map_or("NULL".to_string(), quote_literal);
+    let flag = match (dialect, row.transactional) {
+        (Dialect::Postgres, true) => "TRUE",
+        (Dialect::Postgres, false) => "FALSE",
+        (Dialect::Sqlite, true) => "1",
+        (Dialect::Sqlite, false) => "0",
+    };
+    let ms = row.execution_ms.map_or("NULL".to_string(), |ms| ms.to_string());
+    [
+        quote_literal(package),
+        quote_literal(&row.revision),
+        quote_literal(&row.parents.join(",")),
+        quote_literal(&row.checksum),
+        quote_literal(&row.message),
+        optional(&row.downgrade_sql),
+        flag.to_string(),
+        ms,
+        optional(&row.dirty),
+    ]
+    .join(", ")
+}
+
+/// The `DELETE` of one revision's row.
+pub fn delete_sql(table: &str, package: &str, revision: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE package = {} AND revision = {}",
+        quote_ident(table),
+        quote_literal(package),
+        quote_literal(revision)
+    )
+}
+
+/// The `SELECT` that reads a package's rows.
+pub fn select_sql(dialect: Dialect, table: &str) -> String {
+    let applied_at = match dialect {
+        Dialect::Sqlite => "applied_at",
+        Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+    };
+    let placeholder = match dialect {
+        Dialect::Sqlite => "?1",
+        Dialect::Postgres => "$1",
+    };
+    format!(
+        "SELECT revision, parents, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
+        quote_ident(table)
+    )
+}
+
+/// Splits the stored `parents` column.
+pub fn parse_parents(stored: &str) -> Vec<String> {
+    stored.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
+}

@@ -1,0 +1,206 @@
+//! What a database has applied, and what to run to reach a target: pure
+//! functions of the graph and the history rows, shared by every driver and
+//! by offline SQL.
+//!
+//! Revisions the database has applied but the files do not know (a newer
+//! binary applied them) join the graph as stand-ins built from their
+//! history rows, so they can be shown and reverted like any other.
+
+use crate::error::ApplyError;
+use crate::graph::{Graph, Rev};
+use crate::history::AppliedRevision;
+use crate::location::Location;
+use crate::revision::{Dialect, Revision, Section};
+use crate::{checksum::sql_checksum, target};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// A database's applied revisions laid over the graph.
+#[derive(Debug, Clone)]
+pub struct State<'g> {
+    graph: Cow<'g, Graph>,
+    rows: Vec<Option<AppliedRevision>>,
+    unknown: Vec<Rev>,
+}
+
+impl<'g> State<'g> {
+    pub fn new(code: &'g Graph, rows: Vec<AppliedRevision>) -> State<'g> {
+        let unknown_rows: Vec<&AppliedRevision> =
+            rows.iter().filter(|r| code.find(&r.revision).is_none()).collect();
+        let graph = if unknown_rows.is_empty() {
+            Cow::Borrowed(code)
+        } else {
+            Cow::Owned(with_stand_ins(code, &unknown_rows))
+        };
+        let mut by_rev = vec![None; graph.len()];
+        let mut unknown = Vec::new();
+        for row in rows {
+            if let Some(rev) = graph.find(&row.revision) {
+                if code.find(&row.revision).is_none() {
+                    unknown.push(rev);
+                }
+                by_rev[rev] = Some(row);
+            }
+        }
+        State { graph, rows: by_rev, unknown }
+    }
+
+    /// The code's graph plus stand-ins for unknown applied revisions.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn row(&self, rev: Rev) -> Option<&AppliedRevision> {
+        self.rows[rev].as_ref()
+    }
+
+    pub fn is_applied(&self, rev: Rev) -> bool {
+        self.rows[rev].is_some()
+    }
+
+    /// Applied revisions no applied revision follows: where the database is.
+    pub fn current(&self) -> Vec<Rev> {
+        (0..self.graph.len())
+            .filter(|&r| self.is_applied(r) && !self.graph.children(r).iter().any(|&c| self.is_applied(c)))
+            .collect()
+    }
+
+    /// Applied revisions the files do not have.
+    pub fn unknown(&self) -> &[Rev] {
+        &self.unknown
+    }
+
+    /// Resolves a target, relative ones against [`State::current`].
+    pub fn resolve(&self, text: &str) -> Result<Vec<Rev>, ApplyError> {
+        Ok(target::resolve(&self.graph, text, &self.current())?)
+    }
+
+    /// Refuses to go on past a revision left partially applied.
+    pub fn ensure_clean(&self) -> Result<(), ApplyError> {
+        match self.rows.iter().flatten().find(|row| row.dirty.is_some()) {
+            Some(row) => Err(ApplyError::Dirty {
+                revision: row.revision.clone(),
+                progress: row.dirty.clone().unwrap_or_default(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses to upgrade a database that has revisions the code lacks.
+    pub fn ensure_not_ahead(&self) -> Result<(), ApplyError> {
+        if self.unknown.is_empty() {
+            return Ok(());
+        }
+        Err(ApplyError::DatabaseAhead { revisions: self.graph.ids(&self.unknown) })
+    }
+
+    /// Applied revisions whose upgrade SQL changed since.
+    pub fn drift(&self, dialect: Dialect) -> Vec<ApplyError> {
+        let mut found = Vec::new();
+        for (rev, row) in self.rows.iter().enumerate() {
+            let Some(row) = row else { continue };
+            let revision = self.graph.revision(rev);
+            let Some(section) = revision.upgrade_for(dialect) else { continue };
+            // A stamped row records no checksum: nothing ran to compare.
+            if !row.checksum.is_empty() && row.checksum != section.checksum && !self.unknown.contains(&rev) {
+                found.push(ApplyError::Drift {
+                    at: section_location(revision, section),
+                    revision: revision.id.clone(),
+                    recorded: row.checksum.clone(),
+                    current: section.checksum.clone(),
+                });
+            }
+        }
+        found
+    }
+
+    /// Revisions to apply, in order, to reach `target`.
+    pub fn upgrade_plan(&self, target: &[Rev]) -> Vec<Rev> {
+        let needed = self.graph.ancestors(target);
+        (0..self.graph.len()).filter(|&r| needed[r] && !self.is_applied(r)).collect()
+    }
+
+    /// Revisions to revert, in order, to come down to `target`.
+    pub fn downgrade_plan(
+        &self,
+        target_text: &str,
+        target: &[Rev],
+        dialect: Dialect,
+    ) -> Result<Vec<Rev>, ApplyError> {
+        if target.iter().any(|&r| !self.is_applied(r)) {
+            return Err(ApplyError::NotBelow { target: target_text.to_string() });
+        }
+        let keep = self.graph.ancestors(target);
+        let plan: Vec<Rev> =
+            (0..self.graph.len()).rev().filter(|&r| self.is_applied(r) && !keep[r]).collect();
+        for &rev in &plan {
+            let revision = self.graph.revision(rev);
+            if revision.downgrade_for(dialect).is_none() {
+                return Err(ApplyError::Irreversible {
+                    at: revision.location.clone(),
+                    revision: revision.id.clone(),
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The rows `stamp target` leaves: exactly the target and its ancestors.
+    pub fn stamp_plan(&self, target: &[Rev]) -> (Vec<Rev>, Vec<Rev>) {
+        let keep = self.graph.ancestors(target);
+        let add = (0..self.graph.len()).filter(|&r| keep[r] && !self.is_applied(r)).collect();
+        let remove = (0..self.graph.len()).rev().filter(|&r| !keep[r] && self.is_applied(r)).collect();
+        (add, remove)
+    }
+}
+
+/// The upgrade SQL a revision runs on `dialect`, or why it has none.
+pub fn upgrade_section(revision: &Revision, dialect: Dialect) -> Result<&Section, ApplyError> {
+    revision.upgrade_for(dialect).ok_or_else(|| ApplyError::NoUpgrade {
+        at: revision.location.clone(),
+        revision: revision.id.clone(),
+        dialect,
+    })
+}
+
+/// Where a section's SQL starts in its file.
+pub fn section_location(revision: &Revision, section: &Section) -> Location {
+    revision.location.at_line(section.first_line)
+}
+
+fn with_stand_ins(code: &Graph, unknown: &[&AppliedRevision]) -> Graph {
+    let known: HashMap<&str, ()> = code
+        .revisions()
+        .iter()
+        .map(|r| (r.id.as_str(), ()))
+        .chain(unknown.iter().map(|r| (r.revision.as_str(), ())))
+        .collect();
+    let mut revisions = code.revisions().to_vec();
+    revisions.extend(unknown.iter().map(|row| stand_in(row, &known)));
+    // The stand-ins come from rows the database accepted; should they still
+    // not fit (a corrupted table), show the code's graph alone.
+    Graph::build(revisions).unwrap_or_else(|_| code.clone())
+}
+
+fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
+    let section = |sql: &str| Section {
+        dialect: None,
+        sql: sql.to_string(),
+        first_line: 1,
+        checksum: sql_checksum(sql),
+    };
+    Revision {
+        id: row.revision.clone(),
+        parents: row.parents.iter().filter(|p| known.contains_key(p.as_str())).cloned().collect(),
+        depends_on: Vec::new(),
+        message: row.message.clone(),
+        created: Some(row.applied_at.clone()),
+        branches: Vec::new(),
+        transaction: Default::default(),
+        upgrade: Vec::new(),
+        downgrade: row.downgrade_sql.as_deref().map(|sql| vec![section(sql)]),
+        location: Location::file(format!("<history table: {}>", row.revision)),
+        parents_line: None,
+        depends_on_line: None,
+    }
+}

@@ -1,0 +1,89 @@
+//! Offline SQL: the exact script an upgrade or downgrade would run,
+//! transactions and history rows included, for review or for a DBA to run.
+
+use crate::apply::Options;
+use crate::error::ApplyError;
+use crate::graph::{Graph, Rev};
+use crate::history::{self, AppliedRevision};
+use crate::plan::upgrade_section;
+use crate::revision::{Dialect, Revision, TransactionMode};
+use crate::split::split_statements;
+use crate::target::between;
+
+/// The script that takes a database from state `from` up to state `to`.
+pub fn upgrade_script(
+    graph: &Graph,
+    dialect: Dialect,
+    options: &Options,
+    from: &[Rev],
+    to: &[Rev],
+) -> Result<String, ApplyError> {
+    let mut script = format!(
+        "-- cargo-migrate: upgrade package {} ({dialect})\n\n{};\n",
+        options.package,
+        history::create_table_sql(dialect, &options.history_table)
+    );
+    for rev in between(graph, from, to) {
+        let revision = graph.revision(rev);
+        let section = upgrade_section(revision, dialect)?;
+        let row = AppliedRevision::for_revision(revision, dialect);
+        let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
+        script += &step(revision, "upgrade", &section.sql, &insert);
+    }
+    Ok(script)
+}
+
+/// The script that takes a database from state `from` down to state `to`.
+pub fn downgrade_script(
+    graph: &Graph,
+    dialect: Dialect,
+    options: &Options,
+    from: &[Rev],
+    to: &[Rev],
+) -> Result<String, ApplyError> {
+    let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
+    for rev in between(graph, to, from).into_iter().rev() {
+        let revision = graph.revision(rev);
+        let section = revision.downgrade_for(dialect).ok_or_else(|| ApplyError::Irreversible {
+            at: revision.location.clone(),
+            revision: revision.id.clone(),
+        })?;
+        let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
+        script += &step(revision, "downgrade", &section.sql, &delete);
+    }
+    Ok(script)
+}
+
+fn step(revision: &Revision, direction: &str, sql: &str, history_sql: &str) -> String {
+    let parents =
+        if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
+    let mut out = format!(
+        "\n-- Running {direction} {parents} -> {}: {}\n-- {}\n",
+        revision.id,
+        revision.message,
+        revision.location.path.display()
+    );
+    let transactional = revision.transaction == TransactionMode::Single;
+    if transactional {
+        out += "BEGIN;\n";
+    }
+    if !sql.trim().is_empty() {
+        out += sql;
+        out += if ends_with_terminator(sql) { "\n" } else { "\n;\n" };
+    }
+    out += history_sql;
+    out += ";\n";
+    if transactional {
+        out += "COMMIT;\n";
+    }
+    out
+}
+
+/// Whether the script's last statement already ends with `;`.
+fn ends_with_terminator(sql: &str) -> bool {
+    split_statements(sql)
+        .iter()
+        .rev()
+        .find(|s| !s.is_empty())
+        .is_none_or(|s| s.text.trim_end().ends_with(';'))
+}

@@ -1,0 +1,378 @@
+//! Applying revisions to SQLite through rusqlite.
+//!
+//! Each revision runs in its own `BEGIN IMMEDIATE` transaction with its
+//! history row. `IMMEDIATE` takes SQLite's write lock up front (waiting up to
+//! the lock timeout), and the history is re-read inside it whenever another
+//! connection committed since (`PRAGMA data_version`), so processes racing on
+//! one file apply every revision exactly once, and the first run on an empty
+//! file creates the history table without a race.
+
+use crate::apply::{run_section, statement_error, Direction, Options, Step};
+use crate::error::ApplyError;
+use crate::graph::{Graph, Rev};
+use crate::history::{self, AppliedRevision};
+use crate::plan::{upgrade_section, State};
+use crate::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::split::split_statements;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+const DIALECT: Dialect = Dialect::Sqlite;
+
+/// Applies one package's revisions to a SQLite connection.
+///
+/// ```
+/// # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
+/// # let revision = migrate_runtime::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+/// # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
+/// use migrate_runtime::{apply::Options, sqlite::SqliteMigrator};
+/// let conn = rusqlite::Connection::open_in_memory()?;
+/// let options = Options::new("demo");
+/// let steps = SqliteMigrator::new(&conn, &graph, &options).upgrade("head", &mut |_| {})?;
+/// assert_eq!(steps[0].revision, "a1b2c3d4e5f6");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteMigrator<'a> {
+    conn: &'a Connection,
+    graph: &'a Graph,
+    options: &'a Options,
+}
+
+/// How `repair` settles a partially applied revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairMark {
+    /// The rest was finished by hand: keep the row, clear the mark.
+    Applied,
+    /// What ran was undone by hand: drop the row.
+    Reverted,
+}
+
+impl<'a> SqliteMigrator<'a> {
+    pub fn new(conn: &'a Connection, graph: &'a Graph, options: &'a Options) -> SqliteMigrator<'a> {
+        SqliteMigrator { conn, graph, options }
+    }
+
+    /// The applied revisions. Writes nothing: a database without a history
+    /// table has applied nothing.
+    pub fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
+        read_rows(self.conn, self.options)
+    }
+
+    /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
+    pub fn upgrade(&mut self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
+        self.run_steps(target, Direction::Upgrade, on_step)
+    }
+
+    /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
+    pub fn downgrade(
+        &mut self,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        self.run_steps(target, Direction::Downgrade, on_step)
+    }
+
+    /// Records `target` and its ancestors as applied, and nothing else,
+    /// without running SQL. Clears partial-application marks.
+    pub fn stamp(&mut self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        let options = self.options;
+        let tx = begin(self.conn, options)?;
+        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        let state = State::new(self.graph, read_rows(&tx, options)?);
+        let (add, remove) = state.stamp_plan(&state.resolve(target)?);
+        let mut steps = Vec::new();
+        for rev in remove {
+            let id = &state.graph().revision(rev).id;
+            tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, id))
+                .map_err(database)?;
+            steps.push(step(state.graph().revision(rev), Direction::Unstamp, Instant::now()));
+        }
+        for rev in add {
+            let row = AppliedRevision::for_revision(state.graph().revision(rev), DIALECT);
+            insert_row(&tx, options, &row)?;
+            steps.push(step(state.graph().revision(rev), Direction::Stamp, Instant::now()));
+        }
+        let clear = format!(
+            "UPDATE {} SET dirty = NULL WHERE package = ?1",
+            history::quote_ident(&options.history_table)
+        );
+        tx.execute(&clear, [&options.package]).map_err(database)?;
+        tx.commit().map_err(database)?;
+        Ok(steps)
+    }
+
+    /// Settles revisions left partially applied; returns them with the
+    /// progress they had recorded.
+    pub fn repair(&mut self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        let options = self.options;
+        let dirty: Vec<(String, String)> = read_rows(self.conn, options)?
+            .into_iter()
+            .filter_map(|row| Some((row.revision, row.dirty?)))
+            .collect();
+        let table = history::quote_ident(&options.history_table);
+        let sql = match mark {
+            RepairMark::Applied => {
+                format!("UPDATE {table} SET dirty = NULL WHERE package = ?1 AND revision = ?2")
+            }
+            RepairMark::Reverted => format!("DELETE FROM {table} WHERE package = ?1 AND revision = ?2"),
+        };
+        for (revision, _) in &dirty {
+            self.conn.execute(&sql, params![options.package, revision]).map_err(database)?;
+        }
+        Ok(dirty)
+    }
+
+    /// One revision per transaction until the target is reached. The plan
+    /// is made once and made again only when another connection committed.
+    fn run_steps(
+        &mut self,
+        target: &str,
+        direction: Direction,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        let (conn, graph, options) = (self.conn, self.graph, self.options);
+        let mut target_revs: Option<Vec<Rev>> = None;
+        let mut plan: Option<(i64, VecDeque<Rev>)> = None;
+        let mut steps = Vec::new();
+        loop {
+            let tx = begin(conn, options)?;
+            let version = data_version(&tx)?;
+            if plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
+                tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table))
+                    .map_err(database)?;
+                let state = State::new(graph, read_rows(&tx, options)?);
+                let revs = plan_steps(&state, target, &mut target_revs, direction, options)?;
+                if !state.unknown().is_empty() {
+                    // Reverting revisions the code does not have: their
+                    // stand-ins live only in the state's graph.
+                    revert_all(&tx, &state, &revs, options, on_step, &mut steps)?;
+                    tx.commit().map_err(database)?;
+                    return Ok(steps);
+                }
+                plan = Some((version, revs.into_iter().collect()));
+            }
+            let Some(rev) = plan.as_mut().and_then(|(_, revs)| revs.pop_front()) else {
+                tx.commit().map_err(database)?;
+                return Ok(steps);
+            };
+            let done = match direction {
+                Direction::Upgrade => apply_revision(conn, tx, graph.revision(rev), options)?,
+                _ => {
+                    revert_revision(&tx, graph.revision(rev), options)?;
+                    tx.commit().map_err(database)?;
+                    step(graph.revision(rev), Direction::Downgrade, Instant::now())
+                }
+            };
+            on_step(&done);
+            steps.push(done);
+        }
+    }
+}
+
+/// Reverts `revs` of `state`'s graph in one transaction.
+fn revert_all(
+    tx: &Connection,
+    state: &State<'_>,
+    revs: &[Rev],
+    options: &Options,
+    on_step: &mut dyn FnMut(&Step),
+    steps: &mut Vec<Step>,
+) -> Result<(), ApplyError> {
+    for &rev in revs {
+        let done = revert_revision(tx, state.graph().revision(rev), options)?;
+        on_step(&done);
+        steps.push(done);
+    }
+    Ok(())
+}
+
+/// Checks the state and lists what to run. The target is resolved once, on
+/// the first plan, so `+1` means one step from where the run started.
+fn plan_steps(
+    state: &State<'_>,
+    target: &str,
+    resolved: &mut Option<Vec<Rev>>,
+    direction: Direction,
+    options: &Options,
+) -> Result<Vec<Rev>, ApplyError> {
+    state.ensure_clean()?;
+    if !options.allow_drift {
+        if let Some(drift) = state.drift(DIALECT).into_iter().next() {
+            return Err(drift);
+        }
+    }
+    if direction == Direction::Upgrade {
+        state.ensure_not_ahead()?;
+    }
+    let target_revs = match resolved {
+        Some(revs) => revs.clone(),
+        None => resolved.insert(state.resolve(target)?).clone(),
+    };
+    match direction {
+        Direction::Upgrade => Ok(state.upgrade_plan(&target_revs)),
+        _ => state.downgrade_plan(target, &target_revs, DIALECT),
+    }
+}
+
+fn apply_revision(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let section = upgrade_section(revision, DIALECT)?;
+    let mut row = AppliedRevision::for_revision(revision, DIALECT);
+    if revision.transaction == TransactionMode::None {
+        return apply_outside_transaction(conn, tx, revision, section, row, options);
+    }
+    run_section(revision, section, |sql| tx.execute_batch(sql))?;
+    row.execution_ms = Some(started.elapsed().as_millis() as i64);
+    insert_row(&tx, options, &row)?;
+    tx.commit().map_err(database)?;
+    Ok(step(revision, Direction::Upgrade, started))
+}
+
+/// A `transaction: none` revision: the history row is written first with a
+/// progress mark, then each statement runs on its own, the mark moving
+/// before each one. A crash or failure leaves the mark, which later runs
+/// refuse to go past.
+fn apply_outside_transaction(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    section: &Section,
+    mut row: AppliedRevision,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+    let count = statements.len();
+    row.dirty = Some(format!("at statement 0 of {count}"));
+    insert_row(&tx, options, &row)?;
+    tx.commit().map_err(database)?;
+    let mark = format!(
+        "UPDATE {} SET dirty = ?3, execution_ms = ?4 WHERE package = ?1 AND revision = ?2",
+        history::quote_ident(&options.history_table)
+    );
+    let set_mark = |dirty: Option<String>, ms: Option<i64>| {
+        conn.execute(&mark, params![options.package, revision.id, dirty, ms]).map_err(database)
+    };
+    for (k, statement) in statements.iter().enumerate() {
+        let line = section.first_line + statement.line - 1;
+        set_mark(Some(format!("at statement {} of {count} (line {line})", k + 1)), None)?;
+        if let Err(error) = conn.execute_batch(statement.text) {
+            set_mark(Some(format!("failed at statement {} of {count} (line {line})", k + 1)), None)?;
+            return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
+        }
+    }
+    set_mark(None, Some(started.elapsed().as_millis() as i64))?;
+    Ok(step(revision, Direction::Upgrade, started))
+}
+
+/// Runs a revision's downgrade and deletes its row, inside the caller's
+/// transaction.
+fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let section = downgrade_section(revision)?;
+    run_section(revision, section, |sql| tx.execute_batch(sql))?;
+    tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
+        .map_err(database)?;
+    Ok(step(revision, Direction::Downgrade, started))
+}
+
+/// `BEGIN IMMEDIATE`: SQLite's write lock, waited for up to the lock
+/// timeout. Transactions are opened on a shared connection so a
+/// `transaction: none` revision can commit its claim and go on.
+fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
+    conn.busy_timeout(options.lock_timeout).map_err(database)?;
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| locked(e, options))
+}
+
+fn downgrade_section(revision: &Revision) -> Result<&Section, ApplyError> {
+    revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Irreversible {
+        at: revision.location.clone(),
+        revision: revision.id.clone(),
+    })
+}
+
+fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {
+    Step {
+        revision: revision.id.clone(),
+        message: revision.message.clone(),
+        direction,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        history::quote_ident(&options.history_table),
+        history::INSERT_COLUMNS
+    );
+    let params = params![
+        options.package,
+        row.revision,
+        row.parents.join(","),
+        row.checksum,
+        row.message,
+        row.downgrade_sql,
+        row.transactional,
+        row.execution_ms,
+        row.dirty
+    ];
+    conn.prepare_cached(&sql).and_then(|mut s| s.execute(params)).map_err(database)?;
+    Ok(())
+}
+
+fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [&options.history_table],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(database)?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut statement =
+        conn.prepare(&history::select_sql(DIALECT, &options.history_table)).map_err(database)?;
+    let rows = statement
+        .query_map([&options.package], |r| {
+            Ok(AppliedRevision {
+                revision: r.get(0)?,
+                parents: history::parse_parents(&r.get::<_, String>(1)?),
+                checksum: r.get(2)?,
+                message: r.get(3)?,
+                downgrade_sql: r.get(4)?,
+                transactional: r.get(5)?,
+                applied_at: r.get(6)?,
+                execution_ms: r.get(7)?,
+                dirty: r.get(8)?,
+            })
+        })
+        .map_err(database)?;
+    rows.collect::<Result<_, _>>().map_err(database)
+}
+
+fn data_version(conn: &Connection) -> Result<i64, ApplyError> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(database)
+}
+
+fn database(error: rusqlite::Error) -> ApplyError {
+    ApplyError::Database(error.to_string())
+}
+
+fn locked(error: rusqlite::Error, options: &Options) -> ApplyError {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ApplyError::LockTimeout {
+            seconds: options.lock_timeout.as_secs(),
+            holder: "another connection holds the SQLite write lock".to_string(),
+        },
+        _ => database(error),
+    }
+}

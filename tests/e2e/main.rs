@@ -1,0 +1,9 @@
+//! End-to-end tests: the built `cargo-migrate` binary, run as a real process
+//! on temporary copies of the projects in `fixtures/`.
+
+mod broken;
+mod read;
+mod scaffold;
+mod support;
+mod usage;
+mod workspace;

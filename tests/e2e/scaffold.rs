@@ -1,0 +1,108 @@
+//! The writing commands: init, new, rename, merge, rebase. Every file they
+//! write must be accepted by the library's parser and graph.
+
+use crate::support::Fixture;
+
+#[test]
+fn init_sets_up_a_fresh_package_and_new_builds_a_chain() {
+    let fixture = Fixture::copy("demo");
+    std::fs::remove_dir_all(fixture.path().join("migrations")).expect("remove migrations");
+    std::fs::remove_file(fixture.path().join("schema.sql")).expect("remove schema");
+    let manifest =
+        fixture.read("Cargo.toml").replace("[package.metadata.migrate]", "[package.metadata.other]");
+    std::fs::write(fixture.path().join("Cargo.toml"), manifest).expect("write manifest");
+
+    let out = fixture.run(&["init"]).ok();
+    assert!(out.contains("created  migrations/"), "{out}");
+    assert!(fixture.read("Cargo.toml").contains("[package.metadata.migrate]\nfolder = \"migrations\""));
+    assert!(fixture.path().join("schema.sql").is_file());
+    assert!(fixture.run(&["init"]).ok().contains("kept     migrations/"), "init twice is harmless");
+
+    let first = fixture.run(&["new", "-m", "Create users!"]).ok();
+    assert!(first.starts_with("created migrations/") && first.contains("_create_users.sql"), "{first}");
+    fixture.run(&["new", "-m", "add login fields"]).ok();
+    let graph = fixture.graph(".");
+    let revisions = graph.revisions();
+    assert_eq!(revisions.len(), 2);
+    assert!(revisions[0].is_base());
+    assert_eq!(revisions[1].parents, [revisions[0].id.clone()]);
+    assert_eq!(revisions[1].message, "add login fields");
+    assert!(revisions.iter().all(|r| r.id.len() == 12 && r.created.is_some()));
+}
+
+#[test]
+fn new_parents_on_the_head_and_validates_rev_id() {
+    let demo = Fixture::copy("demo");
+    demo.run(&["new", "-m", "third", "--rev-id", "abc123def456"]).ok();
+    let graph = demo.graph(".");
+    let third = graph.revision(graph.find("abc123def456").expect("new revision"));
+    assert_eq!(third.parents, ["20f04b9598da"]);
+    assert!(demo.files("migrations").contains(&"abc123def456_third.sql".to_string()));
+
+    let taken = demo.run(&["new", "-m", "again", "--rev-id", "abc123def456"]).fails();
+    assert!(taken.contains("revision `abc123def456` already exists"), "{taken}");
+    let reserved = demo.run(&["new", "-m", "x", "--rev-id", "ab-cd"]).fails();
+    assert!(reserved.contains("`-` is reserved for target expressions"), "{reserved}");
+    let label = demo.run(&["new", "-m", "x", "--branch", "no@pe"]).fails();
+    assert!(label.contains("invalid branch label"), "{label}");
+}
+
+#[test]
+fn new_refuses_several_heads_and_accepts_head() {
+    let fixture = Fixture::copy("broken/several_heads");
+    let heads = fixture.graph(".").heads();
+    let err = fixture.run(&["new", "-m", "x"]).fails();
+    assert!(
+        err.contains("several heads") && err.contains("--head") && err.contains("cargo migrate merge"),
+        "{err}"
+    );
+    let head = fixture.graph(".").revision(heads[0]).id.clone();
+    fixture.run(&["new", "-m", "on one head", "--head", &head[..6], "--branch", "feature"]).ok();
+    let graph = fixture.graph(".");
+    let new = graph.revisions().iter().find(|r| r.message == "on one head").expect("new revision");
+    assert_eq!(new.parents, [head]);
+    assert_eq!(new.branches, ["feature"]);
+}
+
+#[test]
+fn rename_changes_the_slug_and_keeps_the_id() {
+    let demo = Fixture::copy("demo");
+    let before = demo.graph(".");
+    let out = demo.run(&["rename", "20f0", "Add login fields"]).ok();
+    assert!(out.contains("-> migrations/20f04b9598da_add_login_fields.sql"), "{out}");
+    assert!(demo.files("migrations").contains(&"20f04b9598da_add_login_fields.sql".to_string()));
+    let after = demo.graph(".");
+    let ids = |g: &migrate_runtime::Graph| g.revisions().iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&before), ids(&after));
+    let checksum = |g: &migrate_runtime::Graph| g.revisions()[1].upgrade[0].checksum.clone();
+    assert_eq!(checksum(&before), checksum(&after), "renaming never changes the checksum");
+}
+
+#[test]
+fn merge_joins_two_heads() {
+    let fixture = Fixture::copy("broken/several_heads");
+    let heads = fixture.graph(".").heads().len();
+    assert_eq!(heads, 2);
+    fixture.run(&["merge", "-m", "join branches", "heads"]).ok();
+    let graph = fixture.graph(".");
+    let head = graph.heads();
+    assert_eq!(head.len(), 1);
+    assert!(graph.revision(head[0]).is_merge());
+    fixture.run(&["check"]).ok();
+    let err = fixture.run(&["merge", "-m", "pointless", "head", "base+1"]).fails();
+    assert!(err.contains("already an ancestor"), "{err}");
+}
+
+#[test]
+fn rebase_turns_two_heads_into_one_line() {
+    let fixture = Fixture::copy("broken/several_heads");
+    let graph = fixture.graph(".");
+    let heads = graph.ids(&graph.heads());
+    let out = fixture.run(&["rebase", &heads[1]]).ok();
+    assert!(out.contains(&format!("rebased {}: now revises {}", heads[1], heads[0])), "{out}");
+    let graph = fixture.graph(".");
+    assert_eq!(graph.ids(&graph.heads()), [heads[1].clone()]);
+    assert!(graph.branch_points().is_empty());
+    let err = fixture.run(&["rebase", &heads[0], "--onto", &heads[1]]).fails();
+    assert!(err.contains("comes after"), "a rebase that would make a cycle is refused: {err}");
+}

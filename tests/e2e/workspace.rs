@@ -1,0 +1,63 @@
+//! Several packages with their own chains in one workspace.
+
+use crate::support::Fixture;
+
+#[test]
+fn check_validates_every_package_and_cross_package_dependencies() {
+    let ws = Fixture::copy("workspace");
+    let out = ws.run(&["check"]).ok();
+    assert!(out.contains("ok: package `accounts`: 2 revisions"), "{out}");
+    assert!(out.contains("ok: package `billing`: 2 revisions"), "{out}");
+}
+
+#[test]
+fn the_package_is_chosen_by_flag_or_by_folder() {
+    let ws = Fixture::copy("workspace");
+    let err = ws.run(&["history"]).fails();
+    assert!(
+        err.contains("several packages have migrations (`accounts`, `billing`): choose one with `-p`"),
+        "{err}"
+    );
+    let accounts = ws.run(&["history", "-p", "accounts"]).ok();
+    let inside = ws.run_in(&ws.path().join("accounts"), &["history"]).ok();
+    assert_eq!(accounts, inside);
+    let deep = ws.path().join("accounts/migrations");
+    assert_eq!(ws.run_in(&deep, &["history"]).ok(), accounts);
+    let err = ws.run(&["history", "-p", "nope"]).fails();
+    assert!(err.contains("no package `nope` in this workspace (packages: `accounts`, `billing`)"), "{err}");
+}
+
+#[test]
+fn new_depends_on_another_package_by_prefix() {
+    let ws = Fixture::copy("workspace");
+    let accounts = ws.graph("accounts");
+    let base = accounts.revisions()[0].id.clone();
+    ws.run(&[
+        "new",
+        "-p",
+        "billing",
+        "-m",
+        "invoices need users",
+        "--depends-on",
+        &format!("accounts:{}", &base[..5]),
+    ])
+    .ok();
+    let billing = ws.graph("billing");
+    let new = billing.revisions().iter().find(|r| r.message == "invoices need users").expect("new revision");
+    assert_eq!(new.depends_on[0].to_string(), format!("accounts:{base}"));
+    ws.run(&["check"]).ok();
+}
+
+#[test]
+fn a_dependency_on_a_missing_revision_of_another_package_fails_check() {
+    let ws = Fixture::copy("workspace");
+    let billing = ws.graph("billing");
+    let plain =
+        billing.revisions().iter().find(|r| r.depends_on.is_empty()).expect("a revision without depends-on");
+    let path = ws.path().join("billing").join(&plain.location.path);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let text = text.replacen("-- message:", "-- depends-on: accounts:ffffffffffff\n-- message:", 1);
+    std::fs::write(&path, text).expect("write");
+    let err = ws.run(&["check"]).fails();
+    assert!(err.contains("depends on `accounts:ffffffffffff`, which is not a known revision"), "{err}");
+}
