@@ -339,11 +339,23 @@ fn report_cycles(revisions: &[Revision], edges: &Edges, waiting: &[usize], error
             continue;
         }
         cycle.iter().for_each(|&r| reported[r] = true);
-        // Start the loop at its first file so the message is stable.
-        let first = (0..cycle.len()).min_by_key(|&i| &revisions[cycle[i]].location).unwrap_or(0);
-        cycle.rotate_left(first);
-        let mut ids: Vec<String> = cycle.iter().map(|&r| revisions[r].id.clone()).collect();
-        ids.push(ids[0].clone());
-        errors.push(ChainError::Cycle { at: revisions[cycle[0]].location.clone(), cycle: ids });
+        errors.push(cycle_error(revisions, edges, &mut cycle));
     }
+}
+
+/// `cycle` lists revisions in apply order (each one's parent or dependency
+/// comes just before it). The error starts at the first file, so the message
+/// is stable, and points at the header line that closes the loop there.
+fn cycle_error(revisions: &[Revision], edges: &Edges, cycle: &mut [usize]) -> ChainError {
+    let first = (0..cycle.len()).min_by_key(|&i| &revisions[cycle[i]].location).unwrap_or(0);
+    cycle.rotate_left(first);
+    let (start, closing) = (cycle[0], cycle[cycle.len() - 1]);
+    let at = if edges.parents[start].contains(&closing) {
+        revisions[start].parents_location()
+    } else {
+        revisions[start].depends_on_location()
+    };
+    let mut ids: Vec<String> = cycle.iter().map(|&r| revisions[r].id.clone()).collect();
+    ids.push(revisions[start].id.clone());
+    ChainError::Cycle { at, cycle: ids }
 }

@@ -350,7 +350,8 @@ impl Parser {
 }
 
 fn build_section(raw: &RawSection<'_>) -> Section {
-    let leading_blank = raw.body.iter().take_while(|l| l.trim().is_empty()).count();
+    // An empty section "starts" on the line after its marker, not past the end.
+    let leading_blank = raw.body.iter().position(|l| !l.trim().is_empty()).unwrap_or_default();
     let sql = raw.body[leading_blank..].join("\n").trim_end().to_string();
     Section {
         dialect: raw.dialect,

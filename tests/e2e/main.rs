@@ -2,6 +2,7 @@
 //! on temporary copies of the projects in `fixtures/`.
 
 mod broken;
+mod concurrency;
 mod read;
 mod scaffold;
 mod support;

@@ -115,3 +115,23 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+impl Fixture {
+    /// Like [`Fixture::run`], with extra environment variables set.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+            .arg("migrate")
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run cargo-migrate");
+        run(output)
+    }
+
+    /// Writes (or overwrites) a file of the fixture.
+    pub fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.path().join(relative), text).expect("write fixture file");
+    }
+}

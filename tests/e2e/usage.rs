@@ -8,7 +8,8 @@ fn usage_errors_exit_2() {
     for args in [&["frobnicate"][..], &["new"], &["history", "--format", "xml"], &["merge", "-m", "x"]] {
         let run = demo.run(args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
-        assert!(run.stderr.contains("Usage:"), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with("error: "), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("--help"), "{args:?}: {}", run.stderr);
     }
 }
 
