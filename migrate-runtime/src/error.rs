@@ -12,7 +12,7 @@ use std::fmt;
 pub enum ChainError {
     #[error("{at}: cannot read file: {reason}")]
     Unreadable { at: Location, reason: String },
-    #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql`")]
+    #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)")]
     NotARevisionFile { at: Location },
     #[error("{at}: malformed header line `{text}`: expected `-- key: value` before `-- migrate:upgrade`")]
     MalformedHeader { at: Location, text: String },
@@ -24,7 +24,7 @@ pub enum ChainError {
     MissingRevisionHeader { at: Location },
     #[error("{at}: invalid revision id `{id}`: {reason}")]
     InvalidId { at: Location, id: String, reason: String },
-    #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`")]
+    #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`: rename the file to `{header_id}_<slug>.sql` or correct the header")]
     IdMismatch { at: Location, header_id: String, file_prefix: String },
     #[error("{at}: invalid value `{value}` for `{key}`: expected {expected}")]
     InvalidHeaderValue { at: Location, key: String, value: String, expected: String },
@@ -52,7 +52,7 @@ pub enum ChainError {
     UnknownPackage { at: Location, id: String, package: String },
     #[error("{at}: revision `{id}` names itself as its own parent or dependency")]
     SelfReference { at: Location, id: String },
-    #[error("{at}: revisions form a cycle: {}", cycle.join(" -> "))]
+    #[error("{at}: revisions form a cycle: {} (each must be applied before the next)", cycle.join(" -> "))]
     Cycle { at: Location, cycle: Vec<String> },
 }
 
@@ -126,8 +126,10 @@ pub enum TargetError {
     PrefixTooShort { prefix: String },
     #[error("`{prefix}` is ambiguous: it matches {}", candidates.join(", "))]
     Ambiguous { prefix: String, candidates: Vec<String> },
-    #[error("`{target}` has several heads ({}): name one, or join them with `cargo migrate merge`", heads.join(", "))]
+    #[error("`{target}` needs one head but the chain has several ({}): name one, use `heads`, or join them with `cargo migrate merge`", heads.join(", "))]
     SeveralHeads { target: String, heads: Vec<String> },
+    #[error("`{target}` is ambiguous: the database is at several revisions ({}): step from one of them, e.g. `{}{}`", current.join(", "), current[0], step)]
+    SeveralCurrent { target: String, current: Vec<String>, step: String },
     #[error("no branch is labelled `{label}`")]
     UnknownBranch { label: String },
     #[error("`{target}` walks past {end}: only {available} step(s) available")]

@@ -168,7 +168,7 @@ impl Resolver<'_> {
             let options: Vec<Rev> = match at.as_slice() {
                 [] => self.graph.bases(),
                 [one] => self.graph.children(*one).to_vec(),
-                several => return Err(self.ambiguous(several, "current heads", &at)),
+                several => return Err(self.several_current(several)),
             };
             let options: Vec<Rev> = options.into_iter().filter(|&r| self.in_scope(r)).collect();
             match options.as_slice() {
@@ -195,7 +195,7 @@ impl Resolver<'_> {
                     }
                     parents
                 }
-                several => return Err(self.ambiguous(several, "current heads", &at)),
+                several => return Err(self.several_current(several)),
             };
         }
         Ok(at)
@@ -219,6 +219,15 @@ impl Resolver<'_> {
             at,
             direction,
             options: self.graph.ids(options),
+        }
+    }
+
+    fn several_current(&self, current: &[Rev]) -> TargetError {
+        let step = self.target.rfind(['+', '-']).map_or("", |at| &self.target[at..]);
+        TargetError::SeveralCurrent {
+            target: self.target.to_string(),
+            current: self.graph.ids(current),
+            step: step.to_string(),
         }
     }
 

@@ -207,24 +207,23 @@ fn duplicate_ids() {
 
 #[test]
 fn cycles() {
-    check_errors(chain("a <- b\nb <- a"), "migrations/a_.sql:2: revisions form a cycle: a -> b -> a");
+    check_errors(chain("a <- b\nb <- a"), "migrations/a_.sql:2: revisions form a cycle: a -> b -> a (each must be applied before the next)");
     check_errors(
         chain("root\na <- root, c\nb <- a\nc <- b\nd <- c"),
-        "migrations/a_.sql:2: revisions form a cycle: a -> b -> c -> a",
+        "migrations/a_.sql:2: revisions form a cycle: a -> b -> c -> a (each must be applied before the next)",
     );
     // Through `depends-on`: the error points at that header. Each arrow reads
     // "is applied before".
     check_errors(
         chain("a\nb <- a needs c\nc <- b"),
-        "migrations/b_.sql:3: revisions form a cycle: b -> c -> b",
+        "migrations/b_.sql:3: revisions form a cycle: b -> c -> b (each must be applied before the next)",
     );
     // Two separate cycles, each reported once.
     check_errors(
         chain("a <- b\nb <- a\nx <- y\ny <- x\nafter <- a, x"),
         "
-        migrations/a_.sql:2: revisions form a cycle: a -> b -> a
-        migrations/x_.sql:2: revisions form a cycle: x -> y -> x
-        ",
+        migrations/a_.sql:2: revisions form a cycle: a -> b -> a (each must be applied before the next)
+        migrations/x_.sql:2: revisions form a cycle: x -> y -> x (each must be applied before the next)",
     );
 }
 
@@ -245,10 +244,9 @@ fn every_error_of_a_broken_set_at_once() {
         "
         migrations/a_.sql:2: revision `a` revises `gone`, which is not a revision of this package
         migrations/b_.sql:2: revision `b` names itself as its own parent or dependency
-        migrations/c_.sql:2: revisions form a cycle: c -> d -> c
+        migrations/c_.sql:2: revisions form a cycle: c -> d -> c (each must be applied before the next)
         migrations/d_.sql:3: revision `d` depends on `missing`, which is not a known revision
-        migrations/root_copy.sql:1: duplicate revision id `root`, also used by migrations/root_.sql:1
-        ",
+        migrations/root_copy.sql:1: duplicate revision id `root`, also used by migrations/root_.sql:1",
     );
 }
 
@@ -304,6 +302,6 @@ fn cross_package_errors() {
     );
     check_combined(
         &[("accounts", "a1 needs billing:b1"), ("billing", "b1 needs accounts:a1")],
-        "migrations/a1_.sql:3: revisions form a cycle: accounts:a1 -> billing:b1 -> accounts:a1\n",
+        "migrations/a1_.sql:3: revisions form a cycle: accounts:a1 -> billing:b1 -> accounts:a1 (each must be applied before the next)\n",
     );
 }

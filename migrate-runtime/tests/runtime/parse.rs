@@ -253,12 +253,12 @@ fn not_a_revision_file_is_one_error() {
     check_errors_at(
         "migrations/notes.txt",
         "Remember: add an index before the launch.\n",
-        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql`",
+        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
     );
     check_errors_at(
         "migrations/_create_users.sql",
         "-- revision: 3f2a9c1b7d4e\n-- migrate:upgrade\nSELECT 1;\n",
-        "migrations/_create_users.sql: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql`",
+        "migrations/_create_users.sql: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
     );
 }
 
@@ -302,7 +302,7 @@ fn header_errors() {
         -- revision: 0f9e8d7c6b5a
         -- migrate:upgrade
         ",
-        "migrations/3f2a9c1b7d4e_x.sql:1: header says revision `0f9e8d7c6b5a` but the file name starts with `3f2a9c1b7d4e`",
+        "migrations/3f2a9c1b7d4e_x.sql:1: header says revision `0f9e8d7c6b5a` but the file name starts with `3f2a9c1b7d4e`: rename the file to `0f9e8d7c6b5a_<slug>.sql` or correct the header",
     );
 }
 

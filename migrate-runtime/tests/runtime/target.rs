@@ -79,12 +79,12 @@ fn diamond() {
             (
                 "+1",
                 "b1 c1",
-                "AmbiguousStep: `+1` is ambiguous at `the current revision`, which has several current heads: b1, c1",
+                "SeveralCurrent: `+1` is ambiguous: the database is at several revisions (b1, c1): step from one of them, e.g. `b1+1`",
             ),
             (
                 "-1",
                 "b1 c1",
-                "AmbiguousStep: `-1` is ambiguous at `the current revision`, which has several current heads: b1, c1",
+                "SeveralCurrent: `-1` is ambiguous: the database is at several revisions (b1, c1): step from one of them, e.g. `b1-1`",
             ),
         ],
     );
@@ -108,12 +108,12 @@ fn long_and_short_branches() {
             (
                 "head",
                 "",
-                "SeveralHeads: `head` has several heads (l3, s1): name one, or join them with `cargo migrate merge`",
+                "SeveralHeads: `head` needs one head but the chain has several (l3, s1): name one, use `heads`, or join them with `cargo migrate merge`",
             ),
             (
                 "head-1",
                 "",
-                "SeveralHeads: `head-1` has several heads (l3, s1): name one, or join them with `cargo migrate merge`",
+                "SeveralHeads: `head-1` needs one head but the chain has several (l3, s1): name one, use `heads`, or join them with `cargo migrate merge`",
             ),
             ("+1", "r2", "AmbiguousStep: `+1` is ambiguous at `r2`, which has several children: l1, s1"),
             ("l3-5", "", "(base)"),
@@ -201,7 +201,7 @@ fn several_bases_with_a_dependency() {
             (
                 "head",
                 "",
-                "SeveralHeads: `head` has several heads (x2, y2): name one, or join them with `cargo migrate merge`",
+                "SeveralHeads: `head` needs one head but the chain has several (x2, y2): name one, use `heads`, or join them with `cargo migrate merge`",
             ),
             ("base+1", "", "AmbiguousStep: `base+1` is ambiguous at `base`, which has several bases: x1, y1"),
             ("+1", "", "AmbiguousStep: `+1` is ambiguous at `base`, which has several bases: x1, y1"),
