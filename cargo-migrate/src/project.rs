@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// The workspace and its packages.
 #[derive(Debug)]
 pub struct Project {
+    pub workspace_root: PathBuf,
     pub target_dir: PathBuf,
     pub packages: Vec<Package>,
 }
@@ -25,6 +26,11 @@ pub struct Package {
 }
 
 impl Package {
+    /// The package folder relative to the workspace root (`.` for the root).
+    pub fn dir_in(&self, workspace_root: &Path) -> PathBuf {
+        self.root.strip_prefix(workspace_root).map_or_else(|_| self.root.clone(), Path::to_path_buf)
+    }
+
     pub fn migrations_dir(&self) -> PathBuf {
         self.root.join(&self.config.folder)
     }
@@ -71,7 +77,11 @@ impl Project {
             });
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Project { target_dir: metadata.target_directory.into_std_path_buf(), packages })
+        Ok(Project {
+            workspace_root: metadata.workspace_root.into_std_path_buf(),
+            target_dir: metadata.target_directory.into_std_path_buf(),
+            packages,
+        })
     }
 
     /// Packages that have a migrations folder.

@@ -5,7 +5,6 @@
 //! a leading UTF-8 BOM is dropped and CRLF or lone CR line endings become LF.
 
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 /// The SHA-256 of `sql` after line-ending and BOM normalisation, as 64 hex
 /// digits.
@@ -43,10 +42,13 @@ pub fn new_revision_id(parents: &[String], message: &str, created: &str) -> Stri
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 #[cfg(test)]

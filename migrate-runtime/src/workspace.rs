@@ -4,12 +4,17 @@
 
 use crate::error::{ChainError, ChainErrors};
 use crate::graph::Graph;
+use crate::location::Location;
 use crate::revision::{Dependency, Revision};
+use std::path::Path;
 
 /// One package's validated chain.
 #[derive(Debug, Clone, Copy)]
 pub struct PackageChain<'a> {
     pub package: &'a str,
+    /// The package's folder relative to the workspace root, so that errors
+    /// about several packages say which file of which package.
+    pub dir: &'a Path,
     pub graph: &'a Graph,
 }
 
@@ -21,12 +26,12 @@ pub fn combine(chains: &[PackageChain<'_>]) -> Result<Graph, ChainErrors> {
     let mut combined = Vec::new();
     for chain in chains {
         for revision in chain.graph.revisions() {
-            combined.push(qualified(revision, chain.package));
+            combined.push(qualified(revision, chain));
             for dependency in &revision.depends_on {
                 let Some(package) = &dependency.package else { continue };
                 if !chains.iter().any(|c| c.package == package) {
                     errors.push(ChainError::UnknownPackage {
-                        at: revision.depends_on_location(),
+                        at: in_workspace(&revision.depends_on_location(), chain.dir),
                         id: revision.id.clone(),
                         package: package.clone(),
                     });
@@ -42,7 +47,8 @@ pub fn combine(chains: &[PackageChain<'_>]) -> Result<Graph, ChainErrors> {
 
 /// `revision` with every id qualified by its package, and every dependency
 /// turned into an edge of the combined graph.
-fn qualified(revision: &Revision, package: &str) -> Revision {
+fn qualified(revision: &Revision, chain: &PackageChain<'_>) -> Revision {
+    let package = chain.package;
     let qualify = |id: &str| format!("{package}:{id}");
     let depends_on = revision
         .depends_on
@@ -56,6 +62,12 @@ fn qualified(revision: &Revision, package: &str) -> Revision {
         id: qualify(&revision.id),
         parents: revision.parents.iter().map(|p| qualify(p)).collect(),
         depends_on,
+        location: in_workspace(&revision.location, chain.dir),
         ..revision.clone()
     }
+}
+
+fn in_workspace(location: &Location, dir: &Path) -> Location {
+    let path = if dir == Path::new(".") { location.path.clone() } else { dir.join(&location.path) };
+    Location { path, line: location.line }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `cargo-migrate` binary, run as a real process
 //! on temporary copies of the projects in `fixtures/`.
 
+mod apply;
 mod broken;
 mod concurrency;
 mod read;

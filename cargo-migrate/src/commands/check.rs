@@ -23,8 +23,12 @@ pub fn run(cx: &Context) -> Result<()> {
     }
     let (loaded, mut failures) = load_all(&packages);
     if failures.is_empty() {
-        let chains: Vec<PackageChain> =
-            loaded.iter().map(|(p, g)| PackageChain { package: &p.name, graph: g }).collect();
+        let dirs: Vec<_> = loaded.iter().map(|(p, _)| p.dir_in(&cx.project.workspace_root)).collect();
+        let chains: Vec<PackageChain> = loaded
+            .iter()
+            .zip(&dirs)
+            .map(|((p, g), dir)| PackageChain { package: &p.name, dir, graph: g })
+            .collect();
         if let Err(errors) = combine(&chains) {
             failures.push(anyhow::Error::new(errors).context("the workspace's cross-package dependencies"));
         }

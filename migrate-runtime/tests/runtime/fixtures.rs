@@ -48,7 +48,7 @@ fn diagnose(package: &Path) -> String {
         Err(errors) => return format!("{errors}\n"),
     };
     let name = package_name(package);
-    if let Err(errors) = combine(&[PackageChain { package: &name, graph: &graph }]) {
+    if let Err(errors) = combine(&[PackageChain { package: &name, dir: Path::new("."), graph: &graph }]) {
         return format!("{errors}\n");
     }
     match resolve(&graph, "head", &[]) {
@@ -139,8 +139,8 @@ fn workspace_loads_clean_and_combines() {
     let accounts = load("workspace/accounts");
     let billing = load("workspace/billing");
     let chains = [
-        PackageChain { package: "accounts", graph: &accounts },
-        PackageChain { package: "billing", graph: &billing },
+        PackageChain { package: "accounts", dir: Path::new("accounts"), graph: &accounts },
+        PackageChain { package: "billing", dir: Path::new("billing"), graph: &billing },
     ];
     let combined = combine(&chains).unwrap_or_else(|e| panic!("{e}"));
     check_shape(
@@ -261,8 +261,8 @@ mod sqlite {
     fn workspace_walks_in_combined_order() {
         let (accounts, billing) = (load("workspace/accounts"), load("workspace/billing"));
         let chains = [
-            PackageChain { package: "accounts", graph: &accounts },
-            PackageChain { package: "billing", graph: &billing },
+            PackageChain { package: "accounts", dir: std::path::Path::new("accounts"), graph: &accounts },
+            PackageChain { package: "billing", dir: std::path::Path::new("billing"), graph: &billing },
         ];
         walk(&combine(&chains).unwrap());
     }

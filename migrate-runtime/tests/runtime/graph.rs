@@ -7,6 +7,7 @@ use crate::{chain, graph, ids, revs, trim_indent};
 use migrate_runtime::parse::parse_revision;
 use migrate_runtime::workspace::{combine, PackageChain};
 use migrate_runtime::{Graph, Revision};
+use std::path::Path;
 
 /// The apply order of a valid chain.
 fn check_order(description: &str, expected: &str) {
@@ -207,7 +208,10 @@ fn duplicate_ids() {
 
 #[test]
 fn cycles() {
-    check_errors(chain("a <- b\nb <- a"), "migrations/a_.sql:2: revisions form a cycle: a -> b -> a (each must be applied before the next)");
+    check_errors(
+        chain("a <- b\nb <- a"),
+        "migrations/a_.sql:2: revisions form a cycle: a -> b -> a (each must be applied before the next)",
+    );
     check_errors(
         chain("root\na <- root, c\nb <- a\nc <- b\nd <- c"),
         "migrations/a_.sql:2: revisions form a cycle: a -> b -> c -> a (each must be applied before the next)",
@@ -253,8 +257,10 @@ fn every_error_of_a_broken_set_at_once() {
 fn check_combined(packages: &[(&str, &str)], expected: &str) {
     let graphs: Vec<(&str, Graph)> =
         packages.iter().map(|(name, description)| (*name, graph(description))).collect();
-    let chains: Vec<PackageChain<'_>> =
-        graphs.iter().map(|(package, graph)| PackageChain { package, graph }).collect();
+    let chains: Vec<PackageChain<'_>> = graphs
+        .iter()
+        .map(|(package, graph)| PackageChain { package, dir: Path::new(package), graph })
+        .collect();
     let actual = match combine(&chains) {
         Ok(graph) => {
             assert_partial_order(&graph);
@@ -291,17 +297,17 @@ fn cross_package_errors() {
     check_combined(
         &[("billing", "b1 needs nope:abc123abc123, accounts:a1\nb2 <- b1 needs ledger:l1")],
         "
-        migrations/b1_.sql:3: revision `b1` depends on package `nope`, which has no migrations in this workspace
-        migrations/b1_.sql:3: revision `b1` depends on package `accounts`, which has no migrations in this workspace
-        migrations/b2_.sql:3: revision `b2` depends on package `ledger`, which has no migrations in this workspace
+        billing/migrations/b1_.sql:3: revision `b1` depends on package `nope`, which has no migrations in this workspace
+        billing/migrations/b1_.sql:3: revision `b1` depends on package `accounts`, which has no migrations in this workspace
+        billing/migrations/b2_.sql:3: revision `b2` depends on package `ledger`, which has no migrations in this workspace
         ",
     );
     check_combined(
         &[("accounts", "a1"), ("billing", "b1 needs accounts:a9")],
-        "migrations/b1_.sql:3: revision `billing:b1` depends on `accounts:a9`, which is not a known revision\n",
+        "billing/migrations/b1_.sql:3: revision `billing:b1` depends on `accounts:a9`, which is not a known revision\n",
     );
     check_combined(
         &[("accounts", "a1 needs billing:b1"), ("billing", "b1 needs accounts:a1")],
-        "migrations/a1_.sql:3: revisions form a cycle: accounts:a1 -> billing:b1 -> accounts:a1 (each must be applied before the next)\n",
+        "accounts/migrations/a1_.sql:3: revisions form a cycle: accounts:a1 -> billing:b1 -> accounts:a1 (each must be applied before the next)\n",
     );
 }
