@@ -156,6 +156,10 @@ pub enum ApplyError {
     Irreversible { at: Location, revision: String },
     #[error("{at}: revision `{revision}` has no upgrade SQL for {dialect}")]
     NoUpgrade { at: Location, revision: String, dialect: crate::Dialect },
+    #[error("{at}: revision `{revision}` depends on `{dependency}`, which this database has not applied: upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")]
+    MissingDependency { at: Location, revision: String, dependency: String, package: String },
+    #[error("{at}: cannot revert revision `{revision}`: {} of another package depends on it; downgrade that package first", dependents.join(", "))]
+    NeededByOtherPackage { at: Location, revision: String, dependents: Vec<String> },
     #[error("target `{target}` is not below the current revision: use `upgrade` to go there")]
     NotBelow { target: String },
     #[error("{at}: revision `{revision}` failed: {message}\n  in statement: {statement}")]

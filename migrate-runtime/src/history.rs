@@ -12,6 +12,9 @@ pub struct AppliedRevision {
     pub revision: String,
     /// Parent ids, so a revision unknown to the code can still be placed.
     pub parents: Vec<String>,
+    /// `depends-on` as written (`rev` or `package:rev`), so other packages
+    /// can tell what must not be reverted under them.
+    pub depends_on: Vec<String>,
     /// Checksum of the upgrade SQL that ran (empty when stamped).
     pub checksum: String,
     pub message: String,
@@ -32,6 +35,7 @@ impl AppliedRevision {
         AppliedRevision {
             revision: revision.id.clone(),
             parents: revision.parents.clone(),
+            depends_on: revision.depends_on.iter().map(ToString::to_string).collect(),
             checksum: revision.upgrade_for(dialect).map(|s| s.checksum.clone()).unwrap_or_default(),
             message: revision.message.clone(),
             downgrade_sql: revision.downgrade_for(dialect).map(|s| s.sql.clone()),
@@ -64,14 +68,14 @@ pub fn create_table_sql(dialect: Dialect, table: &str) -> String {
         Dialect::Postgres => ("TIMESTAMPTZ", "now()", "BOOLEAN"),
     };
     format!(
-        "CREATE TABLE IF NOT EXISTS {} (\n    package TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    parents TEXT NOT NULL,\n    checksum TEXT NOT NULL,\n    message TEXT NOT NULL,\n    downgrade_sql TEXT,\n    transactional {flag} NOT NULL,\n    applied_at {timestamp} NOT NULL DEFAULT {now},\n    execution_ms BIGINT,\n    dirty TEXT,\n    PRIMARY KEY (package, revision)\n)",
+        "CREATE TABLE IF NOT EXISTS {} (\n    package TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    parents TEXT NOT NULL,\n    depends_on TEXT NOT NULL DEFAULT '',\n    checksum TEXT NOT NULL,\n    message TEXT NOT NULL,\n    downgrade_sql TEXT,\n    transactional {flag} NOT NULL,\n    applied_at {timestamp} NOT NULL DEFAULT {now},\n    execution_ms BIGINT,\n    dirty TEXT,\n    PRIMARY KEY (package, revision)\n)",
         quote_ident(table)
     )
 }
 
 /// The columns written on insert, in the order of [`insert_values`].
 pub const INSERT_COLUMNS: &str =
-    "package, revision, parents, checksum, message, downgrade_sql, transactional, execution_ms, dirty";
+    "package, revision, parents, depends_on, checksum, message, downgrade_sql, transactional, execution_ms, dirty";
 
 /// An `INSERT` of `row` with literal values, for offline scripts and for
 /// batching a revision's SQL and its history row into one round trip.
@@ -96,6 +100,7 @@ fn insert_values(dialect: Dialect, package: &str, row: &AppliedRevision) -> Stri
         quote_literal(package),
         quote_literal(&row.revision),
         quote_literal(&row.parents.join(",")),
+        quote_literal(&row.depends_on.join(",")),
         quote_literal(&row.checksum),
         quote_literal(&row.message),
         optional(&row.downgrade_sql),
@@ -127,12 +132,26 @@ pub fn select_sql(dialect: Dialect, table: &str) -> String {
         Dialect::Postgres => "$1",
     };
     format!(
-        "SELECT revision, parents, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
+        "SELECT revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
         quote_ident(table)
     )
 }
 
-/// Splits the stored `parents` column.
+/// The `SELECT` of other packages' revisions and their dependencies.
+pub fn select_others_sql(dialect: Dialect, table: &str) -> String {
+    let placeholder = if dialect == Dialect::Sqlite { "?1" } else { "$1" };
+    format!("SELECT package, revision, depends_on FROM {} WHERE package <> {placeholder}", quote_ident(table))
+}
+
+/// A revision another package has applied, with what it depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherPackageRevision {
+    pub package: String,
+    pub revision: String,
+    pub depends_on: Vec<String>,
+}
+
+/// Splits a stored comma list (`parents`, `depends_on`).
 pub fn parse_parents(stored: &str) -> Vec<String> {
     stored.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
 }

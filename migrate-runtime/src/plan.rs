@@ -8,7 +8,7 @@
 
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
-use crate::history::AppliedRevision;
+use crate::history::{AppliedRevision, OtherPackageRevision};
 use crate::location::Location;
 use crate::revision::{Dialect, Revision, Section};
 use crate::{checksum::sql_checksum, target};
@@ -21,6 +21,10 @@ pub struct State<'g> {
     graph: Cow<'g, Graph>,
     rows: Vec<Option<AppliedRevision>>,
     unknown: Vec<Rev>,
+    /// This package's name and what other packages applied in the same
+    /// database, for cross-package `depends-on`.
+    package: String,
+    others: Vec<OtherPackageRevision>,
 }
 
 impl<'g> State<'g> {
@@ -42,7 +46,15 @@ impl<'g> State<'g> {
                 by_rev[rev] = Some(row);
             }
         }
-        State { graph, rows: by_rev, unknown }
+        State { graph, rows: by_rev, unknown, package: String::new(), others: Vec::new() }
+    }
+
+    /// Adds what other packages applied to the same database, so plans
+    /// respect `depends-on: package:rev` both ways.
+    pub fn with_other_packages(mut self, package: &str, others: Vec<OtherPackageRevision>) -> State<'g> {
+        self.package = package.to_string();
+        self.others = others;
+        self
     }
 
     /// The code's graph plus stand-ins for unknown applied revisions.
@@ -120,6 +132,29 @@ impl<'g> State<'g> {
         (0..self.graph.len()).filter(|&r| needed[r] && !self.is_applied(r)).collect()
     }
 
+    /// Refuses a plan that would apply a revision before another package's
+    /// revision it depends on.
+    pub fn ensure_dependencies_applied(&self, plan: &[Rev]) -> Result<(), ApplyError> {
+        for &rev in plan {
+            let revision = self.graph.revision(rev);
+            for dependency in &revision.depends_on {
+                let Some(package) = dependency.package.as_deref().filter(|p| *p != self.package) else {
+                    continue;
+                };
+                let applied = self.others.iter().any(|o| o.package == package && o.revision == dependency.id);
+                if !applied {
+                    return Err(ApplyError::MissingDependency {
+                        at: revision.depends_on_location(),
+                        revision: revision.id.clone(),
+                        dependency: dependency.to_string(),
+                        package: package.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Revisions to revert, in order, to come down to `target`.
     pub fn downgrade_plan(
         &self,
@@ -141,8 +176,27 @@ impl<'g> State<'g> {
                     revision: revision.id.clone(),
                 });
             }
+            let dependents = self.dependents_elsewhere(&revision.id);
+            if !dependents.is_empty() {
+                return Err(ApplyError::NeededByOtherPackage {
+                    at: revision.location.clone(),
+                    revision: revision.id.clone(),
+                    dependents,
+                });
+            }
         }
         Ok(plan)
+    }
+
+    /// `package:rev` of other packages' applied revisions that depend on
+    /// this package's revision `id`.
+    fn dependents_elsewhere(&self, id: &str) -> Vec<String> {
+        let qualified = format!("{}:{id}", self.package);
+        self.others
+            .iter()
+            .filter(|o| o.depends_on.contains(&qualified))
+            .map(|o| format!("{}:{}", o.package, o.revision))
+            .collect()
     }
 
     /// The rows `stamp target` leaves: exactly the target and its ancestors.

@@ -10,7 +10,7 @@
 use crate::apply::{run_section, statement_error, Direction, Options, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
-use crate::history::{self, AppliedRevision};
+use crate::history::{self, AppliedRevision, OtherPackageRevision};
 use crate::plan::{upgrade_section, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
@@ -141,7 +141,8 @@ impl<'a> SqliteMigrator<'a> {
             if plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
                 tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table))
                     .map_err(database)?;
-                let state = State::new(graph, read_rows(&tx, options)?);
+                let state = State::new(graph, read_rows(&tx, options)?)
+                    .with_other_packages(&options.package, read_other_packages(&tx, options)?);
                 let revs = plan_steps(&state, target, &mut target_revs, direction, options)?;
                 if !state.unknown().is_empty() {
                     // Reverting revisions the code does not have: their
@@ -159,9 +160,9 @@ impl<'a> SqliteMigrator<'a> {
             let done = match direction {
                 Direction::Upgrade => apply_revision(conn, tx, graph.revision(rev), options)?,
                 _ => {
-                    revert_revision(&tx, graph.revision(rev), options)?;
+                    let done = revert_revision(&tx, graph.revision(rev), options)?;
                     tx.commit().map_err(database)?;
-                    step(graph.revision(rev), Direction::Downgrade, Instant::now())
+                    done
                 }
             };
             on_step(&done);
@@ -210,7 +211,11 @@ fn plan_steps(
         None => resolved.insert(state.resolve(target)?).clone(),
     };
     match direction {
-        Direction::Upgrade => Ok(state.upgrade_plan(&target_revs)),
+        Direction::Upgrade => {
+            let plan = state.upgrade_plan(&target_revs);
+            state.ensure_dependencies_applied(&plan)?;
+            Ok(plan)
+        }
         _ => state.downgrade_plan(target, &target_revs, DIALECT),
     }
 }
@@ -308,7 +313,7 @@ fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO {} ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         history::quote_ident(&options.history_table),
         history::INSERT_COLUMNS
     );
@@ -316,6 +321,7 @@ fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Re
         options.package,
         row.revision,
         row.parents.join(","),
+        row.depends_on.join(","),
         row.checksum,
         row.message,
         row.downgrade_sql,
@@ -346,13 +352,32 @@ fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision
             Ok(AppliedRevision {
                 revision: r.get(0)?,
                 parents: history::parse_parents(&r.get::<_, String>(1)?),
-                checksum: r.get(2)?,
-                message: r.get(3)?,
-                downgrade_sql: r.get(4)?,
-                transactional: r.get(5)?,
-                applied_at: r.get(6)?,
-                execution_ms: r.get(7)?,
-                dirty: r.get(8)?,
+                depends_on: history::parse_parents(&r.get::<_, String>(2)?),
+                checksum: r.get(3)?,
+                message: r.get(4)?,
+                downgrade_sql: r.get(5)?,
+                transactional: r.get(6)?,
+                applied_at: r.get(7)?,
+                execution_ms: r.get(8)?,
+                dirty: r.get(9)?,
+            })
+        })
+        .map_err(database)?;
+    rows.collect::<Result<_, _>>().map_err(database)
+}
+
+fn read_other_packages(
+    conn: &Connection,
+    options: &Options,
+) -> Result<Vec<OtherPackageRevision>, ApplyError> {
+    let sql = history::select_others_sql(DIALECT, &options.history_table);
+    let mut statement = conn.prepare(&sql).map_err(database)?;
+    let rows = statement
+        .query_map([&options.package], |r| {
+            Ok(OtherPackageRevision {
+                package: r.get(0)?,
+                revision: r.get(1)?,
+                depends_on: history::parse_parents(&r.get::<_, String>(2)?),
             })
         })
         .map_err(database)?;

@@ -75,17 +75,17 @@ impl fmt::Display for DatabaseUrl {
 /// assert_eq!(redact("postgres://app:s3cr%40t@db:5432/x"), "postgres://app:***@db:5432/x");
 /// assert_eq!(redact("postgres://db/x?user=a&password=pw&sslmode=require"), "postgres://db/x?user=a&password=***&sslmode=require");
 /// assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+/// assert_eq!(redact("postgres://app:s3/cr?t@db/x"), "postgres://app:***@db/x");
 /// ```
 pub fn redact(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
-        let authority_start = scheme_end + 3;
-        let authority_end =
-            out[authority_start..].find(['/', '?']).map_or(out.len(), |i| authority_start + i);
-        if let Some(at) = out[authority_start..authority_end].rfind('@') {
-            let userinfo = &out[authority_start..authority_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(authority_start + colon + 1..authority_start + at, "***");
+        let rest = scheme_end + 3;
+        // The user-info ends at the last `@`, not at the first `/` or `?`: a
+        // password may hold either unescaped. Hiding too much is harmless.
+        if let Some(at) = out[rest..].rfind('@') {
+            if let Some(colon) = out[rest..rest + at].find(':') {
+                out.replace_range(rest + colon + 1..rest + at, "***");
             }
         }
     }

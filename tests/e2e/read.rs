@@ -44,7 +44,7 @@ fn history_ranges_on_a_branched_chain() {
     let open = ids(&branched.run(&["history", "-r", &format!("{}:", &base[..6]), "--format", "json"]).json());
     assert_eq!(open, all);
     let just_head = ids(&branched.run(&["history", "-r", "head:", "--format", "json"]).json());
-    assert_eq!(just_head, [head.clone()]);
+    assert_eq!(just_head, [head]);
     let up_to_base = ids(&branched.run(&["history", "-r", ":base", "--format", "json"]).json());
     assert!(up_to_base.is_empty(), "{up_to_base:?}");
     let err = branched.run(&["history", "-r", "nothere:"]).fails();

@@ -56,8 +56,12 @@ pub fn checked_new_id(graph: &Graph, id: String) -> Result<String> {
 
 /// `REV` (this package) or `PACKAGE:REV`, resolved to a full id.
 fn dependency(cx: &Context, graph: &Graph, text: &str) -> Result<Dependency> {
-    match text.split_once(':') {
-        None => Ok(Dependency { package: None, id: graph.revision(single(graph, text)?).id.clone() }),
+    let own = cx.project.select(cx.global.package.as_deref())?;
+    match text.split_once(':').filter(|(name, _)| *name != own.name) {
+        None => {
+            let rev = text.rsplit(':').next().unwrap_or(text);
+            Ok(Dependency { package: None, id: graph.revision(single(graph, rev)?).id.clone() })
+        }
         Some((name, rev)) => {
             let other = cx.project.select(Some(name))?.load()?;
             let id = other.revision(single(&other, rev)?).id.clone();
