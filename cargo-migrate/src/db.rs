@@ -1,21 +1,32 @@
-//! Which database a command talks to, and opening it: `--database-url`,
-//! else `DATABASE_URL`, else a SQLite file under the workspace's
-//! `target/migrate/`. Messages only ever show the redacted URL.
+//! Which database a command talks to, and one handle over both drivers:
+//! `--database-url`, else `DATABASE_URL`, else a SQLite file under the
+//! workspace's `target/migrate/`. Messages only ever show the redacted URL.
 
 use crate::commands::Context;
 use crate::project::Package;
-use anyhow::{bail, Context as _, Result};
-use migrate_runtime::apply::Options;
+use anyhow::{Context as _, Result};
+use migrate_runtime::apply::{Options, RepairMark, Step};
+use migrate_runtime::history::AppliedRevision;
+use migrate_runtime::postgres::PostgresMigrator;
+use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::url::DatabaseUrl;
+use migrate_runtime::{ApplyError, Dialect, Graph};
 use rusqlite::{Connection, OpenFlags};
+
+/// An open database of either kind.
+pub enum Database {
+    Sqlite(Connection),
+    Postgres { runtime: tokio::runtime::Runtime, client: tokio_postgres::Client },
+}
 
 /// The URL for `package`'s database.
 pub fn url(cx: &Context, package: &Package) -> Result<DatabaseUrl> {
     match &cx.global.database_url {
         Some(url) => DatabaseUrl::parse(url).map_err(anyhow::Error::msg),
-        None => Ok(DatabaseUrl::SqliteFile(
-            cx.project.target_dir.join("migrate").join(format!("{}.sqlite3", package.name)),
-        )),
+        None => {
+            let file = cx.project.target_dir.join("migrate").join(format!("{}.sqlite3", package.name));
+            Ok(DatabaseUrl::SqliteFile(file))
+        }
     }
 }
 
@@ -25,29 +36,116 @@ pub fn options(package: &Package) -> Options {
 }
 
 /// Opens the database for writing, creating a SQLite file and its folder.
-pub fn open(url: &DatabaseUrl) -> Result<Connection> {
+pub fn open(url: &DatabaseUrl) -> Result<Database> {
     match url {
         DatabaseUrl::SqliteFile(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            Connection::open(path).with_context(|| format!("cannot open {url}"))
+            Ok(Database::Sqlite(Connection::open(path).with_context(|| format!("cannot open {url}"))?))
         }
-        DatabaseUrl::SqliteMemory => Ok(Connection::open_in_memory()?),
-        DatabaseUrl::Postgres(_) => bail!("{url}: PostgreSQL is not supported by this build yet"),
+        DatabaseUrl::SqliteMemory => Ok(Database::Sqlite(Connection::open_in_memory()?)),
+        DatabaseUrl::Postgres(text) => connect_postgres(url, text),
     }
 }
 
-/// Opens the database read-only; `None` when the SQLite file does not exist
-/// (nothing applied), so read commands never create it.
-pub fn open_read_only(url: &DatabaseUrl) -> Result<Option<Connection>> {
+/// Opens the database for reading; `None` when the SQLite file does not
+/// exist (nothing applied), so read commands never create it.
+pub fn open_read_only(url: &DatabaseUrl) -> Result<Option<Database>> {
     match url {
         DatabaseUrl::SqliteFile(path) if !path.exists() => Ok(None),
         DatabaseUrl::SqliteFile(path) => {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            Ok(Some(Connection::open_with_flags(path, flags).with_context(|| format!("cannot open {url}"))?))
+            let conn =
+                Connection::open_with_flags(path, flags).with_context(|| format!("cannot open {url}"))?;
+            Ok(Some(Database::Sqlite(conn)))
         }
         other => open(other).map(Some),
+    }
+}
+
+fn connect_postgres(url: &DatabaseUrl, text: &str) -> Result<Database> {
+    // The driver's messages never quote the connection string; ours quote
+    // only the redacted URL.
+    let mut config: tokio_postgres::Config =
+        text.parse().map_err(|e| anyhow::anyhow!("invalid database URL {url}: {e}"))?;
+    config.application_name("cargo-migrate");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (client, connection) = runtime
+        .block_on(config.connect(tokio_postgres::NoTls))
+        .map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))?;
+    runtime.spawn(connection);
+    Ok(Database::Postgres { runtime, client })
+}
+
+impl Database {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Database::Sqlite(_) => Dialect::Sqlite,
+            Database::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    pub fn applied(&self, graph: &Graph, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
+        match self {
+            Database::Sqlite(conn) => SqliteMigrator::new(conn, graph, options).applied(),
+            Database::Postgres { runtime, client } => {
+                runtime.block_on(PostgresMigrator::new(client, graph, options).applied())
+            }
+        }
+    }
+
+    pub fn upgrade(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        match self {
+            Database::Sqlite(conn) => SqliteMigrator::new(conn, graph, options).upgrade(target, on_step),
+            Database::Postgres { runtime, client } => {
+                runtime.block_on(PostgresMigrator::new(client, graph, options).upgrade(target, on_step))
+            }
+        }
+    }
+
+    pub fn downgrade(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        match self {
+            Database::Sqlite(conn) => SqliteMigrator::new(conn, graph, options).downgrade(target, on_step),
+            Database::Postgres { runtime, client } => {
+                runtime.block_on(PostgresMigrator::new(client, graph, options).downgrade(target, on_step))
+            }
+        }
+    }
+
+    pub fn stamp(&self, graph: &Graph, options: &Options, target: &str) -> Result<Vec<Step>, ApplyError> {
+        match self {
+            Database::Sqlite(conn) => SqliteMigrator::new(conn, graph, options).stamp(target),
+            Database::Postgres { runtime, client } => {
+                runtime.block_on(PostgresMigrator::new(client, graph, options).stamp(target))
+            }
+        }
+    }
+
+    pub fn repair(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        mark: RepairMark,
+    ) -> Result<Vec<(String, String)>, ApplyError> {
+        match self {
+            Database::Sqlite(conn) => SqliteMigrator::new(conn, graph, options).repair(mark),
+            Database::Postgres { runtime, client } => {
+                runtime.block_on(PostgresMigrator::new(client, graph, options).repair(mark))
+            }
+        }
     }
 }

@@ -46,6 +46,15 @@ pub enum Direction {
     Unstamp,
 }
 
+/// How `repair` settles a partially applied `transaction: none` revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairMark {
+    /// The rest was finished by hand: keep the row, clear the mark.
+    Applied,
+    /// What ran was undone by hand: drop the row.
+    Reverted,
+}
+
 /// One revision applied, reverted or stamped.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Step {

@@ -65,7 +65,7 @@ pub fn quote_literal(text: &str) -> String {
 pub fn create_table_sql(dialect: Dialect, table: &str) -> String {
     let (timestamp, now, flag) = match dialect {
         Dialect::Sqlite => ("TEXT", "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", "INTEGER"),
-        Dialect::Postgres => ("TIMESTAMPTZ", "now()", "BOOLEAN"),
+        Dialect::Postgres => ("TIMESTAMPTZ", "clock_timestamp()", "BOOLEAN"),
     };
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n    package TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    parents TEXT NOT NULL,\n    depends_on TEXT NOT NULL DEFAULT '',\n    checksum TEXT NOT NULL,\n    message TEXT NOT NULL,\n    downgrade_sql TEXT,\n    transactional {flag} NOT NULL,\n    applied_at {timestamp} NOT NULL DEFAULT {now},\n    execution_ms BIGINT,\n    dirty TEXT,\n    PRIMARY KEY (package, revision)\n)",
@@ -95,7 +95,15 @@ fn insert_values(dialect: Dialect, package: &str, row: &AppliedRevision) -> Stri
         (Dialect::Sqlite, true) => "1",
         (Dialect::Sqlite, false) => "0",
     };
-    let ms = row.execution_ms.map_or("NULL".to_string(), |ms| ms.to_string());
+    let ms = match (row.execution_ms, dialect) {
+        (Some(ms), _) => ms.to_string(),
+        // PostgreSQL can time the revision itself: its transaction started
+        // with the revision's first statement.
+        (None, Dialect::Postgres) => {
+            "(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::bigint".to_string()
+        }
+        (None, Dialect::Sqlite) => "NULL".to_string(),
+    };
     [
         quote_literal(package),
         quote_literal(&row.revision),

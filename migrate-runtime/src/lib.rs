@@ -14,7 +14,11 @@ pub mod history;
 pub mod load;
 pub mod location;
 pub mod parse;
+#[cfg(feature = "postgres")]
+pub mod pg_server;
 pub mod plan;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod revision;
 pub mod scaffold;
 pub mod script;

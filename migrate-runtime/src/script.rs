@@ -24,11 +24,8 @@ pub fn upgrade_script(
         history::create_table_sql(dialect, &options.history_table)
     );
     for rev in between(graph, from, to) {
-        let revision = graph.revision(rev);
-        let section = upgrade_section(revision, dialect)?;
-        let row = AppliedRevision::for_revision(revision, dialect);
-        let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
-        script += &step(revision, "upgrade", &section.sql, &insert);
+        script += "\n";
+        script += &upgrade_step(graph.revision(rev), dialect, options)?;
     }
     Ok(script)
 }
@@ -43,25 +40,44 @@ pub fn downgrade_script(
 ) -> Result<String, ApplyError> {
     let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
     for rev in between(graph, to, from).into_iter().rev() {
-        let revision = graph.revision(rev);
-        let section = revision.downgrade_for(dialect).ok_or_else(|| ApplyError::Irreversible {
-            at: revision.location.clone(),
-            revision: revision.id.clone(),
-        })?;
-        let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
-        script += &step(revision, "downgrade", &section.sql, &delete);
+        script += "\n";
+        script += &downgrade_step(graph.revision(rev), dialect, options)?;
     }
     Ok(script)
+}
+
+/// One revision's upgrade with its history row, in its transaction unless
+/// it is `transaction: none`. The live PostgreSQL engine sends exactly this
+/// as one batch, so `--sql` shows what a live run does.
+pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) -> Result<String, ApplyError> {
+    let section = upgrade_section(revision, dialect)?;
+    let row = AppliedRevision::for_revision(revision, dialect);
+    let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
+    Ok(step(revision, "upgrade", &section.sql, &insert))
+}
+
+/// One revision's downgrade with the deletion of its history row.
+pub fn downgrade_step(
+    revision: &Revision,
+    dialect: Dialect,
+    options: &Options,
+) -> Result<String, ApplyError> {
+    let section = revision.downgrade_for(dialect).ok_or_else(|| ApplyError::Irreversible {
+        at: revision.location.clone(),
+        revision: revision.id.clone(),
+    })?;
+    let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
+    Ok(step(revision, "downgrade", &section.sql, &delete))
 }
 
 fn step(revision: &Revision, direction: &str, sql: &str, history_sql: &str) -> String {
     let parents =
         if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
     let mut out = format!(
-        "\n-- Running {direction} {parents} -> {}: {}\n-- {}\n",
+        "-- Running {direction} {parents} -> {}: {}\n-- {}\n",
         revision.id,
-        revision.message,
-        revision.location.path.display()
+        one_line(&revision.message),
+        revision.location
     );
     let transactional = revision.transaction == TransactionMode::Single;
     if transactional {
@@ -86,4 +102,9 @@ fn ends_with_terminator(sql: &str) -> bool {
         .rev()
         .find(|s| !s.is_empty())
         .is_none_or(|s| s.text.trim_end().ends_with(';'))
+}
+
+/// A message on one line, so it cannot end the `--` comment early.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

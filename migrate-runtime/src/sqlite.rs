@@ -7,7 +7,7 @@
 //! one file apply every revision exactly once, and the first run on an empty
 //! file creates the history table without a race.
 
-use crate::apply::{run_section, statement_error, Direction, Options, Step};
+use crate::apply::{run_section, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
@@ -39,15 +39,6 @@ pub struct SqliteMigrator<'a> {
     options: &'a Options,
 }
 
-/// How `repair` settles a partially applied revision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepairMark {
-    /// The rest was finished by hand: keep the row, clear the mark.
-    Applied,
-    /// What ran was undone by hand: drop the row.
-    Reverted,
-}
-
 impl<'a> SqliteMigrator<'a> {
     pub fn new(conn: &'a Connection, graph: &'a Graph, options: &'a Options) -> SqliteMigrator<'a> {
         SqliteMigrator { conn, graph, options }
@@ -60,22 +51,18 @@ impl<'a> SqliteMigrator<'a> {
     }
 
     /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
-    pub fn upgrade(&mut self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
+    pub fn upgrade(&self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
         self.run_steps(target, Direction::Upgrade, on_step)
     }
 
     /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
-    pub fn downgrade(
-        &mut self,
-        target: &str,
-        on_step: &mut dyn FnMut(&Step),
-    ) -> Result<Vec<Step>, ApplyError> {
+    pub fn downgrade(&self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
         self.run_steps(target, Direction::Downgrade, on_step)
     }
 
     /// Records `target` and its ancestors as applied, and nothing else,
     /// without running SQL. Clears partial-application marks.
-    pub fn stamp(&mut self, target: &str) -> Result<Vec<Step>, ApplyError> {
+    pub fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let options = self.options;
         let tx = begin(self.conn, options)?;
         tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
@@ -104,7 +91,7 @@ impl<'a> SqliteMigrator<'a> {
 
     /// Settles revisions left partially applied; returns them with the
     /// progress they had recorded.
-    pub fn repair(&mut self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+    pub fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
         let options = self.options;
         let dirty: Vec<(String, String)> = read_rows(self.conn, options)?
             .into_iter()
@@ -126,7 +113,7 @@ impl<'a> SqliteMigrator<'a> {
     /// One revision per transaction until the target is reached. The plan
     /// is made once and made again only when another connection committed.
     fn run_steps(
-        &mut self,
+        &self,
         target: &str,
         direction: Direction,
         on_step: &mut dyn FnMut(&Step),

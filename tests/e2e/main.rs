@@ -4,6 +4,7 @@
 mod apply;
 mod broken;
 mod concurrency;
+mod postgres;
 mod read;
 mod scaffold;
 mod support;

@@ -8,8 +8,7 @@ use crate::output::{paint, print, print_json, ID, TAG};
 use anyhow::Result;
 use migrate_runtime::history::AppliedRevision;
 use migrate_runtime::plan::State;
-use migrate_runtime::sqlite::SqliteMigrator;
-use migrate_runtime::Graph;
+use migrate_runtime::{Dialect, Graph};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -25,9 +24,9 @@ struct CurrentView<'a> {
 pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
-    let rows = match db::open_read_only(&url)? {
-        Some(conn) => SqliteMigrator::new(&conn, &graph, &db::options(package)).applied()?,
-        None => Vec::new(),
+    let (rows, dialect) = match db::open_read_only(&url)? {
+        Some(database) => (database.applied(&graph, &db::options(package))?, database.dialect()),
+        None => (Vec::new(), url.dialect()),
     };
     if !cx.json() {
         print(&format!("database {url}\n"));
@@ -43,18 +42,18 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
             ));
         }
     }
-    show(cx, &graph, &rows)
+    show(cx, &graph, dialect, &rows)
 }
 
 /// Prints the current revisions and anything wrong with them.
-pub fn show(cx: &Context, graph: &Graph, rows: &[AppliedRevision]) -> Result<()> {
+pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevision]) -> Result<()> {
     let state = State::new(graph, rows.to_vec());
     let current = state.current();
     let heads = graph.heads();
     let at_head = !current.is_empty() && current.iter().all(|r| heads.contains(r));
     let mut problems: Vec<String> = state.ensure_clean().err().into_iter().map(|e| e.to_string()).collect();
     problems.extend(state.ensure_not_ahead().err().map(|e| e.to_string()));
-    problems.extend(state.drift(migrate_runtime::Dialect::Sqlite).iter().map(ToString::to_string));
+    problems.extend(state.drift(dialect).iter().map(ToString::to_string));
     if cx.json() {
         let package = cx.project.select(cx.global.package.as_deref())?;
         return print_json(&CurrentView {

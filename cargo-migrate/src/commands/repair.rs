@@ -6,7 +6,7 @@ use crate::cli::{RepairArgs, RepairMarkArg};
 use crate::db;
 use crate::output::{paint, print, ID};
 use anyhow::Result;
-use migrate_runtime::sqlite::{RepairMark, SqliteMigrator};
+use migrate_runtime::apply::RepairMark;
 
 pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
@@ -14,7 +14,7 @@ pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
     let options = db::options(package);
     let Some(mark) = args.mark else {
         let rows = match db::open_read_only(&url)? {
-            Some(conn) => SqliteMigrator::new(&conn, &graph, &options).applied()?,
+            Some(database) => database.applied(&graph, &options)?,
             None => Vec::new(),
         };
         let dirty: Vec<_> = rows.iter().filter_map(|r| Some((&r.revision, r.dirty.as_ref()?))).collect();
@@ -28,12 +28,12 @@ pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
         print("\nFinish or undo its statements by hand, then run `cargo migrate repair --mark applied` or `--mark reverted`.\n");
         return Ok(());
     };
-    let conn = db::open(&url)?;
+    let database = db::open(&url)?;
     let (mark, word) = match mark {
         RepairMarkArg::Applied => (RepairMark::Applied, "applied"),
         RepairMarkArg::Reverted => (RepairMark::Reverted, "reverted"),
     };
-    let settled = SqliteMigrator::new(&conn, &graph, &options).repair(mark)?;
+    let settled = database.repair(&graph, &options, mark)?;
     if settled.is_empty() {
         print("nothing to repair: no revision is partially applied\n");
     }

@@ -7,15 +7,13 @@ use crate::db;
 use crate::output::{paint, print, ID};
 use anyhow::Result;
 use migrate_runtime::apply::Direction;
-use migrate_runtime::sqlite::SqliteMigrator;
 
 pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
-    let conn = db::open(&url)?;
+    let database = db::open(&url)?;
     let options = db::options(package);
-    let mut migrator = SqliteMigrator::new(&conn, &graph, &options);
-    let steps = migrator.stamp(&args.target)?;
+    let steps = database.stamp(&graph, &options, &args.target)?;
     if !cx.json() {
         print(&format!("database {url}\n"));
         for step in &steps {
@@ -23,5 +21,5 @@ pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
             print(&format!("{verb} {}  {}\n", paint(ID, &step.revision), step.message));
         }
     }
-    current::show(cx, &graph, &migrator.applied()?)
+    current::show(cx, &graph, database.dialect(), &database.applied(&graph, &options)?)
 }

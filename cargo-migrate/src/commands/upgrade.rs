@@ -7,7 +7,6 @@ use crate::output::{paint, print, ID};
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::Step;
 use migrate_runtime::script::{downgrade_script, upgrade_script};
-use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::target::{resolve, split_range};
 use migrate_runtime::Graph;
 
@@ -37,8 +36,7 @@ pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction)
     options.allow_drift = args.allow_drift;
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
     let url = db::url(cx, package)?;
-    let conn = db::open(&url)?;
-    let mut migrator = SqliteMigrator::new(&conn, &graph, &options);
+    let database = db::open(&url)?;
     if !cx.json() {
         print(&format!("database {url}\n"));
     }
@@ -50,14 +48,14 @@ pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction)
         }
     };
     let steps = match direction {
-        Direction::Upgrade => migrator.upgrade(target, &mut report),
-        Direction::Downgrade => migrator.downgrade(target, &mut report),
+        Direction::Upgrade => database.upgrade(&graph, &options, target, &mut report),
+        Direction::Downgrade => database.downgrade(&graph, &options, target, &mut report),
     }
     .with_context(|| format!("{} of package `{}` stopped", direction.noun(), package.name))?;
     if steps.is_empty() && !cx.json() {
         print("nothing to do\n");
     }
-    current::show(cx, &graph, &migrator.applied()?)
+    current::show(cx, &graph, database.dialect(), &database.applied(&graph, &options)?)
 }
 
 /// Prints the script for `A:B` (or `base:TARGET` for an upgrade).

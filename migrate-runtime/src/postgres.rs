@@ -1,0 +1,421 @@
+//! Applying revisions to PostgreSQL through tokio-postgres.
+//!
+//! A run holds a session advisory lock, taken by polling
+//! `pg_try_advisory_lock` so that a waiting migrator never queues behind (and
+//! so never deadlocks) another's `CREATE INDEX CONCURRENTLY`, and released on
+//! every way out, errors included. Under the lock the history is read once
+//! and each revision goes to the server as one batch, `BEGIN; …; INSERT
+//! history row; COMMIT;`, the same text `--sql` prints: one round trip per
+//! revision.
+
+use crate::apply::{statement_error, Direction, Options, RepairMark, Step};
+use crate::error::ApplyError;
+use crate::graph::{Graph, Rev};
+use crate::history::{self, AppliedRevision, OtherPackageRevision};
+use crate::plan::{upgrade_section, State};
+use crate::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::script::{downgrade_step, upgrade_step};
+use crate::split::split_statements;
+use std::time::{Duration, Instant};
+use tokio_postgres::Client;
+
+const DIALECT: Dialect = Dialect::Postgres;
+const POLL: Duration = Duration::from_millis(100);
+
+/// Applies one package's revisions to a PostgreSQL database.
+///
+/// ```no_run
+/// # async fn run(graph: &migrate_runtime::Graph) -> Result<(), Box<dyn std::error::Error>> {
+/// use migrate_runtime::{apply::Options, postgres::PostgresMigrator};
+/// let (client, connection) = tokio_postgres::connect("postgres://app@localhost/app", tokio_postgres::NoTls).await?;
+/// tokio::spawn(connection);
+/// let options = Options::new("app");
+/// let steps = PostgresMigrator::new(&client, graph, &options).upgrade("head", &mut |step| {
+///     println!("applied {} in {:?}", step.revision, step.elapsed);
+/// }).await?;
+/// # Ok(()) }
+/// ```
+pub struct PostgresMigrator<'a> {
+    client: &'a Client,
+    graph: &'a Graph,
+    options: &'a Options,
+}
+
+impl<'a> PostgresMigrator<'a> {
+    pub fn new(client: &'a Client, graph: &'a Graph, options: &'a Options) -> PostgresMigrator<'a> {
+        PostgresMigrator { client, graph, options }
+    }
+
+    /// The applied revisions. Writes nothing, takes no lock: a database
+    /// without a history table has applied nothing.
+    pub async fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
+        read_rows(self.client, self.options).await
+    }
+
+    /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
+    pub async fn upgrade(
+        &self,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        self.locked(|| self.run(target, Direction::Upgrade, on_step)).await
+    }
+
+    /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
+    pub async fn downgrade(
+        &self,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        self.locked(|| self.run(target, Direction::Downgrade, on_step)).await
+    }
+
+    /// Records `target` and its ancestors as applied, and nothing else,
+    /// without running their SQL. Clears partial-application marks.
+    pub async fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        self.locked(|| self.stamp_locked(target)).await
+    }
+
+    /// Settles revisions left partially applied; returns them with the
+    /// progress they had recorded.
+    pub async fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        self.locked(|| self.repair_locked(mark)).await
+    }
+
+    /// Runs `body` under the advisory lock and releases it whatever happens.
+    async fn locked<T, F: std::future::Future<Output = Result<T, ApplyError>>>(
+        &self,
+        body: impl FnOnce() -> F,
+    ) -> Result<T, ApplyError> {
+        let key = lock_key(&self.options.history_table);
+        self.acquire(key).await?;
+        let result = body().await;
+        let released = self.client.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
+        match (result, released) {
+            (Ok(value), Ok(_)) => Ok(value),
+            (Ok(_), Err(error)) => Err(database(error)),
+            // The body's error is the one worth reporting; the lock goes
+            // with the session anyway if the connection is broken.
+            (Err(error), _) => Err(error),
+        }
+    }
+
+    async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + self.options.lock_timeout;
+        loop {
+            let row =
+                self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await.map_err(database)?;
+            if row.get::<_, bool>(0) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ApplyError::LockTimeout {
+                    seconds: self.options.lock_timeout.as_secs(),
+                    holder: self.holder(key).await,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Who holds the lock, for the timeout message.
+    async fn holder(&self, key: i64) -> String {
+        let sql = "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'), \
+                   coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') \
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                   WHERE l.locktype = 'advisory' AND l.granted \
+                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1";
+        let what = format!("advisory lock {key} on the history table `{}`", self.options.history_table);
+        match self.client.query_opt(sql, &[&key]).await {
+            Ok(Some(row)) => format!(
+                "{what} is held by backend pid {} (application `{}`, client {}, connected since {})",
+                row.get::<_, i32>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(2),
+                row.get::<_, String>(3)
+            ),
+            _ => format!("{what} is held by another session"),
+        }
+    }
+
+    async fn state(&self) -> Result<State<'a>, ApplyError> {
+        self.client
+            .batch_execute(&history::create_table_sql(DIALECT, &self.options.history_table))
+            .await
+            .map_err(database)?;
+        let rows = read_rows(self.client, self.options).await?;
+        let others = read_other_packages(self.client, self.options).await?;
+        Ok(State::new(self.graph, rows).with_other_packages(&self.options.package, others))
+    }
+
+    async fn run(
+        &self,
+        target: &str,
+        direction: Direction,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        let state = self.state().await?;
+        let plan = plan_steps(&state, target, direction, self.options)?;
+        let mut steps = Vec::with_capacity(plan.len());
+        for rev in plan {
+            let revision = state.graph().revision(rev);
+            let done = match direction {
+                Direction::Upgrade if revision.transaction == TransactionMode::None => {
+                    self.apply_outside_transaction(revision).await?
+                }
+                Direction::Upgrade => {
+                    self.send(revision, &upgrade_step(revision, DIALECT, self.options)?, Direction::Upgrade)
+                        .await?
+                }
+                _ => {
+                    self.send(revision, &downgrade_step(revision, DIALECT, self.options)?, direction).await?
+                }
+            };
+            on_step(&done);
+            steps.push(done);
+        }
+        Ok(steps)
+    }
+
+    /// Sends one revision's batch. On failure the transaction is rolled
+    /// back and the revision's statements are replayed one by one in a
+    /// transaction that is rolled back too, to name the failing statement.
+    async fn send(&self, revision: &Revision, batch: &str, direction: Direction) -> Result<Step, ApplyError> {
+        let started = Instant::now();
+        let Err(error) = self.client.batch_execute(batch).await else {
+            return Ok(step(revision, direction, started));
+        };
+        self.client.batch_execute("ROLLBACK").await.map_err(database)?;
+        let section = match direction {
+            Direction::Upgrade => upgrade_section(revision, DIALECT)?,
+            _ => revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Database(error.to_string()))?,
+        };
+        self.client.batch_execute("BEGIN").await.map_err(database)?;
+        let replay = self.replay(revision, section).await;
+        self.client.batch_execute("ROLLBACK").await.map_err(database)?;
+        Err(replay.unwrap_or_else(|| statement_error(revision, section, 1, &section.sql, &describe(&error))))
+    }
+
+    /// The error of the first statement of `section` that fails, if any.
+    async fn replay(&self, revision: &Revision, section: &Section) -> Option<ApplyError> {
+        for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
+            if let Err(error) = self.client.batch_execute(statement.text).await {
+                return Some(statement_error(
+                    revision,
+                    section,
+                    statement.line,
+                    statement.sql(),
+                    &describe(&error),
+                ));
+            }
+        }
+        None
+    }
+
+    /// A `transaction: none` revision: a history row with a progress mark
+    /// first, then each statement on its own, the mark moving before each.
+    async fn apply_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
+        let started = Instant::now();
+        let section = upgrade_section(revision, DIALECT)?;
+        let statements: Vec<_> =
+            split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+        let count = statements.len();
+        let mut row = AppliedRevision::for_revision(revision, DIALECT);
+        row.dirty = Some(format!("at statement 0 of {count}"));
+        row.execution_ms = Some(0);
+        let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
+        self.client.batch_execute(&insert).await.map_err(database)?;
+        let mark = format!(
+            "UPDATE {} SET dirty = $3, execution_ms = $4 WHERE package = $1 AND revision = $2",
+            history::quote_ident(&self.options.history_table)
+        );
+        for (k, statement) in statements.iter().enumerate() {
+            let line = section.first_line + statement.line - 1;
+            let progress = format!("at statement {} of {count} (line {line})", k + 1);
+            self.set_mark(&mark, revision, Some(progress), None).await?;
+            if let Err(error) = self.client.batch_execute(statement.text).await {
+                let failed = format!("failed at statement {} of {count} (line {line})", k + 1);
+                self.set_mark(&mark, revision, Some(failed), None).await?;
+                return Err(statement_error(
+                    revision,
+                    section,
+                    statement.line,
+                    statement.sql(),
+                    &describe(&error),
+                ));
+            }
+        }
+        let ms = started.elapsed().as_millis() as i64;
+        self.set_mark(&mark, revision, None, Some(ms)).await?;
+        Ok(step(revision, Direction::Upgrade, started))
+    }
+
+    async fn set_mark(
+        &self,
+        sql: &str,
+        revision: &Revision,
+        dirty: Option<String>,
+        ms: Option<i64>,
+    ) -> Result<(), ApplyError> {
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&self.options.package, &revision.id, &dirty, &ms];
+        self.client.execute(sql, &params).await.map_err(database).map(drop)
+    }
+
+    async fn stamp_locked(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        let state = self.state().await?;
+        let (add, remove) = state.stamp_plan(&state.resolve(target)?);
+        let table = &self.options.history_table;
+        let mut batch = String::from("BEGIN;\n");
+        let mut steps = Vec::new();
+        for rev in remove {
+            let revision = state.graph().revision(rev);
+            batch += &format!("{};\n", history::delete_sql(table, &self.options.package, &revision.id));
+            steps.push(step(revision, Direction::Unstamp, Instant::now()));
+        }
+        for rev in add {
+            let revision = state.graph().revision(rev);
+            let mut row = AppliedRevision::for_revision(revision, DIALECT);
+            row.execution_ms = Some(0);
+            batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
+            steps.push(step(revision, Direction::Stamp, Instant::now()));
+        }
+        batch += &format!(
+            "UPDATE {} SET dirty = NULL WHERE package = {};\nCOMMIT;\n",
+            history::quote_ident(table),
+            history::quote_literal(&self.options.package)
+        );
+        if let Err(error) = self.client.batch_execute(&batch).await {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return Err(database(error));
+        }
+        Ok(steps)
+    }
+
+    async fn repair_locked(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        let dirty: Vec<(String, String)> = read_rows(self.client, self.options)
+            .await?
+            .into_iter()
+            .filter_map(|row| Some((row.revision, row.dirty?)))
+            .collect();
+        let table = history::quote_ident(&self.options.history_table);
+        let sql = match mark {
+            RepairMark::Applied => {
+                format!("UPDATE {table} SET dirty = NULL WHERE package = $1 AND revision = $2")
+            }
+            RepairMark::Reverted => format!("DELETE FROM {table} WHERE package = $1 AND revision = $2"),
+        };
+        for (revision, _) in &dirty {
+            self.client.execute(&sql, &[&self.options.package, revision]).await.map_err(database)?;
+        }
+        Ok(dirty)
+    }
+}
+
+/// Checks the state and lists what to run.
+fn plan_steps(
+    state: &State<'_>,
+    target: &str,
+    direction: Direction,
+    options: &Options,
+) -> Result<Vec<Rev>, ApplyError> {
+    state.ensure_clean()?;
+    if !options.allow_drift {
+        if let Some(drift) = state.drift(DIALECT).into_iter().next() {
+            return Err(drift);
+        }
+    }
+    let target_revs = state.resolve(target)?;
+    match direction {
+        Direction::Upgrade => {
+            state.ensure_not_ahead()?;
+            let plan = state.upgrade_plan(&target_revs);
+            state.ensure_dependencies_applied(&plan)?;
+            Ok(plan)
+        }
+        _ => state.downgrade_plan(target, &target_revs, DIALECT),
+    }
+}
+
+fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {
+    Step {
+        revision: revision.id.clone(),
+        message: revision.message.clone(),
+        direction,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The advisory-lock key migrators of a history table agree on: stable
+/// across versions and machines, so an operator can see who holds it in
+/// `pg_locks`.
+pub fn lock_key(table: &str) -> i64 {
+    let digest = crate::checksum::sql_checksum(&format!("cargo-migrate lock {table}"));
+    // 15 hex digits always fit in an i64.
+    i64::from_str_radix(&digest[..15], 16).unwrap_or_default()
+}
+
+async fn read_rows(client: &Client, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
+    if !table_exists(client, options).await? {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(&history::select_sql(DIALECT, &options.history_table), &[&options.package])
+        .await
+        .map_err(database)?;
+    Ok(rows
+        .iter()
+        .map(|r| AppliedRevision {
+            revision: r.get(0),
+            parents: history::parse_parents(r.get(1)),
+            depends_on: history::parse_parents(r.get(2)),
+            checksum: r.get(3),
+            message: r.get(4),
+            downgrade_sql: r.get(5),
+            transactional: r.get(6),
+            applied_at: r.get(7),
+            execution_ms: r.get(8),
+            dirty: r.get(9),
+        })
+        .collect())
+}
+
+async fn read_other_packages(
+    client: &Client,
+    options: &Options,
+) -> Result<Vec<OtherPackageRevision>, ApplyError> {
+    let sql = history::select_others_sql(DIALECT, &options.history_table);
+    let rows = client.query(&sql, &[&options.package]).await.map_err(database)?;
+    Ok(rows
+        .iter()
+        .map(|r| OtherPackageRevision {
+            package: r.get(0),
+            revision: r.get(1),
+            depends_on: history::parse_parents(r.get(2)),
+        })
+        .collect())
+}
+
+async fn table_exists(client: &Client, options: &Options) -> Result<bool, ApplyError> {
+    let name = history::quote_ident(&options.history_table);
+    let row = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]).await.map_err(database)?;
+    Ok(row.get(0))
+}
+
+/// The server's message with its detail and hint, not the driver's
+/// generic "db error".
+fn describe(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else { return error.to_string() };
+    let mut text = db.message().to_string();
+    if let Some(detail) = db.detail() {
+        text += &format!(" ({detail})");
+    }
+    if let Some(hint) = db.hint() {
+        text += &format!("; hint: {hint}");
+    }
+    text
+}
+
+fn database(error: tokio_postgres::Error) -> ApplyError {
+    ApplyError::Database(describe(&error))
+}

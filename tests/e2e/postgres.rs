@@ -1,0 +1,229 @@
+//! The same commands against a real PostgreSQL server: a throw-away one
+//! started from the local binaries, or `MIGRATE_TEST_POSTGRES_URL`. With
+//! `CI` set a missing server fails the tests instead of skipping them.
+
+use crate::support::Fixture;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh database on the test server, or `None` (outside CI) when no
+/// PostgreSQL server can be had here.
+fn database() -> Option<String> {
+    let base = match migrate_runtime::pg_server::test_server() {
+        Ok(Some(url)) => url,
+        Ok(None) => {
+            eprintln!("skipped: no PostgreSQL server binaries here (CI would fail)");
+            return None;
+        }
+        Err(error) => panic!("no PostgreSQL server for the tests: {error}"),
+    };
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    sql(&base, &format!("CREATE DATABASE {name}"));
+    Some(with_database(&base, &name))
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority_end..].find('/').map_or(base.len(), |i| authority_end + i);
+    let mut out = format!("{}/{name}", &base[..path]);
+    if let Some(query) = query {
+        out = format!("{out}?{query}");
+    }
+    out
+}
+
+/// Runs `statements` and returns every row, each column as text.
+fn sql(url: &str, statements: &str) -> Vec<Vec<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        let messages = client.simple_query(statements).await.unwrap_or_else(|e| panic!("{statements}: {e}"));
+        messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).unwrap_or("NULL").to_string()).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Tables, columns with types and nullability, and indexes of `public`.
+fn schema(url: &str) -> Vec<String> {
+    let columns = sql(
+        url,
+        "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> 'migrate_history' ORDER BY 1",
+    );
+    let indexes =
+        sql(url, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'migrate_history' ORDER BY 1");
+    columns.into_iter().chain(indexes).map(|row| row[0].clone()).collect()
+}
+
+fn history(url: &str) -> Vec<String> {
+    sql(url, "SELECT revision FROM migrate_history ORDER BY applied_at, revision")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
+}
+
+#[test]
+fn upgrade_downgrade_stamp_and_current_on_postgres() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    let current = run(&["current"]).ok();
+    assert!(current.contains("current <base>"), "{current}");
+    assert!(sql(&url, "SELECT to_regclass('migrate_history') IS NULL")[0][0] == "t", "current never writes");
+
+    run(&["upgrade", "cf0f"]).ok();
+    assert_eq!(history(&url), ["cf0f5b45967a"]);
+    run(&["upgrade"]).ok();
+    assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"]);
+    assert!(schema(&url).contains(&"user.login_count integer YES".to_string()), "{:?}", schema(&url));
+    let current = run(&["current", "--format", "json"]).json();
+    assert_eq!(current["current"][0], "20f04b9598da");
+    assert_eq!(current["at_head"], true);
+
+    run(&["downgrade", "-1"]).ok();
+    assert!(!schema(&url).iter().any(|c| c.contains("login_count")));
+    run(&["downgrade", "base"]).ok();
+    assert!(schema(&url).is_empty(), "{:?}", schema(&url));
+    assert!(history(&url).is_empty());
+
+    run(&["stamp", "head"]).ok();
+    assert_eq!(history(&url).len(), 2);
+    assert!(schema(&url).is_empty(), "stamp runs no SQL");
+    run(&["stamp", "base"]).ok();
+    assert!(history(&url).is_empty());
+}
+
+#[test]
+fn a_failing_revision_rolls_back_alone_and_names_file_and_line() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    demo.write(
+        "migrations/aaaaaaaaaaaa_breaks.sql",
+        "-- revision: aaaaaaaaaaaa\n-- revises: 20f04b9598da\n-- message: breaks\n\n-- migrate:upgrade\nCREATE TABLE first (id INT);\nCREATE TABLE second (id INT);\nINSERT INTO nowhere VALUES (1);\nCREATE TABLE fourth (id INT);\n\n-- migrate:downgrade\nDROP TABLE second;\nDROP TABLE first;\n",
+    );
+    let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+    assert!(
+        stderr.contains("migrations/aaaaaaaaaaaa_breaks.sql:8: revision `aaaaaaaaaaaa` failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("relation \"nowhere\" does not exist"), "{stderr}");
+    assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"], "earlier revisions of the run stay");
+    assert!(!schema(&url).iter().any(|c| c.starts_with("first.") || c.starts_with("second.")));
+}
+
+#[test]
+fn a_failing_no_transaction_revision_is_marked_dirty_until_repaired() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    let revision = "-- revision: bbbbbbbbbbbb\n-- revises: 20f04b9598da\n-- message: concurrent indexes\n-- transaction: none\n\n-- migrate:upgrade\nCREATE INDEX CONCURRENTLY user_login ON \"user\" (login_count);\nCREATE INDEX CONCURRENTLY role_name ON nowhere (name);\n\n-- migrate:downgrade\nDROP INDEX IF EXISTS role_name;\nDROP INDEX user_login;\n";
+    demo.write("migrations/bbbbbbbbbbbb_concurrent_indexes.sql", revision);
+    let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+    assert!(stderr.contains("migrations/bbbbbbbbbbbb_concurrent_indexes.sql:8"), "{stderr}");
+    let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+    assert!(stderr.contains("partially applied (failed at statement 2 of 2 (line 8))"), "{stderr}");
+    assert!(stderr.contains("cargo migrate repair"), "{stderr}");
+    demo.run(&["repair", "--database-url", &url, "--mark", "reverted"]).ok();
+    sql(&url, "DROP INDEX user_login");
+    demo.write("migrations/bbbbbbbbbbbb_concurrent_indexes.sql", &revision.replace("ON nowhere", "ON role"));
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let valid = sql(&url, "SELECT bool_and(indisvalid) FROM pg_index WHERE indexrelid::regclass::text IN ('user_login', 'role_name')");
+    assert_eq!(valid[0][0], "t", "both concurrent indexes built and valid");
+}
+
+#[test]
+fn drift_stops_the_run_unless_allowed() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let path = "migrations/20f04b9598da_update_to_flask_diamond_0_2_0.sql";
+    demo.write(path, &demo.read(path).replace("login_count INTEGER", "login_count BIGINT"));
+    let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+    assert!(stderr.contains("revision `20f04b9598da` changed after it was applied"), "{stderr}");
+    demo.run(&["upgrade", "--database-url", &url, "--allow-drift"]).ok();
+    demo.write(
+        path,
+        &demo.read(path).replace("login_count BIGINT", "login_count INTEGER").replace('\n', "\r\n"),
+    );
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+}
+
+#[test]
+fn offline_sql_run_by_postgres_gives_the_live_schema() {
+    let (Some(live), Some(offline)) = (database(), database()) else { return };
+    let branched = Fixture::copy("branched");
+    branched.run(&["upgrade", "--database-url", &live]).ok();
+    let script = branched.run(&["upgrade", "--sql", "--dialect", "postgres"]).ok();
+    sql(&offline, &script);
+    assert_eq!(schema(&offline), schema(&live));
+    assert_eq!(history(&offline), history(&live));
+    let ms = sql(&offline, "SELECT count(*) FROM migrate_history WHERE execution_ms IS NULL");
+    assert_eq!(ms[0][0], "0", "the offline script records execution times too");
+    let down = branched.run(&["downgrade", "--sql", "head:base", "--dialect", "postgres"]).ok();
+    sql(&offline, &down);
+    assert!(schema(&offline).is_empty());
+}
+
+#[test]
+fn a_held_lock_times_out_naming_its_holder_and_changes_nothing() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    let key = migrate_runtime::postgres::lock_key("migrate_history");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let holder = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client.execute("SET application_name = 'lock-holder'", &[]).await.expect("name");
+        client.query_one("SELECT pg_advisory_lock($1)", &[&key]).await.expect("lock");
+        client
+    });
+    let stderr = demo.run(&["upgrade", "--database-url", &url, "--lock-timeout", "1"]).fails();
+    assert!(
+        stderr.contains(&format!("advisory lock {key} on the history table `migrate_history`")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("application `lock-holder`"), "{stderr}");
+    assert!(sql(&url, "SELECT to_regclass('migrate_history') IS NULL")[0][0] == "t", "nothing changed");
+    drop(holder);
+    drop(runtime);
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+}
+
+#[test]
+fn eight_processes_upgrading_one_postgres_database_apply_each_revision_once() {
+    let Some(base) = database() else { return };
+    let demo = Fixture::copy("demo");
+    for round in 0..5 {
+        let name = format!("stampede_{}_{round}", std::process::id());
+        sql(&base, &format!("CREATE DATABASE {name}"));
+        let url = with_database(&base, &name);
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+                    .args(["migrate", "upgrade", "--database-url", &url])
+                    .current_dir(demo.path())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().expect("wait");
+            assert!(output.status.success(), "round {round}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"], "round {round}");
+    }
+}
