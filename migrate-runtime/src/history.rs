@@ -145,6 +145,19 @@ pub fn select_sql(dialect: Dialect, table: &str) -> String {
     )
 }
 
+/// The `SELECT` of every row of every package, with literal values only, so
+/// it can go as one unprepared query: one round trip to read the state.
+pub fn select_all_sql(dialect: Dialect, table: &str) -> String {
+    let applied_at = match dialect {
+        Dialect::Sqlite => "applied_at",
+        Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+    };
+    format!(
+        "SELECT package, revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
+        quote_ident(table)
+    )
+}
+
 /// The `SELECT` of other packages' revisions and their dependencies.
 pub fn select_others_sql(dialect: Dialect, table: &str) -> String {
     let placeholder = if dialect == Dialect::Sqlite { "?1" } else { "$1" };

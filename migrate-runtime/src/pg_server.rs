@@ -31,7 +31,6 @@
 //! # Ok::<(), migrate_runtime::pg_server::ServerError>(())
 //! ```
 
-use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::net::TcpListener;
@@ -534,22 +533,12 @@ mod tests {
         assert!(!dir.exists());
     }
 
-    /// The owner vanishing (its end of the guard's pipe closing) stops the
-    /// server and removes its files; the later drop finds nothing to do.
+    /// A restart on a taken port moves to another one; then the owner
+    /// vanishing (its end of the guard's pipe closing) stops the server and
+    /// removes its files, and the later drop finds nothing to do. One test,
+    /// so one `initdb` (the slow part of starting).
     #[test]
-    fn guard_cleans_up_when_the_owner_vanishes() {
-        let Some(mut server) = start() else { return };
-        let (port, dir) = (server.port(), server.dir.path().to_path_buf());
-        let mut guard = server.guard.take().expect("a guard process");
-        drop(guard.stdin.take());
-        guard.wait().unwrap();
-        assert!(port_is_free(port));
-        assert!(!dir.exists());
-        drop(server);
-    }
-
-    #[test]
-    fn retries_on_another_port_when_one_is_taken() {
+    fn retries_a_taken_port_and_the_guard_cleans_up() {
         let Some(mut server) = start() else { return };
         server.stop();
         let taken = TcpListener::bind(("127.0.0.1", 0)).unwrap();
@@ -558,6 +547,14 @@ mod tests {
         server.listen(|| Ok(ports.pop().unwrap())).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(server.port(), expected);
         assert_eq!(psql(&server, "postgres", "select 1"), "1");
+
+        let (port, dir) = (server.port(), server.dir.path().to_path_buf());
+        let mut guard = server.guard.take().expect("a guard process");
+        drop(guard.stdin.take());
+        guard.wait().unwrap();
+        assert!(port_is_free(port));
+        assert!(!dir.exists());
+        drop(server);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::script::{downgrade_step, upgrade_step};
 use crate::split::split_statements;
 use std::time::{Duration, Instant};
-use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 const DIALECT: Dialect = Dialect::Postgres;
 const POLL: Duration = Duration::from_millis(100);
@@ -49,7 +50,7 @@ impl<'a> PostgresMigrator<'a> {
     /// The applied revisions. Writes nothing, takes no lock: a database
     /// without a history table has applied nothing.
     pub async fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
-        read_rows(self.client, self.options).await
+        Ok(read_all(self.client, self.options).await?.0)
     }
 
     /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
@@ -143,8 +144,7 @@ impl<'a> PostgresMigrator<'a> {
             .batch_execute(&history::create_table_sql(DIALECT, &self.options.history_table))
             .await
             .map_err(database)?;
-        let rows = read_rows(self.client, self.options).await?;
-        let others = read_other_packages(self.client, self.options).await?;
+        let (rows, others) = read_all(self.client, self.options).await?;
         Ok(State::new(self.graph, rows).with_other_packages(&self.options.package, others))
     }
 
@@ -293,8 +293,9 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     async fn repair_locked(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
-        let dirty: Vec<(String, String)> = read_rows(self.client, self.options)
+        let dirty: Vec<(String, String)> = read_all(self.client, self.options)
             .await?
+            .0
             .into_iter()
             .filter_map(|row| Some((row.revision, row.dirty?)))
             .collect();
@@ -355,51 +356,47 @@ pub fn lock_key(table: &str) -> i64 {
     i64::from_str_radix(&digest[..15], 16).unwrap_or_default()
 }
 
-async fn read_rows(client: &Client, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
-    if !table_exists(client, options).await? {
-        return Ok(Vec::new());
-    }
-    let rows = client
-        .query(&history::select_sql(DIALECT, &options.history_table), &[&options.package])
-        .await
-        .map_err(database)?;
-    Ok(rows
-        .iter()
-        .map(|r| AppliedRevision {
-            revision: r.get(0),
-            parents: history::parse_parents(r.get(1)),
-            depends_on: history::parse_parents(r.get(2)),
-            checksum: r.get(3),
-            message: r.get(4),
-            downgrade_sql: r.get(5),
-            transactional: r.get(6),
-            applied_at: r.get(7),
-            execution_ms: r.get(8),
-            dirty: r.get(9),
-        })
-        .collect())
-}
-
-async fn read_other_packages(
+/// Every history row in one unprepared query: this package's rows, and
+/// the other packages' revisions with their dependencies. A missing table
+/// means nothing is applied.
+async fn read_all(
     client: &Client,
     options: &Options,
-) -> Result<Vec<OtherPackageRevision>, ApplyError> {
-    let sql = history::select_others_sql(DIALECT, &options.history_table);
-    let rows = client.query(&sql, &[&options.package]).await.map_err(database)?;
-    Ok(rows
-        .iter()
-        .map(|r| OtherPackageRevision {
-            package: r.get(0),
-            revision: r.get(1),
-            depends_on: history::parse_parents(r.get(2)),
-        })
-        .collect())
-}
-
-async fn table_exists(client: &Client, options: &Options) -> Result<bool, ApplyError> {
-    let name = history::quote_ident(&options.history_table);
-    let row = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]).await.map_err(database)?;
-    Ok(row.get(0))
+) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
+    let sql = history::select_all_sql(DIALECT, &options.history_table);
+    let messages = match client.simple_query(&sql).await {
+        Ok(messages) => messages,
+        Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+            return Ok((Vec::new(), Vec::new()))
+        }
+        Err(error) => return Err(database(error)),
+    };
+    let (mut rows, mut others) = (Vec::new(), Vec::new());
+    for message in messages {
+        let SimpleQueryMessage::Row(row) = message else { continue };
+        let text = |i: usize| row.get(i).unwrap_or_default().to_string();
+        if text(0) != options.package {
+            others.push(OtherPackageRevision {
+                package: text(0),
+                revision: text(1),
+                depends_on: history::parse_parents(&text(3)),
+            });
+            continue;
+        }
+        rows.push(AppliedRevision {
+            revision: text(1),
+            parents: history::parse_parents(&text(2)),
+            depends_on: history::parse_parents(&text(3)),
+            checksum: text(4),
+            message: text(5),
+            downgrade_sql: row.get(6).map(str::to_string),
+            transactional: text(7) == "t",
+            applied_at: text(8),
+            execution_ms: row.get(9).and_then(|ms| ms.parse().ok()),
+            dirty: row.get(10).map(str::to_string),
+        });
+    }
+    Ok((rows, others))
 }
 
 /// The server's message with its detail and hint, not the driver's

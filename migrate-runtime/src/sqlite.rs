@@ -119,6 +119,13 @@ impl<'a> SqliteMigrator<'a> {
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
         let (conn, graph, options) = (self.conn, self.graph, self.options);
+        // Most start-ups have nothing to do: find that out with a plain read,
+        // without taking the write lock other processes would wait for.
+        let state = State::new(graph, read_rows(conn, options)?)
+            .with_other_packages(&options.package, read_other_packages(conn, options)?);
+        if plan_steps(&state, target, &mut None, direction, options)?.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut target_revs: Option<Vec<Rev>> = None;
         let mut plan: Option<(i64, VecDeque<Rev>)> = None;
         let mut steps = Vec::new();
@@ -321,15 +328,7 @@ fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Re
 }
 
 fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
-    let exists: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [&options.history_table],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(database)?;
-    if exists.is_none() {
+    if !history_exists(conn, options)? {
         return Ok(Vec::new());
     }
     let mut statement =
@@ -357,6 +356,9 @@ fn read_other_packages(
     conn: &Connection,
     options: &Options,
 ) -> Result<Vec<OtherPackageRevision>, ApplyError> {
+    if !history_exists(conn, options)? {
+        return Ok(Vec::new());
+    }
     let sql = history::select_others_sql(DIALECT, &options.history_table);
     let mut statement = conn.prepare(&sql).map_err(database)?;
     let rows = statement
@@ -369,6 +371,13 @@ fn read_other_packages(
         })
         .map_err(database)?;
     rows.collect::<Result<_, _>>().map_err(database)
+}
+
+fn history_exists(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
+    let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+    let found: Option<i64> =
+        conn.query_row(sql, [&options.history_table], |r| r.get(0)).optional().map_err(database)?;
+    Ok(found.is_some())
 }
 
 fn data_version(conn: &Connection) -> Result<i64, ApplyError> {
