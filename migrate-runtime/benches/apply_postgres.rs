@@ -15,6 +15,9 @@ use migrate_runtime::pg_server::ThrowawayServer;
 use migrate_runtime::postgres::PostgresMigrator;
 use migrate_runtime::Graph;
 use std::time::{Duration, Instant};
+
+mod support;
+use support::report;
 use tokio_postgres::{Client, NoTls};
 
 fn main() {
@@ -136,20 +139,4 @@ async fn noop_startup(graph: &Graph, url: &str) -> Duration {
         PostgresMigrator::new(&client, graph, &options).upgrade("head", &mut |_| {}).await.expect("upgrade");
     assert!(steps.is_empty());
     started.elapsed()
-}
-
-fn report(what: &str, baseline: &[Duration], measured: &[Duration]) {
-    let median = |d: &[Duration]| {
-        let mut d = d.to_vec();
-        d.sort();
-        d[d.len() / 2]
-    };
-    let (b, m) = (median(baseline), median(measured));
-    println!(
-        "{what}: baseline {:.2} ms, cargo-migrate {:.2} ms, ratio {:.3}x (medians of {} rounds)",
-        b.as_secs_f64() * 1e3,
-        m.as_secs_f64() * 1e3,
-        m.as_secs_f64() / b.as_secs_f64(),
-        baseline.len()
-    );
 }

@@ -14,6 +14,9 @@ use rusqlite::Connection;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::report;
+
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
@@ -100,20 +103,4 @@ fn noop_startup(graph: &Graph, path: &Path) -> Duration {
     let steps = SqliteMigrator::new(&conn, graph, &options).upgrade("head", &mut |_| {}).expect("upgrade");
     assert!(steps.is_empty());
     started.elapsed()
-}
-
-fn report(what: &str, baseline: &[Duration], measured: &[Duration]) {
-    let median = |d: &[Duration]| {
-        let mut d = d.to_vec();
-        d.sort();
-        d[d.len() / 2]
-    };
-    let (b, m) = (median(baseline), median(measured));
-    println!(
-        "{what}: baseline {:.2} ms, cargo-migrate {:.2} ms, ratio {:.3}x (medians of {} rounds)",
-        b.as_secs_f64() * 1e3,
-        m.as_secs_f64() * 1e3,
-        m.as_secs_f64() / b.as_secs_f64(),
-        baseline.len()
-    );
 }

@@ -6,6 +6,7 @@
 //! binary applied them) join the graph as stand-ins built from their
 //! history rows, so they can be shown and reverted like any other.
 
+use crate::apply::{Direction, Options};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{AppliedRevision, OtherPackageRevision};
@@ -124,6 +125,35 @@ impl<'g> State<'g> {
             }
         }
         found
+    }
+
+    /// Checks that a run may go on (no dirty mark, no drift unless allowed,
+    /// not ahead of the code for an upgrade) and lists the revisions to run,
+    /// in order, to reach `target`, resolved by the caller from
+    /// `target_text`.
+    pub fn plan(
+        &self,
+        direction: Direction,
+        target_text: &str,
+        target: &[Rev],
+        options: &Options,
+        dialect: Dialect,
+    ) -> Result<Vec<Rev>, ApplyError> {
+        self.ensure_clean()?;
+        if !options.allow_drift {
+            if let Some(drift) = self.drift(dialect).into_iter().next() {
+                return Err(drift);
+            }
+        }
+        match direction {
+            Direction::Upgrade => {
+                self.ensure_not_ahead()?;
+                let plan = self.upgrade_plan(target);
+                self.ensure_dependencies_applied(&plan)?;
+                Ok(plan)
+            }
+            _ => self.downgrade_plan(target_text, target, dialect),
+        }
     }
 
     /// Revisions to apply, in order, to reach `target`.

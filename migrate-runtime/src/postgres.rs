@@ -313,29 +313,14 @@ impl<'a> PostgresMigrator<'a> {
     }
 }
 
-/// Checks the state and lists what to run.
+/// The plan for `target`, resolved against the state just read.
 fn plan_steps(
     state: &State<'_>,
     target: &str,
     direction: Direction,
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
-    state.ensure_clean()?;
-    if !options.allow_drift {
-        if let Some(drift) = state.drift(DIALECT).into_iter().next() {
-            return Err(drift);
-        }
-    }
-    let target_revs = state.resolve(target)?;
-    match direction {
-        Direction::Upgrade => {
-            state.ensure_not_ahead()?;
-            let plan = state.upgrade_plan(&target_revs);
-            state.ensure_dependencies_applied(&plan)?;
-            Ok(plan)
-        }
-        _ => state.downgrade_plan(target, &target_revs, DIALECT),
-    }
+    state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
 }
 
 fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {

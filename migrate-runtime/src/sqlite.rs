@@ -182,8 +182,8 @@ fn revert_all(
     Ok(())
 }
 
-/// Checks the state and lists what to run. The target is resolved once, on
-/// the first plan, so `+1` means one step from where the run started.
+/// The plan for `target`, resolved on the first call only, so `+1` means
+/// one step from where the run started even when the plan is made again.
 fn plan_steps(
     state: &State<'_>,
     target: &str,
@@ -191,27 +191,11 @@ fn plan_steps(
     direction: Direction,
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
-    state.ensure_clean()?;
-    if !options.allow_drift {
-        if let Some(drift) = state.drift(DIALECT).into_iter().next() {
-            return Err(drift);
-        }
-    }
-    if direction == Direction::Upgrade {
-        state.ensure_not_ahead()?;
-    }
     let target_revs = match resolved {
         Some(revs) => revs.clone(),
         None => resolved.insert(state.resolve(target)?).clone(),
     };
-    match direction {
-        Direction::Upgrade => {
-            let plan = state.upgrade_plan(&target_revs);
-            state.ensure_dependencies_applied(&plan)?;
-            Ok(plan)
-        }
-        _ => state.downgrade_plan(target, &target_revs, DIALECT),
-    }
+    state.plan(direction, target, &target_revs, options, DIALECT)
 }
 
 fn apply_revision(
