@@ -6,11 +6,19 @@
 //! `sqlite` feature.
 
 pub mod apply;
+pub mod build;
 pub mod checksum;
+pub mod codegen;
 pub mod config;
+pub mod embedded;
 pub mod error;
 pub mod graph;
 pub mod history;
+pub mod lint;
+#[cfg(feature = "postgres")]
+pub mod introspect_postgres;
+#[cfg(feature = "sqlite")]
+pub mod introspect_sqlite;
 pub mod load;
 pub mod location;
 pub mod parse;
@@ -21,11 +29,13 @@ pub mod plan;
 pub mod postgres;
 pub mod revision;
 pub mod scaffold;
+pub mod schema;
 pub mod script;
 pub mod split;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod target;
+pub mod testing;
 pub mod url;
 pub mod workspace;
 

@@ -10,6 +10,7 @@ mod fixtures;
 mod graph;
 mod parse;
 mod target;
+mod walk;
 
 use migrate_runtime::graph::Rev;
 use migrate_runtime::parse::parse_revision;

@@ -1,0 +1,158 @@
+//! Reads a PostgreSQL schema (the connection's `current_schema()`) into
+//! [`Schema`] from the system catalogues.
+
+use crate::schema::{normalise_sql, Column, ForeignKey, Index, Schema};
+use tokio_postgres::Client;
+
+const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> $1 ORDER BY 1";
+
+const COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
+     pg_get_expr(d.adbin, d.adrelid) \
+     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY c.relname, a.attnum";
+
+/// Column names of a key, in key order.
+const KEY_COLUMNS: &str = "array(SELECT a.attname::text FROM unnest(%KEY%) WITH ORDINALITY k(num, ord) \
+     JOIN pg_attribute a ON a.attrelid = %REL% AND a.attnum = k.num ORDER BY k.ord)";
+
+const CONSTRAINTS: &str = "SELECT c.relname, con.contype::text, %OWN%, \
+     CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END, \
+     CASE WHEN con.contype = 'f' THEN %REFERENCED% END, \
+     con.confdeltype::text, con.confupdtype::text, pg_get_constraintdef(con.oid) \
+     FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() ORDER BY c.relname, con.conname";
+
+const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, \
+     array(SELECT coalesce(a.attname::text, '<expression>') FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(num, ord) \
+           LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.num ORDER BY k.ord), \
+     pg_get_expr(ix.indpred, ix.indrelid) \
+     FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
+     JOIN pg_namespace n ON n.oid = t.relnamespace \
+     WHERE n.nspname = current_schema() \
+     AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype IN ('p', 'u', 'x')) \
+     ORDER BY 1, 2";
+
+const VIEWS: &str =
+    "SELECT viewname::text, definition FROM pg_views WHERE schemaname = current_schema() ORDER BY 1";
+
+const TRIGGERS: &str = "SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t \
+     JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND NOT t.tgisinternal ORDER BY 1";
+
+const SEQUENCES: &str =
+    "SELECT sequence_name::text FROM information_schema.sequences WHERE sequence_schema = current_schema() ORDER BY 1";
+
+const ENUMS: &str = "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
+     FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
+     WHERE n.nspname = current_schema() GROUP BY t.typname ORDER BY 1";
+
+/// The schema `client` sees as `current_schema()`, leaving out
+/// `history_table`.
+pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, tokio_postgres::Error> {
+    let mut schema = Schema::default();
+    for row in client.query(TABLES, &[&history_table]).await? {
+        schema.tables.insert(row.get(0), Default::default());
+    }
+    for row in client.query(COLUMNS, &[]).await? {
+        let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
+        table.columns.push(Column {
+            name: row.get(1),
+            data_type: row.get(2),
+            nullable: row.get(3),
+            default: row.get(4),
+        });
+    }
+    constraints(client, &mut schema).await?;
+    for row in client.query(INDEXES, &[]).await? {
+        let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
+        let predicate: Option<String> = row.get(4);
+        let index = Index {
+            columns: row.get(3),
+            unique: row.get(2),
+            predicate: predicate.map(|p| normalise_sql(&p)),
+        };
+        table.indexes.insert(row.get(1), index);
+    }
+    for row in client.query(VIEWS, &[]).await? {
+        schema.views.insert(row.get(0), normalise_sql(row.get(1)));
+    }
+    for row in client.query(TRIGGERS, &[]).await? {
+        schema.triggers.insert(row.get(0), normalise_sql(row.get(1)));
+    }
+    schema.sequences = client.query(SEQUENCES, &[]).await?.iter().map(|r| r.get(0)).collect();
+    for row in client.query(ENUMS, &[]).await? {
+        schema.enums.insert(row.get(0), row.get(1));
+    }
+    Ok(schema)
+}
+
+async fn constraints(client: &Client, schema: &mut Schema) -> Result<(), tokio_postgres::Error> {
+    let own = KEY_COLUMNS.replace("%KEY%", "con.conkey").replace("%REL%", "con.conrelid");
+    let referenced = KEY_COLUMNS.replace("%KEY%", "con.confkey").replace("%REL%", "con.confrelid");
+    let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);
+    for row in client.query(&sql, &[]).await? {
+        let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
+        let columns: Vec<String> = row.get(2);
+        match row.get::<_, &str>(1) {
+            "p" => table.primary_key = columns,
+            "u" => table.uniques.push(columns),
+            "f" => table.foreign_keys.push(ForeignKey {
+                columns,
+                references: row.get(3),
+                referenced_columns: row.get(4),
+                on_delete: action(row.get(5)),
+                on_update: action(row.get(6)),
+            }),
+            "c" => table.checks.push(check_expression(row.get(7))),
+            _ => {}
+        }
+    }
+    for table in schema.tables.values_mut() {
+        table.uniques.sort();
+        table.foreign_keys.sort();
+        table.checks.sort();
+    }
+    Ok(())
+}
+
+/// `CHECK ((age >= 0))` → `age >= 0`.
+fn check_expression(definition: &str) -> String {
+    let expression = definition.trim().strip_prefix("CHECK").unwrap_or(definition).trim();
+    let mut expression = expression.trim_end_matches(" NOT VALID");
+    while expression.starts_with('(') && expression.ends_with(')') && balanced_outer(expression) {
+        expression = &expression[1..expression.len() - 1];
+    }
+    normalise_sql(expression)
+}
+
+/// Whether the first `(` closes at the very end.
+fn balanced_outer(text: &str) -> bool {
+    let mut depth = 0i32;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 && i + 1 < text.len() {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+fn action(code: &str) -> String {
+    match code {
+        "r" => "restrict",
+        "c" => "cascade",
+        "n" => "set null",
+        "d" => "set default",
+        _ => "no action",
+    }
+    .to_string()
+}

@@ -1,0 +1,529 @@
+//! The walk-versions harness and the other checks a test suite runs on a
+//! chain: the Rust answer to oslo.db's `WalkVersionsMixin` and
+//! pytest-alembic's built-in tests.
+//!
+//! ```
+//! # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
+//! # let revision = migrate_runtime::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+//! # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
+//! use migrate_runtime::testing::WalkVersions;
+//! let report = WalkVersions::new(&graph)
+//!     .before_upgrade("a1b2", |db| db.execute("SELECT 1"))
+//!     .after_upgrade("a1b2", |db| db.execute("INSERT INTO t VALUES (1)"))
+//!     .run_sqlite()?;
+//! assert_eq!((report.revisions, report.upgraded, report.downgraded), (1, 2, 2));
+//! # Ok::<(), migrate_runtime::testing::WalkError>(())
+//! ```
+
+use crate::apply::Options;
+use crate::error::{ApplyError, TargetError};
+use crate::graph::{Graph, Rev};
+use crate::revision::{Dialect, Revision, Section};
+use crate::schema::{Difference, Schema};
+use crate::script::{downgrade_step, upgrade_step};
+use crate::split::split_statements;
+use std::collections::HashMap;
+use std::fmt;
+
+/// A database as the harness and data hooks see it, whatever the driver.
+pub trait TestDatabase {
+    fn dialect(&self) -> Dialect;
+    /// Runs one or more statements.
+    fn execute(&mut self, sql: &str) -> Result<(), String>;
+    /// The rows of a query, every value as text (`None` for NULL).
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String>;
+    /// The schema, without the history table.
+    fn schema(&mut self, history_table: &str) -> Result<Schema, String>;
+}
+
+/// A data hook: inserts rows before an upgrade, checks them after.
+pub type Hook<'a> = Box<dyn FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a>;
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    BeforeUpgrade,
+    AfterUpgrade,
+    AfterDowngrade,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::BeforeUpgrade => "before its upgrade",
+            Stage::AfterUpgrade => "after its upgrade",
+            Stage::AfterDowngrade => "after its downgrade",
+        })
+    }
+}
+
+/// Why a walk failed. Every variant names the revision.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("hook for `{prefix}`: {error}")]
+    UnknownHookRevision { prefix: String, error: TargetError },
+    #[error("{0}")]
+    Target(#[from] TargetError),
+    #[error("upgrade of revision `{revision}` failed: {error}")]
+    Upgrade { revision: String, error: Box<ApplyError> },
+    #[error("downgrade of revision `{revision}` failed: {error}")]
+    Downgrade { revision: String, error: Box<ApplyError> },
+    #[error("{}", mismatch_message(revision, *stage, differences))]
+    Mismatch { revision: String, stage: Comparison, differences: Vec<Difference> },
+    #[error("hook {stage} of revision `{revision}` failed: {message}")]
+    Hook { revision: String, stage: Stage, message: String },
+    #[error("after downgrading to base, these are left: {}", left.join(", "))]
+    LeftOver { left: Vec<String> },
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Which two snapshots a mismatch compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// After a downgrade against before the upgrade.
+    Downgrade,
+    /// After the snake walk's second upgrade against after the first.
+    Reupgrade,
+}
+
+fn mismatch_message(revision: &str, stage: Comparison, differences: &[Difference]) -> String {
+    let (now, then) = match stage {
+        Comparison::Downgrade => (format!("after downgrade of {revision}"), "before its upgrade"),
+        Comparison::Reupgrade => (format!("after upgrading {revision} again"), "after its first upgrade"),
+    };
+    let lines: Vec<String> = differences
+        .iter()
+        .map(|d| match (&d.before, &d.after) {
+            (None, _) => format!("{}: present {now}, absent {then}", d.object),
+            (Some(before), None) => format!("{}: absent {now}, present {then} ({before})", d.object),
+            (Some(before), Some(after)) => format!("{}: `{after}` {now}, `{before}` {then}", d.object),
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// What a walk did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WalkReport {
+    /// Revisions walked.
+    pub revisions: usize,
+    /// Upgrades run (the snake walk runs each twice).
+    pub upgraded: usize,
+    pub downgraded: usize,
+    /// The irreversible revision the final downgrade stopped at, if any.
+    pub stopped_at_irreversible: Option<String>,
+}
+
+/// The walk-versions harness: from an empty database, every revision up,
+/// (snake walk) down and up again, then all the way down, the schema
+/// compared at every step and data hooks run around each revision.
+pub struct WalkVersions<'a> {
+    graph: &'a Graph,
+    options: Options,
+    snake: bool,
+    downgrade: bool,
+    stop_at: Option<String>,
+    min_downgrade: Option<String>,
+    hooks: Vec<(String, Stage, Hook<'a>)>,
+}
+
+impl<'a> WalkVersions<'a> {
+    pub fn new(graph: &'a Graph) -> WalkVersions<'a> {
+        WalkVersions {
+            graph,
+            options: Options::new("walk"),
+            snake: true,
+            downgrade: true,
+            stop_at: None,
+            min_downgrade: None,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// History-table name and package for the walk's history rows.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Upgrade straight through, without the down-and-up at each step.
+    pub fn without_snake(mut self) -> Self {
+        self.snake = false;
+        self
+    }
+
+    /// Never downgrade (for chains that are not meant to be reversible).
+    pub fn without_downgrade(mut self) -> Self {
+        self.downgrade = false;
+        self
+    }
+
+    /// Walk only up to `target` and its ancestors.
+    pub fn stop_at(mut self, target: &str) -> Self {
+        self.stop_at = Some(target.to_string());
+        self
+    }
+
+    /// The final downgrade stops once `target` is the newest revision left.
+    pub fn min_downgrade(mut self, target: &str) -> Self {
+        self.min_downgrade = Some(target.to_string());
+        self
+    }
+
+    /// `_pre_upgrade_<rev>`: runs before revision `rev` (id or unique prefix)
+    /// is applied. Hooks run on the first upgrade of the snake walk only, as
+    /// in oslo.db: insert the data a revision must keep here, not in the
+    /// previous revision's `after_upgrade`, whose own down-and-up drops it.
+    pub fn before_upgrade(
+        self,
+        rev: &str,
+        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a,
+    ) -> Self {
+        self.hook(rev, Stage::BeforeUpgrade, Box::new(hook))
+    }
+
+    /// `_check_<rev>`: runs after revision `rev` is applied.
+    pub fn after_upgrade(
+        self,
+        rev: &str,
+        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a,
+    ) -> Self {
+        self.hook(rev, Stage::AfterUpgrade, Box::new(hook))
+    }
+
+    /// `_post_downgrade_<rev>`: runs after revision `rev` is reverted.
+    pub fn after_downgrade(
+        self,
+        rev: &str,
+        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a,
+    ) -> Self {
+        self.hook(rev, Stage::AfterDowngrade, Box::new(hook))
+    }
+
+    fn hook(mut self, rev: &str, stage: Stage, hook: Hook<'a>) -> Self {
+        self.hooks.push((rev.to_string(), stage, hook));
+        self
+    }
+
+    /// Walks an in-memory SQLite database.
+    #[cfg(feature = "sqlite")]
+    pub fn run_sqlite(self) -> Result<WalkReport, WalkError> {
+        let mut conn =
+            rusqlite::Connection::open_in_memory().map_err(|e| WalkError::Database(e.to_string()))?;
+        self.run(&mut conn)
+    }
+
+    /// Walks `db`, which should be empty.
+    pub fn run(mut self, db: &mut dyn TestDatabase) -> Result<WalkReport, WalkError> {
+        let hooks = self.resolve_hooks()?;
+        let revs = self.revisions_to_walk()?;
+        let history = crate::history::create_table_sql(db.dialect(), &self.options.history_table);
+        db.execute(&history).map_err(WalkError::Database)?;
+        let report = WalkReport { revisions: revs.len(), ..WalkReport::default() };
+        let mut walk = Walk { graph: self.graph, options: &self.options, db, hooks, report };
+        let mut snapshots = Vec::with_capacity(revs.len());
+        for &rev in &revs {
+            snapshots.push(walk.step_up(rev, self.snake && self.downgrade)?);
+        }
+        if self.downgrade {
+            let floor = match &self.min_downgrade {
+                Some(target) => Some(self.graph.resolve_id(target)?),
+                None => None,
+            };
+            walk.all_the_way_down(&revs, &snapshots, floor)?;
+        }
+        Ok(walk.report)
+    }
+
+    fn resolve_hooks(&mut self) -> Result<HashMap<(Rev, Stage), Vec<Hook<'a>>>, WalkError> {
+        let mut resolved: HashMap<(Rev, Stage), Vec<Hook<'a>>> = HashMap::new();
+        for (prefix, stage, hook) in self.hooks.drain(..) {
+            let rev = self
+                .graph
+                .resolve_id(&prefix)
+                .map_err(|error| WalkError::UnknownHookRevision { prefix: prefix.clone(), error })?;
+            resolved.entry((rev, stage)).or_default().push(hook);
+        }
+        Ok(resolved)
+    }
+
+    fn revisions_to_walk(&self) -> Result<Vec<Rev>, WalkError> {
+        let Some(target) = &self.stop_at else { return Ok((0..self.graph.len()).collect()) };
+        let wanted = self.graph.ancestors(&crate::target::resolve(self.graph, target, &[])?);
+        Ok((0..self.graph.len()).filter(|&r| wanted[r]).collect())
+    }
+}
+
+/// The state of one walk.
+struct Walk<'w, 'a> {
+    graph: &'w Graph,
+    options: &'w Options,
+    db: &'w mut dyn TestDatabase,
+    hooks: HashMap<(Rev, Stage), Vec<Hook<'a>>>,
+    report: WalkReport,
+}
+
+impl Walk<'_, '_> {
+    /// Upgrades `rev` (and, in the snake walk, down and up again); returns
+    /// the schema from before its upgrade.
+    fn step_up(&mut self, rev: Rev, snake: bool) -> Result<Schema, WalkError> {
+        let revision = self.graph.revision(rev);
+        let before = self.schema()?;
+        self.run_hooks(rev, Stage::BeforeUpgrade)?;
+        self.upgrade(revision)?;
+        self.run_hooks(rev, Stage::AfterUpgrade)?;
+        if snake && revision.downgrade_for(self.db.dialect()).is_some() {
+            let after = self.schema()?;
+            self.downgrade(revision)?;
+            self.compare(revision, Comparison::Downgrade, &before)?;
+            self.run_hooks(rev, Stage::AfterDowngrade)?;
+            self.upgrade(revision)?;
+            self.compare(revision, Comparison::Reupgrade, &after)?;
+        }
+        Ok(before)
+    }
+
+    fn all_the_way_down(
+        &mut self,
+        revs: &[Rev],
+        snapshots: &[Schema],
+        floor: Option<Rev>,
+    ) -> Result<(), WalkError> {
+        for (&rev, before) in revs.iter().zip(snapshots).rev() {
+            if Some(rev) == floor {
+                return Ok(());
+            }
+            let revision = self.graph.revision(rev);
+            if revision.downgrade_for(self.db.dialect()).is_none() {
+                self.report.stopped_at_irreversible = Some(revision.id.clone());
+                return Ok(());
+            }
+            self.downgrade(revision)?;
+            self.compare(revision, Comparison::Downgrade, before)?;
+            self.run_hooks(rev, Stage::AfterDowngrade)?;
+        }
+        let left: Vec<String> = self.schema()?.entries().into_keys().collect();
+        if left.is_empty() || floor.is_some() {
+            Ok(())
+        } else {
+            Err(WalkError::LeftOver { left })
+        }
+    }
+
+    fn upgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
+        let dialect = self.db.dialect();
+        let fail = |error| WalkError::Upgrade { revision: revision.id.clone(), error: Box::new(error) };
+        let script = upgrade_step(revision, dialect, self.options).map_err(fail)?;
+        let section = crate::plan::upgrade_section(revision, dialect).map_err(fail)?;
+        run_step(self.db, revision, section, &script).map_err(fail)?;
+        self.report.upgraded += 1;
+        Ok(())
+    }
+
+    fn downgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
+        let dialect = self.db.dialect();
+        let fail = |error| WalkError::Downgrade { revision: revision.id.clone(), error: Box::new(error) };
+        let script = downgrade_step(revision, dialect, self.options).map_err(fail)?;
+        let Some(section) = revision.downgrade_for(dialect) else { return Ok(()) };
+        run_step(self.db, revision, section, &script).map_err(fail)?;
+        self.report.downgraded += 1;
+        Ok(())
+    }
+
+    fn compare(
+        &mut self,
+        revision: &Revision,
+        stage: Comparison,
+        expected: &Schema,
+    ) -> Result<(), WalkError> {
+        let differences = expected.diff(&self.schema()?);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        Err(WalkError::Mismatch { revision: revision.id.clone(), stage, differences })
+    }
+
+    fn run_hooks(&mut self, rev: Rev, stage: Stage) -> Result<(), WalkError> {
+        let Some(hooks) = self.hooks.get_mut(&(rev, stage)) else { return Ok(()) };
+        for hook in hooks {
+            hook(self.db).map_err(|message| WalkError::Hook {
+                revision: self.graph.revision(rev).id.clone(),
+                stage,
+                message,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn schema(&mut self) -> Result<Schema, WalkError> {
+        self.db.schema(&self.options.history_table).map_err(WalkError::Database)
+    }
+}
+
+/// Runs one revision's script; on failure rolls back and replays its
+/// statements one by one, in a transaction rolled back too, to name the
+/// statement and line that failed.
+fn run_step(
+    db: &mut dyn TestDatabase,
+    revision: &Revision,
+    section: &Section,
+    script: &str,
+) -> Result<(), ApplyError> {
+    let Err(message) = db.execute(script) else { return Ok(()) };
+    let _ = db.execute("ROLLBACK");
+    let _ = db.execute("BEGIN");
+    let mut found = None;
+    for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
+        if let Err(error) = db.execute(statement.text) {
+            found = Some(crate::apply::statement_error(
+                revision,
+                section,
+                statement.line,
+                statement.sql(),
+                &error,
+            ));
+            break;
+        }
+    }
+    let _ = db.execute("ROLLBACK");
+    // No statement of the section fails alone: the history row did.
+    Err(found.unwrap_or(ApplyError::Database(message)))
+}
+
+/// pytest-alembic's `test_single_head_revision`.
+pub fn check_single_head(graph: &Graph) -> Result<(), TargetError> {
+    crate::target::resolve(graph, "head", &[]).map(drop)
+}
+
+/// pytest-alembic's `test_upgrade`: every revision applies, from empty.
+pub fn check_upgrade(graph: &Graph, db: &mut dyn TestDatabase) -> Result<(), WalkError> {
+    WalkVersions::new(graph).without_snake().without_downgrade().run(db).map(drop)
+}
+
+/// Every revision has a downgrade for `dialect`, except those listed as
+/// irreversible on purpose. Returns the revisions that lack one.
+pub fn check_downgrades_exist(
+    graph: &Graph,
+    dialect: Dialect,
+    irreversible: &[&str],
+) -> Result<(), Vec<String>> {
+    let missing: Vec<String> = graph
+        .revisions()
+        .iter()
+        .filter(|r| r.downgrade_for(dialect).is_none() && !irreversible.iter().any(|id| r.id.starts_with(id)))
+        .map(|r| format!("{}: revision `{}` has no downgrade section", r.location, r.id))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing)
+    }
+}
+
+/// Offline SQL can be generated for every step, up and down.
+pub fn check_offline_sql(graph: &Graph, dialect: Dialect, options: &Options) -> Result<(), ApplyError> {
+    for revision in graph.revisions() {
+        upgrade_step(revision, dialect, options)?;
+        if revision.downgrade_for(dialect).is_some() {
+            downgrade_step(revision, dialect, options)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "sqlite")]
+impl TestDatabase for rusqlite::Connection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.execute_batch(sql).map_err(|e| e.to_string())
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let mut statement = self.prepare(sql).map_err(|e| e.to_string())?;
+        let width = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                (0..width)
+                    .map(|i| {
+                        let value: rusqlite::types::Value = row.get(i)?;
+                        Ok(match value {
+                            rusqlite::types::Value::Null => None,
+                            rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                            rusqlite::types::Value::Real(f) => Some(f.to_string()),
+                            rusqlite::types::Value::Text(t) => Some(t),
+                            rusqlite::types::Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    }
+
+    fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
+        crate::introspect_sqlite::introspect(self, history_table).map_err(|e| e.to_string())
+    }
+}
+
+/// A PostgreSQL connection driven synchronously, for the harness and hooks.
+#[cfg(feature = "postgres")]
+pub struct PostgresTestDatabase {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresTestDatabase {
+    /// Connects to `url` (no TLS).
+    pub fn connect(url: &str) -> Result<PostgresTestDatabase, String> {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let (client, connection) = runtime
+            .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
+            .map_err(|e| format!("cannot connect to {}: {e}", crate::url::redact(url)))?;
+        runtime.spawn(connection);
+        Ok(PostgresTestDatabase { runtime, client })
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl TestDatabase for PostgresTestDatabase {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.runtime.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e))
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let messages = self.runtime.block_on(self.client.simple_query(sql)).map_err(|e| describe(&e))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
+        self.runtime
+            .block_on(crate::introspect_postgres::introspect(&self.client, history_table))
+            .map_err(|e| describe(&e))
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => error.to_string(),
+    }
+}

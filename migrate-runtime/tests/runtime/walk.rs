@@ -1,0 +1,172 @@
+//! The walk-versions harness on real revision sets: each failure it must
+//! catch, with its exact message, and clean chains that must pass, on
+//! in-memory SQLite and on a throw-away PostgreSQL database.
+
+use migrate_runtime::load::load_graph;
+use migrate_runtime::testing::{TestDatabase, WalkError, WalkVersions};
+use migrate_runtime::Graph;
+use std::path::Path;
+
+fn fixture(path: &str) -> Graph {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(path);
+    load_graph(&root, "migrations".as_ref()).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Inserts a user, as `_pre_upgrade_<rev>` would.
+fn insert_user(db: &mut dyn TestDatabase) -> Result<(), String> {
+    db.execute("INSERT INTO \"user\" (id, email) VALUES (1, 'ada@example.com')")
+}
+
+/// Checks the user is still there, as `_check_<rev>` would.
+fn user_survived(db: &mut dyn TestDatabase) -> Result<(), String> {
+    let rows = db.query("SELECT email FROM \"user\" WHERE id = 1")?;
+    match rows.as_slice() {
+        [row] if row[0].as_deref() == Some("ada@example.com") => Ok(()),
+        _ => Err(format!("user 1 is gone: {rows:?}")),
+    }
+}
+
+fn sqlite_error(walk: WalkVersions<'_>) -> String {
+    walk.run_sqlite().expect_err("the walk must fail").to_string()
+}
+
+#[test]
+fn a_downgrade_that_forgets_a_column_is_named() {
+    let graph = fixture("walk/forgets_column");
+    assert_eq!(
+        sqlite_error(WalkVersions::new(&graph)),
+        "table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade"
+    );
+}
+
+#[test]
+fn a_downgrade_that_forgets_an_index_is_named() {
+    let graph = fixture("walk/forgets_index");
+    assert_eq!(
+        sqlite_error(WalkVersions::new(&graph)),
+        "table user: index user_email: present after downgrade of 3c3c3c3c3c3c, absent before its upgrade"
+    );
+}
+
+#[test]
+fn an_upgrade_that_fails_on_hook_data_names_file_and_line() {
+    let graph = fixture("walk/not_null_without_default");
+    let message = sqlite_error(WalkVersions::new(&graph).before_upgrade("4d4d", insert_user));
+    assert_eq!(
+        message,
+        "upgrade of revision `4d4d4d4d4d4d` failed: migrations/4d4d4d4d4d4d_require_a_name.sql:7: revision `4d4d4d4d4d4d` failed: Cannot add a NOT NULL column with default value NULL\n  in statement: ALTER TABLE \"user\" ADD COLUMN name VARCHAR(80) NOT NULL"
+    );
+}
+
+#[test]
+fn a_downgrade_that_loses_hook_data_is_named() {
+    let graph = fixture("walk/downgrade_loses_data");
+    let walk = WalkVersions::new(&graph)
+        .before_upgrade("5e5e", insert_user)
+        .after_upgrade("5e5e", user_survived)
+        .after_downgrade("5e5e", user_survived);
+    assert_eq!(
+        sqlite_error(walk),
+        "hook after its downgrade of revision `5e5e5e5e5e5e` failed: user 1 is gone: []"
+    );
+}
+
+#[test]
+fn hooks_on_unknown_revisions_are_errors() {
+    let graph = fixture("demo");
+    let error =
+        WalkVersions::new(&graph).after_upgrade("ffff", |_| Ok(())).run_sqlite().expect_err("unknown");
+    assert!(matches!(error, WalkError::UnknownHookRevision { .. }), "{error}");
+    assert_eq!(error.to_string(), "hook for `ffff`: no revision matches `ffff`");
+}
+
+#[test]
+fn clean_chains_pass_on_sqlite() {
+    for path in ["demo", "branched", "workspace/accounts"] {
+        let graph = fixture(path);
+        let report = WalkVersions::new(&graph).run_sqlite().unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(report.revisions, graph.len(), "{path}");
+        assert_eq!(report.downgraded, 2 * graph.len(), "{path}: down in the snake walk and again at the end");
+    }
+}
+
+#[test]
+fn the_demo_keeps_its_users_through_the_login_fields_revision() {
+    let graph = fixture("demo");
+    let report = WalkVersions::new(&graph)
+        .before_upgrade("20f0", insert_user)
+        .after_upgrade("20f0", |db| {
+            user_survived(db)?;
+            let rows = db.query("SELECT login_count FROM \"user\" WHERE id = 1")?;
+            (rows == [vec![None]]).then_some(()).ok_or(format!("login_count should start NULL: {rows:?}"))
+        })
+        .after_downgrade("20f0", user_survived)
+        .run_sqlite()
+        .expect("walk");
+    assert_eq!(report.revisions, 2);
+}
+
+#[test]
+fn an_irreversible_revision_stops_the_final_downgrade_and_is_reported() {
+    let graph = fixture("walk/forgets_index");
+    let mut revisions = graph.revisions().to_vec();
+    revisions[1].downgrade = None;
+    let graph = Graph::build(revisions).expect("chain");
+    let report = WalkVersions::new(&graph).run_sqlite().expect("an irreversible revision is not a failure");
+    assert_eq!(report.stopped_at_irreversible.as_deref(), Some("3c3c3c3c3c3c"));
+}
+
+#[test]
+fn stop_at_and_min_downgrade_bound_the_walk() {
+    let graph = fixture("branched");
+    let first = graph.revisions()[0].id.clone();
+    let report = WalkVersions::new(&graph).stop_at(&first).run_sqlite().expect("walk");
+    assert_eq!(report.revisions, 1);
+    let report = WalkVersions::new(&graph).without_snake().min_downgrade(&first).run_sqlite().expect("walk");
+    assert_eq!(report.downgraded, graph.len() - 1, "everything above the floor is reverted, the floor stays");
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use migrate_runtime::testing::PostgresTestDatabase;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh database, or `None` outside CI when no server can be had.
+    fn database() -> Option<PostgresTestDatabase> {
+        let base = migrate_runtime::pg_server::test_server().expect("a PostgreSQL server for the tests")?;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("walk_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        PostgresTestDatabase::connect(&base)
+            .expect("connect")
+            .execute(&format!("CREATE DATABASE {name}"))
+            .expect("create");
+        let authority = base.find("://").map_or(0, |i| i + 3);
+        let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+        Some(PostgresTestDatabase::connect(&format!("{}/{name}", &base[..path])).expect("connect"))
+    }
+
+    #[test]
+    fn clean_chains_pass_on_postgres() {
+        for path in ["demo", "branched", "workspace/accounts"] {
+            let Some(mut db) = database() else { return };
+            let graph = fixture(path);
+            let report = WalkVersions::new(&graph).run(&mut db).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(report.revisions, graph.len());
+        }
+    }
+
+    #[test]
+    fn forgotten_column_and_index_are_named_on_postgres() {
+        let cases = [
+            ("walk/forgets_column", "table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade"),
+            ("walk/forgets_index", "table user: index user_email: present after downgrade of 3c3c3c3c3c3c, absent before its upgrade"),
+        ];
+        for (path, expected) in cases {
+            let Some(mut db) = database() else { return };
+            let graph = fixture(path);
+            let error = WalkVersions::new(&graph).run(&mut db).expect_err(path);
+            assert_eq!(error.to_string(), expected);
+        }
+    }
+}
