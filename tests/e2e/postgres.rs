@@ -3,76 +3,9 @@
 //! `CI` set a missing server fails the tests instead of skipping them.
 
 use crate::support::Fixture;
+use migrate_runtime::testing::database_url;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A fresh database on the test server, or `None` (outside CI) when no
-/// PostgreSQL server can be had here.
-fn database() -> Option<String> {
-    let base = match migrate_runtime::pg_server::test_server() {
-        Ok(Some(url)) => url,
-        Ok(None) => {
-            eprintln!("skipped: no PostgreSQL server binaries here (CI would fail)");
-            return None;
-        }
-        Err(error) => panic!("no PostgreSQL server for the tests: {error}"),
-    };
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let name = format!("e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-    sql(&base, &format!("CREATE DATABASE {name}"));
-    Some(with_database(&base, &name))
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority_end..].find('/').map_or(base.len(), |i| authority_end + i);
-    let mut out = format!("{}/{name}", &base[..path]);
-    if let Some(query) = query {
-        out = format!("{out}?{query}");
-    }
-    out
-}
-
-/// Runs `statements` and returns every row, each column as text.
-fn sql(url: &str, statements: &str) -> Vec<Vec<String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
-        tokio::spawn(connection);
-        let messages = client.simple_query(statements).await.unwrap_or_else(|e| panic!("{statements}: {e}"));
-        messages
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => {
-                    Some((0..row.len()).map(|i| row.get(i).unwrap_or("NULL").to_string()).collect())
-                }
-                _ => None,
-            })
-            .collect()
-    })
-}
-
-/// Tables, columns with types and nullability, and indexes of `public`.
-fn schema(url: &str) -> Vec<String> {
-    let columns = sql(
-        url,
-        "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name <> 'migrate_history' ORDER BY 1",
-    );
-    let indexes =
-        sql(url, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'migrate_history' ORDER BY 1");
-    columns.into_iter().chain(indexes).map(|row| row[0].clone()).collect()
-}
-
-fn history(url: &str) -> Vec<String> {
-    sql(url, "SELECT revision FROM migrate_history ORDER BY applied_at, revision")
-        .into_iter()
-        .map(|r| r[0].clone())
-        .collect()
-}
 
 #[test]
 fn upgrade_downgrade_stamp_and_current_on_postgres() {
@@ -208,7 +141,7 @@ fn eight_processes_upgrading_one_postgres_database_apply_each_revision_once() {
     for round in 0..5 {
         let name = format!("stampede_{}_{round}", std::process::id());
         sql(&base, &format!("CREATE DATABASE {name}"));
-        let url = with_database(&base, &name);
+        let url = database_url(&base, &name);
         let children: Vec<_> = (0..8)
             .map(|_| {
                 Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
@@ -241,13 +174,17 @@ fn the_advisory_lock_is_released_when_a_run_fails() {
     let options = Options::new("demo");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
         tokio::spawn(connection);
         let migrator = PostgresMigrator::new(&client, &graph, &options);
         let error = migrator.upgrade("head", &mut |_| {}).await.expect_err("the third revision fails");
         assert!(error.to_string().contains("relation \"nowhere\" does not exist"), "{error}");
         let held = client
-            .query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()", &[])
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+                &[],
+            )
             .await
             .expect("pg_locks");
         assert_eq!(held.get::<_, i64>(0), 0, "the session still holds the migration lock after an error");

@@ -129,7 +129,7 @@ fn stop_at_and_min_downgrade_bound_the_walk() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use migrate_runtime::testing::PostgresTestDatabase;
+    use migrate_runtime::testing::{database_url, PostgresTestDatabase};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A fresh database, or `None` outside CI when no server can be had.
@@ -169,4 +169,17 @@ mod postgres {
             assert_eq!(error.to_string(), expected);
         }
     }
+}
+
+#[test]
+fn sqlite_template_copies_are_at_head_and_independent() {
+    use migrate_runtime::{apply::Options, testing::SqliteTemplate};
+    let graph = fixture("demo");
+    let template = SqliteTemplate::new(&graph, &Options::new("demo")).expect("template");
+    let (mut first, mut second) = (template.database().expect("copy"), template.database().expect("copy"));
+    insert_user(&mut first).expect("insert");
+    assert!(user_survived(&mut first).is_ok());
+    assert!(user_survived(&mut second).is_err(), "copies share nothing");
+    let history = second.query("SELECT revision FROM migrate_history ORDER BY revision").expect("history");
+    assert_eq!(history, [vec![Some("20f04b9598da".to_string())], vec![Some("cf0f5b45967a".to_string())]]);
 }
