@@ -75,6 +75,27 @@ pub enum Command {
     Current(ListArgs),
     /// Explain and settle a partially applied `transaction: none` revision
     Repair(RepairArgs),
+    /// Every revision up, down and up again on a scratch database, the schema compared at each step
+    Walk(WalkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WalkArgs {
+    /// Upgrade straight through instead of down-and-up at each revision
+    #[arg(long)]
+    pub no_snake: bool,
+    /// Never downgrade
+    #[arg(long)]
+    pub no_downgrade: bool,
+    /// Walk only up to this revision
+    #[arg(long, value_name = "REV")]
+    pub stop_at: Option<String>,
+    /// Stop the final downgrade at this revision
+    #[arg(long, value_name = "REV")]
+    pub min_downgrade: Option<String>,
+    /// Database kind to walk on (default: the package's dialect)
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +131,9 @@ pub struct ApplyOptions {
     /// Seconds to wait for another migrator before giving up
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub lock_timeout: u64,
+    /// Upgrade a database that has tables but no history table yet, applying every revision from base on top of them (`upgrade` only)
+    #[arg(long)]
+    pub baseline: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -262,12 +286,14 @@ mod tests {
             "migrate init --dialect postgres",
             "migrate upgrade",
             "migrate upgrade +2 --allow-drift --lock-timeout 5",
+            "migrate upgrade --baseline",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",
             "migrate downgrade head:base --sql",
             "migrate stamp base",
             "migrate current --verbose --format json",
             "migrate repair --mark applied",
+            "migrate walk --no-snake --stop-at head --dialect postgres",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());

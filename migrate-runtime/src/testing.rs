@@ -638,3 +638,76 @@ pub fn database_url(url: &str, name: &str) -> String {
         None => format!("{}/{name}", &base[..path]),
     }
 }
+
+/// Loads the chain in `folder` (relative paths in messages) and walks it on
+/// in-memory SQLite: what [`walk_versions_test!`](crate::walk_versions_test)
+/// runs.
+#[cfg(feature = "sqlite")]
+pub fn walk_sqlite_folder(package_root: &std::path::Path, folder: &str) -> Result<WalkReport, String> {
+    let graph = crate::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
+    WalkVersions::new(&graph).run_sqlite().map_err(|e| e.to_string())
+}
+
+/// Walks the chain on a fresh database of the test PostgreSQL server
+/// ([`crate::pg_server::test_server`]); `Ok(None)` when no server can be
+/// had and `CI` is not set. Without the `postgres` feature, always `Ok(None)`.
+pub fn walk_postgres_folder(
+    package_root: &std::path::Path,
+    folder: &str,
+) -> Result<Option<WalkReport>, String> {
+    #[cfg(feature = "postgres")]
+    {
+        let graph = crate::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
+        let Some(server) = crate::pg_server::test_server().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let name = format!("walk_{}_{}", std::process::id(), chain_fingerprint(&graph, "walk"));
+        let mut admin = PostgresTestDatabase::connect(&server)?;
+        admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+        admin.execute(&format!("CREATE DATABASE {name}"))?;
+        let mut db = PostgresTestDatabase::connect(&database_url(&server, &name))?;
+        let report = WalkVersions::new(&graph).run(&mut db).map_err(|e| e.to_string());
+        drop(db);
+        let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
+        report.map(Some)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (package_root, folder);
+        Ok(None)
+    }
+}
+
+/// `#[test]` functions that walk a package's chain: on in-memory SQLite,
+/// and on PostgreSQL when a server can be had (always under `CI`).
+///
+/// ```ignore
+/// // tests/migrations.rs
+/// migrate_runtime::walk_versions_test!();              // the `migrations` folder
+/// migrate_runtime::walk_versions_test!("db/revisions"); // or another one
+/// ```
+#[macro_export]
+macro_rules! walk_versions_test {
+    () => {
+        $crate::walk_versions_test!("migrations");
+    };
+    ($folder:literal) => {
+        #[test]
+        fn walk_versions_sqlite() {
+            let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            if let Err(error) = $crate::testing::walk_sqlite_folder(root, $folder) {
+                panic!("walk-versions on SQLite failed:\n{error}");
+            }
+        }
+
+        #[test]
+        fn walk_versions_postgres() {
+            let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            match $crate::testing::walk_postgres_folder(root, $folder) {
+                Ok(Some(_)) => {}
+                Ok(None) => eprintln!("walk-versions on PostgreSQL skipped: no server here"),
+                Err(error) => panic!("walk-versions on PostgreSQL failed:\n{error}"),
+            }
+        }
+    };
+}

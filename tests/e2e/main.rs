@@ -4,9 +4,11 @@
 mod apply;
 mod broken;
 mod concurrency;
+mod embed;
 mod postgres;
 mod read;
 mod scaffold;
 mod support;
 mod usage;
+mod walk;
 mod workspace;

@@ -15,6 +15,7 @@ mod repair;
 mod show;
 mod stamp;
 mod upgrade;
+mod walk;
 
 use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
@@ -62,6 +63,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Stamp(args) => stamp::run(&cx, args),
         Command::Current(args) => current::run(&cx, args),
         Command::Repair(args) => repair::run(&cx, args),
+        Command::Walk(args) => walk::run(&cx, args),
     }
 }
 

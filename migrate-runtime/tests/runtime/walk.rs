@@ -183,3 +183,8 @@ fn sqlite_template_copies_are_at_head_and_independent() {
     let history = second.query("SELECT revision FROM migrate_history ORDER BY revision").expect("history");
     assert_eq!(history, [vec![Some("20f04b9598da".to_string())], vec![Some("cf0f5b45967a".to_string())]]);
 }
+
+/// The one-line use in a user's test suite.
+mod one_line {
+    migrate_runtime::walk_versions_test!("../fixtures/demo/migrations");
+}

@@ -1,0 +1,85 @@
+//! `cargo migrate walk`: the walk-versions check against a scratch
+//! database: in-memory SQLite, or for PostgreSQL packages a temporary
+//! database on `--database-url`'s server or on a throw-away server.
+
+use super::Context;
+use crate::cli::WalkArgs;
+use crate::output::print;
+use anyhow::{bail, Context as _, Result};
+use migrate_runtime::pg_server::ThrowawayServer;
+use migrate_runtime::testing::{
+    check_downgrades_exist, check_offline_sql, check_single_head, database_url, PostgresTestDatabase,
+    TestDatabase, WalkReport, WalkVersions,
+};
+use migrate_runtime::url::DatabaseUrl;
+use migrate_runtime::{Dialect, Graph};
+
+pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
+    let (package, graph) = cx.chain()?;
+    let options = crate::db::options(package);
+    let dialect = args.dialect.map_or(package.config.dialect, Into::into);
+    let mut walk = WalkVersions::new(&graph).options(options.clone());
+    if args.no_snake {
+        walk = walk.without_snake();
+    }
+    if args.no_downgrade {
+        walk = walk.without_downgrade();
+    }
+    if let Some(target) = &args.stop_at {
+        walk = walk.stop_at(target);
+    }
+    if let Some(target) = &args.min_downgrade {
+        walk = walk.min_downgrade(target);
+    }
+    let (report, place) = match dialect {
+        Dialect::Sqlite => (walk.run_sqlite().map_err(anyhow::Error::from), "in-memory SQLite".to_string()),
+        Dialect::Postgres => on_postgres(cx, walk)?,
+    };
+    let report =
+        report.with_context(|| format!("the walk of package `{}` on {place} failed", package.name))?;
+    check_offline_sql(&graph, dialect, &options)?;
+    print(&summary(&graph, &report, &package.name, &place, dialect));
+    Ok(())
+}
+
+fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, dialect: Dialect) -> String {
+    let mut out = format!(
+        "walked {} revisions of package `{package}` on {place}: {} upgrades, {} downgrades, the schema compared at every step\n",
+        report.revisions, report.upgraded, report.downgraded
+    );
+    if let Some(id) = &report.stopped_at_irreversible {
+        out += &format!("note: the final downgrade stopped at irreversible revision {id}\n");
+    }
+    if let Err(missing) = check_downgrades_exist(graph, dialect, &[]) {
+        missing.iter().for_each(|line| out += &format!("note: {line} (irreversible)\n"));
+    }
+    if let Err(error) = check_single_head(graph) {
+        out += &format!("warning: {error}\n");
+    }
+    out + "ok\n"
+}
+
+/// A temporary database on the `--database-url` server, else on a
+/// throw-away server; dropped afterwards.
+fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
+    let (_server, base) = match &cx.global.database_url {
+        Some(url) => match DatabaseUrl::parse(url).map_err(anyhow::Error::msg)? {
+            DatabaseUrl::Postgres(url) => (None, url),
+            other => bail!("the package's dialect is postgres but --database-url is {other}"),
+        },
+        None => {
+            let server = ThrowawayServer::start().context("cannot start a throw-away PostgreSQL server")?;
+            let url = server.url();
+            (Some(server), url)
+        }
+    };
+    let name = format!("migrate_walk_{}", std::process::id());
+    let mut admin = PostgresTestDatabase::connect(&base).map_err(anyhow::Error::msg)?;
+    admin.execute(&format!("CREATE DATABASE {name}")).map_err(anyhow::Error::msg)?;
+    let result = PostgresTestDatabase::connect(&database_url(&base, &name))
+        .map_err(anyhow::Error::msg)
+        .and_then(|mut db| walk.run(&mut db).map_err(anyhow::Error::from));
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
+    let place = format!("PostgreSQL (temporary database {name} on {})", migrate_runtime::url::redact(&base));
+    Ok((result, place))
+}
