@@ -49,6 +49,30 @@ const ENUMS: &str = "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER B
      FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
      WHERE n.nspname = current_schema() GROUP BY t.typname ORDER BY 1";
 
+const FINGERPRINT: &str = "SELECT md5(coalesce(string_agg(fact, E'\\n' ORDER BY fact), '')) FROM ( \
+     SELECT 'column ' || c.relname || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull \
+            || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS fact \
+     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> $1 \
+     UNION ALL SELECT 'constraint ' || c.relname || ' ' || pg_get_constraintdef(con.oid) \
+     FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND c.relname <> $1 \
+     UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename <> $1 \
+     UNION ALL SELECT 'view ' || viewname || ' ' || definition FROM pg_views WHERE schemaname = current_schema() \
+     UNION ALL SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+     UNION ALL SELECT 'sequence ' || sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema() \
+     UNION ALL SELECT 'enum ' || t.typname || ' ' || e.enumlabel || ' ' || e.enumsortorder FROM pg_type t \
+     JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = current_schema() \
+     ) facts";
+
+/// A digest of everything [`introspect`] reads, computed by the server in
+/// one query: equal digests mean equal schemas.
+pub async fn fingerprint(client: &Client, history_table: &str) -> Result<String, tokio_postgres::Error> {
+    Ok(client.query_one(FINGERPRINT, &[&history_table]).await?.get(0))
+}
+
 /// The schema `client` sees as `current_schema()`, leaving out
 /// `history_table`.
 pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, tokio_postgres::Error> {

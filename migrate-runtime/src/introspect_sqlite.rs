@@ -3,24 +3,21 @@
 //! never spliced into SQL.
 
 use crate::schema::{normalise_sql, Column, ForeignKey, Index, Schema, Table};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use std::collections::BTreeMap;
 
 /// The schema of `conn`'s main database, leaving out `history_table` and
-/// SQLite's own `sqlite_*` tables.
+/// SQLite's own `sqlite_*` tables. A fixed number of queries whatever the
+/// number of tables: each `pragma_*` function is joined to `sqlite_master`.
 pub fn introspect(conn: &Connection, history_table: &str) -> rusqlite::Result<Schema> {
     let mut schema = Schema::default();
-    let mut objects = conn.prepare(
-        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name",
-    )?;
-    let rows = objects
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut objects = conn.prepare(&format!("SELECT m.type, m.name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.name"))?;
+    let rows = objects.query_map([history_table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     for row in rows {
         let (kind, name, sql) = row?;
         match kind.as_str() {
-            "table" if name != history_table => {
-                let table = table(conn, &name, &sql)?;
-                schema.tables.insert(name, table);
+            "table" => {
+                schema.tables.insert(name, Table { checks: checks(&sql), ..Table::default() });
             }
             "view" => {
                 schema.views.insert(name, normalise_sql(&sql));
@@ -31,105 +28,127 @@ pub fn introspect(conn: &Connection, history_table: &str) -> rusqlite::Result<Sc
             _ => {}
         }
     }
+    columns(conn, history_table, &mut schema)?;
+    indexes(conn, history_table, &mut schema)?;
+    foreign_keys(conn, history_table, &mut schema)?;
     Ok(schema)
 }
 
-fn table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Table> {
-    let mut table = Table { checks: checks(sql), ..Table::default() };
-    let mut pk: Vec<(i64, String)> = Vec::new();
-    let mut columns = conn.prepare(
-        "SELECT name, lower(type), \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?1) WHERE hidden IN (0, 2, 3) ORDER BY cid",
-    )?;
-    let rows = columns.query_map([name], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (column, data_type, not_null, default, pk_position) = row?;
-        if pk_position > 0 {
-            pk.push((pk_position, column.clone()));
-        }
-        table.columns.push(Column { name: column, data_type, nullable: !not_null, default });
-    }
-    pk.sort();
-    table.primary_key = pk.into_iter().map(|(_, column)| column).collect();
-    indexes(conn, name, &mut table)?;
-    table.foreign_keys = foreign_keys(conn, name)?;
-    Ok(table)
+/// A cheap digest of the schema: the text SQLite keeps for every object.
+/// Equal fingerprints mean equal schemas; different ones may still describe
+/// the same schema (SQLite rewrites `CREATE TABLE` text on `ALTER TABLE`).
+pub fn fingerprint(conn: &Connection, history_table: &str) -> rusqlite::Result<String> {
+    let sql = format!("SELECT group_concat(m.type || ' ' || m.name || ' ' || m.sql, char(10)) FROM (SELECT * FROM sqlite_master m WHERE {OWN} ORDER BY m.type, m.name) m");
+    conn.query_row(&sql, [history_table], |r| r.get::<_, Option<String>>(0)).map(Option::unwrap_or_default)
 }
 
-fn indexes(conn: &Connection, table_name: &str, table: &mut Table) -> rusqlite::Result<()> {
-    let mut list =
-        conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name")?;
-    let rows = list.query_map([table_name], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
-    })?;
-    for row in rows {
-        let (name, unique, origin) = row?;
-        let columns = index_columns(conn, &name)?;
+/// The user's objects: not SQLite's own, not the history table (`?1`).
+const OWN: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.sql IS NOT NULL AND m.name <> ?1 AND m.tbl_name <> ?1";
+
+/// Tables of the schema, for joining with a `pragma_*` function.
+const TABLES: &str = "sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1";
+
+fn columns(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk FROM {TABLES_JOIN} pragma_table_xinfo(m.name) c \
+         WHERE {TABLES_WHERE} AND c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid",
+        TABLES_JOIN = "sqlite_master m JOIN",
+        TABLES_WHERE = TABLES.trim_start_matches("sqlite_master m WHERE ")
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query([history_table])?;
+    let mut keys: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let table: String = r.get(0)?;
+        let column = Column { name: r.get(1)?, data_type: r.get(2)?, nullable: !r.get::<_, bool>(3)?, default: r.get(4)? };
+        let pk: i64 = r.get(5)?;
+        if pk > 0 {
+            keys.entry(table.clone()).or_default().push((pk, column.name.clone()));
+        }
+        if let Some(table) = schema.tables.get_mut(&table) {
+            table.columns.push(column);
+        }
+    }
+    for (table, mut key) in keys {
+        key.sort();
+        if let Some(table) = schema.tables.get_mut(&table) {
+            table.primary_key = key.into_iter().map(|(_, column)| column).collect();
+        }
+    }
+    Ok(())
+}
+
+fn indexes(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT m.name, il.name, il.\"unique\", il.origin, coalesce(ii.name, '<expression>'), \
+         (SELECT sql FROM sqlite_master WHERE type = 'index' AND name = il.name) \
+         FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
+         WHERE {} ORDER BY m.name, il.name, ii.seqno",
+        TABLES.trim_start_matches("sqlite_master m WHERE ")
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query([history_table])?;
+    let mut uniques: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let (table, name, unique, origin, column): (String, String, bool, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let Some(entry) = schema.tables.get_mut(&table) else { continue };
         match origin.as_str() {
-            "u" => table.uniques.push(columns),
+            "u" => uniques.entry((table, name)).or_default().push(column),
             "c" => {
-                let predicate = index_sql(conn, &name)?.and_then(|sql| predicate(&sql));
-                table.indexes.insert(name, Index { columns, unique, predicate });
+                let sql: Option<String> = r.get(5)?;
+                let index = entry.indexes.entry(name).or_insert_with(|| Index {
+                    columns: Vec::new(),
+                    unique,
+                    predicate: sql.as_deref().and_then(predicate),
+                });
+                index.columns.push(column);
             }
             _ => {} // "pk": the primary key, reported as such
         }
     }
-    table.uniques.sort();
+    for ((table, _), columns) in uniques {
+        if let Some(table) = schema.tables.get_mut(&table) {
+            table.uniques.push(columns);
+        }
+    }
+    schema.tables.values_mut().for_each(|t| t.uniques.sort());
     Ok(())
 }
 
-fn index_columns(conn: &Connection, index: &str) -> rusqlite::Result<Vec<String>> {
-    let mut info =
-        conn.prepare("SELECT coalesce(name, '<expression>') FROM pragma_index_info(?1) ORDER BY seqno")?;
-    let columns = info.query_map([index], |r| r.get(0))?.collect();
-    columns
-}
-
-fn index_sql(conn: &Connection, index: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", [index], |r| r.get(0))
-        .optional()
-        .map(Option::flatten)
-}
-
-fn foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ForeignKey>> {
-    let mut list = conn.prepare(
-        "SELECT id, \"table\", \"from\", coalesce(\"to\", ''), lower(on_delete), lower(on_update) FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-    )?;
-    let rows = list.query_map([table], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-    for row in rows {
-        let (id, references, from, to, on_delete, on_update) = row?;
-        let key = keys.entry(id).or_insert_with(|| ForeignKey {
+fn foreign_keys(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT m.name, fk.id, fk.\"table\", fk.\"from\", coalesce(fk.\"to\", ''), lower(fk.on_delete), lower(fk.on_update) \
+         FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk WHERE {} ORDER BY m.name, fk.id, fk.seq",
+        TABLES.trim_start_matches("sqlite_master m WHERE ")
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query([history_table])?;
+    let mut keys: BTreeMap<(String, i64), ForeignKey> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let key = keys.entry((r.get(0)?, r.get(1)?)).or_insert_with(|| ForeignKey {
             columns: Vec::new(),
-            references,
+            references: String::new(),
             referenced_columns: Vec::new(),
-            on_delete,
-            on_update,
+            on_delete: String::new(),
+            on_update: String::new(),
         });
-        key.columns.push(from);
+        key.references = r.get(2)?;
+        key.columns.push(r.get(3)?);
+        let to: String = r.get(4)?;
         if !to.is_empty() {
             key.referenced_columns.push(to);
         }
+        key.on_delete = r.get(5)?;
+        key.on_update = r.get(6)?;
     }
-    let mut keys: Vec<ForeignKey> = keys.into_values().collect();
-    keys.sort();
-    Ok(keys)
+    for ((table, _), key) in keys {
+        if let Some(table) = schema.tables.get_mut(&table) {
+            table.foreign_keys.push(key);
+        }
+    }
+    schema.tables.values_mut().for_each(|t| t.foreign_keys.sort());
+    Ok(())
 }
 
 /// The `WHERE` clause of a `CREATE INDEX`, if it has one.

@@ -126,19 +126,29 @@ impl Schema {
 
     /// What differs from `self` to `other`, object by object, in name order.
     pub fn diff(&self, other: &Schema) -> Vec<Difference> {
-        let (before, after) = (self.entries(), other.entries());
-        let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .filter(|name| before.get(*name) != after.get(*name))
-            .map(|name| Difference {
-                object: name.clone(),
-                before: before.get(name).cloned(),
-                after: after.get(name).cloned(),
-            })
-            .collect()
+        diff_entries(&self.entries(), &other.entries())
+    }
+}
+
+/// What differs between two [`Schema::entries`] maps, in name order.
+pub fn diff_entries(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<Difference> {
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|name| before.get(*name) != after.get(*name))
+        .map(|name| Difference { object: name.clone(), before: before.get(name).cloned(), after: after.get(name).cloned() })
+        .collect()
+}
+
+/// Turns `entries` of the newer schema back into those of the older one.
+pub fn undo(entries: &mut BTreeMap<String, String>, differences: &[Difference]) {
+    for difference in differences {
+        match &difference.before {
+            Some(before) => entries.insert(difference.object.clone(), before.clone()),
+            None => entries.remove(&difference.object),
+        };
     }
 }
 

@@ -34,6 +34,13 @@ pub trait TestDatabase {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String>;
     /// The schema, without the history table.
     fn schema(&mut self, history_table: &str) -> Result<Schema, String>;
+
+    /// A cheap digest of the schema: equal digests mean equal schemas
+    /// (different ones may not mean different schemas). The walk compares
+    /// these first and introspects fully only when they differ.
+    fn fingerprint(&mut self, history_table: &str) -> Result<String, String> {
+        Ok(format!("{:?}", self.schema(history_table)?.entries()))
+    }
 }
 
 /// A data hook: inserts rows before an upgrade, checks them after.
@@ -220,19 +227,13 @@ impl<'a> WalkVersions<'a> {
         let revs = self.revisions_to_walk()?;
         let history = crate::history::create_table_sql(db.dialect(), &self.options.history_table);
         db.execute(&history).map_err(WalkError::Database)?;
+        let floor = match &self.min_downgrade {
+            Some(target) => Some(self.graph.resolve_id(target)?),
+            None => None,
+        };
         let report = WalkReport { revisions: revs.len(), ..WalkReport::default() };
         let mut walk = Walk { graph: self.graph, options: &self.options, db, hooks, report };
-        let mut snapshots = Vec::with_capacity(revs.len());
-        for &rev in &revs {
-            snapshots.push(walk.step_up(rev, self.snake && self.downgrade)?);
-        }
-        if self.downgrade {
-            let floor = match &self.min_downgrade {
-                Some(target) => Some(self.graph.resolve_id(target)?),
-                None => None,
-            };
-            walk.all_the_way_down(&revs, &snapshots, floor)?;
-        }
+        walk.up_and_down(&revs, self.snake, self.downgrade.then_some(floor))?;
         Ok(walk.report)
     }
 
@@ -264,44 +265,78 @@ struct Walk<'w, 'a> {
     report: WalkReport,
 }
 
+/// The schema as the walk last saw it, and its fingerprint.
+struct Snapshot {
+    schema: Schema,
+    fingerprint: String,
+}
+
+/// What the final downgrade needs of each revision: the fingerprint from
+/// before its upgrade and what its upgrade changed. Keeping changes instead
+/// of whole snapshots keeps a 1,000-revision walk's memory small.
+struct Step {
+    rev: Rev,
+    fingerprint_before: String,
+    changes: Vec<Difference>,
+}
+
 impl Walk<'_, '_> {
+    /// Upgrades every revision in `revs` (in the snake walk each also down
+    /// and up again), then, with `downgrade`, all the way down.
+    fn up_and_down(&mut self, revs: &[Rev], snake: bool, downgrade: Option<Option<Rev>>) -> Result<(), WalkError> {
+        let mut current = self.snapshot()?;
+        let mut steps = Vec::with_capacity(revs.len());
+        for &rev in revs {
+            let after = self.step_up(rev, &current, snake && downgrade.is_some())?;
+            steps.push(Step { rev, fingerprint_before: current.fingerprint, changes: current.schema.diff(&after.schema) });
+            current = after;
+        }
+        match downgrade {
+            Some(floor) => self.all_the_way_down(&steps, current.schema.entries(), floor),
+            None => Ok(()),
+        }
+    }
+
     /// Upgrades `rev` (and, in the snake walk, down and up again); returns
-    /// the schema from before its upgrade.
-    fn step_up(&mut self, rev: Rev, snake: bool) -> Result<Schema, WalkError> {
+    /// the snapshot after it.
+    fn step_up(&mut self, rev: Rev, before: &Snapshot, snake: bool) -> Result<Snapshot, WalkError> {
         let revision = self.graph.revision(rev);
-        let before = self.schema()?;
         self.run_hooks(rev, Stage::BeforeUpgrade)?;
         self.upgrade(revision)?;
         self.run_hooks(rev, Stage::AfterUpgrade)?;
+        let after = self.snapshot()?;
         if snake && revision.downgrade_for(self.db.dialect()).is_some() {
-            let after = self.schema()?;
             self.downgrade(revision)?;
-            self.compare(revision, Comparison::Downgrade, &before)?;
+            self.compare(revision, Comparison::Downgrade, before)?;
             self.run_hooks(rev, Stage::AfterDowngrade)?;
             self.upgrade(revision)?;
             self.compare(revision, Comparison::Reupgrade, &after)?;
         }
-        Ok(before)
+        Ok(after)
     }
 
     fn all_the_way_down(
         &mut self,
-        revs: &[Rev],
-        snapshots: &[Schema],
+        steps: &[Step],
+        mut expected: std::collections::BTreeMap<String, String>,
         floor: Option<Rev>,
     ) -> Result<(), WalkError> {
-        for (&rev, before) in revs.iter().zip(snapshots).rev() {
-            if Some(rev) == floor {
+        for step in steps.iter().rev() {
+            if Some(step.rev) == floor {
                 return Ok(());
             }
-            let revision = self.graph.revision(rev);
+            let revision = self.graph.revision(step.rev);
             if revision.downgrade_for(self.db.dialect()).is_none() {
                 self.report.stopped_at_irreversible = Some(revision.id.clone());
                 return Ok(());
             }
             self.downgrade(revision)?;
-            self.compare(revision, Comparison::Downgrade, before)?;
-            self.run_hooks(rev, Stage::AfterDowngrade)?;
+            crate::schema::undo(&mut expected, &step.changes);
+            if self.fingerprint()? != step.fingerprint_before {
+                let differences = crate::schema::diff_entries(&expected, &self.schema()?.entries());
+                self.fail_on(revision, Comparison::Downgrade, differences)?;
+            }
+            self.run_hooks(step.rev, Stage::AfterDowngrade)?;
         }
         let left: Vec<String> = self.schema()?.entries().into_keys().collect();
         if left.is_empty() || floor.is_some() {
@@ -331,13 +366,16 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
-    fn compare(
-        &mut self,
-        revision: &Revision,
-        stage: Comparison,
-        expected: &Schema,
-    ) -> Result<(), WalkError> {
-        let differences = expected.diff(&self.schema()?);
+    /// Compares the database with `expected`, by fingerprint first.
+    fn compare(&mut self, revision: &Revision, stage: Comparison, expected: &Snapshot) -> Result<(), WalkError> {
+        if self.fingerprint()? == expected.fingerprint {
+            return Ok(());
+        }
+        let differences = expected.schema.diff(&self.schema()?);
+        self.fail_on(revision, stage, differences)
+    }
+
+    fn fail_on(&self, revision: &Revision, stage: Comparison, differences: Vec<Difference>) -> Result<(), WalkError> {
         if differences.is_empty() {
             return Ok(());
         }
@@ -356,8 +394,16 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
+    fn snapshot(&mut self) -> Result<Snapshot, WalkError> {
+        Ok(Snapshot { fingerprint: self.fingerprint()?, schema: self.schema()? })
+    }
+
     fn schema(&mut self) -> Result<Schema, WalkError> {
         self.db.schema(&self.options.history_table).map_err(WalkError::Database)
+    }
+
+    fn fingerprint(&mut self) -> Result<String, WalkError> {
+        self.db.fingerprint(&self.options.history_table).map_err(WalkError::Database)
     }
 }
 
@@ -467,6 +513,10 @@ impl TestDatabase for rusqlite::Connection {
     fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
         crate::introspect_sqlite::introspect(self, history_table).map_err(|e| e.to_string())
     }
+
+    fn fingerprint(&mut self, history_table: &str) -> Result<String, String> {
+        crate::introspect_sqlite::fingerprint(self, history_table).map_err(|e| e.to_string())
+    }
 }
 
 /// A PostgreSQL connection driven synchronously, for the harness and hooks.
@@ -516,6 +566,12 @@ impl TestDatabase for PostgresTestDatabase {
     fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
         self.runtime
             .block_on(crate::introspect_postgres::introspect(&self.client, history_table))
+            .map_err(|e| describe(&e))
+    }
+
+    fn fingerprint(&mut self, history_table: &str) -> Result<String, String> {
+        self.runtime
+            .block_on(crate::introspect_postgres::fingerprint(&self.client, history_table))
             .map_err(|e| describe(&e))
     }
 }
