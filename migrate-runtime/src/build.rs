@@ -8,10 +8,8 @@
 //! `embed_migrations!`, one line does it:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     migrate_runtime::build::rerun_if_migrations_changed();
-//! }
+//! // build.rs, in `fn main`:
+//! migrate_runtime::build::rerun_if_migrations_changed();
 //! ```
 //!
 //! Without the macro, the build script validates and generates the code
@@ -19,10 +17,8 @@
 //! messages:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     migrate_runtime::build::compile_migrations("migrations");
-//! }
+//! // build.rs, in `fn main`:
+//! migrate_runtime::build::compile_migrations("migrations");
 //! ```
 //!
 //! ```ignore
@@ -33,6 +29,8 @@
 //!
 //! Depend on migrate-runtime as a build dependency with
 //! `default-features = false`, so the build script compiles no driver.
+//! Like any `rerun-if-changed`, these lines replace cargo's default of
+//! rerunning the script when any file of the package changes.
 //!
 //! Environment: this reads only variables cargo sets for the build script
 //! (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, `OUT_DIR`), so it emits no
@@ -199,8 +197,10 @@ impl Builder {
     }
 }
 
-/// The folder, so an added or removed file reruns the script, and each
-/// file, so an edit does (cargo looks at the folder's own mtime only).
+/// The folder, which cargo scans (an added, removed or edited file reruns
+/// the script), and each file by name, so the inputs are listed explicitly
+/// (and a file edited in place is caught even by tools that look at the
+/// listed paths only).
 fn emit_rerun(out: &mut dyn Write, root: &Path, folder: &Path, files: &[PathBuf]) -> Result<(), BuildError> {
     let write_error = |e: std::io::Error| BuildError::Write { path: "stdout".into(), reason: e.to_string() };
     writeln!(out, "cargo:rerun-if-changed={}", root.join(folder).display()).map_err(write_error)?;

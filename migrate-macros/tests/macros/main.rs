@@ -1,0 +1,8 @@
+//! Tests of `embed_migrations!`: chains compiled into this test binary and
+//! compared with what the library loads from the same files (`embedded`),
+//! and trybuild UI cases for every compile error (`ui`).
+//!
+//! One test binary with a module per feature, so linking stays cheap.
+
+mod embedded;
+mod ui;

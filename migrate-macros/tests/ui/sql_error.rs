@@ -1,0 +1,6 @@
+use migrate_runtime::embedded::Migrations;
+
+static MIGRATIONS: Migrations =
+    migrate_macros::embed_migrations!("tests/ui/sql_error/migrations", verify = "sqlite");
+
+fn main() {}
