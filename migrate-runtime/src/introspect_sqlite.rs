@@ -10,9 +10,24 @@ use std::collections::BTreeMap;
 /// SQLite's own `sqlite_*` tables. A fixed number of queries whatever the
 /// number of tables: each `pragma_*` function is joined to `sqlite_master`.
 pub fn introspect(conn: &Connection, history_table: &str) -> rusqlite::Result<Schema> {
+    introspect_objects(conn, history_table, None)
+}
+
+/// Like [`introspect`], for only the tables, views and triggers named in
+/// `names` (all of them when `None`).
+pub fn introspect_objects(
+    conn: &Connection,
+    history_table: &str,
+    names: Option<&[String]>,
+) -> rusqlite::Result<Schema> {
+    let filter = names.map(json_array);
+    let params = rusqlite::params![history_table, filter];
     let mut schema = Schema::default();
-    let mut objects = conn.prepare(&format!("SELECT m.type, m.name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.name"))?;
-    let rows = objects.query_map([history_table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut objects = conn
+        .prepare(&format!("SELECT m.type, m.name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.name"))?;
+    let rows = objects.query_map(params, |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
     for row in rows {
         let (kind, name, sql) = row?;
         match kind.as_str() {
@@ -28,27 +43,56 @@ pub fn introspect(conn: &Connection, history_table: &str) -> rusqlite::Result<Sc
             _ => {}
         }
     }
-    columns(conn, history_table, &mut schema)?;
-    indexes(conn, history_table, &mut schema)?;
-    foreign_keys(conn, history_table, &mut schema)?;
+    columns(conn, params, &mut schema)?;
+    indexes(conn, params, &mut schema)?;
+    foreign_keys(conn, params, &mut schema)?;
     Ok(schema)
 }
 
-/// A cheap digest of the schema: the text SQLite keeps for every object.
-/// Equal fingerprints mean equal schemas; different ones may still describe
-/// the same schema (SQLite rewrites `CREATE TABLE` text on `ALTER TABLE`).
-pub fn fingerprint(conn: &Connection, history_table: &str) -> rusqlite::Result<String> {
-    let sql = format!("SELECT group_concat(m.type || ' ' || m.name || ' ' || m.sql, char(10)) FROM (SELECT * FROM sqlite_master m WHERE {OWN} ORDER BY m.type, m.name) m");
-    conn.query_row(&sql, [history_table], |r| r.get::<_, Option<String>>(0)).map(Option::unwrap_or_default)
+/// A digest per object (`table t`, `view v`, `trigger x`) of the text SQLite
+/// keeps for it and its indexes: the walk re-reads only objects whose
+/// digest changed.
+pub fn object_fingerprints(
+    conn: &Connection,
+    history_table: &str,
+) -> rusqlite::Result<BTreeMap<String, String>> {
+    let sql = format!(
+        "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.type, m.name"
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query(rusqlite::params![history_table, Option::<String>::None])?;
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let (kind, name, table, sql): (String, String, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let object = match kind.as_str() {
+            "index" => format!("table {table}"),
+            _ => format!("{kind} {name}"),
+        };
+        let text = texts.entry(object).or_default();
+        text.push_str(&sql);
+        text.push('\n');
+    }
+    Ok(texts.into_iter().map(|(object, text)| (object, crate::checksum::sql_checksum(&text))).collect())
+}
+
+/// `["a","b"]`, for `json_each`.
+fn json_array(names: &[String]) -> String {
+    let quoted: Vec<String> =
+        names.iter().map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    format!("[{}]", quoted.join(","))
 }
 
 /// The user's objects: not SQLite's own, not the history table (`?1`).
-const OWN: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.sql IS NOT NULL AND m.name <> ?1 AND m.tbl_name <> ?1";
+const OWN: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.sql IS NOT NULL AND m.name <> ?1 AND m.tbl_name <> ?1 \
+     AND (?2 IS NULL OR m.name IN (SELECT value FROM json_each(?2)) OR m.tbl_name IN (SELECT value FROM json_each(?2)))";
 
 /// Tables of the schema, for joining with a `pragma_*` function.
-const TABLES: &str = "sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1";
+const TABLES: &str =
+    "sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1 \
+     AND (?2 IS NULL OR m.name IN (SELECT value FROM json_each(?2)))";
 
-fn columns(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusqlite::Result<()> {
+fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {
     let sql = format!(
         "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk FROM {TABLES_JOIN} pragma_table_xinfo(m.name) c \
          WHERE {TABLES_WHERE} AND c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid",
@@ -56,11 +100,16 @@ fn columns(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusql
         TABLES_WHERE = TABLES.trim_start_matches("sqlite_master m WHERE ")
     );
     let mut statement = conn.prepare(&sql)?;
-    let mut rows = statement.query([history_table])?;
+    let mut rows = statement.query(params)?;
     let mut keys: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let table: String = r.get(0)?;
-        let column = Column { name: r.get(1)?, data_type: r.get(2)?, nullable: !r.get::<_, bool>(3)?, default: r.get(4)? };
+        let column = Column {
+            name: r.get(1)?,
+            data_type: r.get(2)?,
+            nullable: !r.get::<_, bool>(3)?,
+            default: r.get(4)?,
+        };
         let pk: i64 = r.get(5)?;
         if pk > 0 {
             keys.entry(table.clone()).or_default().push((pk, column.name.clone()));
@@ -78,7 +127,7 @@ fn columns(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusql
     Ok(())
 }
 
-fn indexes(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusqlite::Result<()> {
+fn indexes(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {
     let sql = format!(
         "SELECT m.name, il.name, il.\"unique\", il.origin, coalesce(ii.name, '<expression>'), \
          (SELECT sql FROM sqlite_master WHERE type = 'index' AND name = il.name) \
@@ -87,7 +136,7 @@ fn indexes(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusql
         TABLES.trim_start_matches("sqlite_master m WHERE ")
     );
     let mut statement = conn.prepare(&sql)?;
-    let mut rows = statement.query([history_table])?;
+    let mut rows = statement.query(params)?;
     let mut uniques: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let (table, name, unique, origin, column): (String, String, bool, String, String) =
@@ -116,14 +165,18 @@ fn indexes(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusql
     Ok(())
 }
 
-fn foreign_keys(conn: &Connection, history_table: &str, schema: &mut Schema) -> rusqlite::Result<()> {
+fn foreign_keys(
+    conn: &Connection,
+    params: impl rusqlite::Params,
+    schema: &mut Schema,
+) -> rusqlite::Result<()> {
     let sql = format!(
         "SELECT m.name, fk.id, fk.\"table\", fk.\"from\", coalesce(fk.\"to\", ''), lower(fk.on_delete), lower(fk.on_update) \
          FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk WHERE {} ORDER BY m.name, fk.id, fk.seq",
         TABLES.trim_start_matches("sqlite_master m WHERE ")
     );
     let mut statement = conn.prepare(&sql)?;
-    let mut rows = statement.query([history_table])?;
+    let mut rows = statement.query(params)?;
     let mut keys: BTreeMap<(String, i64), ForeignKey> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let key = keys.entry((r.get(0)?, r.get(1)?)).or_insert_with(|| ForeignKey {

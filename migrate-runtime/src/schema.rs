@@ -124,6 +124,67 @@ impl Schema {
         entries
     }
 
+    /// Only the objects named in `objects` (`table user`, `view v`, …).
+    pub fn only(&self, objects: &[String]) -> Schema {
+        let wanted = |kind: &str, name: &str| objects.iter().any(|o| o.strip_prefix(kind) == Some(name));
+        Schema {
+            tables: self
+                .tables
+                .iter()
+                .filter(|(n, _)| wanted("table ", n))
+                .map(|(n, t)| (n.clone(), t.clone()))
+                .collect(),
+            views: self
+                .views
+                .iter()
+                .filter(|(n, _)| wanted("view ", n))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            triggers: self
+                .triggers
+                .iter()
+                .filter(|(n, _)| wanted("trigger ", n))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            sequences: self.sequences.iter().filter(|n| wanted("sequence ", n)).cloned().collect(),
+            enums: self
+                .enums
+                .iter()
+                .filter(|(n, _)| wanted("enum ", n))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// Replaces the objects named in `objects` with those of `with`: what a
+    /// walk does after re-reading only what a revision changed.
+    pub fn replace(&mut self, objects: &[String], with: Schema) {
+        let gone = |kind: &str, name: &str| objects.iter().any(|o| o.strip_prefix(kind) == Some(name));
+        self.tables.retain(|n, _| !gone("table ", n));
+        self.views.retain(|n, _| !gone("view ", n));
+        self.triggers.retain(|n, _| !gone("trigger ", n));
+        self.sequences.retain(|n| !gone("sequence ", n));
+        self.enums.retain(|n, _| !gone("enum ", n));
+        self.tables.extend(with.tables);
+        self.views.extend(with.views);
+        self.triggers.extend(with.triggers);
+        self.sequences.extend(with.sequences);
+        self.sequences.sort();
+        self.enums.extend(with.enums);
+    }
+
+    /// A digest per object of its entries: the generic form of the cheap
+    /// per-object fingerprints drivers compute in the database.
+    pub fn object_digests(&self) -> BTreeMap<String, String> {
+        let mut texts: BTreeMap<String, String> = BTreeMap::new();
+        for (entry, description) in self.entries() {
+            let object = entry.split(": ").next().unwrap_or(&entry).to_string();
+            let text = texts.entry(object).or_default();
+            text.push_str(&format!("{entry} = {description}\n"));
+        }
+        texts.into_iter().map(|(object, text)| (object, crate::checksum::sql_checksum(&text))).collect()
+    }
+
     /// What differs from `self` to `other`, object by object, in name order.
     pub fn diff(&self, other: &Schema) -> Vec<Difference> {
         diff_entries(&self.entries(), &other.entries())
@@ -138,8 +199,21 @@ pub fn diff_entries(before: &BTreeMap<String, String>, after: &BTreeMap<String, 
     names
         .into_iter()
         .filter(|name| before.get(*name) != after.get(*name))
-        .map(|name| Difference { object: name.clone(), before: before.get(name).cloned(), after: after.get(name).cloned() })
+        .map(|name| Difference {
+            object: name.clone(),
+            before: before.get(name).cloned(),
+            after: after.get(name).cloned(),
+        })
         .collect()
+}
+
+/// Objects whose digests differ between two fingerprint maps.
+pub fn changed_objects(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    let mut objects: Vec<String> =
+        before.keys().chain(after.keys()).filter(|o| before.get(*o) != after.get(*o)).cloned().collect();
+    objects.sort();
+    objects.dedup();
+    objects
 }
 
 /// Turns `entries` of the newer schema back into those of the older one.

@@ -19,10 +19,10 @@ use crate::apply::Options;
 use crate::error::{ApplyError, TargetError};
 use crate::graph::{Graph, Rev};
 use crate::revision::{Dialect, Revision, Section};
-use crate::schema::{Difference, Schema};
+use crate::schema::{changed_objects, diff_entries, undo, Difference, Schema};
 use crate::script::{downgrade_step, upgrade_step};
 use crate::split::split_statements;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 /// A database as the harness and data hooks see it, whatever the driver.
@@ -35,11 +35,16 @@ pub trait TestDatabase {
     /// The schema, without the history table.
     fn schema(&mut self, history_table: &str) -> Result<Schema, String>;
 
-    /// A cheap digest of the schema: equal digests mean equal schemas
-    /// (different ones may not mean different schemas). The walk compares
-    /// these first and introspects fully only when they differ.
-    fn fingerprint(&mut self, history_table: &str) -> Result<String, String> {
-        Ok(format!("{:?}", self.schema(history_table)?.entries()))
+    /// A cheap digest per object (`table user`, `view v`, …): equal digests
+    /// mean equal objects; different ones may still describe the same
+    /// object. The walk compares these first and re-reads only what differs.
+    fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
+        Ok(self.schema(history_table)?.object_digests())
+    }
+
+    /// The schema of only the objects named (as in [`TestDatabase::object_fingerprints`]).
+    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
+        Ok(self.schema(history_table)?.only(objects))
     }
 }
 
@@ -265,60 +270,80 @@ struct Walk<'w, 'a> {
     report: WalkReport,
 }
 
-/// The schema as the walk last saw it, and its fingerprint.
-struct Snapshot {
-    schema: Schema,
-    fingerprint: String,
-}
+/// Per-object fingerprints, as [`TestDatabase::object_fingerprints`] gives them.
+type Fingerprints = BTreeMap<String, String>;
 
-/// What the final downgrade needs of each revision: the fingerprint from
-/// before its upgrade and what its upgrade changed. Keeping changes instead
-/// of whole snapshots keeps a 1,000-revision walk's memory small.
+/// What the final downgrade needs of each revision: a digest of the
+/// fingerprints from before its upgrade, and what its upgrade changed.
+/// Keeping changes instead of snapshots keeps a long walk's memory small.
 struct Step {
     rev: Rev,
-    fingerprint_before: String,
+    digest_before: String,
     changes: Vec<Difference>,
 }
 
 impl Walk<'_, '_> {
     /// Upgrades every revision in `revs` (in the snake walk each also down
-    /// and up again), then, with `downgrade`, all the way down.
-    fn up_and_down(&mut self, revs: &[Rev], snake: bool, downgrade: Option<Option<Rev>>) -> Result<(), WalkError> {
-        let mut current = self.snapshot()?;
+    /// and up again), then, with `downgrade`, all the way down. Each step
+    /// re-reads only the objects whose fingerprints changed, so a walk costs
+    /// about the same per revision on a long chain as on a short one.
+    fn up_and_down(
+        &mut self,
+        revs: &[Rev],
+        snake: bool,
+        downgrade: Option<Option<Rev>>,
+    ) -> Result<(), WalkError> {
+        let mut current = self.schema()?;
+        let mut fingerprints = self.fingerprints()?;
         let mut steps = Vec::with_capacity(revs.len());
         for &rev in revs {
-            let after = self.step_up(rev, &current, snake && downgrade.is_some())?;
-            steps.push(Step { rev, fingerprint_before: current.fingerprint, changes: current.schema.diff(&after.schema) });
-            current = after;
+            let (after, changes) =
+                self.step_up(rev, &mut current, &fingerprints, snake && downgrade.is_some())?;
+            steps.push(Step { rev, digest_before: digest(&fingerprints), changes });
+            fingerprints = after;
         }
         match downgrade {
-            Some(floor) => self.all_the_way_down(&steps, current.schema.entries(), floor),
+            Some(floor) => self.all_the_way_down(&steps, current.entries(), floor),
             None => Ok(()),
         }
     }
 
-    /// Upgrades `rev` (and, in the snake walk, down and up again); returns
-    /// the snapshot after it.
-    fn step_up(&mut self, rev: Rev, before: &Snapshot, snake: bool) -> Result<Snapshot, WalkError> {
+    /// Upgrades `rev` (and, in the snake walk, down and up again), bringing
+    /// `current` up to date; returns the fingerprints after it and what it
+    /// changed.
+    fn step_up(
+        &mut self,
+        rev: Rev,
+        current: &mut Schema,
+        before: &Fingerprints,
+        snake: bool,
+    ) -> Result<(Fingerprints, Vec<Difference>), WalkError> {
         let revision = self.graph.revision(rev);
         self.run_hooks(rev, Stage::BeforeUpgrade)?;
         self.upgrade(revision)?;
         self.run_hooks(rev, Stage::AfterUpgrade)?;
-        let after = self.snapshot()?;
-        if snake && revision.downgrade_for(self.db.dialect()).is_some() {
+        let after = self.fingerprints()?;
+        let changed = changed_objects(before, &after);
+        let changed_after = self.schema_of(&changed)?;
+        let changes = current.only(&changed).diff(&changed_after);
+        let reversible = snake && revision.downgrade_for(self.db.dialect()).is_some();
+        if reversible {
             self.downgrade(revision)?;
-            self.compare(revision, Comparison::Downgrade, before)?;
+            self.expect(revision, Comparison::Downgrade, before, current)?;
             self.run_hooks(rev, Stage::AfterDowngrade)?;
-            self.upgrade(revision)?;
-            self.compare(revision, Comparison::Reupgrade, &after)?;
         }
-        Ok(after)
+        current.replace(&changed, changed_after);
+        if reversible {
+            self.upgrade(revision)?;
+            self.expect(revision, Comparison::Reupgrade, &after, current)?;
+        }
+        Ok((after, changes))
     }
 
     fn all_the_way_down(
         &mut self,
         steps: &[Step],
-        mut expected: std::collections::BTreeMap<String, String>,
+        mut expected: BTreeMap<String, String>,
         floor: Option<Rev>,
     ) -> Result<(), WalkError> {
         for step in steps.iter().rev() {
@@ -331,9 +356,9 @@ impl Walk<'_, '_> {
                 return Ok(());
             }
             self.downgrade(revision)?;
-            crate::schema::undo(&mut expected, &step.changes);
-            if self.fingerprint()? != step.fingerprint_before {
-                let differences = crate::schema::diff_entries(&expected, &self.schema()?.entries());
+            undo(&mut expected, &step.changes);
+            if digest(&self.fingerprints()?) != step.digest_before {
+                let differences = diff_entries(&expected, &self.schema()?.entries());
                 self.fail_on(revision, Comparison::Downgrade, differences)?;
             }
             self.run_hooks(step.rev, Stage::AfterDowngrade)?;
@@ -366,16 +391,30 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
-    /// Compares the database with `expected`, by fingerprint first.
-    fn compare(&mut self, revision: &Revision, stage: Comparison, expected: &Snapshot) -> Result<(), WalkError> {
-        if self.fingerprint()? == expected.fingerprint {
+    /// Compares the database with the state `expected` (whose fingerprints
+    /// are `fingerprints`), re-reading only objects whose fingerprints differ.
+    fn expect(
+        &mut self,
+        revision: &Revision,
+        stage: Comparison,
+        fingerprints: &Fingerprints,
+        expected: &Schema,
+    ) -> Result<(), WalkError> {
+        let now = self.fingerprints()?;
+        if now == *fingerprints {
             return Ok(());
         }
-        let differences = expected.schema.diff(&self.schema()?);
-        self.fail_on(revision, stage, differences)
+        let differing = changed_objects(fingerprints, &now);
+        let actual = self.schema_of(&differing)?;
+        self.fail_on(revision, stage, expected.only(&differing).diff(&actual))
     }
 
-    fn fail_on(&self, revision: &Revision, stage: Comparison, differences: Vec<Difference>) -> Result<(), WalkError> {
+    fn fail_on(
+        &self,
+        revision: &Revision,
+        stage: Comparison,
+        differences: Vec<Difference>,
+    ) -> Result<(), WalkError> {
         if differences.is_empty() {
             return Ok(());
         }
@@ -394,17 +433,27 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
-    fn snapshot(&mut self) -> Result<Snapshot, WalkError> {
-        Ok(Snapshot { fingerprint: self.fingerprint()?, schema: self.schema()? })
-    }
-
     fn schema(&mut self) -> Result<Schema, WalkError> {
         self.db.schema(&self.options.history_table).map_err(WalkError::Database)
     }
 
-    fn fingerprint(&mut self) -> Result<String, WalkError> {
-        self.db.fingerprint(&self.options.history_table).map_err(WalkError::Database)
+    fn schema_of(&mut self, objects: &[String]) -> Result<Schema, WalkError> {
+        if objects.is_empty() {
+            return Ok(Schema::default());
+        }
+        self.db.schema_of(&self.options.history_table, objects).map_err(WalkError::Database)
     }
+
+    fn fingerprints(&mut self) -> Result<Fingerprints, WalkError> {
+        self.db.object_fingerprints(&self.options.history_table).map_err(WalkError::Database)
+    }
+}
+
+/// One digest of a whole fingerprint map, kept per revision for the final
+/// downgrade.
+fn digest(fingerprints: &Fingerprints) -> String {
+    let text: String = fingerprints.iter().map(|(object, digest)| format!("{object}={digest}\n")).collect();
+    crate::checksum::sql_checksum(&text)
 }
 
 /// Runs one revision's script; on failure rolls back and replays its
@@ -435,6 +484,11 @@ fn run_step(
     let _ = db.execute("ROLLBACK");
     // No statement of the section fails alone: the history row did.
     Err(found.unwrap_or(ApplyError::Database(message)))
+}
+
+/// `table user` → `user`: the names drivers filter introspection by.
+fn object_names(objects: &[String]) -> Vec<String> {
+    objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name).to_string()).collect()
 }
 
 /// pytest-alembic's `test_single_head_revision`.
@@ -514,8 +568,13 @@ impl TestDatabase for rusqlite::Connection {
         crate::introspect_sqlite::introspect(self, history_table).map_err(|e| e.to_string())
     }
 
-    fn fingerprint(&mut self, history_table: &str) -> Result<String, String> {
-        crate::introspect_sqlite::fingerprint(self, history_table).map_err(|e| e.to_string())
+    fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
+        crate::introspect_sqlite::object_fingerprints(self, history_table).map_err(|e| e.to_string())
+    }
+
+    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
+        crate::introspect_sqlite::introspect_objects(self, history_table, Some(&object_names(objects)))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -569,9 +628,20 @@ impl TestDatabase for PostgresTestDatabase {
             .map_err(|e| describe(&e))
     }
 
-    fn fingerprint(&mut self, history_table: &str) -> Result<String, String> {
+    fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
         self.runtime
-            .block_on(crate::introspect_postgres::fingerprint(&self.client, history_table))
+            .block_on(crate::introspect_postgres::object_fingerprints(&self.client, history_table))
+            .map_err(|e| describe(&e))
+    }
+
+    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
+        let names = object_names(objects);
+        self.runtime
+            .block_on(crate::introspect_postgres::introspect_objects(
+                &self.client,
+                history_table,
+                Some(&names),
+            ))
             .map_err(|e| describe(&e))
     }
 }

@@ -141,9 +141,7 @@ mod postgres {
             .expect("connect")
             .execute(&format!("CREATE DATABASE {name}"))
             .expect("create");
-        let authority = base.find("://").map_or(0, |i| i + 3);
-        let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
-        Some(PostgresTestDatabase::connect(&format!("{}/{name}", &base[..path])).expect("connect"))
+        Some(PostgresTestDatabase::connect(&database_url(&base, &name)).expect("connect"))
     }
 
     #[test]
