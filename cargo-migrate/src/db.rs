@@ -74,9 +74,38 @@ fn connect_postgres(url: &DatabaseUrl, text: &str) -> Result<Database> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (client, connection) = runtime
         .block_on(config.connect(tokio_postgres::NoTls))
-        .map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))?;
-    runtime.spawn(connection);
+        .map_err(|e| anyhow::anyhow!("cannot connect to {url}: {}", describe(&e)))?;
+    // Why the session ended (the server closed it, the network failed)
+    // reaches the connection, not the query that then fails with
+    // "connection closed": show it.
+    runtime.spawn(async move {
+        if let Err(error) = connection.await {
+            crate::output::print_error(&anyhow::anyhow!(
+                "the database ended the connection: {}",
+                describe(&error)
+            ));
+        }
+    });
+    // PostgreSQL notices a vanished client only when it next reads from it,
+    // so a migrator killed during a long statement would keep its session,
+    // its transaction and the migration lock until that statement ends. With
+    // this check (PostgreSQL 14 and newer; older servers refuse the setting,
+    // which changes nothing else) the server cancels the statement within a
+    // second, rolls back and frees the lock for the next migrator.
+    let _ = runtime.block_on(client.batch_execute("SET client_connection_check_interval = 1000"));
     Ok(Database::Postgres { runtime, client })
+}
+
+/// The server's own words for an error (`password authentication failed
+/// for user "app"`), where the driver's `Display` says only "db error".
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        },
+    }
 }
 
 impl Database {

@@ -55,7 +55,11 @@ fn fresh(base: &str, name: &str) -> PostgresTestDatabase {
 }
 
 /// (whole walk, the same SQL sequence alone)
-fn measure(graph: &Graph, walk_db: &mut dyn TestDatabase, sql_db: &mut dyn TestDatabase) -> (Duration, Duration) {
+fn measure(
+    graph: &Graph,
+    walk_db: &mut dyn TestDatabase,
+    sql_db: &mut dyn TestDatabase,
+) -> (Duration, Duration) {
     let started = Instant::now();
     let report = WalkVersions::new(graph).run(walk_db).expect("walk");
     let walk = started.elapsed();

@@ -23,6 +23,10 @@ pub struct Options {
     pub allow_drift: bool,
     /// How long to wait for another migrator's lock before giving up.
     pub lock_timeout: Duration,
+    /// Upgrade a database that holds tables but has no history table yet,
+    /// applying every revision from base on top of them. Without it such a
+    /// first run is refused ([`crate::plan::ensure_empty_or_baseline`]).
+    pub baseline: bool,
 }
 
 impl Options {
@@ -32,6 +36,7 @@ impl Options {
             history_table: "migrate_history".to_string(),
             allow_drift: false,
             lock_timeout: Duration::from_secs(60),
+            baseline: false,
         }
     }
 }

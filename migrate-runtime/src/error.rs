@@ -148,6 +148,8 @@ pub enum ApplyError {
     Target(#[from] TargetError),
     #[error("the database is ahead of this code: it has {} that these revision files do not ({}); deploy the newer code, or revert with `cargo migrate downgrade` (the downgrade SQL is stored in the history table)", plural(revisions.len(), "revision"), revisions.join(", "))]
     DatabaseAhead { revisions: Vec<String> },
+    #[error("the database holds {} but no history table `{table}`, so cargo migrate does not know what it has applied: if its schema is that of a revision, record that with `cargo migrate stamp REV` and upgrade from there; to apply every revision from base on top of what is there, run `cargo migrate upgrade --baseline`", listed(objects))]
+    NotEmpty { table: String, objects: Vec<String> },
     #[error("{at}: revision `{revision}` changed after it was applied (checksum {} recorded, {} now): restore the file, or pass `--allow-drift` to accept the change", short(recorded), short(current))]
     Drift { at: Location, revision: String, recorded: String, current: String },
     #[error("revision `{revision}` was partially applied ({progress}) and needs attention: fix the schema by hand, then run `cargo migrate repair --mark applied` (or `--mark reverted`), or `cargo migrate stamp`")]
@@ -172,6 +174,15 @@ pub enum ApplyError {
 
 fn short(checksum: &str) -> &str {
     checksum.get(..12).unwrap_or(checksum)
+}
+
+/// `3 tables (a, b, c)`, naming at most five.
+fn listed(objects: &[String]) -> String {
+    let mut names = objects.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if objects.len() > 5 {
+        names += ", …";
+    }
+    format!("{} ({names})", plural(objects.len(), "table"))
 }
 
 fn plural(n: usize, noun: &str) -> String {

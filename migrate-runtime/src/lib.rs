@@ -14,11 +14,11 @@ pub mod embedded;
 pub mod error;
 pub mod graph;
 pub mod history;
-pub mod lint;
 #[cfg(feature = "postgres")]
 pub mod introspect_postgres;
 #[cfg(feature = "sqlite")]
 pub mod introspect_sqlite;
+pub mod lint;
 pub mod load;
 pub mod location;
 pub mod parse;
@@ -39,6 +39,7 @@ pub mod testing;
 pub mod url;
 pub mod workspace;
 
+pub use embedded::Migrations;
 pub use error::{ApplyError, ChainError, ChainErrors, TargetError};
 pub use graph::Graph;
 pub use location::Location;

@@ -238,6 +238,28 @@ impl<'g> State<'g> {
     }
 }
 
+/// Refuses a first upgrade of a database that already holds tables
+/// (`existing`, found while its history table is missing) unless the run
+/// says `baseline`: such a database was built by other means, and applying
+/// the chain from base on top of it is a decision, not a default. Drivers
+/// call this under their lock, just before they create the history table.
+///
+/// ```
+/// use migrate_runtime::{apply::Options, plan::ensure_empty_or_baseline};
+/// let mut options = Options::new("app");
+/// assert!(ensure_empty_or_baseline(&[], &options).is_ok());
+/// let error = ensure_empty_or_baseline(&["user".to_string()], &options).unwrap_err();
+/// assert!(error.to_string().contains("cargo migrate stamp REV"));
+/// options.baseline = true;
+/// assert!(ensure_empty_or_baseline(&["user".to_string()], &options).is_ok());
+/// ```
+pub fn ensure_empty_or_baseline(existing: &[String], options: &Options) -> Result<(), ApplyError> {
+    if existing.is_empty() || options.baseline {
+        return Ok(());
+    }
+    Err(ApplyError::NotEmpty { table: options.history_table.clone(), objects: existing.to_vec() })
+}
+
 /// The upgrade SQL a revision runs on `dialect`, or why it has none.
 pub fn upgrade_section(revision: &Revision, dialect: Dialect) -> Result<&Section, ApplyError> {
     revision.upgrade_for(dialect).ok_or_else(|| ApplyError::NoUpgrade {

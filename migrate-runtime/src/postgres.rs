@@ -12,7 +12,7 @@ use crate::apply::{statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
-use crate::plan::{upgrade_section, State};
+use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::script::{downgrade_step, upgrade_step};
 use crate::split::split_statements;
@@ -59,6 +59,16 @@ impl<'a> PostgresMigrator<'a> {
         target: &str,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
+        // Most start-ups have nothing to do: find that out with one read,
+        // without waiting for the lock another migrator may hold for minutes.
+        let (rows, others) = read_all(self.client, self.options).await?;
+        let state = State::new(self.graph, rows).with_other_packages(&self.options.package, others);
+        // Anything else, errors included, is decided under the lock: from
+        // outside, a `transaction: none` revision that another migrator is
+        // running looks partially applied.
+        if plan_steps(&state, target, Direction::Upgrade, self.options).is_ok_and(|revs| revs.is_empty()) {
+            return Ok(Vec::new());
+        }
         self.locked(|| self.run(target, Direction::Upgrade, on_step)).await
     }
 
@@ -154,6 +164,9 @@ impl<'a> PostgresMigrator<'a> {
         direction: Direction,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
+        if direction == Direction::Upgrade {
+            self.ensure_empty_or_baseline().await?;
+        }
         let state = self.state().await?;
         let plan = plan_steps(&state, target, direction, self.options)?;
         let mut steps = Vec::with_capacity(plan.len());
@@ -167,6 +180,9 @@ impl<'a> PostgresMigrator<'a> {
                     self.send(revision, &upgrade_step(revision, DIALECT, self.options)?, Direction::Upgrade)
                         .await?
                 }
+                _ if revision.transaction == TransactionMode::None => {
+                    self.revert_outside_transaction(revision).await?
+                }
                 _ => {
                     self.send(revision, &downgrade_step(revision, DIALECT, self.options)?, direction).await?
                 }
@@ -175,6 +191,20 @@ impl<'a> PostgresMigrator<'a> {
             steps.push(done);
         }
         Ok(steps)
+    }
+
+    /// A database without the history table must hold no tables either,
+    /// unless the run says `baseline`. Extensions' tables (PostGIS's
+    /// `spatial_ref_sys`) and system schemas do not count.
+    async fn ensure_empty_or_baseline(&self) -> Result<(), ApplyError> {
+        let table = history::quote_ident(&self.options.history_table);
+        let found = self.client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await;
+        if found.map_err(database)?.get::<_, bool>(0) {
+            return Ok(());
+        }
+        let rows = self.client.query(USER_TABLES, &[]).await.map_err(database)?;
+        let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        ensure_empty_or_baseline(&existing, self.options)
     }
 
     /// Sends one revision's batch. On failure the transaction is rolled
@@ -217,25 +247,52 @@ impl<'a> PostgresMigrator<'a> {
     async fn apply_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
         let section = upgrade_section(revision, DIALECT)?;
-        let statements: Vec<_> =
-            split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
-        let count = statements.len();
         let mut row = AppliedRevision::for_revision(revision, DIALECT);
-        row.dirty = Some(format!("at statement 0 of {count}"));
+        row.dirty = Some(format!("at statement 0 of {}", count_statements(section)));
         row.execution_ms = Some(0);
         let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
         self.client.batch_execute(&insert).await.map_err(database)?;
-        let mark = format!(
-            "UPDATE {} SET dirty = $3, execution_ms = $4 WHERE package = $1 AND revision = $2",
-            history::quote_ident(&self.options.history_table)
-        );
+        self.run_statements(revision, section, "").await?;
+        let ms = started.elapsed().as_millis() as i64;
+        self.set_mark(revision, None, Some(ms)).await?;
+        Ok(step(revision, Direction::Upgrade, started))
+    }
+
+    /// A `transaction: none` revision's downgrade, statement by statement
+    /// too (a multi-statement batch is one implicit transaction, which
+    /// `DROP INDEX CONCURRENTLY` refuses), its row marked until deleted.
+    async fn revert_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
+        let started = Instant::now();
+        let section = revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Irreversible {
+            at: revision.location.clone(),
+            revision: revision.id.clone(),
+        })?;
+        let mark = format!("downgrade at statement 0 of {}", count_statements(section));
+        self.set_mark(revision, Some(mark), None).await?;
+        self.run_statements(revision, section, "downgrade ").await?;
+        let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
+        self.client.batch_execute(&delete).await.map_err(database)?;
+        Ok(step(revision, Direction::Downgrade, started))
+    }
+
+    /// Runs a section's statements one by one, each its own transaction,
+    /// moving the revision's progress mark (`{what}at statement k of n
+    /// (line l)`) before each and leaving `{what}failed at …` when one fails.
+    async fn run_statements(
+        &self,
+        revision: &Revision,
+        section: &Section,
+        what: &str,
+    ) -> Result<(), ApplyError> {
+        let statements: Vec<_> =
+            split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+        let count = statements.len();
         for (k, statement) in statements.iter().enumerate() {
             let line = section.first_line + statement.line - 1;
-            let progress = format!("at statement {} of {count} (line {line})", k + 1);
-            self.set_mark(&mark, revision, Some(progress), None).await?;
+            let at = format!("at statement {} of {count} (line {line})", k + 1);
+            self.set_mark(revision, Some(format!("{what}{at}")), None).await?;
             if let Err(error) = self.client.batch_execute(statement.text).await {
-                let failed = format!("failed at statement {} of {count} (line {line})", k + 1);
-                self.set_mark(&mark, revision, Some(failed), None).await?;
+                self.set_mark(revision, Some(format!("{what}failed {at}")), None).await?;
                 return Err(statement_error(
                     revision,
                     section,
@@ -245,21 +302,22 @@ impl<'a> PostgresMigrator<'a> {
                 ));
             }
         }
-        let ms = started.elapsed().as_millis() as i64;
-        self.set_mark(&mark, revision, None, Some(ms)).await?;
-        Ok(step(revision, Direction::Upgrade, started))
+        Ok(())
     }
 
     async fn set_mark(
         &self,
-        sql: &str,
         revision: &Revision,
         dirty: Option<String>,
         ms: Option<i64>,
     ) -> Result<(), ApplyError> {
+        let sql = format!(
+            "UPDATE {} SET dirty = $3, execution_ms = coalesce($4, execution_ms) WHERE package = $1 AND revision = $2",
+            history::quote_ident(&self.options.history_table)
+        );
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
             [&self.options.package, &revision.id, &dirty, &ms];
-        self.client.execute(sql, &params).await.map_err(database).map(drop)
+        self.client.execute(&sql, &params).await.map_err(database).map(drop)
     }
 
     async fn stamp_locked(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
@@ -313,6 +371,14 @@ impl<'a> PostgresMigrator<'a> {
     }
 }
 
+/// Tables, views and foreign tables outside the system schemas that no
+/// extension owns, `schema.name` unless in `public`.
+const USER_TABLES: &str = "SELECT CASE WHEN n.nspname = 'public' THEN c.relname::text \
+     ELSE n.nspname || '.' || c.relname END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'information_schema' \
+     AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1";
+
 /// The plan for `target`, resolved against the state just read.
 fn plan_steps(
     state: &State<'_>,
@@ -321,6 +387,10 @@ fn plan_steps(
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
     state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
+}
+
+fn count_statements(section: &Section) -> usize {
+    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
 }
 
 fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {

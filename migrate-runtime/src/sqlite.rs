@@ -11,12 +11,12 @@ use crate::apply::{run_section, statement_error, Direction, Options, RepairMark,
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
-use crate::plan::{upgrade_section, State};
+use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const DIALECT: Dialect = Dialect::Sqlite;
 
@@ -47,7 +47,15 @@ impl<'a> SqliteMigrator<'a> {
     /// The applied revisions. Writes nothing: a database without a history
     /// table has applied nothing.
     pub fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
+        self.wait_for_writers()?;
         read_rows(self.conn, self.options)
+    }
+
+    /// Every access waits out another connection's write lock (up to the
+    /// lock timeout) instead of failing with `SQLITE_BUSY`: in rollback-journal
+    /// mode even a plain read is refused while another process commits.
+    fn wait_for_writers(&self) -> Result<(), ApplyError> {
+        self.conn.busy_timeout(self.options.lock_timeout).map_err(database)
     }
 
     /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
@@ -64,6 +72,8 @@ impl<'a> SqliteMigrator<'a> {
     /// without running SQL. Clears partial-application marks.
     pub fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let options = self.options;
+        self.wait_for_writers()?;
+        let _progress = self.settle_progress()?;
         let tx = begin(self.conn, options)?;
         tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
         let state = State::new(self.graph, read_rows(&tx, options)?);
@@ -92,7 +102,9 @@ impl<'a> SqliteMigrator<'a> {
     /// Settles revisions left partially applied; returns them with the
     /// progress they had recorded.
     pub fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        self.wait_for_writers()?;
         let options = self.options;
+        let _progress = self.settle_progress()?;
         let dirty: Vec<(String, String)> = read_rows(self.conn, options)?
             .into_iter()
             .filter_map(|row| Some((row.revision, row.dirty?)))
@@ -110,6 +122,17 @@ impl<'a> SqliteMigrator<'a> {
         Ok(dirty)
     }
 
+    /// A progress mark that a live migrator is still moving is not for
+    /// `stamp` or `repair` to settle: when there is a mark, wait for any
+    /// such migrator (as PostgreSQL waits for the advisory lock) and hold
+    /// its lock meanwhile.
+    fn settle_progress(&self) -> Result<Option<Connection>, ApplyError> {
+        if read_rows(self.conn, self.options)?.iter().all(|row| row.dirty.is_none()) {
+            return Ok(None);
+        }
+        hold_progress_lock(self.conn, self.options.lock_timeout)
+    }
+
     /// One revision per transaction until the target is reached. The plan
     /// is made once and made again only when another connection committed.
     fn run_steps(
@@ -119,11 +142,15 @@ impl<'a> SqliteMigrator<'a> {
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
         let (conn, graph, options) = (self.conn, self.graph, self.options);
+        self.wait_for_writers()?;
         // Most start-ups have nothing to do: find that out with a plain read,
         // without taking the write lock other processes would wait for.
         let state = State::new(graph, read_rows(conn, options)?)
             .with_other_packages(&options.package, read_other_packages(conn, options)?);
-        if plan_steps(&state, target, &mut None, direction, options)?.is_empty() {
+        // Anything else, errors included, is decided under the lock: a
+        // `transaction: none` revision in progress elsewhere looks like a
+        // partial application from outside.
+        if plan_steps(&state, target, &mut None, direction, options).is_ok_and(|revs| revs.is_empty()) {
             return Ok(Vec::new());
         }
         let mut target_revs: Option<Vec<Rev>> = None;
@@ -133,11 +160,26 @@ impl<'a> SqliteMigrator<'a> {
             let tx = begin(conn, options)?;
             let version = data_version(&tx)?;
             if plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
+                if direction == Direction::Upgrade && !history_exists(&tx, options)? {
+                    ensure_empty_or_baseline(&user_tables(&tx, options)?, options)?;
+                }
                 tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table))
                     .map_err(database)?;
                 let state = State::new(graph, read_rows(&tx, options)?)
                     .with_other_packages(&options.package, read_other_packages(&tx, options)?);
-                let revs = plan_steps(&state, target, &mut target_revs, direction, options)?;
+                let revs = match plan_steps(&state, target, &mut target_revs, direction, options) {
+                    Err(ApplyError::Dirty { revision, progress }) if in_progress(&progress) => {
+                        // Another migrator may be running it right now: wait
+                        // for that one to finish, then look again.
+                        drop(tx);
+                        if !wait_for_progress(conn, options)? {
+                            return Err(ApplyError::Dirty { revision, progress });
+                        }
+                        plan = None;
+                        continue;
+                    }
+                    revs => revs?,
+                };
                 if !state.unknown().is_empty() {
                     // Reverting revisions the code does not have: their
                     // stand-ins live only in the state's graph.
@@ -153,6 +195,9 @@ impl<'a> SqliteMigrator<'a> {
             };
             let done = match direction {
                 Direction::Upgrade => apply_revision(conn, tx, graph.revision(rev), options)?,
+                _ if graph.revision(rev).transaction == TransactionMode::None => {
+                    revert_outside_transaction(conn, tx, graph.revision(rev), options)?
+                }
                 _ => {
                     let done = revert_revision(&tx, graph.revision(rev), options)?;
                     tx.commit().map_err(database)?;
@@ -230,28 +275,75 @@ fn apply_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
+    row.dirty = Some(format!("at statement 0 of {}", count_statements(section)));
+    insert_row(&tx, options, &row)?;
+    let _progress = hold_progress_lock(conn, options.lock_timeout)?;
+    tx.commit().map_err(database)?;
+    run_statements(conn, revision, section, options, "")?;
+    set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
+    Ok(step(revision, Direction::Upgrade, started))
+}
+
+/// A `transaction: none` revision's downgrade, statement by statement too,
+/// its row marked until it is deleted at the end.
+fn revert_outside_transaction(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let section = downgrade_section(revision)?;
+    let mark = Some(format!("downgrade at statement 0 of {}", count_statements(section)));
+    set_mark(&tx, revision, options, mark, None)?;
+    let _progress = hold_progress_lock(conn, options.lock_timeout)?;
+    tx.commit().map_err(database)?;
+    run_statements(conn, revision, section, options, "downgrade ")?;
+    let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
+    conn.execute_batch(&delete).map_err(database)?;
+    Ok(step(revision, Direction::Downgrade, started))
+}
+
+/// Runs a section's statements one by one outside any transaction, moving
+/// the revision's progress mark (`{what}at statement k of n (line l)`)
+/// before each and leaving `{what}failed at …` when one fails.
+fn run_statements(
+    conn: &Connection,
+    revision: &Revision,
+    section: &Section,
+    options: &Options,
+    what: &str,
+) -> Result<(), ApplyError> {
     let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
     let count = statements.len();
-    row.dirty = Some(format!("at statement 0 of {count}"));
-    insert_row(&tx, options, &row)?;
-    tx.commit().map_err(database)?;
-    let mark = format!(
-        "UPDATE {} SET dirty = ?3, execution_ms = ?4 WHERE package = ?1 AND revision = ?2",
-        history::quote_ident(&options.history_table)
-    );
-    let set_mark = |dirty: Option<String>, ms: Option<i64>| {
-        conn.execute(&mark, params![options.package, revision.id, dirty, ms]).map_err(database)
-    };
     for (k, statement) in statements.iter().enumerate() {
-        let line = section.first_line + statement.line - 1;
-        set_mark(Some(format!("at statement {} of {count} (line {line})", k + 1)), None)?;
+        let at =
+            format!("at statement {} of {count} (line {})", k + 1, section.first_line + statement.line - 1);
+        set_mark(conn, revision, options, Some(format!("{what}{at}")), None)?;
         if let Err(error) = conn.execute_batch(statement.text) {
-            set_mark(Some(format!("failed at statement {} of {count} (line {line})", k + 1)), None)?;
+            set_mark(conn, revision, options, Some(format!("{what}failed {at}")), None)?;
             return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
         }
     }
-    set_mark(None, Some(started.elapsed().as_millis() as i64))?;
-    Ok(step(revision, Direction::Upgrade, started))
+    Ok(())
+}
+
+fn count_statements(section: &Section) -> usize {
+    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
+}
+
+fn set_mark(
+    conn: &Connection,
+    revision: &Revision,
+    options: &Options,
+    dirty: Option<String>,
+    ms: Option<i64>,
+) -> Result<(), ApplyError> {
+    let sql = format!(
+        "UPDATE {} SET dirty = ?3, execution_ms = coalesce(?4, execution_ms) WHERE package = ?1 AND revision = ?2",
+        history::quote_ident(&options.history_table)
+    );
+    conn.execute(&sql, params![options.package, revision.id, dirty, ms]).map_err(database).map(drop)
 }
 
 /// Runs a revision's downgrade and deletes its row, inside the caller's
@@ -263,6 +355,63 @@ fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> R
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
     Ok(step(revision, Direction::Downgrade, started))
+}
+
+/// A progress mark that a live migrator may still be moving, as opposed to
+/// one a failure left (`failed at …`).
+fn in_progress(progress: &str) -> bool {
+    !progress.contains("failed")
+}
+
+/// The lock a migrator holds while it runs a `transaction: none` revision
+/// outside SQLite's write lock: an exclusive transaction on the file
+/// `<database>-migrate-lock` next to the database. The operating system
+/// drops it when the process dies, so other migrators can tell a revision
+/// in progress (wait) from one a killed process left behind (refuse at
+/// once). `None` for an in-memory database, which no other process sees.
+///
+/// Waits up to `wait`: the previous holder may be between clearing its mark
+/// and letting go. (`stamp` and `repair` take this lock before the write
+/// lock, a migrator applying a revision after it; should both meet, which
+/// takes another package settling a mark at that very moment, one of them
+/// times out.)
+fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connection>, ApplyError> {
+    let Some(path) = progress_lock_path(conn) else { return Ok(None) };
+    let lock = Connection::open(&path).map_err(database)?;
+    lock.busy_timeout(wait).map_err(database)?;
+    match lock.execute_batch("BEGIN EXCLUSIVE") {
+        Ok(()) => Ok(Some(lock)),
+        Err(error) if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+            Err(ApplyError::LockTimeout {
+                seconds: wait.as_secs(),
+                holder: format!(
+                    "another migrator holds `{path}` while it runs or settles a `transaction: none` revision"
+                ),
+            })
+        }
+        Err(error) => Err(database(error)),
+    }
+}
+
+/// Waits until no migrator holds the progress lock: `true` once the one
+/// that held it is done, `false` when nobody held it (the progress mark is
+/// stale: whoever left it is gone), an error when it stays held past the
+/// lock timeout.
+fn wait_for_progress(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
+    let Some(path) = progress_lock_path(conn) else { return Ok(false) };
+    let lock = Connection::open(path).map_err(database)?;
+    // rusqlite waits 5 s by default: this first try must not wait at all.
+    lock.busy_timeout(Duration::ZERO).map_err(database)?;
+    if lock.execute_batch("BEGIN EXCLUSIVE").is_ok() {
+        return Ok(false);
+    }
+    lock.busy_timeout(options.lock_timeout).map_err(database)?;
+    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| locked(e, options))?;
+    Ok(true)
+}
+
+fn progress_lock_path(conn: &Connection) -> Option<String> {
+    conn.path().filter(|path| !path.is_empty()).map(|path| format!("{path}-migrate-lock"))
 }
 
 /// `BEGIN IMMEDIATE`: SQLite's write lock, waited for up to the lock
@@ -362,6 +511,16 @@ fn history_exists(conn: &Connection, options: &Options) -> Result<bool, ApplyErr
     let found: Option<i64> =
         conn.query_row(sql, [&options.history_table], |r| r.get(0)).optional().map_err(database)?;
     Ok(found.is_some())
+}
+
+/// The tables and views of a database other than the history table and
+/// SQLite's own.
+fn user_tables(conn: &Connection, options: &Options) -> Result<Vec<String>, ApplyError> {
+    let sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
+               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1 ORDER BY name";
+    let mut statement = conn.prepare(sql).map_err(database)?;
+    let names = statement.query_map([&options.history_table], |r| r.get(0)).map_err(database)?;
+    names.collect::<Result<_, _>>().map_err(database)
 }
 
 fn data_version(conn: &Connection) -> Result<i64, ApplyError> {

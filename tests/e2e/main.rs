@@ -7,6 +7,7 @@ mod concurrency;
 mod embed;
 mod postgres;
 mod read;
+mod reliability;
 mod scaffold;
 mod support;
 mod usage;

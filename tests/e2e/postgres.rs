@@ -2,10 +2,10 @@
 //! started from the local binaries, or `MIGRATE_TEST_POSTGRES_URL`. With
 //! `CI` set a missing server fails the tests instead of skipping them.
 
+use crate::support::pg::{database, history, schema, sql};
 use crate::support::Fixture;
 use migrate_runtime::testing::database_url;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[test]
 fn upgrade_downgrade_stamp_and_current_on_postgres() {

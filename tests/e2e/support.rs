@@ -135,3 +135,129 @@ impl Fixture {
         std::fs::write(self.path().join(relative), text).expect("write fixture file");
     }
 }
+
+/// Reading SQLite files the way the tests check them, read-only.
+pub mod sqlite {
+    use rusqlite::{Connection, OpenFlags};
+    use std::path::Path;
+
+    /// The schema objects of `db` other than the history table and SQLite's
+    /// own, one line each, sorted: `table user(id, email)`, `index i on t`.
+    pub fn schema(db: &Path) -> Vec<String> {
+        let conn = open(db);
+        let mut statement = conn
+            .prepare(
+                "SELECT type, name, tbl_name FROM sqlite_master \
+                 WHERE name NOT LIKE 'sqlite_%' AND tbl_name <> 'migrate_history'",
+            )
+            .expect("prepare");
+        let objects = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query");
+        let mut lines: Vec<String> = objects
+            .map(|object| {
+                let (kind, name, table): (String, String, String) = object.expect("object");
+                match kind.as_str() {
+                    "table" => format!("table {name}({})", columns(&conn, &name).join(", ")),
+                    _ => format!("{kind} {name} on {table}"),
+                }
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// Every table of `db`, the history table included, sorted.
+    pub fn tables(db: &Path) -> Vec<String> {
+        query_strings(
+            &open(db),
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+    }
+
+    /// The revisions recorded in history table `table`, in the order written.
+    pub fn history(db: &Path, table: &str) -> Vec<String> {
+        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+        query_strings(&open(db), &format!("SELECT revision FROM {quoted} ORDER BY rowid"))
+    }
+
+    pub fn columns(conn: &Connection, table: &str) -> Vec<String> {
+        let mut statement =
+            conn.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid").expect("prepare");
+        let names = statement.query_map([table], |r| r.get(0)).expect("query");
+        names.collect::<Result<_, _>>().expect("columns")
+    }
+
+    pub fn query_strings(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut statement = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let values = statement.query_map([], |r| r.get(0)).expect("query");
+        values.collect::<Result<_, _>>().expect("values")
+    }
+
+    /// Opens `db` read-only, so inspecting it never creates or changes it.
+    pub fn open(db: &Path) -> Connection {
+        Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("open {}: {e}", db.display()))
+    }
+}
+
+/// Databases on the PostgreSQL test server, and reading them.
+pub mod pg {
+    use migrate_runtime::testing::database_url;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh database on the test server, or `None` (outside CI) when no
+    /// PostgreSQL server can be had here.
+    pub fn database() -> Option<String> {
+        let base = match migrate_runtime::pg_server::test_server() {
+            Ok(Some(url)) => url,
+            Ok(None) => {
+                eprintln!("skipped: no PostgreSQL server binaries here (CI would fail)");
+                return None;
+            }
+            Err(error) => panic!("no PostgreSQL server for the tests: {error}"),
+        };
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        sql(&base, &format!("CREATE DATABASE {name}"));
+        Some(database_url(&base, &name))
+    }
+
+    /// Runs `statements` and returns every row, each column as text.
+    pub fn sql(url: &str, statements: &str) -> Vec<Vec<String>> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) =
+                tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(connection);
+            let messages =
+                client.simple_query(statements).await.unwrap_or_else(|e| panic!("{statements}: {e}"));
+            messages
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|i| row.get(i).unwrap_or("NULL").to_string()).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    /// Tables, columns with types and nullability, and indexes of `public`.
+    pub fn schema(url: &str) -> Vec<String> {
+        let columns = sql(
+            url,
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> 'migrate_history' ORDER BY 1",
+        );
+        let indexes =
+            sql(url, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'migrate_history' ORDER BY 1");
+        columns.into_iter().chain(indexes).map(|row| row[0].clone()).collect()
+    }
+
+    pub fn history(url: &str) -> Vec<String> {
+        sql(url, "SELECT revision FROM migrate_history ORDER BY applied_at, revision")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    }
+}

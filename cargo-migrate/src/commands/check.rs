@@ -1,10 +1,13 @@
 //! `cargo migrate check`: every chain of the workspace (or the `-p` one)
-//! parses, forms a valid graph, and its cross-package dependencies resolve.
+//! parses, forms a valid graph, its cross-package dependencies resolve, and
+//! no revision that runs in a transaction holds a statement that cannot
+//! (`migrate_runtime::lint`).
 
 use super::Context;
 use crate::output::{paint, print, print_error, print_json, ID};
 use crate::project::Package;
 use anyhow::{bail, Result};
+use migrate_runtime::lint;
 use migrate_runtime::workspace::{combine, PackageChain};
 use migrate_runtime::Graph;
 use serde::Serialize;
@@ -33,6 +36,7 @@ pub fn run(cx: &Context) -> Result<()> {
             failures.push(anyhow::Error::new(errors).context("the workspace's cross-package dependencies"));
         }
     }
+    failures.extend(loaded.iter().filter_map(|(p, g)| lint_chain(p, g)));
     match failures.len() {
         0 => {}
         1 => return Err(failures.remove(0)),
@@ -62,6 +66,22 @@ fn load_all<'a>(packages: &[&'a Package]) -> (Vec<(&'a Package, Graph)>, Vec<any
         }
     }
     (loaded, failures)
+}
+
+/// Prints each statement that cannot run inside its revision's transaction
+/// as an `error:` line, and returns one error for the package.
+fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
+    let findings = lint::check(graph.revisions()).err()?;
+    for finding in &findings.0 {
+        print_error(&anyhow::anyhow!("{finding}"));
+    }
+    let n = findings.0.len();
+    let statements = if n == 1 { "1 statement".to_string() } else { format!("{n} statements") };
+    Some(anyhow::anyhow!(
+        "package `{}`: {statements} cannot run inside the transaction of {}",
+        package.name,
+        if n == 1 { "its revision" } else { "their revisions" }
+    ))
 }
 
 fn render(report: &PackageReport) -> String {

@@ -33,7 +33,11 @@ pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction)
         let dialect = args.dialect.map_or(package.config.dialect, Into::into);
         return offline(&graph, &options, dialect, target, direction);
     }
+    if args.baseline && direction == Direction::Downgrade {
+        bail!("`--baseline` is for `upgrade`: it lets a first upgrade run on a database that already has tables");
+    }
     options.allow_drift = args.allow_drift;
+    options.baseline = args.baseline;
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;

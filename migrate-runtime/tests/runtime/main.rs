@@ -9,6 +9,7 @@
 mod fixtures;
 mod graph;
 mod parse;
+mod robustness;
 mod target;
 mod walk;
 

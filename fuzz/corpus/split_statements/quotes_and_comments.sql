@@ -1,0 +1,1 @@
+SELECT E'it\'s; fine', 'it''s', "a;""b", [c;d], `e;f`; /* outer /* inner; */ still; */ SELECT 2; -- tail;
