@@ -72,6 +72,9 @@ pub enum EmbedError {
     MissingFolder { at: Location },
     #[error(transparent)]
     Chain(ChainError),
+    /// A statement that cannot run inside the revision's transaction.
+    #[error(transparent)]
+    Lint(crate::lint::Finding),
     #[error("{error}\n  (found by {doing})")]
     Verify { error: ApplyError, doing: &'static str },
     #[error("verifying on SQLite needs SQLite at compile time: enable the `verify` feature of migrate-macros (for a build script, the `sqlite` feature of migrate-runtime)")]
@@ -121,6 +124,9 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     }
     let files = load::read_folder(chain.package_root, chain.folder)?;
     let graph = load::build_graph(&files)?;
+    if let Err(findings) = crate::lint::check(graph.revisions()) {
+        return Err(EmbedErrors(findings.0.into_iter().map(EmbedError::Lint).collect()));
+    }
     if chain.verify == Verify::Sqlite {
         verify_sqlite(&graph)?;
     }

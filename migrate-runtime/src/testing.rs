@@ -487,6 +487,7 @@ fn run_step(
 }
 
 /// `table user` → `user`: the names drivers filter introspection by.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn object_names(objects: &[String]) -> Vec<String> {
     objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name).to_string()).collect()
 }

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 /// Every compile-fail case, so removing one fails loudly.
-const COMPILE_FAIL: [&str; 10] = [
+const COMPILE_FAIL: [&str; 11] = [
     "bad_arguments",
     "bad_depends_on",
     "cycle",
@@ -20,6 +20,7 @@ const COMPILE_FAIL: [&str; 10] = [
     "id_mismatch",
     "malformed_header",
     "missing_upgrade",
+    "needs_no_transaction",
     "sql_error",
     "unknown_header_key",
     "unknown_parent",

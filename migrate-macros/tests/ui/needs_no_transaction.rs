@@ -1,0 +1,5 @@
+use migrate_runtime::embedded::Migrations;
+
+static MIGRATIONS: Migrations = migrate_macros::embed_migrations!("tests/ui/needs_no_transaction/migrations");
+
+fn main() {}
