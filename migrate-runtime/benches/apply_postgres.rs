@@ -10,7 +10,6 @@
 
 use migrate_runtime::apply::Options;
 use migrate_runtime::history::quote_literal;
-use migrate_runtime::parse::parse_revision;
 use migrate_runtime::pg_server::ThrowawayServer;
 use migrate_runtime::postgres::PostgresMigrator;
 use migrate_runtime::Graph;
@@ -37,7 +36,7 @@ fn main() {
 }
 
 async fn run(base: &str, count: usize, rounds: usize) {
-    let graph = chain(count);
+    let graph = support::chain(count, migrate_runtime::Dialect::Postgres);
     let admin = connect(base).await;
     let (mut floor, mut ours) = (Vec::new(), Vec::new());
     for round in 0..rounds {
@@ -64,20 +63,6 @@ async fn run(base: &str, count: usize, rounds: usize) {
         noop.push(noop_startup(&graph, &db).await);
     }
     report("no-op start-up at head vs connect-and-select", &bare, &noop);
-}
-
-fn chain(count: usize) -> Graph {
-    let revisions = (0..count)
-        .map(|i| {
-            let id = format!("{i:012x}");
-            let parent = if i == 0 { String::new() } else { format!("{:012x}", i - 1) };
-            let text = format!(
-                "-- revision: {id}\n-- revises: {parent}\n-- message: table {i}\n\n-- migrate:upgrade\nCREATE TABLE t{i} (id BIGINT PRIMARY KEY, name TEXT NOT NULL, created_at TIMESTAMPTZ);\nCREATE INDEX t{i}_name ON t{i} (name);\n\n-- migrate:downgrade\nDROP TABLE t{i};\n"
-            );
-            parse_revision(format!("migrations/{id}_table.sql").as_ref(), &text).expect("valid revision")
-        })
-        .collect();
-    Graph::build(revisions).expect("valid chain")
 }
 
 async fn connect(url: &str) -> Client {

@@ -7,7 +7,6 @@
 //! Run: `cargo bench -p migrate-runtime --bench apply_sqlite [-- REVISIONS ROUNDS]`
 
 use migrate_runtime::apply::Options;
-use migrate_runtime::parse::parse_revision;
 use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::Graph;
 use rusqlite::Connection;
@@ -21,7 +20,7 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
-    let graph = chain(count);
+    let graph = support::chain(count, migrate_runtime::Dialect::Sqlite);
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut floor = Vec::new();
     let mut ours = Vec::new();
@@ -42,20 +41,6 @@ fn main() {
     let bare: Vec<Duration> = (0..200).map(|_| bare_connect(&db)).collect();
     let noop: Vec<Duration> = (0..200).map(|_| noop_startup(&graph, &db)).collect();
     report("no-op start-up at head vs connect-and-select", &bare, &noop);
-}
-
-fn chain(count: usize) -> Graph {
-    let revisions = (0..count)
-        .map(|i| {
-            let id = format!("{i:012x}");
-            let parent = if i == 0 { String::new() } else { format!("{:012x}", i - 1) };
-            let text = format!(
-                "-- revision: {id}\n-- revises: {parent}\n-- message: table {i}\n\n-- migrate:upgrade\nCREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT);\nCREATE INDEX t{i}_name ON t{i} (name);\n\n-- migrate:downgrade\nDROP TABLE t{i};\n"
-            );
-            parse_revision(format!("migrations/{id}_table.sql").as_ref(), &text).expect("valid revision")
-        })
-        .collect();
-    Graph::build(revisions).expect("valid chain")
 }
 
 /// The same SQL and one history row per revision, straight through rusqlite.

@@ -7,11 +7,12 @@
 //! Run: `cargo bench -p migrate-runtime --bench walk [-- SIZES...]`
 
 use migrate_runtime::apply::Options;
-use migrate_runtime::parse::parse_revision;
 use migrate_runtime::script::{downgrade_step, upgrade_step};
 use migrate_runtime::testing::{database_url, PostgresTestDatabase, TestDatabase, WalkVersions};
 use migrate_runtime::{Dialect, Graph};
 use std::time::{Duration, Instant};
+
+mod support;
 
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -23,7 +24,8 @@ fn main() {
     };
     let base = server.or_else(|| throwaway.as_ref().map(|s| s.url()));
     for &n in &sizes {
-        let graph = chain(n);
+        // Types every dialect accepts, so both databases walk the same chain.
+        let graph = support::chain(n, Dialect::Sqlite);
         let sqlite = || rusqlite::Connection::open_in_memory().expect("memory");
         report("SQLite (in memory)", n, measure(&graph, &mut sqlite(), &mut sqlite()));
         if let Some(base) = &base {
@@ -31,20 +33,6 @@ fn main() {
             report("PostgreSQL", n, measure(&graph, &mut a, &mut b));
         }
     }
-}
-
-fn chain(count: usize) -> Graph {
-    let revisions = (0..count)
-        .map(|i| {
-            let id = format!("{i:012x}");
-            let parent = if i == 0 { String::new() } else { format!("{:012x}", i - 1) };
-            let text = format!(
-                "-- revision: {id}\n-- revises: {parent}\n-- message: table {i}\n\n-- migrate:upgrade\nCREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TIMESTAMP);\nCREATE INDEX t{i}_name ON t{i} (name);\n\n-- migrate:downgrade\nDROP TABLE t{i};\n"
-            );
-            parse_revision(format!("migrations/{id}_table.sql").as_ref(), &text).expect("valid revision")
-        })
-        .collect();
-    Graph::build(revisions).expect("valid chain")
 }
 
 fn fresh(base: &str, name: &str) -> PostgresTestDatabase {

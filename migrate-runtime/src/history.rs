@@ -119,6 +119,19 @@ fn insert_values(dialect: Dialect, package: &str, row: &AppliedRevision) -> Stri
     .join(", ")
 }
 
+/// The `UPDATE` that moves a revision's progress mark (`dirty`) and, when
+/// given, its execution time: parameters package, revision, mark, ms.
+pub fn mark_sql(dialect: Dialect, table: &str) -> String {
+    let [package, revision, dirty, ms] = match dialect {
+        Dialect::Sqlite => ["?1", "?2", "?3", "?4"],
+        Dialect::Postgres => ["$1", "$2", "$3", "$4"],
+    };
+    format!(
+        "UPDATE {} SET dirty = {dirty}, execution_ms = coalesce({ms}, execution_ms) WHERE package = {package} AND revision = {revision}",
+        quote_ident(table)
+    )
+}
+
 /// The `DELETE` of one revision's row.
 pub fn delete_sql(table: &str, package: &str, revision: &str) -> String {
     format!(
@@ -154,6 +167,16 @@ pub fn select_all_sql(dialect: Dialect, table: &str) -> String {
     };
     format!(
         "SELECT package, revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
+        quote_ident(table)
+    )
+}
+
+/// Like [`select_all_sql`], with only what planning needs (the other
+/// columns come back empty) and no sort: the one read of a start-up that
+/// has nothing to do, so it moves no downgrade SQL and formats no times.
+pub fn select_for_planning_sql(table: &str) -> String {
+    format!(
+        "SELECT package, revision, parents, depends_on, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
         quote_ident(table)
     )
 }

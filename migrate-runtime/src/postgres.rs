@@ -61,7 +61,8 @@ impl<'a> PostgresMigrator<'a> {
     ) -> Result<Vec<Step>, ApplyError> {
         // Most start-ups have nothing to do: find that out with one read,
         // without waiting for the lock another migrator may hold for minutes.
-        let (rows, others) = read_all(self.client, self.options).await?;
+        let planning = history::select_for_planning_sql(&self.options.history_table);
+        let (rows, others) = read_rows(self.client, self.options, &planning).await?;
         let state = State::new(self.graph, rows).with_other_packages(&self.options.package, others);
         // Anything else, errors included, is decided under the lock: from
         // outside, a `transaction: none` revision that another migrator is
@@ -311,10 +312,7 @@ impl<'a> PostgresMigrator<'a> {
         dirty: Option<String>,
         ms: Option<i64>,
     ) -> Result<(), ApplyError> {
-        let sql = format!(
-            "UPDATE {} SET dirty = $3, execution_ms = coalesce($4, execution_ms) WHERE package = $1 AND revision = $2",
-            history::quote_ident(&self.options.history_table)
-        );
+        let sql = history::mark_sql(DIALECT, &self.options.history_table);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
             [&self.options.package, &revision.id, &dirty, &ms];
         self.client.execute(&sql, &params).await.map_err(database).map(drop)
@@ -418,8 +416,16 @@ async fn read_all(
     client: &Client,
     options: &Options,
 ) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
-    let sql = history::select_all_sql(DIALECT, &options.history_table);
-    let messages = match client.simple_query(&sql).await {
+    read_rows(client, options, &history::select_all_sql(DIALECT, &options.history_table)).await
+}
+
+/// The rows `sql` (of [`history::select_all_sql`]'s shape) returns.
+async fn read_rows(
+    client: &Client,
+    options: &Options,
+    sql: &str,
+) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
+    let messages = match client.simple_query(sql).await {
         Ok(messages) => messages,
         Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => {
             return Ok((Vec::new(), Vec::new()))

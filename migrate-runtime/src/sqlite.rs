@@ -339,10 +339,7 @@ fn set_mark(
     dirty: Option<String>,
     ms: Option<i64>,
 ) -> Result<(), ApplyError> {
-    let sql = format!(
-        "UPDATE {} SET dirty = ?3, execution_ms = coalesce(?4, execution_ms) WHERE package = ?1 AND revision = ?2",
-        history::quote_ident(&options.history_table)
-    );
+    let sql = history::mark_sql(DIALECT, &options.history_table);
     conn.execute(&sql, params![options.package, revision.id, dirty, ms]).map_err(database).map(drop)
 }
 
