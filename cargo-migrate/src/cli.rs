@@ -200,6 +200,12 @@ pub struct NewArgs {
     /// Mark the revision `transaction: none` (for CREATE INDEX CONCURRENTLY and the like)
     #[arg(long)]
     pub no_transaction: bool,
+    /// Write the SQL that turns the head schema into the package's `schema.sql`
+    #[arg(long)]
+    pub autogenerate: bool,
+    /// With --autogenerate: a table (`OLD:NEW`) or column (`TABLE.OLD:TABLE.NEW`) renamed, never guessed
+    #[arg(long, value_name = "OLD:NEW", requires = "autogenerate")]
+    pub rename: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +283,7 @@ mod tests {
             "migrate -p app check",
             "migrate check -p app --manifest-path x/Cargo.toml",
             "migrate new -m hello --head ab12 --depends-on other:cd34 --branch feature",
+            "migrate new -m x --autogenerate --rename old:new --rename t.a:t.b",
             "migrate history -r ab12: --verbose --format json",
             "migrate heads --format json",
             "migrate merge -m join heads",
@@ -298,8 +305,14 @@ mod tests {
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
         }
-        let usage_errors =
-            ["migrate", "migrate new", "migrate merge -m x", "migrate heads --format xml", "check"];
+        let usage_errors = [
+            "migrate",
+            "migrate new",
+            "migrate new -m x --rename a:b",
+            "migrate merge -m x",
+            "migrate heads --format xml",
+            "check",
+        ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");
         }

@@ -9,6 +9,7 @@ mod commands;
 mod db;
 mod output;
 mod project;
+mod scratch;
 mod view;
 
 use clap::Parser;

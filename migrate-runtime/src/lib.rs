@@ -6,6 +6,7 @@
 //! `sqlite` feature.
 
 pub mod apply;
+pub mod autogen;
 pub mod build;
 pub mod checksum;
 pub mod codegen;

@@ -2,6 +2,7 @@
 //! on temporary copies of the projects in `fixtures/`.
 
 mod apply;
+mod autogen;
 mod broken;
 mod concurrency;
 mod embed;

@@ -1,15 +1,19 @@
 //! `cargo migrate check`: every chain of the workspace (or the `-p` one)
 //! parses, forms a valid graph, its cross-package dependencies resolve, and
 //! no revision that runs in a transaction holds a statement that cannot
-//! (`migrate_runtime::lint`).
+//! (`migrate_runtime::lint`), and for SQLite packages with a `schema.sql`
+//! that holds statements, the head schema is the one it declares (both built
+//! in in-memory databases and compared with `Schema::diff`). PostgreSQL
+//! packages' `schema.sql` is not compared yet.
 
 use super::Context;
 use crate::output::{paint, print, print_error, print_json, ID};
 use crate::project::Package;
+use crate::scratch;
 use anyhow::{bail, Result};
 use migrate_runtime::lint;
 use migrate_runtime::workspace::{combine, PackageChain};
-use migrate_runtime::Graph;
+use migrate_runtime::{Dialect, Graph};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -37,6 +41,9 @@ pub fn run(cx: &Context) -> Result<()> {
         }
     }
     failures.extend(loaded.iter().filter_map(|(p, g)| lint_chain(p, g)));
+    if failures.is_empty() {
+        failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(p, g).err()));
+    }
     match failures.len() {
         0 => {}
         1 => return Err(failures.remove(0)),
@@ -82,6 +89,24 @@ fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
         package.name,
         if n == 1 { "its revision" } else { "their revisions" }
     ))
+}
+
+/// `schema.sql` against the head schema; an error listing the differences.
+fn compare_schema(package: &Package, graph: &Graph) -> Result<()> {
+    if package.config.dialect != Dialect::Sqlite {
+        return Ok(());
+    }
+    let Some(sql) = scratch::desired_sql(package)? else { return Ok(()) };
+    let differences = scratch::head_schema(package, graph)?.diff(&scratch::desired_schema(package, &sql)?);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let lines: String = differences.iter().map(|d| format!("\n  {d}")).collect();
+    bail!(
+        "package `{}`: {} differs from the head schema (write a revision, e.g. `cargo migrate new -m MSG --autogenerate`):{lines}",
+        package.name,
+        package.config.schema.display()
+    )
 }
 
 fn render(report: &PackageReport) -> String {

@@ -1,9 +1,13 @@
-//! `cargo migrate new -m MSG`: scaffold a revision on the current head.
+//! `cargo migrate new -m MSG [--autogenerate]`: scaffold a revision on the
+//! current head, or write the SQL from the head schema to `schema.sql`.
 
 use super::{display, single, write_new_file, Context};
 use crate::cli::NewArgs;
 use crate::output::print;
+use crate::project::Package;
+use crate::scratch;
 use anyhow::{bail, Result};
+use migrate_runtime::autogen::{generate, Changes};
 use migrate_runtime::revision::{validate_id, validate_label, Dependency, TransactionMode};
 use migrate_runtime::scaffold::NewRevision;
 use migrate_runtime::Graph;
@@ -24,9 +28,61 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     if args.no_transaction {
         new.transaction = TransactionMode::None;
     }
+    let mut notes = String::new();
+    if args.autogenerate {
+        let changes = autogenerate(package, &graph, &args.rename)?;
+        if changes.is_empty() {
+            print(&format!(
+                "no changes: the head of package `{}` matches {}\n",
+                package.name,
+                schema_file(package)
+            ));
+            return Ok(());
+        }
+        notes = fill(&mut new, &changes);
+    }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
-    print(&format!("created {} in package `{}`\n", display(&path), package.name));
+    print(&format!("created {} in package `{}`\n{notes}", display(&path), package.name));
     Ok(())
+}
+
+/// The changes from the head schema to `schema.sql`.
+fn autogenerate(package: &Package, graph: &Graph, renames: &[String]) -> Result<Changes> {
+    scratch::require_sqlite(package, "autogenerate")?;
+    if graph.heads().len() > 1 {
+        bail!(
+            "autogenerate needs a single head: join the heads first with `cargo migrate merge -m MSG heads`"
+        );
+    }
+    let Some(sql) = scratch::desired_sql(package)? else {
+        bail!("{} is missing or empty: declare the schema you want there", schema_file(package));
+    };
+    let renames = renames
+        .iter()
+        .map(|pair| match pair.split_once(':') {
+            Some((old, new)) if !old.is_empty() && !new.is_empty() => Ok((old.to_string(), new.to_string())),
+            _ => Err(anyhow::anyhow!("invalid rename `{pair}`: expected OLD:NEW")),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (head, desired) = (scratch::head_schema(package, graph)?, scratch::desired_schema(package, &sql)?);
+    Ok(generate(&head, &desired, package.config.dialect, &renames))
+}
+
+/// Puts the generated SQL into the revision; returns the warning lines.
+fn fill(new: &mut NewRevision, changes: &Changes) -> String {
+    let by_hand: Vec<String> =
+        changes.unsupported.iter().map(|d| format!("-- not generated, write by hand: {d}")).collect();
+    new.upgrade = by_hand.iter().chain(&changes.upgrade).cloned().collect::<Vec<_>>().join("\n");
+    new.downgrade = changes.downgrade.join("\n");
+    let mut notes: String = changes.warnings.iter().map(|w| format!("warning: {w}\n")).collect();
+    for difference in &changes.unsupported {
+        notes += &format!("warning: not generated, write by hand: {difference}\n");
+    }
+    notes
+}
+
+fn schema_file(package: &Package) -> String {
+    display(&package.config.schema)
 }
 
 /// The new revision's parent: `--head`, else the single head (none for an

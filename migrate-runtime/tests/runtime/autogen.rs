@@ -1,0 +1,388 @@
+//! Autogenerate round trips on in-memory SQLite: for each case, build the
+//! start schema with rows in it, generate, upgrade, and check the schema is
+//! the desired one; then downgrade and check it is the start again, with
+//! the rows still there where the change does not drop them.
+
+use migrate_runtime::autogen::{generate, Changes};
+use migrate_runtime::schema::Schema;
+use migrate_runtime::testing::TestDatabase;
+use migrate_runtime::Dialect;
+use rusqlite::Connection;
+
+struct Case {
+    name: &'static str,
+    start: &'static str,
+    desired: &'static str,
+    /// Run on the start schema before upgrading.
+    rows: &'static str,
+    /// A query whose result must be the same before the upgrade, after it
+    /// and after the downgrade (empty: nothing to compare).
+    kept: &'static str,
+    renames: &'static [(&'static str, &'static str)],
+    /// Whether the case also runs on PostgreSQL (where constraint changes
+    /// of an existing table, views and triggers are not generated).
+    postgres: bool,
+    /// How many data-losing warnings the upgrade carries.
+    warnings: usize,
+}
+
+const fn case(name: &'static str, start: &'static str, desired: &'static str) -> Case {
+    Case { name, start, desired, rows: "", kept: "", renames: &[], postgres: true, warnings: 0 }
+}
+
+impl Case {
+    const fn rows(self, rows: &'static str, kept: &'static str) -> Case {
+        Case { rows, kept, ..self }
+    }
+    const fn renames(self, renames: &'static [(&'static str, &'static str)]) -> Case {
+        Case { renames, ..self }
+    }
+    const fn sqlite_only(self) -> Case {
+        Case { postgres: false, ..self }
+    }
+    const fn warnings(self, warnings: usize) -> Case {
+        Case { warnings, ..self }
+    }
+}
+
+const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);";
+const USER_ROWS: &str = "INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ann'), (2, 'b@x', NULL);";
+const USER_KEPT: &str = "SELECT id, email FROM users ORDER BY id";
+
+fn cases() -> Vec<Case> {
+    vec![
+        case("nothing to do", USERS, USERS).rows(USER_ROWS, USER_KEPT),
+        case("create a table", "", USERS).warnings(0),
+        case("drop a table", USERS, "").warnings(1),
+        case(
+            "create tables referenced first",
+            "",
+            "CREATE TABLE z (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES z (id));
+             CREATE TABLE b (id INTEGER PRIMARY KEY, z_id INTEGER REFERENCES z (id) ON DELETE CASCADE);",
+        ),
+        case(
+            "create with uniques, checks, defaults and a composite key",
+            "",
+            "CREATE TABLE t (a INTEGER NOT NULL, b TEXT NOT NULL DEFAULT 'x', c REAL DEFAULT 1.5,
+                 PRIMARY KEY (a, b), UNIQUE (c), UNIQUE (b, c), CHECK (a > 0), CHECK (length(b) < 10));",
+        ),
+        case("add a nullable column", USERS, USERS_WITH_AGE).rows(USER_ROWS, USER_KEPT),
+        case(
+            "add a not-null column with a default",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, n INTEGER NOT NULL DEFAULT 0);",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case("drop a column", USERS_WITH_AGE, USERS).rows(USER_ROWS, USER_KEPT).warnings(1),
+        case(
+            "drop an indexed column (rebuild)",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, age INTEGER);
+             CREATE INDEX users_age ON users (age) WHERE age > 0;",
+            USERS,
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .warnings(1),
+        case(
+            "drop a unique column (rebuild)",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, code TEXT UNIQUE);",
+            USERS,
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .warnings(1)
+        .sqlite_only(),
+        case(
+            "change a column type (rebuild)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name VARCHAR(80));",
+        )
+        .rows(USER_ROWS, "SELECT id, email, name FROM users ORDER BY id")
+        .warnings(1),
+        case(
+            "widen a column type (rebuild)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(500) NOT NULL, name TEXT);",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
+            "make a column not null with a default (rebuild)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT NOT NULL DEFAULT '');",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
+            "make a column nullable (rebuild)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255), name TEXT);",
+        )
+        .rows(USER_ROWS, "SELECT id, email, name FROM users ORDER BY id"),
+        case(
+            "change a default (rebuild)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, state TEXT DEFAULT 'new');",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, state TEXT DEFAULT 'draft');",
+        )
+        .rows("INSERT INTO t (id) VALUES (1), (2);", "SELECT id, state FROM t ORDER BY id"),
+        case(
+            "add a column with an expression default (rebuild)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);",
+        )
+        .rows("INSERT INTO t VALUES (1), (2);", "SELECT id FROM t ORDER BY id"),
+        case(
+            "add a foreign key (rebuild)",
+            "CREATE TABLE role (id INTEGER PRIMARY KEY); CREATE TABLE m (user_id INTEGER, role_id INTEGER);",
+            "CREATE TABLE role (id INTEGER PRIMARY KEY);
+             CREATE TABLE m (user_id INTEGER, role_id INTEGER REFERENCES role (id) ON DELETE SET NULL);",
+        )
+        .rows("INSERT INTO role VALUES (1); INSERT INTO m VALUES (7, 1);", "SELECT user_id, role_id FROM m")
+        .sqlite_only(),
+        case(
+            "add a unique constraint (rebuild)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, name TEXT);",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .sqlite_only(),
+        case(
+            "add a check constraint (rebuild)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, CHECK (length(email) > 2));",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .sqlite_only(),
+        case(
+            "change the primary key (rebuild)",
+            "CREATE TABLE t (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a));",
+            "CREATE TABLE t (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b));",
+        )
+        .rows("INSERT INTO t VALUES (1, 2), (3, 4);", "SELECT a, b FROM t ORDER BY a")
+        .sqlite_only(),
+        case(
+            "create an index",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
+             CREATE INDEX users_name ON users (name, email);",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
+            "create a unique partial index",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
+             CREATE UNIQUE INDEX users_email ON users (email) WHERE name IS NOT NULL;",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
+            "change an index",
+            "CREATE TABLE t (a INTEGER, b INTEGER); CREATE INDEX t_x ON t (a);",
+            "CREATE TABLE t (a INTEGER, b INTEGER); CREATE UNIQUE INDEX t_x ON t (a, b);",
+        )
+        .rows("INSERT INTO t VALUES (1, 2);", "SELECT a, b FROM t"),
+        case(
+            "rebuild keeps other indexes",
+            "CREATE TABLE t (a INTEGER, b TEXT); CREATE INDEX t_b ON t (b);",
+            "CREATE TABLE t (a BIGINT, b TEXT); CREATE INDEX t_b ON t (b);",
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT a, b FROM t"),
+        case(
+            "drop a referenced table after its referrer",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER, p_id INTEGER REFERENCES p (id));",
+            "",
+        )
+        .warnings(2),
+        case(
+            "rename a table",
+            "CREATE TABLE old_t (id INTEGER PRIMARY KEY, v TEXT);",
+            "CREATE TABLE new_t (id INTEGER PRIMARY KEY, v TEXT);",
+        )
+        .rows("INSERT INTO old_t VALUES (1, 'x');", "")
+        .renames(&[("old_t", "new_t")]),
+        case(
+            "rename a column",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t (v);",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, w TEXT); CREATE INDEX t_v ON t (w);",
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT id FROM t")
+        .renames(&[("t.v", "t.w")]),
+        case(
+            "rename a table and one of its columns",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT);",
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, y TEXT);",
+        )
+        .rows("INSERT INTO a VALUES (1, 'x');", "")
+        .renames(&[("a", "b"), ("b.x", "b.y")]),
+        case(
+            "a view over a rebuilt table",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE VIEW tv AS SELECT id, v FROM t;",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10)); CREATE VIEW tv AS SELECT id, v FROM t;",
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT id, v FROM tv")
+        .warnings(1)
+        .sqlite_only(),
+        case(
+            "create and drop views and triggers",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW a AS SELECT id FROM t;",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIEW b AS SELECT id + 1 AS n FROM t;
+             CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN SELECT 1; END;",
+        )
+        .rows("INSERT INTO t VALUES (1);", "SELECT id FROM t")
+        .sqlite_only(),
+    ]
+}
+
+const USERS_WITH_AGE: &str =
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, age INTEGER);";
+
+#[test]
+fn schema_changes_round_trip_on_sqlite() {
+    let cases = cases();
+    assert!(cases.len() >= 25, "{} cases", cases.len());
+    let mut fresh = || -> Box<dyn TestDatabase> { Box::new(Connection::open_in_memory().expect("memory")) };
+    let failures: Vec<String> =
+        cases.iter().filter_map(|c| check(c, &mut fresh).err().map(|e| format!("{}: {e}", c.name))).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn schema_changes_round_trip_on_postgres() {
+    use migrate_runtime::testing::{database_url, PostgresTestDatabase};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(base) = migrate_runtime::pg_server::test_server().expect("a PostgreSQL server for the tests")
+    else {
+        return;
+    };
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let mut fresh = || -> Box<dyn TestDatabase> {
+        let name = format!("autogen_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let mut admin = PostgresTestDatabase::connect(&base).expect("connect");
+        admin.execute(&format!("CREATE DATABASE {name}")).expect("create");
+        Box::new(PostgresTestDatabase::connect(&database_url(&base, &name)).expect("connect"))
+    };
+    let cases: Vec<Case> = cases().into_iter().filter(|c| c.postgres).collect();
+    assert!(cases.len() >= 15, "{} cases", cases.len());
+    let failures: Vec<String> =
+        cases.iter().filter_map(|c| check(c, &mut fresh).err().map(|e| format!("{}: {e}", c.name))).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Result<(), String> {
+    let (start, desired) = (schema_of(fresh(), case.start)?, schema_of(fresh(), case.desired)?);
+    let mut db = fresh();
+    let dialect = db.dialect();
+    let renames: Vec<(String, String)> =
+        case.renames.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let changes = generate(&start, &desired, dialect, &renames);
+    if !changes.unsupported.is_empty() {
+        return Err(format!("unsupported: {:?}", changes.unsupported));
+    }
+    if changes.warnings.len() != case.warnings {
+        return Err(format!("warnings {:?}, expected {}", changes.warnings, case.warnings));
+    }
+    if (start == desired) != changes.is_empty() {
+        return Err(format!("an empty diff must mean no statements: {changes:?}"));
+    }
+    db.execute(case.start).map_err(|e| format!("start: {e}"))?;
+    db.execute(case.rows).map_err(|e| format!("rows: {e}"))?;
+    let kept = query(db.as_mut(), case.kept)?;
+    run(db.as_mut(), &changes.upgrade, "upgrade")?;
+    same(&db.schema(HISTORY)?, &desired, "after upgrade", &changes)?;
+    if !case.renames.is_empty() || case.warnings == 0 {
+        equal_rows(&kept, &query(db.as_mut(), case.kept)?, "after upgrade")?;
+    }
+    run(db.as_mut(), &changes.downgrade, "downgrade")?;
+    same(&db.schema(HISTORY)?, &start, "after downgrade", &changes)?;
+    equal_rows(&kept, &query(db.as_mut(), case.kept)?, "after downgrade")
+}
+
+const HISTORY: &str = "migrate_history";
+
+fn schema_of(mut db: Box<dyn TestDatabase>, sql: &str) -> Result<Schema, String> {
+    db.execute(sql).map_err(|e| format!("{sql}: {e}"))?;
+    db.schema(HISTORY)
+}
+
+/// Runs the statements as the file's section: one text, in one transaction.
+fn run(db: &mut dyn TestDatabase, statements: &[String], what: &str) -> Result<(), String> {
+    let text = format!("BEGIN;\n{}\nCOMMIT;", statements.join("\n"));
+    db.execute(&text).map_err(|e| format!("{what}: {e}\n{text}"))?;
+    if db.dialect() == Dialect::Sqlite && !query(db, "SELECT * FROM pragma_foreign_key_check")?.is_empty() {
+        return Err(format!("{what}: foreign keys dangle"));
+    }
+    Ok(())
+}
+
+fn same(actual: &Schema, expected: &Schema, when: &str, changes: &Changes) -> Result<(), String> {
+    let differences: Vec<String> = actual.diff(expected).iter().map(ToString::to_string).collect();
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let (upgrade, downgrade) = (changes.upgrade.join("\n"), changes.downgrade.join("\n"));
+    Err(format!("{when}: {}\nupgrade:\n{upgrade}\ndowngrade:\n{downgrade}", differences.join("\n")))
+}
+
+fn query(db: &mut dyn TestDatabase, sql: &str) -> Result<Vec<String>, String> {
+    if sql.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = db.query(sql).map_err(|e| format!("{sql}: {e}"))?;
+    Ok(rows.iter().map(|row| format!("{row:?}")).collect())
+}
+
+fn equal_rows(before: &[String], after: &[String], when: &str) -> Result<(), String> {
+    if before == after {
+        return Ok(());
+    }
+    Err(format!("{when}: rows were {before:?}, now {after:?}"))
+}
+
+fn sqlite_schema(sql: &str) -> Schema {
+    schema_of(Box::new(Connection::open_in_memory().expect("memory")), sql).expect("schema")
+}
+
+#[test]
+fn data_losing_steps_are_marked_in_the_sql() {
+    let (start, desired) = (sqlite_schema(USERS_WITH_AGE), sqlite_schema(USERS));
+    let changes = generate(&start, &desired, Dialect::Sqlite, &[]);
+    assert_eq!(changes.warnings, ["drops data: column users.age"]);
+    assert_eq!(
+        changes.upgrade,
+        ["-- WARNING: drops data: column users.age\nALTER TABLE \"users\" DROP COLUMN \"age\";"]
+    );
+    assert_eq!(changes.downgrade, ["ALTER TABLE \"users\" ADD COLUMN \"age\" integer;"]);
+}
+
+#[test]
+fn renames_are_never_guessed() {
+    let start = sqlite_schema("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);");
+    let desired = sqlite_schema("CREATE TABLE t (id INTEGER PRIMARY KEY, w TEXT);");
+    let changes = generate(&start, &desired, Dialect::Sqlite, &[]);
+    assert_eq!(changes.warnings, ["drops data: column t.v"]);
+    assert!(changes.upgrade.iter().all(|s| !s.contains("RENAME")), "{:?}", changes.upgrade);
+}
+
+#[test]
+fn a_referenced_table_is_not_rebuilt_but_reported() {
+    let start = sqlite_schema(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));",
+    );
+    let desired = sqlite_schema(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));",
+    );
+    let changes = generate(&start, &desired, Dialect::Sqlite, &[]);
+    assert!(changes.upgrade.is_empty() && changes.downgrade.is_empty(), "{changes:?}");
+    let unsupported: Vec<String> = changes.unsupported.iter().map(ToString::to_string).collect();
+    assert_eq!(unsupported, ["table p: column name: changed from text to text not null"]);
+}

@@ -1,0 +1,94 @@
+//! `cargo migrate new --autogenerate` and the `schema.sql` side of `check`:
+//! the demo fixture without its last revision, rebuilt from `schema.sql`.
+
+use crate::support::Fixture;
+
+const LOGIN_COLUMNS: [&str; 5] = [
+    "ALTER TABLE \"user\" ADD COLUMN \"current_login_at\" timestamp;",
+    "ALTER TABLE \"user\" ADD COLUMN \"current_login_ip\" varchar(255);",
+    "ALTER TABLE \"user\" ADD COLUMN \"last_login_at\" timestamp;",
+    "ALTER TABLE \"user\" ADD COLUMN \"last_login_ip\" varchar(255);",
+    "ALTER TABLE \"user\" ADD COLUMN \"login_count\" integer;",
+];
+
+#[test]
+fn autogenerate_writes_the_login_columns_and_check_agrees() {
+    let demo = Fixture::copy("demo");
+    std::fs::remove_file(demo.path().join("migrations/20f04b9598da_update_to_flask_diamond_0_2_0.sql"))
+        .expect("remove the head revision");
+    let message = demo.run(&["check"]).fails();
+    assert!(message.contains("schema.sql differs from the head schema"), "{message}");
+    assert!(message.contains("table user: column login_count: added (integer)"), "{message}");
+
+    let out = demo.run(&["new", "-m", "x", "--autogenerate"]).ok();
+    assert!(out.starts_with("created migrations/") && out.contains("_x.sql"), "{out}");
+    assert_eq!(out.matches("warning: ").count(), 0, "adding columns loses nothing: {out}");
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_x.sql")).expect("new file");
+    let text = demo.read(&format!("migrations/{name}"));
+    let (upgrade, downgrade) = text.split_once("-- migrate:downgrade").expect("two sections");
+    for statement in LOGIN_COLUMNS {
+        assert!(upgrade.contains(statement), "{statement} missing from\n{text}");
+    }
+    assert_eq!(downgrade.matches("-- WARNING: drops data: column user.").count(), 5, "{text}");
+    assert_eq!(downgrade.matches("DROP COLUMN").count(), 5, "{text}");
+
+    demo.run(&["upgrade"]).ok();
+    assert!(demo.run(&["check"]).ok().contains("ok: package `demo`: 2 revisions"));
+    demo.run(&["walk"]).ok();
+    let again = demo.run(&["new", "-m", "y", "--autogenerate"]).ok();
+    assert_eq!(again, "no changes: the head of package `demo` matches schema.sql\n");
+    assert_eq!(demo.files("migrations").len(), 2, "no file for an empty diff");
+}
+
+#[test]
+fn autogenerate_rebuilds_a_sqlite_table_and_warns_about_lost_data() {
+    let demo = Fixture::copy("demo");
+    let schema = demo.read("schema.sql").replace(
+        "    role_id INTEGER REFERENCES role (id)\n",
+        "    granted_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP\n",
+    );
+    demo.write("schema.sql", &schema);
+    let out = demo.run(&["new", "-m", "drop role", "--autogenerate"]).ok();
+    assert!(out.ends_with("\nwarning: drops data: column roles_users.role_id\n"), "{out}");
+    let name =
+        demo.files("migrations").into_iter().find(|f| f.ends_with("_drop_role.sql")).expect("new file");
+    let text = demo.read(&format!("migrations/{name}"));
+    assert!(
+        text.contains(
+            "-- WARNING: drops data: column roles_users.role_id\nCREATE TABLE \"_migrate_new_roles_users\""
+        ),
+        "{text}"
+    );
+    demo.run(&["upgrade"]).ok();
+    demo.run(&["check"]).ok();
+    demo.run(&["walk"]).ok();
+}
+
+#[test]
+fn autogenerate_names_what_it_cannot_write() {
+    let demo = Fixture::copy("demo");
+    let schema = demo.read("schema.sql").replace("    login_count INTEGER\n", "    login_count BIGINT\n");
+    demo.write("schema.sql", &schema);
+    let out = demo.run(&["new", "-m", "wider", "--autogenerate"]).ok();
+    let expected = "warning: not generated, write by hand: table user: column login_count: changed from integer to bigint\n";
+    assert!(out.ends_with(expected), "{out}");
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_wider.sql")).expect("new file");
+    assert!(demo
+        .read(&format!("migrations/{name}"))
+        .contains("\n-- not generated, write by hand: table user: column login_count"));
+}
+
+#[test]
+fn autogenerate_refuses_postgres_packages_for_now() {
+    let demo = Fixture::copy("demo");
+    demo.write(
+        "Cargo.toml",
+        &demo.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
+    );
+    let message = demo.run(&["new", "-m", "x", "--autogenerate"]).fails();
+    assert!(
+        message.contains("autogenerate on PostgreSQL is not supported yet (package `demo`)"),
+        "{message}"
+    );
+    assert_eq!(demo.files("migrations").len(), 2, "no file written");
+}
