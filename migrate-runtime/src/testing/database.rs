@@ -1,0 +1,169 @@
+//! The database the harness and data hooks talk to: the [`TestDatabase`]
+//! trait and its SQLite and PostgreSQL implementations.
+
+use crate::schema::Schema;
+use crate::Dialect;
+use std::collections::BTreeMap;
+
+/// A database as the harness and data hooks see it, whatever the driver.
+pub trait TestDatabase {
+    fn dialect(&self) -> Dialect;
+    /// Runs one or more statements.
+    fn execute(&mut self, sql: &str) -> Result<(), String>;
+    /// The rows of a query, every value as text (`None` for NULL).
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String>;
+    /// The schema, without the history table.
+    fn schema(&mut self, history_table: &str) -> Result<Schema, String>;
+
+    /// A cheap digest per object (`table user`, `view v`, …): equal digests
+    /// mean equal objects; different ones may still describe the same
+    /// object. The walk compares these first and re-reads only what differs.
+    fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
+        Ok(self.schema(history_table)?.object_digests())
+    }
+
+    /// The schema of only the objects named (as in [`TestDatabase::object_fingerprints`]).
+    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
+        Ok(self.schema(history_table)?.only(objects))
+    }
+}
+
+/// `table user` → `user`: the names drivers filter introspection by.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn object_names(objects: &[String]) -> Vec<String> {
+    objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name).to_string()).collect()
+}
+
+#[cfg(feature = "sqlite")]
+impl TestDatabase for rusqlite::Connection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.execute_batch(sql).map_err(|e| e.to_string())
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let mut statement = self.prepare(sql).map_err(|e| e.to_string())?;
+        let width = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                (0..width)
+                    .map(|i| {
+                        let value: rusqlite::types::Value = row.get(i)?;
+                        Ok(match value {
+                            rusqlite::types::Value::Null => None,
+                            rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                            rusqlite::types::Value::Real(f) => Some(f.to_string()),
+                            rusqlite::types::Value::Text(t) => Some(t),
+                            rusqlite::types::Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    }
+
+    fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
+        crate::introspect_sqlite::introspect(self, history_table).map_err(|e| e.to_string())
+    }
+
+    fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
+        crate::introspect_sqlite::object_fingerprints(self, history_table).map_err(|e| e.to_string())
+    }
+
+    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
+        crate::introspect_sqlite::introspect_objects(self, history_table, Some(&object_names(objects)))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A PostgreSQL connection driven synchronously, for the harness and hooks.
+#[cfg(feature = "postgres")]
+pub struct PostgresTestDatabase {
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) client: tokio_postgres::Client,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresTestDatabase {
+    /// Connects to `url` (no TLS).
+    pub fn connect(url: &str) -> Result<PostgresTestDatabase, String> {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let (client, connection) = runtime
+            .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
+            .map_err(|e| format!("cannot connect to {}: {e}", crate::url::redact(url)))?;
+        runtime.spawn(connection);
+        Ok(PostgresTestDatabase { runtime, client })
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl TestDatabase for PostgresTestDatabase {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.runtime.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e))
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let messages = self.runtime.block_on(self.client.simple_query(sql)).map_err(|e| describe(&e))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
+        self.runtime
+            .block_on(crate::introspect_postgres::introspect(&self.client, history_table))
+            .map_err(|e| describe(&e))
+    }
+
+    fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
+        self.runtime
+            .block_on(crate::introspect_postgres::object_fingerprints(&self.client, history_table))
+            .map_err(|e| describe(&e))
+    }
+
+    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
+        let names = object_names(objects);
+        self.runtime
+            .block_on(crate::introspect_postgres::introspect_objects(
+                &self.client,
+                history_table,
+                Some(&names),
+            ))
+            .map_err(|e| describe(&e))
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => error.to_string(),
+    }
+}
+
+/// `url` pointing at database `name` instead.
+#[cfg(feature = "postgres")]
+pub fn database_url(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    match query {
+        Some(query) => format!("{}/{name}?{query}", &base[..path]),
+        None => format!("{}/{name}", &base[..path]),
+    }
+}

@@ -1,0 +1,150 @@
+//! The walk-versions harness and the other checks a test suite runs on a
+//! chain: the Rust answer to oslo.db's `WalkVersionsMixin` and
+//! pytest-alembic's built-in tests.
+//!
+//! ```
+//! # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
+//! # let revision = migrate_runtime::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+//! # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
+//! use migrate_runtime::testing::WalkVersions;
+//! let report = WalkVersions::new(&graph)
+//!     .before_upgrade("a1b2", |db| db.execute("SELECT 1"))
+//!     .after_upgrade("a1b2", |db| db.execute("INSERT INTO t VALUES (1)"))
+//!     .run_sqlite()?;
+//! assert_eq!((report.revisions, report.upgraded, report.downgraded), (1, 2, 2));
+//! # Ok::<(), migrate_runtime::testing::WalkError>(())
+//! ```
+
+mod database;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod template;
+mod walk;
+
+pub use database::TestDatabase;
+#[cfg(feature = "postgres")]
+pub use database::{database_url, PostgresTestDatabase};
+#[cfg(feature = "postgres")]
+pub use template::PostgresTemplate;
+#[cfg(feature = "sqlite")]
+pub use template::SqliteTemplate;
+pub use walk::{Comparison, Hook, Stage, WalkError, WalkReport, WalkVersions};
+
+use crate::apply::Options;
+use crate::error::{ApplyError, TargetError};
+use crate::graph::Graph;
+use crate::revision::Dialect;
+use crate::script::{downgrade_step, upgrade_step};
+
+/// pytest-alembic's `test_single_head_revision`.
+pub fn check_single_head(graph: &Graph) -> Result<(), TargetError> {
+    crate::target::resolve(graph, "head", &[]).map(drop)
+}
+
+/// pytest-alembic's `test_upgrade`: every revision applies, from empty.
+pub fn check_upgrade(graph: &Graph, db: &mut dyn TestDatabase) -> Result<(), WalkError> {
+    WalkVersions::new(graph).without_snake().without_downgrade().run(db).map(drop)
+}
+
+/// Every revision has a downgrade for `dialect`, except those listed as
+/// irreversible on purpose. Returns the revisions that lack one.
+pub fn check_downgrades_exist(
+    graph: &Graph,
+    dialect: Dialect,
+    irreversible: &[&str],
+) -> Result<(), Vec<String>> {
+    let missing: Vec<String> = graph
+        .revisions()
+        .iter()
+        .filter(|r| r.downgrade_for(dialect).is_none() && !irreversible.iter().any(|id| r.id.starts_with(id)))
+        .map(|r| format!("{}: revision `{}` has no downgrade section", r.location, r.id))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing)
+    }
+}
+
+/// Offline SQL can be generated for every step, up and down.
+pub fn check_offline_sql(graph: &Graph, dialect: Dialect, options: &Options) -> Result<(), ApplyError> {
+    for revision in graph.revisions() {
+        upgrade_step(revision, dialect, options)?;
+        if revision.downgrade_for(dialect).is_some() {
+            downgrade_step(revision, dialect, options)?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads the chain in `folder` (relative paths in messages) and walks it on
+/// in-memory SQLite: what [`walk_versions_test!`](crate::walk_versions_test)
+/// runs.
+#[cfg(feature = "sqlite")]
+pub fn walk_sqlite_folder(package_root: &std::path::Path, folder: &str) -> Result<WalkReport, String> {
+    let graph = crate::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
+    WalkVersions::new(&graph).run_sqlite().map_err(|e| e.to_string())
+}
+
+/// Walks the chain on a fresh database of the test PostgreSQL server
+/// ([`crate::pg_server::test_server`]); `Ok(None)` when no server can be
+/// had and `CI` is not set. Without the `postgres` feature, always `Ok(None)`.
+pub fn walk_postgres_folder(
+    package_root: &std::path::Path,
+    folder: &str,
+) -> Result<Option<WalkReport>, String> {
+    #[cfg(feature = "postgres")]
+    {
+        let graph = crate::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
+        let Some(server) = crate::pg_server::test_server().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let name = format!("walk_{}_{}", std::process::id(), template::chain_fingerprint(&graph, "walk"));
+        let mut admin = PostgresTestDatabase::connect(&server)?;
+        admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+        admin.execute(&format!("CREATE DATABASE {name}"))?;
+        let mut db = PostgresTestDatabase::connect(&database_url(&server, &name))?;
+        let report = WalkVersions::new(&graph).run(&mut db).map_err(|e| e.to_string());
+        drop(db);
+        let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
+        report.map(Some)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (package_root, folder);
+        Ok(None)
+    }
+}
+
+/// `#[test]` functions that walk a package's chain: on in-memory SQLite,
+/// and on PostgreSQL when a server can be had (always under `CI`).
+///
+/// ```ignore
+/// // tests/migrations.rs
+/// migrate_runtime::walk_versions_test!();              // the `migrations` folder
+/// migrate_runtime::walk_versions_test!("db/revisions"); // or another one
+/// ```
+#[macro_export]
+macro_rules! walk_versions_test {
+    () => {
+        $crate::walk_versions_test!("migrations");
+    };
+    ($folder:literal) => {
+        #[test]
+        fn walk_versions_sqlite() {
+            let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            if let Err(error) = $crate::testing::walk_sqlite_folder(root, $folder) {
+                panic!("walk-versions on SQLite failed:\n{error}");
+            }
+        }
+
+        #[test]
+        fn walk_versions_postgres() {
+            let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            match $crate::testing::walk_postgres_folder(root, $folder) {
+                Ok(Some(_)) => {}
+                Ok(None) => eprintln!("walk-versions on PostgreSQL skipped: no server here"),
+                Err(error) => panic!("walk-versions on PostgreSQL failed:\n{error}"),
+            }
+        }
+    };
+}
