@@ -65,6 +65,8 @@ pub enum Command {
     Rebase(RebaseArgs),
     /// Validate every chain of the workspace
     Check,
+    /// Show how the live database's schema differs from the head's; never writes
+    Diff,
     /// Apply revisions up to a target (default: head)
     Upgrade(UpgradeArgs),
     /// Revert revisions down to a target (`-1`, `base`, a revision)
@@ -301,6 +303,7 @@ mod tests {
             "migrate current --verbose --format json",
             "migrate repair --mark applied",
             "migrate walk --no-snake --stop-at head --dialect postgres",
+            "migrate diff --database-url sqlite:app.db --format json",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
@@ -312,6 +315,7 @@ mod tests {
             "migrate merge -m x",
             "migrate heads --format xml",
             "check",
+            "migrate diff head",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");

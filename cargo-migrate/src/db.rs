@@ -8,8 +8,10 @@ use anyhow::{Context as _, Result};
 use migrate_runtime::apply::{Options, RepairMark, Step};
 use migrate_runtime::history::AppliedRevision;
 use migrate_runtime::postgres::PostgresMigrator;
+use migrate_runtime::schema::Schema;
 use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::url::DatabaseUrl;
+use migrate_runtime::{introspect_postgres, introspect_sqlite};
 use migrate_runtime::{ApplyError, Dialect, Graph};
 use rusqlite::{Connection, OpenFlags};
 
@@ -113,6 +115,26 @@ impl Database {
         match self {
             Database::Sqlite(_) => Dialect::Sqlite,
             Database::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// Runs `sql` (several statements) outside any transaction of ours.
+    pub fn execute(&self, sql: &str) -> Result<()> {
+        match self {
+            Database::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Database::Postgres { runtime, client } => {
+                runtime.block_on(client.batch_execute(sql)).map_err(|e| anyhow::anyhow!(describe(&e)))
+            }
+        }
+    }
+
+    /// The live schema, without the history table. Only reads.
+    pub fn schema(&self, history_table: &str) -> Result<Schema> {
+        match self {
+            Database::Sqlite(conn) => Ok(introspect_sqlite::introspect(conn, history_table)?),
+            Database::Postgres { runtime, client } => runtime
+                .block_on(introspect_postgres::introspect(client, history_table))
+                .map_err(|e| anyhow::anyhow!(describe(&e))),
         }
     }
 

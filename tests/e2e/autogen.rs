@@ -1,6 +1,7 @@
 //! `cargo migrate new --autogenerate` and the `schema.sql` side of `check`:
 //! the demo fixture without its last revision, rebuilt from `schema.sql`.
 
+use crate::support::pg::{database, sql};
 use crate::support::Fixture;
 
 const LOGIN_COLUMNS: [&str; 5] = [
@@ -79,16 +80,102 @@ fn autogenerate_names_what_it_cannot_write() {
 }
 
 #[test]
-fn autogenerate_refuses_postgres_packages_for_now() {
+fn check_and_diff_compare_a_live_sqlite_database() {
+    let demo = Fixture::copy("demo");
+    let db = demo.path().join("live.sqlite3");
+    let url = format!("sqlite:{}", db.display());
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    let missing = run(&["diff"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stdout.contains("table user: column login_count: added (integer)"), "{missing:?}");
+    assert!(!db.exists(), "diff never creates the database");
+    assert!(run(&["check"]).fails().contains("does not exist"));
+
+    run(&["upgrade"]).ok();
+    assert!(run(&["check"]).ok().contains("ok: package `demo`: 2 revisions"));
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+    assert_eq!(run(&["diff", "--format", "json"]).ok(), "[]\n");
+
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("ALTER TABLE role ADD COLUMN extra INTEGER")
+        .unwrap();
+    let head = "migrations/20f04b9598da_update_to_flask_diamond_0_2_0.sql";
+    demo.write(head, &demo.read(head).replace("login_count INTEGER;", "login_count INTEGER; -- edited"));
+    let message = run(&["check"]).fails();
+    assert!(message.contains("database sqlite:"), "{message}");
+    assert!(message.contains("20f04b9598da"), "drift: {message}");
+    assert!(message.contains("\n  schema: table role: column extra: removed (was integer)"), "{message}");
+    let out = run(&["diff"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "table role: column extra: removed (was integer)\n");
+    assert!(
+        out.stderr.contains("differs from the head schema of package `demo` in 1 object"),
+        "{}",
+        out.stderr
+    );
+    let json = run(&["diff", "--format", "json"]).stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json[0]["object"], "table role: column extra");
+    assert_eq!(json[0]["after"], serde_json::Value::Null);
+    assert!(demo.run(&["check"]).ok().contains("ok:"), "without a URL, no live checks");
+}
+
+#[test]
+fn autogenerate_check_and_diff_on_postgres() {
+    let Some(url) = database() else { return };
     let demo = Fixture::copy("demo");
     demo.write(
         "Cargo.toml",
         &demo.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
     );
-    let message = demo.run(&["new", "-m", "x", "--autogenerate"]).fails();
-    assert!(
-        message.contains("autogenerate on PostgreSQL is not supported yet (package `demo`)"),
-        "{message}"
+    std::fs::remove_file(demo.path().join("migrations/20f04b9598da_update_to_flask_diamond_0_2_0.sql"))
+        .expect("remove the head revision");
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    let message = run(&["check"]).fails();
+    assert!(message.contains("schema.sql differs from the head schema"), "{message}");
+    assert!(message.contains("table user: column login_count: added (integer)"), "{message}");
+
+    let out = run(&["new", "-m", "x", "--autogenerate"]).ok();
+    assert!(out.starts_with("created migrations/") && out.contains("_x.sql"), "{out}");
+    assert_eq!(out.matches("warning: ").count(), 0, "adding columns loses nothing: {out}");
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_x.sql")).expect("new file");
+    let text = demo.read(&format!("migrations/{name}"));
+    let (upgrade, downgrade) = text.split_once("-- migrate:downgrade").expect("two sections");
+    for column in PG_LOGIN_COLUMNS {
+        let statement = format!("ALTER TABLE \"user\" ADD COLUMN {column};");
+        assert!(upgrade.contains(&statement), "{statement} missing from\n{text}");
+    }
+    assert_eq!(downgrade.matches("DROP COLUMN").count(), 5, "{text}");
+
+    run(&["upgrade"]).ok();
+    assert!(run(&["check"]).ok().contains("ok: package `demo`: 2 revisions"));
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+    let again = run(&["new", "-m", "y", "--autogenerate"]).ok();
+    assert_eq!(again, "no changes: the head of package `demo` matches schema.sql\n");
+    run(&["walk"]).ok();
+
+    sql(&url, "ALTER TABLE role ADD COLUMN extra integer");
+    let message = run(&["check"]).fails();
+    assert!(message.contains("\n  schema: table role: column extra: removed (was integer)"), "{message}");
+    let out = run(&["diff"]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, "table role: column extra: removed (was integer)\n"));
+    demo.write("schema.sql", "CREATE TABLE broken (id nosuchtype);\n");
+    let message = run(&["check"]).fails();
+    assert!(message.contains("schema.sql does not run on PostgreSQL"), "{message}");
+    assert!(message.contains("type \"nosuchtype\" does not exist"), "{message}");
+    let left = sql(
+        &url,
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate\\_head\\_%' OR datname LIKE 'migrate\\_desired\\_%'",
     );
-    assert_eq!(demo.files("migrations").len(), 2, "no file written");
+    assert_eq!(left[0][0], "0", "the temporary databases are dropped, also after an error");
 }
+
+/// The five login columns as PostgreSQL reports their types.
+const PG_LOGIN_COLUMNS: [&str; 5] = [
+    "\"current_login_at\" timestamp without time zone",
+    "\"current_login_ip\" character varying(255)",
+    "\"last_login_at\" timestamp without time zone",
+    "\"last_login_ip\" character varying(255)",
+    "\"login_count\" integer",
+];

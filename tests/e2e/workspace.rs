@@ -61,3 +61,16 @@ fn a_dependency_on_a_missing_revision_of_another_package_fails_check() {
     let err = ws.run(&["check"]).fails();
     assert!(err.contains("depends on `accounts:ffffffffffff`, which is not a known revision"), "{err}");
 }
+
+#[test]
+fn a_database_url_in_the_environment_does_not_break_check_in_a_workspace() {
+    let ws = Fixture::copy("workspace");
+    let db = ws.path().join("app.sqlite3");
+    let url = format!("sqlite:{}", db.display());
+    let run = ws.run_with_env(&[("DATABASE_URL", url.as_str())], &["check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("note: the database was not checked"), "{}", run.stderr);
+    assert!(!db.exists(), "check never creates the database");
+    ws.run(&["upgrade", "-p", "accounts", "--database-url", &url]).ok();
+    ws.run(&["check", "-p", "accounts", "--database-url", &url]).ok();
+}

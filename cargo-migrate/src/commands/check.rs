@@ -1,19 +1,23 @@
 //! `cargo migrate check`: every chain of the workspace (or the `-p` one)
 //! parses, forms a valid graph, its cross-package dependencies resolve, and
 //! no revision that runs in a transaction holds a statement that cannot
-//! (`migrate_runtime::lint`), and for SQLite packages with a `schema.sql`
-//! that holds statements, the head schema is the one it declares (both built
-//! in in-memory databases and compared with `Schema::diff`). PostgreSQL
-//! packages' `schema.sql` is not compared yet.
+//! (`migrate_runtime::lint`), and for packages with a `schema.sql` that
+//! holds statements, the head schema is the one it declares (both built in
+//! scratch databases and compared with `Schema::diff`). With a database URL
+//! (`--database-url` or `DATABASE_URL`), the selected package's applied
+//! revisions must match their files (no drift) and the live schema must be
+//! the head schema; that database is only read.
 
 use super::Context;
+use crate::db;
 use crate::output::{paint, print, print_error, print_json, ID};
 use crate::project::Package;
-use crate::scratch;
+use crate::scratch::{self, Scratch};
 use anyhow::{bail, Result};
 use migrate_runtime::lint;
+use migrate_runtime::plan::State;
 use migrate_runtime::workspace::{combine, PackageChain};
-use migrate_runtime::{Dialect, Graph};
+use migrate_runtime::Graph;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -42,7 +46,17 @@ pub fn run(cx: &Context) -> Result<()> {
     }
     failures.extend(loaded.iter().filter_map(|(p, g)| lint_chain(p, g)));
     if failures.is_empty() {
-        failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(p, g).err()));
+        failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(cx, p, g).err()));
+    }
+    if failures.is_empty() && cx.global.database_url.is_some() {
+        match live_package(cx, &loaded) {
+            Some((package, graph)) => failures.extend(compare_live(cx, package, graph).err()),
+            // A DATABASE_URL set for other tools must not break `check` in a
+            // workspace: say what was not done instead.
+            None => eprintln!(
+                "note: the database was not checked: several packages have migrations; choose one with `-p`"
+            ),
+        }
     }
     match failures.len() {
         0 => {}
@@ -61,6 +75,17 @@ pub fn run(cx: &Context) -> Result<()> {
     }
     print(&reports.iter().map(render).collect::<String>());
     Ok(())
+}
+
+/// The package whose history a database URL is checked against: `-p`, else
+/// the only chain, else the package the current folder is in.
+fn live_package<'a>(cx: &Context, loaded: &'a [(&'a Package, Graph)]) -> Option<(&'a Package, &'a Graph)> {
+    let wanted = match (&cx.global.package, loaded) {
+        (Some(name), _) => name.clone(),
+        (None, [only]) => only.0.name.clone(),
+        (None, _) => cx.project.select(None).ok()?.name.clone(),
+    };
+    loaded.iter().find(|(p, _)| p.name == wanted).map(|(p, g)| (*p, g))
 }
 
 fn load_all<'a>(packages: &[&'a Package]) -> (Vec<(&'a Package, Graph)>, Vec<anyhow::Error>) {
@@ -92,12 +117,10 @@ fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
 }
 
 /// `schema.sql` against the head schema; an error listing the differences.
-fn compare_schema(package: &Package, graph: &Graph) -> Result<()> {
-    if package.config.dialect != Dialect::Sqlite {
-        return Ok(());
-    }
+fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     let Some(sql) = scratch::desired_sql(package)? else { return Ok(()) };
-    let differences = scratch::head_schema(package, graph)?.diff(&scratch::desired_schema(package, &sql)?);
+    let scratch = Scratch::new(package.config.dialect, cx.global.database_url.as_deref())?;
+    let differences = scratch.head_schema(package, graph)?.diff(&scratch.desired_schema(package, &sql)?);
     if differences.is_empty() {
         return Ok(());
     }
@@ -106,6 +129,28 @@ fn compare_schema(package: &Package, graph: &Graph) -> Result<()> {
         "package `{}`: {} differs from the head schema (write a revision, e.g. `cargo migrate new -m MSG --autogenerate`):{lines}",
         package.name,
         package.config.schema.display()
+    )
+}
+
+/// The live database against the chain: drift of applied revisions, then
+/// its schema against the head schema. Only reads that database.
+fn compare_live(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
+    let url = db::url(cx, package)?;
+    let Some(database) = db::open_read_only(&url)? else {
+        bail!("database {url} does not exist");
+    };
+    let options = db::options(package);
+    let state = State::new(graph, database.applied(graph, &options)?);
+    let mut problems: Vec<String> = state.drift(database.dialect()).iter().map(ToString::to_string).collect();
+    let differences = super::diff::live_differences(cx, package, graph, &database)?;
+    problems.extend(differences.iter().map(|d| format!("schema: {d}")));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let lines: String = problems.iter().map(|p| format!("\n  {p}")).collect();
+    bail!(
+        "package `{}`: database {url} does not match the revisions (schema differences go from the database to the head):{lines}",
+        package.name
     )
 }
 

@@ -4,6 +4,7 @@
 mod branches;
 mod check;
 mod current;
+mod diff;
 mod heads;
 mod history;
 mod init;
@@ -56,6 +57,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Merge(args) => merge::run(&cx, args),
         Command::Rebase(args) => rebase::run(&cx, args),
         Command::Check => check::run(&cx),
+        Command::Diff => diff::run(&cx),
         Command::Upgrade(args) => upgrade::run(&cx, &args.target, args.apply, upgrade::Direction::Upgrade),
         Command::Downgrade(args) => {
             upgrade::run(&cx, &args.target, args.apply, upgrade::Direction::Downgrade)

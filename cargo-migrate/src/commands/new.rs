@@ -5,7 +5,7 @@ use super::{display, single, write_new_file, Context};
 use crate::cli::NewArgs;
 use crate::output::print;
 use crate::project::Package;
-use crate::scratch;
+use crate::scratch::{self, Scratch};
 use anyhow::{bail, Result};
 use migrate_runtime::autogen::{generate, Changes};
 use migrate_runtime::revision::{validate_id, validate_label, Dependency, TransactionMode};
@@ -30,7 +30,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     }
     let mut notes = String::new();
     if args.autogenerate {
-        let changes = autogenerate(package, &graph, &args.rename)?;
+        let changes = autogenerate(cx, package, &graph, &args.rename)?;
         if changes.is_empty() {
             print(&format!(
                 "no changes: the head of package `{}` matches {}\n",
@@ -47,8 +47,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
 }
 
 /// The changes from the head schema to `schema.sql`.
-fn autogenerate(package: &Package, graph: &Graph, renames: &[String]) -> Result<Changes> {
-    scratch::require_sqlite(package, "autogenerate")?;
+fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[String]) -> Result<Changes> {
     if graph.heads().len() > 1 {
         bail!(
             "autogenerate needs a single head: join the heads first with `cargo migrate merge -m MSG heads`"
@@ -64,7 +63,8 @@ fn autogenerate(package: &Package, graph: &Graph, renames: &[String]) -> Result<
             _ => Err(anyhow::anyhow!("invalid rename `{pair}`: expected OLD:NEW")),
         })
         .collect::<Result<Vec<_>>>()?;
-    let (head, desired) = (scratch::head_schema(package, graph)?, scratch::desired_schema(package, &sql)?);
+    let scratch = Scratch::new(package.config.dialect, cx.global.database_url.as_deref())?;
+    let (head, desired) = (scratch.head_schema(package, graph)?, scratch.desired_schema(package, &sql)?);
     Ok(generate(&head, &desired, package.config.dialect, &renames))
 }
 

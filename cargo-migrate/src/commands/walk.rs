@@ -5,13 +5,12 @@
 use super::Context;
 use crate::cli::WalkArgs;
 use crate::output::print;
-use anyhow::{bail, Context as _, Result};
-use migrate_runtime::pg_server::ThrowawayServer;
+use crate::scratch::PostgresScratch;
+use anyhow::{Context as _, Result};
 use migrate_runtime::testing::{
-    check_downgrades_exist, check_offline_sql, check_single_head, database_url, PostgresTestDatabase,
-    TestDatabase, WalkReport, WalkVersions,
+    check_downgrades_exist, check_offline_sql, check_single_head, PostgresTestDatabase, WalkReport,
+    WalkVersions,
 };
-use migrate_runtime::url::DatabaseUrl;
 use migrate_runtime::{Dialect, Graph};
 
 pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
@@ -62,24 +61,10 @@ fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, diale
 /// A temporary database on the `--database-url` server, else on a
 /// throw-away server; dropped afterwards.
 fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
-    let (_server, base) = match &cx.global.database_url {
-        Some(url) => match DatabaseUrl::parse(url).map_err(anyhow::Error::msg)? {
-            DatabaseUrl::Postgres(url) => (None, url),
-            other => bail!("the package's dialect is postgres but --database-url is {other}"),
-        },
-        None => {
-            let server = ThrowawayServer::start().context("cannot start a throw-away PostgreSQL server")?;
-            let url = server.url();
-            (Some(server), url)
-        }
-    };
-    let name = format!("migrate_walk_{}", std::process::id());
-    let mut admin = PostgresTestDatabase::connect(&base).map_err(anyhow::Error::msg)?;
-    admin.execute(&format!("CREATE DATABASE {name}")).map_err(anyhow::Error::msg)?;
-    let result = PostgresTestDatabase::connect(&database_url(&base, &name))
+    let server = PostgresScratch::start(cx.global.database_url.as_deref())?;
+    let scratch = server.database("walk")?;
+    let result = PostgresTestDatabase::connect(scratch.url())
         .map_err(anyhow::Error::msg)
         .and_then(|mut db| walk.run(&mut db).map_err(anyhow::Error::from));
-    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
-    let place = format!("PostgreSQL (temporary database {name} on {})", migrate_runtime::url::redact(&base));
-    Ok((result, place))
+    Ok((result, server.describe(&scratch)))
 }
