@@ -301,6 +301,7 @@ fn a_failing_no_transaction_revision_stays_dirty_until_repaired_as_reverted() {
     assert!(err.contains("cargo migrate repair"), "{err}");
     let out = demo.run(&["current"]).ok();
     assert!(out.contains("warning: revision `aaaaaaaaaaaa` was partially applied"), "{out}");
+    assert!(out.contains(&format!("current aaaaaaaaaaaa (partially applied: {mark} (line 10)),")), "{out}");
     let out = demo.run(&["repair"]).ok();
     assert!(out.contains(&format!("aaaaaaaaaaaa was partially applied: {mark}")), "{out}");
     assert!(out.contains("--mark applied") && out.contains("--mark reverted"), "{out}");

@@ -71,7 +71,11 @@ pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevisi
     }
     for &rev in &current {
         let revision = state.graph().revision(rev);
-        let tag = if heads.contains(&rev) { format!(" {}", paint(TAG, "(head)")) } else { String::new() };
+        let tag = match state.row(rev).and_then(|row| row.dirty.as_deref()) {
+            Some(progress) => format!(" {}", paint(TAG, &format!("(partially applied: {progress})"))),
+            None if heads.contains(&rev) => format!(" {}", paint(TAG, "(head)")),
+            None => String::new(),
+        };
         out += &format!("current {}{tag}, {}\n", paint(ID, &revision.id), revision.message);
     }
     for problem in problems {
