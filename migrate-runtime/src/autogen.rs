@@ -8,10 +8,14 @@
 //! documented table rebuild (new table, copy the common columns, drop,
 //! rename, recreate indexes); views and triggers are dropped before any
 //! table change and recreated after it, so none refers to a missing table
-//! mid-way. Renames happen only when asked for, never guessed.
+//! mid-way. On PostgreSQL, the views a change touches are dropped first and
+//! recreated last, in dependency order; enum types are created before the
+//! tables and dropped after them, and sequences not owned by a column come
+//! and go on their own. Renames happen only when asked for, never guessed.
 
 use crate::revision::Dialect;
 use crate::schema::{Column, Difference, Index, Schema, Table};
+use std::collections::BTreeMap;
 
 /// The statements of both directions, and what could not be written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,8 +26,8 @@ pub struct Changes {
     /// One line per data-losing upgrade step: `drops data: table t`.
     pub warnings: Vec<String>,
     /// Differences no statement was written for, which the user writes by
-    /// hand: views and triggers on PostgreSQL, enum types, sequences,
-    /// expression indexes, constraint changes on an existing PostgreSQL
+    /// hand: triggers on PostgreSQL, enum labels removed or reordered (or
+    /// appended and used in the same revision), expression indexes, constraint changes on an existing PostgreSQL
     /// table, and on SQLite the rebuild of a table another table's foreign
     /// key references (with foreign keys enforced, dropping the old table
     /// inside the revision's transaction fails or cascades).
@@ -53,8 +57,8 @@ impl Changes {
 /// assert_eq!(changes.downgrade, ["-- WARNING: drops data: table t\nDROP TABLE \"t\";"]);
 /// ```
 pub fn generate(from: &Schema, to: &Schema, dialect: Dialect, renames: &[(String, String)]) -> Changes {
-    let up = Plan::make(from, to, dialect, renames);
-    let down = Plan::make(to, from, dialect, &reverse(from, to, renames));
+    let up = Plan::make(from, to, dialect, renames, Direction::Upgrade);
+    let down = Plan::make(to, from, dialect, &reverse(from, to, renames), Direction::Downgrade);
     Changes { upgrade: up.out, downgrade: down.out, warnings: up.warnings, unsupported: up.unsupported }
 }
 
@@ -82,37 +86,264 @@ fn column_rename(name: &str) -> Option<(&str, &str)> {
     name.split_once('.')
 }
 
+/// Which way a plan goes: only a downgrade takes enum labels away, as the
+/// undoing of `ALTER TYPE … ADD VALUE`, which PostgreSQL cannot revert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+/// What makes a sequence come and go with a column rather than on its own.
+enum Owner {
+    /// A `serial` column: its default is `nextval('sequence'::regclass)`.
+    Serial { table: String, column: Column },
+    /// A `GENERATED … AS IDENTITY` column, recognised by PostgreSQL's name
+    /// for its sequence (`table_column_seq`) on an integer column that is
+    /// not null and has no default; the model cannot tell `ALWAYS` from
+    /// `BY DEFAULT`, and `BY DEFAULT` is written.
+    Identity { table: String, column: String },
+}
+
 /// One direction being planned.
 struct Plan<'a> {
     dialect: Dialect,
+    direction: Direction,
     /// The starting schema, with asked-for renames already applied.
     from: Schema,
     to: &'a Schema,
     out: Vec<String>,
     warnings: Vec<String>,
     unsupported: Vec<Difference>,
+    /// `ALTER TYPE … ADD VALUE` statements written, with type and label.
+    added_labels: Vec<(String, String, String)>,
 }
 
 impl<'a> Plan<'a> {
-    fn make(from: &Schema, to: &'a Schema, dialect: Dialect, renames: &[(String, String)]) -> Plan<'a> {
+    fn make(
+        from: &Schema,
+        to: &'a Schema,
+        dialect: Dialect,
+        renames: &[(String, String)],
+        direction: Direction,
+    ) -> Plan<'a> {
         let mut plan = Plan {
             dialect,
+            direction,
             from: from.clone(),
             to,
             out: Vec::new(),
             warnings: Vec::new(),
             unsupported: Vec::new(),
+            added_labels: Vec::new(),
         };
         plan.renames(renames);
-        plan.create_tables();
-        plan.alter_tables();
-        plan.drop_tables();
         match dialect {
-            Dialect::Sqlite => plan.sqlite_views_and_triggers(),
-            Dialect::Postgres => plan.unsupported_objects(&["view ", "trigger "]),
+            Dialect::Sqlite => {
+                plan.create_tables();
+                plan.alter_tables();
+                plan.drop_tables();
+                plan.sqlite_views_and_triggers();
+                plan.unsupported_objects(&["enum ", "sequence "]);
+            }
+            Dialect::Postgres => plan.postgres(from, renames),
         }
-        plan.unsupported_objects(&["enum ", "sequence "]);
         plan
+    }
+
+    /// Enums and sequences around the table changes, views around all of it.
+    fn postgres(&mut self, from: &Schema, renames: &[(String, String)]) {
+        let rebuilt = self.create_enums();
+        let later = self.create_sequences();
+        self.create_tables();
+        self.alter_tables();
+        self.drop_tables();
+        self.out.extend(later);
+        for name in &rebuilt {
+            self.rebuild_enum(name);
+        }
+        self.drop_sequences();
+        self.drop_enums();
+        let mut touched: Vec<String> = renames
+            .iter()
+            .map(|(old, _)| column_rename(old).map_or(old.as_str(), |(table, _)| table).to_string())
+            .collect();
+        for (name, table) in &from.tables {
+            let columns = self.to.tables.get(name).map(|t| &t.columns);
+            let retyped = table.columns.iter().any(|c| rebuilt.iter().any(|e| is_type(&c.data_type, e)));
+            if columns != Some(&table.columns) || retyped {
+                touched.push(name.clone());
+            }
+        }
+        self.postgres_views(&touched);
+        self.unused_new_labels();
+        self.unsupported_objects(&["trigger "]);
+    }
+
+    /// `CREATE TYPE` and appended labels; returns the enums whose labels a
+    /// downgrade takes away, rebuilt after the table changes.
+    fn create_enums(&mut self) -> Vec<String> {
+        let mut rebuilt = Vec::new();
+        for (name, labels) in &self.to.enums {
+            match self.from.enums.get(name) {
+                None => self.out.push(create_enum(name, labels)),
+                Some(old) if old == labels => {}
+                Some(old) if labels.starts_with(old) => {
+                    for label in &labels[old.len()..] {
+                        let statement = format!("ALTER TYPE {} ADD VALUE {};", quote(name), literal(label));
+                        self.added_labels.push((name.clone(), label.clone(), statement.clone()));
+                        self.out.push(statement);
+                    }
+                }
+                Some(old) if self.direction == Direction::Downgrade && old.starts_with(labels) => {
+                    rebuilt.push(name.clone());
+                }
+                Some(old) => self.unsupported.push(Difference {
+                    object: format!("enum {name}: labels removed or reordered (only appending is generated)"),
+                    before: Some(old.join(", ")),
+                    after: Some(labels.join(", ")),
+                }),
+            }
+        }
+        rebuilt
+    }
+
+    /// The type made anew without the labels a downgrade takes away: the
+    /// old one renamed, the new one created, every column cast through
+    /// text (failing while a row holds a removed label), the old dropped.
+    fn rebuild_enum(&mut self, name: &str) {
+        let columns: Vec<(&String, &Column)> = self
+            .to
+            .tables
+            .iter()
+            .flat_map(|(table, t)| t.columns.iter().map(move |c| (table, c)))
+            .filter(|(_, c)| {
+                let element = c.data_type.strip_suffix("[]").unwrap_or(&c.data_type);
+                is_type(element, name)
+            })
+            .collect();
+        if columns.iter().any(|(_, c)| !is_type(&c.data_type, name)) {
+            let labels =
+                (self.from.enums.get(name).map(|l| l.join(", ")), Some(self.to.enums[name].join(", ")));
+            let object = format!("enum {name}: labels taken away from a type an array column uses");
+            self.unsupported.push(Difference { object, before: labels.0, after: labels.1 });
+            return;
+        }
+        let old = format!("_migrate_old_{name}");
+        self.out.push(format!("ALTER TYPE {} RENAME TO {};", quote(name), quote(&old)));
+        self.out.push(create_enum(name, &self.to.enums[name]));
+        for (table, column) in columns {
+            let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote(table), quote(&column.name));
+            if column.default.is_some() {
+                self.out.push(format!("{alter} DROP DEFAULT;"));
+            }
+            let name = quote(name);
+            self.out.push(format!("{alter} TYPE {name} USING {}::text::{name};", quote(&column.name)));
+            if let Some(default) = &column.default {
+                self.out.push(format!("{alter} SET DEFAULT {default};"));
+            }
+        }
+        self.out.push(format!("DROP TYPE {};", quote(&old)));
+    }
+
+    fn drop_enums(&mut self) {
+        for name in self.from.enums.keys().filter(|n| !self.to.enums.contains_key(*n)) {
+            self.out.push(format!("DROP TYPE {};", quote(name)));
+        }
+    }
+
+    /// An `ADD VALUE` whose label a later statement of the same revision
+    /// uses is refused by PostgreSQL (and flagged by the lint): it is left
+    /// out and reported instead.
+    fn unused_new_labels(&mut self) {
+        for (name, label, statement) in std::mem::take(&mut self.added_labels) {
+            let Some(at) = self.out.iter().position(|s| *s == statement) else { continue };
+            if self.out[at + 1..].iter().any(|s| s.contains(&literal(&label))) {
+                self.out.remove(at);
+                self.unsupported.push(Difference {
+                    object: format!(
+                        "enum {name}: label {label} is used in the same revision, which PostgreSQL refuses before `ALTER TYPE … ADD VALUE` commits; add it in a revision of its own"
+                    ),
+                    before: None,
+                    after: None,
+                });
+            }
+        }
+    }
+
+    /// New sequences not owned by a column, and those of `serial` columns
+    /// (created before their table); returns what ties sequences to their
+    /// columns, to run after the table changes.
+    fn create_sequences(&mut self) -> Vec<String> {
+        let mut later = Vec::new();
+        for name in self.to.sequences.iter().filter(|s| !self.from.sequences.contains(s)) {
+            match owner(self.to, name) {
+                None => self.out.push(format!("CREATE SEQUENCE {};", quote(name))),
+                Some(Owner::Serial { table, column }) => {
+                    let integer = ["smallint", "integer", "bigint"].contains(&column.data_type.as_str());
+                    let kind = if integer { format!(" AS {}", column.data_type) } else { String::new() };
+                    self.out.push(format!("CREATE SEQUENCE {}{kind};", quote(name)));
+                    let (table, column) = (quote(&table), quote(&column.name));
+                    later.push(format!("ALTER SEQUENCE {} OWNED BY {table}.{column};", quote(name)));
+                }
+                Some(Owner::Identity { table, column }) => {
+                    if self.from.tables.get(&table).is_some_and(|t| has_column(t, &column)) {
+                        later.push(format!(
+                            "ALTER TABLE {} ALTER COLUMN {} ADD GENERATED BY DEFAULT AS IDENTITY;",
+                            quote(&table),
+                            quote(&column)
+                        ));
+                    }
+                }
+            }
+        }
+        later
+    }
+
+    /// Old sequences: those owned by a column that is gone went with it.
+    fn drop_sequences(&mut self) {
+        for name in self.from.sequences.iter().filter(|s| !self.to.sequences.contains(s)) {
+            let kept =
+                |table: &str, column: &str| self.to.tables.get(table).is_some_and(|t| has_column(t, column));
+            let statement = match owner(&self.from, name) {
+                Some(Owner::Serial { table, column }) if !kept(&table, &column.name) => continue,
+                Some(Owner::Identity { table, column }) if !kept(&table, &column) => continue,
+                Some(Owner::Identity { table, column }) => {
+                    format!("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY;", quote(&table), quote(&column))
+                }
+                _ => format!("DROP SEQUENCE {};", quote(name)),
+            };
+            self.out.push(statement);
+        }
+    }
+
+    /// Views that changed, went, or read a `touched` table (or such a view)
+    /// are dropped before everything, dependents first; new and dropped ones
+    /// are created after everything, dependencies first.
+    fn postgres_views(&mut self, touched: &[String]) {
+        let (old, new) = (&self.from.views, &self.to.views);
+        let mut dropped: Vec<String> = old
+            .iter()
+            .filter(|(n, d)| new.get(*n) != Some(d) || touched.iter().any(|t| mentions(d, t)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        while let Some(name) = old
+            .iter()
+            .find(|(n, d)| !dropped.contains(n) && dropped.iter().any(|v| mentions(d, v)))
+            .map(|(n, _)| n.clone())
+        {
+            dropped.push(name);
+        }
+        let created: Vec<String> =
+            new.keys().filter(|n| !old.contains_key(*n) || dropped.contains(n)).cloned().collect();
+        let mut before: Vec<String> =
+            view_order(old, &dropped).iter().rev().map(|n| format!("DROP VIEW {};", quote(n))).collect();
+        let after = view_order(new, &created)
+            .into_iter()
+            .map(|n| format!("CREATE VIEW {} AS {};", quote(&n), new[&n]));
+        before.append(&mut self.out);
+        before.extend(after);
+        self.out = before;
     }
 
     fn renames(&mut self, renames: &[(String, String)]) {
@@ -170,7 +401,8 @@ impl<'a> Plan<'a> {
             self.to.tables.keys().filter(|n| !self.from.tables.contains_key(*n)).collect();
         for name in creation_order(self.to, &new) {
             let table = &self.to.tables[&name];
-            self.out.push(create_table(&name, &name, table));
+            let column_text = |c: &Column| self.column_text(&name, c);
+            self.out.push(create_table(&name, &name, table, &column_text));
             for (index_name, index) in &table.indexes {
                 self.create_index(&name, index_name, index);
             }
@@ -227,7 +459,8 @@ impl<'a> Plan<'a> {
             }
         }
         for column in new.columns.iter().filter(|c| !has_column(old, &c.name)) {
-            self.out.push(format!("ALTER TABLE {} ADD COLUMN {};", quote(name), column_sql(column)));
+            let column = self.column_text(name, column);
+            self.out.push(format!("ALTER TABLE {} ADD COLUMN {column};", quote(name)));
         }
         for column in old.columns.iter().filter(|c| !has_column(new, &c.name)) {
             let statement = format!("ALTER TABLE {} DROP COLUMN {};", quote(name), quote(&column.name));
@@ -307,7 +540,7 @@ impl<'a> Plan<'a> {
             create += &format!("-- WARNING: drops data: {what}\n");
             self.warn(&what);
         }
-        self.out.push(create + &create_table(&scratch, name, new));
+        self.out.push(create + &create_table(&scratch, name, new, &column_sql));
         let (targets, sources): (Vec<String>, Vec<String>) = new
             .columns
             .iter()
@@ -389,6 +622,16 @@ impl<'a> Plan<'a> {
     fn unsupported_constraints(&mut self, name: &str, old: &Table, new: &Table) {
         let strip = |t: &Table| Table { columns: Vec::new(), indexes: Default::default(), ..t.clone() };
         self.unsupported.extend(table_differences(name, &strip(old), &strip(new)));
+    }
+
+    /// A column of `table` in the desired schema as written in SQL, an
+    /// identity column with its `GENERATED` clause.
+    fn column_text(&self, table: &str, column: &Column) -> String {
+        let sequence = format!("{table}_{}_seq", column.name);
+        match owner(self.to, &sequence) {
+            Some(Owner::Identity { .. }) => column_sql(column) + " GENERATED BY DEFAULT AS IDENTITY",
+            _ => column_sql(column),
+        }
     }
 
     /// A statement that loses data, marked in the file and warned about.
@@ -500,8 +743,8 @@ fn narrows(old: &str, new: &str) -> bool {
 
 /// `CREATE TABLE "name" (…)` for `table`; foreign keys to `own` (the
 /// table's final name) keep pointing at it after a rebuild's rename.
-fn create_table(name: &str, own: &str, table: &Table) -> String {
-    let mut parts: Vec<String> = table.columns.iter().map(column_sql).collect();
+fn create_table(name: &str, own: &str, table: &Table, column_text: &dyn Fn(&Column) -> String) -> String {
+    let mut parts: Vec<String> = table.columns.iter().map(column_text).collect();
     if !table.primary_key.is_empty() {
         parts.push(format!("PRIMARY KEY ({})", quoted_list(&table.primary_key)));
     }
@@ -553,6 +796,60 @@ fn creation_order(schema: &Schema, names: &[&String]) -> Vec<String> {
         order.push(left.remove(at).clone());
     }
     order
+}
+
+/// What owns sequence `name` in `schema`, if a column does.
+fn owner(schema: &Schema, name: &str) -> Option<Owner> {
+    if !schema.sequences.iter().any(|s| s == name) {
+        return None;
+    }
+    let uses = [format!("'{name}'::regclass"), format!("'{}'::regclass", quote(name))];
+    for (table, t) in &schema.tables {
+        let serial = t
+            .columns
+            .iter()
+            .find(|c| c.default.as_ref().is_some_and(|d| uses.iter().any(|u| d.contains(u.as_str()))));
+        if let Some(column) = serial {
+            return Some(Owner::Serial { table: table.clone(), column: column.clone() });
+        }
+        let identity = t.columns.iter().find(|c| {
+            let integer = ["smallint", "integer", "bigint"].contains(&c.data_type.as_str());
+            integer && !c.nullable && c.default.is_none() && format!("{table}_{}_seq", c.name) == name
+        });
+        if let Some(column) = identity {
+            return Some(Owner::Identity { table: table.clone(), column: column.name.clone() });
+        }
+    }
+    None
+}
+
+/// `CREATE TYPE "name" AS ENUM ('a', 'b');`
+fn create_enum(name: &str, labels: &[String]) -> String {
+    let labels: Vec<String> = labels.iter().map(|l| literal(l)).collect();
+    format!("CREATE TYPE {} AS ENUM ({});", quote(name), labels.join(", "))
+}
+
+/// Whether a column's reported type is the enum `name` (not an array of it).
+fn is_type(data_type: &str, name: &str) -> bool {
+    data_type == name || data_type == quote(name)
+}
+
+/// Views in the order they can be created: a view after the views of
+/// `names` it reads; cycles broken by name order.
+fn view_order(views: &BTreeMap<String, String>, names: &[String]) -> Vec<String> {
+    let mut left: Vec<&String> = names.iter().collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let waits = |name: &String| left.iter().any(|other| *other != name && mentions(&views[name], other));
+        let at = left.iter().position(|n| !waits(n)).unwrap_or(0);
+        order.push(left.remove(at).clone());
+    }
+    order
+}
+
+/// A string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn has_column(table: &Table, name: &str) -> bool {

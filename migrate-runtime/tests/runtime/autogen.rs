@@ -4,7 +4,9 @@
 //! the rows still there where the change does not drop them.
 
 use migrate_runtime::autogen::{generate, Changes};
-use migrate_runtime::schema::Schema;
+use migrate_runtime::lint;
+use migrate_runtime::parse::parse_revision;
+use migrate_runtime::schema::{Column, Schema, Table};
 use migrate_runtime::testing::TestDatabase;
 use migrate_runtime::Dialect;
 use rusqlite::Connection;
@@ -19,15 +21,16 @@ struct Case {
     /// and after the downgrade (empty: nothing to compare).
     kept: &'static str,
     renames: &'static [(&'static str, &'static str)],
-    /// Whether the case also runs on PostgreSQL (where constraint changes
-    /// of an existing table, views and triggers are not generated).
+    /// Whether the case runs on SQLite, and on PostgreSQL (where constraint
+    /// changes of an existing table and triggers are not generated).
+    sqlite: bool,
     postgres: bool,
     /// How many data-losing warnings the upgrade carries.
     warnings: usize,
 }
 
 const fn case(name: &'static str, start: &'static str, desired: &'static str) -> Case {
-    Case { name, start, desired, rows: "", kept: "", renames: &[], postgres: true, warnings: 0 }
+    Case { name, start, desired, rows: "", kept: "", renames: &[], sqlite: true, postgres: true, warnings: 0 }
 }
 
 impl Case {
@@ -39,6 +42,9 @@ impl Case {
     }
     const fn sqlite_only(self) -> Case {
         Case { postgres: false, ..self }
+    }
+    const fn postgres_only(self) -> Case {
+        Case { sqlite: false, ..self }
     }
     const fn warnings(self, warnings: usize) -> Case {
         Case { warnings, ..self }
@@ -225,15 +231,69 @@ fn cases() -> Vec<Case> {
         )
         .rows("INSERT INTO t VALUES (1);", "SELECT id FROM t")
         .sqlite_only(),
+        case("create an enum type before its table", "", MOOD_TABLE).postgres_only(),
+        case("drop an enum type after its table", MOOD_TABLE, "").warnings(1).postgres_only(),
+        case(
+            "append an enum label (a downgrade rebuilds the type)",
+            MOOD_TABLE,
+            "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'ecstatic');
+             CREATE TABLE person (id INTEGER PRIMARY KEY, mood mood NOT NULL DEFAULT 'ok');
+             CREATE VIEW happy AS SELECT id FROM person WHERE mood = 'happy';",
+        )
+        .rows(MOOD_ROWS, "SELECT id, mood::text FROM person ORDER BY id")
+        .postgres_only(),
+        case(
+            "create and drop sequences",
+            "CREATE SEQUENCE a_seq;",
+            "CREATE SEQUENCE b_seq; CREATE TABLE t (id BIGINT DEFAULT nextval('b_seq'), n INTEGER);",
+        )
+        .postgres_only(),
+        case(
+            "a table with serial and identity columns",
+            "",
+            "CREATE TABLE t (id SERIAL PRIMARY KEY, n BIGINT GENERATED ALWAYS AS IDENTITY, v TEXT);",
+        )
+        .postgres_only(),
+        case(
+            "add a serial column",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, n SERIAL);",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .warnings(0)
+        .postgres_only(),
+        case(
+            "change a view over a view",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE VIEW a AS SELECT id, v FROM t; CREATE VIEW b AS SELECT id FROM a;",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE VIEW a AS SELECT id, v, 1 AS one FROM t; CREATE VIEW b AS SELECT id, one FROM a;",
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT id FROM b")
+        .postgres_only(),
+        case(
+            "views over a table whose column type changes",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10));
+             CREATE VIEW a AS SELECT id, v FROM t; CREATE VIEW b AS SELECT v FROM a;",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE VIEW a AS SELECT id, v FROM t; CREATE VIEW b AS SELECT v FROM a;",
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT v FROM b")
+        .postgres_only(),
     ]
 }
+
+const MOOD_TABLE: &str = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+     CREATE TABLE person (id INTEGER PRIMARY KEY, mood mood NOT NULL DEFAULT 'ok');
+     CREATE VIEW happy AS SELECT id FROM person WHERE mood = 'happy';";
+const MOOD_ROWS: &str = "INSERT INTO person VALUES (1, 'sad'), (2, 'happy');";
 
 const USERS_WITH_AGE: &str =
     "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, age INTEGER);";
 
 #[test]
 fn schema_changes_round_trip_on_sqlite() {
-    let cases = cases();
+    let cases: Vec<Case> = cases().into_iter().filter(|c| c.sqlite).collect();
     assert!(cases.len() >= 25, "{} cases", cases.len());
     let mut fresh = || -> Box<dyn TestDatabase> { Box::new(Connection::open_in_memory().expect("memory")) };
     let failures: Vec<String> =
@@ -289,6 +349,7 @@ fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Resul
     if changes.warnings.len() != case.warnings {
         return Err(format!("warnings {:?}, expected {}", changes.warnings, case.warnings));
     }
+    lint_clean(&changes)?;
     if (start == desired) != changes.is_empty() {
         return Err(format!("an empty diff must mean no statements: {changes:?}"));
     }
@@ -306,6 +367,17 @@ fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Resul
 }
 
 const HISTORY: &str = "migrate_history";
+
+/// Whether the lint finds nothing in the revision the changes make.
+fn lint_clean(changes: &Changes) -> Result<(), String> {
+    let text = format!(
+        "-- revision: a1b2c3d4e5f6\n-- message: m\n-- migrate:upgrade\n{}\n-- migrate:downgrade\n{}\n",
+        changes.upgrade.join("\n"),
+        changes.downgrade.join("\n")
+    );
+    let revision = parse_revision("m/a1b2c3d4e5f6_m.sql".as_ref(), &text).map_err(|e| format!("{e:?}"))?;
+    lint::check(&[revision]).map_err(|findings| format!("lint: {findings}\n{text}"))
+}
 
 fn schema_of(mut db: Box<dyn TestDatabase>, sql: &str) -> Result<Schema, String> {
     db.execute(sql).map_err(|e| format!("{sql}: {e}"))?;
@@ -385,4 +457,33 @@ fn a_referenced_table_is_not_rebuilt_but_reported() {
     assert!(changes.upgrade.is_empty() && changes.downgrade.is_empty(), "{changes:?}");
     let unsupported: Vec<String> = changes.unsupported.iter().map(ToString::to_string).collect();
     assert_eq!(unsupported, ["table p: column name: changed from text to text not null"]);
+}
+
+fn enums(labels: &[&str], default: Option<&str>) -> Schema {
+    let mut schema = Schema::default();
+    schema.enums.insert("mood".into(), labels.iter().map(ToString::to_string).collect());
+    let column = Column {
+        name: "m".into(),
+        data_type: "mood".into(),
+        nullable: true,
+        default: default.map(Into::into),
+    };
+    schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
+    schema
+}
+
+#[test]
+fn enum_labels_removed_reordered_or_used_at_once_are_reported() {
+    let start = enums(&["a", "b"], None);
+    let reordered = generate(&start, &enums(&["b", "a"], None), Dialect::Postgres, &[]);
+    let unsupported: Vec<String> = reordered.unsupported.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        unsupported,
+        ["enum mood: labels removed or reordered (only appending is generated): changed from a, b to b, a"]
+    );
+    let removed = generate(&start, &enums(&["a"], None), Dialect::Postgres, &[]);
+    assert_eq!(removed.unsupported.len(), 1, "{removed:?}");
+    let used = generate(&start, &enums(&["a", "b", "c"], Some("'c'::mood")), Dialect::Postgres, &[]);
+    assert!(used.upgrade.iter().all(|s| !s.contains("ADD VALUE")), "{:?}", used.upgrade);
+    assert!(used.unsupported[0].object.contains("label c is used in the same revision"), "{used:?}");
 }
