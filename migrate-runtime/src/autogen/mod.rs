@@ -1,0 +1,344 @@
+//! Autogenerate: the SQL that turns one [`Schema`] into another, for
+//! `cargo migrate new --autogenerate`. Pure: two models in, statements out.
+//!
+//! Both directions are planned by the same function, so a revision's
+//! downgrade is the upgrade from the desired schema back to the head. Tables
+//! are created referenced-first and dropped in the reverse order, so foreign
+//! keys never dangle. On SQLite, changes `ALTER TABLE` cannot express use the
+//! documented table rebuild (new table, copy the common columns, drop,
+//! rename, recreate indexes); views and triggers are dropped before any
+//! table change and recreated after it, so none refers to a missing table
+//! mid-way. On PostgreSQL, the views a change touches are dropped first and
+//! recreated last, in dependency order; enum types are created before the
+//! tables and dropped after them, and sequences not owned by a column come
+//! and go on their own. Renames happen only when asked for, never guessed.
+
+mod postgres;
+mod tables;
+
+use postgres::*;
+use tables::*;
+
+use crate::revision::Dialect;
+use crate::schema::{Column, Difference, Index, Schema, Table};
+use std::collections::BTreeMap;
+
+/// The statements of both directions, and what could not be written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Statements ending in `;`, some preceded by a `-- WARNING:` line.
+    pub upgrade: Vec<String>,
+    pub downgrade: Vec<String>,
+    /// One line per data-losing upgrade step: `drops data: table t`.
+    pub warnings: Vec<String>,
+    /// Differences no statement was written for, which the user writes by
+    /// hand: triggers on PostgreSQL, enum labels removed or reordered (or
+    /// appended and used in the same revision), expression indexes, constraint changes on an existing PostgreSQL
+    /// table, and on SQLite the rebuild of a table another table's foreign
+    /// key references (with foreign keys enforced, dropping the old table
+    /// inside the revision's transaction fails or cascades).
+    pub unsupported: Vec<Difference>,
+}
+
+impl Changes {
+    /// Whether nothing differs at all.
+    pub fn is_empty(&self) -> bool {
+        self.upgrade.is_empty() && self.downgrade.is_empty() && self.unsupported.is_empty()
+    }
+}
+
+/// The changes from `from` to `to` in `dialect`. `renames` pairs old and
+/// new names: `old_table`/`new_table` for a table, `table.old`/`table.new`
+/// for a column of the table named `table` in `to`.
+///
+/// ```
+/// use migrate_runtime::autogen::generate;
+/// use migrate_runtime::schema::{Column, Schema, Table};
+/// use migrate_runtime::Dialect;
+/// let mut to = Schema::default();
+/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None };
+/// to.tables.insert("t".into(), Table { columns: vec![id], ..Table::default() });
+/// let changes = generate(&Schema::default(), &to, Dialect::Sqlite, &[]);
+/// assert_eq!(changes.upgrade, ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL\n);"]);
+/// assert_eq!(changes.downgrade, ["-- WARNING: drops data: table t\nDROP TABLE \"t\";"]);
+/// ```
+pub fn generate(from: &Schema, to: &Schema, dialect: Dialect, renames: &[(String, String)]) -> Changes {
+    let up = Plan::make(from, to, dialect, renames, Direction::Upgrade);
+    let down = Plan::make(to, from, dialect, &reverse(from, to, renames), Direction::Downgrade);
+    Changes { upgrade: up.out, downgrade: down.out, warnings: up.warnings, unsupported: up.unsupported }
+}
+
+/// The renames of the way back. A column's table is named as in `to` of
+/// that direction, i.e. by its old name when the table was renamed too.
+fn reverse(from: &Schema, to: &Schema, renames: &[(String, String)]) -> Vec<(String, String)> {
+    let old_table = |table: &str| {
+        let renamed =
+            renames.iter().find(|(old, new)| new == table && from.tables.contains_key(old.as_str()));
+        renamed.map_or(table.to_string(), |(old, _)| old.clone())
+    };
+    renames
+        .iter()
+        .map(|(old, new)| match (column_rename(old), column_rename(new)) {
+            (Some((_, old_column)), Some((table, new_column))) if to.tables.contains_key(table) => {
+                let table = old_table(table);
+                (format!("{table}.{new_column}"), format!("{table}.{old_column}"))
+            }
+            _ => (new.clone(), old.clone()),
+        })
+        .collect()
+}
+
+fn column_rename(name: &str) -> Option<(&str, &str)> {
+    name.split_once('.')
+}
+
+/// Which way a plan goes: only a downgrade takes enum labels away, as the
+/// undoing of `ALTER TYPE … ADD VALUE`, which PostgreSQL cannot revert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+/// What makes a sequence come and go with a column rather than on its own.
+enum Owner {
+    /// A `serial` column: its default is `nextval('sequence'::regclass)`.
+    Serial { table: String, column: Column },
+    /// A `GENERATED … AS IDENTITY` column, recognised by PostgreSQL's name
+    /// for its sequence (`table_column_seq`) on an integer column that is
+    /// not null and has no default; the model cannot tell `ALWAYS` from
+    /// `BY DEFAULT`, and `BY DEFAULT` is written.
+    Identity { table: String, column: String },
+}
+
+/// One direction being planned.
+struct Plan<'a> {
+    dialect: Dialect,
+    direction: Direction,
+    /// The starting schema, with asked-for renames already applied.
+    from: Schema,
+    to: &'a Schema,
+    out: Vec<String>,
+    warnings: Vec<String>,
+    unsupported: Vec<Difference>,
+    /// `ALTER TYPE … ADD VALUE` statements written, with type and label.
+    added_labels: Vec<(String, String, String)>,
+}
+
+impl<'a> Plan<'a> {
+    fn make(
+        from: &Schema,
+        to: &'a Schema,
+        dialect: Dialect,
+        renames: &[(String, String)],
+        direction: Direction,
+    ) -> Plan<'a> {
+        let mut plan = Plan {
+            dialect,
+            direction,
+            from: from.clone(),
+            to,
+            out: Vec::new(),
+            warnings: Vec::new(),
+            unsupported: Vec::new(),
+            added_labels: Vec::new(),
+        };
+        plan.renames(renames);
+        match dialect {
+            Dialect::Sqlite => {
+                plan.create_tables();
+                plan.alter_tables();
+                plan.drop_tables();
+                plan.sqlite_views_and_triggers();
+                plan.unsupported_objects(&["enum ", "sequence "]);
+            }
+            Dialect::Postgres => plan.postgres(from, renames),
+        }
+        plan
+    }
+
+    fn renames(&mut self, renames: &[(String, String)]) {
+        for (old, new) in renames.iter().filter(|(old, _)| column_rename(old).is_none()) {
+            if !self.to.tables.contains_key(new) || self.from.tables.contains_key(new) {
+                continue;
+            }
+            let Some(table) = self.from.tables.remove(old) else { continue };
+            self.from.tables.insert(new.clone(), table);
+            for table in self.from.tables.values_mut() {
+                table
+                    .foreign_keys
+                    .iter_mut()
+                    .filter(|k| &k.references == old)
+                    .for_each(|k| k.references = new.clone());
+            }
+            self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote(old), quote(new)));
+        }
+        for (old, new) in renames {
+            let (Some((table, old)), Some((_, new))) = (column_rename(old), column_rename(new)) else {
+                continue;
+            };
+            self.rename_column(table, old, new);
+        }
+    }
+
+    fn rename_column(&mut self, name: &str, old: &str, new: &str) {
+        let wanted = self.to.tables.get(name).is_some_and(|t| has_column(t, new) && !has_column(t, old));
+        let Some(table) = self.from.tables.get_mut(name).filter(|t| has_column(t, old) && wanted) else {
+            return;
+        };
+        let rename = |c: &mut String| {
+            if c == old {
+                *c = new.to_string();
+            }
+        };
+        table.columns.iter_mut().for_each(|c| rename(&mut c.name));
+        table.primary_key.iter_mut().for_each(rename);
+        table.uniques.iter_mut().flatten().for_each(rename);
+        table.indexes.values_mut().flat_map(|i| i.columns.iter_mut()).for_each(rename);
+        table.foreign_keys.iter_mut().flat_map(|k| k.columns.iter_mut()).for_each(rename);
+        for table_name in self.from.tables.keys().cloned().collect::<Vec<_>>() {
+            let keys = &mut self.from.tables.get_mut(&table_name).expect("listed").foreign_keys;
+            keys.iter_mut()
+                .filter(|k| k.references == name)
+                .flat_map(|k| k.referenced_columns.iter_mut())
+                .for_each(rename);
+        }
+        self.out.push(format!("ALTER TABLE {} RENAME COLUMN {} TO {};", quote(name), quote(old), quote(new)));
+    }
+
+    /// Differences of objects whose entries start with one of `kinds`.
+    fn unsupported_objects(&mut self, kinds: &[&str]) {
+        let differences = self.from.diff(self.to);
+        let wanted = differences.into_iter().filter(|d| kinds.iter().any(|k| d.object.starts_with(k)));
+        self.unsupported.extend(wanted);
+    }
+
+    /// Keys, uniques, checks and foreign keys of an existing PostgreSQL
+    /// table: the model has no constraint names to drop them by.
+    fn unsupported_constraints(&mut self, name: &str, old: &Table, new: &Table) {
+        let strip = |t: &Table| Table { columns: Vec::new(), indexes: Default::default(), ..t.clone() };
+        self.unsupported.extend(table_differences(name, &strip(old), &strip(new)));
+    }
+
+    /// A column of `table` in the desired schema as written in SQL, an
+    /// identity column with its `GENERATED` clause.
+    fn column_text(&self, table: &str, column: &Column) -> String {
+        let sequence = format!("{table}_{}_seq", column.name);
+        match owner(self.to, &sequence) {
+            Some(Owner::Identity { .. }) => column_sql(column) + " GENERATED BY DEFAULT AS IDENTITY",
+            _ => column_sql(column),
+        }
+    }
+
+    /// A statement that loses data, marked in the file and warned about.
+    fn losing(&mut self, what: &str, statement: String) {
+        self.warn(what);
+        self.out.push(format!("-- WARNING: drops data: {what}\n{statement}"));
+    }
+
+    fn warn(&mut self, what: &str) {
+        self.warnings.push(format!("drops data: {what}"));
+    }
+}
+
+/// `CREATE TABLE "name" (…)` for `table`; foreign keys to `own` (the
+/// table's final name) keep pointing at it after a rebuild's rename.
+fn create_table(name: &str, own: &str, table: &Table, column_text: &dyn Fn(&Column) -> String) -> String {
+    let mut parts: Vec<String> = table.columns.iter().map(column_text).collect();
+    if !table.primary_key.is_empty() {
+        parts.push(format!("PRIMARY KEY ({})", quoted_list(&table.primary_key)));
+    }
+    parts.extend(table.uniques.iter().map(|u| format!("UNIQUE ({})", quoted_list(u))));
+    for key in &table.foreign_keys {
+        let references = if key.references == own { own } else { &key.references };
+        let mut text =
+            format!("FOREIGN KEY ({}) REFERENCES {}", quoted_list(&key.columns), quote(references));
+        if !key.referenced_columns.is_empty() {
+            text += &format!(" ({})", quoted_list(&key.referenced_columns));
+        }
+        for (event, action) in [("DELETE", &key.on_delete), ("UPDATE", &key.on_update)] {
+            if !action.is_empty() && action != "no action" {
+                text += &format!(" ON {event} {}", action.to_uppercase());
+            }
+        }
+        parts.push(text);
+    }
+    parts.extend(table.checks.iter().map(|c| format!("CHECK ({c})")));
+    format!("CREATE TABLE {} (\n    {}\n);", quote(name), parts.join(",\n    "))
+}
+
+/// `"name" type NOT NULL DEFAULT x`.
+fn column_sql(column: &Column) -> String {
+    let mut text = quote(&column.name);
+    if !column.data_type.is_empty() {
+        text += &format!(" {}", column.data_type);
+    }
+    if !column.nullable {
+        text += " NOT NULL";
+    }
+    if let Some(default) = &column.default {
+        text += &format!(" DEFAULT {default}");
+    }
+    text
+}
+
+/// A string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// An identifier in double quotes, which both dialects accept.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn quoted_list(names: &[String]) -> String {
+    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrowing_is_judged_by_type_and_length() {
+        let cases = [
+            ("varchar(255)", "varchar(80)", true),
+            ("varchar(80)", "varchar(255)", false),
+            ("varchar(80)", "varchar", false),
+            ("varchar", "varchar(80)", true),
+            ("varchar(80)", "text", false),
+            ("integer", "bigint", false),
+            ("bigint", "integer", true),
+            ("integer", "varchar(10)", true),
+            ("numeric(10,2)", "numeric(10,1)", true),
+        ];
+        for (old, new, expected) in cases {
+            assert_eq!(narrows(old, new), expected, "{old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn only_constant_defaults_can_be_added_in_place() {
+        let column = |nullable, default: Option<&str>| Column {
+            name: "c".into(),
+            data_type: "integer".into(),
+            nullable,
+            default: default.map(Into::into),
+        };
+        assert!(addable(&column(true, None)));
+        assert!(!addable(&column(false, None)));
+        assert!(addable(&column(false, Some("0"))));
+        assert!(addable(&column(false, Some("'x'"))));
+        assert!(!addable(&column(true, Some("CURRENT_TIMESTAMP"))));
+        assert!(!addable(&column(true, Some("(1 + 2)"))));
+        assert!(!addable(&column(false, Some("NULL"))));
+    }
+
+    #[test]
+    fn words_are_found_whole() {
+        assert!(mentions("length(email) > 3", "email"));
+        assert!(!mentions("length(emails) > 3", "email"));
+        assert!(mentions("Age >= 0", "age"));
+    }
+}

@@ -1,0 +1,251 @@
+//! PostgreSQL's own objects: enum types (created before the tables that use
+//! them, rebuilt to undo an added label), sequences not owned by a column,
+//! and views dropped and recreated in dependency order around changes.
+
+use super::*;
+
+impl Plan<'_> {
+    /// Enums and sequences around the table changes, views around all of it.
+    pub(super) fn postgres(&mut self, from: &Schema, renames: &[(String, String)]) {
+        let rebuilt = self.create_enums();
+        let later = self.create_sequences();
+        self.create_tables();
+        self.alter_tables();
+        self.drop_tables();
+        self.out.extend(later);
+        for name in &rebuilt {
+            self.rebuild_enum(name);
+        }
+        self.drop_sequences();
+        self.drop_enums();
+        let mut touched: Vec<String> = renames
+            .iter()
+            .map(|(old, _)| column_rename(old).map_or(old.as_str(), |(table, _)| table).to_string())
+            .collect();
+        for (name, table) in &from.tables {
+            let columns = self.to.tables.get(name).map(|t| &t.columns);
+            let retyped = table.columns.iter().any(|c| rebuilt.iter().any(|e| is_type(&c.data_type, e)));
+            if columns != Some(&table.columns) || retyped {
+                touched.push(name.clone());
+            }
+        }
+        self.postgres_views(&touched);
+        self.unused_new_labels();
+        self.unsupported_objects(&["trigger "]);
+    }
+
+    /// `CREATE TYPE` and appended labels; returns the enums whose labels a
+    /// downgrade takes away, rebuilt after the table changes.
+    pub(super) fn create_enums(&mut self) -> Vec<String> {
+        let mut rebuilt = Vec::new();
+        for (name, labels) in &self.to.enums {
+            match self.from.enums.get(name) {
+                None => self.out.push(create_enum(name, labels)),
+                Some(old) if old == labels => {}
+                Some(old) if labels.starts_with(old) => {
+                    for label in &labels[old.len()..] {
+                        let statement = format!("ALTER TYPE {} ADD VALUE {};", quote(name), literal(label));
+                        self.added_labels.push((name.clone(), label.clone(), statement.clone()));
+                        self.out.push(statement);
+                    }
+                }
+                Some(old) if self.direction == Direction::Downgrade && old.starts_with(labels) => {
+                    rebuilt.push(name.clone());
+                }
+                Some(old) => self.unsupported.push(Difference {
+                    object: format!("enum {name}: labels removed or reordered (only appending is generated)"),
+                    before: Some(old.join(", ")),
+                    after: Some(labels.join(", ")),
+                }),
+            }
+        }
+        rebuilt
+    }
+
+    /// The type made anew without the labels a downgrade takes away: the
+    /// old one renamed, the new one created, every column cast through
+    /// text (failing while a row holds a removed label), the old dropped.
+    pub(super) fn rebuild_enum(&mut self, name: &str) {
+        let columns: Vec<(&String, &Column)> = self
+            .to
+            .tables
+            .iter()
+            .flat_map(|(table, t)| t.columns.iter().map(move |c| (table, c)))
+            .filter(|(_, c)| {
+                let element = c.data_type.strip_suffix("[]").unwrap_or(&c.data_type);
+                is_type(element, name)
+            })
+            .collect();
+        if columns.iter().any(|(_, c)| !is_type(&c.data_type, name)) {
+            let labels =
+                (self.from.enums.get(name).map(|l| l.join(", ")), Some(self.to.enums[name].join(", ")));
+            let object = format!("enum {name}: labels taken away from a type an array column uses");
+            self.unsupported.push(Difference { object, before: labels.0, after: labels.1 });
+            return;
+        }
+        let old = format!("_migrate_old_{name}");
+        self.out.push(format!("ALTER TYPE {} RENAME TO {};", quote(name), quote(&old)));
+        self.out.push(create_enum(name, &self.to.enums[name]));
+        for (table, column) in columns {
+            let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote(table), quote(&column.name));
+            if column.default.is_some() {
+                self.out.push(format!("{alter} DROP DEFAULT;"));
+            }
+            let name = quote(name);
+            self.out.push(format!("{alter} TYPE {name} USING {}::text::{name};", quote(&column.name)));
+            if let Some(default) = &column.default {
+                self.out.push(format!("{alter} SET DEFAULT {default};"));
+            }
+        }
+        self.out.push(format!("DROP TYPE {};", quote(&old)));
+    }
+
+    pub(super) fn drop_enums(&mut self) {
+        for name in self.from.enums.keys().filter(|n| !self.to.enums.contains_key(*n)) {
+            self.out.push(format!("DROP TYPE {};", quote(name)));
+        }
+    }
+
+    /// An `ADD VALUE` whose label a later statement of the same revision
+    /// uses is refused by PostgreSQL (and flagged by the lint): it is left
+    /// out and reported instead.
+    pub(super) fn unused_new_labels(&mut self) {
+        for (name, label, statement) in std::mem::take(&mut self.added_labels) {
+            let Some(at) = self.out.iter().position(|s| *s == statement) else { continue };
+            if self.out[at + 1..].iter().any(|s| s.contains(&literal(&label))) {
+                self.out.remove(at);
+                self.unsupported.push(Difference {
+                    object: format!(
+                        "enum {name}: label {label} is used in the same revision, which PostgreSQL refuses before `ALTER TYPE … ADD VALUE` commits; add it in a revision of its own"
+                    ),
+                    before: None,
+                    after: None,
+                });
+            }
+        }
+    }
+
+    /// New sequences not owned by a column, and those of `serial` columns
+    /// (created before their table); returns what ties sequences to their
+    /// columns, to run after the table changes.
+    pub(super) fn create_sequences(&mut self) -> Vec<String> {
+        let mut later = Vec::new();
+        for name in self.to.sequences.iter().filter(|s| !self.from.sequences.contains(s)) {
+            match owner(self.to, name) {
+                None => self.out.push(format!("CREATE SEQUENCE {};", quote(name))),
+                Some(Owner::Serial { table, column }) => {
+                    let integer = ["smallint", "integer", "bigint"].contains(&column.data_type.as_str());
+                    let kind = if integer { format!(" AS {}", column.data_type) } else { String::new() };
+                    self.out.push(format!("CREATE SEQUENCE {}{kind};", quote(name)));
+                    let (table, column) = (quote(&table), quote(&column.name));
+                    later.push(format!("ALTER SEQUENCE {} OWNED BY {table}.{column};", quote(name)));
+                }
+                Some(Owner::Identity { table, column }) => {
+                    if self.from.tables.get(&table).is_some_and(|t| has_column(t, &column)) {
+                        later.push(format!(
+                            "ALTER TABLE {} ALTER COLUMN {} ADD GENERATED BY DEFAULT AS IDENTITY;",
+                            quote(&table),
+                            quote(&column)
+                        ));
+                    }
+                }
+            }
+        }
+        later
+    }
+
+    /// Old sequences: those owned by a column that is gone went with it.
+    pub(super) fn drop_sequences(&mut self) {
+        for name in self.from.sequences.iter().filter(|s| !self.to.sequences.contains(s)) {
+            let kept =
+                |table: &str, column: &str| self.to.tables.get(table).is_some_and(|t| has_column(t, column));
+            let statement = match owner(&self.from, name) {
+                Some(Owner::Serial { table, column }) if !kept(&table, &column.name) => continue,
+                Some(Owner::Identity { table, column }) if !kept(&table, &column) => continue,
+                Some(Owner::Identity { table, column }) => {
+                    format!("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY;", quote(&table), quote(&column))
+                }
+                _ => format!("DROP SEQUENCE {};", quote(name)),
+            };
+            self.out.push(statement);
+        }
+    }
+
+    /// Views that changed, went, or read a `touched` table (or such a view)
+    /// are dropped before everything, dependents first; new and dropped ones
+    /// are created after everything, dependencies first.
+    pub(super) fn postgres_views(&mut self, touched: &[String]) {
+        let (old, new) = (&self.from.views, &self.to.views);
+        let mut dropped: Vec<String> = old
+            .iter()
+            .filter(|(n, d)| new.get(*n) != Some(d) || touched.iter().any(|t| mentions(d, t)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        while let Some(name) = old
+            .iter()
+            .find(|(n, d)| !dropped.contains(n) && dropped.iter().any(|v| mentions(d, v)))
+            .map(|(n, _)| n.clone())
+        {
+            dropped.push(name);
+        }
+        let created: Vec<String> =
+            new.keys().filter(|n| !old.contains_key(*n) || dropped.contains(n)).cloned().collect();
+        let mut before: Vec<String> =
+            view_order(old, &dropped).iter().rev().map(|n| format!("DROP VIEW {};", quote(n))).collect();
+        let after = view_order(new, &created)
+            .into_iter()
+            .map(|n| format!("CREATE VIEW {} AS {};", quote(&n), new[&n]));
+        before.append(&mut self.out);
+        before.extend(after);
+        self.out = before;
+    }
+}
+
+/// What owns sequence `name` in `schema`, if a column does.
+pub(super) fn owner(schema: &Schema, name: &str) -> Option<Owner> {
+    if !schema.sequences.iter().any(|s| s == name) {
+        return None;
+    }
+    let uses = [format!("'{name}'::regclass"), format!("'{}'::regclass", quote(name))];
+    for (table, t) in &schema.tables {
+        let serial = t
+            .columns
+            .iter()
+            .find(|c| c.default.as_ref().is_some_and(|d| uses.iter().any(|u| d.contains(u.as_str()))));
+        if let Some(column) = serial {
+            return Some(Owner::Serial { table: table.clone(), column: column.clone() });
+        }
+        let identity = t.columns.iter().find(|c| {
+            let integer = ["smallint", "integer", "bigint"].contains(&c.data_type.as_str());
+            integer && !c.nullable && c.default.is_none() && format!("{table}_{}_seq", c.name) == name
+        });
+        if let Some(column) = identity {
+            return Some(Owner::Identity { table: table.clone(), column: column.name.clone() });
+        }
+    }
+    None
+}
+
+/// `CREATE TYPE "name" AS ENUM ('a', 'b');`
+pub(super) fn create_enum(name: &str, labels: &[String]) -> String {
+    let labels: Vec<String> = labels.iter().map(|l| literal(l)).collect();
+    format!("CREATE TYPE {} AS ENUM ({});", quote(name), labels.join(", "))
+}
+
+/// Whether a column's reported type is the enum `name` (not an array of it).
+pub(super) fn is_type(data_type: &str, name: &str) -> bool {
+    data_type == name || data_type == quote(name)
+}
+
+/// Views in the order they can be created: a view after the views of
+/// `names` it reads; cycles broken by name order.
+pub(super) fn view_order(views: &BTreeMap<String, String>, names: &[String]) -> Vec<String> {
+    let mut left: Vec<&String> = names.iter().collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let waits = |name: &String| left.iter().any(|other| *other != name && mentions(&views[name], other));
+        let at = left.iter().position(|n| !waits(n)).unwrap_or(0);
+        order.push(left.remove(at).clone());
+    }
+    order
+}

@@ -1,0 +1,338 @@
+//! Tables, columns and indexes: creation and removal in dependency order,
+//! changes in place where `ALTER TABLE` can, and SQLite's table rebuild
+//! where it cannot.
+
+use super::*;
+
+impl Plan<'_> {
+    /// New tables, each before the tables whose foreign keys reference it.
+    pub(super) fn create_tables(&mut self) {
+        let new: Vec<&String> =
+            self.to.tables.keys().filter(|n| !self.from.tables.contains_key(*n)).collect();
+        for name in creation_order(self.to, &new) {
+            let table = &self.to.tables[&name];
+            let column_text = |c: &Column| self.column_text(&name, c);
+            self.out.push(create_table(&name, &name, table, &column_text));
+            for (index_name, index) in &table.indexes {
+                self.create_index(&name, index_name, index);
+            }
+        }
+    }
+
+    /// Old tables, each after the tables whose foreign keys reference it.
+    pub(super) fn drop_tables(&mut self) {
+        let gone: Vec<&String> =
+            self.from.tables.keys().filter(|n| !self.to.tables.contains_key(*n)).collect();
+        let mut order = creation_order(&self.from, &gone);
+        order.reverse();
+        for name in order {
+            self.losing(&format!("table {name}"), format!("DROP TABLE {};", quote(&name)));
+        }
+    }
+
+    pub(super) fn alter_tables(&mut self) {
+        let common: Vec<String> =
+            self.from.tables.keys().filter(|n| self.to.tables.contains_key(*n)).cloned().collect();
+        for name in common {
+            let (old, new) = (self.from.tables[&name].clone(), &self.to.tables[&name]);
+            if old == *new {
+                continue;
+            }
+            match self.dialect {
+                Dialect::Sqlite if needs_rebuild(&old, new) && self.referenced(&name) => {
+                    self.unsupported.extend(table_differences(&name, &old, new));
+                }
+                Dialect::Sqlite if needs_rebuild(&old, new) => self.rebuild(&name, &old, new),
+                Dialect::Sqlite => self.alter_in_place(&name, &old, new),
+                Dialect::Postgres => {
+                    self.unsupported_constraints(&name, &old, new);
+                    self.alter_in_place(&name, &old, new);
+                }
+            }
+        }
+    }
+
+    /// Whether another table's foreign key references `name`: SQLite then
+    /// cannot rebuild it inside a transaction while foreign keys are
+    /// enforced, as dropping the old table deletes (or orphans) the rows
+    /// that reference it.
+    pub(super) fn referenced(&self, name: &str) -> bool {
+        let others = self.from.tables.iter().filter(|(n, _)| *n != name);
+        others.flat_map(|(_, t)| &t.foreign_keys).any(|k| k.references == name)
+    }
+
+    /// Indexes, added and dropped columns, and on PostgreSQL changed ones.
+    pub(super) fn alter_in_place(&mut self, name: &str, old: &Table, new: &Table) {
+        for (index_name, index) in &old.indexes {
+            if new.indexes.get(index_name) != Some(index) {
+                self.out.push(format!("DROP INDEX {};", quote(index_name)));
+            }
+        }
+        for column in new.columns.iter().filter(|c| !has_column(old, &c.name)) {
+            let column = self.column_text(name, column);
+            self.out.push(format!("ALTER TABLE {} ADD COLUMN {column};", quote(name)));
+        }
+        for column in old.columns.iter().filter(|c| !has_column(new, &c.name)) {
+            let statement = format!("ALTER TABLE {} DROP COLUMN {};", quote(name), quote(&column.name));
+            self.losing(&format!("column {name}.{}", column.name), statement);
+        }
+        for before in &old.columns {
+            if let Some(after) = new.columns.iter().find(|c| c.name == before.name) {
+                self.alter_column(name, before, after);
+            }
+        }
+        for (index_name, index) in &new.indexes {
+            if old.indexes.get(index_name) != Some(index) {
+                self.create_index(name, index_name, index);
+            }
+        }
+    }
+
+    /// PostgreSQL's `ALTER COLUMN`: type, then default, then nullability
+    /// (nulls set to the new default first, as a SQLite rebuild copies them).
+    pub(super) fn alter_column(&mut self, table: &str, before: &Column, after: &Column) {
+        let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote(table), quote(&after.name));
+        if before.data_type != after.data_type {
+            let statement = format!("{alter} TYPE {1} USING {0}::{1};", quote(&after.name), after.data_type);
+            self.type_change(table, before, after, statement);
+        }
+        if before.default != after.default {
+            self.out.push(match &after.default {
+                Some(default) => format!("{alter} SET DEFAULT {default};"),
+                None => format!("{alter} DROP DEFAULT;"),
+            });
+        }
+        if before.nullable != after.nullable {
+            if let (false, Some(default)) = (after.nullable, &after.default) {
+                let column = quote(&after.name);
+                let fill =
+                    format!("UPDATE {} SET {column} = {default} WHERE {column} IS NULL;", quote(table));
+                self.out.push(fill);
+            }
+            let set = if after.nullable { "DROP NOT NULL" } else { "SET NOT NULL" };
+            self.out.push(format!("{alter} {set};"));
+        }
+    }
+
+    pub(super) fn type_change(&mut self, table: &str, before: &Column, after: &Column, statement: String) {
+        if narrows(&before.data_type, &after.data_type) {
+            let what = format!(
+                "column {table}.{} narrows from {} to {}",
+                after.name, before.data_type, after.data_type
+            );
+            self.losing(&what, statement);
+        } else {
+            self.out.push(statement);
+        }
+    }
+
+    /// SQLite's twelve-step procedure, the steps that fit a transaction:
+    /// new table, copy the common columns, drop, rename, indexes.
+    pub(super) fn rebuild(&mut self, name: &str, old: &Table, new: &Table) {
+        let scratch = format!("_migrate_new_{name}");
+        let mut losses: Vec<String> = old
+            .columns
+            .iter()
+            .filter(|c| !has_column(new, &c.name))
+            .map(|c| format!("column {name}.{}", c.name))
+            .collect();
+        for before in &old.columns {
+            let after = new.columns.iter().find(|c| c.name == before.name);
+            if let Some(after) = after.filter(|a| narrows(&before.data_type, &a.data_type)) {
+                losses.push(format!(
+                    "column {name}.{} narrows from {} to {}",
+                    after.name, before.data_type, after.data_type
+                ));
+            }
+        }
+        let mut create = String::new();
+        for what in losses {
+            create += &format!("-- WARNING: drops data: {what}\n");
+            self.warn(&what);
+        }
+        self.out.push(create + &create_table(&scratch, name, new, &column_sql));
+        let (targets, sources): (Vec<String>, Vec<String>) = new
+            .columns
+            .iter()
+            .filter_map(|after| Some((after, old.columns.iter().find(|c| c.name == after.name)?)))
+            .map(|(after, before)| (quote(&after.name), copy_expression(before, after)))
+            .unzip();
+        if !targets.is_empty() {
+            self.out.push(format!(
+                "INSERT INTO {} ({}) SELECT {} FROM {};",
+                quote(&scratch),
+                targets.join(", "),
+                sources.join(", "),
+                quote(name)
+            ));
+        }
+        self.out.push(format!("DROP TABLE {};", quote(name)));
+        self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(name)));
+        for (index_name, index) in &new.indexes {
+            self.create_index(name, index_name, index);
+        }
+    }
+
+    pub(super) fn create_index(&mut self, table: &str, name: &str, index: &Index) {
+        if index.columns.iter().any(|c| c == "<expression>") {
+            self.unsupported.push(Difference {
+                object: format!("table {table}: index {name}"),
+                before: None,
+                after: Some(index.describe()),
+            });
+            return;
+        }
+        let unique = if index.unique { "UNIQUE " } else { "" };
+        let mut statement = format!(
+            "CREATE {unique}INDEX {} ON {} ({})",
+            quote(name),
+            quote(table),
+            quoted_list(&index.columns)
+        );
+        if let Some(predicate) = &index.predicate {
+            statement += &format!(" WHERE {predicate}");
+        }
+        self.out.push(statement + ";");
+    }
+
+    /// Views and triggers: when any table statement was written, all of
+    /// the old ones are dropped first and all the new ones created last.
+    pub(super) fn sqlite_views_and_triggers(&mut self) {
+        let everything = !self.out.is_empty();
+        let (from, to) = (&self.from, self.to);
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        for (kind, old, new) in [("VIEW", &from.views, &to.views), ("TRIGGER", &from.triggers, &to.triggers)]
+        {
+            for (name, definition) in old {
+                if everything || new.get(name) != Some(definition) {
+                    before.push(format!("DROP {kind} {};", quote(name)));
+                }
+            }
+            for (name, definition) in new {
+                if everything || old.get(name) != Some(definition) {
+                    after.push(format!("{definition};"));
+                }
+            }
+        }
+        before.append(&mut self.out);
+        before.append(&mut after);
+        self.out = before;
+    }
+}
+
+/// What differs between two versions of table `name`.
+pub(super) fn table_differences(name: &str, old: &Table, new: &Table) -> Vec<Difference> {
+    let one = |t: &Table| Schema { tables: [(name.to_string(), t.clone())].into(), ..Schema::default() };
+    one(old).diff(&one(new))
+}
+
+/// Whether SQLite's `ALTER TABLE` cannot turn `old` into `new`.
+pub(super) fn needs_rebuild(old: &Table, new: &Table) -> bool {
+    let sorted = |t: &Table| {
+        let (mut uniques, mut keys, mut checks) =
+            (t.uniques.clone(), t.foreign_keys.clone(), t.checks.clone());
+        uniques.sort();
+        keys.sort();
+        checks.sort();
+        (t.primary_key.clone(), uniques, keys, checks)
+    };
+    let changed = old.columns.iter().any(|c| new.columns.iter().any(|n| n.name == c.name && n != c));
+    let added_badly = new.columns.iter().any(|c| !has_column(old, &c.name) && !addable(c));
+    let dropped_badly =
+        old.columns.iter().any(|c| !has_column(new, &c.name) && constrained(old, new, &c.name));
+    sorted(old) != sorted(new) || changed || added_badly || dropped_badly
+}
+
+/// Whether `ALTER TABLE … ADD COLUMN` accepts the column: a constant
+/// default, and one that is not null when the column is `NOT NULL`.
+pub(super) fn addable(column: &Column) -> bool {
+    match column.default.as_deref().map(str::trim) {
+        None => column.nullable,
+        Some(default) => {
+            let lower = default.to_ascii_lowercase();
+            let constant = default.starts_with(['\'', '-', '+', '.'])
+                || default.starts_with(|c: char| c.is_ascii_digit())
+                || lower.starts_with("x'")
+                || ["true", "false"].contains(&lower.as_str());
+            constant || (lower == "null" && column.nullable)
+        }
+    }
+}
+
+/// Whether dropping `column` would break an index, key or check that stays.
+pub(super) fn constrained(old: &Table, new: &Table, column: &str) -> bool {
+    let named = |columns: &[String]| columns.iter().any(|c| c == column);
+    let kept_index = old.indexes.iter().any(|(n, i)| new.indexes.get(n) == Some(i) && named(&i.columns));
+    named(&old.primary_key)
+        || old.uniques.iter().any(|u| named(u))
+        || old.foreign_keys.iter().any(|k| named(&k.columns))
+        || old.checks.iter().any(|c| mentions(c, column))
+        || kept_index
+}
+
+/// Whether `word` appears in `text` as a whole word (case-insensitive).
+pub(super) fn mentions(text: &str, word: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let word = word.to_ascii_lowercase();
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(&word).any(|(at, _)| {
+        let before = text[..at].chars().next_back().is_none_or(|c| !is_word(c));
+        let after = text[at + word.len()..].chars().next().is_none_or(|c| !is_word(c));
+        before && after
+    })
+}
+
+/// What a rebuild copies into a column: the old value, or the new default
+/// where the column becomes `NOT NULL` and the old value is null.
+pub(super) fn copy_expression(before: &Column, after: &Column) -> String {
+    match &after.default {
+        Some(default) if before.nullable && !after.nullable => {
+            format!("coalesce({}, {default})", quote(&before.name))
+        }
+        _ => quote(&before.name),
+    }
+}
+
+/// Whether changing a column's type from `old` to `new` may lose data:
+/// anything but a longer length, no length, `text`, or a larger integer.
+pub(super) fn narrows(old: &str, new: &str) -> bool {
+    fn split(ty: &str) -> (&str, Vec<u64>) {
+        let (base, args) = ty.split_once('(').unwrap_or((ty, ""));
+        let args = args.trim_end_matches(')').split(',').filter_map(|a| a.trim().parse().ok()).collect();
+        (base.trim(), args)
+    }
+    const INTEGERS: [&[&str]; 3] = [&["smallint", "int2"], &["integer", "int", "int4"], &["bigint", "int8"]];
+    let rank = |base: &str| INTEGERS.iter().position(|names| names.contains(&base));
+    let ((old_base, old_args), (new_base, new_args)) = (split(old), split(new));
+    if old == new || new_base == "text" {
+        return false;
+    }
+    if let (Some(a), Some(b)) = (rank(old_base), rank(new_base)) {
+        return b < a;
+    }
+    if old_base != new_base {
+        return true;
+    }
+    !new_args.is_empty() && (old_args.is_empty() || new_args.iter().zip(&old_args).any(|(n, o)| n < o))
+}
+
+/// Names in the order they can be created: a table after the tables of
+/// `names` it references; cycles broken by name order.
+pub(super) fn creation_order(schema: &Schema, names: &[&String]) -> Vec<String> {
+    let mut left: Vec<&String> = names.to_vec();
+    let mut order: Vec<String> = Vec::new();
+    while !left.is_empty() {
+        let waits = |name: &String| {
+            let keys = &schema.tables[name].foreign_keys;
+            keys.iter().any(|k| &k.references != name && left.contains(&&k.references))
+        };
+        let at = left.iter().position(|n| !waits(n)).unwrap_or(0);
+        order.push(left.remove(at).clone());
+    }
+    order
+}
+
+pub(super) fn has_column(table: &Table, name: &str) -> bool {
+    table.columns.iter().any(|c| c.name == name)
+}
