@@ -69,6 +69,24 @@ pub struct Step {
     pub elapsed: Duration,
 }
 
+impl Step {
+    /// The step for `revision`, which started at `started` and just ended.
+    pub fn finished(revision: &Revision, direction: Direction, started: std::time::Instant) -> Step {
+        Step {
+            revision: revision.id.clone(),
+            message: revision.message.clone(),
+            direction,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// How many statements a section runs: the `n` of progress marks such as
+/// `at statement 2 of n`.
+pub fn count_statements(section: &Section) -> usize {
+    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
+}
+
 /// Runs `section` statement by statement through `execute`, turning a
 /// failure into an error that names the file, line and statement.
 pub fn run_section<E: std::fmt::Display>(

@@ -87,13 +87,7 @@ pub struct EmbedErrors(pub Vec<EmbedError>);
 
 impl fmt::Display for EmbedErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
+        crate::error::write_lines(f, &self.0)
     }
 }
 

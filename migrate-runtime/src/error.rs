@@ -103,14 +103,20 @@ impl From<ChainError> for ChainErrors {
 
 impl fmt::Display for ChainErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
+        write_lines(f, &self.0)
     }
+}
+
+/// Writes `items` one per line: how every list of findings displays, so a
+/// build log or an editor can jump to each file and line.
+pub(crate) fn write_lines<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            writeln!(f)?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for ChainErrors {}

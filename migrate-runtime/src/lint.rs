@@ -45,13 +45,7 @@ pub struct Findings(pub Vec<Finding>);
 
 impl fmt::Display for Findings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, finding) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{finding}")?;
-        }
-        Ok(())
+        crate::error::write_lines(f, &self.0)
     }
 }
 

@@ -8,7 +8,7 @@
 //! history row; COMMIT;`, the same text `--sql` prints: one round trip per
 //! revision.
 
-use crate::apply::{statement_error, Direction, Options, RepairMark, Step};
+use crate::apply::{count_statements, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
@@ -214,7 +214,7 @@ impl<'a> PostgresMigrator<'a> {
     async fn send(&self, revision: &Revision, batch: &str, direction: Direction) -> Result<Step, ApplyError> {
         let started = Instant::now();
         let Err(error) = self.client.batch_execute(batch).await else {
-            return Ok(step(revision, direction, started));
+            return Ok(Step::finished(revision, direction, started));
         };
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
         let section = match direction {
@@ -256,7 +256,7 @@ impl<'a> PostgresMigrator<'a> {
         self.run_statements(revision, section, "").await?;
         let ms = started.elapsed().as_millis() as i64;
         self.set_mark(revision, None, Some(ms)).await?;
-        Ok(step(revision, Direction::Upgrade, started))
+        Ok(Step::finished(revision, Direction::Upgrade, started))
     }
 
     /// A `transaction: none` revision's downgrade, statement by statement
@@ -273,7 +273,7 @@ impl<'a> PostgresMigrator<'a> {
         self.run_statements(revision, section, "downgrade ").await?;
         let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
         self.client.batch_execute(&delete).await.map_err(database)?;
-        Ok(step(revision, Direction::Downgrade, started))
+        Ok(Step::finished(revision, Direction::Downgrade, started))
     }
 
     /// Runs a section's statements one by one, each its own transaction,
@@ -327,14 +327,14 @@ impl<'a> PostgresMigrator<'a> {
         for rev in remove {
             let revision = state.graph().revision(rev);
             batch += &format!("{};\n", history::delete_sql(table, &self.options.package, &revision.id));
-            steps.push(step(revision, Direction::Unstamp, Instant::now()));
+            steps.push(Step::finished(revision, Direction::Unstamp, Instant::now()));
         }
         for rev in add {
             let revision = state.graph().revision(rev);
             let mut row = AppliedRevision::for_revision(revision, DIALECT);
             row.execution_ms = Some(0);
             batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
-            steps.push(step(revision, Direction::Stamp, Instant::now()));
+            steps.push(Step::finished(revision, Direction::Stamp, Instant::now()));
         }
         batch += &format!(
             "UPDATE {} SET dirty = NULL WHERE package = {};\nCOMMIT;\n",
@@ -385,19 +385,6 @@ fn plan_steps(
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
     state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
-}
-
-fn count_statements(section: &Section) -> usize {
-    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
-}
-
-fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {
-    Step {
-        revision: revision.id.clone(),
-        message: revision.message.clone(),
-        direction,
-        elapsed: started.elapsed(),
-    }
 }
 
 /// The advisory-lock key migrators of a history table agree on: stable

@@ -7,7 +7,7 @@
 //! one file apply every revision exactly once, and the first run on an empty
 //! file creates the history table without a race.
 
-use crate::apply::{run_section, statement_error, Direction, Options, RepairMark, Step};
+use crate::apply::{count_statements, run_section, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
@@ -83,12 +83,12 @@ impl<'a> SqliteMigrator<'a> {
             let id = &state.graph().revision(rev).id;
             tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, id))
                 .map_err(database)?;
-            steps.push(step(state.graph().revision(rev), Direction::Unstamp, Instant::now()));
+            steps.push(Step::finished(state.graph().revision(rev), Direction::Unstamp, Instant::now()));
         }
         for rev in add {
             let row = AppliedRevision::for_revision(state.graph().revision(rev), DIALECT);
             insert_row(&tx, options, &row)?;
-            steps.push(step(state.graph().revision(rev), Direction::Stamp, Instant::now()));
+            steps.push(Step::finished(state.graph().revision(rev), Direction::Stamp, Instant::now()));
         }
         let clear = format!(
             "UPDATE {} SET dirty = NULL WHERE package = ?1",
@@ -259,7 +259,7 @@ fn apply_revision(
     row.execution_ms = Some(started.elapsed().as_millis() as i64);
     insert_row(&tx, options, &row)?;
     tx.commit().map_err(database)?;
-    Ok(step(revision, Direction::Upgrade, started))
+    Ok(Step::finished(revision, Direction::Upgrade, started))
 }
 
 /// A `transaction: none` revision: the history row is written first with a
@@ -281,7 +281,7 @@ fn apply_outside_transaction(
     tx.commit().map_err(database)?;
     run_statements(conn, revision, section, options, "")?;
     set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
-    Ok(step(revision, Direction::Upgrade, started))
+    Ok(Step::finished(revision, Direction::Upgrade, started))
 }
 
 /// A `transaction: none` revision's downgrade, statement by statement too,
@@ -301,7 +301,7 @@ fn revert_outside_transaction(
     run_statements(conn, revision, section, options, "downgrade ")?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     conn.execute_batch(&delete).map_err(database)?;
-    Ok(step(revision, Direction::Downgrade, started))
+    Ok(Step::finished(revision, Direction::Downgrade, started))
 }
 
 /// Runs a section's statements one by one outside any transaction, moving
@@ -328,10 +328,6 @@ fn run_statements(
     Ok(())
 }
 
-fn count_statements(section: &Section) -> usize {
-    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
-}
-
 fn set_mark(
     conn: &Connection,
     revision: &Revision,
@@ -351,7 +347,7 @@ fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> R
     run_section(revision, section, |sql| tx.execute_batch(sql))?;
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
-    Ok(step(revision, Direction::Downgrade, started))
+    Ok(Step::finished(revision, Direction::Downgrade, started))
 }
 
 /// A progress mark that a live migrator may still be moving, as opposed to
@@ -424,15 +420,6 @@ fn downgrade_section(revision: &Revision) -> Result<&Section, ApplyError> {
         at: revision.location.clone(),
         revision: revision.id.clone(),
     })
-}
-
-fn step(revision: &Revision, direction: Direction, started: Instant) -> Step {
-    Step {
-        revision: revision.id.clone(),
-        message: revision.message.clone(),
-        direction,
-        elapsed: started.elapsed(),
-    }
 }
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {

@@ -1,9 +1,8 @@
 //! Several OS processes of the built binary upgrading one SQLite file at
 //! once: every run succeeds and every revision is applied exactly once.
 
-use crate::support::Fixture;
+use crate::support::{finish, Fixture};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const PROCESSES: usize = 8;
 const ROUNDS: usize = 5;
@@ -29,20 +28,11 @@ fn counting_chain(fixture: &Fixture) {
 
 fn stampede(fixture: &Fixture, db: &Path) {
     let url = format!("sqlite:{}", db.display());
-    let children: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-                .args(["migrate", "upgrade", "--database-url", &url])
-                .current_dir(fixture.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn cargo-migrate")
-        })
-        .collect();
+    let children: Vec<_> =
+        (0..PROCESSES).map(|_| fixture.spawn(&["upgrade", "--database-url", &url])).collect();
     for child in children {
-        let output = child.wait_with_output().expect("wait");
-        assert!(output.status.success(), "a migrator failed: {}", String::from_utf8_lossy(&output.stderr));
+        let run = finish(child);
+        assert_eq!(run.code, 0, "a migrator failed: {}", run.stderr);
     }
     let conn = rusqlite::Connection::open(db).expect("open");
     let counts: Vec<(String, i64)> = conn

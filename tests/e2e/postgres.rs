@@ -3,9 +3,8 @@
 //! `CI` set a missing server fails the tests instead of skipping them.
 
 use crate::support::pg::{database, history, schema, sql};
-use crate::support::Fixture;
+use crate::support::{finish, Fixture};
 use migrate_runtime::testing::database_url;
-use std::process::{Command, Stdio};
 
 #[test]
 fn upgrade_downgrade_stamp_and_current_on_postgres() {
@@ -142,20 +141,10 @@ fn eight_processes_upgrading_one_postgres_database_apply_each_revision_once() {
         let name = format!("stampede_{}_{round}", std::process::id());
         sql(&base, &format!("CREATE DATABASE {name}"));
         let url = database_url(&base, &name);
-        let children: Vec<_> = (0..8)
-            .map(|_| {
-                Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-                    .args(["migrate", "upgrade", "--database-url", &url])
-                    .current_dir(demo.path())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn")
-            })
-            .collect();
+        let children: Vec<_> = (0..8).map(|_| demo.spawn(&["upgrade", "--database-url", &url])).collect();
         for child in children {
-            let output = child.wait_with_output().expect("wait");
-            assert!(output.status.success(), "round {round}: {}", String::from_utf8_lossy(&output.stderr));
+            let run = finish(child);
+            assert_eq!(run.code, 0, "round {round}: {}", run.stderr);
         }
         assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"], "round {round}");
     }

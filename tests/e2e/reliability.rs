@@ -10,10 +10,10 @@
 
 use crate::support::pg::{self, database as pg_database};
 use crate::support::sqlite::{history, schema, tables};
-use crate::support::{Fixture, Run};
+use crate::support::{finish, Fixture, Run};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
 
 // ---------------------------------------------------------------------------
@@ -116,28 +116,6 @@ fn id(n: usize) -> String {
     format!("ab{n:010}")
 }
 
-/// The binary on `fixture`, started, its output collected by [`finish`].
-fn spawn(fixture: &Fixture, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-        .arg("migrate")
-        .args(args)
-        .current_dir(fixture.path())
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cargo-migrate")
-}
-
-fn finish(child: Child) -> Run {
-    let output = child.wait_with_output().expect("wait for cargo-migrate");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// `kill -9` (what `Child::kill` sends on Unix), then reaps the process.
 fn kill_9(mut child: Child) {
     child.kill().expect("kill -9 cargo-migrate");
@@ -154,7 +132,7 @@ fn stampede(fixture: &Fixture, args: &[&str], processes: usize, jitter: Duration
         .iter()
         .map(|delay| {
             std::thread::sleep(delay.saturating_sub(started.elapsed()));
-            spawn(fixture, args)
+            fixture.spawn(args)
         })
         .collect();
     children.into_iter().map(finish).collect()
@@ -421,7 +399,7 @@ fn kill_9_inside_a_transactional_revision_leaves_sqlite_before_or_after_and_the_
             let url = sqlite_url(&db);
             // Once the run holds the write lock, its revision is under way:
             // kill it at a random point of the time the revision takes.
-            let child = spawn(&fixture, &["upgrade", "--database-url", &url]);
+            let child = fixture.spawn(&["upgrade", "--database-url", &url]);
             assert!(
                 wait_until(Duration::from_secs(10), || sqlite_write_locked(&db)),
                 "{journal}: never started"
@@ -503,7 +481,7 @@ fn kill_9_inside_a_transactional_revision_leaves_postgres_before_or_after_and_th
             &format!("CREATE DATABASE {name} TEMPLATE {template_name}"),
         );
         let url = template.replace(&template_name, &name);
-        let child = spawn(&fixture, &["upgrade", "--database-url", &url]);
+        let child = fixture.spawn(&["upgrade", "--database-url", &url]);
         assert!(
             wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep")),
             "revision 2 never started"
@@ -572,7 +550,7 @@ fn kill_9_inside_a_no_transaction_revision_on_sqlite_is_refused_until_repair_exp
     let db = sqlite_file(&fixture, "stuck.db", "delete");
     let url = sqlite_url(&db);
     fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
-    let child = spawn(&fixture, &["upgrade", "--database-url", &url]);
+    let child = fixture.spawn(&["upgrade", "--database-url", &url]);
     let dirty = |db: &Path| {
         let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
         conn.query_row("SELECT dirty FROM migrate_history WHERE dirty IS NOT NULL", [], |r| {
@@ -599,7 +577,7 @@ fn kill_9_inside_a_no_transaction_revision_on_postgres_is_refused_until_repair_e
     let fixture =
         project(&stuck_chain("SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM marker) THEN 60 ELSE 0 END)"));
     fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
-    let child = spawn(&fixture, &["upgrade", "--database-url", &url]);
+    let child = fixture.spawn(&["upgrade", "--database-url", &url]);
     let reached = wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep(CASE"));
     kill_9(child);
     assert!(reached, "the run never reached its endless statement");
@@ -634,7 +612,7 @@ fn lock_holder_dies(end: impl FnOnce(Child, &str)) {
     let Some(url) = pg_database() else { return };
     let fixture = project(&sleepy_chain());
     fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
-    let holder = spawn(&fixture, &["upgrade", "--database-url", &url]);
+    let holder = fixture.spawn(&["upgrade", "--database-url", &url]);
     assert!(
         wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep(CASE")),
         "the holder never slept"
@@ -681,9 +659,9 @@ fn a_killed_lock_holder_on_sqlite_does_not_block_the_waiting_migrator() {
         let db = sqlite_file(&fixture, "holder.db", journal);
         let url = sqlite_url(&db);
         fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
-        let holder = spawn(&fixture, &["upgrade", "--database-url", &url]);
+        let holder = fixture.spawn(&["upgrade", "--database-url", &url]);
         let writing = wait_until(Duration::from_secs(10), || sqlite_write_locked(&db));
-        let waiter = spawn(&fixture, &["upgrade", "--database-url", &url, "--lock-timeout", "20"]);
+        let waiter = fixture.spawn(&["upgrade", "--database-url", &url, "--lock-timeout", "20"]);
         std::thread::sleep(Duration::from_millis(100));
         kill_9(holder);
         assert!(writing, "{journal}: the holder never wrote");
@@ -737,7 +715,7 @@ fn create_index_concurrently_completes_while_a_second_migrator_waits_for_the_loc
         .no_transaction(),
     ]);
     fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
-    let first = spawn(&fixture, &["upgrade", "--database-url", &url]);
+    let first = fixture.spawn(&["upgrade", "--database-url", &url]);
     let locked = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                   WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()";
     assert!(
@@ -747,7 +725,7 @@ fn create_index_concurrently_completes_while_a_second_migrator_waits_for_the_loc
     // The second polls for the lock in short transactions of its own, which
     // the index build does not wait for; a blocking `pg_advisory_lock` in an
     // open transaction would make both wait for each other.
-    let second = spawn(&fixture, &["upgrade", "--database-url", &url, "--lock-timeout", "30"]);
+    let second = fixture.spawn(&["upgrade", "--database-url", &url, "--lock-timeout", "30"]);
     let started = Instant::now();
     let (first, second) = (finish(first), finish(second));
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());

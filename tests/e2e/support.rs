@@ -72,6 +72,20 @@ impl Fixture {
         run(output)
     }
 
+    /// Starts `cargo-migrate migrate <args>` on the fixture without waiting,
+    /// for tests that run several at once or kill one; [`finish`] collects it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+            .arg("migrate")
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start cargo-migrate")
+    }
+
     /// The revision files of `folder` (relative to the fixture), sorted.
     pub fn files(&self, folder: &str) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.path().join(folder))
@@ -91,6 +105,11 @@ impl Fixture {
         migrate_runtime::load::load_graph(&self.path().join(package_dir), "migrations".as_ref())
             .unwrap_or_else(|e| panic!("chain does not load:\n{e}"))
     }
+}
+
+/// Waits for a [`Fixture::spawn`]ed run and collects what it did.
+pub fn finish(child: std::process::Child) -> Run {
+    run(child.wait_with_output().expect("wait for cargo-migrate"))
 }
 
 fn run(output: Output) -> Run {
