@@ -172,6 +172,8 @@ pub enum ApplyError {
     NotBelow { target: String },
     #[error("{at}: revision `{revision}` failed: {message}\n  in statement: {statement}")]
     Statement { at: Location, revision: String, statement: String, message: String },
+    #[error("{at}: revision `{revision}` turns foreign keys off but leaves rows that break them, so it was rolled back: {}", violations.join("; "))]
+    ForeignKeyCheck { at: Location, revision: String, violations: Vec<String> },
     #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
     LockTimeout { seconds: u64, holder: String },
     #[error("database error: {0}")]

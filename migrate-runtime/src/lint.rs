@@ -6,7 +6,9 @@
 //! `CREATE INDEX CONCURRENTLY` and friends, `VACUUM` (both databases),
 //! `CREATE DATABASE`, `ALTER SYSTEM`; a new enum value (`ALTER TYPE … ADD
 //! VALUE`) cannot be used before its transaction commits; and `COMMIT` or
-//! `BEGIN` in the SQL would end or nest the engine's own transaction. Each
+//! `BEGIN` in the SQL would end or nest the engine's own transaction;
+//! SQLite's `PRAGMA foreign_keys` is a no-op there (unless it is the first
+//! statement, `= OFF`, which the engine runs before the transaction). Each
 //! would fail at apply time, or worse, half-apply. This module finds them
 //! beforehand, for `cargo migrate check` and `embed_migrations!`: a pure
 //! function of parsed revisions, every finding at once, each with its file,
@@ -52,6 +54,7 @@ impl fmt::Display for Findings {
 impl std::error::Error for Findings {}
 
 const NO_TRANSACTION: &str = "add `-- transaction: none` to its header so it runs statement by statement";
+const FIRST_STATEMENT: &str = "to rebuild tables other tables reference, make `PRAGMA foreign_keys = OFF;` the section's first statement: cargo-migrate then turns foreign keys off before the transaction, checks them (`PRAGMA foreign_key_check`) before it commits, and turns them back on";
 const REMOVE: &str = "remove it (the engine commits each revision together with its history row), or add `-- transaction: none` to manage transactions yourself";
 
 /// Checks revisions (a package's chain, in any order) and reports every
@@ -93,6 +96,9 @@ fn lint_section(revision: &Revision, section: &Section) -> Vec<Finding> {
             findings.push(finding(format!("`{what}` cannot run inside a transaction"), NO_TRANSACTION));
         } else if let Some(what) = transaction_control(tokens) {
             findings.push(finding(format!("`{what}` would end or nest the revision's transaction"), REMOVE));
+        } else if foreign_keys_pragma(tokens) && !(index == 0 && section.disables_foreign_keys()) {
+            let problem = "`PRAGMA foreign_keys` has no effect inside the revision's transaction".to_string();
+            findings.push(finding(problem, FIRST_STATEMENT));
         } else if let Some((kind, value)) = new_enum_value(tokens) {
             let later =
                 statements[index + 1..].iter().find(|(_, later)| later.contains(&Token::Str(value.clone())));
@@ -129,6 +135,11 @@ fn non_transactional(tokens: &[Token]) -> Option<String> {
         _ => None,
     }
     .map(str::to_string)
+}
+
+/// `PRAGMA foreign_keys` and `PRAGMA foreign_keys = …`.
+fn foreign_keys_pragma(tokens: &[Token]) -> bool {
+    matches!(tokens, [first, second, ..] if first.word() == Some("PRAGMA") && second.word() == Some("FOREIGN_KEYS"))
 }
 
 /// `BEGIN`, `COMMIT` and the like at the top level of a revision.
@@ -326,6 +337,17 @@ mod tests {
         flagged("COMMIT;", "`COMMIT` would end or nest");
         flagged("BEGIN; SELECT 1;", "`BEGIN`");
         flagged("ROLLBACK;", "`ROLLBACK`");
+        flagged("DROP TABLE p;\nPRAGMA foreign_keys = OFF;", "`PRAGMA foreign_keys` has no effect");
+        flagged(
+            "PRAGMA foreign_keys = ON;",
+            "make `PRAGMA foreign_keys = OFF;` the section's first statement",
+        );
+    }
+
+    #[test]
+    fn foreign_keys_off_as_the_first_statement_is_honoured() {
+        clean("-- rebuild p\nPRAGMA foreign_keys = OFF;\nDROP TABLE p;");
+        clean("pragma foreign_keys=0;");
     }
 
     #[test]

@@ -84,6 +84,31 @@ pub struct Section {
     pub checksum: String,
 }
 
+impl Section {
+    /// Whether the section's first statement is `PRAGMA foreign_keys = OFF`.
+    ///
+    /// That pragma is a no-op inside a transaction, yet SQLite's table
+    /// rebuild of a table other tables reference needs it; so the SQLite
+    /// engine (and the offline script) honour it by turning foreign keys off
+    /// before the revision's transaction, running `PRAGMA foreign_key_check`
+    /// before its commit, and turning them back on after it.
+    ///
+    /// ```
+    /// # use migrate_runtime::revision::Section;
+    /// let section = |sql: &str| Section { dialect: None, sql: sql.into(), first_line: 1, checksum: String::new() };
+    /// assert!(section("-- rebuild p\npragma Foreign_Keys=off;\nDROP TABLE p;").disables_foreign_keys());
+    /// assert!(!section("DROP TABLE p; PRAGMA foreign_keys = OFF;").disables_foreign_keys());
+    /// ```
+    pub fn disables_foreign_keys(&self) -> bool {
+        let statements = crate::split::split_statements(&self.sql);
+        let Some(first) = statements.iter().find(|s| !s.is_empty()) else { return false };
+        let words: String = first.sql().split_whitespace().collect::<Vec<_>>().join("").to_ascii_lowercase();
+        ["off", "0", "false", "no", "'off'", "\"off\""]
+            .iter()
+            .any(|v| words == format!("pragmaforeign_keys={v}"))
+    }
+}
+
 /// One parsed revision file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {

@@ -6,7 +6,7 @@ use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision};
 use crate::plan::upgrade_section;
-use crate::revision::{Dialect, Revision, TransactionMode};
+use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
 use crate::target::between;
 
@@ -53,7 +53,7 @@ pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) ->
     let section = upgrade_section(revision, dialect)?;
     let row = AppliedRevision::for_revision(revision, dialect);
     let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
-    Ok(step(revision, "upgrade", &section.sql, &insert))
+    Ok(step(revision, dialect, "upgrade", section, &insert))
 }
 
 /// One revision's downgrade with the deletion of its history row.
@@ -67,10 +67,17 @@ pub fn downgrade_step(
         revision: revision.id.clone(),
     })?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
-    Ok(step(revision, "downgrade", &section.sql, &delete))
+    Ok(step(revision, dialect, "downgrade", section, &delete))
 }
 
-fn step(revision: &Revision, direction: &str, sql: &str, history_sql: &str) -> String {
+fn step(
+    revision: &Revision,
+    dialect: Dialect,
+    direction: &str,
+    section: &Section,
+    history_sql: &str,
+) -> String {
+    let sql = &section.sql;
     let parents =
         if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
     let mut out = format!(
@@ -80,6 +87,11 @@ fn step(revision: &Revision, direction: &str, sql: &str, history_sql: &str) -> S
         revision.location
     );
     let transactional = revision.transaction == TransactionMode::Single;
+    // As the SQLite engine does (see `Section::disables_foreign_keys`).
+    let keys_off = dialect == Dialect::Sqlite && transactional && section.disables_foreign_keys();
+    if keys_off {
+        out += "PRAGMA foreign_keys = OFF;\n";
+    }
     if transactional {
         out += "BEGIN;\n";
     }
@@ -89,8 +101,14 @@ fn step(revision: &Revision, direction: &str, sql: &str, history_sql: &str) -> S
     }
     out += history_sql;
     out += ";\n";
+    if keys_off {
+        out += "PRAGMA foreign_key_check;\n";
+    }
     if transactional {
         out += "COMMIT;\n";
+    }
+    if keys_off {
+        out += "PRAGMA foreign_keys = ON;\n";
     }
     out
 }

@@ -6,7 +6,9 @@
 //! are created referenced-first and dropped in the reverse order, so foreign
 //! keys never dangle. On SQLite, changes `ALTER TABLE` cannot express use the
 //! documented table rebuild (new table, copy the common columns, drop,
-//! rename, recreate indexes); views and triggers are dropped before any
+//! rename, recreate indexes; with foreign keys off around the transaction
+//! and checked before it commits when a foreign key references the table,
+//! through a leading `PRAGMA foreign_keys = OFF`); views and triggers are dropped before any
 //! table change and recreated after it, so none refers to a missing table
 //! mid-way. On PostgreSQL, the views a change touches are dropped first and
 //! recreated last, in dependency order; enum types are created before the
@@ -34,9 +36,7 @@ pub struct Changes {
     /// Differences no statement was written for, which the user writes by
     /// hand: triggers on PostgreSQL, enum labels removed or reordered (or
     /// appended and used in the same revision), expression indexes, constraint changes on an existing PostgreSQL
-    /// table, and on SQLite the rebuild of a table another table's foreign
-    /// key references (with foreign keys enforced, dropping the old table
-    /// inside the revision's transaction fails or cascades).
+    /// table.
     pub unsupported: Vec<Difference>,
 }
 
@@ -123,6 +123,9 @@ struct Plan<'a> {
     unsupported: Vec<Difference>,
     /// `ALTER TYPE … ADD VALUE` statements written, with type and label.
     added_labels: Vec<(String, String, String)>,
+    /// Whether a SQLite rebuild needs foreign keys off (see
+    /// [`crate::revision::Section::disables_foreign_keys`]).
+    foreign_keys_off: bool,
 }
 
 impl<'a> Plan<'a> {
@@ -142,6 +145,7 @@ impl<'a> Plan<'a> {
             warnings: Vec::new(),
             unsupported: Vec::new(),
             added_labels: Vec::new(),
+            foreign_keys_off: false,
         };
         plan.renames(renames);
         match dialect {
@@ -151,6 +155,9 @@ impl<'a> Plan<'a> {
                 plan.drop_tables();
                 plan.sqlite_views_and_triggers();
                 plan.unsupported_objects(&["enum ", "sequence "]);
+                if plan.foreign_keys_off {
+                    plan.out.insert(0, "PRAGMA foreign_keys = OFF;".to_string());
+                }
             }
             Dialect::Postgres => plan.postgres(from, renames),
         }

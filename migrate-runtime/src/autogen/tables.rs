@@ -39,10 +39,10 @@ impl Plan<'_> {
                 continue;
             }
             match self.dialect {
-                Dialect::Sqlite if needs_rebuild(&old, new) && self.referenced(&name) => {
-                    self.unsupported.extend(table_differences(&name, &old, new));
+                Dialect::Sqlite if needs_rebuild(&old, new) => {
+                    self.foreign_keys_off |= self.referenced(&name);
+                    self.rebuild(&name, &old, new);
                 }
-                Dialect::Sqlite if needs_rebuild(&old, new) => self.rebuild(&name, &old, new),
                 Dialect::Sqlite => self.alter_in_place(&name, &old, new),
                 Dialect::Postgres => {
                     self.unsupported_constraints(&name, &old, new);
@@ -52,13 +52,12 @@ impl Plan<'_> {
         }
     }
 
-    /// Whether another table's foreign key references `name`: SQLite then
-    /// cannot rebuild it inside a transaction while foreign keys are
-    /// enforced, as dropping the old table deletes (or orphans) the rows
-    /// that reference it.
+    /// Whether a foreign key (its own included) references table `name`:
+    /// with foreign keys enforced, dropping the old table in a rebuild
+    /// deletes its rows first, which cascades to or fails on the rows that
+    /// reference them.
     pub(super) fn referenced(&self, name: &str) -> bool {
-        let others = self.from.tables.iter().filter(|(n, _)| *n != name);
-        others.flat_map(|(_, t)| &t.foreign_keys).any(|k| k.references == name)
+        self.from.tables.values().flat_map(|t| &t.foreign_keys).any(|k| k.references == name)
     }
 
     /// Indexes, added and dropped columns, and on PostgreSQL changed ones.

@@ -8,6 +8,7 @@
 
 mod autogen;
 mod fixtures;
+mod foreign_keys;
 mod graph;
 mod parse;
 mod robustness;
