@@ -26,7 +26,8 @@ const CONSTRAINTS: &str = "SELECT c.relname, con.contype::text, %OWN%, \
      WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY c.relname, con.conname";
 
 const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, \
-     array(SELECT coalesce(a.attname::text, '<expression>') FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(num, ord) \
+     array(SELECT CASE WHEN k.num = 0 THEN '(' || pg_get_indexdef(ix.indexrelid, k.ord::int, true) || ')' \
+           ELSE a.attname::text END FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(num, ord) \
            LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.num ORDER BY k.ord), \
      pg_get_expr(ix.indpred, ix.indrelid) \
      FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \

@@ -151,6 +151,12 @@ fn indexes(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
                     unique,
                     predicate: sql.as_deref().and_then(predicate),
                 });
+                let column = match sql.as_deref().map(key_parts) {
+                    Some(parts) if column == "<expression>" => {
+                        parts.get(index.columns.len()).map_or(column, |part| format!("({part})"))
+                    }
+                    _ => column,
+                };
                 index.columns.push(column);
             }
             _ => {} // "pk": the primary key, reported as such
@@ -208,6 +214,50 @@ fn foreign_keys(
 fn predicate(sql: &str) -> Option<String> {
     let at = find_keyword(sql, "WHERE")?;
     Some(normalise_sql(&sql[at + "WHERE".len()..]))
+}
+
+/// The key parts of a `CREATE INDEX … ON t (a, lower(b) DESC)`, normalised
+/// and without `ASC`/`DESC`: SQLite's catalogue names the columns of an
+/// index but not its expressions, so those are read from the SQL.
+fn key_parts(sql: &str) -> Vec<String> {
+    let Some(on) = find_keyword(sql, "ON") else { return Vec::new() };
+    let Some(open) = sql[on..].find('(').map(|at| on + at) else { return Vec::new() };
+    let Some(len) = balanced(&sql[open..]) else { return Vec::new() };
+    let list = &sql[open + 1..open + len - 1];
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None, 0);
+    for (i, c) in list.char_indices().chain([(list.len(), ',')]) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                parts.push(unwrapped(without_order(&normalise_sql(&list[start..i]))));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts
+}
+
+/// `((a + 1))` → `a + 1`, so an expression reads the same however many
+/// parentheses it was written with.
+fn unwrapped(mut part: String) -> String {
+    while part.starts_with('(') && balanced(&part) == Some(part.len()) {
+        part = part[1..part.len() - 1].trim().to_string();
+    }
+    part
+}
+
+/// `lower(b) DESC` → `lower(b)`.
+fn without_order(part: &str) -> String {
+    let lower = part.to_ascii_lowercase();
+    let cut =
+        [" asc", " desc"].iter().find(|o| lower.ends_with(*o)).map_or(part.len(), |o| part.len() - o.len());
+    part[..cut].to_string()
 }
 
 /// The expressions of every `CHECK (…)` in a `CREATE TABLE`, normalised.
@@ -283,6 +333,18 @@ mod tests {
         let conn = Connection::open_in_memory().expect("memory");
         conn.execute_batch(sql).expect("schema");
         introspect(&conn, "migrate_history").expect("introspect")
+    }
+
+    #[test]
+    fn index_expressions_are_read_from_the_sql_however_they_were_written() {
+        let schema = schema_of(
+            "CREATE TABLE t (a TEXT, \"b,c\" TEXT);
+             CREATE INDEX t_mixed ON t (a, ((length(a) + 1)) DESC, lower(\"b,c\") COLLATE nocase, substr(a, 1, 2)) WHERE a <> ',';",
+        );
+        assert_eq!(
+            schema.tables["t"].indexes["t_mixed"].describe(),
+            "(a, (length(a) + 1), (lower(\"b,c\") COLLATE nocase), (substr(a,1,2))) where a <> ','"
+        );
     }
 
     #[test]

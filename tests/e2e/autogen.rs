@@ -100,17 +100,24 @@ fn autogenerate_rebuilds_a_referenced_sqlite_table_with_foreign_keys_off_and_kee
 
 #[test]
 fn autogenerate_names_what_it_cannot_write() {
+    let Some(url) = database() else { return };
     let demo = Fixture::copy("demo");
-    let schema = demo.read("schema.sql") + "CREATE INDEX user_email_lower ON \"user\" (lower(email));\n";
-    demo.write("schema.sql", &schema);
-    let out = demo.run(&["new", "-m", "lower", "--autogenerate"]).ok();
-    let expected =
-        "warning: not generated, write by hand: table user: index user_email_lower: added ((<expression>))\n";
+    demo.write(
+        "Cargo.toml",
+        &demo.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
+    );
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    let schema = demo.read("schema.sql");
+    demo.write("schema.sql", &format!("{schema}CREATE TYPE mood AS ENUM ('sad', 'ok');\n"));
+    run(&["new", "-m", "mood", "--autogenerate"]).ok();
+    demo.write("schema.sql", &format!("{schema}CREATE TYPE mood AS ENUM ('ok', 'sad');\n"));
+    let out = run(&["new", "-m", "reorder", "--autogenerate"]).ok();
+    let expected = "warning: not generated, write by hand: enum mood: labels removed or reordered (only appending is generated): changed from sad, ok to ok, sad\n";
     assert!(out.ends_with(expected), "{out}");
-    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_lower.sql")).expect("new file");
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_reorder.sql")).expect("new file");
     assert!(demo
         .read(&format!("migrations/{name}"))
-        .contains("\n-- not generated, write by hand: table user: index user_email_lower"));
+        .contains("\n-- not generated, write by hand: enum mood: labels removed or reordered"));
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub struct Changes {
     pub warnings: Vec<String>,
     /// Differences no statement was written for, which the user writes by
     /// hand: triggers on PostgreSQL, enum labels removed or reordered (or
-    /// appended and used in the same revision), expression indexes, constraint changes on an existing PostgreSQL
+    /// appended and used in the same revision), constraint changes on an existing PostgreSQL
     /// table.
     pub unsupported: Vec<Difference>,
 }

@@ -173,21 +173,10 @@ impl Plan<'_> {
     }
 
     pub(super) fn create_index(&mut self, table: &str, name: &str, index: &Index) {
-        if index.columns.iter().any(|c| c == "<expression>") {
-            self.unsupported.push(Difference {
-                object: format!("table {table}: index {name}"),
-                before: None,
-                after: Some(index.describe()),
-            });
-            return;
-        }
         let unique = if index.unique { "UNIQUE " } else { "" };
-        let mut statement = format!(
-            "CREATE {unique}INDEX {} ON {} ({})",
-            quote(name),
-            quote(table),
-            quoted_list(&index.columns)
-        );
+        let parts: Vec<String> = index.columns.iter().map(|part| key_part(part)).collect();
+        let mut statement =
+            format!("CREATE {unique}INDEX {} ON {} ({})", quote(name), quote(table), parts.join(", "));
         if let Some(predicate) = &index.predicate {
             statement += &format!(" WHERE {predicate}");
         }
@@ -218,6 +207,20 @@ impl Plan<'_> {
         before.append(&mut after);
         self.out = before;
     }
+}
+
+/// An index key part as written: a column name quoted, an expression (kept
+/// in parentheses by introspection) as it is.
+fn key_part(part: &str) -> String {
+    if is_expression(part) {
+        part.to_string()
+    } else {
+        quote(part)
+    }
+}
+
+pub(super) fn is_expression(part: &str) -> bool {
+    part.starts_with('(')
 }
 
 /// What differs between two versions of table `name`.
@@ -261,7 +264,8 @@ pub(super) fn addable(column: &Column) -> bool {
 
 /// Whether dropping `column` would break an index, key or check that stays.
 pub(super) fn constrained(old: &Table, new: &Table, column: &str) -> bool {
-    let named = |columns: &[String]| columns.iter().any(|c| c == column);
+    let named =
+        |columns: &[String]| columns.iter().any(|c| c == column || is_expression(c) && mentions(c, column));
     let kept_index = old.indexes.iter().any(|(n, i)| new.indexes.get(n) == Some(i) && named(&i.columns));
     named(&old.primary_key)
         || old.uniques.iter().any(|u| named(u))

@@ -165,6 +165,29 @@ fn cases() -> Vec<Case> {
         .rows("INSERT INTO node VALUES (1, NULL, 'root'), (2, 1, 'leaf');", "SELECT id, parent, label FROM node ORDER BY id")
         .sqlite_only(),
         case(
+            "add an expression index",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
+             CREATE UNIQUE INDEX users_email_lower ON users (lower(email)) WHERE name IS NOT NULL;
+             CREATE INDEX users_name_email ON users (name, (id + 1), lower(email) DESC);",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
+            "drop an expression index",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
+             CREATE INDEX users_email_lower ON users (lower(email));",
+            USERS,
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
+            "an expression index survives a rebuild",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
+             CREATE INDEX users_email_lower ON users (lower(email));",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT NOT NULL DEFAULT '');
+             CREATE INDEX users_email_lower ON users (lower(email));",
+        )
+        .rows(USER_ROWS, USER_KEPT),
+        case(
             "add a unique constraint (rebuild)",
             USERS,
             "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, name TEXT);",
