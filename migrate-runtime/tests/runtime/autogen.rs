@@ -467,6 +467,7 @@ fn enums(labels: &[&str], default: Option<&str>) -> Schema {
         data_type: "mood".into(),
         nullable: true,
         default: default.map(Into::into),
+        identity: None,
     };
     schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
     schema
