@@ -208,3 +208,67 @@ fn referable(table: &Table) -> Vec<(String, BTreeSet<&str>)> {
 fn column_set(columns: &[String]) -> BTreeSet<&str> {
     columns.iter().map(String::as_str).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ConstraintNames;
+
+    fn column(name: &str) -> Column {
+        Column { name: name.into(), data_type: "text".into(), nullable: true, default: None, identity: None }
+    }
+
+    /// Table `p` and table `child`, which with `keyed` has a foreign key to
+    /// `p`'s unique `code`, under PostgreSQL's usual names.
+    fn schema(child: &str, keyed: bool) -> Schema {
+        let mut p = Table { columns: vec![column("code")], ..Table::default() };
+        let mut c = Table { columns: vec![column("p_code")], ..Table::default() };
+        if keyed {
+            p.uniques = vec![vec!["code".into()]];
+            p.constraint_names = [("unique (code)".into(), "p_code_key".into())].into_iter().collect();
+            c.foreign_keys = vec![ForeignKey {
+                columns: vec!["p_code".into()],
+                references: "p".into(),
+                referenced_columns: vec!["code".into()],
+                on_delete: "cascade".into(),
+                on_update: "no action".into(),
+            }];
+            let object = "foreign key (p_code) references p (code)".to_string();
+            c.constraint_names = [(object, format!("{child}_p_code_fkey"))].into_iter().collect();
+        }
+        Schema { tables: [("p".into(), p), (child.into(), c)].into(), ..Schema::default() }
+    }
+
+    #[test]
+    fn a_foreign_key_comes_after_the_unique_it_references_and_goes_before_it() {
+        // Table names on both sides of `p`, so name order is right for one
+        // direction only.
+        for child in ["c", "z"] {
+            let changes = generate(&schema(child, false), &schema(child, true), Dialect::Postgres, &[]);
+            let add_key = format!(
+                "ALTER TABLE \"{child}\" ADD CONSTRAINT \"{child}_p_code_fkey\" FOREIGN KEY (\"p_code\") REFERENCES \"p\" (\"code\") ON DELETE CASCADE;"
+            );
+            let add_unique = "ALTER TABLE \"p\" ADD CONSTRAINT \"p_code_key\" UNIQUE (\"code\");";
+            assert_eq!(changes.upgrade, [add_unique, &add_key]);
+            let drop_key = format!("ALTER TABLE \"{child}\" DROP CONSTRAINT \"{child}_p_code_fkey\";");
+            let drop_unique = "ALTER TABLE \"p\" DROP CONSTRAINT \"p_code_key\";";
+            assert_eq!(changes.downgrade, [&drop_key, drop_unique]);
+        }
+    }
+
+    #[test]
+    fn a_constraint_without_a_name_is_reported_not_dropped() {
+        let mut start = schema("c", true);
+        start.tables.values_mut().for_each(|t| t.constraint_names = ConstraintNames::default());
+        let changes = generate(&start, &schema("c", false), Dialect::Postgres, &[]);
+        assert!(changes.upgrade.is_empty(), "{:?}", changes.upgrade);
+        let unsupported: Vec<String> = changes.unsupported.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            unsupported,
+            [
+                "table c: foreign key (p_code) references p (code) (no constraint name to drop it by): removed (was on delete cascade, on update no action)",
+                "table p: unique (code) (no constraint name to drop it by): removed (was unique)",
+            ]
+        );
+    }
+}
