@@ -42,10 +42,11 @@ const TRIGGERS: &str = "SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_
      JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND ($1::text[] IS NULL OR t.tgname = ANY($1)) ORDER BY 1";
 
-/// An identity column's sequence belongs to the column (`deptype` `i`), as
-/// a unique constraint's index does to the constraint: it is not listed.
+/// Whether sequence `c` is an identity column's (`deptype` `i`): it belongs
+/// to the column, as a unique constraint's index does to the constraint,
+/// and is not listed on its own.
 const IDENTITY_SEQUENCE: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
-     AND d.objid = %OID% AND d.deptype = 'i')";
+     AND d.objid = c.oid AND d.deptype = 'i')";
 
 const SEQUENCES: &str =
     "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -86,7 +87,7 @@ pub async fn object_fingerprints(
     client: &Client,
     history_table: &str,
 ) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
-    let sql = OBJECT_FINGERPRINTS.replace("%IDENTITY%", &IDENTITY_SEQUENCE.replace("%OID%", "c.oid"));
+    let sql = OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE);
     let rows = client.query(&sql, &[&history_table]).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
@@ -140,7 +141,7 @@ pub async fn introspect_objects(
     for row in client.query(TRIGGERS, filter).await? {
         schema.triggers.insert(row.get(0), normalise_sql(row.get(1)));
     }
-    let sequences = SEQUENCES.replace("%IDENTITY%", &IDENTITY_SEQUENCE.replace("%OID%", "c.oid"));
+    let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
     schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
     for row in client.query(ENUMS, filter).await? {
         schema.enums.insert(row.get(0), row.get(1));

@@ -34,7 +34,7 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// Normalised check expressions.
     pub checks: Vec<String>,
-    /// What PostgreSQL calls the constraints above; not compared.
+    /// What PostgreSQL calls the constraints above; never compared.
     #[serde(skip)]
     pub constraint_names: ConstraintNames,
 }
@@ -64,11 +64,6 @@ impl ConstraintNames {
 
     pub fn insert(&mut self, object: String, name: String) {
         self.0.insert(object, name);
-    }
-
-    /// Every name, in object order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.values().map(String::as_str)
     }
 }
 

@@ -18,7 +18,6 @@
 //! never guessed.
 
 mod constraints;
-
 mod postgres;
 mod tables;
 

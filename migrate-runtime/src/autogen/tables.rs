@@ -123,13 +123,12 @@ impl Plan<'_> {
         if before.nullable != after.nullable {
             self.nullability_change(table, after, &alter);
         }
-        match (before.identity, after.identity) {
-            (None, Some(new)) => self.out.push(format!("{alter} ADD GENERATED {} AS IDENTITY;", new.sql())),
-            (Some(old), Some(new)) if old != new => {
-                self.out.push(format!("{alter} SET GENERATED {};", new.sql()))
-            }
-            _ => {}
-        }
+        let identity = match (before.identity, after.identity) {
+            (None, Some(new)) => format!("ADD GENERATED {} AS IDENTITY", new.sql()),
+            (Some(old), Some(new)) if old != new => format!("SET GENERATED {}", new.sql()),
+            _ => return,
+        };
+        self.out.push(format!("{alter} {identity};"));
     }
 
     /// `SET NOT NULL`, nulls set to the new default first (as a SQLite

@@ -1,7 +1,8 @@
-//! Autogenerate round trips on in-memory SQLite: for each case, build the
-//! start schema with rows in it, generate, upgrade, and check the schema is
-//! the desired one; then downgrade and check it is the start again, with
-//! the rows still there where the change does not drop them.
+//! Autogenerate round trips on in-memory SQLite and a throw-away PostgreSQL
+//! server: for each case, build the start schema with rows in it, generate,
+//! upgrade, and check the schema is the desired one; then downgrade and
+//! check it is the start again, with the rows still there where the change
+//! does not drop them.
 
 use migrate_runtime::autogen::{generate, Changes};
 use migrate_runtime::lint;
