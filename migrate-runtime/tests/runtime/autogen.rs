@@ -267,6 +267,15 @@ fn cases() -> Vec<Case> {
         .rows("INSERT INTO a VALUES (1, 'x');", "")
         .renames(&[("a", "b"), ("b.x", "b.y")]),
         case(
+            "rename a referenced column and change the foreign key to it",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT REFERENCES p (code));",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, ref TEXT UNIQUE);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT REFERENCES p (ref) ON DELETE CASCADE);",
+        )
+        .rows(PARENT_ROWS, "SELECT id, p_code FROM c ORDER BY id")
+        .renames(&[("p.code", "p.ref")]),
+        case(
             "a view over a rebuilt table",
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE VIEW tv AS SELECT id, v FROM t;",
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10)); CREATE VIEW tv AS SELECT id, v FROM t;",
