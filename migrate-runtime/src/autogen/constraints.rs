@@ -26,13 +26,7 @@ impl Plan<'_> {
     /// (and not added again either).
     pub(super) fn constraint_steps(&mut self) -> ConstraintSteps {
         let (from, to) = (&self.from, self.to);
-        let (mut drops, mut adds) = (Vec::new(), Vec::new());
-        for name in from.tables.keys().filter(|n| to.tables.contains_key(*n)) {
-            table_changes(from, to, name, &mut drops, &mut adds);
-        }
-        drops.extend(dangling(from, to));
-        drops.sort_by_key(|(_, c)| !matches!(c, Constraint::ForeignKey(_)));
-        adds.sort_by_key(|(_, c)| matches!(c, Constraint::ForeignKey(_)));
+        let (drops, adds) = changed_constraints(from, to);
         let (mut steps, mut unnamed) = (ConstraintSteps::default(), Vec::new());
         for (table, constraint) in &drops {
             match from.tables[*table].constraint_names.get(&constraint.object()) {
@@ -41,8 +35,8 @@ impl Plan<'_> {
             }
         }
         let taken = TakenNames::of(from, to, &drops);
-        for (table, constraint) in adds.iter().filter(|(t, c)| !unnamed.iter().any(|u| same_object(u, t, c)))
-        {
+        let addable = adds.iter().filter(|(t, c)| !unnamed.iter().any(|u| same_object(u, t, c)));
+        for (table, constraint) in addable {
             let name = to.tables[*table].constraint_names.get(&constraint.object());
             let name = name.filter(|n| !taken.holds(table, constraint, n));
             steps.after.push(add_sql(table, name, constraint));
@@ -51,6 +45,19 @@ impl Plan<'_> {
         self.unsupported.extend(unsupported);
         steps
     }
+}
+
+/// The constraints to drop, foreign keys first, and to add, foreign keys
+/// last.
+fn changed_constraints<'s>(from: &'s Schema, to: &'s Schema) -> (Vec<Placed<'s>>, Vec<Placed<'s>>) {
+    let (mut drops, mut adds) = (Vec::new(), Vec::new());
+    for name in from.tables.keys().filter(|n| to.tables.contains_key(*n)) {
+        table_changes(from, to, name, &mut drops, &mut adds);
+    }
+    drops.extend(dangling(from, to));
+    drops.sort_by_key(|(_, c)| !matches!(c, Constraint::ForeignKey(_)));
+    adds.sort_by_key(|(_, c)| matches!(c, Constraint::ForeignKey(_)));
+    (drops, adds)
 }
 
 /// `ALTER TABLE "t" DROP CONSTRAINT "name";`
