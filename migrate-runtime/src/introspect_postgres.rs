@@ -1,14 +1,14 @@
 //! Reads a PostgreSQL schema (the connection's `current_schema()`) into
 //! [`Schema`] from the system catalogues.
 
-use crate::schema::{normalise_sql, Column, ForeignKey, Index, Schema};
-use tokio_postgres::Client;
+use crate::schema::{normalise_sql, Column, Constraint, ForeignKey, Identity, Index, Schema, Table};
+use tokio_postgres::{Client, Row};
 
 const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY 1";
 
 const COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
-     pg_get_expr(d.adbin, d.adrelid) \
+     pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
@@ -21,7 +21,7 @@ const KEY_COLUMNS: &str = "array(SELECT a.attname::text FROM unnest(%KEY%) WITH 
 const CONSTRAINTS: &str = "SELECT c.relname, con.contype::text, %OWN%, \
      CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END, \
      CASE WHEN con.contype = 'f' THEN %REFERENCED% END, \
-     con.confdeltype::text, con.confupdtype::text, pg_get_constraintdef(con.oid) \
+     con.confdeltype::text, con.confupdtype::text, pg_get_constraintdef(con.oid), con.conname::text \
      FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY c.relname, con.conname";
 
@@ -43,9 +43,16 @@ const TRIGGERS: &str = "SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_
      JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND ($1::text[] IS NULL OR t.tgname = ANY($1)) ORDER BY 1";
 
+/// Whether sequence `c` is an identity column's (`deptype` `i`): it belongs
+/// to the column, as a unique constraint's index does to the constraint,
+/// and is not listed on its own.
+const IDENTITY_SEQUENCE: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+     AND d.objid = c.oid AND d.deptype = 'i')";
+
 const SEQUENCES: &str =
-    "SELECT sequence_name::text FROM information_schema.sequences WHERE sequence_schema = current_schema() \
-     AND ($1::text[] IS NULL OR sequence_name::text = ANY($1)) ORDER BY 1";
+    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND c.relkind = 'S' AND NOT %IDENTITY% \
+     AND ($1::text[] IS NULL OR c.relname::text = ANY($1)) ORDER BY 1";
 
 const ENUMS: &str = "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
      FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
@@ -68,6 +75,7 @@ const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname,
        (SELECT string_agg(r.oid || ':' || r.xmin::text, ',' ORDER BY r.oid) FROM pg_rewrite r WHERE r.ev_class = c.oid))) \
      FROM own c WHERE c.relkind IN ('v', 'm') \
      UNION ALL SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text) FROM own c WHERE c.relkind = 'S' \
+       AND NOT %IDENTITY% \
      UNION ALL SELECT 'trigger ' || t.tgname, md5(t.oid || ':' || t.xmin::text) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
        WHERE NOT t.tgisinternal \
      UNION ALL SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)) FROM pg_type t \
@@ -80,7 +88,8 @@ pub async fn object_fingerprints(
     client: &Client,
     history_table: &str,
 ) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
-    let rows = client.query(OBJECT_FINGERPRINTS, &[&history_table]).await?;
+    let sql = OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE);
+    let rows = client.query(&sql, &[&history_table]).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -113,6 +122,7 @@ pub async fn introspect_objects(
             data_type: row.get(2),
             nullable: row.get(3),
             default: row.get(4),
+            identity: identity(row.get(5)),
         });
     }
     constraints(client, filter, &mut schema).await?;
@@ -132,7 +142,8 @@ pub async fn introspect_objects(
     for row in client.query(TRIGGERS, filter).await? {
         schema.triggers.insert(row.get(0), normalise_sql(row.get(1)));
     }
-    schema.sequences = client.query(SEQUENCES, filter).await?.iter().map(|r| r.get(0)).collect();
+    let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
+    schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
     for row in client.query(ENUMS, filter).await? {
         schema.enums.insert(row.get(0), row.get(1));
     }
@@ -149,20 +160,7 @@ async fn constraints(
     let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);
     for row in client.query(&sql, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
-        let columns: Vec<String> = row.get(2);
-        match row.get::<_, &str>(1) {
-            "p" => table.primary_key = columns,
-            "u" => table.uniques.push(columns),
-            "f" => table.foreign_keys.push(ForeignKey {
-                columns,
-                references: row.get(3),
-                referenced_columns: row.get(4),
-                on_delete: action(row.get(5)),
-                on_update: action(row.get(6)),
-            }),
-            "c" => table.checks.push(check_expression(row.get(7))),
-            _ => {}
-        }
+        add_constraint(table, &row);
     }
     for table in schema.tables.values_mut() {
         table.uniques.sort();
@@ -170,6 +168,52 @@ async fn constraints(
         table.checks.sort();
     }
     Ok(())
+}
+
+/// Adds a row of `CONSTRAINTS` to its table, with its name; exclusion
+/// constraints and other kinds are not modelled.
+fn add_constraint(table: &mut Table, row: &Row) {
+    let columns: Vec<String> = row.get(2);
+    let object = match row.get::<_, &str>(1) {
+        "p" => {
+            table.primary_key = columns;
+            Constraint::PrimaryKey(&table.primary_key).object()
+        }
+        "u" => {
+            let object = Constraint::Unique(&columns).object();
+            table.uniques.push(columns);
+            object
+        }
+        "f" => {
+            let key = ForeignKey {
+                columns,
+                references: row.get(3),
+                referenced_columns: row.get(4),
+                on_delete: action(row.get(5)),
+                on_update: action(row.get(6)),
+            };
+            let object = Constraint::ForeignKey(&key).object();
+            table.foreign_keys.push(key);
+            object
+        }
+        "c" => {
+            let check = check_expression(row.get(7));
+            let object = Constraint::Check(&check).object();
+            table.checks.push(check);
+            object
+        }
+        _ => return,
+    };
+    table.constraint_names.insert(object, row.get(8));
+}
+
+/// `pg_attribute.attidentity`: `a` for `ALWAYS`, `d` for `BY DEFAULT`.
+fn identity(code: &str) -> Option<Identity> {
+    match code {
+        "a" => Some(Identity::Always),
+        "d" => Some(Identity::ByDefault),
+        _ => None,
+    }
 }
 
 /// `CHECK ((age >= 0))` → `age >= 0`.

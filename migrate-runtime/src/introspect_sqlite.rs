@@ -109,6 +109,7 @@ fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
             data_type: r.get(2)?,
             nullable: !r.get::<_, bool>(3)?,
             default: r.get(4)?,
+            identity: None,
         };
         let pk: i64 = r.get(5)?;
         if pk > 0 {

@@ -13,16 +13,21 @@
 //! mid-way. On PostgreSQL, the views a change touches are dropped first and
 //! recreated last, in dependency order; enum types are created before the
 //! tables and dropped after them, and sequences not owned by a column come
-//! and go on their own. Renames happen only when asked for, never guessed.
+//! and go on their own. Constraints of existing PostgreSQL tables are dropped
+//! by the names introspection read (foreign keys first) before the table
+//! changes and added after them (foreign keys last), so no foreign key is
+//! ever without the key it references. Renames happen only when asked for,
+//! never guessed.
 
+mod constraints;
 mod postgres;
 mod tables;
 
-use postgres::*;
+use constraints::*;
 use tables::*;
 
 use crate::revision::Dialect;
-use crate::schema::{Column, Difference, Index, Schema, Table};
+use crate::schema::{Column, Constraint, Difference, ForeignKey, Index, Schema, Table};
 use std::collections::BTreeMap;
 
 /// The statements of both directions, and what could not be written.
@@ -35,8 +40,8 @@ pub struct Changes {
     pub warnings: Vec<String>,
     /// Differences no statement was written for, which the user writes by
     /// hand: triggers on PostgreSQL, enum labels removed or reordered (or
-    /// appended and used in the same revision), constraint changes on an existing PostgreSQL
-    /// table.
+    /// appended and used in the same revision), and a PostgreSQL constraint
+    /// to drop whose name the model lacks (a schema not read from a database).
     pub unsupported: Vec<Difference>,
 }
 
@@ -56,7 +61,7 @@ impl Changes {
 /// use migrate_runtime::schema::{Column, Schema, Table};
 /// use migrate_runtime::Dialect;
 /// let mut to = Schema::default();
-/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None };
+/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None };
 /// to.tables.insert("t".into(), Table { columns: vec![id], ..Table::default() });
 /// let changes = generate(&Schema::default(), &to, Dialect::Sqlite, &[]);
 /// assert_eq!(changes.upgrade, ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL\n);"]);
@@ -100,15 +105,12 @@ enum Direction {
     Downgrade,
 }
 
-/// What makes a sequence come and go with a column rather than on its own.
-enum Owner {
-    /// A `serial` column: its default is `nextval('sequence'::regclass)`.
-    Serial { table: String, column: Column },
-    /// A `GENERATED … AS IDENTITY` column, recognised by PostgreSQL's name
-    /// for its sequence (`table_column_seq`) on an integer column that is
-    /// not null and has no default; the model cannot tell `ALWAYS` from
-    /// `BY DEFAULT`, and `BY DEFAULT` is written.
-    Identity { table: String, column: String },
+/// The `serial` column a sequence comes and goes with: its default is
+/// `nextval('sequence'::regclass)`. (An identity column's sequence is not in
+/// the model: the column's `GENERATED … AS IDENTITY` makes and drops it.)
+struct Owner {
+    table: String,
+    column: Column,
 }
 
 /// One direction being planned.
@@ -126,6 +128,9 @@ struct Plan<'a> {
     /// Whether a SQLite rebuild needs foreign keys off (see
     /// [`crate::revision::Section::disables_foreign_keys`]).
     foreign_keys_off: bool,
+    /// `ADD FOREIGN KEY` of new PostgreSQL tables whose referenced table or
+    /// key does not exist yet when they are created; run last.
+    late_foreign_keys: Vec<String>,
 }
 
 impl<'a> Plan<'a> {
@@ -146,6 +151,7 @@ impl<'a> Plan<'a> {
             unsupported: Vec::new(),
             added_labels: Vec::new(),
             foreign_keys_off: false,
+            late_foreign_keys: Vec::new(),
         };
         plan.renames(renames);
         match dialect {
@@ -172,11 +178,10 @@ impl<'a> Plan<'a> {
             let Some(table) = self.from.tables.remove(old) else { continue };
             self.from.tables.insert(new.clone(), table);
             for table in self.from.tables.values_mut() {
-                table
-                    .foreign_keys
-                    .iter_mut()
-                    .filter(|k| &k.references == old)
-                    .for_each(|k| k.references = new.clone());
+                keeping_names(table, |table| {
+                    let keys = table.foreign_keys.iter_mut().filter(|k| &k.references == old);
+                    keys.for_each(|k| k.references = new.clone());
+                });
             }
             self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote(old), quote(new)));
         }
@@ -198,17 +203,18 @@ impl<'a> Plan<'a> {
                 *c = new.to_string();
             }
         };
-        table.columns.iter_mut().for_each(|c| rename(&mut c.name));
-        table.primary_key.iter_mut().for_each(rename);
-        table.uniques.iter_mut().flatten().for_each(rename);
-        table.indexes.values_mut().flat_map(|i| i.columns.iter_mut()).for_each(rename);
-        table.foreign_keys.iter_mut().flat_map(|k| k.columns.iter_mut()).for_each(rename);
-        for table_name in self.from.tables.keys().cloned().collect::<Vec<_>>() {
-            let keys = &mut self.from.tables.get_mut(&table_name).expect("listed").foreign_keys;
-            keys.iter_mut()
-                .filter(|k| k.references == name)
-                .flat_map(|k| k.referenced_columns.iter_mut())
-                .for_each(rename);
+        keeping_names(table, |table| {
+            table.columns.iter_mut().for_each(|c| rename(&mut c.name));
+            table.primary_key.iter_mut().for_each(rename);
+            table.uniques.iter_mut().flatten().for_each(rename);
+            table.indexes.values_mut().flat_map(|i| i.columns.iter_mut()).for_each(rename);
+            table.foreign_keys.iter_mut().flat_map(|k| k.columns.iter_mut()).for_each(rename);
+        });
+        for table in self.from.tables.values_mut() {
+            keeping_names(table, |table| {
+                let keys = table.foreign_keys.iter_mut().filter(|k| k.references == name);
+                keys.flat_map(|k| k.referenced_columns.iter_mut()).for_each(rename);
+            });
         }
         self.out.push(format!("ALTER TABLE {} RENAME COLUMN {} TO {};", quote(name), quote(old), quote(new)));
     }
@@ -218,23 +224,6 @@ impl<'a> Plan<'a> {
         let differences = self.from.diff(self.to);
         let wanted = differences.into_iter().filter(|d| kinds.iter().any(|k| d.object.starts_with(k)));
         self.unsupported.extend(wanted);
-    }
-
-    /// Keys, uniques, checks and foreign keys of an existing PostgreSQL
-    /// table: the model has no constraint names to drop them by.
-    fn unsupported_constraints(&mut self, name: &str, old: &Table, new: &Table) {
-        let strip = |t: &Table| Table { columns: Vec::new(), indexes: Default::default(), ..t.clone() };
-        self.unsupported.extend(table_differences(name, &strip(old), &strip(new)));
-    }
-
-    /// A column of `table` in the desired schema as written in SQL, an
-    /// identity column with its `GENERATED` clause.
-    fn column_text(&self, table: &str, column: &Column) -> String {
-        let sequence = format!("{table}_{}_seq", column.name);
-        match owner(self.to, &sequence) {
-            Some(Owner::Identity { .. }) => column_sql(column) + " GENERATED BY DEFAULT AS IDENTITY",
-            _ => column_sql(column),
-        }
     }
 
     /// A statement that loses data, marked in the file and warned about.
@@ -248,33 +237,55 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// `CREATE TABLE "name" (…)` for `table`; foreign keys to `own` (the
-/// table's final name) keep pointing at it after a rebuild's rename.
-fn create_table(name: &str, own: &str, table: &Table, column_text: &dyn Fn(&Column) -> String) -> String {
-    let mut parts: Vec<String> = table.columns.iter().map(column_text).collect();
-    if !table.primary_key.is_empty() {
-        parts.push(format!("PRIMARY KEY ({})", quoted_list(&table.primary_key)));
-    }
-    parts.extend(table.uniques.iter().map(|u| format!("UNIQUE ({})", quoted_list(u))));
-    for key in &table.foreign_keys {
-        let references = if key.references == own { own } else { &key.references };
-        let mut text =
-            format!("FOREIGN KEY ({}) REFERENCES {}", quoted_list(&key.columns), quote(references));
-        if !key.referenced_columns.is_empty() {
-            text += &format!(" ({})", quoted_list(&key.referenced_columns));
-        }
-        for (event, action) in [("DELETE", &key.on_delete), ("UPDATE", &key.on_update)] {
-            if !action.is_empty() && action != "no action" {
-                text += &format!(" ON {event} {}", action.to_uppercase());
-            }
-        }
-        parts.push(text);
-    }
-    parts.extend(table.checks.iter().map(|c| format!("CHECK ({c})")));
+/// Applies `change`, which renames columns or tables, to `table`: each
+/// constraint keeps its name under its new [`Constraint::object`].
+fn keeping_names(table: &mut Table, change: impl FnOnce(&mut Table)) {
+    let names: Vec<Option<String>> = table
+        .constraints()
+        .iter()
+        .map(|c| table.constraint_names.get(&c.object()).map(String::from))
+        .collect();
+    change(table);
+    let objects: Vec<String> = table.constraints().iter().map(Constraint::object).collect();
+    let renamed = objects.into_iter().zip(names).filter_map(|(object, name)| Some((object, name?)));
+    table.constraint_names = renamed.collect();
+}
+
+/// `CREATE TABLE "name" (…)` for `table`. A foreign key to the table itself
+/// names it by `table`'s final name, so after a rebuild's rename it still
+/// points at it.
+fn create_table(name: &str, table: &Table) -> String {
+    let mut parts: Vec<String> = table.columns.iter().map(column_sql).collect();
+    parts.extend(table.constraints().iter().map(constraint_sql));
     format!("CREATE TABLE {} (\n    {}\n);", quote(name), parts.join(",\n    "))
 }
 
-/// `"name" type NOT NULL DEFAULT x`.
+/// A constraint as `CREATE TABLE` and `ALTER TABLE … ADD` write it.
+fn constraint_sql(constraint: &Constraint) -> String {
+    match constraint {
+        Constraint::PrimaryKey(columns) => format!("PRIMARY KEY ({})", quoted_list(columns)),
+        Constraint::Unique(columns) => format!("UNIQUE ({})", quoted_list(columns)),
+        Constraint::ForeignKey(key) => foreign_key_sql(key),
+        Constraint::Check(expression) => format!("CHECK ({expression})"),
+    }
+}
+
+/// `FOREIGN KEY ("a") REFERENCES "t" ("id") ON DELETE CASCADE`.
+fn foreign_key_sql(key: &ForeignKey) -> String {
+    let mut text =
+        format!("FOREIGN KEY ({}) REFERENCES {}", quoted_list(&key.columns), quote(&key.references));
+    if !key.referenced_columns.is_empty() {
+        text += &format!(" ({})", quoted_list(&key.referenced_columns));
+    }
+    for (event, action) in [("DELETE", &key.on_delete), ("UPDATE", &key.on_update)] {
+        if !action.is_empty() && action != "no action" {
+            text += &format!(" ON {event} {}", action.to_uppercase());
+        }
+    }
+    text
+}
+
+/// `"name" type NOT NULL DEFAULT x`, or `… GENERATED ALWAYS AS IDENTITY`.
 fn column_sql(column: &Column) -> String {
     let mut text = quote(&column.name);
     if !column.data_type.is_empty() {
@@ -285,6 +296,9 @@ fn column_sql(column: &Column) -> String {
     }
     if let Some(default) = &column.default {
         text += &format!(" DEFAULT {default}");
+    }
+    if let Some(identity) = column.identity {
+        text += &format!(" GENERATED {} AS IDENTITY", identity.sql());
     }
     text
 }
@@ -332,6 +346,7 @@ mod tests {
             data_type: "integer".into(),
             nullable,
             default: default.map(Into::into),
+            identity: None,
         };
         assert!(addable(&column(true, None)));
         assert!(!addable(&column(false, None)));

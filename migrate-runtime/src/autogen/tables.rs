@@ -9,31 +9,51 @@ impl Plan<'_> {
     pub(super) fn create_tables(&mut self) {
         let new: Vec<&String> =
             self.to.tables.keys().filter(|n| !self.from.tables.contains_key(*n)).collect();
-        for name in creation_order(self.to, &new) {
-            let table = &self.to.tables[&name];
-            let column_text = |c: &Column| self.column_text(&name, c);
-            self.out.push(create_table(&name, &name, table, &column_text));
+        let order = creation_order(self.to, &new);
+        for (at, name) in order.iter().enumerate() {
+            let mut table = self.to.tables[name].clone();
+            if self.dialect == Dialect::Postgres {
+                self.postpone_foreign_keys(name, &mut table, &order[..at]);
+            }
+            self.out.push(create_table(name, &table));
             for (index_name, index) in &table.indexes {
-                self.create_index(&name, index_name, index);
+                self.create_index(name, index_name, index);
             }
         }
     }
 
+    /// Takes out of new `table` the foreign keys PostgreSQL would refuse
+    /// in `CREATE TABLE`: those to a table not `created` yet (a cycle) or to
+    /// a key an existing table gets only in this revision. They are added
+    /// after everything else.
+    fn postpone_foreign_keys(&mut self, name: &str, table: &mut Table, created: &[String]) {
+        let ready = |key: &ForeignKey| {
+            key.references == name || created.contains(&key.references) || key_kept(&self.from, self.to, key)
+        };
+        let (now, later): (Vec<ForeignKey>, Vec<ForeignKey>) =
+            std::mem::take(&mut table.foreign_keys).into_iter().partition(ready);
+        for key in &later {
+            let constraint = Constraint::ForeignKey(key);
+            let label = table.constraint_names.get(&constraint.object());
+            self.late_foreign_keys.push(add_sql(name, label, &constraint));
+        }
+        table.foreign_keys = now;
+    }
+
     /// Old tables, each after the tables whose foreign keys reference it.
     pub(super) fn drop_tables(&mut self) {
-        let gone: Vec<&String> =
-            self.from.tables.keys().filter(|n| !self.to.tables.contains_key(*n)).collect();
-        let mut order = creation_order(&self.from, &gone);
-        order.reverse();
-        for name in order {
+        for name in drop_order(&self.from, self.to) {
             self.losing(&format!("table {name}"), format!("DROP TABLE {};", quote(&name)));
         }
     }
 
+    /// Tables in both schemas, referenced ones first: a SQLite rebuild copies
+    /// rows into a table whose foreign keys are checked against the key its
+    /// referenced table may only get from its own rebuild.
     pub(super) fn alter_tables(&mut self) {
-        let common: Vec<String> =
-            self.from.tables.keys().filter(|n| self.to.tables.contains_key(*n)).cloned().collect();
-        for name in common {
+        let common: Vec<&String> =
+            self.from.tables.keys().filter(|n| self.to.tables.contains_key(*n)).collect();
+        for name in creation_order(self.to, &common) {
             let (old, new) = (self.from.tables[&name].clone(), &self.to.tables[&name]);
             if old == *new {
                 continue;
@@ -44,10 +64,8 @@ impl Plan<'_> {
                     self.rebuild(&name, &old, new);
                 }
                 Dialect::Sqlite => self.alter_in_place(&name, &old, new),
-                Dialect::Postgres => {
-                    self.unsupported_constraints(&name, &old, new);
-                    self.alter_in_place(&name, &old, new);
-                }
+                // Constraints have their own steps around the table changes.
+                Dialect::Postgres => self.alter_in_place(&name, &old, new),
             }
         }
     }
@@ -68,8 +86,7 @@ impl Plan<'_> {
             }
         }
         for column in new.columns.iter().filter(|c| !has_column(old, &c.name)) {
-            let column = self.column_text(name, column);
-            self.out.push(format!("ALTER TABLE {} ADD COLUMN {column};", quote(name)));
+            self.out.push(format!("ALTER TABLE {} ADD COLUMN {};", quote(name), column_sql(column)));
         }
         for column in old.columns.iter().filter(|c| !has_column(new, &c.name)) {
             let statement = format!("ALTER TABLE {} DROP COLUMN {};", quote(name), quote(&column.name));
@@ -87,10 +104,14 @@ impl Plan<'_> {
         }
     }
 
-    /// PostgreSQL's `ALTER COLUMN`: type, then default, then nullability
-    /// (nulls set to the new default first, as a SQLite rebuild copies them).
+    /// PostgreSQL's `ALTER COLUMN`: type, then default, then nullability,
+    /// inside the identity changes, as an identity column takes no default
+    /// and stays not null.
     pub(super) fn alter_column(&mut self, table: &str, before: &Column, after: &Column) {
         let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote(table), quote(&after.name));
+        if before.identity.is_some() && after.identity.is_none() {
+            self.out.push(format!("{alter} DROP IDENTITY;"));
+        }
         if before.data_type != after.data_type {
             let statement = format!("{alter} TYPE {1} USING {0}::{1};", quote(&after.name), after.data_type);
             self.type_change(table, before, after, statement);
@@ -102,15 +123,26 @@ impl Plan<'_> {
             });
         }
         if before.nullable != after.nullable {
-            if let (false, Some(default)) = (after.nullable, &after.default) {
-                let column = quote(&after.name);
-                let fill =
-                    format!("UPDATE {} SET {column} = {default} WHERE {column} IS NULL;", quote(table));
-                self.out.push(fill);
-            }
-            let set = if after.nullable { "DROP NOT NULL" } else { "SET NOT NULL" };
-            self.out.push(format!("{alter} {set};"));
+            self.nullability_change(table, after, &alter);
         }
+        let identity = match (before.identity, after.identity) {
+            (None, Some(new)) => format!("ADD GENERATED {} AS IDENTITY", new.sql()),
+            (Some(old), Some(new)) if old != new => format!("SET GENERATED {}", new.sql()),
+            _ => return,
+        };
+        self.out.push(format!("{alter} {identity};"));
+    }
+
+    /// `SET NOT NULL`, nulls set to the new default first (as a SQLite
+    /// rebuild copies them), or `DROP NOT NULL`.
+    fn nullability_change(&mut self, table: &str, after: &Column, alter: &str) {
+        if let (false, Some(default)) = (after.nullable, &after.default) {
+            let column = quote(&after.name);
+            self.out
+                .push(format!("UPDATE {} SET {column} = {default} WHERE {column} IS NULL;", quote(table)));
+        }
+        let set = if after.nullable { "DROP NOT NULL" } else { "SET NOT NULL" };
+        self.out.push(format!("{alter} {set};"));
     }
 
     pub(super) fn type_change(&mut self, table: &str, before: &Column, after: &Column, statement: String) {
@@ -149,7 +181,7 @@ impl Plan<'_> {
             create += &format!("-- WARNING: drops data: {what}\n");
             self.warn(&what);
         }
-        self.out.push(create + &create_table(&scratch, name, new, &column_sql));
+        self.out.push(create + &create_table(&scratch, new));
         let (targets, sources): (Vec<String>, Vec<String>) = new
             .columns
             .iter()
@@ -221,12 +253,6 @@ fn key_part(part: &str) -> String {
 
 pub(super) fn is_expression(part: &str) -> bool {
     part.starts_with('(')
-}
-
-/// What differs between two versions of table `name`.
-pub(super) fn table_differences(name: &str, old: &Table, new: &Table) -> Vec<Difference> {
-    let one = |t: &Table| Schema { tables: [(name.to_string(), t.clone())].into(), ..Schema::default() };
-    one(old).diff(&one(new))
 }
 
 /// Whether SQLite's `ALTER TABLE` cannot turn `old` into `new`.
@@ -318,6 +344,15 @@ pub(super) fn narrows(old: &str, new: &str) -> bool {
         return true;
     }
     !new_args.is_empty() && (old_args.is_empty() || new_args.iter().zip(&old_args).any(|(n, o)| n < o))
+}
+
+/// The tables of `from` that `to` lacks, in the order they can be dropped:
+/// a table after those whose foreign keys reference it.
+pub(super) fn drop_order(from: &Schema, to: &Schema) -> Vec<String> {
+    let gone: Vec<&String> = from.tables.keys().filter(|n| !to.tables.contains_key(*n)).collect();
+    let mut order = creation_order(from, &gone);
+    order.reverse();
+    order
 }
 
 /// Names in the order they can be created: a table after the tables of

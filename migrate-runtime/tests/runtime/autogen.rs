@@ -1,7 +1,8 @@
-//! Autogenerate round trips on in-memory SQLite: for each case, build the
-//! start schema with rows in it, generate, upgrade, and check the schema is
-//! the desired one; then downgrade and check it is the start again, with
-//! the rows still there where the change does not drop them.
+//! Autogenerate round trips on in-memory SQLite and a throw-away PostgreSQL
+//! server: for each case, build the start schema with rows in it, generate,
+//! upgrade, and check the schema is the desired one; then downgrade and
+//! check it is the start again, with the rows still there where the change
+//! does not drop them.
 
 use migrate_runtime::apply::Options;
 use migrate_runtime::autogen::{generate, Changes};
@@ -23,8 +24,8 @@ struct Case {
     /// and after the downgrade (empty: nothing to compare).
     kept: &'static str,
     renames: &'static [(&'static str, &'static str)],
-    /// Whether the case runs on SQLite, and on PostgreSQL (where constraint
-    /// changes of an existing table and triggers are not generated).
+    /// Whether the case runs on SQLite, and on PostgreSQL (where triggers
+    /// are not generated).
     sqlite: bool,
     postgres: bool,
     /// How many data-losing warnings the upgrade carries.
@@ -135,14 +136,18 @@ fn cases() -> Vec<Case> {
             "CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);",
         )
         .rows("INSERT INTO t VALUES (1), (2);", "SELECT id FROM t ORDER BY id"),
+        case("add a foreign key to a table with rows", MEMBERS, MEMBERS_WITH_KEY)
+            .rows(MEMBER_ROWS, MEMBER_KEPT),
+        case("drop a foreign key", MEMBERS_WITH_KEY, MEMBERS).rows(MEMBER_ROWS, MEMBER_KEPT),
         case(
-            "add a foreign key (rebuild)",
-            "CREATE TABLE role (id INTEGER PRIMARY KEY); CREATE TABLE m (user_id INTEGER, role_id INTEGER);",
+            "change a foreign key's on delete action",
+            MEMBERS_WITH_KEY,
             "CREATE TABLE role (id INTEGER PRIMARY KEY);
-             CREATE TABLE m (user_id INTEGER, role_id INTEGER REFERENCES role (id) ON DELETE SET NULL);",
+             CREATE TABLE m (user_id INTEGER, role_id INTEGER REFERENCES role (id) ON DELETE CASCADE);",
         )
-        .rows("INSERT INTO role VALUES (1); INSERT INTO m VALUES (7, 1);", "SELECT user_id, role_id FROM m")
-        .sqlite_only(),
+        .rows(MEMBER_ROWS, MEMBER_KEPT),
+        case("add a unique constraint to a table with rows", USERS, USERS_UNIQUE_EMAIL).rows(USER_ROWS, USER_KEPT),
+        case("drop a unique constraint", USERS_UNIQUE_EMAIL, USERS).rows(USER_ROWS, USER_KEPT),
         case(
             "rebuild a table other tables reference, with cascading keys",
             "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);
@@ -188,26 +193,69 @@ fn cases() -> Vec<Case> {
         )
         .rows(USER_ROWS, USER_KEPT),
         case(
-            "add a unique constraint (rebuild)",
+            "add a composite unique constraint",
             USERS,
-            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, name TEXT);",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, UNIQUE (name, email));",
         )
-        .rows(USER_ROWS, USER_KEPT)
-        .sqlite_only(),
+        .rows(USER_ROWS, USER_KEPT),
+        case("add a check constraint", USERS, USERS_CHECKED).rows(USER_ROWS, USER_KEPT),
+        case("drop a check constraint", USERS_CHECKED, USERS).rows(USER_ROWS, USER_KEPT),
         case(
-            "add a check constraint (rebuild)",
-            USERS,
-            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, CHECK (length(email) > 2));",
+            "change a check expression",
+            USERS_CHECKED,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, CHECK (length(email) > 1));",
         )
-        .rows(USER_ROWS, USER_KEPT)
-        .sqlite_only(),
+        .rows(USER_ROWS, USER_KEPT),
         case(
-            "change the primary key (rebuild)",
+            "change the primary key columns",
             "CREATE TABLE t (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a));",
             "CREATE TABLE t (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b));",
         )
-        .rows("INSERT INTO t VALUES (1, 2), (3, 4);", "SELECT a, b FROM t ORDER BY a")
-        .sqlite_only(),
+        .rows("INSERT INTO t VALUES (1, 2), (3, 4);", "SELECT a, b FROM t ORDER BY a"),
+        case(
+            "drop a unique another table's foreign key references, with that foreign key",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT REFERENCES p (code));",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT); CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT);",
+        )
+        .rows(PARENT_ROWS, "SELECT id, p_code FROM c")
+        ,
+        case(
+            "move the primary key under a foreign key that stays",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT NOT NULL);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));",
+            "CREATE TABLE p (id INTEGER NOT NULL UNIQUE, code TEXT PRIMARY KEY);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));",
+        )
+        .rows(
+            "INSERT INTO p VALUES (1, 'a'), (2, 'b'); INSERT INTO c VALUES (10, 1), (11, 2);",
+            "SELECT id, p_id FROM c ORDER BY id",
+        ),
+        case(
+            "a new table referencing a unique added in the same revision",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT);",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT REFERENCES p (code));",
+        )
+        .rows("INSERT INTO p VALUES (1, 'a'), (2, 'b');", "SELECT id, code FROM p ORDER BY id")
+        ,
+        case(
+            "drop a referenced table and the foreign key to it",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER);",
+        )
+        // The downgrade brings `p` back empty: no row of `c` may reference it.
+        .rows("INSERT INTO p VALUES (1); INSERT INTO c VALUES (10, NULL);", "SELECT id, p_id FROM c")
+        .warnings(1),
+        case(
+            "create and drop tables that reference each other",
+            "",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER);
+             CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));
+             ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b (id);",
+        )
+        // SQLite has no `ALTER TABLE … ADD FOREIGN KEY` to build the case with.
+        .postgres_only(),
         case(
             "create an index",
             USERS,
@@ -262,6 +310,15 @@ fn cases() -> Vec<Case> {
         .rows("INSERT INTO a VALUES (1, 'x');", "")
         .renames(&[("a", "b"), ("b.x", "b.y")]),
         case(
+            "rename a referenced column and change the foreign key to it",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT REFERENCES p (code));",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, ref TEXT UNIQUE);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_code TEXT REFERENCES p (ref) ON DELETE CASCADE);",
+        )
+        .rows(PARENT_ROWS, "SELECT id, p_code FROM c ORDER BY id")
+        .renames(&[("p.code", "p.ref")]),
+        case(
             "a view over a rebuilt table",
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE VIEW tv AS SELECT id, v FROM t;",
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10)); CREATE VIEW tv AS SELECT id, v FROM t;",
@@ -309,6 +366,37 @@ fn cases() -> Vec<Case> {
         .warnings(0)
         .postgres_only(),
         case(
+            "create a table with an always identity column",
+            "",
+            "CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT);",
+        )
+        .postgres_only(),
+        case(
+            "add an identity column to a table with rows",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT,
+                 n BIGINT GENERATED ALWAYS AS IDENTITY);",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .postgres_only(),
+        case("make a nullable column an identity column", "CREATE TABLE t (id INTEGER, v TEXT);", IDENTITY_TABLE)
+            .rows("INSERT INTO t VALUES (1, 'x'), (2, 'y');", "SELECT id, v FROM t ORDER BY id")
+            .postgres_only(),
+        case(
+            "stop a column being an identity column",
+            IDENTITY_TABLE,
+            "CREATE TABLE t (id INTEGER NOT NULL, v TEXT);",
+        )
+        .rows("INSERT INTO t (v) VALUES ('x'), ('y');", "SELECT id, v FROM t ORDER BY id")
+        .postgres_only(),
+        case(
+            "change an identity column from by default to always",
+            IDENTITY_TABLE,
+            "CREATE TABLE t (id INTEGER GENERATED ALWAYS AS IDENTITY, v TEXT);",
+        )
+        .rows("INSERT INTO t (v) VALUES ('x'), ('y');", "SELECT id, v FROM t ORDER BY id")
+        .postgres_only(),
+        case(
             "change a view over a view",
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
              CREATE VIEW a AS SELECT id, v FROM t; CREATE VIEW b AS SELECT id FROM a;",
@@ -329,10 +417,27 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+const IDENTITY_TABLE: &str = "CREATE TABLE t (id INTEGER GENERATED BY DEFAULT AS IDENTITY, v TEXT);";
+
 const MOOD_TABLE: &str = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
      CREATE TABLE person (id INTEGER PRIMARY KEY, mood mood NOT NULL DEFAULT 'ok');
      CREATE VIEW happy AS SELECT id FROM person WHERE mood = 'happy';";
 const MOOD_ROWS: &str = "INSERT INTO person VALUES (1, 'sad'), (2, 'happy');";
+
+const USERS_UNIQUE_EMAIL: &str =
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, name TEXT);";
+const USERS_CHECKED: &str =
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, CHECK (length(email) > 2));";
+
+const MEMBERS: &str =
+    "CREATE TABLE role (id INTEGER PRIMARY KEY); CREATE TABLE m (user_id INTEGER, role_id INTEGER);";
+const MEMBERS_WITH_KEY: &str = "CREATE TABLE role (id INTEGER PRIMARY KEY);
+     CREATE TABLE m (user_id INTEGER, role_id INTEGER REFERENCES role (id) ON DELETE SET NULL);";
+const MEMBER_ROWS: &str = "INSERT INTO role VALUES (1), (2); INSERT INTO m VALUES (7, 1), (8, NULL);";
+const MEMBER_KEPT: &str = "SELECT user_id, role_id FROM m ORDER BY user_id";
+
+const PARENT_ROWS: &str =
+    "INSERT INTO p VALUES (1, 'a'), (2, 'b'); INSERT INTO c VALUES (10, 'a'), (11, NULL);";
 
 const USERS_WITH_AGE: &str =
     "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, age INTEGER);";
@@ -501,6 +606,7 @@ fn enums(labels: &[&str], default: Option<&str>) -> Schema {
         data_type: "mood".into(),
         nullable: true,
         default: default.map(Into::into),
+        identity: None,
     };
     schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
     schema
