@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use migrate_runtime::autogen::{generate, Changes};
 use migrate_runtime::revision::{validate_id, validate_label, Dependency, TransactionMode};
 use migrate_runtime::scaffold::NewRevision;
+use migrate_runtime::schema::Difference;
 use migrate_runtime::Graph;
 
 pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
@@ -70,15 +71,22 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
 
 /// Puts the generated SQL into the revision; returns the warning lines.
 fn fill(new: &mut NewRevision, changes: &Changes) -> String {
-    let by_hand: Vec<String> =
-        changes.unsupported.iter().map(|d| format!("-- not generated, write by hand: {d}")).collect();
-    new.upgrade = by_hand.iter().chain(&changes.upgrade).cloned().collect::<Vec<_>>().join("\n");
-    new.downgrade = changes.downgrade.join("\n");
+    new.upgrade = section(&changes.unsupported, &changes.upgrade);
+    new.downgrade = section(&changes.unsupported_downgrade, &changes.downgrade);
     let mut notes: String = changes.warnings.iter().map(|w| format!("warning: {w}\n")).collect();
     for difference in &changes.unsupported {
         notes += &format!("warning: not generated, write by hand: {difference}\n");
     }
+    for difference in &changes.unsupported_downgrade {
+        notes += &format!("warning: not generated in the downgrade, write by hand: {difference}\n");
+    }
     notes
+}
+
+/// A section's SQL, led by a comment for each difference left to the user.
+fn section(by_hand: &[Difference], statements: &[String]) -> String {
+    let notes = by_hand.iter().map(|d| format!("-- not generated, write by hand: {d}"));
+    notes.chain(statements.iter().cloned()).collect::<Vec<_>>().join("\n")
 }
 
 fn schema_file(package: &Package) -> String {

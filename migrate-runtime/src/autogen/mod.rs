@@ -43,12 +43,18 @@ pub struct Changes {
     /// appended and used in the same revision), and a PostgreSQL constraint
     /// to drop whose name the model lacks (a schema not read from a database).
     pub unsupported: Vec<Difference>,
+    /// What the downgrade could not write beyond the upgrade's own gaps
+    /// (the same objects, seen from the other side, are not repeated).
+    pub unsupported_downgrade: Vec<Difference>,
 }
 
 impl Changes {
     /// Whether nothing differs at all.
     pub fn is_empty(&self) -> bool {
-        self.upgrade.is_empty() && self.downgrade.is_empty() && self.unsupported.is_empty()
+        self.upgrade.is_empty()
+            && self.downgrade.is_empty()
+            && self.unsupported.is_empty()
+            && self.unsupported_downgrade.is_empty()
     }
 }
 
@@ -70,7 +76,15 @@ impl Changes {
 pub fn generate(from: &Schema, to: &Schema, dialect: Dialect, renames: &[(String, String)]) -> Changes {
     let up = Plan::make(from, to, dialect, renames, Direction::Upgrade);
     let down = Plan::make(to, from, dialect, &reverse(from, to, renames), Direction::Downgrade);
-    Changes { upgrade: up.out, downgrade: down.out, warnings: up.warnings, unsupported: up.unsupported }
+    let seen = |d: &Difference| up.unsupported.iter().any(|u| u.object == d.object);
+    let unsupported_downgrade = down.unsupported.iter().filter(|d| !seen(d)).cloned().collect();
+    Changes {
+        upgrade: up.out,
+        downgrade: down.out,
+        warnings: up.warnings,
+        unsupported: up.unsupported,
+        unsupported_downgrade,
+    }
 }
 
 /// The renames of the way back. A column's table is named as in `to` of

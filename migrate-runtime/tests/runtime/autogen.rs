@@ -494,8 +494,8 @@ fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Resul
     let renames: Vec<(String, String)> =
         case.renames.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     let changes = generate(&start, &desired, dialect, &renames);
-    if !changes.unsupported.is_empty() {
-        return Err(format!("unsupported: {:?}", changes.unsupported));
+    if !changes.unsupported.is_empty() || !changes.unsupported_downgrade.is_empty() {
+        return Err(format!("unsupported: {:?} {:?}", changes.unsupported, changes.unsupported_downgrade));
     }
     if changes.warnings.len() != case.warnings {
         return Err(format!("warnings {:?}, expected {}", changes.warnings, case.warnings));
@@ -626,4 +626,22 @@ fn enum_labels_removed_reordered_or_used_at_once_are_reported() {
     let used = generate(&start, &enums(&["a", "b", "c"], Some("'c'::mood")), Dialect::Postgres, &[]);
     assert!(used.upgrade.iter().all(|s| !s.contains("ADD VALUE")), "{:?}", used.upgrade);
     assert!(used.unsupported[0].object.contains("label c is used in the same revision"), "{used:?}");
+}
+
+#[test]
+fn what_only_the_downgrade_cannot_write_is_reported_apart() {
+    let array = |labels: &[&str]| {
+        let mut schema = enums(labels, None);
+        schema.tables.get_mut("t").expect("t").columns[0].data_type = "mood[]".into();
+        schema
+    };
+    let appended = generate(&array(&["a", "b"]), &array(&["a", "b", "c"]), Dialect::Postgres, &[]);
+    assert_eq!(appended.upgrade, ["ALTER TYPE \"mood\" ADD VALUE 'c';"]);
+    assert!(appended.unsupported.is_empty(), "{appended:?}");
+    let gaps: Vec<String> = appended.unsupported_downgrade.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        gaps,
+        ["enum mood: labels taken away from a type an array column uses: changed from a, b, c to a, b"]
+    );
+    assert!(!appended.is_empty());
 }
