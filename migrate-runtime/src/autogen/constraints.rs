@@ -61,7 +61,7 @@ fn changed_constraints<'s>(from: &'s Schema, to: &'s Schema) -> (Vec<Placed<'s>>
 }
 
 /// `ALTER TABLE "t" DROP CONSTRAINT "name";`
-fn drop_sql(table: &str, name: &str) -> String {
+pub(super) fn drop_sql(table: &str, name: &str) -> String {
     format!("ALTER TABLE {} DROP CONSTRAINT {};", quote(table), quote(name))
 }
 

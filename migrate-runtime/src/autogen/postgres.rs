@@ -1,9 +1,11 @@
 //! PostgreSQL's own objects: enum types (created before the tables that use
-//! them, rebuilt to undo an added label), sequences not owned by a column,
+//! them, rebuilt to undo an added label, with the checks and indexes that
+//! compare with its labels dropped and made again around it), sequences not owned by a column,
 //! and views dropped and recreated in dependency order around changes; the
 //! order of all PostgreSQL steps.
 
 use super::*;
+use std::collections::BTreeSet;
 
 impl Plan<'_> {
     /// Enums, sequences and constraints around the table changes, views
@@ -89,6 +91,8 @@ impl Plan<'_> {
             self.unsupported.push(Difference { object, before: labels.0, after: labels.1 });
             return;
         }
+        let comparing = self.comparing_with(&columns);
+        self.out.extend(comparing.iter().map(|d| d.drop.clone()));
         let old = format!("_migrate_old_{name}");
         self.out.push(format!("ALTER TYPE {} RENAME TO {};", quote(name), quote(&old)));
         self.out.push(create_enum(name, &self.to.enums[name]));
@@ -104,6 +108,40 @@ impl Plan<'_> {
             }
         }
         self.out.push(format!("DROP TYPE {};", quote(&old)));
+        self.out.extend(comparing.into_iter().map(|d| d.create));
+    }
+
+    /// Checks and indexes (partial, or on an expression) that mention one
+    /// of `columns`: their enum literals are typed with the old type, which
+    /// `ALTER COLUMN … TYPE` cannot compare with the new one, so they are
+    /// dropped before and made again after.
+    fn comparing_with(&mut self, columns: &[(&String, &Column)]) -> Vec<Dependent> {
+        let mut found = Vec::new();
+        let tables: BTreeSet<&String> = columns.iter().map(|(table, _)| *table).collect();
+        for table_name in tables {
+            let table = &self.to.tables[table_name];
+            let mentioned =
+                |text: &str| columns.iter().any(|(t, c)| *t == table_name && mentions(text, &c.name));
+            for check in table.checks.iter().filter(|c| mentioned(c)) {
+                let constraint = Constraint::Check(check);
+                let Some(name) = table.constraint_names.get(&constraint.object()) else { continue };
+                found.push(Dependent {
+                    drop: drop_sql(table_name, name),
+                    create: add_sql(table_name, Some(name), &constraint),
+                });
+            }
+            for (index_name, index) in &table.indexes {
+                let expressions = index.columns.iter().filter(|c| is_expression(c));
+                let uses = index.predicate.iter().chain(expressions).any(|text| mentioned(text));
+                if uses {
+                    let before = self.out.len();
+                    self.create_index(table_name, index_name, index);
+                    let create = self.out.drain(before..).collect();
+                    found.push(Dependent { drop: format!("DROP INDEX {};", quote(index_name)), create });
+                }
+            }
+        }
+        found
     }
 
     pub(super) fn drop_enums(&mut self) {
@@ -191,6 +229,12 @@ impl Plan<'_> {
         before.extend(after);
         self.out = before;
     }
+}
+
+/// An object dropped before an enum's rebuild and made again after it.
+pub(super) struct Dependent {
+    drop: String,
+    create: String,
 }
 
 /// The serial column of `schema` that sequence `name` belongs to, if any.

@@ -125,12 +125,16 @@ impl Plan<'_> {
         if before.nullable != after.nullable {
             self.nullability_change(table, after, &alter);
         }
-        let identity = match (before.identity, after.identity) {
-            (None, Some(new)) => format!("ADD GENERATED {} AS IDENTITY", new.sql()),
-            (Some(old), Some(new)) if old != new => format!("SET GENERATED {}", new.sql()),
-            _ => return,
-        };
-        self.out.push(format!("{alter} {identity};"));
+        match (before.identity, after.identity) {
+            (None, Some(new)) => {
+                self.out.push(format!("{alter} ADD GENERATED {} AS IDENTITY;", new.sql()));
+                self.out.push(sequence_past_rows(table, &after.name));
+            }
+            (Some(old), Some(new)) if old != new => {
+                self.out.push(format!("{alter} SET GENERATED {};", new.sql()))
+            }
+            _ => {}
+        }
     }
 
     /// `SET NOT NULL`, nulls set to the new default first (as a SQLite
@@ -239,6 +243,14 @@ impl Plan<'_> {
         before.append(&mut after);
         self.out = before;
     }
+}
+
+/// Moves the new identity sequence of a column past the values its rows
+/// already hold, so the next insert does not collide with them (on an empty
+/// table `max` is null and the strict `setval` does nothing).
+fn sequence_past_rows(table: &str, column: &str) -> String {
+    let sequence = format!("pg_get_serial_sequence({}, {})", literal(&quote(table)), literal(column));
+    format!("SELECT setval({sequence}, max({})) FROM {};", quote(column), quote(table))
 }
 
 /// An index key part as written: a column name quoted, an expression (kept
