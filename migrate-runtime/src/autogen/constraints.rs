@@ -6,7 +6,6 @@
 //! on goes is dropped before and added again after.
 
 use super::*;
-use std::collections::BTreeSet;
 
 /// The constraint statements of one direction.
 #[derive(Debug, Default)]
@@ -68,8 +67,24 @@ pub(super) fn drop_sql(table: &str, name: &str) -> String {
 /// `ALTER TABLE "t" ADD [CONSTRAINT "name"] UNIQUE ("a");`, PostgreSQL
 /// choosing a name when `name` is `None`.
 pub(super) fn add_sql(table: &str, name: Option<&str>, constraint: &Constraint) -> String {
-    let label = name.map(|n| format!("CONSTRAINT {} ", quote(n))).unwrap_or_default();
-    format!("ALTER TABLE {} ADD {label}{};", quote(table), constraint_sql(constraint))
+    format!("ALTER TABLE {} ADD {};", quote(table), named_constraint_sql(name, constraint))
+}
+
+/// Every name `schema` gives a relation or constraint: a new table's
+/// constraint takes the desired schema's name only when it is none of
+/// these, as the objects of `schema` may still exist when it is created.
+pub(super) fn names_in_use(schema: &Schema) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for (name, table) in &schema.tables {
+        names.insert(name.clone());
+        names.extend(table.indexes.keys().cloned());
+        let constraints = table.constraints();
+        names.extend(
+            constraints.iter().filter_map(|c| table.constraint_names.get(&c.object())).map(Into::into),
+        );
+    }
+    names.extend(schema.views.keys().chain(&schema.sequences).cloned());
+    names
 }
 
 /// The constraints of table `name` (in both schemas) that go and that come;

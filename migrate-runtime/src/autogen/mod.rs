@@ -28,7 +28,7 @@ use tables::*;
 
 use crate::revision::Dialect;
 use crate::schema::{Column, Constraint, Difference, ForeignKey, Index, Schema, Table};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The statements of both directions, and what could not be written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -268,10 +268,20 @@ fn keeping_names(table: &mut Table, change: impl FnOnce(&mut Table)) {
 /// `CREATE TABLE "name" (…)` for `table`. A foreign key to the table itself
 /// names it by `table`'s final name, so after a rebuild's rename it still
 /// points at it.
-fn create_table(name: &str, table: &Table) -> String {
+fn create_table(name: &str, table: &Table, names_in_use: &BTreeSet<String>) -> String {
     let mut parts: Vec<String> = table.columns.iter().map(column_sql).collect();
-    parts.extend(table.constraints().iter().map(constraint_sql));
+    for constraint in table.constraints() {
+        let label = table.constraint_names.get(&constraint.object()).filter(|n| !names_in_use.contains(*n));
+        parts.push(named_constraint_sql(label, &constraint));
+    }
     format!("CREATE TABLE {} (\n    {}\n);", quote(name), parts.join(",\n    "))
+}
+
+/// `CONSTRAINT "name" UNIQUE ("a")`, or without a name for the database
+/// to choose.
+fn named_constraint_sql(name: Option<&str>, constraint: &Constraint) -> String {
+    let label = name.map(|n| format!("CONSTRAINT {} ", quote(n))).unwrap_or_default();
+    label + &constraint_sql(constraint)
 }
 
 /// A constraint as `CREATE TABLE` and `ALTER TABLE … ADD` write it.

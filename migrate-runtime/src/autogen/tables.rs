@@ -10,12 +10,13 @@ impl Plan<'_> {
         let new: Vec<&String> =
             self.to.tables.keys().filter(|n| !self.from.tables.contains_key(*n)).collect();
         let order = creation_order(self.to, &new);
+        let names_in_use = names_in_use(&self.from);
         for (at, name) in order.iter().enumerate() {
             let mut table = self.to.tables[name].clone();
             if self.dialect == Dialect::Postgres {
                 self.postpone_foreign_keys(name, &mut table, &order[..at]);
             }
-            self.out.push(create_table(name, &table));
+            self.out.push(create_table(name, &table, &names_in_use));
             for (index_name, index) in &table.indexes {
                 self.create_index(name, index_name, index);
             }
@@ -185,7 +186,7 @@ impl Plan<'_> {
             create += &format!("-- WARNING: drops data: {what}\n");
             self.warn(&what);
         }
-        self.out.push(create + &create_table(&scratch, new));
+        self.out.push(create + &create_table(&scratch, new, &BTreeSet::new()));
         let (targets, sources): (Vec<String>, Vec<String>) = new
             .columns
             .iter()
