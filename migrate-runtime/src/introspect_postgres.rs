@@ -8,8 +8,10 @@ const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY 1";
 
 const COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
-     pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+     pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, \
+     CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END \
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
      AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY c.relname, a.attnum";
@@ -123,6 +125,7 @@ pub async fn introspect_objects(
             nullable: row.get(3),
             default: row.get(4),
             identity: identity(row.get(5)),
+            collation: row.get(6),
         });
     }
     constraints(client, filter, &mut schema).await?;

@@ -44,6 +44,7 @@ pub fn introspect_objects(
         }
     }
     columns(conn, params, &mut schema)?;
+    table_options(conn, &mut schema)?;
     indexes(conn, params, &mut schema)?;
     foreign_keys(conn, params, &mut schema)?;
     Ok(schema)
@@ -104,13 +105,19 @@ fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
     let mut keys: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let table: String = r.get(0)?;
+        let name: String = r.get(1)?;
+        let (collation, autoincrement) = collation_and_autoincrement(conn, &table, &name)?;
         let column = Column {
-            name: r.get(1)?,
+            name,
             data_type: r.get(2)?,
             nullable: !r.get::<_, bool>(3)?,
             default: r.get(4)?,
             identity: None,
+            collation,
         };
+        if let Some(table) = schema.tables.get_mut(&table).filter(|_| autoincrement) {
+            table.options.push("autoincrement".into());
+        }
         let pk: i64 = r.get(5)?;
         if pk > 0 {
             keys.entry(table.clone()).or_default().push((pk, column.name.clone()));
@@ -123,6 +130,35 @@ fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
         key.sort();
         if let Some(table) = schema.tables.get_mut(&table) {
             table.primary_key = key.into_iter().map(|(_, column)| column).collect();
+        }
+    }
+    Ok(())
+}
+
+/// A column's collation when it is not the default `BINARY`, and whether
+/// it is an `AUTOINCREMENT` key: SQLite's catalogue pragmas tell neither,
+/// its column metadata both.
+fn collation_and_autoincrement(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+) -> rusqlite::Result<(Option<String>, bool)> {
+    let (_, collation, _, _, autoincrement) = conn.column_metadata(None, table, column)?;
+    let collation = collation.map(|c| c.to_string_lossy().to_lowercase()).filter(|c| c != "binary");
+    Ok((collation, autoincrement))
+}
+
+/// `STRICT` and `WITHOUT ROWID`, from `pragma_table_list`.
+fn table_options(conn: &Connection, schema: &mut Schema) -> rusqlite::Result<()> {
+    let mut statement = conn
+        .prepare("SELECT name, wr, strict FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")?;
+    let mut rows = statement.query([])?;
+    while let Some(r) = rows.next()? {
+        let Some(table) = schema.tables.get_mut(r.get_ref(0)?.as_str()?) else { continue };
+        for (flag, option) in [(r.get::<_, bool>(2)?, "strict"), (r.get::<_, bool>(1)?, "without rowid")] {
+            if flag {
+                table.options.push(option.to_string());
+            }
         }
     }
     Ok(())
@@ -334,6 +370,20 @@ mod tests {
         let conn = Connection::open_in_memory().expect("memory");
         conn.execute_batch(sql).expect("schema");
         introspect(&conn, "migrate_history").expect("introspect")
+    }
+
+    #[test]
+    fn collations_and_table_options_are_read() {
+        let schema = schema_of(
+            "CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT COLLATE NOCASE, code TEXT COLLATE BINARY) STRICT;
+             CREATE TABLE b (k TEXT PRIMARY KEY) WITHOUT ROWID;",
+        );
+        let a = &schema.tables["a"];
+        assert_eq!(a.options, ["autoincrement", "strict"]);
+        assert_eq!(a.columns[1].describe(), "text collate nocase");
+        assert_eq!(a.columns[2].describe(), "text", "BINARY is the default");
+        assert_eq!(schema.tables["b"].options, ["without rowid"]);
+        assert_eq!(schema.entries()["table b: options"], "without rowid");
     }
 
     #[test]

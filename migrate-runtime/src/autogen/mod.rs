@@ -67,7 +67,7 @@ impl Changes {
 /// use migrate_runtime::schema::{Column, Schema, Table};
 /// use migrate_runtime::Dialect;
 /// let mut to = Schema::default();
-/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None };
+/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None, collation: None };
 /// to.tables.insert("t".into(), Table { columns: vec![id], ..Table::default() });
 /// let changes = generate(&Schema::default(), &to, Dialect::Sqlite, &[]);
 /// assert_eq!(changes.upgrade, ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL\n);"]);
@@ -269,12 +269,31 @@ fn keeping_names(table: &mut Table, change: impl FnOnce(&mut Table)) {
 /// names it by `table`'s final name, so after a rebuild's rename it still
 /// points at it.
 fn create_table(name: &str, table: &Table, names_in_use: &BTreeSet<String>) -> String {
-    let mut parts: Vec<String> = table.columns.iter().map(column_sql).collect();
+    let has = |option: &str| table.options.iter().any(|o| o == option);
+    // SQLite takes `AUTOINCREMENT` only on the column of a one-column key.
+    let autoincrement = match table.primary_key.as_slice() {
+        [key] if has("autoincrement") => Some(key.as_str()),
+        _ => None,
+    };
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| match autoincrement {
+            Some(key) if key == c.name => column_sql(c) + " PRIMARY KEY AUTOINCREMENT",
+            _ => column_sql(c),
+        })
+        .collect();
     for constraint in table.constraints() {
+        if autoincrement.is_some() && matches!(constraint, Constraint::PrimaryKey(_)) {
+            continue;
+        }
         let label = table.constraint_names.get(&constraint.object()).filter(|n| !names_in_use.contains(*n));
         parts.push(named_constraint_sql(label, &constraint));
     }
-    format!("CREATE TABLE {} (\n    {}\n);", quote(name), parts.join(",\n    "))
+    let options: Vec<String> =
+        table.options.iter().filter(|o| *o != "autoincrement").map(|o| o.to_uppercase()).collect();
+    let options = if options.is_empty() { String::new() } else { format!(" {}", options.join(", ")) };
+    format!("CREATE TABLE {} (\n    {}\n){options};", quote(name), parts.join(",\n    "))
 }
 
 /// `CONSTRAINT "name" UNIQUE ("a")`, or without a name for the database
@@ -314,6 +333,9 @@ fn column_sql(column: &Column) -> String {
     let mut text = quote(&column.name);
     if !column.data_type.is_empty() {
         text += &format!(" {}", column.data_type);
+    }
+    if let Some(collation) = &column.collation {
+        text += &format!(" COLLATE {collation}");
     }
     if !column.nullable {
         text += " NOT NULL";
@@ -371,6 +393,7 @@ mod tests {
             nullable,
             default: default.map(Into::into),
             identity: None,
+            collation: None,
         };
         assert!(addable(&column(true, None)));
         assert!(!addable(&column(false, None)));

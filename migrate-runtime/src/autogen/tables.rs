@@ -113,8 +113,14 @@ impl Plan<'_> {
         if before.identity.is_some() && after.identity.is_none() {
             self.out.push(format!("{alter} DROP IDENTITY;"));
         }
-        if before.data_type != after.data_type {
-            let statement = format!("{alter} TYPE {1} USING {0}::{1};", quote(&after.name), after.data_type);
+        if before.data_type != after.data_type || before.collation != after.collation {
+            let collation = match &after.collation {
+                Some(collation) => format!(" COLLATE {collation}"),
+                None if before.collation.is_some() => " COLLATE \"default\"".to_string(),
+                None => String::new(),
+            };
+            let (column, ty) = (quote(&after.name), &after.data_type);
+            let statement = format!("{alter} TYPE {ty}{collation} USING {column}::{ty};");
             self.type_change(table, before, after, statement);
         }
         if before.default != after.default {
@@ -202,6 +208,15 @@ impl Plan<'_> {
                 quote(name)
             ));
         }
+        if [old, new].iter().all(|t| t.options.iter().any(|o| o == "autoincrement")) {
+            // Keep the high-water mark, so ids of deleted rows stay unused.
+            self.out.push(format!("DELETE FROM sqlite_sequence WHERE name = {};", literal(&scratch)));
+            self.out.push(format!(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {};",
+                literal(&scratch),
+                literal(name)
+            ));
+        }
         self.out.push(format!("DROP TABLE {};", quote(name)));
         self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(name)));
         for (index_name, index) in &new.indexes {
@@ -276,7 +291,7 @@ pub(super) fn needs_rebuild(old: &Table, new: &Table) -> bool {
         uniques.sort();
         keys.sort();
         checks.sort();
-        (t.primary_key.clone(), uniques, keys, checks)
+        (t.primary_key.clone(), uniques, keys, checks, t.options.clone())
     };
     let changed = old.columns.iter().any(|c| new.columns.iter().any(|n| n.name == c.name && n != c));
     let added_badly = new.columns.iter().any(|c| !has_column(old, &c.name) && !addable(c));

@@ -170,6 +170,44 @@ fn cases() -> Vec<Case> {
         .rows("INSERT INTO node VALUES (1, NULL, 'root'), (2, 1, 'leaf');", "SELECT id, parent, label FROM node ORDER BY id")
         .sqlite_only(),
         case(
+            "change a column's collation (rebuild on SQLite)",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) COLLATE nocase NOT NULL, name TEXT);",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .sqlite_only(),
+        case(
+            "change a column's collation",
+            USERS,
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) COLLATE \"C\" NOT NULL, name TEXT);",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .postgres_only(),
+        case(
+            "make a table strict (rebuild)",
+            "CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT);",
+            "CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT) STRICT;",
+        )
+        .rows("INSERT INTO s VALUES (1, 'a'), (2, NULL);", "SELECT id, v FROM s ORDER BY id")
+        .sqlite_only(),
+        case(
+            "make a table without rowid (rebuild)",
+            "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT);",
+            "CREATE TABLE kv (k TEXT PRIMARY KEY NOT NULL, v TEXT) WITHOUT ROWID;",
+        )
+        .rows("INSERT INTO kv VALUES ('a', '1'), ('b', NULL);", "SELECT k, v FROM kv ORDER BY k")
+        .sqlite_only(),
+        case(
+            "a rebuild keeps AUTOINCREMENT and its high-water mark",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT NOT NULL DEFAULT '');",
+        )
+        .rows(
+            "INSERT INTO t (v) VALUES ('a'), ('b'), ('c'); DELETE FROM t WHERE id = 3;",
+            "SELECT name, seq FROM sqlite_sequence UNION ALL SELECT id, v FROM t ORDER BY 1",
+        )
+        .sqlite_only(),
+        case(
             "add an expression index",
             USERS,
             "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
@@ -657,6 +695,7 @@ fn enums(labels: &[&str], default: Option<&str>) -> Schema {
         nullable: true,
         default: default.map(Into::into),
         identity: None,
+        collation: None,
     };
     schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
     schema
