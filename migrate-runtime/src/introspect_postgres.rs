@@ -9,7 +9,7 @@ const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.
 
 const COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
      pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, \
-     CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END \
+     CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, a.attgenerated = 's' \
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -119,13 +119,18 @@ pub async fn introspect_objects(
     }
     for row in client.query(COLUMNS, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
+        // A generated column's expression is kept where a default would be.
+        let (stored, expression): (bool, Option<String>) = (row.get(7), row.get(4));
+        let (default, generated) =
+            if stored { (None, expression.map(|e| format!("({e}) STORED"))) } else { (expression, None) };
         table.columns.push(Column {
             name: row.get(1),
             data_type: row.get(2),
             nullable: row.get(3),
-            default: row.get(4),
+            default,
             identity: identity(row.get(5)),
             collation: row.get(6),
+            generated,
         });
     }
     constraints(client, filter, &mut schema).await?;

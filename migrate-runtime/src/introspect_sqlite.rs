@@ -95,7 +95,7 @@ const TABLES: &str =
 
 fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {
     let sql = format!(
-        "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk FROM {TABLES_JOIN} pragma_table_xinfo(m.name) c \
+        "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk, c.hidden, CASE WHEN c.hidden IN (2, 3) THEN m.sql END FROM {TABLES_JOIN} pragma_table_xinfo(m.name) c \
          WHERE {TABLES_WHERE} AND c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid",
         TABLES_JOIN = "sqlite_master m JOIN",
         TABLES_WHERE = TABLES.trim_start_matches("sqlite_master m WHERE ")
@@ -107,6 +107,20 @@ fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
         let table: String = r.get(0)?;
         let name: String = r.get(1)?;
         let (collation, autoincrement) = collation_and_autoincrement(conn, &table, &name)?;
+        if let Some(table) = schema.tables.get_mut(&table).filter(|_| autoincrement) {
+            table.options.push("autoincrement".into());
+        }
+        // 2 and 3: a virtual and a stored generated column.
+        let kind = match r.get::<_, i64>(6)? {
+            2 => Some("VIRTUAL"),
+            3 => Some("STORED"),
+            _ => None,
+        };
+        let sql: Option<String> = r.get(7)?;
+        let generated = kind.and_then(|kind| {
+            let expression = generation_expression(sql.as_deref()?, &name)?;
+            Some(format!("({expression}) {kind}"))
+        });
         let column = Column {
             name,
             data_type: r.get(2)?,
@@ -114,10 +128,8 @@ fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
             default: r.get(4)?,
             identity: None,
             collation,
+            generated,
         };
-        if let Some(table) = schema.tables.get_mut(&table).filter(|_| autoincrement) {
-            table.options.push("autoincrement".into());
-        }
         let pk: i64 = r.get(5)?;
         if pk > 0 {
             keys.entry(table.clone()).or_default().push((pk, column.name.clone()));
@@ -253,6 +265,54 @@ fn predicate(sql: &str) -> Option<String> {
     Some(normalise_sql(&sql[at + "WHERE".len()..]))
 }
 
+/// The `AS (…)` expression of generated column `column` in a `CREATE
+/// TABLE`, normalised: SQLite's catalogue says which columns are generated,
+/// not how.
+fn generation_expression(sql: &str, column: &str) -> Option<String> {
+    let open = sql.find('(')?;
+    let body = &sql[open + 1..open + balanced(&sql[open..])? - 1];
+    let definition = top_level_parts(body).into_iter().find(|part| names(part, column))?;
+    let after_as = &definition[find_keyword(definition, "AS")? + 2..];
+    let start = after_as.find('(')?;
+    let len = balanced(&after_as[start..])?;
+    Some(normalise_sql(&after_as[start + 1..start + len - 1]))
+}
+
+/// Whether a column definition starts with the name `column`, quoted or not.
+fn names(definition: &str, column: &str) -> bool {
+    let definition = definition.trim_start();
+    let first = match definition.chars().next() {
+        Some(quote @ ('"' | '`' | '[')) => {
+            let close = if quote == '[' { ']' } else { quote };
+            definition[1..].split(close).next().unwrap_or("")
+        }
+        _ => definition.split(|c: char| c.is_whitespace()).next().unwrap_or(""),
+    };
+    first.eq_ignore_ascii_case(column)
+}
+
+/// `text` split at the commas outside brackets and quotes.
+fn top_level_parts(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None, 0);
+    for (i, c) in text.char_indices().chain([(text.len(), ',')]) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '[') => quote = Some(']'),
+            (None, '(') => depth += 1,
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts
+}
+
 /// The key parts of a `CREATE INDEX … ON t (a, lower(b) DESC)`, normalised
 /// and without `ASC`/`DESC`: SQLite's catalogue names the columns of an
 /// index but not its expressions, so those are read from the SQL.
@@ -261,23 +321,7 @@ fn key_parts(sql: &str) -> Vec<String> {
     let Some(open) = sql[on..].find('(').map(|at| on + at) else { return Vec::new() };
     let Some(len) = balanced(&sql[open..]) else { return Vec::new() };
     let list = &sql[open + 1..open + len - 1];
-    let mut parts = Vec::new();
-    let (mut depth, mut quote, mut start) = (0usize, None, 0);
-    for (i, c) in list.char_indices().chain([(list.len(), ',')]) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => depth = depth.saturating_sub(1),
-            (None, ',') if depth == 0 => {
-                parts.push(unwrapped(without_order(&normalise_sql(&list[start..i]))));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts
+    top_level_parts(list).into_iter().map(|part| unwrapped(without_order(&normalise_sql(part)))).collect()
 }
 
 /// `((a + 1))` → `a + 1`, so an expression reads the same however many
@@ -370,6 +414,25 @@ mod tests {
         let conn = Connection::open_in_memory().expect("memory");
         conn.execute_batch(sql).expect("schema");
         introspect(&conn, "migrate_history").expect("introspect")
+    }
+
+    #[test]
+    fn generated_columns_are_read_with_their_expression_and_kind() {
+        let schema = schema_of(
+            "CREATE TABLE t (a TEXT, \"the b\" INT, [c,d] INT GENERATED ALWAYS AS (coalesce(\"the b\", (1 + 2))) VIRTUAL,
+                 e TEXT AS (a || ',') STORED, \"as\" INT AS (length(a)));",
+        );
+        let described: Vec<String> = schema.tables["t"].columns.iter().map(|c| c.describe()).collect();
+        assert_eq!(
+            described,
+            [
+                "text",
+                "int",
+                "int generated always as (coalesce(\"the b\",(1 + 2))) VIRTUAL",
+                "text generated always as (a || ',') STORED",
+                "int generated always as (length(a)) VIRTUAL",
+            ]
+        );
     }
 
     #[test]

@@ -244,6 +244,7 @@ mod tests {
             default: None,
             identity: None,
             collation: None,
+            generated: None,
         }
     }
 

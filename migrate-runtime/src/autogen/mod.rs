@@ -67,7 +67,7 @@ impl Changes {
 /// use migrate_runtime::schema::{Column, Schema, Table};
 /// use migrate_runtime::Dialect;
 /// let mut to = Schema::default();
-/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None, collation: None };
+/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None, collation: None, generated: None };
 /// to.tables.insert("t".into(), Table { columns: vec![id], ..Table::default() });
 /// let changes = generate(&Schema::default(), &to, Dialect::Sqlite, &[]);
 /// assert_eq!(changes.upgrade, ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL\n);"]);
@@ -343,6 +343,9 @@ fn column_sql(column: &Column) -> String {
     if let Some(default) = &column.default {
         text += &format!(" DEFAULT {default}");
     }
+    if let Some(generated) = &column.generated {
+        text += &format!(" GENERATED ALWAYS AS {generated}");
+    }
     if let Some(identity) = column.identity {
         text += &format!(" GENERATED {} AS IDENTITY", identity.sql());
     }
@@ -394,6 +397,7 @@ mod tests {
             default: default.map(Into::into),
             identity: None,
             collation: None,
+            generated: None,
         };
         assert!(addable(&column(true, None)));
         assert!(!addable(&column(false, None)));

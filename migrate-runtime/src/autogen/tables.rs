@@ -80,26 +80,49 @@ impl Plan<'_> {
     }
 
     /// Indexes, added and dropped columns, and on PostgreSQL changed ones.
+    /// A column whose generation changes is dropped and added again (its
+    /// expression cannot be altered), and so are the indexes on it.
     pub(super) fn alter_in_place(&mut self, name: &str, old: &Table, new: &Table) {
+        let regenerated: Vec<&Column> = new
+            .columns
+            .iter()
+            .filter(|c| old.columns.iter().any(|b| b.name == c.name && b.generated != c.generated))
+            .collect();
+        let on_regenerated = |index: &Index| {
+            let texts = index.columns.iter().chain(&index.predicate);
+            texts.into_iter().any(|t| regenerated.iter().any(|c| *t == c.name || mentions(t, &c.name)))
+        };
+        let rebuilt_index = |index_name: &String, index: &Index| {
+            old.indexes.get(index_name) != new.indexes.get(index_name) || on_regenerated(index)
+        };
         for (index_name, index) in &old.indexes {
-            if new.indexes.get(index_name) != Some(index) {
+            if rebuilt_index(index_name, index) {
                 self.out.push(format!("DROP INDEX {};", quote(index_name)));
             }
         }
-        for column in new.columns.iter().filter(|c| !has_column(old, &c.name)) {
+        let dropped = old.columns.iter().filter(|c| !has_column(new, &c.name));
+        for column in
+            dropped.chain(regenerated.iter().filter_map(|c| old.columns.iter().find(|b| b.name == c.name)))
+        {
+            let statement = format!("ALTER TABLE {} DROP COLUMN {};", quote(name), quote(&column.name));
+            match column.generated {
+                // Its values come from the other columns.
+                Some(_) => self.out.push(statement),
+                None => self.losing(&format!("column {name}.{}", column.name), statement),
+            }
+        }
+        let added = new.columns.iter().filter(|c| !has_column(old, &c.name));
+        for column in added.chain(regenerated.iter().copied()) {
             self.out.push(format!("ALTER TABLE {} ADD COLUMN {};", quote(name), column_sql(column)));
         }
-        for column in old.columns.iter().filter(|c| !has_column(new, &c.name)) {
-            let statement = format!("ALTER TABLE {} DROP COLUMN {};", quote(name), quote(&column.name));
-            self.losing(&format!("column {name}.{}", column.name), statement);
-        }
         for before in &old.columns {
-            if let Some(after) = new.columns.iter().find(|c| c.name == before.name) {
+            let after = new.columns.iter().find(|c| c.name == before.name);
+            if let Some(after) = after.filter(|a| !regenerated.iter().any(|r| r.name == a.name)) {
                 self.alter_column(name, before, after);
             }
         }
         for (index_name, index) in &new.indexes {
-            if old.indexes.get(index_name) != Some(index) {
+            if rebuilt_index(index_name, index) {
                 self.create_index(name, index_name, index);
             }
         }
@@ -196,6 +219,7 @@ impl Plan<'_> {
         let (targets, sources): (Vec<String>, Vec<String>) = new
             .columns
             .iter()
+            .filter(|after| after.generated.is_none())
             .filter_map(|after| Some((after, old.columns.iter().find(|c| c.name == after.name)?)))
             .map(|(after, before)| (quote(&after.name), copy_expression(before, after)))
             .unzip();
@@ -303,6 +327,9 @@ pub(super) fn needs_rebuild(old: &Table, new: &Table) -> bool {
 /// Whether `ALTER TABLE … ADD COLUMN` accepts the column: a constant
 /// default, and one that is not null when the column is `NOT NULL`.
 pub(super) fn addable(column: &Column) -> bool {
+    if let Some(generated) = &column.generated {
+        return !generated.ends_with("STORED");
+    }
     match column.default.as_deref().map(str::trim) {
         None => column.nullable,
         Some(default) => {
