@@ -101,11 +101,7 @@ fn autogenerate_rebuilds_a_referenced_sqlite_table_with_foreign_keys_off_and_kee
 #[test]
 fn autogenerate_names_what_it_cannot_write() {
     let Some(url) = database() else { return };
-    let demo = Fixture::copy("demo");
-    demo.write(
-        "Cargo.toml",
-        &demo.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
-    );
+    let demo = Fixture::copy_as_postgres("demo");
     let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
     let schema = demo.read("schema.sql");
     demo.write("schema.sql", &format!("{schema}CREATE TYPE mood AS ENUM ('sad', 'ok');\n"));
@@ -165,11 +161,7 @@ fn check_and_diff_compare_a_live_sqlite_database() {
 #[test]
 fn autogenerate_check_and_diff_on_postgres() {
     let Some(url) = database() else { return };
-    let demo = Fixture::copy("demo");
-    demo.write(
-        "Cargo.toml",
-        &demo.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
-    );
+    let demo = Fixture::copy_as_postgres("demo");
     std::fs::remove_file(demo.path().join("migrations/20f04b9598da_update_to_flask_diamond_0_2_0.sql"))
         .expect("remove the head revision");
     let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());

@@ -50,6 +50,15 @@ impl Fixture {
         Fixture { dir }
     }
 
+    /// A copy of a SQLite fixture whose manifest says `dialect = "postgres"`.
+    pub fn copy_as_postgres(name: &str) -> Fixture {
+        let fixture = Fixture::copy(name);
+        let manifest = fixture.read("Cargo.toml");
+        assert!(manifest.contains("dialect = \"sqlite\""), "{name} declares its dialect");
+        fixture.write("Cargo.toml", &manifest.replace("dialect = \"sqlite\"", "dialect = \"postgres\""));
+        fixture
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
