@@ -6,11 +6,13 @@
 use super::*;
 
 impl Plan<'_> {
-    /// Enums, sequences and constraints around the table changes, views
-    /// around all of it.
+    /// Enums, sequences, functions and constraints around the table
+    /// changes, views around all of it, triggers around the views.
     pub(super) fn postgres(&mut self, from: &Schema, renames: &[(String, String)]) {
         let rebuilt = self.create_enums();
         let later = self.create_sequences();
+        let functions = self.function_steps();
+        self.out.extend(functions.before);
         let constraints = self.constraint_steps();
         self.out.extend(constraints.before);
         self.create_tables();
@@ -22,6 +24,7 @@ impl Plan<'_> {
         for name in &rebuilt {
             self.rebuild_enum(name);
         }
+        self.out.extend(functions.after);
         self.drop_sequences();
         self.drop_enums();
         let mut touched: Vec<String> = renames
@@ -35,9 +38,10 @@ impl Plan<'_> {
                 touched.push(name.clone());
             }
         }
+        touched.extend(functions.dropped);
         self.postgres_views(&touched);
+        self.postgres_triggers(&touched);
         self.unused_new_labels();
-        self.unsupported_objects(&["trigger "]);
     }
 
     /// `CREATE TYPE` and appended labels; returns the enums whose labels a
