@@ -81,9 +81,10 @@ impl Plan<'_> {
         }
     }
 
-    /// Triggers that changed, went, or mention a `touched` table or dropped
-    /// function are dropped before everything; new and dropped ones are
-    /// created after everything (views and functions included).
+    /// Triggers that changed, went, or mention a `touched` table, dropped
+    /// view or dropped function are dropped before everything (a view's
+    /// would go with it unnoticed); new and dropped ones are created after
+    /// everything, views and functions included.
     pub(super) fn postgres_triggers(&mut self, touched: &[String]) {
         let (old, new) = (&self.from.triggers, &self.to.triggers);
         let dropped: Vec<&String> = old

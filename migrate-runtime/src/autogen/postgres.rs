@@ -39,7 +39,8 @@ impl Plan<'_> {
             }
         }
         touched.extend(functions.dropped);
-        self.postgres_views(&touched);
+        let views = self.postgres_views(&touched);
+        touched.extend(views);
         self.postgres_triggers(&touched);
         self.unused_new_labels();
     }
@@ -169,8 +170,9 @@ impl Plan<'_> {
 
     /// Views that changed, went, or read a `touched` table (or such a view)
     /// are dropped before everything, dependents first; new and dropped ones
-    /// are created after everything, dependencies first.
-    pub(super) fn postgres_views(&mut self, touched: &[String]) {
+    /// are created after everything, dependencies first. Returns the
+    /// dropped ones, whose triggers go with them.
+    pub(super) fn postgres_views(&mut self, touched: &[String]) -> Vec<String> {
         let (old, new) = (&self.from.views, &self.to.views);
         let mut dropped: Vec<String> = old
             .iter()
@@ -194,6 +196,7 @@ impl Plan<'_> {
         before.append(&mut self.out);
         before.extend(after);
         self.out = before;
+        dropped
     }
 }
 

@@ -83,6 +83,20 @@ macro_rules! touched {
     };
 }
 
+/// View `tv` over table `t`, inserted into by an `INSTEAD OF` trigger.
+macro_rules! view_inserts {
+    () => {
+        "CREATE VIEW tv AS SELECT id, v FROM t;
+         CREATE FUNCTION tv_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             INSERT INTO t VALUES (NEW.id, NEW.v);
+             RETURN NEW;
+         END
+         $$;
+         CREATE TRIGGER tv_insert INSTEAD OF INSERT ON tv FOR EACH ROW EXECUTE FUNCTION tv_insert();"
+    };
+}
+
 /// A `--` comment in the body, which must keep its line break.
 const STAMPED_TOUCHED: &str =
     touched!("TEXT", "NEW.changed_at := now(); -- the transaction's start", "BEFORE UPDATE");
@@ -469,6 +483,13 @@ fn cases() -> Vec<Case> {
             touched!("TEXT", "NEW.changed_at := now();", "BEFORE UPDATE OF v"),
         )
         .rows(STAMPED_ROWS, STAMPED_KEPT)
+        .postgres_only(),
+        case(
+            "an instead-of trigger on a view made again",
+            concat!("CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10));", view_inserts!()),
+            concat!("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);", view_inserts!()),
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT id, v FROM tv ORDER BY id")
         .postgres_only(),
         case(
             "a SQL function a view calls",
