@@ -32,16 +32,29 @@ impl Plan<'_> {
     /// instead, as PostgreSQL would refuse the drop.
     pub(super) fn function_steps(&mut self) -> FunctionSteps {
         let (old, new) = (&self.from.functions, &self.to.functions);
-        let recreated: Vec<&String> =
-            old.keys().filter(|k| new.get(*k).is_some_and(|d| header(d) != header(&old[*k]))).collect();
-        let (called, recreated): (Vec<&String>, Vec<&String>) = recreated
-            .into_iter()
+        let header_changes = |k: &&String| new.get(*k).is_some_and(|d| header(d) != header(&old[*k]));
+        let (called, recreated): (Vec<String>, Vec<String>) = old
+            .keys()
+            .filter(header_changes)
+            .cloned()
             .partition(|k| called_by_a_table(&self.from, k) || called_by_a_table(self.to, k));
-        let removed = old.keys().filter(|k| !new.contains_key(*k));
+        let mut steps = self.drop_functions(&recreated);
+        let created = new.keys().filter(|k| old.get(*k) != new.get(*k) && !called.contains(k));
+        self.create_functions(created.cloned().collect(), &mut steps);
+        let unsupported: Vec<Difference> = called.iter().map(|k| self.recreated_under_a_table(k)).collect();
+        self.unsupported.extend(unsupported);
+        steps
+    }
+
+    /// Drops of the functions that go and of those `recreated`: after the
+    /// table changes when a table calls one (a column default may, until
+    /// they remove it), else before them.
+    fn drop_functions(&self, recreated: &[String]) -> FunctionSteps {
+        let old = &self.from.functions;
+        let removed = old.keys().filter(|k| !self.to.functions.contains_key(*k));
         let mut steps = FunctionSteps::default();
-        for key in removed.chain(recreated.iter().copied()) {
+        for key in removed.chain(recreated) {
             let drop = drop_function(key, &old[key]);
-            // A column default may call it until the table changes remove it.
             if called_by_a_table(&self.from, key) {
                 steps.after.push(drop);
             } else {
@@ -49,23 +62,20 @@ impl Plan<'_> {
             }
             steps.dropped.push(name_of(key).to_string());
         }
-        let created: Vec<String> = new
-            .iter()
-            .filter(|(k, d)| old.get(*k) != Some(d) && !called.contains(k))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let (early, late): (Vec<String>, Vec<String>) =
-            created.into_iter().partition(|k| called_by_a_table(self.to, k));
-        steps.before.extend(self.create_functions(early));
-        steps.after.extend(self.create_functions(late));
-        let unsupported: Vec<Difference> = called.iter().map(|k| self.recreated_under_a_table(k)).collect();
-        self.unsupported.extend(unsupported);
         steps
     }
 
-    /// `CREATE OR REPLACE …` of the functions `keys` of `to`, each after
-    /// those it mentions.
-    fn create_functions(&self, keys: Vec<String>) -> Vec<String> {
+    /// `CREATE OR REPLACE …` of the functions `keys` of `to`: before the
+    /// table changes when a table calls one, else after them.
+    fn create_functions(&self, keys: Vec<String>, steps: &mut FunctionSteps) {
+        let (early, late): (Vec<String>, Vec<String>) =
+            keys.into_iter().partition(|k| called_by_a_table(self.to, k));
+        steps.before.extend(self.definitions_in_order(early));
+        steps.after.extend(self.definitions_in_order(late));
+    }
+
+    /// The definitions of `keys` in `to`, each after those it mentions.
+    fn definitions_in_order(&self, keys: Vec<String>) -> Vec<String> {
         let order = function_order(&self.to.functions, keys);
         order.iter().filter_map(|k| self.to.function_source(k)).map(|source| format!("{source};")).collect()
     }
@@ -87,19 +97,19 @@ impl Plan<'_> {
     /// everything, views and functions included.
     pub(super) fn postgres_triggers(&mut self, touched: &[String]) {
         let (old, new) = (&self.from.triggers, &self.to.triggers);
-        let dropped: Vec<&String> = old
-            .iter()
-            .filter(|(n, d)| new.get(*n) != Some(d) || touched.iter().any(|t| mentions(d, t)))
-            .map(|(n, _)| n)
-            .collect();
-        let mut before = Vec::new();
-        for name in &dropped {
-            match trigger_table(&old[*name]) {
-                Some(table) => before.push(format!("DROP TRIGGER {} ON {table};", quote(name))),
+        let goes =
+            |(n, d): &(&String, &String)| new.get(*n) != Some(d) || touched.iter().any(|t| mentions(d, t));
+        let (mut before, mut dropped) = (Vec::new(), Vec::new());
+        for (name, definition) in old.iter().filter(goes) {
+            match trigger_table(definition) {
+                Some(table) => {
+                    before.push(format!("DROP TRIGGER {} ON {table};", quote(name)));
+                    dropped.push(name);
+                }
                 None => self.unsupported.push(Difference {
                     object: format!("trigger {name}: its table is not found in its definition"),
-                    before: Some(old[*name].clone()),
-                    after: new.get(*name).cloned(),
+                    before: Some(definition.clone()),
+                    after: new.get(name).cloned(),
                 }),
             }
         }
