@@ -41,9 +41,23 @@ const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, \
 const VIEWS: &str = "SELECT viewname::text, definition FROM pg_views WHERE schemaname = current_schema() \
      AND ($1::text[] IS NULL OR viewname = ANY($1)) ORDER BY 1";
 
-const TRIGGERS: &str = "SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t \
+const TRIGGERS: &str = "SELECT t.tgname::text, pg_get_triggerdef(t.oid), quote_ident(current_schema()) FROM pg_trigger t \
      JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND ($1::text[] IS NULL OR t.tgname = ANY($1)) ORDER BY 1";
+
+/// A function's key, `name(argument types)`: the types PostgreSQL tells
+/// overloads apart by and `DROP FUNCTION` takes. (The identity arguments
+/// would add argument names, making a renamed argument another function.)
+const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proargtypes) || ')'";
+
+/// Functions and procedures (not aggregates or window functions) of the
+/// current schema that no extension brought (`deptype` `e`).
+const OWN_FUNCTION: &str = "n.nspname = current_schema() AND p.prokind IN ('f', 'p') \
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
+
+const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident(current_schema()) \
+     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+     WHERE %OWN% AND ($1::text[] IS NULL OR %KEY% = ANY($1)) ORDER BY 1";
 
 /// Whether sequence `c` is an identity column's (`deptype` `i`): it belongs
 /// to the column, as a unique constraint's index does to the constraint,
@@ -80,6 +94,8 @@ const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname,
        AND NOT %IDENTITY% \
      UNION ALL SELECT 'trigger ' || t.tgname, md5(t.oid || ':' || t.xmin::text) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
        WHERE NOT t.tgisinternal \
+     UNION ALL SELECT 'function ' || %KEY%, md5(p.oid || ':' || p.xmin::text) FROM pg_proc p \
+       JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \
      UNION ALL SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)) FROM pg_type t \
        JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
        WHERE n.nspname = current_schema() GROUP BY t.typname";
@@ -90,7 +106,7 @@ pub async fn object_fingerprints(
     client: &Client,
     history_table: &str,
 ) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
-    let sql = OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE);
+    let sql = with_functions(&OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE));
     let rows = client.query(&sql, &[&history_table]).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
@@ -102,7 +118,7 @@ pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, 
 }
 
 /// Like [`introspect`], for only the objects named in `names` (tables,
-/// views, triggers, sequences, enums; all of them when `None`).
+/// views, triggers, functions, sequences, enums; all of them when `None`).
 pub async fn introspect_objects(
     client: &Client,
     history_table: &str,
@@ -148,7 +164,12 @@ pub async fn introspect_objects(
         schema.views.insert(row.get(0), normalise_sql(row.get(1)));
     }
     for row in client.query(TRIGGERS, filter).await? {
-        schema.triggers.insert(row.get(0), normalise_sql(row.get(1)));
+        schema.triggers.insert(row.get(0), normalise_sql(&unqualified_trigger(row.get(1), row.get(2))));
+    }
+    for row in client.query(&with_functions(FUNCTIONS), filter).await? {
+        let (key, source) = (row.get::<_, String>(0), unqualified_function(row.get(1), row.get(2)));
+        schema.functions.insert(key.clone(), normalise_sql(&source));
+        schema.function_sources.insert(key, source);
     }
     let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
     schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
@@ -156,6 +177,30 @@ pub async fn introspect_objects(
         schema.enums.insert(row.get(0), row.get(1));
     }
     Ok(schema)
+}
+
+/// `sql` with the function key and filter put in.
+fn with_functions(sql: &str) -> String {
+    sql.replace("%KEY%", FUNCTION_KEY).replace("%OWN%", OWN_FUNCTION)
+}
+
+/// `pg_get_functiondef`'s text without `schema.` (the current schema,
+/// quoted as needed) before the function's own name, so it creates the
+/// function wherever it runs, as the rest of the model does; and without
+/// the trailing line break.
+fn unqualified_function(definition: &str, schema: &str) -> String {
+    let header = definition.lines().next().unwrap_or_default();
+    let unqualified = ["FUNCTION", "PROCEDURE"].iter().find_map(|kind| {
+        let qualified = format!(" {kind} {schema}.");
+        header.contains(&qualified).then(|| definition.replacen(&qualified, &format!(" {kind} "), 1))
+    });
+    unqualified.unwrap_or_else(|| definition.to_string()).trim_end().to_string()
+}
+
+/// `pg_get_triggerdef`'s text without `schema.` (the current schema) before
+/// the table's name.
+fn unqualified_trigger(definition: &str, schema: &str) -> String {
+    definition.replacen(&format!(" ON {schema}."), " ON ", 1)
 }
 
 async fn constraints(
@@ -261,4 +306,38 @@ fn action(code: &str) -> String {
         _ => "no action",
     }
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_current_schema_is_taken_off_a_function_name_only() {
+        let definition = "CREATE OR REPLACE FUNCTION public.touch()\n RETURNS trigger\n LANGUAGE plpgsql\n\
+             AS $function$BEGIN PERFORM public.other(); RETURN NEW; END$function$\n";
+        assert_eq!(
+            unqualified_function(definition, "public"),
+            "CREATE OR REPLACE FUNCTION touch()\n RETURNS trigger\n LANGUAGE plpgsql\n\
+             AS $function$BEGIN PERFORM public.other(); RETURN NEW; END$function$"
+        );
+        let procedure = "CREATE OR REPLACE PROCEDURE \"My App\".\"Do It\"(IN x integer)\n LANGUAGE sql\n";
+        assert_eq!(
+            unqualified_function(procedure, "\"My App\""),
+            "CREATE OR REPLACE PROCEDURE \"Do It\"(IN x integer)\n LANGUAGE sql"
+        );
+        let elsewhere =
+            "CREATE OR REPLACE FUNCTION other.f()\n RETURNS integer\n LANGUAGE sql\nAS $$public.x$$";
+        assert_eq!(unqualified_function(elsewhere, "public"), elsewhere);
+    }
+
+    #[test]
+    fn the_current_schema_is_taken_off_a_trigger_table() {
+        let definition =
+            "CREATE TRIGGER t_touch BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION public.touch()";
+        assert_eq!(
+            unqualified_trigger(definition, "public"),
+            "CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION public.touch()"
+        );
+    }
 }

@@ -8,15 +8,25 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// A schema: tables with their parts, views, triggers, sequences, enums.
-/// Names are as the database reports them; the history table is left out.
+/// A schema: tables with their parts, views, triggers, functions,
+/// sequences, enums. Names are as the database reports them; the history
+/// table is left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Schema {
     pub tables: BTreeMap<String, Table>,
     /// View name to its normalised definition.
     pub views: BTreeMap<String, String>,
-    /// Trigger name to its normalised definition.
+    /// Trigger name to its normalised definition, runnable as SQL: the
+    /// table it is on is named without the current schema.
     pub triggers: BTreeMap<String, String>,
+    /// PostgreSQL function or procedure, as `name(argument types)`
+    /// (`add(integer, integer)`), to its normalised `CREATE OR REPLACE …`
+    /// definition, named without the current schema.
+    pub functions: BTreeMap<String, String>,
+    /// The `functions` as the database prints them, for autogenerate to
+    /// write; never compared (see [`Sources`]).
+    #[serde(skip)]
+    pub function_sources: Sources,
     pub sequences: Vec<String>,
     /// Enum type name to its labels, in order.
     pub enums: BTreeMap<String, Vec<String>>,
@@ -73,6 +83,43 @@ impl ConstraintNames {
 impl FromIterator<(String, String)> for ConstraintNames {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> ConstraintNames {
         ConstraintNames(pairs.into_iter().collect())
+    }
+}
+
+/// Definitions as the database prints them, keyed like the normalised ones
+/// they ride along with. A function's body is text in the function's own
+/// language, whose line breaks can matter (a `--` comment ends at one, and
+/// Python's indentation is syntax), so no normalisation of it is safe to
+/// run; yet whitespace alone must not read as a change. So the model
+/// compares the normalised text and keeps this one to write out; like
+/// [`ConstraintNames`], every `Sources` equals every other.
+#[derive(Debug, Clone, Default)]
+pub struct Sources(BTreeMap<String, String>);
+
+impl PartialEq for Sources {
+    fn eq(&self, _: &Sources) -> bool {
+        true
+    }
+}
+
+impl Eq for Sources {}
+
+impl Sources {
+    /// The text of the object keyed `key`, if the model came with it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn insert(&mut self, key: String, source: String) {
+        self.0.insert(key, source);
+    }
+
+    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.0.retain(|key, _| keep(key));
+    }
+
+    fn extend(&mut self, other: Sources) {
+        self.0.extend(other.0);
     }
 }
 
@@ -164,8 +211,15 @@ impl Schema {
         self.tables.is_empty()
             && self.views.is_empty()
             && self.triggers.is_empty()
+            && self.functions.is_empty()
             && self.sequences.is_empty()
             && self.enums.is_empty()
+    }
+
+    /// The definition of function `key` to run: as the database printed it,
+    /// or for a model built without sources, the normalised one.
+    pub fn function_source(&self, key: &str) -> Option<&str> {
+        self.function_sources.get(key).or_else(|| self.functions.get(key).map(String::as_str))
     }
 
     /// Every object as `name → description`, the form diffs compare.
@@ -190,6 +244,9 @@ impl Schema {
         for (name, definition) in &self.triggers {
             entries.insert(format!("trigger {name}"), definition.clone());
         }
+        for (name, definition) in &self.functions {
+            entries.insert(format!("function {name}"), definition.clone());
+        }
         for name in &self.sequences {
             entries.insert(format!("sequence {name}"), "sequence".to_string());
         }
@@ -202,6 +259,8 @@ impl Schema {
     /// Only the objects named in `objects` (`table user`, `view v`, …).
     pub fn only(&self, objects: &[String]) -> Schema {
         let wanted = |kind: &str, name: &str| objects.iter().any(|o| o.strip_prefix(kind) == Some(name));
+        let mut function_sources = self.function_sources.clone();
+        function_sources.retain(|n| wanted("function ", n));
         Schema {
             tables: self
                 .tables
@@ -221,6 +280,13 @@ impl Schema {
                 .filter(|(n, _)| wanted("trigger ", n))
                 .map(|(n, v)| (n.clone(), v.clone()))
                 .collect(),
+            functions: self
+                .functions
+                .iter()
+                .filter(|(n, _)| wanted("function ", n))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            function_sources,
             sequences: self.sequences.iter().filter(|n| wanted("sequence ", n)).cloned().collect(),
             enums: self
                 .enums
@@ -238,11 +304,15 @@ impl Schema {
         self.tables.retain(|n, _| !gone("table ", n));
         self.views.retain(|n, _| !gone("view ", n));
         self.triggers.retain(|n, _| !gone("trigger ", n));
+        self.functions.retain(|n, _| !gone("function ", n));
+        self.function_sources.retain(|n| !gone("function ", n));
         self.sequences.retain(|n| !gone("sequence ", n));
         self.enums.retain(|n, _| !gone("enum ", n));
         self.tables.extend(with.tables);
         self.views.extend(with.views);
         self.triggers.extend(with.triggers);
+        self.functions.extend(with.functions);
+        self.function_sources.extend(with.function_sources);
         self.sequences.extend(with.sequences);
         self.sequences.sort();
         self.enums.extend(with.enums);

@@ -8,18 +8,21 @@
 //! documented table rebuild (new table, copy the common columns, drop,
 //! rename, recreate indexes; with foreign keys off around the transaction
 //! and checked before it commits when a foreign key references the table,
-//! through a leading `PRAGMA foreign_keys = OFF`); views and triggers are dropped before any
-//! table change and recreated after it, so none refers to a missing table
-//! mid-way. On PostgreSQL, the views a change touches are dropped first and
-//! recreated last, in dependency order; enum types are created before the
-//! tables and dropped after them, and sequences not owned by a column come
-//! and go on their own. Constraints of existing PostgreSQL tables are dropped
-//! by the names introspection read (foreign keys first) before the table
-//! changes and added after them (foreign keys last), so no foreign key is
-//! ever without the key it references. Renames happen only when asked for,
-//! never guessed.
+//! through a leading `PRAGMA foreign_keys = OFF`); views and triggers are
+//! dropped before any table change and recreated after it, so none refers
+//! to a missing table mid-way. On PostgreSQL, the triggers and views a
+//! change touches are dropped first and recreated last, views in dependency
+//! order; enum types are created before the tables and dropped after them,
+//! sequences not owned by a column come and go on their own, and functions
+//! are created after the table changes (before them when a table calls one)
+//! and dropped once nothing uses them (`autogen/functions.rs`). Constraints
+//! of existing PostgreSQL tables are dropped by the names introspection read
+//! (foreign keys first) before the table changes and added after them
+//! (foreign keys last), so no foreign key is ever without the key it
+//! references. Renames happen only when asked for, never guessed.
 
 mod constraints;
+mod functions;
 mod postgres;
 mod tables;
 
@@ -39,9 +42,10 @@ pub struct Changes {
     /// One line per data-losing upgrade step: `drops data: table t`.
     pub warnings: Vec<String>,
     /// Differences no statement was written for, which the user writes by
-    /// hand: triggers on PostgreSQL, enum labels removed or reordered (or
-    /// appended and used in the same revision), and a PostgreSQL constraint
-    /// to drop whose name the model lacks (a schema not read from a database).
+    /// hand: enum labels removed or reordered (or appended and used in the
+    /// same revision), a PostgreSQL constraint to drop whose name the model
+    /// lacks (a schema not read from a database), and a function whose
+    /// return type or argument names change while a table calls it.
     pub unsupported: Vec<Difference>,
     /// What the downgrade could not write beyond the upgrade's own gaps
     /// (the same objects, seen from the other side, are not repeated).
@@ -174,7 +178,7 @@ impl<'a> Plan<'a> {
                 plan.alter_tables();
                 plan.drop_tables();
                 plan.sqlite_views_and_triggers();
-                plan.unsupported_objects(&["enum ", "sequence "]);
+                plan.unsupported_objects(&["enum ", "sequence ", "function "]);
                 if plan.foreign_keys_off {
                     plan.out.insert(0, "PRAGMA foreign_keys = OFF;".to_string());
                 }

@@ -8,11 +8,13 @@ use super::*;
 use std::collections::BTreeSet;
 
 impl Plan<'_> {
-    /// Enums, sequences and constraints around the table changes, views
-    /// around all of it.
+    /// Enums, sequences, functions and constraints around the table
+    /// changes, views around all of it, triggers around the views.
     pub(super) fn postgres(&mut self, from: &Schema, renames: &[(String, String)]) {
         let rebuilt = self.create_enums();
         let later = self.create_sequences();
+        let functions = self.function_steps();
+        self.out.extend(functions.before);
         let constraints = self.constraint_steps();
         self.out.extend(constraints.before);
         self.create_tables();
@@ -24,6 +26,7 @@ impl Plan<'_> {
         for name in &rebuilt {
             self.rebuild_enum(name);
         }
+        self.out.extend(functions.after);
         self.drop_sequences();
         self.drop_enums();
         let mut touched: Vec<String> = renames
@@ -37,9 +40,11 @@ impl Plan<'_> {
                 touched.push(name.clone());
             }
         }
-        self.postgres_views(&touched);
+        touched.extend(functions.dropped);
+        let views = self.postgres_views(&touched);
+        touched.extend(views);
+        self.postgres_triggers(&touched);
         self.unused_new_labels();
-        self.unsupported_objects(&["trigger "]);
     }
 
     /// `CREATE TYPE` and appended labels; returns the enums whose labels a
@@ -203,8 +208,9 @@ impl Plan<'_> {
 
     /// Views that changed, went, or read a `touched` table (or such a view)
     /// are dropped before everything, dependents first; new and dropped ones
-    /// are created after everything, dependencies first.
-    pub(super) fn postgres_views(&mut self, touched: &[String]) {
+    /// are created after everything, dependencies first. Returns the
+    /// dropped ones, whose triggers go with them.
+    pub(super) fn postgres_views(&mut self, touched: &[String]) -> Vec<String> {
         let (old, new) = (&self.from.views, &self.to.views);
         let mut dropped: Vec<String> = old
             .iter()
@@ -228,6 +234,7 @@ impl Plan<'_> {
         before.append(&mut self.out);
         before.extend(after);
         self.out = before;
+        dropped
     }
 }
 

@@ -24,8 +24,7 @@ struct Case {
     /// and after the downgrade (empty: nothing to compare).
     kept: &'static str,
     renames: &'static [(&'static str, &'static str)],
-    /// Whether the case runs on SQLite, and on PostgreSQL (where triggers
-    /// are not generated).
+    /// Whether the case runs on SQLite, and on PostgreSQL.
     sqlite: bool,
     postgres: bool,
     /// How many data-losing warnings the upgrade carries.
@@ -57,6 +56,50 @@ impl Case {
 const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);";
 const USER_ROWS: &str = "INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ann'), (2, 'b@x', NULL);";
 const USER_KEPT: &str = "SELECT id, email FROM users ORDER BY id";
+
+const STAMPED: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, changed_at TIMESTAMPTZ);";
+const STAMPED_ROWS: &str = "INSERT INTO t VALUES (1, 'x', NULL), (2, 'y', '2020-01-01');";
+const STAMPED_KEPT: &str = "SELECT id, v, changed_at FROM t ORDER BY id";
+/// Table `t` with column `v` of type `$v`, a plpgsql trigger function whose
+/// body is `$body`, and a trigger on `t` for `$events`.
+macro_rules! touched {
+    ($v:literal, $body:literal, $events:literal) => {
+        concat!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v ",
+            $v,
+            ", changed_at TIMESTAMPTZ);
+             CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 ",
+            $body,
+            "
+                 RETURN NEW;
+             END
+             $$;
+             CREATE TRIGGER t_touch ",
+            $events,
+            " ON t FOR EACH ROW EXECUTE FUNCTION touch();"
+        )
+    };
+}
+
+/// View `tv` over table `t`, inserted into by an `INSTEAD OF` trigger.
+macro_rules! view_inserts {
+    () => {
+        "CREATE VIEW tv AS SELECT id, v FROM t;
+         CREATE FUNCTION tv_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             INSERT INTO t VALUES (NEW.id, NEW.v);
+             RETURN NEW;
+         END
+         $$;
+         CREATE TRIGGER tv_insert INSTEAD OF INSERT ON tv FOR EACH ROW EXECUTE FUNCTION tv_insert();"
+    };
+}
+
+/// A `--` comment in the body, which must keep its line break.
+const STAMPED_TOUCHED: &str =
+    touched!("TEXT", "NEW.changed_at := now(); -- the transaction's start", "BEFORE UPDATE");
 
 fn cases() -> Vec<Case> {
     vec![
@@ -492,6 +535,86 @@ fn cases() -> Vec<Case> {
         )
         .rows("INSERT INTO t VALUES (1, 'x');", "SELECT v FROM b")
         .postgres_only(),
+        case("add a trigger function and trigger to a table with rows", STAMPED, STAMPED_TOUCHED)
+            .rows(STAMPED_ROWS, STAMPED_KEPT)
+            .postgres_only(),
+        case("drop a trigger with its function", STAMPED_TOUCHED, STAMPED)
+            .rows(STAMPED_ROWS, STAMPED_KEPT)
+            .postgres_only(),
+        case(
+            "change a trigger function's body",
+            STAMPED_TOUCHED,
+            touched!("TEXT", "NEW.changed_at := clock_timestamp();", "BEFORE UPDATE"),
+        )
+        .rows(STAMPED_ROWS, STAMPED_KEPT)
+        .postgres_only(),
+        case(
+            "change a trigger's events",
+            STAMPED_TOUCHED,
+            touched!("TEXT", "NEW.changed_at := now(); -- the transaction's start", "BEFORE INSERT OR UPDATE"),
+        )
+        .rows(STAMPED_ROWS, STAMPED_KEPT)
+        .postgres_only(),
+        case(
+            "change the type of a column a trigger fires on",
+            touched!("VARCHAR(10)", "NEW.changed_at := now();", "BEFORE UPDATE OF v"),
+            touched!("TEXT", "NEW.changed_at := now();", "BEFORE UPDATE OF v"),
+        )
+        .rows(STAMPED_ROWS, STAMPED_KEPT)
+        .postgres_only(),
+        case(
+            "an instead-of trigger on a view made again",
+            concat!("CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10));", view_inserts!()),
+            concat!("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);", view_inserts!()),
+        )
+        .rows("INSERT INTO t VALUES (1, 'x');", "SELECT id, v FROM tv ORDER BY id")
+        .postgres_only(),
+        case(
+            "a SQL function a view calls",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);
+             CREATE FUNCTION double(n integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT n * 2';
+             CREATE VIEW doubled AS SELECT id, double(id) AS d FROM t;",
+        )
+        .rows("INSERT INTO t VALUES (1), (2);", "SELECT id FROM t ORDER BY id")
+        .postgres_only(),
+        case(
+            "change a function's return type and argument name under a view",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);
+             CREATE FUNCTION label(n integer) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT n::text';
+             CREATE VIEW labelled AS SELECT id, label(id) AS l FROM t;",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);
+             CREATE FUNCTION label(num integer) RETURNS varchar LANGUAGE sql IMMUTABLE AS 'SELECT num::varchar';
+             CREATE VIEW labelled AS SELECT id, label(id) AS l FROM t;",
+        )
+        .rows("INSERT INTO t VALUES (1), (2);", "SELECT id, l FROM labelled ORDER BY id")
+        .postgres_only(),
+        case(
+            "a function a column default calls",
+            USERS,
+            "CREATE SEQUENCE codes;
+             CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS $$
+             BEGIN
+                 -- a comment that ends at the line break
+                 RETURN 'c-' || nextval('codes');
+             END
+             $$;
+             CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT,
+                 code TEXT NOT NULL DEFAULT next_code());",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .warnings(0)
+        .postgres_only(),
+        case(
+            "drop functions and a procedure with arguments",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);
+             CREATE FUNCTION add(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN a + b;
+             CREATE FUNCTION add(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a || b';
+             CREATE PROCEDURE put(n integer, note text DEFAULT '') LANGUAGE sql AS 'INSERT INTO t VALUES (n)';",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+        )
+        .rows("INSERT INTO t VALUES (1);", "SELECT id FROM t")
+        .postgres_only(),
     ]
 }
 
@@ -765,4 +888,42 @@ fn what_only_the_downgrade_cannot_write_is_reported_apart() {
         ["enum mood: labels taken away from a type an array column uses: changed from a, b, c to a, b"]
     );
     assert!(!appended.is_empty());
+}
+
+/// Table `t` whose column default calls `next_code()`, returning `returns`
+/// and giving `body`.
+fn coded(returns: &str, body: &str) -> Schema {
+    let mut schema = Schema::default();
+    let definition = format!(
+        "CREATE OR REPLACE FUNCTION next_code() RETURNS {returns} LANGUAGE sql AS $function${body}$function$"
+    );
+    schema.functions.insert("next_code()".into(), definition);
+    let column = Column {
+        name: "code".into(),
+        data_type: "text".into(),
+        nullable: true,
+        default: Some("next_code()".into()),
+        identity: None,
+    };
+    schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
+    schema
+}
+
+#[test]
+fn a_function_a_default_calls_is_replaced_but_not_dropped_and_created() {
+    let body = generate(&coded("text", "SELECT 'a'"), &coded("text", "SELECT 'b'"), Dialect::Postgres, &[]);
+    assert_eq!(
+        body.upgrade,
+        ["CREATE OR REPLACE FUNCTION next_code() RETURNS text LANGUAGE sql AS $function$SELECT 'b'$function$;"]
+    );
+    let returns =
+        generate(&coded("text", "SELECT 'a'"), &coded("varchar", "SELECT 'a'"), Dialect::Postgres, &[]);
+    assert!(returns.upgrade.is_empty() && returns.downgrade.is_empty(), "{returns:?}");
+    let unsupported: Vec<&str> = returns.unsupported.iter().map(|d| d.object.as_str()).collect();
+    assert_eq!(
+        unsupported,
+        ["function next_code(): its return type or argument names change, which takes DROP FUNCTION, \
+          while a column default, check or index calls it"]
+    );
+    assert!(returns.unsupported_downgrade.is_empty(), "{returns:?}");
 }

@@ -155,10 +155,11 @@ mod postgres {
     }
 
     #[test]
-    fn forgotten_column_and_index_are_named_on_postgres() {
+    fn forgotten_column_index_and_function_are_named_on_postgres() {
         let cases = [
             ("walk/forgets_column", "table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade"),
             ("walk/forgets_index", "table user: index user_email: present after downgrade of 3c3c3c3c3c3c, absent before its upgrade"),
+            ("walk/forgets_function", "function greeting(text): present after downgrade of 6f6f6f6f6f6f, absent before its upgrade"),
         ];
         for (path, expected) in cases {
             let Some(mut db) = database() else { return };
