@@ -227,8 +227,7 @@ impl Schema {
     /// ```
     /// use migrate_runtime::schema::{Column, Schema, Table};
     /// let mut schema = Schema::default();
-    /// let column =
-    ///     Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None, collation: None, generated: None };
+    /// let column = Column { nullable: false, ..Column::new("id", "integer") };
     /// schema.tables.insert("user".into(), Table { columns: vec![column], ..Table::default() });
     /// assert_eq!(schema.entries()["table user: column id"], "integer not null");
     /// ```
@@ -431,6 +430,20 @@ impl Constraint<'_> {
 }
 
 impl Column {
+    /// A nullable column with no default and nothing else, to build models
+    /// by hand: `Column { nullable: false, ..Column::new("id", "integer") }`.
+    pub fn new(name: &str, data_type: &str) -> Column {
+        Column {
+            name: name.to_string(),
+            data_type: data_type.to_string(),
+            nullable: true,
+            default: None,
+            identity: None,
+            collation: None,
+            generated: None,
+        }
+    }
+
     /// `integer not null default 0`, `bigint not null generated always as identity`.
     pub fn describe(&self) -> String {
         let mut text = self.data_type.clone();

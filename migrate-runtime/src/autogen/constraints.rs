@@ -237,15 +237,7 @@ mod tests {
     use crate::schema::ConstraintNames;
 
     fn column(name: &str) -> Column {
-        Column {
-            name: name.into(),
-            data_type: "text".into(),
-            nullable: true,
-            default: None,
-            identity: None,
-            collation: None,
-            generated: None,
-        }
+        Column::new(name, "text")
     }
 
     /// Table `p` and table `child`, which with `keyed` has a foreign key to

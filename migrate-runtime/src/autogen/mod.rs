@@ -71,7 +71,7 @@ impl Changes {
 /// use migrate_runtime::schema::{Column, Schema, Table};
 /// use migrate_runtime::Dialect;
 /// let mut to = Schema::default();
-/// let id = Column { name: "id".into(), data_type: "integer".into(), nullable: false, default: None, identity: None, collation: None, generated: None };
+/// let id = Column { nullable: false, ..Column::new("id", "integer") };
 /// to.tables.insert("t".into(), Table { columns: vec![id], ..Table::default() });
 /// let changes = generate(&Schema::default(), &to, Dialect::Sqlite, &[]);
 /// assert_eq!(changes.upgrade, ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL\n);"]);
@@ -395,13 +395,9 @@ mod tests {
     #[test]
     fn only_constant_defaults_can_be_added_in_place() {
         let column = |nullable, default: Option<&str>| Column {
-            name: "c".into(),
-            data_type: "integer".into(),
             nullable,
             default: default.map(Into::into),
-            identity: None,
-            collation: None,
-            generated: None,
+            ..Column::new("c", "integer")
         };
         assert!(addable(&column(true, None)));
         assert!(!addable(&column(false, None)));

@@ -843,15 +843,7 @@ fn renames_are_never_guessed() {
 fn enums(labels: &[&str], default: Option<&str>) -> Schema {
     let mut schema = Schema::default();
     schema.enums.insert("mood".into(), labels.iter().map(ToString::to_string).collect());
-    let column = Column {
-        name: "m".into(),
-        data_type: "mood".into(),
-        nullable: true,
-        default: default.map(Into::into),
-        identity: None,
-        collation: None,
-        generated: None,
-    };
+    let column = Column { default: default.map(Into::into), ..Column::new("m", "mood") };
     schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
     schema
 }
@@ -898,13 +890,7 @@ fn coded(returns: &str, body: &str) -> Schema {
         "CREATE OR REPLACE FUNCTION next_code() RETURNS {returns} LANGUAGE sql AS $function${body}$function$"
     );
     schema.functions.insert("next_code()".into(), definition);
-    let column = Column {
-        name: "code".into(),
-        data_type: "text".into(),
-        nullable: true,
-        default: Some("next_code()".into()),
-        identity: None,
-    };
+    let column = Column { default: Some("next_code()".into()), ..Column::new("code", "text") };
     schema.tables.insert("t".into(), Table { columns: vec![column], ..Table::default() });
     schema
 }
