@@ -480,24 +480,29 @@ impl Index {
     }
 }
 
-/// SQL text with runs of white space folded to one space, and spaces next
-/// to brackets and commas dropped, so formatting never reads as a change.
+/// SQL text with runs of white space and comments folded to one space, and
+/// spaces next to brackets and commas dropped, so formatting never reads as
+/// a change. Strings and quoted names are kept as they are: the text is
+/// also what autogenerate writes back for views and triggers.
 ///
 /// ```
-/// assert_eq!(migrate_runtime::schema::normalise_sql("SELECT  a ,b\n FROM ( t )"), "SELECT a,b FROM (t)");
+/// use migrate_runtime::schema::normalise_sql;
+/// assert_eq!(normalise_sql("SELECT  a ,b -- why\n FROM ( t )"), "SELECT a,b FROM (t)");
+/// assert_eq!(normalise_sql("SELECT 'a,  b' AS \"x ( y\""), "SELECT 'a,  b' AS \"x ( y\"");
 /// ```
 pub fn normalise_sql(sql: &str) -> String {
-    let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = String::with_capacity(folded.len());
-    let chars: Vec<char> = folded.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
-        let previous = out.chars().last();
-        let around_punctuation = matches!(next, Some(')' | ',')) || matches!(previous, Some('(' | ','));
-        if c == ' ' && around_punctuation {
+    let mut out = String::with_capacity(sql.len());
+    let mut space = false;
+    for (blank, text) in crate::split::tokens(sql) {
+        if blank {
+            space = !out.is_empty();
             continue;
         }
-        out.push(c);
+        if space && !text.starts_with([')', ',']) && !out.ends_with(['(', ',']) {
+            out.push(' ');
+        }
+        space = false;
+        out.push_str(text);
     }
-    out.trim_end_matches(';').trim().to_string()
+    out.trim_end_matches(';').trim_end().to_string()
 }

@@ -85,6 +85,17 @@ pub fn split_statements(script: &str) -> Vec<Statement<'_>> {
     statements
 }
 
+/// `script` cut into tokens, each with whether it is blank (white space or
+/// a comment). A string, quoted name or dollar-quoted body is one token, so
+/// callers that rewrite blanks never touch what is inside quotes.
+pub(crate) fn tokens(script: &str) -> impl Iterator<Item = (bool, &str)> {
+    let mut lexer = Lexer { src: script, pos: 0 };
+    std::iter::from_fn(move || {
+        let start = lexer.pos;
+        (start < script.len()).then(|| (matches!(lexer.token(), Token::Blank), &script[start..lexer.pos]))
+    })
+}
+
 /// What [`Lexer::token`] consumed. Strings, quoted identifiers, numbers and
 /// punctuation are all `Other`: only their extent matters.
 enum Token<'a> {
