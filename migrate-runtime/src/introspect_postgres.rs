@@ -74,6 +74,10 @@ const ENUMS: &str = "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER B
      FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
      WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR t.typname::text = ANY($1)) GROUP BY t.typname ORDER BY 1";
 
+const EXTENSIONS: &str =
+    "SELECT e.extname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+     WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR e.extname::text = ANY($1)) ORDER BY 1";
+
 /// Per object, the identity and row version (`oid`, `xmin`) of every
 /// catalogue row that describes it. No definition is rendered; a rewrite
 /// that ends up identical gives new row versions, which only makes the walk
@@ -98,7 +102,9 @@ const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname,
        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \
      UNION ALL SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)) FROM pg_type t \
        JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
-       WHERE n.nspname = current_schema() GROUP BY t.typname";
+       WHERE n.nspname = current_schema() GROUP BY t.typname \
+     UNION ALL SELECT 'extension ' || e.extname, md5(e.oid || ':' || e.xmin::text) FROM pg_extension e \
+       JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = current_schema()";
 
 /// A digest per object (`table t`, `view v`, …) that changes whenever
 /// anything [`introspect`] reads about it may have changed, in one query.
@@ -176,6 +182,7 @@ pub async fn introspect_objects(
     for row in client.query(ENUMS, filter).await? {
         schema.enums.insert(row.get(0), row.get(1));
     }
+    schema.extensions = client.query(EXTENSIONS, filter).await?.iter().map(|r| r.get(0)).collect();
     Ok(schema)
 }
 

@@ -30,6 +30,8 @@ pub struct Schema {
     pub sequences: Vec<String>,
     /// Enum type name to its labels, in order.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// PostgreSQL extensions installed in the schema, sorted.
+    pub extensions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -214,6 +216,7 @@ impl Schema {
             && self.functions.is_empty()
             && self.sequences.is_empty()
             && self.enums.is_empty()
+            && self.extensions.is_empty()
     }
 
     /// The definition of function `key` to run: as the database printed it,
@@ -252,47 +255,27 @@ impl Schema {
         for (name, labels) in &self.enums {
             entries.insert(format!("enum {name}"), labels.join(", "));
         }
+        for name in &self.extensions {
+            entries.insert(format!("extension {name}"), "extension".to_string());
+        }
         entries
     }
 
     /// Only the objects named in `objects` (`table user`, `view v`, …).
     pub fn only(&self, objects: &[String]) -> Schema {
         let wanted = |kind: &str, name: &str| objects.iter().any(|o| o.strip_prefix(kind) == Some(name));
+        let pick = |kind: &str, names: &[String]| names.iter().filter(|n| wanted(kind, n)).cloned().collect();
         let mut function_sources = self.function_sources.clone();
         function_sources.retain(|n| wanted("function ", n));
         Schema {
-            tables: self
-                .tables
-                .iter()
-                .filter(|(n, _)| wanted("table ", n))
-                .map(|(n, t)| (n.clone(), t.clone()))
-                .collect(),
-            views: self
-                .views
-                .iter()
-                .filter(|(n, _)| wanted("view ", n))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
-            triggers: self
-                .triggers
-                .iter()
-                .filter(|(n, _)| wanted("trigger ", n))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
-            functions: self
-                .functions
-                .iter()
-                .filter(|(n, _)| wanted("function ", n))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
+            tables: picked(&self.tables, |n| wanted("table ", n)),
+            views: picked(&self.views, |n| wanted("view ", n)),
+            triggers: picked(&self.triggers, |n| wanted("trigger ", n)),
+            functions: picked(&self.functions, |n| wanted("function ", n)),
             function_sources,
-            sequences: self.sequences.iter().filter(|n| wanted("sequence ", n)).cloned().collect(),
-            enums: self
-                .enums
-                .iter()
-                .filter(|(n, _)| wanted("enum ", n))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
+            sequences: pick("sequence ", &self.sequences),
+            enums: picked(&self.enums, |n| wanted("enum ", n)),
+            extensions: pick("extension ", &self.extensions),
         }
     }
 
@@ -307,6 +290,7 @@ impl Schema {
         self.function_sources.retain(|n| !gone("function ", n));
         self.sequences.retain(|n| !gone("sequence ", n));
         self.enums.retain(|n, _| !gone("enum ", n));
+        self.extensions.retain(|n| !gone("extension ", n));
         self.tables.extend(with.tables);
         self.views.extend(with.views);
         self.triggers.extend(with.triggers);
@@ -315,6 +299,8 @@ impl Schema {
         self.sequences.extend(with.sequences);
         self.sequences.sort();
         self.enums.extend(with.enums);
+        self.extensions.extend(with.extensions);
+        self.extensions.sort();
     }
 
     /// A digest per object of its entries: the generic form of the cheap
@@ -333,6 +319,11 @@ impl Schema {
     pub fn diff(&self, other: &Schema) -> Vec<Difference> {
         diff_entries(&self.entries(), &other.entries())
     }
+}
+
+/// The entries of `map` whose names `wanted` keeps.
+fn picked<V: Clone>(map: &BTreeMap<String, V>, wanted: impl Fn(&str) -> bool) -> BTreeMap<String, V> {
+    map.iter().filter(|(name, _)| wanted(name)).map(|(n, v)| (n.clone(), v.clone())).collect()
 }
 
 /// What differs between two [`Schema::entries`] maps, in name order.

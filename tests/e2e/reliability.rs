@@ -655,7 +655,9 @@ fn a_lock_holder_whose_backend_is_terminated_fails_cleanly_and_does_not_block_th
 #[test]
 fn a_killed_lock_holder_on_sqlite_does_not_block_the_waiting_migrator() {
     for journal in ["delete", "wal"] {
-        let fixture = project(&slow_chain(SQLITE_SLOW));
+        // Slow enough that the holder is still writing when it is killed,
+        // however loaded the machine is.
+        let fixture = project(&slow_chain(&SQLITE_SLOW.replace("x < 100000", "x < 1000000")));
         let db = sqlite_file(&fixture, "holder.db", journal);
         let url = sqlite_url(&db);
         fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();

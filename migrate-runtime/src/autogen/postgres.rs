@@ -44,7 +44,21 @@ impl Plan<'_> {
         let views = self.postgres_views(&touched);
         touched.extend(views);
         self.postgres_triggers(&touched);
+        self.extensions();
         self.unused_new_labels();
+    }
+
+    /// New extensions before everything, as types and functions come with
+    /// them; old ones after everything.
+    fn extensions(&mut self) {
+        let (from, to) = (&self.from.extensions, &self.to.extensions);
+        let created = to.iter().filter(|e| !from.contains(e));
+        let created: Vec<String> =
+            created.map(|e| format!("CREATE EXTENSION IF NOT EXISTS {};", quote(e))).collect();
+        self.out.splice(0..0, created);
+        for name in from.iter().filter(|e| !to.contains(e)) {
+            self.out.push(format!("DROP EXTENSION {};", quote(name)));
+        }
     }
 
     /// `CREATE TYPE` and appended labels; returns the enums whose labels a

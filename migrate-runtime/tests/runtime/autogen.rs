@@ -283,6 +283,14 @@ fn cases() -> Vec<Case> {
         )
         .rows(USER_ROWS, "SELECT tag FROM tagged UNION ALL SELECT email FROM users ORDER BY 1"),
         case(
+            "an extension comes before the column of its type and goes after it",
+            USERS,
+            "CREATE EXTENSION citext;
+             CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT, nick citext UNIQUE);",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .postgres_only(),
+        case(
             "add an expression index",
             USERS,
             "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);
