@@ -41,9 +41,13 @@ const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, \
 const VIEWS: &str = "SELECT viewname::text, definition FROM pg_views WHERE schemaname = current_schema() \
      AND ($1::text[] IS NULL OR viewname = ANY($1)) ORDER BY 1";
 
-const TRIGGERS: &str = "SELECT t.tgname::text, pg_get_triggerdef(t.oid), quote_ident(current_schema()) FROM pg_trigger t \
-     JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND ($1::text[] IS NULL OR t.tgname = ANY($1)) ORDER BY 1";
+/// Triggers keyed `name on table`, as PostgreSQL names a trigger per table
+/// (`set_updated_at` on every table is common).
+const TRIGGERS: &str =
+    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), quote_ident(current_schema()) \
+     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+     AND ($1::text[] IS NULL OR t.tgname || ' on ' || c.relname = ANY($1)) ORDER BY 1";
 
 /// A function's key, `name(argument types)`: the types PostgreSQL tells
 /// overloads apart by and `DROP FUNCTION` takes. (The identity arguments
@@ -96,7 +100,7 @@ const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname,
      FROM own c WHERE c.relkind IN ('v', 'm') \
      UNION ALL SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text) FROM own c WHERE c.relkind = 'S' \
        AND NOT %IDENTITY% \
-     UNION ALL SELECT 'trigger ' || t.tgname, md5(t.oid || ':' || t.xmin::text) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
+     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, md5(t.oid || ':' || t.xmin::text) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
        WHERE NOT t.tgisinternal \
      UNION ALL SELECT 'function ' || %KEY%, md5(p.oid || ':' || p.xmin::text) FROM pg_proc p \
        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \

@@ -16,8 +16,9 @@ pub struct Schema {
     pub tables: BTreeMap<String, Table>,
     /// View name to its normalised definition.
     pub views: BTreeMap<String, String>,
-    /// Trigger name to its normalised definition, runnable as SQL: the
-    /// table it is on is named without the current schema.
+    /// Trigger to its normalised definition, runnable as SQL: the table it
+    /// is on is named without the current schema. Keyed by name on SQLite,
+    /// by `name on table` on PostgreSQL, where names are per table.
     pub triggers: BTreeMap<String, String>,
     /// PostgreSQL function or procedure, as `name(argument types)`
     /// (`add(integer, integer)`), to its normalised `CREATE OR REPLACE …`

@@ -101,9 +101,10 @@ impl Plan<'_> {
             |(n, d): &(&String, &String)| new.get(*n) != Some(d) || touched.iter().any(|t| mentions(d, t));
         let (mut before, mut dropped) = (Vec::new(), Vec::new());
         for (name, definition) in old.iter().filter(goes) {
-            match trigger_table(definition) {
-                Some(table) => {
-                    before.push(format!("DROP TRIGGER {} ON {table};", quote(name)));
+            // Keyed `name on table`: a name is only unique per table.
+            match trigger_name(definition).zip(trigger_table(definition)) {
+                Some((trigger, table)) => {
+                    before.push(format!("DROP TRIGGER {trigger} ON {table};"));
                     dropped.push(name);
                 }
                 None => self.unsupported.push(Difference {
@@ -176,7 +177,18 @@ fn function_order(functions: &BTreeMap<String, String>, keys: Vec<String>) -> Ve
 /// The table in a trigger's definition, as written after its `ON`.
 fn trigger_table(definition: &str) -> Option<&str> {
     let (_, rest) = definition.split_once(" ON ")?;
-    let end = if let Some(quoted) = rest.strip_prefix('"') {
+    identifier(rest)
+}
+
+/// The trigger's own name in its definition, as written after `TRIGGER`.
+fn trigger_name(definition: &str) -> Option<&str> {
+    let (_, rest) = definition.split_once("TRIGGER ")?;
+    identifier(rest)
+}
+
+/// The identifier `text` starts with, quotes included.
+fn identifier(text: &str) -> Option<&str> {
+    let end = if let Some(quoted) = text.strip_prefix('"') {
         let mut at = 0;
         loop {
             at += quoted[at..].find('"')?;
@@ -186,14 +198,22 @@ fn trigger_table(definition: &str) -> Option<&str> {
             at += 2;
         }
     } else {
-        rest.find(' ').unwrap_or(rest.len())
+        text.find(' ').unwrap_or(text.len())
     };
-    Some(&rest[..end])
+    Some(&text[..end])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trigger_name_is_read_as_written() {
+        let definition =
+            "CREATE CONSTRAINT TRIGGER \"a \"\"b\" AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()";
+        assert_eq!(trigger_name(definition), Some("\"a \"\"b\""));
+        assert_eq!(trigger_name("CREATE TRIGGER touch BEFORE UPDATE ON t"), Some("touch"));
+    }
 
     #[test]
     fn a_trigger_table_is_read_as_written() {

@@ -563,6 +563,21 @@ fn cases() -> Vec<Case> {
         .rows(STAMPED_ROWS, STAMPED_KEPT)
         .postgres_only(),
         case(
+            "triggers of one name on two tables, one changed",
+            concat!(
+                touched!("TEXT", "NEW.changed_at := now();", "BEFORE UPDATE"),
+                "CREATE TABLE u (id INTEGER PRIMARY KEY, changed_at TIMESTAMPTZ);
+                 CREATE TRIGGER t_touch BEFORE UPDATE ON u FOR EACH ROW EXECUTE FUNCTION touch();"
+            ),
+            concat!(
+                touched!("TEXT", "NEW.changed_at := now();", "BEFORE UPDATE"),
+                "CREATE TABLE u (id INTEGER PRIMARY KEY, changed_at TIMESTAMPTZ);
+                 CREATE TRIGGER t_touch BEFORE INSERT OR UPDATE ON u FOR EACH ROW EXECUTE FUNCTION touch();"
+            ),
+        )
+        .rows(STAMPED_ROWS, STAMPED_KEPT)
+        .postgres_only(),
+        case(
             "change a trigger's events",
             STAMPED_TOUCHED,
             touched!("TEXT", "NEW.changed_at := now(); -- the transaction's start", "BEFORE INSERT OR UPDATE"),
