@@ -55,76 +55,59 @@ pub struct Table {
     pub options: Vec<String>,
 }
 
-/// The names of a table's constraints, keyed by [`Constraint::object`]
-/// (`primary key`, `unique (a, b)`, `check (a > 0)`, …): what autogenerate
-/// drops a PostgreSQL constraint by. A name says nothing about what the
-/// schema is, so every `ConstraintNames` equals every other: two tables
-/// that differ only in names are equal, as their [`Schema::entries`] are.
-/// SQLite introspection leaves it empty (its changes rebuild the table).
+/// Text that rides along with the model, keyed like a part of it, and is
+/// never compared: every `Uncompared` equals every other, so two schemas
+/// that differ only here are equal, as their [`Schema::entries`] are.
 #[derive(Debug, Clone, Default)]
-pub struct ConstraintNames(BTreeMap<String, String>);
+pub struct Uncompared(BTreeMap<String, String>);
 
-impl PartialEq for ConstraintNames {
-    fn eq(&self, _: &ConstraintNames) -> bool {
+impl PartialEq for Uncompared {
+    fn eq(&self, _: &Uncompared) -> bool {
         true
     }
 }
 
-impl Eq for ConstraintNames {}
+impl Eq for Uncompared {}
 
-impl ConstraintNames {
-    /// The name of the constraint whose [`Constraint::object`] is `object`.
-    pub fn get(&self, object: &str) -> Option<&str> {
-        self.0.get(object).map(String::as_str)
+impl Uncompared {
+    /// The text kept for `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
     }
 
-    pub fn insert(&mut self, object: String, name: String) {
-        self.0.insert(object, name);
+    pub fn insert(&mut self, key: String, text: String) {
+        self.0.insert(key, text);
+    }
+
+    pub(crate) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.0.retain(|key, _| keep(key));
+    }
+
+    pub(crate) fn extend(&mut self, other: Uncompared) {
+        self.0.extend(other.0);
     }
 }
 
-impl FromIterator<(String, String)> for ConstraintNames {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> ConstraintNames {
-        ConstraintNames(pairs.into_iter().collect())
+impl FromIterator<(String, String)> for Uncompared {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Uncompared {
+        Uncompared(pairs.into_iter().collect())
     }
 }
+
+/// The names of a table's constraints, keyed by [`Constraint::object`]
+/// (`primary key`, `unique (a, b)`, `check (a > 0)`, …): what autogenerate
+/// drops a PostgreSQL constraint by. A name says nothing about what the
+/// schema is. SQLite introspection leaves it empty (its changes rebuild the
+/// table).
+pub type ConstraintNames = Uncompared;
 
 /// Definitions as the database prints them, keyed like the normalised ones
 /// they ride along with. A function's body is text in the function's own
 /// language, whose line breaks can matter (a `--` comment ends at one, and
 /// Python's indentation is syntax), so no normalisation of it is safe to
 /// run; yet whitespace alone must not read as a change. So the model
-/// compares the normalised text and keeps this one to write out; like
-/// [`ConstraintNames`], every `Sources` equals every other.
-#[derive(Debug, Clone, Default)]
-pub struct Sources(BTreeMap<String, String>);
-
-impl PartialEq for Sources {
-    fn eq(&self, _: &Sources) -> bool {
-        true
-    }
-}
-
-impl Eq for Sources {}
-
-impl Sources {
-    /// The text of the object keyed `key`, if the model came with it.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    pub fn insert(&mut self, key: String, source: String) {
-        self.0.insert(key, source);
-    }
-
-    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.0.retain(|key, _| keep(key));
-    }
-
-    fn extend(&mut self, other: Sources) {
-        self.0.extend(other.0);
-    }
-}
+/// compares the normalised text and keeps this one to write out.
+pub type Sources = Uncompared;
 
 /// One of a table's primary key, unique constraints, foreign keys and checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
