@@ -368,7 +368,8 @@ fn find_keyword(sql: &str, keyword: &str) -> Option<usize> {
             (None, b @ (b'\'' | b'"' | b'`')) => quote = Some(b),
             (None, b'[') => quote = Some(b']'),
             (None, _) => {
-                let word = sql.get(i..i + keyword.len())?;
+                // Not a character boundary (inside a non-ASCII name): no keyword starts here.
+                let Some(word) = sql.get(i..i + keyword.len()) else { continue };
                 let before_ok = i == 0 || !is_word(bytes[i - 1]);
                 let after_ok = bytes.get(i + keyword.len()).is_none_or(|&b| !is_word(b));
                 if before_ok && after_ok && word.eq_ignore_ascii_case(keyword) {
@@ -380,8 +381,10 @@ fn find_keyword(sql: &str, keyword: &str) -> Option<usize> {
     None
 }
 
+/// A byte of a word: ASCII letters, digits, `_`, and any byte of a
+/// non-ASCII character (which SQLite allows in bare names).
 fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii()
 }
 
 /// Length of the parenthesised group `text` starts with, quotes respected.
@@ -414,6 +417,17 @@ mod tests {
         let conn = Connection::open_in_memory().expect("memory");
         conn.execute_batch(sql).expect("schema");
         introspect(&conn, "migrate_history").expect("introspect")
+    }
+
+    #[test]
+    fn names_with_non_ascii_letters_do_not_hide_expressions() {
+        let schema = schema_of(
+            "CREATE TABLE größe (maß TEXT, zwei TEXT AS (maß || 'ß'));
+             CREATE INDEX größe_maß ON größe (lower(maß));",
+        );
+        let table = &schema.tables["größe"];
+        assert_eq!(table.columns[1].describe(), "text generated always as (maß || 'ß') VIRTUAL");
+        assert_eq!(table.indexes["größe_maß"].describe(), "((lower(maß)))");
     }
 
     #[test]

@@ -102,7 +102,7 @@ fn step(
     out += history_sql;
     out += ";\n";
     if keys_off {
-        out += "PRAGMA foreign_key_check;\n";
+        out += FOREIGN_KEY_CHECK;
     }
     if transactional {
         out += "COMMIT;\n";
@@ -112,6 +112,15 @@ fn step(
     }
     out
 }
+
+/// `PRAGMA foreign_key_check` made to fail the transaction when it finds
+/// anything (a bare pragma only prints rows, and `COMMIT` would still run):
+/// a check constraint on the count of what it finds.
+const FOREIGN_KEY_CHECK: &str =
+    "CREATE TEMP TABLE _migrate_foreign_key_check (violations INTEGER CHECK (violations = 0));
+INSERT INTO _migrate_foreign_key_check SELECT count(*) FROM pragma_foreign_key_check;
+DROP TABLE _migrate_foreign_key_check;
+";
 
 /// Whether the script's last statement already ends with `;`.
 fn ends_with_terminator(sql: &str) -> bool {

@@ -7,6 +7,8 @@
 //! one file apply every revision exactly once, and the first run on an empty
 //! file creates the history table without a race.
 
+mod foreign_keys;
+
 use crate::apply::{count_statements, run_section, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
@@ -14,6 +16,7 @@ use crate::history::{self, AppliedRevision, OtherPackageRevision};
 use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
+use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -156,10 +159,9 @@ impl<'a> SqliteMigrator<'a> {
         let mut target_revs: Option<Vec<Rev>> = None;
         let mut plan: Option<(i64, VecDeque<Rev>)> = None;
         let mut steps = Vec::new();
-        let foreign_keys = ForeignKeys::read(conn)?;
-        let mut keys_off = false;
+        let mut foreign_keys = ForeignKeys::read(conn)?;
         loop {
-            foreign_keys.enforce(!keys_off)?;
+            foreign_keys.apply()?;
             let tx = begin(conn, options)?;
             let version = data_version(&tx)?;
             if plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
@@ -187,13 +189,21 @@ impl<'a> SqliteMigrator<'a> {
                     // Reverting revisions the code does not have: their
                     // stand-ins live only in the state's graph.
                     let wanted =
-                        revs.iter().any(|&rev| disables_foreign_keys(state.graph().revision(rev), direction));
-                    if foreign_keys.matters() && wanted != keys_off {
-                        keys_off = wanted;
+                        revs.iter().any(|&rev| wants_them_off(state.graph().revision(rev), direction));
+                    if foreign_keys.must_switch(wanted) {
                         tx.commit().map_err(database)?;
                         continue;
                     }
-                    revert_all(&tx, &state, &revs, options, on_step, &mut steps)?;
+                    let mut revert = || revert_all(&tx, &state, &revs, options, on_step, &mut steps);
+                    match revs.first().filter(|_| foreign_keys.off()) {
+                        // Those that did not ask run with foreign keys off
+                        // too: the whole transaction is checked.
+                        Some(&first) => {
+                            let first = state.graph().revision(first);
+                            without_new_dangling_rows(&tx, first, first.location.clone(), revert)?
+                        }
+                        None => revert()?,
+                    }
                     tx.commit().map_err(database)?;
                     return Ok(steps);
                 }
@@ -206,9 +216,7 @@ impl<'a> SqliteMigrator<'a> {
             // The pragma cannot change inside a transaction: end this one
             // (it wrote nothing but, at most, the history table) and begin
             // again with foreign keys as the revision wants them.
-            let wanted = disables_foreign_keys(graph.revision(rev), direction);
-            if foreign_keys.matters() && wanted != keys_off {
-                keys_off = wanted;
+            if foreign_keys.must_switch(wants_them_off(graph.revision(rev), direction)) {
                 tx.commit().map_err(database)?;
                 continue;
             }
@@ -275,8 +283,7 @@ fn apply_revision(
     if revision.transaction == TransactionMode::None {
         return apply_outside_transaction(conn, tx, revision, section, row, options);
     }
-    run_section(revision, section, |sql| tx.execute_batch(sql))?;
-    check_foreign_keys(&tx, revision, section)?;
+    checked(&tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
     row.execution_ms = Some(started.elapsed().as_millis() as i64);
     insert_row(&tx, options, &row)?;
     tx.commit().map_err(database)?;
@@ -365,90 +372,10 @@ fn set_mark(
 fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
     let section = downgrade_section(revision)?;
-    run_section(revision, section, |sql| tx.execute_batch(sql))?;
-    check_foreign_keys(tx, revision, section)?;
+    checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
-}
-
-/// Whether the section a step runs starts with `PRAGMA foreign_keys = OFF`
-/// (see [`Section::disables_foreign_keys`]); a `transaction: none` revision
-/// runs the pragma itself.
-fn disables_foreign_keys(revision: &Revision, direction: Direction) -> bool {
-    let section = match direction {
-        Direction::Upgrade => upgrade_section(revision, DIALECT).ok(),
-        _ => revision.downgrade_for(DIALECT),
-    };
-    revision.transaction == TransactionMode::Single && section.is_some_and(Section::disables_foreign_keys)
-}
-
-/// Step 10 of SQLite's table rebuild: with foreign keys turned off for the
-/// revision, `PRAGMA foreign_key_check` must find nothing before it commits.
-fn check_foreign_keys(tx: &Connection, revision: &Revision, section: &Section) -> Result<(), ApplyError> {
-    if !section.disables_foreign_keys() {
-        return Ok(());
-    }
-    let mut statement = tx.prepare("PRAGMA foreign_key_check").map_err(database)?;
-    let violations: Vec<String> = statement
-        .query_map([], |row| {
-            let (table, rowid, parent): (String, Option<i64>, String) =
-                (row.get(0)?, row.get(1)?, row.get(2)?);
-            let row = rowid.map_or("a row".to_string(), |id| format!("row {id}"));
-            Ok(format!("table {table} {row} references a missing row of {parent}"))
-        })
-        .map_err(database)?
-        .collect::<Result<_, _>>()
-        .map_err(database)?;
-    if violations.is_empty() {
-        return Ok(());
-    }
-    Err(ApplyError::ForeignKeyCheck {
-        at: revision.location.at_line(section.first_line),
-        revision: revision.id.clone(),
-        violations,
-    })
-}
-
-/// The connection's foreign-key enforcement as it was when a run began,
-/// switched off around the revisions that ask for it and put back when the
-/// run ends, whatever way it ends.
-struct ForeignKeys<'c> {
-    conn: &'c Connection,
-    enforced: bool,
-}
-
-impl<'c> ForeignKeys<'c> {
-    fn read(conn: &'c Connection) -> Result<ForeignKeys<'c>, ApplyError> {
-        Ok(ForeignKeys { conn, enforced: enforced(conn)? })
-    }
-
-    /// Whether turning them off changes anything: not when they were off.
-    fn matters(&self) -> bool {
-        self.enforced
-    }
-
-    /// Enforced as at the start, or not at all. Read back each time, as a
-    /// `transaction: none` revision may have run the pragma itself.
-    fn enforce(&self, as_at_start: bool) -> Result<(), ApplyError> {
-        let wanted = self.enforced && as_at_start;
-        if enforced(self.conn)? != wanted {
-            self.conn.pragma_update(None, "foreign_keys", wanted).map_err(database)?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for ForeignKeys<'_> {
-    fn drop(&mut self) {
-        // Best effort: after a failed revision the pragma runs outside any
-        // transaction, and a connection that cannot run it is broken anyway.
-        let _ = self.enforce(true);
-    }
-}
-
-fn enforced(conn: &Connection) -> Result<bool, ApplyError> {
-    conn.pragma_query_value(None, "foreign_keys", |row| row.get(0)).map_err(database)
 }
 
 /// A progress mark that a live migrator may still be moving, as opposed to

@@ -291,6 +291,12 @@ fn cases() -> Vec<Case> {
         .rows(USER_ROWS, USER_KEPT)
         .postgres_only(),
         case(
+            "add a cascading foreign key of a table to itself",
+            "CREATE TABLE node (id INTEGER PRIMARY KEY, parent INTEGER);",
+            "CREATE TABLE node (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES node (id) ON DELETE CASCADE);",
+        )
+        .rows("INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2);", "SELECT id, parent FROM node ORDER BY id"),
+        case(
             "add an expression index",
             USERS,
             "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT);

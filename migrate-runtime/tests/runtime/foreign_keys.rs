@@ -110,6 +110,18 @@ fn a_rebuild_that_leaves_dangling_rows_is_rolled_back_and_named() {
 }
 
 #[test]
+fn rows_that_dangled_before_are_not_the_rebuild_s_doing() {
+    let conn = Connection::open_in_memory().expect("memory");
+    let (graph, options) = (graph(&[PARENT, REBUILD]), Options::new("app"));
+    let migrator = SqliteMigrator::new(&conn, &graph, &options);
+    migrator.upgrade("aaaa00000001", &mut |_| {}).expect("first revision");
+    conn.execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO c VALUES (30, 99); PRAGMA foreign_keys = ON;")
+        .expect("a row that already dangles");
+    migrator.upgrade("head", &mut |_| {}).expect("the rebuild is not blamed for row 30");
+    assert_eq!(strings(&conn, "SELECT id FROM c ORDER BY id"), ["Integer(10)", "Integer(20)", "Integer(30)"]);
+}
+
+#[test]
 fn a_connection_without_enforcement_is_left_without() {
     let conn = Connection::open_in_memory().expect("memory");
     conn.pragma_update(None, "foreign_keys", false).expect("pragma");
@@ -126,13 +138,22 @@ fn the_offline_script_turns_foreign_keys_off_around_the_transaction_and_checks_t
         &script[script.find("-- Running upgrade aaaa00000001 -> bbbb00000002").expect("second step")..];
     let lines: Vec<&str> = step.lines().collect();
     assert_eq!(lines[2..5], ["PRAGMA foreign_keys = OFF;", "BEGIN;", "PRAGMA foreign_keys = OFF;"]);
-    assert_eq!(
-        lines[lines.len() - 3..],
-        ["PRAGMA foreign_key_check;", "COMMIT;", "PRAGMA foreign_keys = ON;"]
-    );
+    assert!(lines[lines.len() - 4].starts_with("INSERT INTO _migrate_foreign_key_check"), "{step}");
+    assert_eq!(lines[lines.len() - 2..], ["COMMIT;", "PRAGMA foreign_keys = ON;"]);
 
     let conn = Connection::open_in_memory().expect("memory");
     conn.execute_batch(&script).expect("the script runs");
     assert_eq!(strings(&conn, "SELECT id FROM c ORDER BY id"), ["Integer(10)", "Integer(20)"]);
     assert!(enforced(&conn));
+}
+
+#[test]
+fn the_offline_script_stops_at_a_rebuild_that_leaves_dangling_rows() {
+    let (graph, options) = (graph(&[PARENT, REBUILD, DANGLING]), Options::new("app"));
+    let script = upgrade_script(&graph, Dialect::Sqlite, &options, &[], &graph.heads()).expect("script");
+    let conn = Connection::open_in_memory().expect("memory");
+    let error = conn.execute_batch(&script).unwrap_err().to_string();
+    assert!(error.contains("CHECK constraint failed: violations = 0"), "{error}");
+    conn.execute_batch("ROLLBACK; PRAGMA foreign_keys = ON;").expect("as a script runner would");
+    assert_eq!(strings(&conn, "SELECT id FROM p ORDER BY id"), ["Integer(1)", "Integer(2)"]);
 }
