@@ -104,9 +104,9 @@ pub type ConstraintNames = Uncompared;
 /// Definitions as the database prints them, keyed like the normalised ones
 /// they ride along with. A function's body is text in the function's own
 /// language, whose line breaks can matter (a `--` comment ends at one, and
-/// Python's indentation is syntax), so no normalisation of it is safe to
-/// run; yet whitespace alone must not read as a change. So the model
-/// compares the normalised text and keeps this one to write out.
+/// Python's indentation is syntax): [`normalise_sql`] keeps a quoted body
+/// as it is, but drops the comments and folds the white space around it.
+/// The model compares the normalised text and keeps this one to write out.
 pub type Sources = Uncompared;
 
 /// One of a table's primary key, unique constraints, foreign keys and checks.

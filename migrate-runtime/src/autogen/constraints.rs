@@ -98,17 +98,30 @@ fn table_changes<'s>(
     adds: &mut Vec<Placed<'s>>,
 ) {
     let (old, new) = (from.tables[name].constraints(), to.tables[name].constraints());
+    let regenerated = regenerated(&from.tables[name], &to.tables[name]);
     for constraint in &old {
         let stays = new.contains(constraint);
         let relies = matches!(constraint, Constraint::ForeignKey(key) if key_dropped(from, to, key));
-        if !stays || relies {
+        // Dropping the column drops it; it is added again after.
+        let on_regenerated = regenerated.iter().any(|c| on_column(constraint, &c.name));
+        if !stays || relies || on_regenerated {
             drops.push((name, *constraint));
         }
-        if stays && relies {
+        if stays && (relies || on_regenerated) {
             adds.push((name, *constraint));
         }
     }
     adds.extend(new.iter().filter(|c| !old.contains(c)).map(|c| (name, *c)));
+}
+
+/// Whether `constraint` involves column `column`.
+fn on_column(constraint: &Constraint, column: &str) -> bool {
+    let named = |columns: &[String]| columns.iter().any(|c| c == column);
+    match constraint {
+        Constraint::PrimaryKey(columns) | Constraint::Unique(columns) => named(columns),
+        Constraint::ForeignKey(key) => named(&key.columns),
+        Constraint::Check(expression) => mentions(expression, column),
+    }
 }
 
 /// Foreign keys of dropped tables that would stop a key or table from

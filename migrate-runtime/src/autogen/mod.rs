@@ -8,6 +8,7 @@
 //! documented table rebuild (new table, copy the common columns, drop,
 //! rename, recreate indexes; with foreign keys off around the transaction
 //! and checked before it commits when a foreign key references the table,
+//! its own new ones included,
 //! through a leading `PRAGMA foreign_keys = OFF`); views and triggers are
 //! dropped before any table change and recreated after it, so none refers
 //! to a missing table mid-way. On PostgreSQL, the triggers and views a
@@ -43,9 +44,12 @@ pub struct Changes {
     pub warnings: Vec<String>,
     /// Differences no statement was written for, which the user writes by
     /// hand: enum labels removed or reordered (or appended and used in the
-    /// same revision), a PostgreSQL constraint to drop whose name the model
-    /// lacks (a schema not read from a database), and a function whose
-    /// return type or argument names change while a table calls it.
+    /// same revision, or taken away from a type an array column uses), a
+    /// PostgreSQL constraint to drop whose name the model lacks (a schema
+    /// not read from a database), a function whose return type or argument
+    /// names change while a table calls it, a trigger whose table its
+    /// definition does not name, and an index expression introspection
+    /// could not read back.
     pub unsupported: Vec<Difference>,
     /// What the downgrade could not write beyond the upgrade's own gaps
     /// (the same objects, seen from the other side, are not repeated).

@@ -82,14 +82,10 @@ impl Plan<'_> {
     }
 
     /// Indexes, added and dropped columns, and on PostgreSQL changed ones.
-    /// A column whose generation changes is dropped and added again (its
-    /// expression cannot be altered), and so are the indexes on it.
+    /// A column that becomes generated, or generated otherwise, is dropped
+    /// and added again (see [`regenerated`]), and so are the indexes on it.
     pub(super) fn alter_in_place(&mut self, name: &str, old: &Table, new: &Table) {
-        let regenerated: Vec<&Column> = new
-            .columns
-            .iter()
-            .filter(|c| old.columns.iter().any(|b| b.name == c.name && b.generated != c.generated))
-            .collect();
+        let regenerated = regenerated(old, new);
         let on_regenerated = |index: &Index| {
             let texts = index.columns.iter().chain(&index.predicate);
             texts.into_iter().any(|t| regenerated.iter().any(|c| *t == c.name || mentions(t, &c.name)))
@@ -110,6 +106,9 @@ impl Plan<'_> {
             match column.generated {
                 // Its values come from the other columns.
                 Some(_) => self.out.push(statement),
+                None if has_column(new, &column.name) => {
+                    self.losing(&becomes_generated(name, column), statement)
+                }
                 None => self.losing(&format!("column {name}.{}", column.name), statement),
             }
         }
@@ -137,6 +136,10 @@ impl Plan<'_> {
         let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote(table), quote(&after.name));
         if before.identity.is_some() && after.identity.is_none() {
             self.out.push(format!("{alter} DROP IDENTITY;"));
+        }
+        if before.generated.is_some() && after.generated.is_none() {
+            // The computed values stay, as plain ones.
+            self.out.push(format!("{alter} DROP EXPRESSION;"));
         }
         if before.data_type != after.data_type || before.collation != after.collation {
             let collation = match &after.collation {
@@ -204,12 +207,15 @@ impl Plan<'_> {
             .map(|c| format!("column {name}.{}", c.name))
             .collect();
         for before in &old.columns {
-            let after = new.columns.iter().find(|c| c.name == before.name);
-            if let Some(after) = after.filter(|a| narrows(&before.data_type, &a.data_type)) {
+            let Some(after) = new.columns.iter().find(|c| c.name == before.name) else { continue };
+            if narrows(&before.data_type, &after.data_type) {
                 losses.push(format!(
                     "column {name}.{} narrows from {} to {}",
                     after.name, before.data_type, after.data_type
                 ));
+            }
+            if before.generated.is_none() && after.generated.is_some() {
+                losses.push(becomes_generated(name, after));
             }
         }
         let mut create = String::new();
@@ -302,6 +308,19 @@ impl Plan<'_> {
 fn sequence_past_rows(table: &str, column: &str) -> String {
     let sequence = format!("pg_get_serial_sequence({}, {})", literal(&quote(table)), literal(column));
     format!("SELECT setval({sequence}, max({})) FROM {};", quote(column), quote(table))
+}
+
+/// The columns of `new` that become generated, or generated otherwise, than
+/// in `old`: PostgreSQL cannot alter an expression, so they are dropped and
+/// added again, with the indexes and constraints on them.
+pub(super) fn regenerated<'t>(old: &Table, new: &'t Table) -> Vec<&'t Column> {
+    let changed = |c: &&Column| old.columns.iter().any(|b| b.name == c.name && b.generated != c.generated);
+    new.columns.iter().filter(|c| c.generated.is_some()).filter(changed).collect()
+}
+
+/// What a plain column that becomes generated loses: its own values.
+fn becomes_generated(table: &str, column: &Column) -> String {
+    format!("column {table}.{} becomes generated", column.name)
 }
 
 /// An index key part as written: a column name quoted, an expression (kept

@@ -271,6 +271,21 @@ fn cases() -> Vec<Case> {
         )
         .rows(USER_ROWS, USER_KEPT),
         case(
+            "a generated column becomes a plain one and keeps its values",
+            GENERATED_LOWER,
+            &*GENERATED_LOWER.replace(" GENERATED ALWAYS AS (lower(email)) STORED", "").leak(),
+        )
+        .rows(USER_ROWS, "SELECT id, email_key FROM users ORDER BY id"),
+        case(
+            "a plain column with a check becomes generated",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT,
+                 email_key TEXT CHECK (email_key <> ''));",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, name TEXT,
+                 email_key TEXT GENERATED ALWAYS AS (lower(email)) STORED CHECK (email_key <> ''));",
+        )
+        .rows(USER_ROWS, USER_KEPT)
+        .warnings(1),
+        case(
             "a rebuild keeps a generated column",
             GENERATED_LOWER,
             &*GENERATED_LOWER.replace("name TEXT", "name TEXT NOT NULL DEFAULT ''").leak(),
