@@ -195,6 +195,7 @@ impl Plan<'_> {
         let mut later = Vec::new();
         for name in self.to.sequences.iter().filter(|s| !self.from.sequences.contains(s)) {
             match owner(self.to, name) {
+                Some(owner) if owner.switches_identity(&self.from) => {}
                 None => self.out.push(format!("CREATE SEQUENCE {};", quote(name))),
                 Some(Owner { table, column }) => {
                     let integer = ["smallint", "integer", "bigint"].contains(&column.data_type.as_str());
@@ -215,6 +216,7 @@ impl Plan<'_> {
                 |table: &str, column: &str| self.to.tables.get(table).is_some_and(|t| has_column(t, column));
             match owner(&self.from, name) {
                 Some(Owner { table, column }) if !kept(&table, &column.name) => continue,
+                Some(owner) if owner.switches_identity(self.to) => continue,
                 _ => self.out.push(format!("DROP SEQUENCE {};", quote(name))),
             }
         }
@@ -256,6 +258,29 @@ impl Plan<'_> {
 pub(super) struct Dependent {
     drop: String,
     create: String,
+}
+
+impl Owner {
+    /// Whether the column is an identity one in `other`: its serial sequence
+    /// is then made or dropped with the column's change (`alter_column`).
+    pub(super) fn switches_identity(&self, other: &Schema) -> bool {
+        let column =
+            other.tables.get(&self.table).and_then(|t| t.columns.iter().find(|c| c.name == self.column.name));
+        column.is_some_and(|c| c.identity.is_some())
+    }
+}
+
+/// The sequence a serial column's default draws from:
+/// `nextval('"t_id_seq"'::regclass)` → `t_id_seq`.
+pub(super) fn serial_sequence(column: &Column) -> Option<String> {
+    let default = column.default.as_deref()?;
+    let (_, rest) = default.split_once("nextval('")?;
+    let (name, _) = rest.split_once("'::regclass")?;
+    let name = name.replace("''", "'");
+    Some(match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => name,
+    })
 }
 
 /// The serial column of `schema` that sequence `name` belongs to, if any.

@@ -2,6 +2,7 @@
 //! changes in place where `ALTER TABLE` can, and SQLite's table rebuild
 //! where it cannot.
 
+use super::postgres::serial_sequence;
 use super::*;
 
 impl Plan<'_> {
@@ -151,14 +152,29 @@ impl Plan<'_> {
             let statement = format!("{alter} TYPE {ty}{collation} USING {column}::{ty};");
             self.type_change(table, before, after, statement);
         }
+        // A serial column turning into an identity one or back: its own
+        // sequence goes before the identity's is made, or comes after the
+        // identity's is gone (they share the name `table_column_seq`).
+        let to_serial = before.identity.and(serial_sequence(after));
+        if let Some(sequence) = &to_serial {
+            self.out.push(format!("CREATE SEQUENCE {} AS {};", quote(sequence), after.data_type));
+        }
         if before.default != after.default {
             self.out.push(match &after.default {
                 Some(default) => format!("{alter} SET DEFAULT {default};"),
                 None => format!("{alter} DROP DEFAULT;"),
             });
         }
+        if let Some(sequence) = after.identity.and(serial_sequence(before)) {
+            self.out.push(format!("DROP SEQUENCE {};", quote(&sequence)));
+        }
         if before.nullable != after.nullable {
             self.nullability_change(table, after, &alter);
+        }
+        if let Some(sequence) = &to_serial {
+            let column = format!("{}.{}", quote(table), quote(&after.name));
+            self.out.push(format!("ALTER SEQUENCE {} OWNED BY {column};", quote(sequence)));
+            self.out.push(sequence_past_rows(table, &after.name));
         }
         match (before.identity, after.identity) {
             (None, Some(new)) => {
@@ -302,9 +318,9 @@ impl Plan<'_> {
     }
 }
 
-/// Moves the new identity sequence of a column past the values its rows
-/// already hold, so the next insert does not collide with them (on an empty
-/// table `max` is null and the strict `setval` does nothing).
+/// Moves the new identity or serial sequence of a column past the values its
+/// rows already hold, so the next insert does not collide with them (on an
+/// empty table `max` is null and the strict `setval` does nothing).
 fn sequence_past_rows(table: &str, column: &str) -> String {
     let sequence = format!("pg_get_serial_sequence({}, {})", literal(&quote(table)), literal(column));
     format!("SELECT setval({sequence}, max({})) FROM {};", quote(column), quote(table))
