@@ -134,6 +134,13 @@ pub struct Revision {
 }
 
 impl Revision {
+    /// Whether SQLite runs `section` of this revision with foreign keys off:
+    /// it asks for it (see [`Section::disables_foreign_keys`]) and runs in a
+    /// transaction (a `transaction: none` revision runs the pragma itself).
+    pub fn turns_foreign_keys_off(&self, section: &Section) -> bool {
+        self.transaction == TransactionMode::Single && section.disables_foreign_keys()
+    }
+
     /// The upgrade SQL for `dialect`: its own section, else the generic one.
     pub fn upgrade_for(&self, dialect: Dialect) -> Option<&Section> {
         select(&self.upgrade, dialect)

@@ -442,6 +442,13 @@ impl Column {
 }
 
 impl Index {
+    /// The SQL the index computes beyond plain columns: its expression key
+    /// parts (kept in parentheses) and its `WHERE`.
+    pub fn expressions(&self) -> impl Iterator<Item = &str> {
+        let parts = self.columns.iter().filter(|part| part.starts_with('('));
+        parts.chain(&self.predicate).map(String::as_str)
+    }
+
     /// `unique (email) where active`.
     pub fn describe(&self) -> String {
         let mut text = format!("({})", self.columns.join(", "));

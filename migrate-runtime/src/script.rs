@@ -88,7 +88,7 @@ fn step(
     );
     let transactional = revision.transaction == TransactionMode::Single;
     // As the SQLite engine does (see `Section::disables_foreign_keys`).
-    let keys_off = dialect == Dialect::Sqlite && transactional && section.disables_foreign_keys();
+    let keys_off = dialect == Dialect::Sqlite && revision.turns_foreign_keys_off(section);
     if keys_off {
         out += "PRAGMA foreign_keys = OFF;\n";
     }

@@ -74,17 +74,20 @@ pub(super) fn add_sql(table: &str, name: Option<&str>, constraint: &Constraint) 
 /// constraint takes the desired schema's name only when it is none of
 /// these, as the objects of `schema` may still exist when it is created.
 pub(super) fn names_in_use(schema: &Schema) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    for (name, table) in &schema.tables {
-        names.insert(name.clone());
-        names.extend(table.indexes.keys().cloned());
+    let mut names: BTreeSet<String> = relation_names(schema).cloned().collect();
+    for table in schema.tables.values() {
         let constraints = table.constraints();
-        names.extend(
-            constraints.iter().filter_map(|c| table.constraint_names.get(&c.object())).map(Into::into),
-        );
+        let named = constraints.iter().filter_map(|c| table.constraint_names.get(&c.object()));
+        names.extend(named.map(Into::into));
     }
-    names.extend(schema.views.keys().chain(&schema.sequences).cloned());
     names
+}
+
+/// The tables, indexes, views and sequences of `schema`: names an
+/// index-backed constraint (primary key, unique) must not take.
+fn relation_names(schema: &Schema) -> impl Iterator<Item = &String> {
+    let indexes = schema.tables.values().flat_map(|t| t.indexes.keys());
+    schema.tables.keys().chain(schema.views.keys()).chain(&schema.sequences).chain(indexes)
 }
 
 /// The constraints of table `name` (in both schemas) that go and that come;
@@ -187,9 +190,7 @@ impl<'s> TakenNames<'s> {
                 }
             }
         }
-        let indexes = from.tables.values().flat_map(|t| t.indexes.keys());
-        let others = from.tables.keys().chain(from.views.keys()).chain(&from.sequences).chain(indexes);
-        taken.relations.extend(others.map(String::as_str));
+        taken.relations.extend(relation_names(from).map(String::as_str));
         taken
     }
 

@@ -150,10 +150,7 @@ fn called_by_a_table(schema: &Schema, key: &str) -> bool {
     schema.tables.values().any(|table| {
         let defaults = table.columns.iter().filter_map(|c| c.default.as_deref());
         let checks = table.checks.iter().map(String::as_str);
-        let indexes = table.indexes.values().flat_map(|i| {
-            let expressions = i.columns.iter().filter(|c| is_expression(c));
-            expressions.chain(i.predicate.iter()).map(String::as_str)
-        });
+        let indexes = table.indexes.values().flat_map(Index::expressions);
         defaults.chain(checks).chain(indexes).any(|text| mentions(text, name))
     })
 }

@@ -150,9 +150,7 @@ impl Plan<'_> {
                 });
             }
             for (index_name, index) in &table.indexes {
-                let expressions = index.columns.iter().filter(|c| is_expression(c));
-                let uses = index.predicate.iter().chain(expressions).any(|text| mentioned(text));
-                if uses {
+                if index.expressions().any(mentioned) {
                     let before = self.out.len();
                     self.create_index(table_name, index_name, index);
                     let create = self.out.drain(before..).collect();

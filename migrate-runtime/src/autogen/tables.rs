@@ -88,8 +88,10 @@ impl Plan<'_> {
     pub(super) fn alter_in_place(&mut self, name: &str, old: &Table, new: &Table) {
         let regenerated = regenerated(old, new);
         let on_regenerated = |index: &Index| {
-            let texts = index.columns.iter().chain(&index.predicate);
-            texts.into_iter().any(|t| regenerated.iter().any(|c| *t == c.name || mentions(t, &c.name)))
+            let on = |c: &Column| {
+                index.columns.contains(&c.name) || index.expressions().any(|t| mentions(t, &c.name))
+            };
+            regenerated.iter().any(|c| on(c))
         };
         let rebuilt_index = |index_name: &String, index: &Index| {
             old.indexes.get(index_name) != new.indexes.get(index_name) || on_regenerated(index)
@@ -349,7 +351,7 @@ fn key_part(part: &str) -> String {
     }
 }
 
-pub(super) fn is_expression(part: &str) -> bool {
+fn is_expression(part: &str) -> bool {
     part.starts_with('(')
 }
 

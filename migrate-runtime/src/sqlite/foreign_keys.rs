@@ -10,7 +10,7 @@ use crate::apply::Direction;
 use crate::error::ApplyError;
 use crate::location::Location;
 use crate::plan::upgrade_section;
-use crate::revision::{Revision, Section, TransactionMode};
+use crate::revision::{Revision, Section};
 use rusqlite::Connection;
 
 /// The connection's enforcement as it was when a run began, switched off for
@@ -55,15 +55,14 @@ impl Drop for ForeignKeys<'_> {
     }
 }
 
-/// Whether the section a step runs starts with `PRAGMA foreign_keys = OFF`
-/// (see [`Section::disables_foreign_keys`]); a `transaction: none` revision
-/// runs the pragma itself.
+/// Whether the section a step runs turns foreign keys off (see
+/// [`Revision::turns_foreign_keys_off`]).
 pub(super) fn wants_them_off(revision: &Revision, direction: Direction) -> bool {
     let section = match direction {
         Direction::Upgrade => upgrade_section(revision, DIALECT).ok(),
         _ => revision.downgrade_for(DIALECT),
     };
-    revision.transaction == TransactionMode::Single && section.is_some_and(Section::disables_foreign_keys)
+    section.is_some_and(|section| revision.turns_foreign_keys_off(section))
 }
 
 /// Runs `work`, a section's SQL, and when the section turns foreign keys
@@ -75,7 +74,7 @@ pub(super) fn checked<T>(
     section: &Section,
     work: impl FnOnce() -> Result<T, ApplyError>,
 ) -> Result<T, ApplyError> {
-    if !section.disables_foreign_keys() {
+    if !revision.turns_foreign_keys_off(section) {
         return work();
     }
     without_new_dangling_rows(tx, revision, revision.location.at_line(section.first_line), work)
