@@ -280,36 +280,29 @@ fn generation_expression(sql: &str, column: &str) -> Option<String> {
 
 /// Whether a column definition starts with the name `column`, quoted or not.
 fn names(definition: &str, column: &str) -> bool {
-    let definition = definition.trim_start();
-    let first = match definition.chars().next() {
-        Some(quote @ ('"' | '`' | '[')) => {
-            let close = if quote == '[' { ']' } else { quote };
-            definition[1..].split(close).next().unwrap_or("")
-        }
-        _ => definition.split(|c: char| c.is_whitespace()).next().unwrap_or(""),
+    let Some((_, first)) = tokens(definition).next() else { return false };
+    let unquoted = match first.as_bytes().first() {
+        Some(b'"' | b'`' | b'[') => &first[1..first.len().saturating_sub(1).max(1)],
+        _ => first,
     };
-    first.eq_ignore_ascii_case(column)
+    unquoted.eq_ignore_ascii_case(column)
 }
 
 /// `text` split at the commas outside brackets and quotes.
 fn top_level_parts(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut quote, mut start) = (0usize, None, 0);
-    for (i, c) in text.char_indices().chain([(text.len(), ',')]) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '[') => quote = Some(']'),
-            (None, '(') => depth += 1,
-            (None, ')') => depth = depth.saturating_sub(1),
-            (None, ',') if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
+    let (mut parts, mut depth, mut start) = (Vec::new(), 0usize, 0);
+    for (at, token) in tokens(text) {
+        match token {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => {
+                parts.push(&text[start..at]);
+                start = at + 1;
             }
             _ => {}
         }
     }
+    parts.push(&text[start..]);
     parts
 }
 
@@ -357,56 +350,41 @@ fn checks(sql: &str) -> Vec<String> {
     found
 }
 
-/// Byte offset of `keyword` as a whole word outside quotes, case-insensitive.
+/// Byte offset of `keyword` as a whole word outside quotes and comments,
+/// case-insensitive.
 fn find_keyword(sql: &str, keyword: &str) -> Option<usize> {
-    let bytes = sql.as_bytes();
-    let mut quote: Option<u8> = None;
-    for i in 0..bytes.len() {
-        match (quote, bytes[i]) {
-            (Some(q), b) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b @ (b'\'' | b'"' | b'`')) => quote = Some(b),
-            (None, b'[') => quote = Some(b']'),
-            (None, _) => {
-                // Not a character boundary (inside a non-ASCII name): no keyword starts here.
-                let Some(word) = sql.get(i..i + keyword.len()) else { continue };
-                let before_ok = i == 0 || !is_word(bytes[i - 1]);
-                let after_ok = bytes.get(i + keyword.len()).is_none_or(|&b| !is_word(b));
-                if before_ok && after_ok && word.eq_ignore_ascii_case(keyword) {
-                    return Some(i);
-                }
-            }
-        }
-    }
-    None
-}
-
-/// A byte of a word: ASCII letters, digits, `_`, and any byte of a
-/// non-ASCII character (which SQLite allows in bare names).
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii()
+    tokens(sql).find(|(_, token)| token.eq_ignore_ascii_case(keyword)).map(|(at, _)| at)
 }
 
 /// Length of the parenthesised group `text` starts with, quotes respected.
 fn balanced(text: &str) -> Option<usize> {
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
+    for (at, token) in tokens(text) {
+        match token {
+            "(" => depth += 1,
+            ")" => {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
-                    return Some(i + 1);
+                    return Some(at + 1);
                 }
             }
+            _ if depth == 0 => return None,
             _ => {}
         }
     }
     None
+}
+
+/// The tokens of `sql` that are not white space or comments, each with its
+/// byte offset: read by the statement splitter's lexer, so quotes, `[names]`
+/// and comments are understood the one way everywhere.
+fn tokens(sql: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    crate::split::tokens(sql).filter_map(move |(blank, text)| {
+        let start = at;
+        at += text.len();
+        (!blank).then_some((start, text))
+    })
 }
 
 #[cfg(test)]
