@@ -3,6 +3,7 @@
 //! never spliced into SQL.
 
 use crate::schema::{normalise_sql, Column, ForeignKey, Index, Schema, Table};
+use crate::split::solid_tokens;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 
@@ -280,7 +281,7 @@ fn generation_expression(sql: &str, column: &str) -> Option<String> {
 
 /// Whether a column definition starts with the name `column`, quoted or not.
 fn names(definition: &str, column: &str) -> bool {
-    let Some((_, first)) = tokens(definition).next() else { return false };
+    let Some((_, first)) = solid_tokens(definition).next() else { return false };
     let unquoted = match first.as_bytes().first() {
         Some(b'"' | b'`' | b'[') => &first[1..first.len().saturating_sub(1).max(1)],
         _ => first,
@@ -291,7 +292,7 @@ fn names(definition: &str, column: &str) -> bool {
 /// `text` split at the commas outside brackets and quotes.
 fn top_level_parts(text: &str) -> Vec<&str> {
     let (mut parts, mut depth, mut start) = (Vec::new(), 0usize, 0);
-    for (at, token) in tokens(text) {
+    for (at, token) in solid_tokens(text) {
         match token {
             "(" => depth += 1,
             ")" => depth = depth.saturating_sub(1),
@@ -353,13 +354,13 @@ fn checks(sql: &str) -> Vec<String> {
 /// Byte offset of `keyword` as a whole word outside quotes and comments,
 /// case-insensitive.
 fn find_keyword(sql: &str, keyword: &str) -> Option<usize> {
-    tokens(sql).find(|(_, token)| token.eq_ignore_ascii_case(keyword)).map(|(at, _)| at)
+    solid_tokens(sql).find(|(_, token)| token.eq_ignore_ascii_case(keyword)).map(|(at, _)| at)
 }
 
 /// Length of the parenthesised group `text` starts with, quotes respected.
 fn balanced(text: &str) -> Option<usize> {
     let mut depth = 0usize;
-    for (at, token) in tokens(text) {
+    for (at, token) in solid_tokens(text) {
         match token {
             "(" => depth += 1,
             ")" => {
@@ -373,18 +374,6 @@ fn balanced(text: &str) -> Option<usize> {
         }
     }
     None
-}
-
-/// The tokens of `sql` that are not white space or comments, each with its
-/// byte offset: read by the statement splitter's lexer, so quotes, `[names]`
-/// and comments are understood the one way everywhere.
-fn tokens(sql: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut at = 0;
-    crate::split::tokens(sql).filter_map(move |(blank, text)| {
-        let start = at;
-        at += text.len();
-        (!blank).then_some((start, text))
-    })
 }
 
 #[cfg(test)]

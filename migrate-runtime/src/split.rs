@@ -96,6 +96,18 @@ pub(crate) fn tokens(script: &str) -> impl Iterator<Item = (bool, &str)> {
     })
 }
 
+/// The tokens of `script` that are not white space or comments, each with
+/// its byte offset, for readers of SQL text (introspection, autogenerate)
+/// to understand quotes, `[names]` and comments the one way.
+pub(crate) fn solid_tokens(script: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    tokens(script).filter_map(move |(blank, text)| {
+        let start = at;
+        at += text.len();
+        (!blank).then_some((start, text))
+    })
+}
+
 /// What [`Lexer::token`] consumed. Strings, quoted identifiers, numbers and
 /// punctuation are all `Other`: only their extent matters.
 enum Token<'a> {
