@@ -177,9 +177,8 @@ pub async fn introspect_objects(
         schema.triggers.insert(row.get(0), normalise_sql(&unqualified_trigger(row.get(1), row.get(2))));
     }
     for row in client.query(&with_functions(FUNCTIONS), filter).await? {
-        let (key, source) = (row.get::<_, String>(0), unqualified_function(row.get(1), row.get(2)));
-        schema.functions.insert(key.clone(), normalise_sql(&source));
-        schema.function_sources.insert(key, source);
+        let definition = unqualified_function(row.get(1), row.get(2));
+        schema.functions.insert(row.get(0), normalise_sql(&definition));
     }
     let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
     schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();

@@ -22,12 +22,10 @@ pub struct Schema {
     pub triggers: BTreeMap<String, String>,
     /// PostgreSQL function or procedure, as `name(argument types)`
     /// (`add(integer, integer)`), to its normalised `CREATE OR REPLACE …`
-    /// definition, named without the current schema.
+    /// definition, named without the current schema. Normalising keeps a
+    /// quoted body as written (a `--` comment in it ends at its line break,
+    /// and Python's indentation is syntax), so the text runs as SQL.
     pub functions: BTreeMap<String, String>,
-    /// The `functions` as the database prints them, for autogenerate to
-    /// write; never compared (see [`Sources`]).
-    #[serde(skip)]
-    pub function_sources: Sources,
     pub sequences: Vec<String>,
     /// Enum type name to its labels, in order.
     pub enums: BTreeMap<String, Vec<String>>,
@@ -55,59 +53,39 @@ pub struct Table {
     pub options: Vec<String>,
 }
 
-/// Text that rides along with the model, keyed like a part of it, and is
-/// never compared: every `Uncompared` equals every other, so two schemas
-/// that differ only here are equal, as their [`Schema::entries`] are.
+/// The names of a table's constraints, keyed by [`Constraint::object`]
+/// (`primary key`, `unique (a, b)`, `check (a > 0)`, …): what autogenerate
+/// drops a PostgreSQL constraint by. A name says nothing about what the
+/// schema is, so every `ConstraintNames` equals every other: two tables
+/// that differ only in names are equal, as their [`Schema::entries`] are.
+/// SQLite introspection leaves it empty (its changes rebuild the table).
 #[derive(Debug, Clone, Default)]
-pub struct Uncompared(BTreeMap<String, String>);
+pub struct ConstraintNames(BTreeMap<String, String>);
 
-impl PartialEq for Uncompared {
-    fn eq(&self, _: &Uncompared) -> bool {
+impl PartialEq for ConstraintNames {
+    fn eq(&self, _: &ConstraintNames) -> bool {
         true
     }
 }
 
-impl Eq for Uncompared {}
+impl Eq for ConstraintNames {}
 
-impl Uncompared {
-    /// The text kept for `key`, if any.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+impl ConstraintNames {
+    /// The name of the constraint whose [`Constraint::object`] is `object`.
+    pub fn get(&self, object: &str) -> Option<&str> {
+        self.0.get(object).map(String::as_str)
     }
 
-    pub fn insert(&mut self, key: String, text: String) {
-        self.0.insert(key, text);
-    }
-
-    pub(crate) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.0.retain(|key, _| keep(key));
-    }
-
-    pub(crate) fn extend(&mut self, other: Uncompared) {
-        self.0.extend(other.0);
+    pub fn insert(&mut self, object: String, name: String) {
+        self.0.insert(object, name);
     }
 }
 
-impl FromIterator<(String, String)> for Uncompared {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Uncompared {
-        Uncompared(pairs.into_iter().collect())
+impl FromIterator<(String, String)> for ConstraintNames {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> ConstraintNames {
+        ConstraintNames(pairs.into_iter().collect())
     }
 }
-
-/// The names of a table's constraints, keyed by [`Constraint::object`]
-/// (`primary key`, `unique (a, b)`, `check (a > 0)`, …): what autogenerate
-/// drops a PostgreSQL constraint by. A name says nothing about what the
-/// schema is. SQLite introspection leaves it empty (its changes rebuild the
-/// table).
-pub type ConstraintNames = Uncompared;
-
-/// Definitions as the database prints them, keyed like the normalised ones
-/// they ride along with. A function's body is text in the function's own
-/// language, whose line breaks can matter (a `--` comment ends at one, and
-/// Python's indentation is syntax): [`normalise_sql`] keeps a quoted body
-/// as it is, but drops the comments and folds the white space around it.
-/// The model compares the normalised text and keeps this one to write out.
-pub type Sources = Uncompared;
 
 /// One of a table's primary key, unique constraints, foreign keys and checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,12 +181,6 @@ impl Schema {
             && self.extensions.is_empty()
     }
 
-    /// The definition of function `key` to run: as the database printed it,
-    /// or for a model built without sources, the normalised one.
-    pub fn function_source(&self, key: &str) -> Option<&str> {
-        self.function_sources.get(key).or_else(|| self.functions.get(key).map(String::as_str))
-    }
-
     /// Every object as `name → description`, the form diffs compare.
     ///
     /// ```
@@ -249,14 +221,11 @@ impl Schema {
     pub fn only(&self, objects: &[String]) -> Schema {
         let wanted = |kind: &str, name: &str| objects.iter().any(|o| o.strip_prefix(kind) == Some(name));
         let pick = |kind: &str, names: &[String]| names.iter().filter(|n| wanted(kind, n)).cloned().collect();
-        let mut function_sources = self.function_sources.clone();
-        function_sources.retain(|n| wanted("function ", n));
         Schema {
             tables: picked(&self.tables, |n| wanted("table ", n)),
             views: picked(&self.views, |n| wanted("view ", n)),
             triggers: picked(&self.triggers, |n| wanted("trigger ", n)),
             functions: picked(&self.functions, |n| wanted("function ", n)),
-            function_sources,
             sequences: pick("sequence ", &self.sequences),
             enums: picked(&self.enums, |n| wanted("enum ", n)),
             extensions: pick("extension ", &self.extensions),
@@ -271,7 +240,6 @@ impl Schema {
         self.views.retain(|n, _| !gone("view ", n));
         self.triggers.retain(|n, _| !gone("trigger ", n));
         self.functions.retain(|n, _| !gone("function ", n));
-        self.function_sources.retain(|n| !gone("function ", n));
         self.sequences.retain(|n| !gone("sequence ", n));
         self.enums.retain(|n, _| !gone("enum ", n));
         self.extensions.retain(|n| !gone("extension ", n));
@@ -279,7 +247,6 @@ impl Schema {
         self.views.extend(with.views);
         self.triggers.extend(with.triggers);
         self.functions.extend(with.functions);
-        self.function_sources.extend(with.function_sources);
         self.sequences.extend(with.sequences);
         self.sequences.sort();
         self.enums.extend(with.enums);

@@ -77,7 +77,11 @@ impl Plan<'_> {
     /// The definitions of `keys` in `to`, each after those it mentions.
     fn definitions_in_order(&self, keys: Vec<String>) -> Vec<String> {
         let order = function_order(&self.to.functions, keys);
-        order.iter().filter_map(|k| self.to.function_source(k)).map(|source| format!("{source};")).collect()
+        order
+            .iter()
+            .filter_map(|k| self.to.functions.get(k))
+            .map(|definition| format!("{definition};"))
+            .collect()
     }
 
     fn recreated_under_a_table(&self, key: &str) -> Difference {
