@@ -202,95 +202,30 @@ impl Token {
     }
 }
 
-/// A small lexer over one statement: enough to tell keywords from strings,
-/// quoted names and comments. Never fails: odd input gives odd tokens.
+/// The statement's tokens as the checks see them, read by the statement
+/// splitter's lexer (`split::solid_tokens`): comments left out, a string or
+/// quoted name one token, a dollar-quoted body not looked into.
 fn tokens(sql: &str) -> Vec<Token> {
-    let chars: Vec<char> = sql.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        i = match (c, next) {
-            ('-', Some('-')) => chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |n| i + n),
-            ('/', Some('*')) => skip_block_comment(&chars, i),
-            ('\'', _) => push_quoted(&chars, i, '\'', &mut out, Token::Str),
-            ('"', _) => push_quoted(&chars, i, '"', &mut out, Token::Ident),
-            ('$', _) => skip_dollar_quote(&chars, i),
-            _ if c.is_alphanumeric() || c == '_' => {
-                let end = chars[i..].iter().position(|&c| !(c.is_alphanumeric() || c == '_' || c == '$'));
-                let end = end.map_or(chars.len(), |n| i + n);
-                out.push(Token::Word(chars[i..end].iter().collect::<String>().to_uppercase()));
-                end
-            }
-            _ if c.is_whitespace() => i + 1,
-            _ => {
-                out.push(Token::Punct(c));
-                i + 1
-            }
-        };
-    }
-    out
+    crate::split::solid_tokens(sql).filter_map(|(_, text)| token(text)).collect()
 }
 
-/// A `'…'` or `"…"` run where a doubled quote stands for itself.
-fn push_quoted(
-    chars: &[char],
-    start: usize,
-    quote: char,
-    out: &mut Vec<Token>,
-    make: fn(String) -> Token,
-) -> usize {
-    let mut value = String::new();
-    let mut i = start + 1;
-    while i < chars.len() {
-        if chars[i] == quote {
-            if chars.get(i + 1) == Some(&quote) {
-                value.push(quote);
-                i += 2;
-                continue;
-            }
-            out.push(make(value));
-            return i + 1;
-        }
-        value.push(chars[i]);
-        i += 1;
-    }
-    out.push(make(value));
-    chars.len()
+fn token(text: &str) -> Option<Token> {
+    let first = text.chars().next()?;
+    Some(match first {
+        '\'' => Token::Str(unquoted(text, '\'')),
+        '"' => Token::Ident(unquoted(text, '"')),
+        'e' | 'E' if text[1..].starts_with('\'') => Token::Str(unquoted(&text[1..], '\'')),
+        '$' => return None,
+        c if c.is_alphanumeric() || c == '_' => Token::Word(text.to_uppercase()),
+        c => Token::Punct(c),
+    })
 }
 
-fn skip_block_comment(chars: &[char], start: usize) -> usize {
-    let mut depth = 0;
-    let mut i = start;
-    while i < chars.len() {
-        match (chars[i], chars.get(i + 1)) {
-            ('/', Some('*')) => (depth, i) = (depth + 1, i + 2),
-            ('*', Some('/')) => {
-                (depth, i) = (depth - 1, i + 2);
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    chars.len()
-}
-
-/// `$tag$…$tag$` (a function body: not looked into), or a lone `$`.
-fn skip_dollar_quote(chars: &[char], start: usize) -> usize {
-    let tag_len = chars[start + 1..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').count();
-    let close = start + 1 + tag_len;
-    if chars.get(close) != Some(&'$') || chars.get(start + 1).is_some_and(char::is_ascii_digit) {
-        return start + 1;
-    }
-    let tag = &chars[start..=close];
-    let body = close + 1;
-    match chars[body..].windows(tag.len()).position(|w| w == tag) {
-        Some(found) => body + found + tag.len(),
-        None => chars.len(),
-    }
+/// `'it''s'` → `it's`; an unterminated one runs to the end.
+fn unquoted(text: &str, quote: char) -> String {
+    let inner = text.strip_prefix(quote).unwrap_or(text);
+    let inner = inner.strip_suffix(quote).unwrap_or(inner);
+    inner.replace(&format!("{quote}{quote}"), &quote.to_string())
 }
 
 #[cfg(test)]
