@@ -218,46 +218,13 @@ impl Plan<'_> {
     /// new table, copy the common columns, drop, rename, indexes.
     pub(super) fn rebuild(&mut self, name: &str, old: &Table, new: &Table) {
         let scratch = format!("_migrate_new_{name}");
-        let mut losses: Vec<String> = old
-            .columns
-            .iter()
-            .filter(|c| !has_column(new, &c.name))
-            .map(|c| format!("column {name}.{}", c.name))
-            .collect();
-        for before in &old.columns {
-            let Some(after) = new.columns.iter().find(|c| c.name == before.name) else { continue };
-            if narrows(&before.data_type, &after.data_type) {
-                losses.push(format!(
-                    "column {name}.{} narrows from {} to {}",
-                    after.name, before.data_type, after.data_type
-                ));
-            }
-            if before.generated.is_none() && after.generated.is_some() {
-                losses.push(becomes_generated(name, after));
-            }
-        }
         let mut create = String::new();
-        for what in losses {
+        for what in rebuild_losses(name, old, new) {
             create += &format!("-- WARNING: drops data: {what}\n");
             self.warn(&what);
         }
         self.out.push(create + &create_table(&scratch, new, &BTreeSet::new()));
-        let (targets, sources): (Vec<String>, Vec<String>) = new
-            .columns
-            .iter()
-            .filter(|after| after.generated.is_none())
-            .filter_map(|after| Some((after, old.columns.iter().find(|c| c.name == after.name)?)))
-            .map(|(after, before)| (quote(&after.name), copy_expression(before, after)))
-            .unzip();
-        if !targets.is_empty() {
-            self.out.push(format!(
-                "INSERT INTO {} ({}) SELECT {} FROM {};",
-                quote(&scratch),
-                targets.join(", "),
-                sources.join(", "),
-                quote(name)
-            ));
-        }
+        self.out.extend(copy_rows(name, &scratch, old, new));
         if [old, new].iter().all(|t| t.options.iter().any(|o| o == "autoincrement")) {
             // Keep the high-water mark, so ids of deleted rows stay unused.
             self.out.push(format!("DELETE FROM sqlite_sequence WHERE name = {};", literal(&scratch)));
@@ -334,6 +301,51 @@ fn sequence_past_rows(table: &str, column: &str) -> String {
 pub(super) fn regenerated<'t>(old: &Table, new: &'t Table) -> Vec<&'t Column> {
     let changed = |c: &&Column| old.columns.iter().any(|b| b.name == c.name && b.generated != c.generated);
     new.columns.iter().filter(|c| c.generated.is_some()).filter(changed).collect()
+}
+
+/// What rebuilding table `name` from `old` to `new` loses: dropped
+/// columns, narrowed types, values a generated column replaces.
+fn rebuild_losses(name: &str, old: &Table, new: &Table) -> Vec<String> {
+    let mut losses: Vec<String> = old
+        .columns
+        .iter()
+        .filter(|c| !has_column(new, &c.name))
+        .map(|c| format!("column {name}.{}", c.name))
+        .collect();
+    for before in &old.columns {
+        let Some(after) = new.columns.iter().find(|c| c.name == before.name) else { continue };
+        if narrows(&before.data_type, &after.data_type) {
+            losses.push(format!(
+                "column {name}.{} narrows from {} to {}",
+                after.name, before.data_type, after.data_type
+            ));
+        }
+        if before.generated.is_none() && after.generated.is_some() {
+            losses.push(becomes_generated(name, after));
+        }
+    }
+    losses
+}
+
+/// The copy of the rows into the rebuilt table `scratch`: every column both
+/// versions have, but the generated ones, which compute themselves.
+fn copy_rows(name: &str, scratch: &str, old: &Table, new: &Table) -> Option<String> {
+    let (targets, sources): (Vec<String>, Vec<String>) = new
+        .columns
+        .iter()
+        .filter(|after| after.generated.is_none())
+        .filter_map(|after| Some((after, old.columns.iter().find(|c| c.name == after.name)?)))
+        .map(|(after, before)| (quote(&after.name), copy_expression(before, after)))
+        .unzip();
+    (!targets.is_empty()).then(|| {
+        format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {};",
+            quote(scratch),
+            targets.join(", "),
+            sources.join(", "),
+            quote(name)
+        )
+    })
 }
 
 /// What a plain column that becomes generated loses: its own values.
