@@ -194,16 +194,11 @@ impl<'a> SqliteMigrator<'a> {
                         tx.commit().map_err(database)?;
                         continue;
                     }
-                    let mut revert = || revert_all(&tx, &state, &revs, options, on_step, &mut steps);
-                    match revs.first().filter(|_| foreign_keys.off()) {
-                        // Those that did not ask run with foreign keys off
-                        // too: the whole transaction is checked.
-                        Some(&first) => {
-                            let first = state.graph().revision(first);
-                            without_new_dangling_rows(&tx, first, first.location.clone(), revert)?
-                        }
-                        None => revert()?,
-                    }
+                    let keys_off = foreign_keys.off();
+                    revert_stand_ins(&tx, &state, &revs, keys_off, options, &mut |done| {
+                        on_step(&done);
+                        steps.push(done);
+                    })?;
                     tx.commit().map_err(database)?;
                     return Ok(steps);
                 }
@@ -238,21 +233,30 @@ impl<'a> SqliteMigrator<'a> {
     }
 }
 
-/// Reverts `revs` of `state`'s graph in one transaction.
-fn revert_all(
+/// Reverts `revs` of `state`'s graph, stand-ins for revisions the code
+/// does not have, in one transaction. With foreign keys off for one of
+/// them, all run so, and the whole transaction is checked.
+fn revert_stand_ins(
     tx: &Connection,
     state: &State<'_>,
     revs: &[Rev],
+    keys_off: bool,
     options: &Options,
-    on_step: &mut dyn FnMut(&Step),
-    steps: &mut Vec<Step>,
+    done: &mut dyn FnMut(Step),
 ) -> Result<(), ApplyError> {
-    for &rev in revs {
-        let done = revert_revision(tx, state.graph().revision(rev), options)?;
-        on_step(&done);
-        steps.push(done);
+    let mut revert_all = || {
+        revs.iter().try_for_each(|&rev| {
+            done(revert_revision(tx, state.graph().revision(rev), options)?);
+            Ok(())
+        })
+    };
+    match revs.first().filter(|_| keys_off) {
+        Some(&first) => {
+            let first = state.graph().revision(first);
+            without_new_dangling_rows(tx, first, first.location.clone(), revert_all)
+        }
+        None => revert_all(),
     }
-    Ok(())
 }
 
 /// The plan for `target`, resolved on the first call only, so `+1` means
