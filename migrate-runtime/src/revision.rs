@@ -98,14 +98,20 @@ impl Section {
     /// let section = |sql: &str| Section { dialect: None, sql: sql.into(), first_line: 1, checksum: String::new() };
     /// assert!(section("-- rebuild p\npragma Foreign_Keys=off;\nDROP TABLE p;").disables_foreign_keys());
     /// assert!(!section("DROP TABLE p; PRAGMA foreign_keys = OFF;").disables_foreign_keys());
+    /// assert!(!section("PRAGMA foreign_keys = OFF DROP TABLE p;").disables_foreign_keys());
     /// ```
     pub fn disables_foreign_keys(&self) -> bool {
-        let statements = crate::split::split_statements(&self.sql);
-        let Some(first) = statements.iter().find(|s| !s.is_empty()) else { return false };
-        let words: String = first.sql().split_whitespace().collect::<Vec<_>>().join("").to_ascii_lowercase();
-        ["off", "0", "false", "no", "'off'", "\"off\""]
-            .iter()
-            .any(|v| words == format!("pragmaforeign_keys={v}"))
+        // Asked for every revision an engine applies: read only the first
+        // few tokens, not the whole section.
+        let mut tokens =
+            crate::split::solid_tokens(&self.sql).map(|(_, token)| token).skip_while(|t| *t == ";");
+        let first: Vec<&str> = tokens.by_ref().take(4).collect();
+        let off = |value: &str| ["off", "0", "false", "no", "'off'", "\"off\""].contains(&value);
+        let pragma = matches!(first.as_slice(), [pragma, name, "=", value]
+            if pragma.eq_ignore_ascii_case("pragma")
+                && name.eq_ignore_ascii_case("foreign_keys")
+                && off(&value.to_ascii_lowercase()));
+        pragma && tokens.next().is_none_or(|t| t == ";")
     }
 }
 

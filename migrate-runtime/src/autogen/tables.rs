@@ -405,9 +405,9 @@ pub(super) fn addable(column: &Column) -> bool {
 
 /// Whether dropping `column` would break an index, key or check that stays.
 pub(super) fn constrained(old: &Table, new: &Table, column: &str) -> bool {
-    let named =
-        |columns: &[String]| columns.iter().any(|c| c == column || is_expression(c) && mentions(c, column));
-    let kept_index = old.indexes.iter().any(|(n, i)| new.indexes.get(n) == Some(i) && named(&i.columns));
+    let named = |columns: &[String]| columns.iter().any(|c| c == column);
+    let on_index = |i: &Index| named(&i.columns) || i.expressions().any(|text| mentions(text, column));
+    let kept_index = old.indexes.iter().any(|(n, i)| new.indexes.get(n) == Some(i) && on_index(i));
     named(&old.primary_key)
         || old.uniques.iter().any(|u| named(u))
         || old.foreign_keys.iter().any(|k| named(&k.columns))
