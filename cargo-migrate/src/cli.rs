@@ -158,6 +158,10 @@ pub struct StampArgs {
     /// Target: `head`, a revision, `base`
     #[arg(allow_hyphen_values = true)]
     pub target: String,
+    /// Also forget revisions above the target (reverted by hand); without it
+    /// a stamp that would remove rows is refused
+    #[arg(long)]
+    pub allow_down: bool,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,9 @@ pub struct Options {
     /// applying every revision from base on top of them. Without it such a
     /// first run is refused ([`crate::plan::ensure_empty_or_baseline`]).
     pub baseline: bool,
+    /// Let `stamp` remove rows of revisions above its target (they were
+    /// reverted by hand); without it such a stamp is refused.
+    pub allow_unstamp: bool,
 }
 
 impl Options {
@@ -37,6 +40,7 @@ impl Options {
             allow_drift: false,
             lock_timeout: Duration::from_secs(60),
             baseline: false,
+            allow_unstamp: false,
         }
     }
 }

@@ -144,6 +144,8 @@ pub enum TargetError {
     AmbiguousStep { target: String, at: String, direction: &'static str, options: Vec<String> },
     #[error("the chain has no revisions")]
     Empty,
+    #[error("no revision above {} lies on the line of {}: name the revision to go down to", tips.join(", "), line.join(", "))]
+    OffLine { tips: Vec<String>, line: Vec<String> },
 }
 
 /// Why applying, reverting or stamping revisions stopped. Every variant
@@ -168,6 +170,8 @@ pub enum ApplyError {
     MissingDependency { at: Location, revision: String, dependency: String, package: String },
     #[error("{at}: cannot revert revision `{revision}`: {} of another package depends on it; downgrade that package first", dependents.join(", "))]
     NeededByOtherPackage { at: Location, revision: String, dependents: Vec<String> },
+    #[error("stamping `{target}` would forget {} recorded as applied ({}) without reverting {}: pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade {target}` to revert them", plural(revisions.len(), "revision"), revisions.join(", "), if revisions.len() == 1 { "it" } else { "them" })]
+    StampBelow { target: String, revisions: Vec<String> },
     #[error("target `{target}` is not below the current revision: use `upgrade` to go there")]
     NotBelow { target: String },
     #[error("{at}: revision `{revision}` failed: {message}\n  in statement: {statement}")]

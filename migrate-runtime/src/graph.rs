@@ -146,6 +146,14 @@ impl Graph {
         self.closure(from, |r| self.parents[r].iter().chain(&self.dependencies[r]))
     }
 
+    /// `from` with its ancestors and descendants through parents alone: the
+    /// line of history `from` lies on, as a membership mask.
+    pub fn lineage(&self, from: &[Rev]) -> Vec<bool> {
+        let up = self.closure(from, |r| self.parents[r].iter());
+        let down = self.closure(from, |r| self.children[r].iter());
+        up.iter().zip(&down).map(|(u, d)| *u || *d).collect()
+    }
+
     /// `from` and everything that must be reverted before it.
     pub fn descendants(&self, from: &[Rev]) -> Vec<bool> {
         self.closure(from, |r| self.children[r].iter().chain(&self.dependents[r]))

@@ -7,12 +7,13 @@
 //! history rows, so they can be shown and reverted like any other.
 
 use crate::apply::{Direction, Options};
+use crate::checksum::sql_checksum;
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{AppliedRevision, OtherPackageRevision};
 use crate::location::Location;
 use crate::revision::{Dialect, Revision, Section};
-use crate::{checksum::sql_checksum, target};
+use crate::target::{self, Target};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -84,8 +85,8 @@ impl<'g> State<'g> {
     }
 
     /// Resolves a target, relative ones against [`State::current`].
-    pub fn resolve(&self, text: &str) -> Result<Vec<Rev>, ApplyError> {
-        Ok(target::resolve(&self.graph, text, &self.current())?)
+    pub fn resolve(&self, text: &str) -> Result<Target, ApplyError> {
+        Ok(target::parse(&self.graph, text, &self.current())?)
     }
 
     /// Refuses to go on past a revision left partially applied.
@@ -135,7 +136,7 @@ impl<'g> State<'g> {
         &self,
         direction: Direction,
         target_text: &str,
-        target: &[Rev],
+        target: &Target,
         options: &Options,
         dialect: Dialect,
     ) -> Result<Vec<Rev>, ApplyError> {
@@ -148,7 +149,7 @@ impl<'g> State<'g> {
         match direction {
             Direction::Upgrade => {
                 self.ensure_not_ahead()?;
-                let plan = self.upgrade_plan(target);
+                let plan = self.upgrade_plan(&target.tips);
                 self.ensure_dependencies_applied(&plan)?;
                 Ok(plan)
             }
@@ -185,19 +186,16 @@ impl<'g> State<'g> {
         Ok(())
     }
 
-    /// Revisions to revert, in order, to come down to `target`.
+    /// Revisions to revert, in order, to come down to `target`: the applied
+    /// revisions that descend from it, and nothing else. A revision on an
+    /// unrelated branch or base stays, whatever the apply order says.
     pub fn downgrade_plan(
         &self,
         target_text: &str,
-        target: &[Rev],
+        target: &Target,
         dialect: Dialect,
     ) -> Result<Vec<Rev>, ApplyError> {
-        if target.iter().any(|&r| !self.is_applied(r)) {
-            return Err(ApplyError::NotBelow { target: target_text.to_string() });
-        }
-        let keep = self.graph.ancestors(target);
-        let plan: Vec<Rev> =
-            (0..self.graph.len()).rev().filter(|&r| self.is_applied(r) && !keep[r]).collect();
+        let plan = self.revert_set(target_text, target)?;
         for &rev in &plan {
             let revision = self.graph.revision(rev);
             if revision.downgrade_for(dialect).is_none() {
@@ -218,6 +216,16 @@ impl<'g> State<'g> {
         Ok(plan)
     }
 
+    /// The applied revisions that descend from `target`'s downgrade roots,
+    /// newest first; `target` itself must be applied.
+    fn revert_set(&self, target_text: &str, target: &Target) -> Result<Vec<Rev>, ApplyError> {
+        if target.tips.iter().any(|&r| !self.is_applied(r)) {
+            return Err(ApplyError::NotBelow { target: target_text.to_string() });
+        }
+        let revert = self.graph.descendants(&target.downgrade_roots(&self.graph)?);
+        Ok((0..self.graph.len()).rev().filter(|&r| revert[r] && self.is_applied(r)).collect())
+    }
+
     /// `package:rev` of other packages' applied revisions that depend on
     /// this package's revision `id`.
     fn dependents_elsewhere(&self, id: &str) -> Vec<String> {
@@ -229,12 +237,30 @@ impl<'g> State<'g> {
             .collect()
     }
 
-    /// The rows `stamp target` leaves: exactly the target and its ancestors.
-    pub fn stamp_plan(&self, target: &[Rev]) -> (Vec<Rev>, Vec<Rev>) {
-        let keep = self.graph.ancestors(target);
-        let add = (0..self.graph.len()).filter(|&r| keep[r] && !self.is_applied(r)).collect();
-        let remove = (0..self.graph.len()).rev().filter(|&r| !keep[r] && self.is_applied(r)).collect();
-        (add, remove)
+    /// The rows `stamp target` adds and removes, without running SQL: what
+    /// an upgrade to `target` would apply and a downgrade to it would
+    /// revert. Removing rows hides applied changes from every later run, so
+    /// it needs [`Options::allow_unstamp`].
+    pub fn stamp_plan(
+        &self,
+        target_text: &str,
+        target: &Target,
+        options: &Options,
+    ) -> Result<(Vec<Rev>, Vec<Rev>), ApplyError> {
+        let add = self.upgrade_plan(&target.tips);
+        let remove = match target.tips.iter().all(|&r| self.is_applied(r)) {
+            true => self.revert_set(target_text, target)?,
+            // A target not applied yet is above or beside what is: nothing
+            // of it is below the target.
+            false => Vec::new(),
+        };
+        if !remove.is_empty() && !options.allow_unstamp {
+            return Err(ApplyError::StampBelow {
+                target: target_text.to_string(),
+                revisions: self.graph.ids(&remove),
+            });
+        }
+        Ok((add, remove))
     }
 }
 

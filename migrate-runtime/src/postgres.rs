@@ -320,7 +320,7 @@ impl<'a> PostgresMigrator<'a> {
 
     async fn stamp_locked(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let state = self.state().await?;
-        let (add, remove) = state.stamp_plan(&state.resolve(target)?);
+        let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, self.options)?;
         let table = &self.options.history_table;
         let mut batch = String::from("BEGIN;\n");
         let mut steps = Vec::new();

@@ -8,7 +8,7 @@ use crate::history::{self, AppliedRevision};
 use crate::plan::upgrade_section;
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
-use crate::target::between;
+use crate::target::{between, Target};
 
 /// The script that takes a database from state `from` up to state `to`.
 pub fn upgrade_script(
@@ -30,16 +30,20 @@ pub fn upgrade_script(
     Ok(script)
 }
 
-/// The script that takes a database from state `from` down to state `to`.
+/// The script that takes a database from state `from` down to `to`: it
+/// reverts what a live downgrade would, the revisions of `from` that
+/// descend from `to`, and nothing on other branches.
 pub fn downgrade_script(
     graph: &Graph,
     dialect: Dialect,
     options: &Options,
     from: &[Rev],
-    to: &[Rev],
+    to: &Target,
 ) -> Result<String, ApplyError> {
     let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
-    for rev in between(graph, to, from).into_iter().rev() {
+    let applied = graph.ancestors(from);
+    let revert = graph.descendants(&to.downgrade_roots(graph)?);
+    for rev in (0..graph.len()).rev().filter(|&r| applied[r] && revert[r]) {
         script += "\n";
         script += &downgrade_step(graph.revision(rev), dialect, options)?;
     }

@@ -16,6 +16,7 @@ use crate::history::{self, AppliedRevision, OtherPackageRevision};
 use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
+use crate::target::Target;
 use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::VecDeque;
@@ -80,7 +81,7 @@ impl<'a> SqliteMigrator<'a> {
         let tx = begin(self.conn, options)?;
         tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
         let state = State::new(self.graph, read_rows(&tx, options)?);
-        let (add, remove) = state.stamp_plan(&state.resolve(target)?);
+        let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, options)?;
         let mut steps = Vec::new();
         for rev in remove {
             let id = &state.graph().revision(rev).id;
@@ -156,7 +157,7 @@ impl<'a> SqliteMigrator<'a> {
         if plan_steps(&state, target, &mut None, direction, options).is_ok_and(|revs| revs.is_empty()) {
             return Ok(Vec::new());
         }
-        let mut target_revs: Option<Vec<Rev>> = None;
+        let mut resolved: Option<Target> = None;
         let mut plan: Option<(i64, VecDeque<Rev>)> = None;
         let mut steps = Vec::new();
         let mut foreign_keys = ForeignKeys::read(conn)?;
@@ -172,7 +173,7 @@ impl<'a> SqliteMigrator<'a> {
                     .map_err(database)?;
                 let state = State::new(graph, read_rows(&tx, options)?)
                     .with_other_packages(&options.package, read_other_packages(&tx, options)?);
-                let revs = match plan_steps(&state, target, &mut target_revs, direction, options) {
+                let revs = match plan_steps(&state, target, &mut resolved, direction, options) {
                     Err(ApplyError::Dirty { revision, progress }) if in_progress(&progress) => {
                         // Another migrator may be running it right now: wait
                         // for that one to finish, then look again.
@@ -264,15 +265,15 @@ fn revert_stand_ins(
 fn plan_steps(
     state: &State<'_>,
     target: &str,
-    resolved: &mut Option<Vec<Rev>>,
+    resolved: &mut Option<Target>,
     direction: Direction,
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
-    let target_revs = match resolved {
-        Some(revs) => revs.clone(),
-        None => resolved.insert(state.resolve(target)?).clone(),
+    let resolved = match resolved {
+        Some(resolved) => resolved,
+        None => resolved.insert(state.resolve(target)?),
     };
-    state.plan(direction, target, &target_revs, options, DIALECT)
+    state.plan(direction, target, resolved, options, DIALECT)
 }
 
 fn apply_revision(

@@ -30,6 +30,55 @@ use crate::graph::{Graph, Rev};
 /// assert!(resolve(&graph, "base", &[2]).unwrap().is_empty());
 /// ```
 pub fn resolve(graph: &Graph, target: &str, current: &[Rev]) -> Result<Vec<Rev>, TargetError> {
+    Ok(parse(graph, target, current)?.tips)
+}
+
+/// A resolved target: the state it names and the branch it was read on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The tip revisions of the named state; empty for `base`.
+    pub tips: Vec<Rev>,
+    /// The revisions whose line a downgrade keeps to where the target's
+    /// state has several ways up: the labelled revisions for `label@…`,
+    /// the current revision for `-N`; empty when the target names no line.
+    line: Vec<Rev>,
+}
+
+impl Target {
+    /// The revisions a downgrade to this target reverts, with every applied
+    /// revision that descends from them (through parents or `depends-on`):
+    /// the target's children, or every base for `base`. As in Alembic, a
+    /// target read on a line (`feature@base`, `-1`) keeps only the roots on
+    /// that line when there are several, so a sibling branch survives.
+    pub fn downgrade_roots(&self, graph: &Graph) -> Result<Vec<Rev>, TargetError> {
+        let mut roots = match self.tips.as_slice() {
+            [] => graph.bases(),
+            tips => {
+                let kept = graph.ancestors(tips);
+                let mut children: Vec<Rev> =
+                    tips.iter().flat_map(|&t| graph.children(t)).copied().filter(|&c| !kept[c]).collect();
+                children.sort_unstable();
+                children.dedup();
+                children
+            }
+        };
+        if self.line.is_empty() || roots.len() < 2 {
+            return Ok(roots);
+        }
+        // Alembic keeps the roots below the label; its descendants count too
+        // here, so `feature@REV` reverts what `REV` would (see README).
+        let on_line = graph.lineage(&self.line);
+        roots.retain(|&r| on_line[r]);
+        if roots.is_empty() {
+            return Err(TargetError::OffLine { tips: graph.ids(&self.tips), line: graph.ids(&self.line) });
+        }
+        Ok(roots)
+    }
+}
+
+/// Resolves `target` as [`resolve`] does, keeping the line it was read on
+/// for [`Target::downgrade_roots`].
+pub fn parse(graph: &Graph, target: &str, current: &[Rev]) -> Result<Target, TargetError> {
     let target = target.trim();
     let syntax =
         |reason: &str| TargetError::Syntax { target: target.to_string(), reason: reason.to_string() };
@@ -47,11 +96,18 @@ pub fn resolve(graph: &Graph, target: &str, current: &[Rev]) -> Result<Vec<Rev>,
     let resolver = Resolver { graph, target, scope };
     let (anchor, steps) = split_steps(rest).ok_or_else(|| syntax("expected a number after `+` or `-`"))?;
     let start = resolver.anchor(anchor, current, steps.is_some())?;
-    match steps {
-        None => Ok(start),
-        Some(steps) if steps >= 0 => resolver.forward(start, steps.unsigned_abs()),
-        Some(steps) => resolver.backward(start, steps.unsigned_abs()),
-    }
+    let line = match &resolver.scope {
+        Some(scope) => scope.labelled.clone(),
+        // `-1` reverts the current revision, not its siblings.
+        None if anchor.is_empty() => start.clone(),
+        None => Vec::new(),
+    };
+    let tips = match steps {
+        None => start,
+        Some(steps) if steps >= 0 => resolver.forward(start, steps.unsigned_abs())?,
+        Some(steps) => resolver.backward(start, steps.unsigned_abs())?,
+    };
+    Ok(Target { tips, line })
 }
 
 /// Splits a range `A:B` into its ends; either may be empty (`A:`, `:B`).

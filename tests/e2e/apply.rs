@@ -160,8 +160,10 @@ fn upgrade_and_downgrade_one_branch_of_a_branched_chain() {
     branched.step("upgrade 4c491eae91c5", &both, &with_both);
     branched.step("upgrade head", &both, &merged);
     branched.step("downgrade -1", &both, &with_both);
-    // Down to the tip of `feature`: the other branch is reverted.
-    branched.step("downgrade 698149cafb6b", &feature, &with_feature);
+    // Down to the tip of `feature`: nothing above it is applied, and the
+    // audit-log branch beside it is not below it, so nothing is reverted.
+    branched.step("downgrade 698149cafb6b", &both, &with_both);
+    // Down to the trunk: both branches descend from it.
     branched.step("downgrade 0e44", &[account], &trunk);
     // And up the other branch alone, by id.
     let audit_log_only = [&trunk[..], &["4c491eae91c5"]].concat();
@@ -178,8 +180,12 @@ fn stamp_writes_history_rows_only_and_runs_no_sql() {
     let demo = Project::new("demo");
     demo.step("stamp head", &[], &[DEMO_BASE, DEMO_HEAD]);
     assert_eq!(demo.tables(), ["migrate_history"], "stamp creates the history table and nothing else");
-    demo.step("stamp cf0f5b45967a", &[], &[DEMO_BASE]);
-    demo.step("stamp base", &[], &[]);
+    // Stamping below what is recorded forgets rows: only when asked to.
+    let refused = demo.run(&["stamp", "cf0f5b45967a"]).fails();
+    assert!(refused.contains("would forget 1 revision recorded as applied (20f04b9598da)"), "{refused}");
+    assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD], "a refused stamp changes nothing");
+    demo.step("stamp cf0f5b45967a --allow-down", &[], &[DEMO_BASE]);
+    demo.step("stamp base --allow-down", &[], &[]);
     assert_eq!(demo.tables(), ["migrate_history"]);
 
     // Stamping a database the schema was loaded into by other means.
@@ -516,7 +522,7 @@ fn a_hostile_history_table_name_is_quoted_and_drops_nothing() {
     demo.run(&["stamp", "head"]).ok();
     assert_eq!(history(&demo.db, hostile), [DEMO_BASE, DEMO_HEAD]);
     demo.run(&["repair", "--mark", "applied"]).ok();
-    demo.run(&["stamp", "base"]).ok();
+    demo.run(&["stamp", "base", "--allow-down"]).ok();
     assert!(history(&demo.db, hostile).is_empty());
     assert_eq!(demo.tables(), tables_at(&[]));
 
@@ -596,7 +602,7 @@ fn stamp_settles_a_dirty_revision() {
         let demo = Project::new("demo");
         demo.write(FAILING_FILE, &FAILING.replace("{transaction}", "\n-- transaction: none"));
         demo.run(&["upgrade"]).fails();
-        demo.run(&["stamp", target]).ok();
+        demo.run(&["stamp", target, "--allow-down"]).ok();
         assert_eq!(demo.history(), history, "stamp {target}");
         assert!(demo.dirty().iter().all(|(_, dirty)| dirty.is_none()), "stamp {target}: {:?}", demo.dirty());
         let out = demo.run(&["current"]).ok();

@@ -33,7 +33,10 @@ fn upgrade_downgrade_stamp_and_current_on_postgres() {
     run(&["stamp", "head"]).ok();
     assert_eq!(history(&url).len(), 2);
     assert!(schema(&url).is_empty(), "stamp runs no SQL");
-    run(&["stamp", "base"]).ok();
+    let refused = run(&["stamp", "base"]).fails();
+    assert!(refused.contains("would forget 2 revisions"), "{refused}");
+    assert_eq!(history(&url).len(), 2, "a refused stamp changes nothing");
+    run(&["stamp", "base", "--allow-down"]).ok();
     assert!(history(&url).is_empty());
 }
 

@@ -6,13 +6,13 @@ use crate::cli::StampArgs;
 use crate::db;
 use crate::output::{paint, print, ID};
 use anyhow::Result;
-use migrate_runtime::apply::Direction;
+use migrate_runtime::apply::{Direction, Options};
 
 pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
-    let options = db::options(package);
+    let options = Options { allow_unstamp: args.allow_down, ..db::options(package) };
     let steps = database.stamp(&graph, &options, &args.target)?;
     if !cx.json() {
         print(&format!("database {url}\n"));

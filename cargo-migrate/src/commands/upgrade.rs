@@ -7,7 +7,7 @@ use crate::output::{paint, print, ID};
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::Step;
 use migrate_runtime::script::{downgrade_script, upgrade_script};
-use migrate_runtime::target::{resolve, split_range};
+use migrate_runtime::target::{parse, resolve, split_range};
 use migrate_runtime::Graph;
 
 /// Which command this is.
@@ -76,9 +76,10 @@ fn offline(
         (None, Direction::Downgrade) => bail!("`downgrade --sql` needs a range `FROM:TO`, such as `head:base`: there is no database to start from"),
     };
     let from = resolve(graph, if from.is_empty() { "base" } else { from }, &[])?;
-    let to = resolve(graph, if to.is_empty() { "heads" } else { to }, &[])?;
+    // `head:-1` steps down from the range's start, as a live run from there.
+    let to = parse(graph, if to.is_empty() { "heads" } else { to }, &from)?;
     let script = match direction {
-        Direction::Upgrade => upgrade_script(graph, dialect, options, &from, &to)?,
+        Direction::Upgrade => upgrade_script(graph, dialect, options, &from, &to.tips)?,
         Direction::Downgrade => downgrade_script(graph, dialect, options, &from, &to)?,
     };
     print(&script);

@@ -11,6 +11,7 @@ mod fixtures;
 mod foreign_keys;
 mod graph;
 mod parse;
+mod plan;
 mod robustness;
 mod target;
 mod walk;
