@@ -144,6 +144,8 @@ pub enum TargetError {
     AmbiguousStep { target: String, at: String, direction: &'static str, options: Vec<String> },
     #[error("the chain has no revisions")]
     Empty,
+    #[error("range `{range}` is empty: `{lower}` is not an ancestor of `{upper}`")]
+    EmptyRange { range: String, lower: String, upper: String },
 }
 
 /// Why applying, reverting or stamping revisions stopped. Every variant
