@@ -6,6 +6,7 @@ mod autogen;
 mod broken;
 mod concurrency;
 mod embed;
+mod graph;
 mod postgres;
 mod read;
 mod reliability;

@@ -1,0 +1,144 @@
+//! Graph shapes from the command line: ranges that run backwards or across
+//! unrelated branches, and ranges with relative ends. Databases are real
+//! SQLite files, named with `--database-url`.
+
+use crate::support::sqlite::{history, tables};
+use crate::support::{Fixture, Run};
+use serde_json::Value;
+
+// fixtures/branched: a904 <- 0e44 <- {5c1a (feature) <- 6981, 4c49} <- 461b
+const BRANCHED_HEAD: &str = "461bceb9192d";
+const FEATURE_TIP: &str = "698149cafb6b";
+const AUDIT_LOG: &str = "4c491eae91c5";
+
+// fixtures/demo: cf0f <- 20f0
+const DEMO_BASE: &str = "cf0f5b45967a";
+const DEMO_HEAD: &str = "20f04b9598da";
+
+fn ids(value: &Value) -> Vec<String> {
+    value.as_array().expect("array").iter().map(|r| r["id"].as_str().expect("id").to_string()).collect()
+}
+
+/// `cargo migrate <args> --database-url sqlite:<fixture>/app.sqlite3`.
+fn run(fixture: &Fixture, args: &[&str]) -> Run {
+    let url = format!("sqlite:{}", fixture.path().join("app.sqlite3").display());
+    fixture.run(&[args, &["--database-url", &url][..]].concat())
+}
+
+/// Asserts that `args` fails (exit 1) with nothing on stdout, and returns
+/// stderr.
+#[track_caller]
+fn fails_quietly(fixture: &Fixture, args: &[&str]) -> String {
+    let out = run(fixture, args);
+    let stdout = out.stdout.clone();
+    let stderr = out.fails();
+    assert!(stdout.is_empty(), "{args:?} printed:\n{stdout}");
+    stderr
+}
+
+// ---------------------------------------------------------------------------
+// 1. Reversed and unrelated ranges
+
+#[test]
+fn a_reversed_range_is_an_error_naming_both_ends() {
+    let branched = Fixture::copy("branched");
+    let reversed = "range `461b:a904` is empty: `461b` is not an ancestor of `a904`";
+    for args in [&["history", "-r", "461b:a904"][..], &["upgrade", "--sql", "461b:a904"]] {
+        let err = fails_quietly(&branched, args);
+        assert!(err.contains(reversed), "{args:?}: {err}");
+    }
+    let err = fails_quietly(&branched, &["history", "-r", "head:base", "--format", "json"]);
+    assert!(err.contains("range `head:base` is empty: `head` is not an ancestor of `base`"), "{err}");
+    // A downgrade range runs from newer to older: `base:head` is the reversed one.
+    let err = fails_quietly(&branched, &["downgrade", "--sql", "a904:461b"]);
+    assert!(err.contains("range `a904:461b` is empty: `461b` is not an ancestor of `a904`"), "{err}");
+    let err = fails_quietly(&branched, &["downgrade", "base:head", "--sql"]);
+    assert!(err.contains("range `base:head` is empty: `head` is not an ancestor of `base`"), "{err}");
+    assert!(!branched.path().join("app.sqlite3").exists(), "offline and read commands create no database");
+}
+
+#[test]
+fn a_range_across_unrelated_branches_is_an_error() {
+    let branched = Fixture::copy("branched");
+    let (feature, audit) = (&FEATURE_TIP[..6], &AUDIT_LOG[..6]);
+    let range = format!("{feature}:{audit}");
+    let message = format!("range `{range}` is empty: `{feature}` is not an ancestor of `{audit}`");
+    for args in [&["history", "-r", &range][..], &["upgrade", "--sql", &range]] {
+        let err = fails_quietly(&branched, args);
+        assert!(err.contains(&message), "{args:?}: {err}");
+    }
+    let err = fails_quietly(&branched, &["downgrade", "--sql", &range]);
+    assert!(err.contains(&format!("`{audit}` is not an ancestor of `{feature}`")), "{err}");
+    let labelled = fails_quietly(&branched, &["history", "-r", &format!("feature@head:{audit}")]);
+    assert!(labelled.contains(&format!("`feature@head` is not an ancestor of `{audit}`")), "{labelled}");
+}
+
+#[test]
+fn forward_ranges_still_work_and_a_downgrade_range_defaults_to_heads_and_base() {
+    let branched = Fixture::copy("branched");
+    let json = |range: &str| ids(&run(&branched, &["history", "-r", range, "--format", "json"]).json());
+    assert_eq!(json(&format!("{FEATURE_TIP}:{BRANCHED_HEAD}")), [BRANCHED_HEAD, FEATURE_TIP]);
+    assert_eq!(json(&format!("{AUDIT_LOG}:{AUDIT_LOG}")), [AUDIT_LOG], "both ends included");
+    assert_eq!(json(":base"), Vec::<String>::new());
+    // Offline: up to the feature tip, then from there to the head, on one file.
+    let db = branched.path().join("offline.sqlite3");
+    let up = run(&branched, &["upgrade", "--sql", &format!(":{FEATURE_TIP}")]).ok();
+    let rest = run(&branched, &["upgrade", "--sql", &format!("{FEATURE_TIP}:head")]).ok();
+    execute(&db, &up);
+    assert_eq!(history(&db, "migrate_history").len(), 4, "base, 0e44, feature and its tip");
+    execute(&db, &rest);
+    assert_eq!(history(&db, "migrate_history").len(), 6);
+    let whole = run(&branched, &["downgrade", "--sql", "head:base"]).ok();
+    assert_eq!(run(&branched, &["downgrade", "--sql", "head:"]).ok(), whole, "`head:` goes down to base");
+    assert_eq!(run(&branched, &["downgrade", "--sql", ":base"]).ok(), whole, "`:base` starts at the heads");
+    execute(&db, &whole);
+    assert_eq!(tables(&db), ["migrate_history"]);
+}
+
+fn execute(db: &std::path::Path, script: &str) {
+    rusqlite::Connection::open(db)
+        .and_then(|c| c.execute_batch(script))
+        .unwrap_or_else(|e| panic!("the script does not run: {e}\n{script}"));
+}
+
+// ---------------------------------------------------------------------------
+// 2. Relative ends: `-r -1:` is a value, stepping from the database
+
+/// The demo chain with a third revision on top.
+fn demo_with_three_revisions() -> (Fixture, &'static str) {
+    let demo = Fixture::copy("demo");
+    let third = "3a3a3a3a3a3a";
+    demo.write(
+        &format!("migrations/{third}_add_note.sql"),
+        &format!(
+            "-- revision: {third}\n-- revises: {DEMO_HEAD}\n-- message: add note\n\n\
+             -- migrate:upgrade\nCREATE TABLE note (id INTEGER PRIMARY KEY);\n\n\
+             -- migrate:downgrade\nDROP TABLE note;\n"
+        ),
+    );
+    (demo, third)
+}
+
+#[test]
+fn a_relative_history_range_steps_from_the_current_revision() {
+    let (demo, third) = demo_with_three_revisions();
+    let history_of = |range: &str| ids(&run(&demo, &["history", "-r", range, "--format", "json"]).json());
+    // No database yet: nothing to step back from, and none is created.
+    let err = fails_quietly(&demo, &["history", "-r", "-1:"]);
+    assert!(err.contains("`-1` walks past base: only 0 step(s) available"), "{err}");
+    assert!(!demo.path().join("app.sqlite3").exists(), "history never creates the database");
+
+    run(&demo, &["upgrade"]).ok();
+    assert_eq!(history_of("-1:"), [third, DEMO_HEAD]);
+    assert_eq!(history_of("-2:head"), [third, DEMO_HEAD, DEMO_BASE]);
+    assert_eq!(history_of(":-1"), [DEMO_HEAD, DEMO_BASE]);
+    assert_eq!(history_of("-2:-1"), [DEMO_HEAD, DEMO_BASE]);
+    let text = run(&demo, &["history", "--rev-range", "-1:", "--verbose"]).ok();
+    assert!(text.contains(&format!("Rev: {third} (head)")), "{text}");
+
+    run(&demo, &["downgrade", "-1"]).ok();
+    assert_eq!(history_of("-1:"), [third, DEMO_HEAD, DEMO_BASE], "from the base revision after a downgrade");
+    assert_eq!(history_of("+1:"), [third]);
+    let err = fails_quietly(&demo, &["history", "-r", "+1:-1"]);
+    assert!(err.contains("range `+1:-1` is empty: `+1` is not an ancestor of `-1`"), "{err}");
+}
