@@ -187,7 +187,7 @@ pub struct NewArgs {
     /// What the revision does; also its file-name slug
     #[arg(short, long)]
     pub message: String,
-    /// Parent revision, when there are several heads
+    /// Parent revision, when there are several heads; `base` starts a new base (no parent)
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
     /// Use this id instead of a generated one
@@ -292,6 +292,7 @@ mod tests {
             "migrate history -r :-1",
             "migrate history --rev-range -1: --verbose",
             "migrate history -r feature@-1:",
+            "migrate new -m audit --head base --branch audit",
             "migrate heads --format json",
             "migrate merge -m join heads",
             "migrate rebase ab12 --onto cd34",

@@ -1,6 +1,7 @@
 //! Graph shapes from the command line: ranges that run backwards or across
-//! unrelated branches, and ranges with relative ends. Databases are real
-//! SQLite files, named with `--database-url`.
+//! unrelated branches, ranges with relative ends, and a second base started
+//! with `new --head base`. Databases are real SQLite files, named with
+//! `--database-url`.
 
 use crate::support::sqlite::{history, tables};
 use crate::support::{Fixture, Run};
@@ -141,4 +142,48 @@ fn a_relative_history_range_steps_from_the_current_revision() {
     assert_eq!(history_of("+1:"), [third]);
     let err = fails_quietly(&demo, &["history", "-r", "+1:-1"]);
     assert!(err.contains("range `+1:-1` is empty: `+1` is not an ancestor of `-1`"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// 3. A second base
+
+const AUDIT: &str = "a0d17a0d17a0";
+
+/// The demo chain plus a second base `audit` made with `new --head base`,
+/// with SQL filled in.
+fn demo_with_two_bases(extra: &[&str]) -> Fixture {
+    let demo = Fixture::copy("demo");
+    let args = [&["new", "-m", "audit", "--head", "base", "--rev-id", AUDIT][..], extra].concat();
+    let out = run(&demo, &args).ok();
+    let path = format!("migrations/{AUDIT}_audit.sql");
+    assert!(out.contains(&format!("created {path}")), "{out}");
+    let text = demo.read(&path);
+    let sql = "-- migrate:upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, event TEXT);\n";
+    demo.write(
+        &path,
+        &text
+            .replacen("-- migrate:upgrade\n", sql, 1)
+            .replace("-- migrate:downgrade\n", "-- migrate:downgrade\nDROP TABLE audit;\n"),
+    );
+    demo
+}
+
+#[test]
+fn new_with_head_base_starts_a_second_base() {
+    let demo = demo_with_two_bases(&[]);
+    let text = demo.read(&format!("migrations/{AUDIT}_audit.sql"));
+    assert!(text.starts_with(&format!("-- revision: {AUDIT}\n-- revises:\n")), "{text}");
+    let graph = demo.graph(".");
+    assert_eq!(graph.ids(&graph.bases()), [DEMO_BASE, AUDIT]);
+    assert_eq!(graph.ids(&graph.heads()), [DEMO_HEAD, AUDIT]);
+    // Both chains apply, each from its own base, on a real file.
+    run(&demo, &["upgrade", "heads"]).ok();
+    let db = demo.path().join("app.sqlite3");
+    assert!(tables(&db).contains(&"audit".to_string()), "{:?}", tables(&db));
+    assert_eq!(history(&db, "migrate_history").len(), 3);
+    // Without `--head`, a third revision still needs to know where to go.
+    let err = fails_quietly(&demo, &["new", "-m", "next"]);
+    assert!(err.contains("several heads") && err.contains("--head"), "{err}");
+    run(&demo, &["new", "-m", "another base", "--head", "base"]).ok();
+    assert_eq!(demo.graph(".").bases().len(), 3);
 }
