@@ -55,7 +55,7 @@ pub enum Command {
     History(HistoryArgs),
     /// Show the head revisions
     Heads(ListArgs),
-    /// Show branch points and the branches leaving them
+    /// Show the bases (when there are several) and each branch point with the branches leaving it
     Branches(ListArgs),
     /// Show one revision in full
     Show(ShowArgs),

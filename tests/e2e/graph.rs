@@ -1,7 +1,7 @@
 //! Graph shapes from the command line: ranges that run backwards or across
-//! unrelated branches, ranges with relative ends, and a second base started
-//! with `new --head base`. Databases are real SQLite files, named with
-//! `--database-url`.
+//! unrelated branches, ranges with relative ends, a second base started with
+//! `new --head base`, and `branches` with several bases. Databases are real
+//! SQLite files, named with `--database-url`.
 
 use crate::support::sqlite::{history, tables};
 use crate::support::{Fixture, Run};
@@ -145,7 +145,7 @@ fn a_relative_history_range_steps_from_the_current_revision() {
 }
 
 // ---------------------------------------------------------------------------
-// 3. A second base
+// 3. A second base, and 4. `branches` listing the bases
 
 const AUDIT: &str = "a0d17a0d17a0";
 
@@ -186,4 +186,37 @@ fn new_with_head_base_starts_a_second_base() {
     assert!(err.contains("several heads") && err.contains("--head"), "{err}");
     run(&demo, &["new", "-m", "another base", "--head", "base"]).ok();
     assert_eq!(demo.graph(".").bases().len(), 3);
+}
+
+const BRANCHED_BASE: &str = "a904daedca23";
+
+#[test]
+fn branches_lists_several_bases() {
+    let demo = demo_with_two_bases(&["--branch", "audit"]);
+    let text = run(&demo, &["branches"]).ok();
+    let expected = format!(
+        "bases:\n<base> -> {DEMO_BASE}, create user and role tables\n<base> -> {AUDIT} (head) (branch: audit), audit\n"
+    );
+    assert!(text.starts_with(&expected), "{text}");
+    assert!(!text.contains("branch points:"), "no branch point in this chain:\n{text}");
+    let json = run(&demo, &["branches", "--format", "json"]).json();
+    assert_eq!(ids(&json["bases"]), [DEMO_BASE, AUDIT]);
+    assert_eq!(json["bases"][1]["is_base"], true);
+    assert_eq!(json["branch_points"], Value::Array(Vec::new()));
+
+    // One base: the text is the branch points alone, the JSON lists the base.
+    let branched = Fixture::copy("branched");
+    let text = run(&branched, &["branches"]).ok();
+    assert!(!text.contains("bases:") && text.contains("(branchpoint)"), "{text}");
+    let json = run(&branched, &["branches", "--format", "json"]).json();
+    assert_eq!(ids(&json["bases"]), [BRANCHED_BASE]);
+    assert_eq!(ids(&json["branch_points"]), ["0e44a632c354"]);
+
+    // Several bases and a branch point: both sections, headed.
+    let fork = Fixture::copy("broken/several_heads");
+    run(&fork, &["new", "-m", "audit", "--head", "base"]).ok();
+    let text = run(&fork, &["branches"]).ok();
+    let sections: Vec<&str> = text.lines().filter(|l| l.ends_with(':')).collect();
+    assert_eq!(sections, ["bases:", "branch points:"], "{text}");
+    assert_eq!(text.matches("    -> ").count(), 2, "{text}");
 }
