@@ -54,6 +54,8 @@ pub enum ChainError {
     SelfReference { at: Location, id: String },
     #[error("{at}: revisions form a cycle: {} (each must be applied before the next)", cycle.join(" -> "))]
     Cycle { at: Location, cycle: Vec<String> },
+    #[error("{at}: head `{id}` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork")]
+    UnplannedHead { at: Location, id: String },
 }
 
 impl ChainError {
@@ -80,7 +82,8 @@ impl ChainError {
             | UnknownDependency { at, .. }
             | UnknownPackage { at, .. }
             | SelfReference { at, .. }
-            | Cycle { at, .. } => at,
+            | Cycle { at, .. }
+            | UnplannedHead { at, .. } => at,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Graph shapes from the command line: ranges that run backwards or across
 //! unrelated branches, ranges with relative ends, a second base started with
-//! `new --head base`, and `branches` with several bases. Databases are real
-//! SQLite files, named with `--database-url`.
+//! `new --head base`, `branches` with several bases, and `check` on several
+//! heads. Databases are real SQLite files, named with `--database-url`.
 
 use crate::support::sqlite::{history, tables};
 use crate::support::{Fixture, Run};
@@ -219,4 +219,83 @@ fn branches_lists_several_bases() {
     let sections: Vec<&str> = text.lines().filter(|l| l.ends_with(':')).collect();
     assert_eq!(sections, ["bases:", "branch points:"], "{text}");
     assert_eq!(text.matches("    -> ").count(), 2, "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// 5. `check` and several heads
+
+// fixtures/broken/several_heads: 8b80 <- {adf9, 12f9}
+const PRICE_HEAD: &str = "adf91cd0faae";
+const STOCK_HEAD: &str = "12f95f71bd6b";
+
+#[test]
+fn check_refuses_unplanned_heads_naming_them_and_the_merge() {
+    let fork = Fixture::copy("broken/several_heads");
+    let err = fork.run(&["check"]).fails();
+    for (head, file) in [(PRICE_HEAD, "add_item_price"), (STOCK_HEAD, "add_item_stock")] {
+        let line = format!("error: migrations/{head}_{file}.sql:1: head `{head}` is one of several heads and no branch label leads to it alone");
+        assert!(err.contains(&line), "missing {line:?} in:\n{err}");
+    }
+    let merge = format!("cargo migrate merge {PRICE_HEAD} {STOCK_HEAD} -m \"...\"");
+    assert!(err.contains(&format!("package `broken_several_heads` has 2 heads ({PRICE_HEAD}, {STOCK_HEAD}): join them with `{merge}`")), "{err}");
+    assert!(err.contains("`multiple-heads = true`"), "{err}");
+    // The hint is a command that works.
+    fork.run(&["merge", PRICE_HEAD, STOCK_HEAD, "-m", "join"]).ok();
+    assert!(fork.run(&["check"]).ok().contains("ok: package `broken_several_heads`: 4 revisions, head "));
+}
+
+#[test]
+fn check_accepts_several_heads_when_the_package_allows_them() {
+    let fork = Fixture::copy("broken/several_heads");
+    let manifest = fork.read("Cargo.toml");
+    let allowed =
+        manifest.replace("[workspace]", "[package.metadata.migrate]\nmultiple-heads = true\n\n[workspace]");
+    fork.write("Cargo.toml", &allowed);
+    let out = fork.run(&["check"]).ok();
+    assert_eq!(
+        out,
+        format!("ok: package `broken_several_heads`: 3 revisions, heads {PRICE_HEAD}, {STOCK_HEAD}\n")
+    );
+    // The workspace table is a default for its packages.
+    let workspace =
+        manifest.replace("[workspace]", "[workspace]\n[workspace.metadata.migrate]\nmultiple-heads = true");
+    fork.write("Cargo.toml", &workspace);
+    fork.run(&["check"]).ok();
+    fork.write(
+        "Cargo.toml",
+        &manifest.replace("[workspace]", "[package.metadata.migrate]\nmultiple-heads = 2\n\n[workspace]"),
+    );
+    let err = fork.run(&["check"]).fails();
+    assert!(err.contains("invalid [package.metadata.migrate]"), "{err}");
+}
+
+#[test]
+fn check_accepts_heads_that_each_have_a_branch_label_of_their_own() {
+    let fork = Fixture::copy("broken/several_heads");
+    let label = |head: &str, file: &str, name: &str| {
+        let path = format!("migrations/{head}_{file}.sql");
+        let text = fork.read(&path).replacen("-- message:", &format!("-- branch: {name}\n-- message:"), 1);
+        fork.write(&path, &text);
+    };
+    label(PRICE_HEAD, "add_item_price", "price");
+    let err = fork.run(&["check"]).fails();
+    assert!(err.contains(&format!("head `{STOCK_HEAD}` is one of several heads")), "{err}");
+    assert!(!err.contains(&format!("head `{PRICE_HEAD}` is one")), "the labelled head is deliberate:\n{err}");
+    label(STOCK_HEAD, "add_item_stock", "stock");
+    fork.run(&["check"]).ok();
+
+    // A label above the fork names no head alone: both are unplanned again.
+    let base = Fixture::copy("broken/several_heads");
+    let path = "migrations/8b800e161121_create_item_table.sql";
+    base.write(path, &base.read(path).replacen("-- message:", "-- branch: items\n-- message:", 1));
+    let err = base.run(&["check"]).fails();
+    assert_eq!(err.matches("is one of several heads").count(), 2, "{err}");
+
+    // A second base labelled in `new`, over an unlabelled chain: the
+    // unlabelled head is the one named.
+    let demo = demo_with_two_bases(&["--branch", "audit"]);
+    let err = demo.run(&["check"]).fails();
+    assert!(err.contains(&format!("head `{DEMO_HEAD}` is one of several heads")), "{err}");
+    assert!(!err.contains(&format!("head `{AUDIT}` is one")), "{err}");
+    assert!(err.contains(&format!("cargo migrate merge {DEMO_HEAD} {AUDIT} -m")), "{err}");
 }
