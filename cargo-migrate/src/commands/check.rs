@@ -3,9 +3,9 @@
 //! has one head (unless `multiple-heads = true`, or each head is on a
 //! labelled branch of its own), no revision that runs in a transaction
 //! holds a statement that cannot (`migrate_runtime::lint`), and for
-//! packages with a `schema.sql` that
-//! holds statements, the head schema is the one it declares (both built in
-//! scratch databases and compared with `Schema::diff`). With a database URL
+//! packages with a `schema.sql` that holds statements, the head schema is
+//! the one it declares (both built in scratch databases and compared with
+//! `Schema::diff`). With a database URL
 //! (`--database-url` or `DATABASE_URL`), the selected package's applied
 //! revisions must match their files (no drift) and the live schema must be
 //! the head schema; that database is only read.
