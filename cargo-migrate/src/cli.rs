@@ -55,7 +55,7 @@ pub enum Command {
     History(HistoryArgs),
     /// Show the head revisions
     Heads(ListArgs),
-    /// Show branch points and the branches leaving them
+    /// Show the bases (when there are several) and each branch point with the branches leaving it
     Branches(ListArgs),
     /// Show one revision in full
     Show(ShowArgs),
@@ -191,7 +191,7 @@ pub struct NewArgs {
     /// What the revision does; also its file-name slug
     #[arg(short, long)]
     pub message: String,
-    /// Parent revision, when there are several heads
+    /// Parent revision, when there are several heads; `base` starts a new base (no parent)
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
     /// Use this id instead of a generated one
@@ -224,8 +224,8 @@ pub struct RenameArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// Range `A:B` (either end may be left out)
-    #[arg(short = 'r', long, value_name = "A:B")]
+    /// Range `A:B` (either end may be left out; a relative end such as `-1` steps from the database's current revision)
+    #[arg(short = 'r', long, value_name = "A:B", allow_hyphen_values = true)]
     pub rev_range: Option<String>,
     /// Show every detail of each revision
     #[arg(short, long)]
@@ -291,6 +291,12 @@ mod tests {
             "migrate new -m hello --head ab12 --depends-on other:cd34 --branch feature",
             "migrate new -m x --autogenerate --rename old:new --rename t.a:t.b",
             "migrate history -r ab12: --verbose --format json",
+            "migrate history -r -1:",
+            "migrate history -r -2:head --format json",
+            "migrate history -r :-1",
+            "migrate history --rev-range -1: --verbose",
+            "migrate history -r feature@-1:",
+            "migrate new -m audit --head base --branch audit",
             "migrate heads --format json",
             "migrate merge -m join heads",
             "migrate rebase ab12 --onto cd34",
@@ -320,9 +326,24 @@ mod tests {
             "migrate heads --format xml",
             "check",
             "migrate diff head",
+            "migrate history -r",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");
+        }
+    }
+
+    #[test]
+    fn a_history_range_may_start_with_a_hyphen() {
+        for (line, range) in [
+            ("migrate history -r -1:", "-1:"),
+            ("migrate history -r -2:head --verbose", "-2:head"),
+            ("migrate history -r :-1", ":-1"),
+        ] {
+            let Ok(MigrateArgs { command: Command::History(args), .. }) = parse(line) else {
+                panic!("{line}: not a history command")
+            };
+            assert_eq!(args.rev_range.as_deref(), Some(range), "{line}");
         }
     }
 }

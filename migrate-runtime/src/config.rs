@@ -7,6 +7,7 @@
 //! dialect = "sqlite"             # or "postgres": offline SQL, autogenerate, walk
 //! schema = "schema.sql"          # the desired schema, for autogenerate and check
 //! history-table = "migrate_history"
+//! multiple-heads = false         # true: `check` accepts several heads
 //! ```
 
 use crate::revision::Dialect;
@@ -20,6 +21,7 @@ pub struct ConfigTable {
     pub dialect: Option<Dialect>,
     pub schema: Option<PathBuf>,
     pub history_table: Option<String>,
+    pub multiple_heads: Option<bool>,
 }
 
 /// A package's effective settings.
@@ -29,6 +31,8 @@ pub struct Config {
     pub dialect: Dialect,
     pub schema: PathBuf,
     pub history_table: String,
+    /// Several heads are deliberate: `check` does not ask to merge them.
+    pub multiple_heads: bool,
 }
 
 impl Config {
@@ -40,6 +44,7 @@ impl Config {
             dialect: package.dialect.or(workspace.dialect).unwrap_or(defaults.dialect),
             schema: pick(&package.schema, &workspace.schema, defaults.schema),
             history_table: pick(&package.history_table, &workspace.history_table, defaults.history_table),
+            multiple_heads: pick(&package.multiple_heads, &workspace.multiple_heads, defaults.multiple_heads),
         }
     }
 }
@@ -51,6 +56,7 @@ impl Default for Config {
             dialect: Dialect::Sqlite,
             schema: PathBuf::from("schema.sql"),
             history_table: "migrate_history".to_string(),
+            multiple_heads: false,
         }
     }
 }

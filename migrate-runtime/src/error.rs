@@ -54,6 +54,8 @@ pub enum ChainError {
     SelfReference { at: Location, id: String },
     #[error("{at}: revisions form a cycle: {} (each must be applied before the next)", cycle.join(" -> "))]
     Cycle { at: Location, cycle: Vec<String> },
+    #[error("{at}: head `{id}` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork")]
+    UnplannedHead { at: Location, id: String },
 }
 
 impl ChainError {
@@ -80,7 +82,8 @@ impl ChainError {
             | UnknownDependency { at, .. }
             | UnknownPackage { at, .. }
             | SelfReference { at, .. }
-            | Cycle { at, .. } => at,
+            | Cycle { at, .. }
+            | UnplannedHead { at, .. } => at,
         }
     }
 }
@@ -146,6 +149,8 @@ pub enum TargetError {
     Empty,
     #[error("no revision above {} lies on the line of {}: name the revision to go down to", tips.join(", "), line.join(", "))]
     OffLine { tips: Vec<String>, line: Vec<String> },
+    #[error("range `{range}` is empty: `{lower}` is not an ancestor of `{upper}`")]
+    EmptyRange { range: String, lower: String, upper: String },
 }
 
 /// Why applying, reverting or stamping revisions stopped. Every variant

@@ -140,6 +140,55 @@ impl Graph {
         (0..self.len()).filter(|&r| self.revisions[r].branches.iter().any(|l| l == label)).collect()
     }
 
+    /// Every branch label, sorted, each once.
+    pub fn labels(&self) -> Vec<&str> {
+        let mut labels: Vec<&str> =
+            self.revisions.iter().flat_map(|r| r.branches.iter().map(String::as_str)).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels
+    }
+
+    /// Checks that several heads are deliberate, as Alembic's labelled
+    /// branches are: each head carries, or descends from, a branch label
+    /// that no other head is under, so `LABEL@head` names it. Reports every
+    /// head that is not; a single head always passes.
+    pub fn check_heads(&self) -> Result<(), ChainErrors> {
+        let errors: Vec<ChainError> = self
+            .unplanned_heads()
+            .into_iter()
+            .map(|h| ChainError::UnplannedHead {
+                at: self.revisions[h].location.clone(),
+                id: self.revisions[h].id.clone(),
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ChainErrors(errors))
+        }
+    }
+
+    /// Heads no branch label leads to alone, when there are several heads.
+    fn unplanned_heads(&self) -> Vec<Rev> {
+        let heads = self.heads();
+        if heads.len() < 2 {
+            return Vec::new();
+        }
+        let named: Vec<Rev> = self
+            .labels()
+            .into_iter()
+            .filter_map(|label| {
+                let below = self.descendants(&self.labelled(label));
+                match heads.iter().filter(|&&h| below[h]).collect::<Vec<_>>().as_slice() {
+                    [one] => Some(**one),
+                    _ => None,
+                }
+            })
+            .collect();
+        heads.into_iter().filter(|h| !named.contains(h)).collect()
+    }
+
     /// `from` and everything that must be applied before it (parents and
     /// dependencies, transitively), as a membership mask.
     pub fn ancestors(&self, from: &[Rev]) -> Vec<bool> {

@@ -50,7 +50,9 @@ impl NewRevision {
     /// assert_eq!(parsed.message, "create users");
     /// ```
     pub fn render(&self) -> String {
-        let mut text = format!("-- revision: {}\n-- revises: {}\n", self.id, self.parents.join(", "));
+        // A base's `-- revises:` is empty, with no trailing space.
+        let revises = self.parents.iter().map(|p| format!(" {p}")).collect::<Vec<_>>().join(",");
+        let mut text = format!("-- revision: {}\n-- revises:{revises}\n", self.id);
         if !self.depends_on.is_empty() {
             let list: Vec<String> = self.depends_on.iter().map(ToString::to_string).collect();
             text += &format!("-- depends-on: {}\n", list.join(", "));

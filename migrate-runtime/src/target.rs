@@ -8,7 +8,7 @@
 //! | `+2`, `-1` | relative to the current revision |
 //! | `3f2a+2`, `head-1` | relative to a revision |
 //! | `feature@head`, `feature@-2`, `feature@3f2a+1` | within the branch labelled `feature` |
-//! | `A:B` | a range, for `history` and offline SQL |
+//! | `A:B` | a range, for `history` and offline SQL ([`range`], [`range_down`]) |
 //!
 //! A resolved target is the set of revisions at the tip of the state it
 //! names: empty for `base`, one revision, or several heads.
@@ -122,6 +122,92 @@ pub fn between(graph: &Graph, from: &[Rev], to: &[Rev]) -> Vec<Rev> {
     let before = graph.ancestors(from);
     let upto = graph.ancestors(to);
     (0..graph.len()).filter(|&r| upto[r] && !before[r]).collect()
+}
+
+/// A range `A:B` with both ends resolved, each to the tip of a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    /// The state `A` names.
+    pub from: Vec<Rev>,
+    /// The state `B` names.
+    pub to: Target,
+}
+
+/// Resolves `A:B` read upward, as `history` and `upgrade --sql` read it: `A`
+/// (left out: `base`) must be `B` (left out: `heads`) or an ancestor of it,
+/// else the range is empty and an error names both ends. `current` is the
+/// database's tip, for relative ends such as `-1`.
+///
+/// ```
+/// # use migrate_runtime::{graph::Graph, parse::parse_revision, target::range};
+/// # let file = |id: &str, parent: &str| parse_revision(
+/// #     format!("migrations/{id}_.sql").as_ref(),
+/// #     &format!("-- revision: {id}\n-- revises: {parent}\n-- migrate:upgrade\nSELECT 1;\n")).unwrap();
+/// let graph = Graph::build(vec![file("aaaa1", ""), file("bbbb2", "aaaa1")]).unwrap();
+/// assert_eq!(graph.ids(&range(&graph, "aaaa1:", &[]).unwrap().to.tips), ["bbbb2"]);
+/// let reversed = range(&graph, "bbbb2:aaaa1", &[]).unwrap_err();
+/// assert_eq!(reversed.to_string(), "range `bbbb2:aaaa1` is empty: `bbbb2` is not an ancestor of `aaaa1`");
+/// ```
+pub fn range(graph: &Graph, text: &str, current: &[Rev]) -> Result<Range, TargetError> {
+    let (from, to) = range_ends(text)?;
+    let (from, to) = (end_or(from, "base"), end_or(to, "heads"));
+    let range = Range { from: resolve(graph, from, current)?, to: parse(graph, to, current)? };
+    if !is_at_or_below(graph, &range.from, &range.to.tips) {
+        return Err(empty_range(text, from, to));
+    }
+    Ok(range)
+}
+
+/// Resolves `A:B` read downward, as `downgrade --sql` reads it: from `A`
+/// (left out: `heads`) down to `B` (left out: `base`), which must be `A` or
+/// an ancestor of it, else an error names both ends. A relative `B`
+/// (`head:-1`) steps down from `A`, where the downgrade starts.
+pub fn range_down(graph: &Graph, text: &str, current: &[Rev]) -> Result<Range, TargetError> {
+    let (from, to) = range_ends(text)?;
+    let (from, to) = (end_or(from, "heads"), end_or(to, "base"));
+    let start = resolve(graph, from, current)?;
+    let range = Range { to: parse(graph, to, &start)?, from: start };
+    if !is_at_or_below(graph, &range.to.tips, &range.from) {
+        return Err(empty_range(text, to, from));
+    }
+    Ok(range)
+}
+
+/// Whether `target` steps from the database's current revision (`-1`, `+2`,
+/// `feature@-1`), so resolving it needs the current revisions.
+pub fn is_relative(target: &str) -> bool {
+    let target = target.trim();
+    let rest = target.split_once('@').map_or(target, |(_, rest)| rest);
+    matches!(split_steps(rest), Some(("", Some(_))))
+}
+
+fn range_ends(text: &str) -> Result<(&str, &str), TargetError> {
+    split_range(text).ok_or_else(|| TargetError::Syntax {
+        target: text.trim().to_string(),
+        reason: "expected a range `A:B` (either end may be left out)".to_string(),
+    })
+}
+
+fn end_or<'a>(end: &'a str, default: &'a str) -> &'a str {
+    if end.is_empty() {
+        default
+    } else {
+        end
+    }
+}
+
+/// Whether every revision of state `lower` is in state `upper`.
+fn is_at_or_below(graph: &Graph, lower: &[Rev], upper: &[Rev]) -> bool {
+    let upto = graph.ancestors(upper);
+    lower.iter().all(|&r| upto[r])
+}
+
+fn empty_range(text: &str, lower: &str, upper: &str) -> TargetError {
+    TargetError::EmptyRange {
+        range: text.trim().to_string(),
+        lower: lower.to_string(),
+        upper: upper.to_string(),
+    }
 }
 
 /// Splits `abc+2` into (`abc`, +2); `None` steps when there is no suffix.

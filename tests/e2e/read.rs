@@ -57,8 +57,9 @@ fn heads_and_branches_on_a_branched_chain() {
     let heads = branched.run(&["heads", "--format", "json"]).json();
     assert_eq!(heads.as_array().map(Vec::len), Some(1));
     assert_eq!(heads[0]["is_merge_point"], true);
-    let points = branched.run(&["branches", "--format", "json"]).json();
-    let point = &points[0];
+    let branches = branched.run(&["branches", "--format", "json"]).json();
+    assert_eq!(branches["bases"].as_array().map(Vec::len), Some(1));
+    let point = &branches["branch_points"][0];
     assert_eq!(point["is_branch_point"], true);
     assert_eq!(point["children"].as_array().map(Vec::len), Some(2));
     let text = branched.run(&["branches"]).ok();

@@ -1,9 +1,11 @@
 //! `cargo migrate check`: every chain of the workspace (or the `-p` one)
-//! parses, forms a valid graph, its cross-package dependencies resolve, and
-//! no revision that runs in a transaction holds a statement that cannot
-//! (`migrate_runtime::lint`), and for packages with a `schema.sql` that
-//! holds statements, the head schema is the one it declares (both built in
-//! scratch databases and compared with `Schema::diff`). With a database URL
+//! parses, forms a valid graph, its cross-package dependencies resolve, it
+//! has one head (unless `multiple-heads = true`, or each head is on a
+//! labelled branch of its own), no revision that runs in a transaction
+//! holds a statement that cannot (`migrate_runtime::lint`), and for
+//! packages with a `schema.sql` that holds statements, the head schema is
+//! the one it declares (both built in scratch databases and compared with
+//! `Schema::diff`). With a database URL
 //! (`--database-url` or `DATABASE_URL`), the selected package's applied
 //! revisions must match their files (no drift) and the live schema must be
 //! the head schema; that database is only read.
@@ -44,6 +46,7 @@ pub fn run(cx: &Context) -> Result<()> {
             failures.push(anyhow::Error::new(errors).context("the workspace's cross-package dependencies"));
         }
     }
+    failures.extend(loaded.iter().filter_map(|(p, g)| check_heads(p, g)));
     failures.extend(loaded.iter().filter_map(|(p, g)| lint_chain(p, g)));
     if failures.is_empty() {
         failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(cx, p, g).err()));
@@ -98,6 +101,27 @@ fn load_all<'a>(packages: &[&'a Package]) -> (Vec<(&'a Package, Graph)>, Vec<any
         }
     }
     (loaded, failures)
+}
+
+/// Several heads, unless `multiple-heads = true` or each is on a labelled
+/// branch of its own: prints each unplanned head as an `error:` line and
+/// returns one error naming the heads and the merge that joins them.
+fn check_heads(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
+    if package.config.multiple_heads {
+        return None;
+    }
+    let findings = graph.check_heads().err()?;
+    for finding in findings.iter() {
+        print_error(&anyhow::anyhow!("{finding}"));
+    }
+    let heads = graph.ids(&graph.heads());
+    Some(anyhow::anyhow!(
+        "package `{}` has {} heads ({}): join them with `cargo migrate merge {} -m \"...\"`, give each branch a label of its own (`-- branch: NAME`), or allow several heads with `multiple-heads = true` under `[package.metadata.migrate]`",
+        package.name,
+        heads.len(),
+        heads.join(", "),
+        heads.join(" ")
+    ))
 }
 
 /// Prints each statement that cannot run inside its revision's transaction
@@ -159,7 +183,8 @@ fn render(report: &PackageReport) -> String {
     let heads = match heads.len() {
         0 => "no revisions yet".to_string(),
         1 => format!("head {}", heads[0]),
-        _ => format!("heads {} (join them with `cargo migrate merge`)", heads.join(", ")),
+        // Several heads pass only when deliberate: nothing to join.
+        _ => format!("heads {}", heads.join(", ")),
     };
     format!("ok: package `{}`: {} revisions, {heads}\n", report.package, report.revisions)
 }

@@ -5,7 +5,9 @@ use super::Context;
 use crate::cli::ListArgs;
 use crate::db;
 use crate::output::{paint, print, print_json, ID, TAG};
+use crate::project::Package;
 use anyhow::Result;
+use migrate_runtime::graph::Rev;
 use migrate_runtime::history::AppliedRevision;
 use migrate_runtime::plan::State;
 use migrate_runtime::{Dialect, Graph};
@@ -43,6 +45,14 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
         }
     }
     show(cx, &graph, dialect, &rows)
+}
+
+/// The database's current revisions, read without writing: none when its
+/// SQLite file does not exist yet.
+pub fn revisions(cx: &Context, package: &Package, graph: &Graph) -> Result<Vec<Rev>> {
+    let Some(database) = db::open_read_only(&db::url(cx, package)?)? else { return Ok(Vec::new()) };
+    let rows = database.applied(graph, &db::options(package))?;
+    Ok(State::new(graph, rows).current())
 }
 
 /// Prints the current revisions and anything wrong with them.

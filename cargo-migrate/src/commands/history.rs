@@ -1,17 +1,20 @@
 //! `cargo migrate history [-r A:B] [--verbose]`: revisions, newest first.
+//! A relative end (`-r -1:`) steps from the database's current revisions,
+//! read without writing, as in Alembic.
 
-use super::Context;
+use super::{current, Context};
 use crate::cli::HistoryArgs;
 use crate::output::{print, print_json};
+use crate::project::Package;
 use crate::view::RevisionView;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use migrate_runtime::graph::{Graph, Rev};
-use migrate_runtime::target::{resolve, split_range};
+use migrate_runtime::target::{is_relative, range, split_range};
 
 pub fn run(cx: &Context, args: HistoryArgs) -> Result<()> {
-    let (_, graph) = cx.chain()?;
+    let (package, graph) = cx.chain()?;
     let mut revs = match &args.rev_range {
-        Some(range) => in_range(&graph, range)?,
+        Some(text) => in_range(cx, package, &graph, text)?,
         None => (0..graph.len()).collect(),
     };
     revs.reverse();
@@ -25,14 +28,15 @@ pub fn run(cx: &Context, args: HistoryArgs) -> Result<()> {
 }
 
 /// `A:B`, both ends included, in apply order; `A:` runs to the heads and
-/// `:B` from the bases.
-fn in_range(graph: &Graph, range: &str) -> Result<Vec<Rev>> {
-    let (from, to) = split_range(range).with_context(|| format!("`{range}` is not a range `A:B`"))?;
-    let to = if to.is_empty() { graph.heads() } else { resolve(graph, to, &[])? };
-    let upto = graph.ancestors(&to);
-    let after = match from {
-        "" | "base" => vec![true; graph.len()],
-        from => graph.descendants(&resolve(graph, from, &[])?),
+/// `:B` from the bases. A reversed or unrelated range is an error.
+fn in_range(cx: &Context, package: &Package, graph: &Graph, text: &str) -> Result<Vec<Rev>> {
+    let relative = split_range(text).is_some_and(|(a, b)| is_relative(a) || is_relative(b));
+    let current = if relative { current::revisions(cx, package, graph)? } else { Vec::new() };
+    let range = range(graph, text, &current)?;
+    let upto = graph.ancestors(&range.to.tips);
+    let after = match range.from.as_slice() {
+        [] => vec![true; graph.len()],
+        from => graph.descendants(from),
     };
     Ok((0..graph.len()).filter(|&r| upto[r] && after[r]).collect())
 }

@@ -93,11 +93,13 @@ fn schema_file(package: &Package) -> String {
     display(&package.config.schema)
 }
 
-/// The new revision's parent: `--head`, else the single head (none for an
-/// empty chain).
+/// The new revision's parent: `--head` (`base`: none, a new base), else the
+/// single head (none for an empty chain).
 fn parents(graph: &Graph, head: Option<&str>) -> Result<Vec<String>> {
-    if let Some(head) = head {
-        return Ok(vec![graph.revision(single(graph, head)?).id.clone()]);
+    match head.map(str::trim) {
+        Some("base") => return Ok(Vec::new()),
+        Some(head) => return Ok(vec![graph.revision(single(graph, head)?).id.clone()]),
+        None => {}
     }
     let heads = graph.heads();
     if heads.len() > 1 {

@@ -7,7 +7,7 @@ use crate::output::{paint, print, ID};
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::Step;
 use migrate_runtime::script::{downgrade_script, upgrade_script};
-use migrate_runtime::target::{parse, resolve, split_range};
+use migrate_runtime::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::Graph;
 
 /// Which command this is.
@@ -62,7 +62,8 @@ pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction)
     current::show(cx, &graph, database.dialect(), &database.applied(&graph, &options)?)
 }
 
-/// Prints the script for `A:B` (or `base:TARGET` for an upgrade).
+/// Prints the script for `A:B` (or `base:TARGET` for an upgrade); a
+/// reversed or unrelated range is an error naming both ends.
 fn offline(
     graph: &Graph,
     options: &migrate_runtime::apply::Options,
@@ -70,18 +71,32 @@ fn offline(
     target: &str,
     direction: Direction,
 ) -> Result<()> {
-    let (from, to) = match (split_range(target), direction) {
-        (Some((from, to)), _) => (from, to),
-        (None, Direction::Upgrade) => ("base", target),
-        (None, Direction::Downgrade) => bail!("`downgrade --sql` needs a range `FROM:TO`, such as `head:base`: there is no database to start from"),
-    };
-    let from = resolve(graph, if from.is_empty() { "base" } else { from }, &[])?;
-    // `head:-1` steps down from the range's start, as a live run from there.
-    let to = parse(graph, if to.is_empty() { "heads" } else { to }, &from)?;
     let script = match direction {
-        Direction::Upgrade => upgrade_script(graph, dialect, options, &from, &to.tips)?,
-        Direction::Downgrade => downgrade_script(graph, dialect, options, &from, &to)?,
+        Direction::Upgrade => {
+            let range = upgrade_range(graph, target)?;
+            upgrade_script(graph, dialect, options, &range.from, &range.to.tips)?
+        }
+        Direction::Downgrade => {
+            let range = downgrade_range(graph, target)?;
+            downgrade_script(graph, dialect, options, &range.from, &range.to)?
+        }
     };
     print(&script);
     Ok(())
+}
+
+/// `A:B`, or `base:TARGET` for a plain target.
+fn upgrade_range(graph: &Graph, target: &str) -> Result<Range> {
+    match split_range(target) {
+        Some(_) => Ok(range(graph, target, &[])?),
+        None => Ok(Range { from: Vec::new(), to: parse(graph, target, &[])? }),
+    }
+}
+
+/// `A:B` only: offline, there is no database to start from.
+fn downgrade_range(graph: &Graph, target: &str) -> Result<Range> {
+    if split_range(target).is_none() {
+        bail!("`downgrade --sql` needs a range `FROM:TO`, such as `head:base`: there is no database to start from");
+    }
+    Ok(range_down(graph, target, &[])?)
 }

@@ -155,6 +155,50 @@ fn heads_bases_and_branch_points() {
     assert_eq!(ids(&graph, graph.parents(revs(&graph, "m")[0])), "a b");
 }
 
+/// What `check_heads` reports, one line per unplanned head (empty: none).
+fn check_unplanned_heads(description: &str, expected: &str) {
+    let graph = graph(description);
+    let actual = graph.check_heads().err().map(|errors| errors.to_string()).unwrap_or_default();
+    assert_eq!(actual, trim_indent(expected).trim_end(), "{description}");
+}
+
+#[test]
+fn several_heads_are_deliberate_when_a_label_leads_to_each_alone() {
+    check_unplanned_heads("a\nb <- a", "");
+    check_unplanned_heads(
+        "a\nb <- a\nc <- a",
+        "
+        migrations/b_.sql:1: head `b` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork
+        migrations/c_.sql:1: head `c` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork
+        ",
+    );
+    // A label on one head only: the other is the unplanned one.
+    check_unplanned_heads(
+        "a\nb <- a [price]\nc <- a",
+        "migrations/c_.sql:1: head `c` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork",
+    );
+    // Each head carries a label, or descends from one no other head is under.
+    check_unplanned_heads("a\nb <- a [price]\nb2 <- b\nc <- a [stock]", "");
+    // Two bases, each labelled: two chains on purpose.
+    check_unplanned_heads("a [main]\na2 <- a\nx [audit]\nx2 <- x", "");
+    // A label above the fork leads to both heads, so to neither alone.
+    check_unplanned_heads(
+        "a [items]\nb <- a\nc <- a",
+        "
+        migrations/b_.sql:1: head `b` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork
+        migrations/c_.sql:1: head `c` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork
+        ",
+    );
+    // ... unless a label below it tells one of them apart; the other is
+    // still ambiguous under `items`.
+    check_unplanned_heads(
+        "a [items]\nb <- a [price]\nc <- a",
+        "migrations/c_.sql:1: head `c` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork",
+    );
+    let labelled = graph("a [main]\nb <- a [price, stock]\nc <- a [price]");
+    assert_eq!(labelled.labels(), ["main", "price", "stock"]);
+}
+
 #[test]
 fn ancestors_and_descendants_follow_parents_and_dependencies() {
     let graph = graph("x1\nx2 <- x1\ny1\ny2 <- y1 needs x2\ny3 <- y2");

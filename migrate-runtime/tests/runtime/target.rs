@@ -3,7 +3,7 @@
 //! labelled branches, relative steps, id prefixes, syntax errors, and ranges.
 
 use crate::{graph, ids, revs};
-use migrate_runtime::target::{between, resolve, split_range};
+use migrate_runtime::target::{between, is_relative, range, range_down, resolve, split_range, Range};
 use migrate_runtime::Graph;
 
 /// Resolves each `(target, current, expected)` on `description`'s graph.
@@ -330,4 +330,97 @@ fn ranges() {
     );
     // A dependency is applied on the way, even from another base.
     check_ranges(SEVERAL_BASES, &[("base:y2", "x1 x2 y1 y2"), ("x2:y2", "y1 y2"), ("y1:x2", "x1 x2")]);
+}
+
+/// Each `(range, current, expected)` through `resolve_range` (`range` or
+/// `range_down`): `A -> B` as the ends' ids, `(base)` for an empty end, or
+/// `Variant: message`.
+fn check_range_ends(
+    description: &str,
+    resolve_range: fn(&Graph, &str, &[usize]) -> Result<Range, migrate_runtime::TargetError>,
+    cases: &[(&str, &str, &str)],
+) {
+    let graph = graph(description);
+    let show = |revs: &[usize]| if revs.is_empty() { "(base)".to_string() } else { ids(&graph, revs) };
+    let mut failures = String::new();
+    for &(text, current, expected) in cases {
+        let actual = match resolve_range(&graph, text, &revs(&graph, current)) {
+            Ok(range) => format!("{} -> {}", show(&range.from), show(&range.to.tips)),
+            Err(error) => format!("{}: {error}", variant(&error)),
+        };
+        if actual != expected {
+            failures +=
+                &format!("\n{text:?} from [{current}]\n  expected: {expected}\n  actual:   {actual}\n");
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+#[test]
+fn a_range_runs_from_an_ancestor_to_its_descendant() {
+    check_range_ends(
+        DIAMOND,
+        range,
+        &[
+            ("a:m", "", "a -> m"),
+            ("a:a", "", "a -> a"),
+            (":", "", "(base) -> m"),
+            ("b1:", "", "b1 -> m"),
+            (":base", "", "(base) -> (base)"),
+            ("m:a", "", "EmptyRange: range `m:a` is empty: `m` is not an ancestor of `a`"),
+            ("head:base", "", "EmptyRange: range `head:base` is empty: `head` is not an ancestor of `base`"),
+            ("b1:c1", "", "EmptyRange: range `b1:c1` is empty: `b1` is not an ancestor of `c1`"),
+            ("-1:", "m", "b1 c1 -> m"),
+            ("-1:+1", "b1", "a -> m"),
+            ("+1:-1", "b1", "EmptyRange: range `+1:-1` is empty: `+1` is not an ancestor of `-1`"),
+            ("-1:", "", "WalksTooFar: `-1` walks past base: only 0 step(s) available"),
+            ("ab", "", "Syntax: invalid target `ab`: expected a range `A:B` (either end may be left out)"),
+            ("nope:", "", "Unknown: no revision matches `nope`"),
+        ],
+    );
+    // Unrelated bases: a dependency does not make `y1` an ancestor of `x2`.
+    check_range_ends(
+        SEVERAL_BASES,
+        range,
+        &[
+            ("x1:y2", "", "x1 -> y2"),
+            ("y1:x2", "", "EmptyRange: range `y1:x2` is empty: `y1` is not an ancestor of `x2`"),
+        ],
+    );
+}
+
+#[test]
+fn a_downgrade_range_runs_from_a_descendant_to_its_ancestor() {
+    check_range_ends(
+        DIAMOND,
+        range_down,
+        &[
+            ("m:a", "", "m -> a"),
+            (":", "", "m -> (base)"),
+            ("head:", "", "m -> (base)"),
+            (":b1", "", "m -> b1"),
+            ("a:m", "", "EmptyRange: range `a:m` is empty: `m` is not an ancestor of `a`"),
+            ("base:head", "", "EmptyRange: range `base:head` is empty: `head` is not an ancestor of `base`"),
+            ("c1:b1", "", "EmptyRange: range `c1:b1` is empty: `b1` is not an ancestor of `c1`"),
+        ],
+    );
+}
+
+#[test]
+fn relative_targets_are_told_apart() {
+    for (target, relative) in [
+        ("-1", true),
+        ("+2", true),
+        (" -1 ", true),
+        ("feature@-1", true),
+        ("feature@+1", true),
+        ("head-1", false),
+        ("abcd+1", false),
+        ("feature@head", false),
+        ("base", false),
+        ("", false),
+        ("-", false),
+    ] {
+        assert_eq!(is_relative(target), relative, "{target:?}");
+    }
 }
