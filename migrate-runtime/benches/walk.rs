@@ -8,7 +8,7 @@
 
 use migrate_runtime::apply::Options;
 use migrate_runtime::script::{downgrade_step, upgrade_step};
-use migrate_runtime::testing::{database_url, PostgresTestDatabase, TestDatabase, WalkVersions};
+use migrate_runtime::testing::{database_url, PostgresConnection, TestDatabase, WalkVersions};
 use migrate_runtime::{Dialect, Graph};
 use std::time::{Duration, Instant};
 
@@ -35,11 +35,11 @@ fn main() {
     }
 }
 
-fn fresh(base: &str, name: &str) -> PostgresTestDatabase {
-    let mut admin = PostgresTestDatabase::connect(base).expect("connect");
+fn fresh(base: &str, name: &str) -> PostgresConnection {
+    let mut admin = PostgresConnection::connect(base).expect("connect");
     admin.execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("drop");
     admin.execute(&format!("CREATE DATABASE {name}")).expect("create");
-    PostgresTestDatabase::connect(&database_url(base, name)).expect("connect")
+    PostgresConnection::connect(&database_url(base, name)).expect("connect")
 }
 
 /// (whole walk, the same SQL sequence alone)

@@ -11,6 +11,8 @@ pub mod build;
 pub mod checksum;
 pub mod codegen;
 pub mod config;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod database;
 pub mod embedded;
 pub mod error;
 pub mod graph;

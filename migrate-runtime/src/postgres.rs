@@ -449,8 +449,17 @@ async fn read_rows(
 
 /// The server's message with its detail and hint, not the driver's
 /// generic "db error".
-fn describe(error: &tokio_postgres::Error) -> String {
-    let Some(db) = error.as_db_error() else { return error.to_string() };
+/// The server's own words for an error (`password authentication failed
+/// for user "app"`, with its detail and hint), where the driver's `Display`
+/// says only "db error"; for other errors, the driver's words and their
+/// cause. Every PostgreSQL error this crate reports goes through here.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return match std::error::Error::source(error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        };
+    };
     let mut text = db.message().to_string();
     if let Some(detail) = db.detail() {
         text += &format!(" ({detail})");

@@ -14,7 +14,7 @@ use super::Context;
 use crate::db;
 use crate::output::{paint, print, print_error, print_json, ID};
 use crate::project::Package;
-use crate::scratch::{self, Scratch};
+use crate::scratch;
 use anyhow::{bail, Result};
 use migrate_runtime::lint;
 use migrate_runtime::plan::State;
@@ -143,8 +143,9 @@ fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
 /// `schema.sql` against the head schema; an error listing the differences.
 fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     let Some(sql) = scratch::desired_sql(package)? else { return Ok(()) };
-    let scratch = Scratch::new(package.config.dialect, cx.global.database_url.as_deref())?;
-    let differences = scratch.head_schema(package, graph)?.diff(&scratch.desired_schema(package, &sql)?);
+    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref())?;
+    let head = scratch::head_schema(&scratch, package, graph)?;
+    let differences = head.diff(&scratch::desired_schema(&scratch, package, &sql)?);
     if differences.is_empty() {
         return Ok(());
     }

@@ -3,11 +3,12 @@
 //! kind), one `schema::Difference` per line. Only reads that database.
 
 use super::Context;
-use crate::db::{self, Database};
+use crate::db;
 use crate::output::{print, print_json};
 use crate::project::Package;
-use crate::scratch::Scratch;
+use crate::scratch;
 use anyhow::{bail, Result};
+use migrate_runtime::database::Database;
 use migrate_runtime::schema::{Difference, Schema};
 use migrate_runtime::Graph;
 
@@ -17,7 +18,11 @@ pub fn run(cx: &Context) -> Result<()> {
     let differences = match db::open_read_only(&url)? {
         Some(database) => live_differences(cx, package, &graph, &database)?,
         // A SQLite file that does not exist yet is an empty database.
-        None => Schema::default().diff(&Scratch::new(url.dialect(), None)?.head_schema(package, &graph)?),
+        None => Schema::default().diff(&scratch::head_schema(
+            &scratch::scratch(url.dialect(), None)?,
+            package,
+            &graph,
+        )?),
     };
     if cx.json() {
         print_json(&differences)?;
@@ -45,7 +50,7 @@ pub fn live_differences(
     database: &Database,
 ) -> Result<Vec<Difference>> {
     let live = database.schema(&package.config.history_table)?;
-    let head =
-        Scratch::new(database.dialect(), cx.global.database_url.as_deref())?.head_schema(package, graph)?;
+    let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref())?;
+    let head = scratch::head_schema(&scratch, package, graph)?;
     Ok(live.diff(&head))
 }

@@ -5,7 +5,7 @@ use super::{display, single, write_new_file, Context};
 use crate::cli::NewArgs;
 use crate::output::print;
 use crate::project::Package;
-use crate::scratch::{self, Scratch};
+use crate::scratch;
 use anyhow::{bail, Result};
 use migrate_runtime::autogen::{generate, Changes};
 use migrate_runtime::revision::{validate_id, validate_label, Dependency, TransactionMode};
@@ -64,8 +64,9 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
             _ => Err(anyhow::anyhow!("invalid rename `{pair}`: expected OLD:NEW")),
         })
         .collect::<Result<Vec<_>>>()?;
-    let scratch = Scratch::new(package.config.dialect, cx.global.database_url.as_deref())?;
-    let (head, desired) = (scratch.head_schema(package, graph)?, scratch.desired_schema(package, &sql)?);
+    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref())?;
+    let head = scratch::head_schema(&scratch, package, graph)?;
+    let desired = scratch::desired_schema(&scratch, package, &sql)?;
     Ok(generate(&head, &desired, package.config.dialect, &renames))
 }
 

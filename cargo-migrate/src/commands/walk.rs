@@ -5,11 +5,10 @@
 use super::Context;
 use crate::cli::WalkArgs;
 use crate::output::print;
-use crate::scratch::PostgresScratch;
+use crate::scratch;
 use anyhow::{Context as _, Result};
 use migrate_runtime::testing::{
-    check_downgrades_exist, check_offline_sql, check_single_head, PostgresTestDatabase, WalkReport,
-    WalkVersions,
+    check_downgrades_exist, check_offline_sql, check_single_head, WalkReport, WalkVersions,
 };
 use migrate_runtime::{Dialect, Graph};
 
@@ -61,10 +60,11 @@ fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, diale
 /// A temporary database on the `--database-url` server, else on a
 /// throw-away server; dropped afterwards.
 fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
-    let server = PostgresScratch::start(cx.global.database_url.as_deref())?;
+    let server = scratch::postgres_server(cx.global.database_url.as_deref())?;
     let scratch = server.database("walk")?;
-    let result = PostgresTestDatabase::connect(scratch.url())
-        .map_err(anyhow::Error::msg)
+    let result = scratch
+        .connect()
+        .map_err(anyhow::Error::from)
         .and_then(|mut db| walk.run(&mut db).map_err(anyhow::Error::from));
     Ok((result, server.describe(&scratch)))
 }

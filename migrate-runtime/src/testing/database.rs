@@ -80,39 +80,19 @@ impl TestDatabase for rusqlite::Connection {
     }
 }
 
-/// A PostgreSQL connection driven synchronously, for the harness and hooks.
 #[cfg(feature = "postgres")]
-pub struct PostgresTestDatabase {
-    pub(super) runtime: tokio::runtime::Runtime,
-    pub(super) client: tokio_postgres::Client,
-}
-
-#[cfg(feature = "postgres")]
-impl PostgresTestDatabase {
-    /// Connects to `url` (no TLS).
-    pub fn connect(url: &str) -> Result<PostgresTestDatabase, String> {
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-        let (client, connection) = runtime
-            .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
-            .map_err(|e| format!("cannot connect to {}: {e}", crate::url::redact(url)))?;
-        runtime.spawn(connection);
-        Ok(PostgresTestDatabase { runtime, client })
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl TestDatabase for PostgresTestDatabase {
+impl TestDatabase for crate::database::PostgresConnection {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), String> {
-        self.runtime.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e))
+        self.block_on(self.client().batch_execute(sql)).map_err(|e| crate::postgres::describe(&e))
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-        let messages = self.runtime.block_on(self.client.simple_query(sql)).map_err(|e| describe(&e))?;
+        let messages =
+            self.block_on(self.client().simple_query(sql)).map_err(|e| crate::postgres::describe(&e))?;
         Ok(messages
             .into_iter()
             .filter_map(|m| match m {
@@ -125,34 +105,23 @@ impl TestDatabase for PostgresTestDatabase {
     }
 
     fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
-        self.runtime
-            .block_on(crate::introspect_postgres::introspect(&self.client, history_table))
-            .map_err(|e| describe(&e))
+        self.block_on(crate::introspect_postgres::introspect(self.client(), history_table))
+            .map_err(|e| crate::postgres::describe(&e))
     }
 
     fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
-        self.runtime
-            .block_on(crate::introspect_postgres::object_fingerprints(&self.client, history_table))
-            .map_err(|e| describe(&e))
+        self.block_on(crate::introspect_postgres::object_fingerprints(self.client(), history_table))
+            .map_err(|e| crate::postgres::describe(&e))
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
         let names = object_names(objects);
-        self.runtime
-            .block_on(crate::introspect_postgres::introspect_objects(
-                &self.client,
-                history_table,
-                Some(&names),
-            ))
-            .map_err(|e| describe(&e))
-    }
-}
-
-#[cfg(feature = "postgres")]
-fn describe(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => error.to_string(),
+        self.block_on(crate::introspect_postgres::introspect_objects(
+            self.client(),
+            history_table,
+            Some(&names),
+        ))
+        .map_err(|e| crate::postgres::describe(&e))
     }
 }
 

@@ -17,12 +17,18 @@
 
 mod database;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+mod scratch;
 mod template;
 mod walk;
 
-pub use database::TestDatabase;
 #[cfg(feature = "postgres")]
-pub use database::{database_url, PostgresTestDatabase};
+pub use crate::database::PostgresConnection;
+#[cfg(feature = "postgres")]
+pub use database::database_url;
+pub use database::TestDatabase;
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+pub use scratch::{product, PostgresScratch, Scratch, ScratchDatabase, ScratchError};
 #[cfg(feature = "postgres")]
 pub use template::PostgresTemplate;
 #[cfg(feature = "sqlite")]
@@ -99,10 +105,10 @@ pub fn walk_postgres_folder(
             return Ok(None);
         };
         let name = format!("walk_{}_{}", std::process::id(), template::chain_fingerprint(&graph, "walk"));
-        let mut admin = PostgresTestDatabase::connect(&server)?;
+        let mut admin = PostgresConnection::connect(&server).map_err(|e| e.to_string())?;
         admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
         admin.execute(&format!("CREATE DATABASE {name}"))?;
-        let mut db = PostgresTestDatabase::connect(&database_url(&server, &name))?;
+        let mut db = PostgresConnection::connect(&database_url(&server, &name)).map_err(|e| e.to_string())?;
         let report = WalkVersions::new(&graph).run(&mut db).map_err(|e| e.to_string());
         drop(db);
         let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));

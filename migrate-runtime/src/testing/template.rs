@@ -1,10 +1,13 @@
 //! Test databases already at head, copied from a template migrated once.
 
 #[cfg(feature = "postgres")]
-use super::database::{database_url, PostgresTestDatabase, TestDatabase};
-use crate::apply::Options;
+use super::database::{database_url, TestDatabase};
+#[cfg(feature = "postgres")]
+use crate::database::PostgresConnection;
+#[cfg(feature = "sqlite")]
 use crate::error::ApplyError;
-use crate::graph::Graph;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::{apply::Options, graph::Graph};
 
 /// Test databases already at head, copied from a template migrated once:
 /// a test suite then pays for the chain once, not once per test.
@@ -63,15 +66,16 @@ impl PostgresTemplate {
     /// own database is used only to run `CREATE DATABASE`).
     pub fn new(server_url: &str, graph: &Graph, options: &Options) -> Result<PostgresTemplate, String> {
         let template = format!("migrate_template_{}", chain_fingerprint(graph, &options.package));
-        let mut admin = PostgresTestDatabase::connect(server_url)?;
+        let mut admin = PostgresConnection::connect(server_url).map_err(|e| e.to_string())?;
         let exists = admin.query(&format!("SELECT 1 FROM pg_database WHERE datname = '{template}'"))?;
         if exists.is_empty() {
             let building = format!("{template}_{}", std::process::id());
             admin.execute(&format!("DROP DATABASE IF EXISTS {building}"))?;
             admin.execute(&format!("CREATE DATABASE {building}"))?;
-            let db = PostgresTestDatabase::connect(&database_url(server_url, &building))?;
-            let migrated = db.runtime.block_on(
-                crate::postgres::PostgresMigrator::new(&db.client, graph, options)
+            let db = PostgresConnection::connect(&database_url(server_url, &building))
+                .map_err(|e| e.to_string())?;
+            let migrated = db.block_on(
+                crate::postgres::PostgresMigrator::new(db.client(), graph, options)
                     .upgrade("heads", &mut |_| {}),
             );
             drop(db);
@@ -86,7 +90,7 @@ impl PostgresTemplate {
 
     /// Creates database `name` from the template and returns its URL.
     pub fn database(&self, name: &str) -> Result<String, String> {
-        let mut admin = PostgresTestDatabase::connect(&self.server)?;
+        let mut admin = PostgresConnection::connect(&self.server).map_err(|e| e.to_string())?;
         let name = crate::history::quote_ident(name);
         admin.execute(&format!("CREATE DATABASE {name} TEMPLATE {}", self.template))?;
         Ok(database_url(&self.server, name.trim_matches('"')))

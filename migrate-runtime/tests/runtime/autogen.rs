@@ -739,15 +739,15 @@ fn schema_changes_round_trip_on_postgres() {
 /// (and `CI` is not set).
 #[cfg(feature = "postgres")]
 fn postgres_databases() -> Option<impl FnMut() -> Box<dyn TestDatabase>> {
-    use migrate_runtime::testing::{database_url, PostgresTestDatabase};
+    use migrate_runtime::testing::{database_url, PostgresConnection};
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let base = migrate_runtime::pg_server::test_server().expect("a PostgreSQL server for the tests")?;
     Some(move || -> Box<dyn TestDatabase> {
         let name = format!("autogen_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let mut admin = PostgresTestDatabase::connect(&base).expect("connect");
+        let mut admin = PostgresConnection::connect(&base).expect("connect");
         admin.execute(&format!("CREATE DATABASE {name}")).expect("create");
-        Box::new(PostgresTestDatabase::connect(&database_url(&base, &name)).expect("connect"))
+        Box::new(PostgresConnection::connect(&database_url(&base, &name)).expect("connect"))
     })
 }
 

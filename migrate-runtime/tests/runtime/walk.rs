@@ -129,19 +129,19 @@ fn stop_at_and_min_downgrade_bound_the_walk() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use migrate_runtime::testing::{database_url, PostgresTestDatabase};
+    use migrate_runtime::testing::{database_url, PostgresConnection};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A fresh database, or `None` outside CI when no server can be had.
-    fn database() -> Option<PostgresTestDatabase> {
+    fn database() -> Option<PostgresConnection> {
         let base = migrate_runtime::pg_server::test_server().expect("a PostgreSQL server for the tests")?;
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!("walk_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        PostgresTestDatabase::connect(&base)
+        PostgresConnection::connect(&base)
             .expect("connect")
             .execute(&format!("CREATE DATABASE {name}"))
             .expect("create");
-        Some(PostgresTestDatabase::connect(&database_url(&base, &name)).expect("connect"))
+        Some(PostgresConnection::connect(&database_url(&base, &name)).expect("connect"))
     }
 
     #[test]

@@ -1,0 +1,178 @@
+//! Scratch databases, for building schemas to compare or walk: in-memory
+//! SQLite, or temporary PostgreSQL databases on a given server or on a
+//! throw-away one, dropped afterwards (also when a step fails). `cargo
+//! migrate` builds the head schema and `schema.sql`'s schema here (for
+//! `new --autogenerate`, `check`, `diff`, `walk`); an application's tests
+//! can do the same.
+
+use crate::apply::Options;
+use crate::database::{self, Database, PostgresConnection};
+use crate::pg_server::ThrowawayServer;
+use crate::schema::Schema;
+use crate::testing::database::{database_url, TestDatabase};
+use crate::url::{redact, DatabaseUrl};
+use crate::{Dialect, Graph};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Why a scratch schema could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ScratchError {
+    #[error("a PostgreSQL scratch database needs a PostgreSQL server, but the URL given is {url}")]
+    NotPostgres { url: String },
+    #[error("cannot start a throw-away PostgreSQL server: {reason}")]
+    Server { reason: String },
+    #[error(transparent)]
+    Connect(#[from] database::ConnectError),
+    #[error("cannot create a temporary database on {server}: {reason}")]
+    Create { server: String, reason: String },
+    #[error("cannot build the head schema: {0}")]
+    Head(#[source] crate::ApplyError),
+    #[error("the SQL does not run on {}: {reason}", product(*dialect))]
+    Sql { dialect: Dialect, reason: String },
+    #[error("cannot read the schema: {reason}")]
+    Read { reason: String },
+}
+
+/// `SQLite` or `PostgreSQL`, for messages.
+pub fn product(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+    }
+}
+
+/// Where schemas are built: in memory, or on a PostgreSQL server.
+pub enum Scratch {
+    Sqlite,
+    Postgres(PostgresScratch),
+}
+
+impl Scratch {
+    /// Scratch databases of `dialect`; for PostgreSQL on the server of
+    /// `server_url` when given, else on a throw-away server.
+    pub fn new(dialect: Dialect, server_url: Option<&str>) -> Result<Scratch, ScratchError> {
+        match dialect {
+            Dialect::Sqlite => Ok(Scratch::Sqlite),
+            Dialect::Postgres => PostgresScratch::start(server_url).map(Scratch::Postgres),
+        }
+    }
+
+    /// The schema after applying the whole chain to an empty database.
+    pub fn head_schema(&self, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
+        let database = match self {
+            Scratch::Sqlite => Database::Sqlite(memory()?),
+            Scratch::Postgres(server) => return server.head_schema(graph, options),
+        };
+        build_head(&database, graph, options)
+    }
+
+    /// The schema `sql` (a desired schema, such as `schema.sql`) builds.
+    pub fn sql_schema(&self, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
+        match self {
+            Scratch::Sqlite => build_from_sql(&Database::Sqlite(memory()?), sql, history_table),
+            Scratch::Postgres(server) => {
+                let scratch = server.database("desired")?;
+                // Declared after `scratch`, so it closes before the drop.
+                let database = scratch.open()?;
+                build_from_sql(&database, sql, history_table)
+            }
+        }
+    }
+}
+
+fn memory() -> Result<rusqlite::Connection, ScratchError> {
+    rusqlite::Connection::open_in_memory().map_err(|e| ScratchError::Read { reason: e.to_string() })
+}
+
+fn build_head(database: &Database, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
+    database.upgrade(graph, options, "heads", &mut |_| {}).map_err(ScratchError::Head)?;
+    database.schema(&options.history_table).map_err(|e| ScratchError::Read { reason: e.to_string() })
+}
+
+fn build_from_sql(database: &Database, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
+    let dialect = database.dialect();
+    database.execute(sql).map_err(|e| ScratchError::Sql { dialect, reason: e.to_string() })?;
+    database.schema(history_table).map_err(|e| ScratchError::Read { reason: e.to_string() })
+}
+
+/// A PostgreSQL server for temporary databases: a given one, or a
+/// throw-away one that lives as long as this value.
+pub struct PostgresScratch {
+    _server: Option<ThrowawayServer>,
+    base: String,
+}
+
+impl PostgresScratch {
+    /// The server of `server_url` (a PostgreSQL URL), else a new
+    /// throw-away server.
+    pub fn start(server_url: Option<&str>) -> Result<PostgresScratch, ScratchError> {
+        let Some(url) = server_url else {
+            let server =
+                ThrowawayServer::start().map_err(|e| ScratchError::Server { reason: e.to_string() })?;
+            let base = server.url();
+            return Ok(PostgresScratch { _server: Some(server), base });
+        };
+        match DatabaseUrl::parse(url) {
+            Ok(DatabaseUrl::Postgres(base)) => Ok(PostgresScratch { _server: None, base }),
+            _ => Err(ScratchError::NotPostgres { url: redact(url) }),
+        }
+    }
+
+    /// A new empty database named `migrate_<purpose>_<pid>_<n>`, dropped
+    /// with the returned value.
+    pub fn database(&self, purpose: &str) -> Result<ScratchDatabase<'_>, ScratchError> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let name = format!("migrate_{purpose}_{}_{n}", std::process::id());
+        let mut admin = PostgresConnection::connect(&self.base)?;
+        admin
+            .execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|reason| ScratchError::Create { server: redact(&self.base), reason })?;
+        let url = database_url(&self.base, &name);
+        Ok(ScratchDatabase { admin, name, url, _server: self })
+    }
+
+    /// `PostgreSQL (temporary database NAME on URL)`, the URL redacted.
+    pub fn describe(&self, database: &ScratchDatabase) -> String {
+        format!("PostgreSQL (temporary database {} on {})", database.name, redact(&self.base))
+    }
+
+    fn head_schema(&self, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
+        let scratch = self.database("head")?;
+        // Declared after `scratch`, so it closes before the drop.
+        let database = scratch.open()?;
+        build_head(&database, graph, options)
+    }
+}
+
+/// A temporary database, dropped on drop. Connections to it must be closed
+/// first (declare them after this value).
+pub struct ScratchDatabase<'s> {
+    admin: PostgresConnection,
+    name: String,
+    url: String,
+    _server: &'s PostgresScratch,
+}
+
+impl ScratchDatabase<'_> {
+    /// Its URL (holds the server's password, if any: never print it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A connection to it.
+    pub fn connect(&self) -> Result<PostgresConnection, ScratchError> {
+        Ok(PostgresConnection::connect(&self.url)?)
+    }
+
+    fn open(&self) -> Result<Database, ScratchError> {
+        Ok(database::connect(&DatabaseUrl::Postgres(self.url.clone()))?)
+    }
+}
+
+impl Drop for ScratchDatabase<'_> {
+    fn drop(&mut self) {
+        // PostgreSQL waits a few seconds for closing sessions to end.
+        let _ = self.admin.execute(&format!("DROP DATABASE IF EXISTS {}", self.name));
+    }
+}
