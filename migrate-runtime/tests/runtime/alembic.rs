@@ -19,7 +19,7 @@ use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use rusqlite::Connection;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Each seed is one graph and one sequence of [`STEPS_PER_SEED`] steps.
@@ -482,7 +482,7 @@ enum Verdict {
     /// The step at this index differs as a listed deviation.
     Deviation {
         at: usize,
-        name: &'static str,
+        deviation: &'static Deviation,
     },
     /// The step at this index differs.
     Mismatch {
@@ -552,7 +552,7 @@ impl Observed<'_> {
             return None;
         }
         Some(match DEVIATIONS.iter().find(|d| (d.applies)(self)) {
-            Some(deviation) => Verdict::Deviation { at, name: deviation.name },
+            Some(deviation) => Verdict::Deviation { at, deviation },
             None => Verdict::Mismatch { at },
         })
     }
@@ -738,8 +738,9 @@ impl Report {
         self.compared += outcome.cargo.len();
         match &outcome.verdict {
             Verdict::Agreed => {}
-            Verdict::Deviation { at, name } => {
-                self.deviations.push(format!("seed {seed} step {}: {name}", at + 1));
+            Verdict::Deviation { at, deviation } => {
+                let why = format!("seed {seed} step {}: {} ({})", at + 1, deviation.name, deviation.reason);
+                self.deviations.push(why);
             }
             Verdict::Mismatch { .. } | Verdict::GraphRefused { .. } => self.findings.push(outcome.render()),
         }
@@ -786,7 +787,7 @@ impl Outcome {
         let (at, what) = match &self.verdict {
             Verdict::Agreed => return "agreed on every step".to_string(),
             Verdict::GraphRefused { error } => return format!("cargo-migrate refuses the graph: {error}"),
-            Verdict::Deviation { at, name } => (*at, format!("deviation: {name}")),
+            Verdict::Deviation { at, deviation } => (*at, format!("deviation: {}", deviation.name)),
             Verdict::Mismatch { at } => (*at, self.difference(*at)),
         };
         format!("step {} `{}`: {what}", at + 1, self.case.steps[at].render())
