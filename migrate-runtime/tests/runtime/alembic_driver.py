@@ -27,9 +27,10 @@ import json
 import os
 import sqlite3
 import sys
+import traceback
 import warnings
 
-from alembic import command
+from alembic import command, util
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
@@ -73,7 +74,16 @@ def load_error(config):
 
 
 def describe(error):
-    return "%s: %s" % (type(error).__name__, " ".join(str(error).split()))
+    text = "%s: %s" % (type(error).__name__, " ".join(str(error).split()))
+    if isinstance(error, util.CommandError):
+        return text
+    # Not one of Alembic's refusals but a crash inside it (KeyError,
+    # AssertionError): say where, so the report can point at the line.
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "alembic" in f.filename]
+    if frames:
+        where = frames[-1].filename.split("site-packages/")[-1]
+        text += " (at %s:%d)" % (where, frames[-1].lineno)
+    return text
 
 
 def tables(db):
