@@ -8,7 +8,7 @@
 //! Alembic runs in one Python process per graph (`alembic_driver.py`, next
 //! to this file); cargo-migrate runs through the library. Where we differ
 //! from Alembic on purpose, [`DEVIATIONS`] says so and why. Replay a run
-//! with `ALEMBIC_ORACLE_SEEDS=7` (or `1,5,9`, or `1..200`).
+//! with `ALEMBIC_ORACLE_SEEDS=7` (or `1,5,9`, or `1..200`, end excluded).
 
 use crate::chain;
 use migrate_runtime::apply::Options;
@@ -54,11 +54,12 @@ const DEVIATIONS: &[Deviation] = &[
         },
     },
     Deviation {
-        name: "a last step back from a merge point",
-        reason: "cargo-migrate lets the last step of `-N`, `<id>-N` or `label@-N` land on both \
-                 parents of a merge point, the state before the merge (src/target.rs, \
-                 `Resolver::backward`); Alembic's _walk refuses any step onto two parents \
-                 (script/revision.py:1081, \"Ambiguous walk\")",
+        name: "a step back from a merge point",
+        reason: "cargo-migrate steps back from a merge point onto its parents in the target's \
+                 branch, and lets the last step of `-N`, `<id>-N` or `label@-N` land on two of them, \
+                 the state before the merge (src/target.rs, `Resolver::backward`); Alembic's _walk \
+                 refuses any step back from a merge point (script/revision.py:1081, \"Ambiguous \
+                 walk\")",
         applies: |seen| {
             // Ids are hex and labels letters: a `-` in a target is a step back.
             seen.step.target.contains('-')
@@ -225,6 +226,9 @@ impl Model {
         }
     }
 
+    /// A base now and then (up to 3), a merge, or else one parent drawn
+    /// from every earlier revision, so revisions with a child already
+    /// become branch points.
     fn random_parents(&self, rng: &mut TestRng) -> Vec<usize> {
         let count = self.nodes.len();
         let bases = self.nodes.iter().filter(|n| n.parents.is_empty()).count();
