@@ -18,8 +18,10 @@ Prints one JSON document on stdout:
 
 `tables` are the `t_<id>` tables after the step, sorted: the truth of what is
 applied, since Alembic's version table holds only the heads. A step that
-raises is recorded as failed (`error` is "ExceptionType: message") and the
-next step runs on whatever state it left.
+raises is recorded as failed (`error` is "ExceptionType: message", plus
+" (at alembic/FILE:LINE)" when it is a crash inside Alembic rather than one
+of its CommandError refusals) and the next step runs on whatever state it
+left.
 """
 
 import io
