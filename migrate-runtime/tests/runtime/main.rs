@@ -6,6 +6,7 @@
 //! module has a `check` helper fed with tables of cases; chains are written in
 //! the compact notation of [`chain`] and rendered into real revision files.
 
+mod alembic;
 mod autogen;
 mod fixtures;
 mod foreign_keys;
