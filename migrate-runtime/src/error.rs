@@ -149,6 +149,8 @@ pub enum TargetError {
     Empty,
     #[error("no revision above {} lies on the line of {}: name the revision to go down to", tips.join(", "), line.join(", "))]
     OffLine { tips: Vec<String>, line: Vec<String> },
+    #[error("`{target}` steps the other way from the current revision: use `{other}`")]
+    WrongWay { target: String, other: &'static str },
     #[error("range `{range}` is empty: `{lower}` is not an ancestor of `{upper}`")]
     EmptyRange { range: String, lower: String, upper: String },
 }

@@ -114,6 +114,11 @@ impl Graph {
         &self.children[rev]
     }
 
+    /// Revisions that name `rev` in their same-package `depends-on`.
+    pub fn dependents(&self, rev: Rev) -> &[Rev] {
+        &self.dependents[rev]
+    }
+
     /// Same-package `depends-on` revisions of `rev`.
     pub fn dependencies(&self, rev: Rev) -> &[Rev] {
         &self.dependencies[rev]

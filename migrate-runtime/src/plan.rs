@@ -72,11 +72,13 @@ impl<'g> State<'g> {
         self.rows[rev].is_some()
     }
 
-    /// Applied revisions no applied revision follows: where the database is.
+    /// Applied revisions no applied revision follows, as a child or through
+    /// `depends-on`: where the database is (Alembic's version table).
     pub fn current(&self) -> Vec<Rev> {
-        (0..self.graph.len())
-            .filter(|&r| self.is_applied(r) && !self.graph.children(r).iter().any(|&c| self.is_applied(c)))
-            .collect()
+        let followed = |r: Rev| {
+            self.graph.children(r).iter().chain(self.graph.dependents(r)).any(|&c| self.is_applied(c))
+        };
+        (0..self.graph.len()).filter(|&r| self.is_applied(r) && !followed(r)).collect()
     }
 
     /// Applied revisions the files do not have.
@@ -146,6 +148,7 @@ impl<'g> State<'g> {
                 return Err(drift);
             }
         }
+        target.check_direction(target_text, direction, &self.graph)?;
         match direction {
             Direction::Upgrade => {
                 self.ensure_not_ahead()?;

@@ -13,6 +13,7 @@
 //! A resolved target is the set of revisions at the tip of the state it
 //! names: empty for `base`, one revision, or several heads.
 
+use crate::apply::Direction;
 use crate::error::TargetError;
 use crate::graph::{Graph, Rev};
 
@@ -42,9 +43,34 @@ pub struct Target {
     /// state has several ways up: the labelled revisions for `label@…`,
     /// the current revision for `-N`; empty when the target names no line.
     line: Vec<Rev>,
+    written: Written,
+}
+
+/// How a target was written, for what each direction refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Named,
+    Heads,
+    UpFromCurrent,
+    DownFromCurrent,
 }
 
 impl Target {
+    /// Refuses a target that points the other way from the command, as
+    /// Alembic does: `upgrade -1`, `downgrade +1`, and `downgrade heads`
+    /// when there are several heads (a downgrade goes down to one state).
+    pub fn check_direction(&self, text: &str, direction: Direction, graph: &Graph) -> Result<(), TargetError> {
+        let wrong_way = |other: &'static str| TargetError::WrongWay { target: text.to_string(), other };
+        match (self.written, direction) {
+            (Written::DownFromCurrent, Direction::Upgrade) => Err(wrong_way("downgrade")),
+            (Written::UpFromCurrent, Direction::Downgrade) => Err(wrong_way("upgrade")),
+            (Written::Heads, Direction::Downgrade) if self.tips.len() > 1 => {
+                Err(TargetError::SeveralHeads { target: text.to_string(), heads: graph.ids(&self.tips) })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The revisions a downgrade to this target reverts, with every applied
     /// revision that descends from them (through parents or `depends-on`):
     /// the target's children, or every base for `base`. As in Alembic, a
@@ -96,6 +122,12 @@ pub fn parse(graph: &Graph, target: &str, current: &[Rev]) -> Result<Target, Tar
     let resolver = Resolver { graph, target, scope };
     let (anchor, steps) = split_steps(rest).ok_or_else(|| syntax("expected a number after `+` or `-`"))?;
     let start = resolver.anchor(anchor, current, steps.is_some())?;
+    let written = match (anchor, steps) {
+        ("", Some(steps)) if steps < 0 => Written::DownFromCurrent,
+        ("", Some(_)) => Written::UpFromCurrent,
+        ("heads", None) => Written::Heads,
+        _ => Written::Named,
+    };
     let line = match &resolver.scope {
         Some(scope) => scope.labelled.clone(),
         // `-1` reverts the current revision, not its siblings.
@@ -107,7 +139,7 @@ pub fn parse(graph: &Graph, target: &str, current: &[Rev]) -> Result<Target, Tar
         Some(steps) if steps >= 0 => resolver.forward(start, steps.unsigned_abs())?,
         Some(steps) => resolver.backward(start, steps.unsigned_abs())?,
     };
-    Ok(Target { tips, line })
+    Ok(Target { tips, line, written })
 }
 
 /// Splits a range `A:B` into its ends; either may be empty (`A:`, `:B`).
@@ -223,7 +255,7 @@ fn split_steps(text: &str) -> Option<(&str, Option<i64>)> {
 }
 
 /// The revisions a branch label covers: its labelled revisions with their
-/// ancestors and descendants.
+/// ancestors and descendants through `revises`.
 struct Scope {
     label: String,
     labelled: Vec<Rev>,
@@ -236,9 +268,9 @@ impl Scope {
         if labelled.is_empty() {
             return Err(TargetError::UnknownBranch { label: label.to_string() });
         }
-        let up = graph.ancestors(&labelled);
-        let down = graph.descendants(&labelled);
-        let members = up.iter().zip(&down).map(|(a, d)| *a || *d).collect();
+        // A branch is a line of `revises` edges: a revision it only depends
+        // on is not on it (as in Alembic).
+        let members = graph.lineage(&labelled);
         Ok(Scope { label: label.to_string(), labelled, members })
     }
 }
@@ -263,12 +295,28 @@ impl Resolver<'_> {
             "heads" if relative => Err(self.syntax("`heads` names several revisions: steps need one")),
             "heads" => Ok(self.heads()),
             id => {
-                let rev = self.graph.resolve_id(id)?;
+                let rev = self.revision(id)?;
                 if !self.in_scope(rev) {
                     return Err(TargetError::Unknown { target: self.target.to_string() });
                 }
                 Ok(vec![rev])
             }
+        }
+    }
+
+    /// An id or prefix; within a branch, a prefix only needs to be unique
+    /// among the branch's revisions (`feature@3f2a`), as in Alembic.
+    fn revision(&self, id: &str) -> Result<Rev, TargetError> {
+        match self.graph.resolve_id(id) {
+            Err(TargetError::Ambiguous { prefix, candidates }) if self.scope.is_some() => {
+                let inside: Vec<Rev> =
+                    candidates.iter().filter_map(|c| self.graph.find(c)).filter(|&r| self.in_scope(r)).collect();
+                match inside.as_slice() {
+                    [one] => Ok(*one),
+                    _ => Err(TargetError::Ambiguous { prefix, candidates }),
+                }
+            }
+            resolved => resolved,
         }
     }
 
@@ -285,10 +333,7 @@ impl Resolver<'_> {
 
     fn heads(&self) -> Vec<Rev> {
         match &self.scope {
-            Some(scope) => {
-                let below = self.graph.descendants(&scope.labelled);
-                self.graph.heads().into_iter().filter(|&h| below[h]).collect()
-            }
+            Some(scope) => self.graph.heads().into_iter().filter(|&h| scope.members[h]).collect(),
             None => self.graph.heads(),
         }
     }

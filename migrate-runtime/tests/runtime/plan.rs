@@ -286,3 +286,59 @@ fn stamps_never_forget_silently() {
         ],
     );
 }
+
+/// `c` depends on its sibling `b`: once `c` is applied, `b` is below it.
+const SIBLING_DEPENDENCY: &str = "
+    a
+    b <- a
+    c <- a  needs b
+";
+
+#[test]
+fn a_revision_only_depended_on_is_not_current() {
+    check(
+        SIBLING_DEPENDENCY,
+        &[
+            ("a b c", "down -1", "c"),
+            ("a b", "down -1", "b"),
+            ("a b c", "down b", "(nothing)"),
+            ("a b c", "down a", "c b"),
+            ("a", "up c", "b c"),
+        ],
+    );
+}
+
+#[test]
+fn a_target_pointing_the_other_way_is_refused() {
+    check(
+        BRANCHES,
+        &[
+            ("a b c", "up -1", "WrongWay: `-1` steps the other way from the current revision: use `downgrade`"),
+            ("a b c", "up feature@-1", "WrongWay: `feature@-1` steps the other way from the current revision: use `downgrade`"),
+            ("a b c", "down +1", "WrongWay: `+1` steps the other way from the current revision: use `upgrade`"),
+            ("a b c d f1 f2", "down heads", "SeveralHeads: `heads` needs one head but the chain has several (d, f2): name one, use `heads`, or join them with `cargo migrate merge`"),
+            ("a b c", "up c-1", "(nothing)"),
+        ],
+    );
+}
+
+#[test]
+fn a_branch_is_a_line_of_revises_edges() {
+    let description = "
+        a  [alpha]
+        b  needs a
+        aaaa1 <- a
+        aaaa2 <- b
+    ";
+    check(
+        description,
+        &[
+            // `b` only depends on `a`: it is not on branch alpha.
+            ("", "up alpha@head", "a aaaa1"),
+            ("", "up alpha@b", "Unknown: no revision matches `alpha@b`"),
+            // `aaaa` is ambiguous in the chain, unique on the branch.
+            ("", "up alpha@aaaa", "a aaaa1"),
+            ("", "up aaaa", "Ambiguous: `aaaa` is ambiguous: it matches aaaa1, aaaa2"),
+        ],
+    );
+}
