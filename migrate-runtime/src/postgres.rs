@@ -12,7 +12,7 @@ use crate::apply::{count_statements, statement_error, Direction, Options, Repair
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
-use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
+use crate::plan::{ensure_empty_or_baseline, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::script::{downgrade_step, upgrade_step};
 use crate::split::split_statements;
@@ -218,8 +218,9 @@ impl<'a> PostgresMigrator<'a> {
         };
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
         let section = match direction {
-            Direction::Upgrade => upgrade_section(revision, DIALECT)?,
-            _ => revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Database(error.to_string()))?,
+            Direction::Upgrade => revision.upgrade_section(DIALECT)?,
+            // Never irreversible here: `downgrade_step` built the batch.
+            _ => revision.downgrade_section(DIALECT)?,
         };
         self.client.batch_execute("BEGIN").await.map_err(database)?;
         let replay = self.replay(revision, section).await;
@@ -247,7 +248,7 @@ impl<'a> PostgresMigrator<'a> {
     /// first, then each statement on its own, the mark moving before each.
     async fn apply_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
-        let section = upgrade_section(revision, DIALECT)?;
+        let section = revision.upgrade_section(DIALECT)?;
         let mut row = AppliedRevision::for_revision(revision, DIALECT);
         row.dirty = Some(format!("at statement 0 of {}", count_statements(section)));
         row.execution_ms = Some(0);
@@ -264,10 +265,7 @@ impl<'a> PostgresMigrator<'a> {
     /// `DROP INDEX CONCURRENTLY` refuses), its row marked until deleted.
     async fn revert_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
-        let section = revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Irreversible {
-            at: revision.location.clone(),
-            revision: revision.id.clone(),
-        })?;
+        let section = revision.downgrade_section(DIALECT)?;
         let mark = format!("downgrade at statement 0 of {}", count_statements(section));
         self.set_mark(revision, Some(mark), None).await?;
         self.run_statements(revision, section, "downgrade ").await?;

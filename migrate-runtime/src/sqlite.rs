@@ -13,7 +13,7 @@ use crate::apply::{count_statements, run_section, statement_error, Direction, Op
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision, OtherPackageRevision};
-use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
+use crate::plan::{ensure_empty_or_baseline, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
 use crate::target::Target;
@@ -283,7 +283,7 @@ fn apply_revision(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = upgrade_section(revision, DIALECT)?;
+    let section = revision.upgrade_section(DIALECT)?;
     let mut row = AppliedRevision::for_revision(revision, DIALECT);
     if revision.transaction == TransactionMode::None {
         return apply_outside_transaction(conn, tx, revision, section, row, options);
@@ -326,7 +326,7 @@ fn revert_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = downgrade_section(revision)?;
+    let section = revision.downgrade_section(DIALECT)?;
     let mark = Some(format!("downgrade at statement 0 of {}", count_statements(section)));
     set_mark(&tx, revision, options, mark, None)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
@@ -376,7 +376,7 @@ fn set_mark(
 /// transaction.
 fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = downgrade_section(revision)?;
+    let section = revision.downgrade_section(DIALECT)?;
     checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
@@ -446,13 +446,6 @@ fn progress_lock_path(conn: &Connection) -> Option<String> {
 fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
     conn.busy_timeout(options.lock_timeout).map_err(database)?;
     Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| locked(e, options))
-}
-
-fn downgrade_section(revision: &Revision) -> Result<&Section, ApplyError> {
-    revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Irreversible {
-        at: revision.location.clone(),
-        revision: revision.id.clone(),
-    })
 }
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
