@@ -4,6 +4,7 @@
 //! The SQL here is shared by the live engines and the offline script, so a
 //! script printed with `--sql` records exactly what a live run would.
 
+use crate::apply::RepairMark;
 use crate::revision::{Dialect, Revision, TransactionMode};
 
 /// One row of the history table.
@@ -142,6 +143,28 @@ pub fn delete_sql(table: &str, package: &str, revision: &str) -> String {
     )
 }
 
+/// The `UPDATE` that ends a `stamp`: every progress mark of `package`
+/// cleared, with literal values so it can end a batch.
+pub fn clear_marks_sql(table: &str, package: &str) -> String {
+    format!("UPDATE {} SET dirty = NULL WHERE package = {}", quote_ident(table), quote_literal(package))
+}
+
+/// What `repair` runs on each revision left with a progress mark:
+/// parameters package, revision. `Applied` keeps the row and clears its
+/// mark, `Reverted` deletes the row.
+pub fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> String {
+    let (package, revision) = match dialect {
+        Dialect::Sqlite => ("?1", "?2"),
+        Dialect::Postgres => ("$1", "$2"),
+    };
+    let table = quote_ident(table);
+    let filter = format!("WHERE package = {package} AND revision = {revision}");
+    match mark {
+        RepairMark::Applied => format!("UPDATE {table} SET dirty = NULL {filter}"),
+        RepairMark::Reverted => format!("DELETE FROM {table} {filter}"),
+    }
+}
+
 /// The `SELECT` that reads a package's rows.
 pub fn select_sql(dialect: Dialect, table: &str) -> String {
     let applied_at = match dialect {
@@ -198,4 +221,22 @@ pub struct OtherPackageRevision {
 /// Splits a stored comma list (`parents`, `depends_on`).
 pub fn parse_parents(stored: &str) -> Vec<String> {
     stored.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_and_repair_sql() {
+        assert_eq!(clear_marks_sql("h", "a'b"), "UPDATE \"h\" SET dirty = NULL WHERE package = 'a''b'");
+        assert_eq!(
+            repair_sql(Dialect::Sqlite, "h", RepairMark::Applied),
+            "UPDATE \"h\" SET dirty = NULL WHERE package = ?1 AND revision = ?2"
+        );
+        assert_eq!(
+            repair_sql(Dialect::Postgres, "h", RepairMark::Reverted),
+            "DELETE FROM \"h\" WHERE package = $1 AND revision = $2"
+        );
+    }
 }

@@ -334,11 +334,7 @@ impl<'a> PostgresMigrator<'a> {
             batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
             steps.push(Step::finished(revision, Direction::Stamp, Instant::now()));
         }
-        batch += &format!(
-            "UPDATE {} SET dirty = NULL WHERE package = {};\nCOMMIT;\n",
-            history::quote_ident(table),
-            history::quote_literal(&self.options.package)
-        );
+        batch += &format!("{};\nCOMMIT;\n", history::clear_marks_sql(table, &self.options.package));
         if let Err(error) = self.client.batch_execute(&batch).await {
             let _ = self.client.batch_execute("ROLLBACK").await;
             return Err(database(error));
@@ -353,13 +349,7 @@ impl<'a> PostgresMigrator<'a> {
             .into_iter()
             .filter_map(|row| Some((row.revision, row.dirty?)))
             .collect();
-        let table = history::quote_ident(&self.options.history_table);
-        let sql = match mark {
-            RepairMark::Applied => {
-                format!("UPDATE {table} SET dirty = NULL WHERE package = $1 AND revision = $2")
-            }
-            RepairMark::Reverted => format!("DELETE FROM {table} WHERE package = $1 AND revision = $2"),
-        };
+        let sql = history::repair_sql(DIALECT, &self.options.history_table, mark);
         for (revision, _) in &dirty {
             self.client.execute(&sql, &[&self.options.package, revision]).await.map_err(database)?;
         }

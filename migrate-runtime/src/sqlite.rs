@@ -94,11 +94,8 @@ impl<'a> SqliteMigrator<'a> {
             insert_row(&tx, options, &row)?;
             steps.push(Step::finished(state.graph().revision(rev), Direction::Stamp, Instant::now()));
         }
-        let clear = format!(
-            "UPDATE {} SET dirty = NULL WHERE package = ?1",
-            history::quote_ident(&options.history_table)
-        );
-        tx.execute(&clear, [&options.package]).map_err(database)?;
+        tx.execute_batch(&history::clear_marks_sql(&options.history_table, &options.package))
+            .map_err(database)?;
         tx.commit().map_err(database)?;
         Ok(steps)
     }
@@ -113,13 +110,7 @@ impl<'a> SqliteMigrator<'a> {
             .into_iter()
             .filter_map(|row| Some((row.revision, row.dirty?)))
             .collect();
-        let table = history::quote_ident(&options.history_table);
-        let sql = match mark {
-            RepairMark::Applied => {
-                format!("UPDATE {table} SET dirty = NULL WHERE package = ?1 AND revision = ?2")
-            }
-            RepairMark::Reverted => format!("DELETE FROM {table} WHERE package = ?1 AND revision = ?2"),
-        };
+        let sql = history::repair_sql(DIALECT, &options.history_table, mark);
         for (revision, _) in &dirty {
             self.conn.execute(&sql, params![options.package, revision]).map_err(database)?;
         }
