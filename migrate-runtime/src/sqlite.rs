@@ -12,10 +12,9 @@ mod foreign_keys;
 use crate::apply::{count_statements, run_section, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
-use crate::history::{self, AppliedRevision, OtherPackageRevision};
+use crate::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
 use crate::plan::{ensure_empty_or_baseline, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
-use crate::split::split_statements;
 use crate::target::Target;
 use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
@@ -165,7 +164,9 @@ impl<'a> SqliteMigrator<'a> {
                 let state = State::new(graph, read_rows(&tx, options)?)
                     .with_other_packages(&options.package, read_other_packages(&tx, options)?);
                 let revs = match plan_steps(&state, target, &mut resolved, direction, options) {
-                    Err(ApplyError::Dirty { revision, progress }) if in_progress(&progress) => {
+                    Err(ApplyError::Dirty { revision, progress })
+                        if ProgressMark::stored_in_progress(&progress) =>
+                    {
                         // Another migrator may be running it right now: wait
                         // for that one to finish, then look again.
                         drop(tx);
@@ -299,11 +300,12 @@ fn apply_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    row.dirty = Some(format!("at statement 0 of {}", count_statements(section)));
+    let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+    row.dirty = Some(first.to_string());
     insert_row(&tx, options, &row)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, "")?;
+    run_statements(conn, revision, section, options, MarkDirection::Upgrade)?;
     set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
     Ok(Step::finished(revision, Direction::Upgrade, started))
 }
@@ -318,48 +320,47 @@ fn revert_outside_transaction(
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
     let section = revision.downgrade_section(DIALECT)?;
-    let mark = Some(format!("downgrade at statement 0 of {}", count_statements(section)));
-    set_mark(&tx, revision, options, mark, None)?;
+    let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+    set_mark(&tx, revision, options, Some(&first), None)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, "downgrade ")?;
+    run_statements(conn, revision, section, options, MarkDirection::Downgrade)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     conn.execute_batch(&delete).map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
 }
 
 /// Runs a section's statements one by one outside any transaction, moving
-/// the revision's progress mark (`{what}at statement k of n (line l)`)
-/// before each and leaving `{what}failed at …` when one fails.
+/// the revision's progress mark before each and leaving it failed when one
+/// fails.
 fn run_statements(
     conn: &Connection,
     revision: &Revision,
     section: &Section,
     options: &Options,
-    what: &str,
+    direction: MarkDirection,
 ) -> Result<(), ApplyError> {
-    let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
-    let count = statements.len();
-    for (k, statement) in statements.iter().enumerate() {
-        let at =
-            format!("at statement {} of {count} (line {})", k + 1, section.first_line + statement.line - 1);
-        set_mark(conn, revision, options, Some(format!("{what}{at}")), None)?;
+    for (mark, statement) in history::marked_statements(direction, section) {
+        set_mark(conn, revision, options, Some(&mark), None)?;
         if let Err(error) = conn.execute_batch(statement.text) {
-            set_mark(conn, revision, options, Some(format!("{what}failed {at}")), None)?;
+            set_mark(conn, revision, options, Some(&mark.failed()), None)?;
             return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
         }
     }
     Ok(())
 }
 
+/// Writes the revision's progress mark (`None` clears it) and, when given,
+/// its execution time.
 fn set_mark(
     conn: &Connection,
     revision: &Revision,
     options: &Options,
-    dirty: Option<String>,
+    mark: Option<&ProgressMark>,
     ms: Option<i64>,
 ) -> Result<(), ApplyError> {
     let sql = history::mark_sql(DIALECT, &options.history_table);
+    let dirty = mark.map(ToString::to_string);
     conn.execute(&sql, params![options.package, revision.id, dirty, ms]).map_err(database).map(drop)
 }
 
@@ -372,12 +373,6 @@ fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> R
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
-}
-
-/// A progress mark that a live migrator may still be moving, as opposed to
-/// one a failure left (`failed at …`).
-fn in_progress(progress: &str) -> bool {
-    !progress.contains("failed")
 }
 
 /// The lock a migrator holds while it runs a `transaction: none` revision
