@@ -215,7 +215,7 @@ fn verify_sqlite(graph: &Graph) -> Result<(), EmbedErrors> {
         .map_err(|e| failed("opening an in-memory SQLite database")(ApplyError::Database(e.to_string())))?;
     let run = |sql: &str| conn.execute_batch(sql).map_err(sqlite_message);
     for revision in graph.revisions() {
-        let section = crate::plan::upgrade_section(revision, Dialect::Sqlite).map_err(failed(UP))?;
+        let section = revision.upgrade_section(Dialect::Sqlite).map_err(failed(UP))?;
         run_section(revision, section, run).map_err(failed(UP))?;
     }
     for revision in graph.revisions().iter().rev() {

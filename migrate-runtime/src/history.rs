@@ -2,9 +2,15 @@
 //! applied set is the truth; the current revisions are derived from it.
 //!
 //! The SQL here is shared by the live engines and the offline script, so a
-//! script printed with `--sql` records exactly what a live run would.
+//! script printed with `--sql` records exactly what a live run would. So is
+//! the text of the progress marks ([`ProgressMark`]) that `transaction:
+//! none` revisions leave in their rows while they run or after they fail.
 
-use crate::revision::{Dialect, Revision, TransactionMode};
+use crate::apply::RepairMark;
+use crate::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::split::{split_statements, Statement};
+use std::fmt;
+use std::str::FromStr;
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -25,7 +31,9 @@ pub struct AppliedRevision {
     pub applied_at: String,
     pub execution_ms: Option<i64>,
     /// Set while a `transaction: none` revision runs, and left set when it
-    /// fails: `statement 3 of 5`.
+    /// fails: a [`ProgressMark`] as text (`failed at statement 3 of 5 (line
+    /// 9)`). Kept as stored, so a mark this version cannot parse is still
+    /// shown as it is.
     pub dirty: Option<String>,
 }
 
@@ -45,6 +53,152 @@ impl AppliedRevision {
             dirty: None,
         }
     }
+}
+
+/// The progress of a `transaction: none` revision, as its row's `dirty`
+/// column records it while its statements run one by one, and keeps it when
+/// one fails or the process dies. Rows in users' databases hold these
+/// strings, so [`Display`](fmt::Display) must keep writing exactly them:
+///
+/// ```text
+/// at statement 0 of 3                        row written, nothing run yet
+/// at statement 2 of 3 (line 14)              statement 2 is running
+/// failed at statement 2 of 3 (line 14)       statement 2 failed
+/// downgrade at statement 0 of 2              the same for a downgrade
+/// downgrade failed at statement 1 of 2 (line 9)
+/// ```
+///
+/// ```
+/// use migrate_runtime::history::{MarkDirection, MarkState, ProgressMark};
+/// let mark: ProgressMark = "failed at statement 2 of 3 (line 14)".parse()?;
+/// assert_eq!(mark.state, MarkState::Failed);
+/// assert_eq!(mark.to_string(), "failed at statement 2 of 3 (line 14)");
+/// assert_eq!(ProgressMark::before_first(MarkDirection::Downgrade, 2).to_string(), "downgrade at statement 0 of 2");
+/// # Ok::<(), migrate_runtime::history::NotAProgressMark>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgressMark {
+    pub direction: MarkDirection,
+    pub state: MarkState,
+    /// 1-based; 0 before the first statement runs.
+    pub statement: usize,
+    /// How many statements the section runs.
+    pub of: usize,
+    /// The file line the statement starts on; `None` before the first.
+    pub line: Option<usize>,
+}
+
+/// Which section of the revision a [`ProgressMark`] follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkDirection {
+    Upgrade,
+    Downgrade,
+}
+
+/// Whether the statement a [`ProgressMark`] names is running or failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkState {
+    /// A migrator may still be running it, or died while it did.
+    Running,
+    /// It failed; the migrator that ran it gave up.
+    Failed,
+}
+
+/// A stored `dirty` value that is not a [`ProgressMark`] this version
+/// writes: edited by hand, or written by another version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a progress mark such as `at statement 2 of 3 (line 14)`")]
+pub struct NotAProgressMark(pub String);
+
+impl ProgressMark {
+    /// The mark a row gets before the first of `of` statements runs
+    /// ([`crate::apply::count_statements`]).
+    pub fn before_first(direction: MarkDirection, of: usize) -> ProgressMark {
+        ProgressMark { direction, state: MarkState::Running, statement: 0, of, line: None }
+    }
+
+    /// This mark once its statement failed.
+    pub fn failed(self) -> ProgressMark {
+        ProgressMark { state: MarkState::Failed, ..self }
+    }
+
+    /// Whether a live migrator may still be moving the mark, as opposed to
+    /// one a failure left behind.
+    pub fn in_progress(&self) -> bool {
+        self.state == MarkState::Running
+    }
+
+    /// [`ProgressMark::in_progress`] for a `dirty` value as stored. One that
+    /// does not parse counts as failed: no migrator of this version wrote it,
+    /// so none of them is moving it, and a run refuses at once (naming the
+    /// stored text) rather than wait on a lock for a run that may not exist.
+    /// Refusing is the safe side: no run goes past a mark, and a refused run
+    /// can be retried.
+    pub fn stored_in_progress(stored: &str) -> bool {
+        stored.parse::<ProgressMark>().is_ok_and(|mark| mark.in_progress())
+    }
+}
+
+impl fmt::Display for ProgressMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.direction == MarkDirection::Downgrade {
+            f.write_str("downgrade ")?;
+        }
+        if self.state == MarkState::Failed {
+            f.write_str("failed ")?;
+        }
+        write!(f, "at statement {} of {}", self.statement, self.of)?;
+        match self.line {
+            Some(line) => write!(f, " (line {line})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FromStr for ProgressMark {
+    type Err = NotAProgressMark;
+
+    /// Reads back exactly what [`Display`](fmt::Display) writes: a text
+    /// that would not print the same again (`+2`, `02`, extra spaces) is not
+    /// a mark, so a parsed mark always stands for the stored text.
+    fn from_str(text: &str) -> Result<ProgressMark, NotAProgressMark> {
+        parse_mark(text)
+            .filter(|mark| mark.to_string() == text)
+            .ok_or_else(|| NotAProgressMark(text.to_string()))
+    }
+}
+
+fn parse_mark(text: &str) -> Option<ProgressMark> {
+    let (direction, rest) = match text.strip_prefix("downgrade ") {
+        Some(rest) => (MarkDirection::Downgrade, rest),
+        None => (MarkDirection::Upgrade, text),
+    };
+    let (state, rest) = match rest.strip_prefix("failed ") {
+        Some(rest) => (MarkState::Failed, rest),
+        None => (MarkState::Running, rest),
+    };
+    let (statement, rest) = rest.strip_prefix("at statement ")?.split_once(" of ")?;
+    let (of, line) = match rest.split_once(" (line ") {
+        Some((of, line)) => (of, Some(line.strip_suffix(')')?.parse().ok()?)),
+        None => (rest, None),
+    };
+    Some(ProgressMark { direction, state, statement: statement.parse().ok()?, of: of.parse().ok()?, line })
+}
+
+/// The statements of a `transaction: none` section, each with the mark its
+/// row carries while it runs (its line counted in the file, not the
+/// section).
+pub fn marked_statements(direction: MarkDirection, section: &Section) -> Vec<(ProgressMark, Statement<'_>)> {
+    let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+    let of = statements.len();
+    let mark = |k: usize, statement: &Statement<'_>| ProgressMark {
+        direction,
+        state: MarkState::Running,
+        statement: k + 1,
+        of,
+        line: Some(section.first_line + statement.line - 1),
+    };
+    statements.into_iter().enumerate().map(|(k, statement)| (mark(k, &statement), statement)).collect()
 }
 
 /// `name` as a quoted SQL identifier: a hostile table name stays a name.
@@ -142,6 +296,28 @@ pub fn delete_sql(table: &str, package: &str, revision: &str) -> String {
     )
 }
 
+/// The `UPDATE` that ends a `stamp`: every progress mark of `package`
+/// cleared, with literal values so it can end a batch.
+pub fn clear_marks_sql(table: &str, package: &str) -> String {
+    format!("UPDATE {} SET dirty = NULL WHERE package = {}", quote_ident(table), quote_literal(package))
+}
+
+/// What `repair` runs on each revision left with a progress mark:
+/// parameters package, revision. `Applied` keeps the row and clears its
+/// mark, `Reverted` deletes the row.
+pub fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> String {
+    let (package, revision) = match dialect {
+        Dialect::Sqlite => ("?1", "?2"),
+        Dialect::Postgres => ("$1", "$2"),
+    };
+    let table = quote_ident(table);
+    let filter = format!("WHERE package = {package} AND revision = {revision}");
+    match mark {
+        RepairMark::Applied => format!("UPDATE {table} SET dirty = NULL {filter}"),
+        RepairMark::Reverted => format!("DELETE FROM {table} {filter}"),
+    }
+}
+
 /// The `SELECT` that reads a package's rows.
 pub fn select_sql(dialect: Dialect, table: &str) -> String {
     let applied_at = match dialect {
@@ -198,4 +374,101 @@ pub struct OtherPackageRevision {
 /// Splits a stored comma list (`parents`, `depends_on`).
 pub fn parse_parents(stored: &str) -> Vec<String> {
     stored.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MarkDirection::{Downgrade, Upgrade};
+    use MarkState::{Failed, Running};
+
+    fn mark(
+        direction: MarkDirection,
+        state: MarkState,
+        statement: usize,
+        of: usize,
+        line: Option<usize>,
+    ) -> ProgressMark {
+        ProgressMark { direction, state, statement, of, line }
+    }
+
+    #[test]
+    fn every_shape_prints_and_parses_back() {
+        for direction in [Upgrade, Downgrade] {
+            for state in [Running, Failed] {
+                for (statement, of, line) in
+                    [(0, 3, None), (2, 3, Some(14)), (12, 120, Some(1)), (0, 0, None)]
+                {
+                    let mark = mark(direction, state, statement, of, line);
+                    assert_eq!(mark.to_string().parse(), Ok(mark), "{mark}");
+                }
+            }
+        }
+    }
+
+    /// The strings rows in existing databases hold, and the e2e tests read.
+    #[test]
+    fn parses_the_marks_engines_write() {
+        let check = |text: &str, expected: ProgressMark| {
+            assert_eq!(text.parse(), Ok(expected), "{text}");
+            assert_eq!(expected.to_string(), text);
+        };
+        check("at statement 0 of 3", mark(Upgrade, Running, 0, 3, None));
+        check("at statement 2 of 3 (line 14)", mark(Upgrade, Running, 2, 3, Some(14)));
+        check("failed at statement 2 of 3 (line 14)", mark(Upgrade, Failed, 2, 3, Some(14)));
+        check("downgrade at statement 0 of 2", mark(Downgrade, Running, 0, 2, None));
+        check("downgrade at statement 1 of 2 (line 9)", mark(Downgrade, Running, 1, 2, Some(9)));
+        check("downgrade failed at statement 2 of 2 (line 11)", mark(Downgrade, Failed, 2, 2, Some(11)));
+    }
+
+    #[test]
+    fn other_text_is_not_a_mark_and_not_in_progress() {
+        for text in [
+            "",
+            "statement 3 of 5",
+            "at statement 2 of 3 (line 14",
+            "at statement +2 of 3",
+            "at statement 02 of 3",
+            "at statement 2 of 3 ",
+            "failed downgrade at statement 1 of 2",
+            "downgrade downgrade at statement 1 of 2",
+            "fixed by hand",
+        ] {
+            assert_eq!(text.parse::<ProgressMark>(), Err(NotAProgressMark(text.to_string())));
+            assert!(!ProgressMark::stored_in_progress(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_running_marks_are_in_progress() {
+        assert!(ProgressMark::stored_in_progress("at statement 0 of 3"));
+        assert!(ProgressMark::stored_in_progress("downgrade at statement 2 of 3 (line 14)"));
+        assert!(!ProgressMark::stored_in_progress("failed at statement 2 of 3 (line 14)"));
+        assert!(!ProgressMark::stored_in_progress("downgrade failed at statement 2 of 3 (line 14)"));
+    }
+
+    #[test]
+    fn marks_count_statements_and_file_lines() {
+        let sql = "CREATE INDEX a ON t (x);\n\n-- why\nCREATE INDEX b\n  ON t (y);\n";
+        let section = Section { dialect: None, sql: sql.to_string(), first_line: 7, checksum: String::new() };
+        let marks: Vec<String> =
+            marked_statements(Downgrade, &section).iter().map(|(mark, _)| mark.to_string()).collect();
+        assert_eq!(
+            marks,
+            ["downgrade at statement 1 of 2 (line 7)", "downgrade at statement 2 of 2 (line 10)"]
+        );
+    }
+
+    #[test]
+    fn stamp_and_repair_sql() {
+        assert_eq!(clear_marks_sql("h", "a'b"), "UPDATE \"h\" SET dirty = NULL WHERE package = 'a''b'");
+        assert_eq!(
+            repair_sql(Dialect::Sqlite, "h", RepairMark::Applied),
+            "UPDATE \"h\" SET dirty = NULL WHERE package = ?1 AND revision = ?2"
+        );
+        assert_eq!(
+            repair_sql(Dialect::Postgres, "h", RepairMark::Reverted),
+            "DELETE FROM \"h\" WHERE package = $1 AND revision = $2"
+        );
+    }
 }

@@ -201,12 +201,7 @@ impl<'g> State<'g> {
         let plan = self.revert_set(target_text, target)?;
         for &rev in &plan {
             let revision = self.graph.revision(rev);
-            if revision.downgrade_for(dialect).is_none() {
-                return Err(ApplyError::Irreversible {
-                    at: revision.location.clone(),
-                    revision: revision.id.clone(),
-                });
-            }
+            revision.downgrade_section(dialect)?;
             let dependents = self.dependents_elsewhere(&revision.id);
             if !dependents.is_empty() {
                 return Err(ApplyError::NeededByOtherPackage {

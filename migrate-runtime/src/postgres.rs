@@ -11,8 +11,8 @@
 use crate::apply::{count_statements, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
-use crate::history::{self, AppliedRevision, OtherPackageRevision};
-use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
+use crate::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
+use crate::plan::{ensure_empty_or_baseline, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::script::{downgrade_step, upgrade_step};
 use crate::split::split_statements;
@@ -218,8 +218,9 @@ impl<'a> PostgresMigrator<'a> {
         };
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
         let section = match direction {
-            Direction::Upgrade => upgrade_section(revision, DIALECT)?,
-            _ => revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Database(error.to_string()))?,
+            Direction::Upgrade => revision.upgrade_section(DIALECT)?,
+            // Never irreversible here: `downgrade_step` built the batch.
+            _ => revision.downgrade_section(DIALECT)?,
         };
         self.client.batch_execute("BEGIN").await.map_err(database)?;
         let replay = self.replay(revision, section).await;
@@ -247,13 +248,14 @@ impl<'a> PostgresMigrator<'a> {
     /// first, then each statement on its own, the mark moving before each.
     async fn apply_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
-        let section = upgrade_section(revision, DIALECT)?;
+        let section = revision.upgrade_section(DIALECT)?;
         let mut row = AppliedRevision::for_revision(revision, DIALECT);
-        row.dirty = Some(format!("at statement 0 of {}", count_statements(section)));
+        let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+        row.dirty = Some(first.to_string());
         row.execution_ms = Some(0);
         let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
         self.client.batch_execute(&insert).await.map_err(database)?;
-        self.run_statements(revision, section, "").await?;
+        self.run_statements(revision, section, MarkDirection::Upgrade).await?;
         let ms = started.elapsed().as_millis() as i64;
         self.set_mark(revision, None, Some(ms)).await?;
         Ok(Step::finished(revision, Direction::Upgrade, started))
@@ -264,36 +266,28 @@ impl<'a> PostgresMigrator<'a> {
     /// `DROP INDEX CONCURRENTLY` refuses), its row marked until deleted.
     async fn revert_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
-        let section = revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Irreversible {
-            at: revision.location.clone(),
-            revision: revision.id.clone(),
-        })?;
-        let mark = format!("downgrade at statement 0 of {}", count_statements(section));
-        self.set_mark(revision, Some(mark), None).await?;
-        self.run_statements(revision, section, "downgrade ").await?;
+        let section = revision.downgrade_section(DIALECT)?;
+        let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+        self.set_mark(revision, Some(&first), None).await?;
+        self.run_statements(revision, section, MarkDirection::Downgrade).await?;
         let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
         self.client.batch_execute(&delete).await.map_err(database)?;
         Ok(Step::finished(revision, Direction::Downgrade, started))
     }
 
     /// Runs a section's statements one by one, each its own transaction,
-    /// moving the revision's progress mark (`{what}at statement k of n
-    /// (line l)`) before each and leaving `{what}failed at …` when one fails.
+    /// moving the revision's progress mark before each and leaving it
+    /// failed when one fails.
     async fn run_statements(
         &self,
         revision: &Revision,
         section: &Section,
-        what: &str,
+        direction: MarkDirection,
     ) -> Result<(), ApplyError> {
-        let statements: Vec<_> =
-            split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
-        let count = statements.len();
-        for (k, statement) in statements.iter().enumerate() {
-            let line = section.first_line + statement.line - 1;
-            let at = format!("at statement {} of {count} (line {line})", k + 1);
-            self.set_mark(revision, Some(format!("{what}{at}")), None).await?;
+        for (mark, statement) in history::marked_statements(direction, section) {
+            self.set_mark(revision, Some(&mark), None).await?;
             if let Err(error) = self.client.batch_execute(statement.text).await {
-                self.set_mark(revision, Some(format!("{what}failed {at}")), None).await?;
+                self.set_mark(revision, Some(&mark.failed()), None).await?;
                 return Err(statement_error(
                     revision,
                     section,
@@ -306,13 +300,16 @@ impl<'a> PostgresMigrator<'a> {
         Ok(())
     }
 
+    /// Writes the revision's progress mark (`None` clears it) and, when
+    /// given, its execution time.
     async fn set_mark(
         &self,
         revision: &Revision,
-        dirty: Option<String>,
+        mark: Option<&ProgressMark>,
         ms: Option<i64>,
     ) -> Result<(), ApplyError> {
         let sql = history::mark_sql(DIALECT, &self.options.history_table);
+        let dirty = mark.map(ToString::to_string);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
             [&self.options.package, &revision.id, &dirty, &ms];
         self.client.execute(&sql, &params).await.map_err(database).map(drop)
@@ -336,11 +333,7 @@ impl<'a> PostgresMigrator<'a> {
             batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
             steps.push(Step::finished(revision, Direction::Stamp, Instant::now()));
         }
-        batch += &format!(
-            "UPDATE {} SET dirty = NULL WHERE package = {};\nCOMMIT;\n",
-            history::quote_ident(table),
-            history::quote_literal(&self.options.package)
-        );
+        batch += &format!("{};\nCOMMIT;\n", history::clear_marks_sql(table, &self.options.package));
         if let Err(error) = self.client.batch_execute(&batch).await {
             let _ = self.client.batch_execute("ROLLBACK").await;
             return Err(database(error));
@@ -355,13 +348,7 @@ impl<'a> PostgresMigrator<'a> {
             .into_iter()
             .filter_map(|row| Some((row.revision, row.dirty?)))
             .collect();
-        let table = history::quote_ident(&self.options.history_table);
-        let sql = match mark {
-            RepairMark::Applied => {
-                format!("UPDATE {table} SET dirty = NULL WHERE package = $1 AND revision = $2")
-            }
-            RepairMark::Reverted => format!("DELETE FROM {table} WHERE package = $1 AND revision = $2"),
-        };
+        let sql = history::repair_sql(DIALECT, &self.options.history_table, mark);
         for (revision, _) in &dirty {
             self.client.execute(&sql, &[&self.options.package, revision]).await.map_err(database)?;
         }

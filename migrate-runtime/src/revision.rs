@@ -3,6 +3,7 @@
 //! Parsing lives in [`crate::parse`]; this module holds the data and the
 //! small rules about it (valid ids, dialect selection).
 
+use crate::error::ApplyError;
 use crate::location::Location;
 use std::fmt;
 use std::str::FromStr;
@@ -155,6 +156,23 @@ impl Revision {
     /// The downgrade SQL for `dialect`; `None` when it is irreversible there.
     pub fn downgrade_for(&self, dialect: Dialect) -> Option<&Section> {
         select(self.downgrade.as_deref()?, dialect)
+    }
+
+    /// The upgrade SQL a revision runs on `dialect`, or why it has none.
+    pub fn upgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
+        self.upgrade_for(dialect).ok_or_else(|| ApplyError::NoUpgrade {
+            at: self.location.clone(),
+            revision: self.id.clone(),
+            dialect,
+        })
+    }
+
+    /// The downgrade SQL a revision runs on `dialect`, or
+    /// [`ApplyError::Irreversible`]: the one answer the planner, both
+    /// engines and offline scripts give when asked to revert it.
+    pub fn downgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
+        self.downgrade_for(dialect)
+            .ok_or_else(|| ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() })
     }
 
     pub fn is_base(&self) -> bool {

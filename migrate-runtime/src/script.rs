@@ -5,7 +5,6 @@ use crate::apply::Options;
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
 use crate::history::{self, AppliedRevision};
-use crate::plan::upgrade_section;
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::split::split_statements;
 use crate::target::{between, Target};
@@ -54,7 +53,7 @@ pub fn downgrade_script(
 /// it is `transaction: none`. The live PostgreSQL engine sends exactly this
 /// as one batch, so `--sql` shows what a live run does.
 pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) -> Result<String, ApplyError> {
-    let section = upgrade_section(revision, dialect)?;
+    let section = revision.upgrade_section(dialect)?;
     let row = AppliedRevision::for_revision(revision, dialect);
     let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
     Ok(step(revision, dialect, "upgrade", section, &insert))
@@ -66,10 +65,7 @@ pub fn downgrade_step(
     dialect: Dialect,
     options: &Options,
 ) -> Result<String, ApplyError> {
-    let section = revision.downgrade_for(dialect).ok_or_else(|| ApplyError::Irreversible {
-        at: revision.location.clone(),
-        revision: revision.id.clone(),
-    })?;
+    let section = revision.downgrade_section(dialect)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     Ok(step(revision, dialect, "downgrade", section, &delete))
 }

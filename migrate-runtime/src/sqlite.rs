@@ -12,10 +12,9 @@ mod foreign_keys;
 use crate::apply::{count_statements, run_section, statement_error, Direction, Options, RepairMark, Step};
 use crate::error::ApplyError;
 use crate::graph::{Graph, Rev};
-use crate::history::{self, AppliedRevision, OtherPackageRevision};
-use crate::plan::{ensure_empty_or_baseline, upgrade_section, State};
+use crate::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
+use crate::plan::{ensure_empty_or_baseline, State};
 use crate::revision::{Dialect, Revision, Section, TransactionMode};
-use crate::split::split_statements;
 use crate::target::Target;
 use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
@@ -94,11 +93,8 @@ impl<'a> SqliteMigrator<'a> {
             insert_row(&tx, options, &row)?;
             steps.push(Step::finished(state.graph().revision(rev), Direction::Stamp, Instant::now()));
         }
-        let clear = format!(
-            "UPDATE {} SET dirty = NULL WHERE package = ?1",
-            history::quote_ident(&options.history_table)
-        );
-        tx.execute(&clear, [&options.package]).map_err(database)?;
+        tx.execute_batch(&history::clear_marks_sql(&options.history_table, &options.package))
+            .map_err(database)?;
         tx.commit().map_err(database)?;
         Ok(steps)
     }
@@ -113,13 +109,7 @@ impl<'a> SqliteMigrator<'a> {
             .into_iter()
             .filter_map(|row| Some((row.revision, row.dirty?)))
             .collect();
-        let table = history::quote_ident(&options.history_table);
-        let sql = match mark {
-            RepairMark::Applied => {
-                format!("UPDATE {table} SET dirty = NULL WHERE package = ?1 AND revision = ?2")
-            }
-            RepairMark::Reverted => format!("DELETE FROM {table} WHERE package = ?1 AND revision = ?2"),
-        };
+        let sql = history::repair_sql(DIALECT, &options.history_table, mark);
         for (revision, _) in &dirty {
             self.conn.execute(&sql, params![options.package, revision]).map_err(database)?;
         }
@@ -174,7 +164,9 @@ impl<'a> SqliteMigrator<'a> {
                 let state = State::new(graph, read_rows(&tx, options)?)
                     .with_other_packages(&options.package, read_other_packages(&tx, options)?);
                 let revs = match plan_steps(&state, target, &mut resolved, direction, options) {
-                    Err(ApplyError::Dirty { revision, progress }) if in_progress(&progress) => {
+                    Err(ApplyError::Dirty { revision, progress })
+                        if ProgressMark::stored_in_progress(&progress) =>
+                    {
                         // Another migrator may be running it right now: wait
                         // for that one to finish, then look again.
                         drop(tx);
@@ -283,7 +275,7 @@ fn apply_revision(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = upgrade_section(revision, DIALECT)?;
+    let section = revision.upgrade_section(DIALECT)?;
     let mut row = AppliedRevision::for_revision(revision, DIALECT);
     if revision.transaction == TransactionMode::None {
         return apply_outside_transaction(conn, tx, revision, section, row, options);
@@ -308,11 +300,12 @@ fn apply_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    row.dirty = Some(format!("at statement 0 of {}", count_statements(section)));
+    let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+    row.dirty = Some(first.to_string());
     insert_row(&tx, options, &row)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, "")?;
+    run_statements(conn, revision, section, options, MarkDirection::Upgrade)?;
     set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
     Ok(Step::finished(revision, Direction::Upgrade, started))
 }
@@ -326,49 +319,48 @@ fn revert_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = downgrade_section(revision)?;
-    let mark = Some(format!("downgrade at statement 0 of {}", count_statements(section)));
-    set_mark(&tx, revision, options, mark, None)?;
+    let section = revision.downgrade_section(DIALECT)?;
+    let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+    set_mark(&tx, revision, options, Some(&first), None)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, "downgrade ")?;
+    run_statements(conn, revision, section, options, MarkDirection::Downgrade)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     conn.execute_batch(&delete).map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
 }
 
 /// Runs a section's statements one by one outside any transaction, moving
-/// the revision's progress mark (`{what}at statement k of n (line l)`)
-/// before each and leaving `{what}failed at …` when one fails.
+/// the revision's progress mark before each and leaving it failed when one
+/// fails.
 fn run_statements(
     conn: &Connection,
     revision: &Revision,
     section: &Section,
     options: &Options,
-    what: &str,
+    direction: MarkDirection,
 ) -> Result<(), ApplyError> {
-    let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
-    let count = statements.len();
-    for (k, statement) in statements.iter().enumerate() {
-        let at =
-            format!("at statement {} of {count} (line {})", k + 1, section.first_line + statement.line - 1);
-        set_mark(conn, revision, options, Some(format!("{what}{at}")), None)?;
+    for (mark, statement) in history::marked_statements(direction, section) {
+        set_mark(conn, revision, options, Some(&mark), None)?;
         if let Err(error) = conn.execute_batch(statement.text) {
-            set_mark(conn, revision, options, Some(format!("{what}failed {at}")), None)?;
+            set_mark(conn, revision, options, Some(&mark.failed()), None)?;
             return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
         }
     }
     Ok(())
 }
 
+/// Writes the revision's progress mark (`None` clears it) and, when given,
+/// its execution time.
 fn set_mark(
     conn: &Connection,
     revision: &Revision,
     options: &Options,
-    dirty: Option<String>,
+    mark: Option<&ProgressMark>,
     ms: Option<i64>,
 ) -> Result<(), ApplyError> {
     let sql = history::mark_sql(DIALECT, &options.history_table);
+    let dirty = mark.map(ToString::to_string);
     conn.execute(&sql, params![options.package, revision.id, dirty, ms]).map_err(database).map(drop)
 }
 
@@ -376,17 +368,11 @@ fn set_mark(
 /// transaction.
 fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = downgrade_section(revision)?;
+    let section = revision.downgrade_section(DIALECT)?;
     checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
-}
-
-/// A progress mark that a live migrator may still be moving, as opposed to
-/// one a failure left (`failed at …`).
-fn in_progress(progress: &str) -> bool {
-    !progress.contains("failed")
 }
 
 /// The lock a migrator holds while it runs a `transaction: none` revision
@@ -446,13 +432,6 @@ fn progress_lock_path(conn: &Connection) -> Option<String> {
 fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
     conn.busy_timeout(options.lock_timeout).map_err(database)?;
     Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| locked(e, options))
-}
-
-fn downgrade_section(revision: &Revision) -> Result<&Section, ApplyError> {
-    revision.downgrade_for(DIALECT).ok_or_else(|| ApplyError::Irreversible {
-        at: revision.location.clone(),
-        revision: revision.id.clone(),
-    })
 }
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {

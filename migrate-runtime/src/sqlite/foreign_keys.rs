@@ -9,7 +9,6 @@ use super::{database, DIALECT};
 use crate::apply::Direction;
 use crate::error::ApplyError;
 use crate::location::Location;
-use crate::plan::upgrade_section;
 use crate::revision::{Revision, Section};
 use rusqlite::Connection;
 
@@ -59,7 +58,7 @@ impl Drop for ForeignKeys<'_> {
 /// [`Revision::turns_foreign_keys_off`]).
 pub(super) fn wants_them_off(revision: &Revision, direction: Direction) -> bool {
     let section = match direction {
-        Direction::Upgrade => upgrade_section(revision, DIALECT).ok(),
+        Direction::Upgrade => revision.upgrade_for(DIALECT),
         _ => revision.downgrade_for(DIALECT),
     };
     section.is_some_and(|section| revision.turns_foreign_keys_off(section))

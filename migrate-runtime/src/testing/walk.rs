@@ -340,7 +340,7 @@ impl Walk<'_, '_> {
         let dialect = self.db.dialect();
         let fail = |error| WalkError::Upgrade { revision: revision.id.clone(), error: Box::new(error) };
         let script = upgrade_step(revision, dialect, self.options).map_err(fail)?;
-        let section = crate::plan::upgrade_section(revision, dialect).map_err(fail)?;
+        let section = revision.upgrade_section(dialect).map_err(fail)?;
         run_step(self.db, revision, section, &script).map_err(fail)?;
         self.report.upgraded += 1;
         Ok(())
@@ -350,7 +350,7 @@ impl Walk<'_, '_> {
         let dialect = self.db.dialect();
         let fail = |error| WalkError::Downgrade { revision: revision.id.clone(), error: Box::new(error) };
         let script = downgrade_step(revision, dialect, self.options).map_err(fail)?;
-        let Some(section) = revision.downgrade_for(dialect) else { return Ok(()) };
+        let section = revision.downgrade_section(dialect).map_err(fail)?;
         run_step(self.db, revision, section, &script).map_err(fail)?;
         self.report.downgraded += 1;
         Ok(())
