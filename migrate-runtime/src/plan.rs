@@ -284,15 +284,6 @@ pub fn ensure_empty_or_baseline(existing: &[String], options: &Options) -> Resul
     Err(ApplyError::NotEmpty { table: options.history_table.clone(), objects: existing.to_vec() })
 }
 
-/// The upgrade SQL a revision runs on `dialect`, or why it has none.
-pub fn upgrade_section(revision: &Revision, dialect: Dialect) -> Result<&Section, ApplyError> {
-    revision.upgrade_for(dialect).ok_or_else(|| ApplyError::NoUpgrade {
-        at: revision.location.clone(),
-        revision: revision.id.clone(),
-        dialect,
-    })
-}
-
 /// Where a section's SQL starts in its file.
 pub fn section_location(revision: &Revision, section: &Section) -> Location {
     revision.location.at_line(section.first_line)
