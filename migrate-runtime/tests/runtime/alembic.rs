@@ -86,6 +86,39 @@ const DEVIATIONS: &[Deviation] = &[
                  version table back, so the tables may differ too",
         applies: |seen| seen.alembic_crashed() && (seen.cargo.error.is_none() || seen.cargo_unchanged()),
     },
+    Deviation {
+        name: "`downgrade REV` with REV kept only by a dependant",
+        reason: "REV is applied and reached from above only through `depends-on`: none of its \
+                 children is applied, a revision depending on it is. Alembic starts the walk down \
+                 from REV's children alone (script/revision.py:1354) and, with none applied, refuses \
+                 (:1415, \"Destination REV is not a valid downgrade target from current head(s)\"); \
+                 cargo-migrate does nothing, as REV's state is already reached: everything above REV \
+                 through its children is gone, and a dependant may stay since REV stays",
+        applies: |seen| {
+            let refusal = format!("Destination {} is not a valid downgrade target", seen.step.target);
+            seen.step.direction == Direction::Downgrade
+                && seen.alembic.failed_with(&refusal)
+                && seen.cargo.error.is_none()
+                && seen.cargo_unchanged()
+                && seen.target_revision().is_some_and(|rev| seen.kept_only_by_a_dependant(rev))
+        },
+    },
+    Deviation {
+        name: "`downgrade label@REV` with REV off the label's line",
+        reason: "Alembic ignores the label of an absolute downgrade target (script/revision.py:1204, \
+                 _parse_downgrade_target returns get_revision(symbol) without the branch check its \
+                 upgrade makes); cargo-migrate refuses with \"no revision matches `label@REV`\", as \
+                 Alembic's own upgrade does (script/revision.py:660, \"Revision REV is not a member of \
+                 branch\", reported as \"Can't locate revision\")",
+        applies: |seen| {
+            let refusal = format!("no revision matches `{}`", seen.step.target);
+            seen.step.direction == Direction::Downgrade
+                && seen.alembic.error.is_none()
+                && seen.cargo.failed_with(&refusal)
+                && seen.cargo_unchanged()
+                && seen.labelled_target_off_its_line()
+        },
+    },
 ];
 
 #[test]
@@ -352,6 +385,45 @@ impl Model {
         seen
     }
 
+    /// `of` with its ancestors and descendants through parents alone: what
+    /// Alembic counts as on the line of a label carried by `of`
+    /// (script/revision.py, `_shares_lineage`).
+    fn lineage(&self, of: usize) -> Vec<bool> {
+        let mut line = vec![false; self.nodes.len()];
+        let mut todo = vec![of];
+        while let Some(at) = todo.pop() {
+            if !std::mem::replace(&mut line[at], true) {
+                todo.extend(&self.nodes[at].parents);
+            }
+        }
+        // Children come after their parents: one pass down finds them all.
+        let mut below = vec![false; self.nodes.len()];
+        below[of] = true;
+        for at in of + 1..self.nodes.len() {
+            below[at] = self.nodes[at].parents.iter().any(|&p| below[p]);
+            line[at] |= below[at];
+        }
+        line
+    }
+
+    /// The revision `symbol` names: a whole id or a prefix of one id alone,
+    /// four characters at least (Alembic looks shorter ones up as labels
+    /// only).
+    fn find(&self, symbol: &str) -> Option<usize> {
+        if symbol.len() < 4 || !symbol.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut found = self.nodes.iter().enumerate().filter(|(_, n)| n.id.starts_with(symbol));
+        match (found.next(), found.next()) {
+            (Some((at, _)), None) => Some(at),
+            _ => None,
+        }
+    }
+
+    fn labelled(&self, label: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.labels.iter().any(|l| l == label))
+    }
+
     fn ids(&self, indices: &[usize]) -> Vec<&str> {
         indices.iter().map(|&i| self.nodes[i].id.as_str()).collect()
     }
@@ -582,6 +654,7 @@ struct StepOutcome {
 
 /// A step whose outcomes differ, as [`Deviation::applies`] sees it.
 struct Observed<'a> {
+    model: &'a Model,
     step: &'a Step,
     /// The `t_<id>` tables both tools held before the step.
     before: &'a [String],
@@ -618,7 +691,8 @@ impl Case {
         let mut before = Vec::new();
         for (at, step) in self.steps.iter().enumerate() {
             let (alembic, cargo) = tools.run(step);
-            let seen = Observed { step, before: &before, alembic: &alembic, cargo: &cargo };
+            let seen =
+                Observed { model: &self.model, step, before: &before, alembic: &alembic, cargo: &cargo };
             let (deviation, mismatch) = match seen.judge() {
                 Judgement::Same => {
                     before.clone_from(&alembic.tables);
@@ -663,6 +737,38 @@ impl Observed<'_> {
     /// cargo-migrate's tables are those before the step.
     fn cargo_unchanged(&self) -> bool {
         self.cargo.tables == self.before
+    }
+
+    /// The revision the target names after any `label@`, if it names one.
+    fn target_revision(&self) -> Option<usize> {
+        let symbol = self.step.target.rsplit('@').next().unwrap_or_default();
+        self.model.find(symbol)
+    }
+
+    fn applied(&self, rev: usize) -> bool {
+        let table = format!("t_{}", self.model.nodes[rev].id);
+        self.before.contains(&table)
+    }
+
+    /// `rev` is applied, none of its children is, a revision depending on
+    /// it is.
+    fn kept_only_by_a_dependant(&self, rev: usize) -> bool {
+        let any_applied = |holds: &dyn Fn(&Node) -> bool| {
+            self.model.nodes.iter().enumerate().any(|(at, node)| holds(node) && self.applied(at))
+        };
+        self.applied(rev)
+            && !any_applied(&|node| node.parents.contains(&rev))
+            && any_applied(&|node| node.depends_on.contains(&rev))
+    }
+
+    /// The target is `label@REV` with REV an id or prefix neither below nor
+    /// above the revision carrying the label.
+    fn labelled_target_off_its_line(&self) -> bool {
+        let Some((label, _)) = self.step.target.split_once('@') else { return false };
+        match (self.model.labelled(label), self.target_revision()) {
+            (Some(labelled), Some(rev)) => !self.model.lineage(labelled)[rev],
+            _ => false,
+        }
     }
 }
 
