@@ -1,32 +1,39 @@
-"""Runs a list of upgrade and downgrade steps through Alembic itself.
+"""Runs upgrade and downgrade steps through Alembic itself, one at a time.
 
 The other half of `alembic.rs`, the differential test of cargo-migrate's
 planner against Alembic. Usage:
 
-    python3 alembic_driver.py REQUEST.json
+    python3 alembic_driver.py SCRIPT_LOCATION DB
 
-REQUEST.json holds {"script_location": DIR, "db": PATH, "steps": [[COMMAND,
-TARGET], ...]} where COMMAND is "upgrade" or "downgrade". DIR holds the
-version files in versions/, each creating and dropping one table `t_<id>`;
-the driver writes DIR/env.py itself, so all the Python lives in this file.
+SCRIPT_LOCATION holds the version files in versions/, each creating and
+dropping one table `t_<id>`; the driver writes SCRIPT_LOCATION/env.py
+itself, so all the Python lives in this file. DB is the SQLite file.
 
-Prints one JSON document on stdout:
+The driver first checks the revision graph and writes one JSON line on
+stdout, `{"load_error": TEXT}` when Alembic refuses the graph (then it
+exits) or `{"load_error": null}`. Then it reads one JSON request a line on
+stdin and answers each with one JSON line on stdout, until end of input:
 
-    {"load_error": TEXT}            when Alembic refuses the revision graph
-    {"steps": [{"ok": BOOL, "error": TEXT | null, "warnings": [TEXT],
-                "tables": [NAME]}, ...]}
+    {"step": [COMMAND, TARGET]}     COMMAND is "upgrade" or "downgrade"
+        -> {"ok": BOOL, "error": TEXT | null, "warnings": [TEXT],
+            "tables": [NAME]}
+    {"restore": true}
+        -> {"tables": [NAME]}
 
-`tables` are the `t_<id>` tables after the step, sorted: the truth of what is
-applied, since Alembic's version table holds only the heads. A step that
-raises is recorded as failed (`error` is "ExceptionType: message", plus
+`tables` are the `t_<id>` tables, sorted: the truth of what is applied,
+since Alembic's version table holds only the heads. A step that raises is
+recorded as failed (`error` is "ExceptionType: message", plus
 " (at alembic/FILE:LINE)" when it is a crash inside Alembic rather than one
 of its CommandError refusals) and the next step runs on whatever state it
-left.
+left. Before each step the driver copies DB aside; `restore` puts that copy
+back, so the database is as it was before the last step (a crash can leave
+Alembic's DDL committed while its version table rolls back).
 """
 
 import io
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import traceback
@@ -117,21 +124,40 @@ def run_step(config, db, step):
     }
 
 
+def answer(out, document):
+    out.write(json.dumps(document) + "\n")
+    out.flush()
+
+
+def serve(config, db, out):
+    """Answers requests from stdin until end of input."""
+    saved = db + ".before"
+    # An empty file is an empty SQLite database: there is always one to copy.
+    open(db, "ab").close()
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "step" in request:
+            shutil.copyfile(db, saved)
+            answer(out, run_step(config, db, request["step"]))
+        elif request.get("restore"):
+            shutil.copyfile(saved, db)
+            answer(out, {"tables": tables(db)})
+        else:
+            raise ValueError("unknown request: %r" % line)
+
+
 def main():
-    with open(sys.argv[1]) as file:
-        request = json.load(file)
-    with open(os.path.join(request["script_location"], "env.py"), "w") as file:
+    script_location, db = sys.argv[1:]
+    with open(os.path.join(script_location, "env.py"), "w") as file:
         file.write(ENV_PY)
-    config = config_for(request["script_location"], request["db"])
+    config = config_for(script_location, db)
     out = sys.stdout
     # Whatever Alembic or SQLAlchemy print must not corrupt the JSON.
     sys.stdout = sys.stderr
     refused = load_error(config)
-    if refused is not None:
-        json.dump({"load_error": refused}, out)
-        return
-    steps = [run_step(config, request["db"], step) for step in request["steps"]]
-    json.dump({"steps": steps}, out)
+    answer(out, {"load_error": refused})
+    if refused is None:
+        serve(config, db, out)
 
 
 if __name__ == "__main__":
