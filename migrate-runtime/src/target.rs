@@ -320,11 +320,17 @@ impl Resolver<'_> {
         }
     }
 
-    /// The database's tip as the scope sees it: the applied revisions of the
-    /// branch that have no applied child in it. With `feature@+1` and only
-    /// the other branch applied, that is the branch point, not base.
+    /// The database's tip as the scope sees it: the current revisions on
+    /// the branch or, when none is, the applied revisions of the branch that
+    /// have no applied child in it (as Alembic backtracks). With
+    /// `feature@+1` and only the other branch applied, that is the branch
+    /// point, not base.
     fn current(&self, current: &[Rev]) -> Vec<Rev> {
         let Some(scope) = &self.scope else { return current.to_vec() };
+        let on_branch: Vec<Rev> = current.iter().copied().filter(|&r| scope.members[r]).collect();
+        if !on_branch.is_empty() {
+            return on_branch;
+        }
         let applied = self.graph.ancestors(current);
         let inside = |r: Rev| applied[r] && scope.members[r];
         let tip = |r: Rev| inside(r) && !self.graph.children(r).iter().any(|&c| inside(c));
