@@ -179,6 +179,8 @@ pub enum ApplyError {
     NeededByOtherPackage { at: Location, revision: String, dependents: Vec<String> },
     #[error("stamping `{target}` would forget {} recorded as applied ({}) without reverting {}: pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade {target}` to revert them", plural(revisions.len(), "revision"), revisions.join(", "), if revisions.len() == 1 { "it" } else { "them" })]
     StampBelow { target: String, revisions: Vec<String> },
+    #[error("nothing applied descends from `{target}` on its line, yet the database is past it (at {}): name the revision to go down to", current.join(", "))]
+    NothingAbove { target: String, current: Vec<String> },
     #[error("target `{target}` is not below the current revision: use `upgrade` to go there")]
     NotBelow { target: String },
     #[error("{at}: revision `{revision}` failed: {message}\n  in statement: {statement}")]

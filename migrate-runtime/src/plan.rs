@@ -199,6 +199,16 @@ impl<'g> State<'g> {
         dialect: Dialect,
     ) -> Result<Vec<Rev>, ApplyError> {
         let plan = self.revert_set(target_text, target)?;
+        let current = self.current();
+        if plan.is_empty() && !target.tips.iter().all(|t| current.contains(t)) {
+            // The database is past the target, yet nothing on the target's
+            // line is above it: what it is past is a sibling branch or a
+            // dependant, which a downgrade to here would have to leave.
+            return Err(ApplyError::NothingAbove {
+                target: target_text.to_string(),
+                current: self.graph.ids(&current),
+            });
+        }
         for &rev in &plan {
             let revision = self.graph.revision(rev);
             revision.downgrade_section(dialect)?;

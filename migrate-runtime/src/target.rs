@@ -59,7 +59,12 @@ impl Target {
     /// Refuses a target that points the other way from the command, as
     /// Alembic does: `upgrade -1`, `downgrade +1`, and `downgrade heads`
     /// when there are several heads (a downgrade goes down to one state).
-    pub fn check_direction(&self, text: &str, direction: Direction, graph: &Graph) -> Result<(), TargetError> {
+    pub fn check_direction(
+        &self,
+        text: &str,
+        direction: Direction,
+        graph: &Graph,
+    ) -> Result<(), TargetError> {
         let wrong_way = |other: &'static str| TargetError::WrongWay { target: text.to_string(), other };
         match (self.written, direction) {
             (Written::DownFromCurrent, Direction::Upgrade) => Err(wrong_way("downgrade")),
@@ -309,8 +314,11 @@ impl Resolver<'_> {
     fn revision(&self, id: &str) -> Result<Rev, TargetError> {
         match self.graph.resolve_id(id) {
             Err(TargetError::Ambiguous { prefix, candidates }) if self.scope.is_some() => {
-                let inside: Vec<Rev> =
-                    candidates.iter().filter_map(|c| self.graph.find(c)).filter(|&r| self.in_scope(r)).collect();
+                let inside: Vec<Rev> = candidates
+                    .iter()
+                    .filter_map(|c| self.graph.find(c))
+                    .filter(|&r| self.in_scope(r))
+                    .collect();
                 match inside.as_slice() {
                     [one] => Ok(*one),
                     _ => Err(TargetError::Ambiguous { prefix, candidates }),

@@ -87,23 +87,6 @@ const DEVIATIONS: &[Deviation] = &[
         applies: |seen| seen.alembic_crashed() && (seen.cargo.error.is_none() || seen.cargo_unchanged()),
     },
     Deviation {
-        name: "`downgrade REV` with REV kept only by a dependant",
-        reason: "REV is applied and reached from above only through `depends-on`: none of its \
-                 children is applied, a revision depending on it is. Alembic starts the walk down \
-                 from REV's children alone (script/revision.py:1354) and, with none applied, refuses \
-                 (:1415, \"Destination REV is not a valid downgrade target from current head(s)\"); \
-                 cargo-migrate does nothing, as REV's state is already reached: everything above REV \
-                 through its children is gone, and a dependant may stay since REV stays",
-        applies: |seen| {
-            let refusal = format!("Destination {} is not a valid downgrade target", seen.step.target);
-            seen.step.direction == Direction::Downgrade
-                && seen.alembic.failed_with(&refusal)
-                && seen.cargo.error.is_none()
-                && seen.cargo_unchanged()
-                && seen.target_revision().is_some_and(|rev| seen.kept_only_by_a_dependant(rev))
-        },
-    },
-    Deviation {
         name: "`downgrade label@REV` with REV off the label's line",
         reason: "Alembic ignores the label of an absolute downgrade target (script/revision.py:1204, \
                  _parse_downgrade_target returns get_revision(symbol) without the branch check its \
@@ -117,6 +100,51 @@ const DEVIATIONS: &[Deviation] = &[
                 && seen.cargo.failed_with(&refusal)
                 && seen.cargo_unchanged()
                 && seen.labelled_target_off_its_line()
+        },
+    },
+    Deviation {
+        name: "`label@…` downgrade above the labelled revision",
+        reason: "when a downgrade to `label@…` has several children to revert from, Alembic keeps \
+                 those that are ancestors of the labelled revision (script/revision.py:1370) and \
+                 refuses when none is (:1383, \"Not a valid downgrade target from current heads\"), \
+                 so `label@-1` or `label@REV` fails whenever REV lies above the label; cargo-migrate \
+                 counts the label's descendants as its line too and reverts the children on it, as \
+                 `downgrade REV` would (src/target.rs, `Target::downgrade_roots`)",
+        applies: |seen| {
+            seen.step.direction == Direction::Downgrade
+                && seen.step.target.contains('@')
+                && seen.alembic.failed_with("Not a valid downgrade target from current heads")
+                && seen.cargo.error.is_none()
+                && seen.cargo_reverted_only_on_the_labels_line()
+        },
+    },
+    Deviation {
+        name: "`downgrade label@head` with several heads in the chain",
+        reason: "Alembic resolves the `head` of an absolute downgrade target over the whole chain, \
+                 ignoring the label (script/revision.py:1204), and refuses when the chain has several \
+                 heads, while its upgrade takes the label's own head (:495, get_current_head); \
+                 cargo-migrate takes the label's head in both directions",
+        applies: |seen| {
+            let refusal =
+                format!("Multiple head revisions are present for given argument '{}'", seen.step.target);
+            seen.step.direction == Direction::Downgrade
+                && seen.step.target.ends_with("@head")
+                && seen.alembic.failed_with(&refusal)
+                && seen.cargo.error.is_none()
+        },
+    },
+    Deviation {
+        name: "`downgrade label@PREFIX` unique only on the branch",
+        reason: "Alembic resolves an absolute downgrade target without its label \
+                 (script/revision.py:1204), so a prefix two revisions share is ambiguous there \
+                 (\"Can't locate revision identified by\"), while its upgrade narrows the prefix to \
+                 the branch first (:627); cargo-migrate narrows it in both directions",
+        applies: |seen| {
+            seen.step.direction == Direction::Downgrade
+                && seen.step.target.contains('@')
+                && seen.alembic.failed_with("Can't locate revision identified by")
+                && seen.cargo.error.is_none()
+                && seen.target_prefix_is_shared()
         },
     },
 ];
@@ -745,20 +773,23 @@ impl Observed<'_> {
         self.model.find(symbol)
     }
 
-    fn applied(&self, rev: usize) -> bool {
-        let table = format!("t_{}", self.model.nodes[rev].id);
-        self.before.contains(&table)
+    /// The target's revision part is a hex prefix of several ids.
+    fn target_prefix_is_shared(&self) -> bool {
+        let symbol = self.step.target.rsplit('@').next().unwrap_or_default();
+        let hex = symbol.len() >= 4 && symbol.bytes().all(|b| b.is_ascii_hexdigit());
+        hex && self.model.nodes.iter().filter(|n| n.id.starts_with(symbol)).count() > 1
     }
 
-    /// `rev` is applied, none of its children is, a revision depending on
-    /// it is.
-    fn kept_only_by_a_dependant(&self, rev: usize) -> bool {
-        let any_applied = |holds: &dyn Fn(&Node) -> bool| {
-            self.model.nodes.iter().enumerate().any(|(at, node)| holds(node) && self.applied(at))
-        };
-        self.applied(rev)
-            && !any_applied(&|node| node.parents.contains(&rev))
-            && any_applied(&|node| node.depends_on.contains(&rev))
+    /// Every revision cargo-migrate reverted (if any) lies on the line
+    /// (through parents) of the revision carrying the target's label.
+    fn cargo_reverted_only_on_the_labels_line(&self) -> bool {
+        let Some((label, _)) = self.step.target.split_once('@') else { return false };
+        let Some(labelled) = self.model.labelled(label) else { return false };
+        let line = self.model.lineage(labelled);
+        let reverted: Vec<&String> = self.before.iter().filter(|t| !self.cargo.tables.contains(t)).collect();
+        reverted
+            .iter()
+            .all(|table| self.model.find(table.trim_start_matches("t_")).is_some_and(|rev| line[rev]))
     }
 
     /// The target is `label@REV` with REV an id or prefix neither below nor

@@ -159,7 +159,8 @@ fn downgrades_keep_to_their_branch() {
             ("a b c f1", "down -1", "SeveralCurrent: `-1` is ambiguous: the database is at several revisions (c, f1): step from one of them, e.g. `c-1`"),
             ("a b c", "down -1", "c"),
             ("a b c d f1 f2", "down feature@base", "f2 d f1 c b a"),
-            ("a b c d", "down feature@b", "(nothing)"),
+            ("a b c d", "down feature@b", "NothingAbove: nothing applied descends from `feature@b` on its line, yet the database is past it (at d): name the revision to go down to"),
+            ("a b c d f1", "down f1", "(nothing)"),
             ("a b c d", "up feature@head", "f1 f2"),
             ("a b c d", "up feature@+1", "f1"),
             ("a b", "up +1", "AmbiguousStep: `+1` is ambiguous at `b`, which has several children: c, f1"),
@@ -301,7 +302,9 @@ fn a_revision_only_depended_on_is_not_current() {
         &[
             ("a b c", "down -1", "c"),
             ("a b", "down -1", "b"),
-            ("a b c", "down b", "(nothing)"),
+            // Only `c` keeps `b`, through `depends-on`: as in Alembic, there is
+            // nothing above `b` to revert, yet the database is past it.
+            ("a b c", "down b", "NothingAbove: nothing applied descends from `b` on its line, yet the database is past it (at c): name the revision to go down to"),
             ("a b c", "down a", "c b"),
             ("a", "up c", "b c"),
         ],
