@@ -8,8 +8,8 @@ use crate::commands::Context;
 use crate::project::Package;
 use anyhow::Result;
 use migrate_runtime::apply::Options;
+use migrate_runtime::database::url::DatabaseUrl;
 use migrate_runtime::database::{Connector, Database};
-use migrate_runtime::url::DatabaseUrl;
 
 /// The URL for `package`'s database.
 pub fn url(cx: &Context, package: &Package) -> Result<DatabaseUrl> {

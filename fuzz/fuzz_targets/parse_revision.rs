@@ -6,7 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use migrate_runtime::{lint, parse::parse_revision, split::split_statements};
+use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::sql::{lint, split::split_statements};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -1,7 +1,7 @@
 //! Benchmark: the compile-time cost of `embed_migrations!` for chains of
 //! 1,000 and 10,000 revisions (a table each, with its downgrade).
 //!
-//! 1. Expansion in process: `migrate_runtime::codegen::embed`, the function
+//! 1. Expansion in process: `migrate_runtime::embed::codegen::embed`, the function
 //!    the macro calls, split into reading + parsing + graph and generating
 //!    tokens, and with `Verify::Sqlite` (the chain applied up and down).
 //! 2. A full `cargo build` (dev profile) of a generated crate whose
@@ -13,7 +13,7 @@
 //!
 //! Run: `cargo bench -p migrate-macros --bench embed [-- REVISIONS...]`
 
-use migrate_runtime::codegen::{embed, Chain, Verify};
+use migrate_runtime::embed::codegen::{embed, Chain, Verify};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -57,7 +57,7 @@ fn expansion(count: usize, dir: &Path) {
     let chain = |verify| Chain { package: "bench", package_root: dir, folder: "migrations".as_ref(), verify };
     let load = median(5, || {
         let started = Instant::now();
-        migrate_runtime::load::load_graph(dir, "migrations".as_ref()).expect("valid chain");
+        migrate_runtime::chain::load::load_graph(dir, "migrations".as_ref()).expect("valid chain");
         started.elapsed()
     });
     let mut tokens = 0;
@@ -97,14 +97,15 @@ fn write_crate(root: &Path, count: usize) -> PathBuf {
         macros = workspace.join("migrate-macros"),
         runtime = workspace.join("migrate-runtime"),
     );
-    let main = "static M: migrate_runtime::embedded::Migrations = migrate_macros::embed_migrations!();\n\
+    let main =
+        "static M: migrate_runtime::embed::embedded::Migrations = migrate_macros::embed_migrations!();\n\
                 fn main() {\n    println!(\"{}\", M.len());\n}\n";
     let folder = dir.join("migrations");
     std::fs::create_dir_all(&folder).expect("migrations folder");
     std::fs::create_dir_all(dir.join("src")).expect("src");
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("manifest");
     std::fs::write(dir.join("src/main.rs"), main).expect("main.rs");
-    let build = "fn main() {\n    migrate_runtime::build::rerun_if_migrations_changed();\n}\n";
+    let build = "fn main() {\n    migrate_runtime::embed::rerun_if_migrations_changed();\n}\n";
     std::fs::write(dir.join("build.rs"), build).expect("build.rs");
     std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock");
     for i in 0..count {

@@ -1,7 +1,7 @@
 //! The macro's arguments, `["folder"] [, verify = "sqlite"]`, and their
-//! expansion through [`migrate_runtime::codegen::embed`].
+//! expansion through [`migrate_runtime::embed::codegen::embed`].
 
-use migrate_runtime::codegen::{self, Chain, Verify};
+use migrate_runtime::embed::codegen::{self, Chain, Verify};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use std::path::Path;
@@ -94,6 +94,6 @@ pub fn into_compile_errors(error: syn::Error) -> TokenStream {
     let errors = error.into_compile_error();
     quote! {{
         #errors
-        ::migrate_runtime::embedded::Migrations { package: "", revisions: &[] }
+        ::migrate_runtime::embed::embedded::Migrations { package: "", revisions: &[] }
     }}
 }

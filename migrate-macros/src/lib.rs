@@ -3,7 +3,7 @@
 //! file, and an application migrates at start-up with no files on disk.
 //!
 //! This crate is a thin shell: it parses the macro input, then calls
-//! [`migrate_runtime::codegen::embed`], the code generator build scripts
+//! [`migrate_runtime::embed::codegen::embed`], the code generator build scripts
 //! use too, and turns its errors into `compile_error!`s.
 
 mod input;
@@ -11,10 +11,10 @@ mod input;
 use proc_macro::TokenStream;
 
 /// Embeds the revision chain of a migrations folder as a
-/// `migrate_runtime::embedded::Migrations` value, usable in a `static`.
+/// `migrate_runtime::embed::embedded::Migrations` value, usable in a `static`.
 ///
 /// ```ignore
-/// use migrate_runtime::embedded::Migrations;
+/// use migrate_runtime::embed::embedded::Migrations;
 ///
 /// static MIGRATIONS: Migrations = migrate_macros::embed_migrations!();
 /// static OTHER: Migrations = migrate_macros::embed_migrations!("db/migrations");
@@ -43,7 +43,7 @@ use proc_macro::TokenStream;
 ///   package's tables cannot be verified.
 /// - Each file is tracked with `include_str!`, so editing one recompiles.
 ///   Adding or removing a file is seen only through a build script: call
-///   `migrate_runtime::build::rerun_if_migrations_changed()` in `build.rs`.
+///   `migrate_runtime::embed::rerun_if_migrations_changed()` in `build.rs`.
 /// - The expansion names `::migrate_runtime`: depend on it directly.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {

@@ -8,10 +8,10 @@
 //!
 //! Run: `cargo bench -p migrate-runtime --bench apply_postgres [-- REVISIONS ROUNDS]`
 
+use migrate_runtime::apply::history::quote_literal;
 use migrate_runtime::apply::Options;
-use migrate_runtime::history::quote_literal;
-use migrate_runtime::pg_server::ThrowawayServer;
 use migrate_runtime::postgres::PostgresMigrator;
+use migrate_runtime::testing::server::ThrowawayServer;
 use migrate_runtime::Graph;
 use std::time::{Duration, Instant};
 

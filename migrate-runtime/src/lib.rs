@@ -1,49 +1,51 @@
 //! Schema revisions for Rust projects: the library behind `cargo migrate`,
 //! `embed_migrations!` and applications that migrate at start-up.
 //!
-//! The driver-free modules (parsing, the graph, targets, scaffolding) build
-//! with `default-features = false`; the SQLite engine sits behind the
-//! `sqlite` feature.
+//! The layers, each a folder, from the bottom up (ARCHITECTURE.md draws
+//! them):
+//!
+//! - [`model`]: a revision, its location and checksum, the errors;
+//! - [`chain`]: revision files parsed and loaded, the graph, targets,
+//!   workspaces, configuration, scaffolding;
+//! - [`sql`]: the statement splitter and the lint;
+//! - [`apply`]: what every engine shares: options, the planner, the
+//!   history-table protocol, offline scripts;
+//! - [`schema`]: the schema model, its diff and autogenerate;
+//! - [`embed`]: chains compiled into the application (the macro's code
+//!   generator and the build-script API);
+//! - the drivers, behind features: [`sqlite`] (`sqlite`), [`postgres`]
+//!   (`postgres`), and [`database`], one blocking handle over both;
+//! - [`testing`]: the walk-versions harness, template and scratch
+//!   databases, the throw-away PostgreSQL server.
+//!
+//! Everything up to [`embed`] is driver-free and builds with
+//! `default-features = false` (what `migrate-macros` and build scripts use).
+//! The items most applications need are re-exported here.
 
 pub mod apply;
-pub mod autogen;
-pub mod build;
-pub mod checksum;
-pub mod codegen;
-pub mod config;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod chain;
 pub mod database;
-pub mod embedded;
-pub mod error;
-pub mod graph;
-pub mod history;
-#[cfg(feature = "postgres")]
-pub mod introspect_postgres;
-#[cfg(feature = "sqlite")]
-pub mod introspect_sqlite;
-pub mod lint;
-pub mod load;
-pub mod location;
-pub mod parse;
-#[cfg(feature = "postgres")]
-pub mod pg_server;
-pub mod plan;
+pub mod embed;
+pub mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-pub mod revision;
-pub mod scaffold;
 pub mod schema;
-pub mod script;
-pub mod split;
+pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-pub mod target;
 pub mod testing;
-pub mod url;
-pub mod workspace;
 
-pub use embedded::Migrations;
-pub use error::{ApplyError, ChainError, ChainErrors, TargetError};
-pub use graph::Graph;
-pub use location::Location;
-pub use revision::{Dialect, Revision};
+pub use apply::{Direction, Options, Step};
+pub use chain::graph::Graph;
+pub use chain::load::load_graph;
+pub use database::url::DatabaseUrl;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use database::{connect, Database};
+pub use embed::embedded::Migrations;
+pub use model::error::{ApplyError, ChainError, ChainErrors, TargetError};
+pub use model::location::Location;
+pub use model::revision::{Dialect, Revision};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresMigrator;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteMigrator;

@@ -155,7 +155,7 @@ fn eight_processes_upgrading_one_postgres_database_apply_each_revision_once() {
 
 #[test]
 fn the_advisory_lock_is_released_when_a_run_fails() {
-    use migrate_runtime::{apply::Options, load::load_graph, postgres::PostgresMigrator};
+    use migrate_runtime::{load_graph, Options, PostgresMigrator};
     let Some(url) = database() else { return };
     let demo = Fixture::copy("demo");
     demo.write(

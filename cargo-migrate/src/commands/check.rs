@@ -2,7 +2,7 @@
 //! parses, forms a valid graph, its cross-package dependencies resolve, it
 //! has one head (unless `multiple-heads = true`, or each head is on a
 //! labelled branch of its own), no revision that runs in a transaction
-//! holds a statement that cannot (`migrate_runtime::lint`), and for
+//! holds a statement that cannot (`migrate_runtime::sql::lint`), and for
 //! packages with a `schema.sql` that holds statements, the head schema is
 //! the one it declares (both built in scratch databases and compared with
 //! `Schema::diff`). With a database URL
@@ -16,9 +16,9 @@ use crate::output::{paint, print, print_error, print_json, ID};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Result};
-use migrate_runtime::lint;
-use migrate_runtime::plan::State;
-use migrate_runtime::workspace::{combine, PackageChain};
+use migrate_runtime::apply::plan::State;
+use migrate_runtime::chain::workspace::{combine, PackageChain};
+use migrate_runtime::sql::lint;
 use migrate_runtime::Graph;
 use serde::Serialize;
 

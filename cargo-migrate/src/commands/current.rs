@@ -7,9 +7,9 @@ use crate::db;
 use crate::output::{paint, print, print_json, ID, TAG};
 use crate::project::Package;
 use anyhow::Result;
-use migrate_runtime::graph::Rev;
-use migrate_runtime::history::AppliedRevision;
-use migrate_runtime::plan::State;
+use migrate_runtime::apply::history::AppliedRevision;
+use migrate_runtime::apply::plan::State;
+use migrate_runtime::chain::graph::Rev;
 use migrate_runtime::{Dialect, Graph};
 use serde::Serialize;
 

@@ -5,9 +5,9 @@ use super::{display, new::checked_new_id, write_new_file, Context};
 use crate::cli::MergeArgs;
 use crate::output::print;
 use anyhow::{bail, Result};
-use migrate_runtime::graph::Rev;
-use migrate_runtime::scaffold::NewRevision;
-use migrate_runtime::target::resolve;
+use migrate_runtime::chain::graph::Rev;
+use migrate_runtime::chain::scaffold::NewRevision;
+use migrate_runtime::chain::target::resolve;
 
 pub fn run(cx: &Context, args: MergeArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;

@@ -21,8 +21,8 @@ mod walk;
 use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
 use anyhow::Result;
-use migrate_runtime::graph::Rev;
-use migrate_runtime::{target, Graph};
+use migrate_runtime::chain::graph::Rev;
+use migrate_runtime::{chain::target, Graph};
 use std::path::Path;
 
 /// What every command gets: the global options and the workspace.

@@ -7,9 +7,9 @@ use crate::output::print;
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Result};
-use migrate_runtime::autogen::{generate, Changes};
-use migrate_runtime::revision::{validate_id, validate_label, Dependency, TransactionMode};
-use migrate_runtime::scaffold::NewRevision;
+use migrate_runtime::chain::scaffold::NewRevision;
+use migrate_runtime::model::revision::{validate_id, validate_label, Dependency, TransactionMode};
+use migrate_runtime::schema::autogen::{generate, Changes};
 use migrate_runtime::schema::Difference;
 use migrate_runtime::Graph;
 

@@ -7,9 +7,9 @@ use super::{single, Context};
 use crate::cli::RebaseArgs;
 use crate::output::print;
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::graph::{Graph, Rev};
-use migrate_runtime::parse::parse_revision;
-use migrate_runtime::scaffold::set_parents;
+use migrate_runtime::chain::graph::{Graph, Rev};
+use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::chain::scaffold::set_parents;
 
 pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;

@@ -7,9 +7,9 @@
 
 use super::{database, DIALECT};
 use crate::apply::Direction;
-use crate::error::ApplyError;
-use crate::location::Location;
-use crate::revision::{Revision, Section};
+use crate::model::error::ApplyError;
+use crate::model::location::Location;
+use crate::model::revision::{Revision, Section};
 use rusqlite::Connection;
 
 /// The connection's enforcement as it was when a run began, switched off for

@@ -67,15 +67,15 @@ impl TestDatabase for rusqlite::Connection {
     }
 
     fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
-        crate::introspect_sqlite::introspect(self, history_table).map_err(|e| e.to_string())
+        crate::sqlite::introspect::introspect(self, history_table).map_err(|e| e.to_string())
     }
 
     fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
-        crate::introspect_sqlite::object_fingerprints(self, history_table).map_err(|e| e.to_string())
+        crate::sqlite::introspect::object_fingerprints(self, history_table).map_err(|e| e.to_string())
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
-        crate::introspect_sqlite::introspect_objects(self, history_table, Some(&object_names(objects)))
+        crate::sqlite::introspect::introspect_objects(self, history_table, Some(&object_names(objects)))
             .map_err(|e| e.to_string())
     }
 }
@@ -105,18 +105,18 @@ impl TestDatabase for crate::database::PostgresConnection {
     }
 
     fn schema(&mut self, history_table: &str) -> Result<Schema, String> {
-        self.block_on(crate::introspect_postgres::introspect(self.client(), history_table))
+        self.block_on(crate::postgres::introspect::introspect(self.client(), history_table))
             .map_err(|e| crate::postgres::describe(&e))
     }
 
     fn object_fingerprints(&mut self, history_table: &str) -> Result<BTreeMap<String, String>, String> {
-        self.block_on(crate::introspect_postgres::object_fingerprints(self.client(), history_table))
+        self.block_on(crate::postgres::introspect::object_fingerprints(self.client(), history_table))
             .map_err(|e| crate::postgres::describe(&e))
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, String> {
         let names = object_names(objects);
-        self.block_on(crate::introspect_postgres::introspect_objects(
+        self.block_on(crate::postgres::introspect::introspect_objects(
             self.client(),
             history_table,
             Some(&names),

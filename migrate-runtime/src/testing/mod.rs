@@ -4,7 +4,7 @@
 //!
 //! ```
 //! # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
-//! # let revision = migrate_runtime::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+//! # let revision = migrate_runtime::chain::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
 //! # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
 //! use migrate_runtime::testing::WalkVersions;
 //! let report = WalkVersions::new(&graph)
@@ -19,6 +19,8 @@ mod database;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod scratch;
+#[cfg(feature = "postgres")]
+pub mod server;
 mod template;
 mod walk;
 
@@ -35,15 +37,15 @@ pub use template::PostgresTemplate;
 pub use template::SqliteTemplate;
 pub use walk::{Comparison, Hook, Stage, WalkError, WalkReport, WalkVersions};
 
+use crate::apply::script::{downgrade_step, upgrade_step};
 use crate::apply::Options;
-use crate::error::{ApplyError, TargetError};
-use crate::graph::Graph;
-use crate::revision::Dialect;
-use crate::script::{downgrade_step, upgrade_step};
+use crate::chain::graph::Graph;
+use crate::model::error::{ApplyError, TargetError};
+use crate::model::revision::Dialect;
 
 /// pytest-alembic's `test_single_head_revision`.
 pub fn check_single_head(graph: &Graph) -> Result<(), TargetError> {
-    crate::target::resolve(graph, "head", &[]).map(drop)
+    crate::chain::target::resolve(graph, "head", &[]).map(drop)
 }
 
 /// pytest-alembic's `test_upgrade`: every revision applies, from empty.
@@ -87,12 +89,12 @@ pub fn check_offline_sql(graph: &Graph, dialect: Dialect, options: &Options) -> 
 /// runs.
 #[cfg(feature = "sqlite")]
 pub fn walk_sqlite_folder(package_root: &std::path::Path, folder: &str) -> Result<WalkReport, String> {
-    let graph = crate::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
+    let graph = crate::chain::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
     WalkVersions::new(&graph).run_sqlite().map_err(|e| e.to_string())
 }
 
 /// Walks the chain on a fresh database of the test PostgreSQL server
-/// ([`crate::pg_server::test_server`]); `Ok(None)` when no server can be
+/// ([`crate::testing::server::test_server`]); `Ok(None)` when no server can be
 /// had and `CI` is not set. Without the `postgres` feature, always `Ok(None)`.
 pub fn walk_postgres_folder(
     package_root: &std::path::Path,
@@ -100,8 +102,9 @@ pub fn walk_postgres_folder(
 ) -> Result<Option<WalkReport>, String> {
     #[cfg(feature = "postgres")]
     {
-        let graph = crate::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
-        let Some(server) = crate::pg_server::test_server().map_err(|e| e.to_string())? else {
+        let graph =
+            crate::chain::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
+        let Some(server) = crate::testing::server::test_server().map_err(|e| e.to_string())? else {
             return Ok(None);
         };
         let name = format!("walk_{}_{}", std::process::id(), template::chain_fingerprint(&graph, "walk"));

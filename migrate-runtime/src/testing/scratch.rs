@@ -6,11 +6,11 @@
 //! can do the same.
 
 use crate::apply::Options;
+use crate::database::url::{redact, DatabaseUrl};
 use crate::database::{self, Database, PostgresConnection};
-use crate::pg_server::ThrowawayServer;
 use crate::schema::Schema;
 use crate::testing::database::{database_url, TestDatabase};
-use crate::url::{redact, DatabaseUrl};
+use crate::testing::server::ThrowawayServer;
 use crate::{Dialect, Graph};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -5,16 +5,16 @@ use super::database::{database_url, TestDatabase};
 #[cfg(feature = "postgres")]
 use crate::database::PostgresConnection;
 #[cfg(feature = "sqlite")]
-use crate::error::ApplyError;
+use crate::model::error::ApplyError;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-use crate::{apply::Options, graph::Graph};
+use crate::{apply::Options, chain::graph::Graph};
 
 /// Test databases already at head, copied from a template migrated once:
 /// a test suite then pays for the chain once, not once per test.
 ///
 /// ```
 /// # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n";
-/// # let revision = migrate_runtime::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+/// # let revision = migrate_runtime::chain::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
 /// # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
 /// use migrate_runtime::{apply::Options, testing::SqliteTemplate};
 /// let template = SqliteTemplate::new(&graph, &Options::new("app"))?;
@@ -91,7 +91,7 @@ impl PostgresTemplate {
     /// Creates database `name` from the template and returns its URL.
     pub fn database(&self, name: &str) -> Result<String, String> {
         let mut admin = PostgresConnection::connect(&self.server).map_err(|e| e.to_string())?;
-        let name = crate::history::quote_ident(name);
+        let name = crate::apply::history::quote_ident(name);
         admin.execute(&format!("CREATE DATABASE {name} TEMPLATE {}", self.template))?;
         Ok(database_url(&self.server, name.trim_matches('"')))
     }
@@ -106,5 +106,5 @@ pub(super) fn chain_fingerprint(graph: &Graph, package: &str) -> String {
         text += &revision.id;
         revision.upgrade.iter().for_each(|section| text += &section.checksum);
     }
-    crate::checksum::sql_checksum(&text)[..16].to_string()
+    crate::model::checksum::sql_checksum(&text)[..16].to_string()
 }

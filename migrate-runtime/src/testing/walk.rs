@@ -3,13 +3,13 @@
 //! each revision.
 
 use super::database::TestDatabase;
+use crate::apply::script::{downgrade_step, upgrade_step};
 use crate::apply::Options;
-use crate::error::{ApplyError, TargetError};
-use crate::graph::{Graph, Rev};
-use crate::revision::{Revision, Section};
+use crate::chain::graph::{Graph, Rev};
+use crate::model::error::{ApplyError, TargetError};
+use crate::model::revision::{Revision, Section};
 use crate::schema::{changed_objects, diff_entries, undo, Difference, Schema};
-use crate::script::{downgrade_step, upgrade_step};
-use crate::split::split_statements;
+use crate::sql::split::split_statements;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -195,7 +195,7 @@ impl<'a> WalkVersions<'a> {
     pub fn run(mut self, db: &mut dyn TestDatabase) -> Result<WalkReport, WalkError> {
         let hooks = self.resolve_hooks()?;
         let revs = self.revisions_to_walk()?;
-        let history = crate::history::create_table_sql(db.dialect(), &self.options.history_table);
+        let history = crate::apply::history::create_table_sql(db.dialect(), &self.options.history_table);
         db.execute(&history).map_err(WalkError::Database)?;
         let floor = match &self.min_downgrade {
             Some(target) => Some(self.graph.resolve_id(target)?),
@@ -221,7 +221,7 @@ impl<'a> WalkVersions<'a> {
 
     fn revisions_to_walk(&self) -> Result<Vec<Rev>, WalkError> {
         let Some(target) = &self.stop_at else { return Ok((0..self.graph.len()).collect()) };
-        let wanted = self.graph.ancestors(&crate::target::resolve(self.graph, target, &[])?);
+        let wanted = self.graph.ancestors(&crate::chain::target::resolve(self.graph, target, &[])?);
         Ok((0..self.graph.len()).filter(|&r| wanted[r]).collect())
     }
 }
@@ -418,7 +418,7 @@ impl Walk<'_, '_> {
 /// downgrade.
 fn digest(fingerprints: &Fingerprints) -> String {
     let text: String = fingerprints.iter().map(|(object, digest)| format!("{object}={digest}\n")).collect();
-    crate::checksum::sql_checksum(&text)
+    crate::model::checksum::sql_checksum(&text)
 }
 
 /// Runs one revision's script; on failure rolls back and replays its

@@ -4,14 +4,16 @@
 //! check it is the start again, with the rows still there where the change
 //! does not drop them.
 
+use migrate_runtime::apply::history;
+use migrate_runtime::apply::script::{downgrade_step, upgrade_step};
 use migrate_runtime::apply::Options;
-use migrate_runtime::autogen::{generate, Changes};
-use migrate_runtime::parse::parse_revision;
+use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::schema::autogen::{generate, Changes};
 use migrate_runtime::schema::{Column, Schema, Table};
-use migrate_runtime::script::{downgrade_step, upgrade_step};
+use migrate_runtime::sql::lint;
 use migrate_runtime::testing::TestDatabase;
 use migrate_runtime::Dialect;
-use migrate_runtime::{history, lint, Revision};
+use migrate_runtime::Revision;
 use rusqlite::Connection;
 
 struct Case {
@@ -742,7 +744,7 @@ fn postgres_databases() -> Option<impl FnMut() -> Box<dyn TestDatabase>> {
     use migrate_runtime::testing::{database_url, PostgresConnection};
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let base = migrate_runtime::pg_server::test_server().expect("a PostgreSQL server for the tests")?;
+    let base = migrate_runtime::testing::server::test_server().expect("a PostgreSQL server for the tests")?;
     Some(move || -> Box<dyn TestDatabase> {
         let name = format!("autogen_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let mut admin = PostgresConnection::connect(&base).expect("connect");

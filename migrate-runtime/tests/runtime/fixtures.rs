@@ -7,10 +7,10 @@
 //! output: review the diff by eye.
 
 use crate::{ids, revs, trim_indent};
-use migrate_runtime::load::{load_graph, read_folder};
-use migrate_runtime::scaffold::slug;
-use migrate_runtime::target::resolve;
-use migrate_runtime::workspace::{combine, PackageChain};
+use migrate_runtime::chain::load::{load_graph, read_folder};
+use migrate_runtime::chain::scaffold::slug;
+use migrate_runtime::chain::target::resolve;
+use migrate_runtime::chain::workspace::{combine, PackageChain};
 use migrate_runtime::Graph;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -180,7 +180,7 @@ mod sqlite {
     //! exactly, down to an empty database.
 
     use super::{fixtures, load};
-    use migrate_runtime::workspace::{combine, PackageChain};
+    use migrate_runtime::chain::workspace::{combine, PackageChain};
     use migrate_runtime::{Dialect, Graph};
     use rusqlite::Connection;
 

@@ -4,8 +4,8 @@
 //! packages.
 
 use crate::{chain, graph, ids, revs, trim_indent};
-use migrate_runtime::parse::parse_revision;
-use migrate_runtime::workspace::{combine, PackageChain};
+use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::chain::workspace::{combine, PackageChain};
 use migrate_runtime::{Graph, Revision};
 use std::path::Path;
 

@@ -15,10 +15,11 @@ mod parse;
 mod plan;
 mod robustness;
 mod target;
+mod tidy;
 mod walk;
 
-use migrate_runtime::graph::Rev;
-use migrate_runtime::parse::parse_revision;
+use migrate_runtime::chain::graph::Rev;
+use migrate_runtime::chain::parse::parse_revision;
 use migrate_runtime::{Graph, Revision};
 
 /// Revisions from a compact description, one per line:

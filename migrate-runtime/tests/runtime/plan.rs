@@ -16,10 +16,10 @@
 //!   and removes `b`), `(nothing)`, or `Variant: message` for a refusal.
 
 use crate::graph;
+use migrate_runtime::apply::history::{AppliedRevision, OtherPackageRevision};
+use migrate_runtime::apply::plan::State;
 use migrate_runtime::apply::{Direction, Options};
-use migrate_runtime::error::ApplyError;
-use migrate_runtime::history::{AppliedRevision, OtherPackageRevision};
-use migrate_runtime::plan::State;
+use migrate_runtime::model::error::ApplyError;
 use migrate_runtime::{Dialect, Graph};
 
 fn check(description: &str, cases: &[(&str, &str, &str)]) {

@@ -1,0 +1,143 @@
+//! What every driver shares when it applies revisions: the options, the
+//! report of each step, and running a section statement by statement so a
+//! failure names its file and line.
+
+pub mod history;
+pub mod plan;
+pub mod script;
+
+use crate::model::error::ApplyError;
+use crate::model::location::Location;
+use crate::model::revision::{Revision, Section};
+use crate::sql::split::split_statements;
+use std::time::Duration;
+
+/// Settings of an apply run.
+///
+/// ```
+/// let options = migrate_runtime::apply::Options::new("demo");
+/// assert_eq!(options.history_table, "migrate_history");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The package whose chain this is; history rows are keyed by it.
+    pub package: String,
+    pub history_table: String,
+    /// Go on when an applied revision's SQL changed since (drift).
+    pub allow_drift: bool,
+    /// How long to wait for another migrator's lock before giving up.
+    pub lock_timeout: Duration,
+    /// Upgrade a database that holds tables but has no history table yet,
+    /// applying every revision from base on top of them. Without it such a
+    /// first run is refused ([`crate::apply::plan::ensure_empty_or_baseline`]).
+    pub baseline: bool,
+    /// Let `stamp` remove rows of revisions above its target (they were
+    /// reverted by hand); without it such a stamp is refused.
+    pub allow_unstamp: bool,
+}
+
+impl Options {
+    pub fn new(package: &str) -> Options {
+        Options {
+            package: package.to_string(),
+            history_table: "migrate_history".to_string(),
+            allow_drift: false,
+            lock_timeout: Duration::from_secs(60),
+            baseline: false,
+            allow_unstamp: false,
+        }
+    }
+}
+
+/// Which way a step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+    Stamp,
+    Unstamp,
+}
+
+/// How `repair` settles a partially applied `transaction: none` revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairMark {
+    /// The rest was finished by hand: keep the row, clear the mark.
+    Applied,
+    /// What ran was undone by hand: drop the row.
+    Reverted,
+}
+
+/// One revision applied, reverted or stamped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    pub revision: String,
+    pub message: String,
+    pub direction: Direction,
+    pub elapsed: Duration,
+}
+
+impl Step {
+    /// The step for `revision`, which started at `started` and just ended.
+    pub fn finished(revision: &Revision, direction: Direction, started: std::time::Instant) -> Step {
+        Step {
+            revision: revision.id.clone(),
+            message: revision.message.clone(),
+            direction,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// How many statements a section runs: the `n` of progress marks such as
+/// `at statement 2 of n`.
+pub fn count_statements(section: &Section) -> usize {
+    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
+}
+
+/// Runs `section` statement by statement through `execute`, turning a
+/// failure into an error that names the file, line and statement.
+pub fn run_section<E: std::fmt::Display>(
+    revision: &Revision,
+    section: &Section,
+    mut execute: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), ApplyError> {
+    for statement in split_statements(&section.sql) {
+        if statement.is_empty() {
+            continue;
+        }
+        if let Err(error) = execute(statement.text) {
+            return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a statement that failed at `line` of `section`.
+pub fn statement_error(
+    revision: &Revision,
+    section: &Section,
+    line: usize,
+    sql: &str,
+    error: &dyn std::fmt::Display,
+) -> ApplyError {
+    ApplyError::Statement {
+        at: statement_location(revision, section, line),
+        revision: revision.id.clone(),
+        statement: one_line(sql),
+        message: error.to_string(),
+    }
+}
+
+fn statement_location(revision: &Revision, section: &Section, line: usize) -> Location {
+    revision.location.at_line(section.first_line + line.saturating_sub(1))
+}
+
+/// A statement on one line, shortened for a message.
+fn one_line(sql: &str) -> String {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}

@@ -1,0 +1,337 @@
+//! What a database has applied, and what to run to reach a target: pure
+//! functions of the graph and the history rows, shared by every driver and
+//! by offline SQL.
+//!
+//! Revisions the database has applied but the files do not know (a newer
+//! binary applied them) join the graph as stand-ins built from their
+//! history rows, so they can be shown and reverted like any other.
+
+use crate::apply::history::{AppliedRevision, OtherPackageRevision};
+use crate::apply::{Direction, Options};
+use crate::chain::graph::{Graph, Rev};
+use crate::chain::target::{self, Target};
+use crate::model::checksum::sql_checksum;
+use crate::model::error::ApplyError;
+use crate::model::location::Location;
+use crate::model::revision::{Dialect, Revision, Section};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// A database's applied revisions laid over the graph.
+#[derive(Debug, Clone)]
+pub struct State<'g> {
+    graph: Cow<'g, Graph>,
+    rows: Vec<Option<AppliedRevision>>,
+    unknown: Vec<Rev>,
+    /// This package's name and what other packages applied in the same
+    /// database, for cross-package `depends-on`.
+    package: String,
+    others: Vec<OtherPackageRevision>,
+}
+
+impl<'g> State<'g> {
+    pub fn new(code: &'g Graph, rows: Vec<AppliedRevision>) -> State<'g> {
+        let unknown_rows: Vec<&AppliedRevision> =
+            rows.iter().filter(|r| code.find(&r.revision).is_none()).collect();
+        let graph = if unknown_rows.is_empty() {
+            Cow::Borrowed(code)
+        } else {
+            Cow::Owned(with_stand_ins(code, &unknown_rows))
+        };
+        let mut by_rev = vec![None; graph.len()];
+        let mut unknown = Vec::new();
+        for row in rows {
+            if let Some(rev) = graph.find(&row.revision) {
+                if code.find(&row.revision).is_none() {
+                    unknown.push(rev);
+                }
+                by_rev[rev] = Some(row);
+            }
+        }
+        State { graph, rows: by_rev, unknown, package: String::new(), others: Vec::new() }
+    }
+
+    /// Adds what other packages applied to the same database, so plans
+    /// respect `depends-on: package:rev` both ways.
+    pub fn with_other_packages(mut self, package: &str, others: Vec<OtherPackageRevision>) -> State<'g> {
+        self.package = package.to_string();
+        self.others = others;
+        self
+    }
+
+    /// The code's graph plus stand-ins for unknown applied revisions.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn row(&self, rev: Rev) -> Option<&AppliedRevision> {
+        self.rows[rev].as_ref()
+    }
+
+    pub fn is_applied(&self, rev: Rev) -> bool {
+        self.rows[rev].is_some()
+    }
+
+    /// Applied revisions no applied revision follows, as a child or through
+    /// `depends-on`: where the database is (Alembic's version table).
+    pub fn current(&self) -> Vec<Rev> {
+        let followed = |r: Rev| {
+            self.graph.children(r).iter().chain(self.graph.dependents(r)).any(|&c| self.is_applied(c))
+        };
+        (0..self.graph.len()).filter(|&r| self.is_applied(r) && !followed(r)).collect()
+    }
+
+    /// Applied revisions the files do not have.
+    pub fn unknown(&self) -> &[Rev] {
+        &self.unknown
+    }
+
+    /// Resolves a target, relative ones against [`State::current`].
+    pub fn resolve(&self, text: &str) -> Result<Target, ApplyError> {
+        Ok(target::parse(&self.graph, text, &self.current())?)
+    }
+
+    /// Refuses to go on past a revision left partially applied.
+    pub fn ensure_clean(&self) -> Result<(), ApplyError> {
+        match self.rows.iter().flatten().find(|row| row.dirty.is_some()) {
+            Some(row) => Err(ApplyError::Dirty {
+                revision: row.revision.clone(),
+                progress: row.dirty.clone().unwrap_or_default(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses to upgrade a database that has revisions the code lacks.
+    pub fn ensure_not_ahead(&self) -> Result<(), ApplyError> {
+        if self.unknown.is_empty() {
+            return Ok(());
+        }
+        Err(ApplyError::DatabaseAhead { revisions: self.graph.ids(&self.unknown) })
+    }
+
+    /// Applied revisions whose upgrade SQL changed since.
+    pub fn drift(&self, dialect: Dialect) -> Vec<ApplyError> {
+        let mut found = Vec::new();
+        for (rev, row) in self.rows.iter().enumerate() {
+            let Some(row) = row else { continue };
+            let revision = self.graph.revision(rev);
+            let Some(section) = revision.upgrade_for(dialect) else { continue };
+            // A stamped row records no checksum: nothing ran to compare.
+            if !row.checksum.is_empty() && row.checksum != section.checksum && !self.unknown.contains(&rev) {
+                found.push(ApplyError::Drift {
+                    at: section_location(revision, section),
+                    revision: revision.id.clone(),
+                    recorded: row.checksum.clone(),
+                    current: section.checksum.clone(),
+                });
+            }
+        }
+        found
+    }
+
+    /// Checks that a run may go on (no dirty mark, no drift unless allowed,
+    /// not ahead of the code for an upgrade) and lists the revisions to run,
+    /// in order, to reach `target`, resolved by the caller from
+    /// `target_text`.
+    pub fn plan(
+        &self,
+        direction: Direction,
+        target_text: &str,
+        target: &Target,
+        options: &Options,
+        dialect: Dialect,
+    ) -> Result<Vec<Rev>, ApplyError> {
+        self.ensure_clean()?;
+        if !options.allow_drift {
+            if let Some(drift) = self.drift(dialect).into_iter().next() {
+                return Err(drift);
+            }
+        }
+        target.check_direction(target_text, direction, &self.graph)?;
+        match direction {
+            Direction::Upgrade => {
+                self.ensure_not_ahead()?;
+                let plan = self.upgrade_plan(&target.tips);
+                self.ensure_dependencies_applied(&plan)?;
+                Ok(plan)
+            }
+            _ => self.downgrade_plan(target_text, target, dialect),
+        }
+    }
+
+    /// Revisions to apply, in order, to reach `target`.
+    pub fn upgrade_plan(&self, target: &[Rev]) -> Vec<Rev> {
+        let needed = self.graph.ancestors(target);
+        (0..self.graph.len()).filter(|&r| needed[r] && !self.is_applied(r)).collect()
+    }
+
+    /// Refuses a plan that would apply a revision before another package's
+    /// revision it depends on.
+    pub fn ensure_dependencies_applied(&self, plan: &[Rev]) -> Result<(), ApplyError> {
+        for &rev in plan {
+            let revision = self.graph.revision(rev);
+            for dependency in &revision.depends_on {
+                let Some(package) = dependency.package.as_deref().filter(|p| *p != self.package) else {
+                    continue;
+                };
+                let applied = self.others.iter().any(|o| o.package == package && o.revision == dependency.id);
+                if !applied {
+                    return Err(ApplyError::MissingDependency {
+                        at: revision.depends_on_location(),
+                        revision: revision.id.clone(),
+                        dependency: dependency.to_string(),
+                        package: package.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Revisions to revert, in order, to come down to `target`: the applied
+    /// revisions that descend from it, and nothing else. A revision on an
+    /// unrelated branch or base stays, whatever the apply order says.
+    pub fn downgrade_plan(
+        &self,
+        target_text: &str,
+        target: &Target,
+        dialect: Dialect,
+    ) -> Result<Vec<Rev>, ApplyError> {
+        let plan = self.revert_set(target_text, target)?;
+        let current = self.current();
+        if plan.is_empty() && !target.tips.iter().all(|t| current.contains(t)) {
+            // The database is past the target, yet nothing on the target's
+            // line is above it: what it is past is a sibling branch or a
+            // dependant, which a downgrade to here would have to leave.
+            return Err(ApplyError::NothingAbove {
+                target: target_text.to_string(),
+                current: self.graph.ids(&current),
+            });
+        }
+        for &rev in &plan {
+            let revision = self.graph.revision(rev);
+            revision.downgrade_section(dialect)?;
+            let dependents = self.dependents_elsewhere(&revision.id);
+            if !dependents.is_empty() {
+                return Err(ApplyError::NeededByOtherPackage {
+                    at: revision.location.clone(),
+                    revision: revision.id.clone(),
+                    dependents,
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The applied revisions that descend from `target`'s downgrade roots,
+    /// newest first; `target` itself must be applied.
+    fn revert_set(&self, target_text: &str, target: &Target) -> Result<Vec<Rev>, ApplyError> {
+        if target.tips.iter().any(|&r| !self.is_applied(r)) {
+            return Err(ApplyError::NotBelow { target: target_text.to_string() });
+        }
+        let revert = self.graph.descendants(&target.downgrade_roots(&self.graph)?);
+        Ok((0..self.graph.len()).rev().filter(|&r| revert[r] && self.is_applied(r)).collect())
+    }
+
+    /// `package:rev` of other packages' applied revisions that depend on
+    /// this package's revision `id`.
+    fn dependents_elsewhere(&self, id: &str) -> Vec<String> {
+        let qualified = format!("{}:{id}", self.package);
+        self.others
+            .iter()
+            .filter(|o| o.depends_on.contains(&qualified))
+            .map(|o| format!("{}:{}", o.package, o.revision))
+            .collect()
+    }
+
+    /// The rows `stamp target` adds and removes, without running SQL: what
+    /// an upgrade to `target` would apply and a downgrade to it would
+    /// revert. Removing rows hides applied changes from every later run, so
+    /// it needs [`Options::allow_unstamp`].
+    pub fn stamp_plan(
+        &self,
+        target_text: &str,
+        target: &Target,
+        options: &Options,
+    ) -> Result<(Vec<Rev>, Vec<Rev>), ApplyError> {
+        let add = self.upgrade_plan(&target.tips);
+        let remove = match target.tips.iter().all(|&r| self.is_applied(r)) {
+            true => self.revert_set(target_text, target)?,
+            // A target not applied yet is above or beside what is: nothing
+            // of it is below the target.
+            false => Vec::new(),
+        };
+        if !remove.is_empty() && !options.allow_unstamp {
+            return Err(ApplyError::StampBelow {
+                target: target_text.to_string(),
+                revisions: self.graph.ids(&remove),
+            });
+        }
+        Ok((add, remove))
+    }
+}
+
+/// Refuses a first upgrade of a database that already holds tables
+/// (`existing`, found while its history table is missing) unless the run
+/// says `baseline`: such a database was built by other means, and applying
+/// the chain from base on top of it is a decision, not a default. Drivers
+/// call this under their lock, just before they create the history table.
+///
+/// ```
+/// use migrate_runtime::apply::{plan::ensure_empty_or_baseline, Options};
+/// let mut options = Options::new("app");
+/// assert!(ensure_empty_or_baseline(&[], &options).is_ok());
+/// let error = ensure_empty_or_baseline(&["user".to_string()], &options).unwrap_err();
+/// assert!(error.to_string().contains("cargo migrate stamp REV"));
+/// options.baseline = true;
+/// assert!(ensure_empty_or_baseline(&["user".to_string()], &options).is_ok());
+/// ```
+pub fn ensure_empty_or_baseline(existing: &[String], options: &Options) -> Result<(), ApplyError> {
+    if existing.is_empty() || options.baseline {
+        return Ok(());
+    }
+    Err(ApplyError::NotEmpty { table: options.history_table.clone(), objects: existing.to_vec() })
+}
+
+/// Where a section's SQL starts in its file.
+pub fn section_location(revision: &Revision, section: &Section) -> Location {
+    revision.location.at_line(section.first_line)
+}
+
+fn with_stand_ins(code: &Graph, unknown: &[&AppliedRevision]) -> Graph {
+    let known: HashMap<&str, ()> = code
+        .revisions()
+        .iter()
+        .map(|r| (r.id.as_str(), ()))
+        .chain(unknown.iter().map(|r| (r.revision.as_str(), ())))
+        .collect();
+    let mut revisions = code.revisions().to_vec();
+    revisions.extend(unknown.iter().map(|row| stand_in(row, &known)));
+    // The stand-ins come from rows the database accepted; should they still
+    // not fit (a corrupted table), show the code's graph alone.
+    Graph::build(revisions).unwrap_or_else(|_| code.clone())
+}
+
+fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
+    let section = |sql: &str| Section {
+        dialect: None,
+        sql: sql.to_string(),
+        first_line: 1,
+        checksum: sql_checksum(sql),
+    };
+    Revision {
+        id: row.revision.clone(),
+        parents: row.parents.iter().filter(|p| known.contains_key(p.as_str())).cloned().collect(),
+        depends_on: Vec::new(),
+        message: row.message.clone(),
+        created: Some(row.applied_at.clone()),
+        branches: Vec::new(),
+        transaction: Default::default(),
+        upgrade: Vec::new(),
+        downgrade: row.downgrade_sql.as_deref().map(|sql| vec![section(sql)]),
+        location: Location::file(format!("<history table: {}>", row.revision)),
+        parents_line: None,
+        depends_on_line: None,
+    }
+}

@@ -1,0 +1,137 @@
+//! Offline SQL: the exact script an upgrade or downgrade would run,
+//! transactions and history rows included, for review or for a DBA to run.
+
+use crate::apply::history::{self, AppliedRevision};
+use crate::apply::Options;
+use crate::chain::graph::{Graph, Rev};
+use crate::chain::target::{between, Target};
+use crate::model::error::ApplyError;
+use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::sql::split::split_statements;
+
+/// The script that takes a database from state `from` up to state `to`.
+pub fn upgrade_script(
+    graph: &Graph,
+    dialect: Dialect,
+    options: &Options,
+    from: &[Rev],
+    to: &[Rev],
+) -> Result<String, ApplyError> {
+    let mut script = format!(
+        "-- cargo-migrate: upgrade package {} ({dialect})\n\n{};\n",
+        options.package,
+        history::create_table_sql(dialect, &options.history_table)
+    );
+    for rev in between(graph, from, to) {
+        script += "\n";
+        script += &upgrade_step(graph.revision(rev), dialect, options)?;
+    }
+    Ok(script)
+}
+
+/// The script that takes a database from state `from` down to `to`: it
+/// reverts what a live downgrade would, the revisions of `from` that
+/// descend from `to`, and nothing on other branches.
+pub fn downgrade_script(
+    graph: &Graph,
+    dialect: Dialect,
+    options: &Options,
+    from: &[Rev],
+    to: &Target,
+) -> Result<String, ApplyError> {
+    let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
+    let applied = graph.ancestors(from);
+    let revert = graph.descendants(&to.downgrade_roots(graph)?);
+    for rev in (0..graph.len()).rev().filter(|&r| applied[r] && revert[r]) {
+        script += "\n";
+        script += &downgrade_step(graph.revision(rev), dialect, options)?;
+    }
+    Ok(script)
+}
+
+/// One revision's upgrade with its history row, in its transaction unless
+/// it is `transaction: none`. The live PostgreSQL engine sends exactly this
+/// as one batch, so `--sql` shows what a live run does.
+pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) -> Result<String, ApplyError> {
+    let section = revision.upgrade_section(dialect)?;
+    let row = AppliedRevision::for_revision(revision, dialect);
+    let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
+    Ok(step(revision, dialect, "upgrade", section, &insert))
+}
+
+/// One revision's downgrade with the deletion of its history row.
+pub fn downgrade_step(
+    revision: &Revision,
+    dialect: Dialect,
+    options: &Options,
+) -> Result<String, ApplyError> {
+    let section = revision.downgrade_section(dialect)?;
+    let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
+    Ok(step(revision, dialect, "downgrade", section, &delete))
+}
+
+fn step(
+    revision: &Revision,
+    dialect: Dialect,
+    direction: &str,
+    section: &Section,
+    history_sql: &str,
+) -> String {
+    let sql = &section.sql;
+    let parents =
+        if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
+    let mut out = format!(
+        "-- Running {direction} {parents} -> {}: {}\n-- {}\n",
+        revision.id,
+        one_line(&revision.message),
+        revision.location
+    );
+    let transactional = revision.transaction == TransactionMode::Single;
+    // As the SQLite engine does (see `Section::disables_foreign_keys`).
+    let keys_off = dialect == Dialect::Sqlite && revision.turns_foreign_keys_off(section);
+    if keys_off {
+        out += "PRAGMA foreign_keys = OFF;\n";
+    }
+    if transactional {
+        out += "BEGIN;\n";
+    }
+    if !sql.trim().is_empty() {
+        out += sql;
+        out += if ends_with_terminator(sql) { "\n" } else { "\n;\n" };
+    }
+    out += history_sql;
+    out += ";\n";
+    if keys_off {
+        out += FOREIGN_KEY_CHECK;
+    }
+    if transactional {
+        out += "COMMIT;\n";
+    }
+    if keys_off {
+        out += "PRAGMA foreign_keys = ON;\n";
+    }
+    out
+}
+
+/// `PRAGMA foreign_key_check` made to fail the transaction when it finds
+/// anything (a bare pragma only prints rows, and `COMMIT` would still run):
+/// a check constraint on the count of what it finds.
+const FOREIGN_KEY_CHECK: &str =
+    "CREATE TEMP TABLE _migrate_foreign_key_check (violations INTEGER CHECK (violations = 0));
+INSERT INTO _migrate_foreign_key_check SELECT count(*) FROM pragma_foreign_key_check;
+DROP TABLE _migrate_foreign_key_check;
+";
+
+/// Whether the script's last statement already ends with `;`.
+fn ends_with_terminator(sql: &str) -> bool {
+    split_statements(sql)
+        .iter()
+        .rev()
+        .find(|s| !s.is_empty())
+        .is_none_or(|s| s.text.trim_end().ends_with(';'))
+}
+
+/// A message on one line, so it cannot end the `--` comment early.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,66 @@
+//! Per-package settings from `[package.metadata.migrate]`, over defaults from
+//! `[workspace.metadata.migrate]`.
+//!
+//! ```toml
+//! [package.metadata.migrate]
+//! folder = "migrations"          # revision files, relative to the package
+//! dialect = "sqlite"             # or "postgres": offline SQL, autogenerate, walk
+//! schema = "schema.sql"          # the desired schema, for autogenerate and check
+//! history-table = "migrate_history"
+//! multiple-heads = false         # true: `check` accepts several heads
+//! ```
+
+use crate::model::revision::Dialect;
+use std::path::PathBuf;
+
+/// One `[*.metadata.migrate]` table as written; every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ConfigTable {
+    pub folder: Option<PathBuf>,
+    pub dialect: Option<Dialect>,
+    pub schema: Option<PathBuf>,
+    pub history_table: Option<String>,
+    pub multiple_heads: Option<bool>,
+}
+
+/// A package's effective settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Config {
+    pub folder: PathBuf,
+    pub dialect: Dialect,
+    pub schema: PathBuf,
+    pub history_table: String,
+    /// Several heads are deliberate: `check` does not ask to merge them.
+    pub multiple_heads: bool,
+}
+
+impl Config {
+    /// The package table's values, else the workspace table's, else defaults.
+    pub fn merge(package: &ConfigTable, workspace: &ConfigTable) -> Config {
+        let defaults = Config::default();
+        Config {
+            folder: pick(&package.folder, &workspace.folder, defaults.folder),
+            dialect: package.dialect.or(workspace.dialect).unwrap_or(defaults.dialect),
+            schema: pick(&package.schema, &workspace.schema, defaults.schema),
+            history_table: pick(&package.history_table, &workspace.history_table, defaults.history_table),
+            multiple_heads: pick(&package.multiple_heads, &workspace.multiple_heads, defaults.multiple_heads),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            folder: PathBuf::from("migrations"),
+            dialect: Dialect::Sqlite,
+            schema: PathBuf::from("schema.sql"),
+            history_table: "migrate_history".to_string(),
+            multiple_heads: false,
+        }
+    }
+}
+
+fn pick<T: Clone>(first: &Option<T>, second: &Option<T>, default: T) -> T {
+    first.clone().or_else(|| second.clone()).unwrap_or(default)
+}

@@ -1,0 +1,325 @@
+//! One blocking handle on a database of either kind, opened from a
+//! [`DatabaseUrl`]: what the CLI, the walk harness, scratch databases and an
+//! application's own tests use, so every one of them connects the same way
+//! (session settings, error wording, the redacted URL in messages).
+//!
+//! The engines stay separate below it: [`SqliteMigrator`] and the async
+//! [`PostgresMigrator`] lock differently for good reasons, and an
+//! application that owns a tokio client keeps using the latter directly.
+//! This handle only picks one per call.
+
+use super::url::DatabaseUrl;
+use crate::apply::history::AppliedRevision;
+use crate::apply::{Options, RepairMark, Step};
+use crate::model::error::ApplyError;
+use crate::schema::Schema;
+use crate::{Dialect, Graph};
+use std::path::PathBuf;
+
+#[cfg(feature = "postgres")]
+use crate::postgres::{describe, PostgresMigrator};
+#[cfg(feature = "sqlite")]
+use crate::sqlite::SqliteMigrator;
+
+/// Why a database could not be opened. Messages show the URL redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot create {}", folder.display())]
+    Folder {
+        folder: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open {url}")]
+    Open {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("invalid database URL {url}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{url} needs the `{feature}` feature of migrate-runtime, which this build lacks")]
+    NotCompiled { url: String, feature: &'static str },
+}
+
+/// How to open databases: the session settings every connection gets.
+pub struct Connector {
+    application_name: String,
+    on_connection_end: Option<Report>,
+}
+
+/// Where a connection's end is reported.
+type Report = Box<dyn Fn(&str) + Send + Sync>;
+
+impl Default for Connector {
+    fn default() -> Connector {
+        Connector { application_name: "cargo-migrate".to_string(), on_connection_end: None }
+    }
+}
+
+impl Connector {
+    /// The `application_name` PostgreSQL sessions show in `pg_stat_activity`.
+    pub fn application_name(mut self, name: &str) -> Connector {
+        self.application_name = name.to_string();
+        self
+    }
+
+    /// Called with the server's words when it ends a PostgreSQL session (a
+    /// terminated backend, a lost network): the query that fails next only
+    /// says "connection closed".
+    pub fn on_connection_end(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Connector {
+        self.on_connection_end = Some(Box::new(report));
+        self
+    }
+
+    /// Opens `url` for writing, creating a SQLite file and its folder.
+    pub fn open(self, url: &DatabaseUrl) -> Result<Database, ConnectError> {
+        match url {
+            DatabaseUrl::SqliteFile(path) => sqlite::open_file(url, path),
+            DatabaseUrl::SqliteMemory => sqlite::open_memory(url),
+            DatabaseUrl::Postgres(text) => self.open_postgres(url, text),
+        }
+    }
+
+    /// Opens `url` for reading; `None` when the SQLite file does not exist
+    /// (nothing applied), so reading never creates it.
+    pub fn open_read_only(self, url: &DatabaseUrl) -> Result<Option<Database>, ConnectError> {
+        match url {
+            DatabaseUrl::SqliteFile(path) if !path.exists() => Ok(None),
+            DatabaseUrl::SqliteFile(path) => sqlite::open_read_only(url, path).map(Some),
+            other => self.open(other).map(Some),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn open_postgres(self, url: &DatabaseUrl, text: &str) -> Result<Database, ConnectError> {
+        PostgresConnection::open(url, text, self).map(Database::Postgres)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn open_postgres(self, url: &DatabaseUrl, _: &str) -> Result<Database, ConnectError> {
+        Err(ConnectError::NotCompiled { url: url.to_string(), feature: "postgres" })
+    }
+}
+
+/// Opens `url` for writing with the default settings.
+pub fn connect(url: &DatabaseUrl) -> Result<Database, ConnectError> {
+    Connector::default().open(url)
+}
+
+/// An open database of either kind.
+pub enum Database {
+    #[cfg(feature = "sqlite")]
+    Sqlite(rusqlite::Connection),
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresConnection),
+}
+
+/// Each operation runs on the engine of the database's kind.
+macro_rules! on_engine {
+    ($database:expr, $graph:expr, $options:expr, |$migrator:ident| $call:expr) => {
+        match $database {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(conn) => {
+                let $migrator = SqliteMigrator::new(conn, $graph, $options);
+                $call
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => {
+                let $migrator = PostgresMigrator::new(&pg.client, $graph, $options);
+                pg.runtime.block_on($call)
+            }
+        }
+    };
+}
+
+impl Database {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs `sql` (several statements) outside any transaction of ours.
+    pub fn execute(&self, sql: &str) -> Result<(), ApplyError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(conn) => {
+                conn.execute_batch(sql).map_err(|e| ApplyError::Database(e.to_string()))
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => {
+                pg.block_on(pg.client.batch_execute(sql)).map_err(|e| ApplyError::Database(describe(&e)))
+            }
+        }
+    }
+
+    /// The live schema, without the history table. Only reads.
+    pub fn schema(&self, history_table: &str) -> Result<Schema, ApplyError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(conn) => crate::sqlite::introspect::introspect(conn, history_table)
+                .map_err(|e| ApplyError::Database(e.to_string())),
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => pg
+                .runtime
+                .block_on(crate::postgres::introspect::introspect(&pg.client, history_table))
+                .map_err(|e| ApplyError::Database(describe(&e))),
+        }
+    }
+
+    /// This package's history rows (none when there is no history table).
+    pub fn applied(&self, graph: &Graph, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
+        on_engine!(self, graph, options, |migrator| migrator.applied())
+    }
+
+    /// Applies revisions up to `target`; see [`crate::chain::target`].
+    pub fn upgrade(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        on_engine!(self, graph, options, |migrator| migrator.upgrade(target, on_step))
+    }
+
+    /// Reverts what descends from `target`; see [`crate::chain::target`].
+    pub fn downgrade(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        on_engine!(self, graph, options, |migrator| migrator.downgrade(target, on_step))
+    }
+
+    /// Records `target` as applied without running SQL.
+    pub fn stamp(&self, graph: &Graph, options: &Options, target: &str) -> Result<Vec<Step>, ApplyError> {
+        on_engine!(self, graph, options, |migrator| migrator.stamp(target))
+    }
+
+    /// Settles revisions left partially applied.
+    pub fn repair(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        mark: RepairMark,
+    ) -> Result<Vec<(String, String)>, ApplyError> {
+        on_engine!(self, graph, options, |migrator| migrator.repair(mark))
+    }
+}
+
+/// A PostgreSQL client driven synchronously on its own current-thread
+/// runtime.
+#[cfg(feature = "postgres")]
+pub struct PostgresConnection {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresConnection {
+    /// Connects to a `postgres://` URL with the default settings.
+    pub fn connect(url: &str) -> Result<PostgresConnection, ConnectError> {
+        let parsed = DatabaseUrl::Postgres(url.to_string());
+        PostgresConnection::open(&parsed, url, Connector::default())
+    }
+
+    fn open(url: &DatabaseUrl, text: &str, connector: Connector) -> Result<PostgresConnection, ConnectError> {
+        // The driver's messages never quote the connection string; ours
+        // quote only the redacted URL.
+        let mut config: tokio_postgres::Config = text.parse().map_err(|e: tokio_postgres::Error| {
+            ConnectError::InvalidUrl { url: url.to_string(), reason: describe(&e) }
+        })?;
+        config.application_name(&connector.application_name);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ConnectError::Open { url: url.to_string(), source: Box::new(e) })?;
+        let (client, connection) = runtime
+            .block_on(config.connect(tokio_postgres::NoTls))
+            .map_err(|e| ConnectError::Connect { url: url.to_string(), reason: describe(&e) })?;
+        let report = connector.on_connection_end;
+        runtime.spawn(async move {
+            if let (Err(error), Some(report)) = (connection.await, report) {
+                report(&describe(&error));
+            }
+        });
+        // PostgreSQL notices a vanished client only when it next reads from
+        // it, so a migrator killed during a long statement would keep its
+        // session, its transaction and the migration lock until that
+        // statement ends. With this check (PostgreSQL 14 and newer; older
+        // servers refuse the setting, which changes nothing else) the server
+        // cancels the statement within a second, rolls back and frees the
+        // lock for the next migrator.
+        let _ = runtime.block_on(client.batch_execute("SET client_connection_check_interval = 1000"));
+        Ok(PostgresConnection { runtime, client })
+    }
+
+    /// The driver's client, for what this handle does not offer.
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+
+    /// Runs `future` (which may use [`PostgresConnection::client`]) to its end.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+/// Opening SQLite files; without the `sqlite` feature, a clear refusal.
+mod sqlite {
+    use super::{ConnectError, Database};
+    use crate::database::url::DatabaseUrl;
+    use std::path::Path;
+
+    #[cfg(feature = "sqlite")]
+    pub fn open_file(url: &DatabaseUrl, path: &Path) -> Result<Database, ConnectError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|source| ConnectError::Folder { folder: folder.to_path_buf(), source })?;
+        }
+        rusqlite::Connection::open(path).map(Database::Sqlite).map_err(|e| open_error(url, e))
+    }
+
+    #[cfg(feature = "sqlite")]
+    pub fn open_memory(url: &DatabaseUrl) -> Result<Database, ConnectError> {
+        rusqlite::Connection::open_in_memory().map(Database::Sqlite).map_err(|e| open_error(url, e))
+    }
+
+    #[cfg(feature = "sqlite")]
+    pub fn open_read_only(url: &DatabaseUrl, path: &Path) -> Result<Database, ConnectError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        rusqlite::Connection::open_with_flags(path, flags)
+            .map(Database::Sqlite)
+            .map_err(|e| open_error(url, e))
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn open_error(url: &DatabaseUrl, error: rusqlite::Error) -> ConnectError {
+        ConnectError::Open { url: url.to_string(), source: Box::new(error) }
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    pub fn open_file(url: &DatabaseUrl, _: &Path) -> Result<Database, ConnectError> {
+        Err(ConnectError::NotCompiled { url: url.to_string(), feature: "sqlite" })
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    pub fn open_memory(url: &DatabaseUrl) -> Result<Database, ConnectError> {
+        open_file(url, Path::new(""))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    pub fn open_read_only(url: &DatabaseUrl, path: &Path) -> Result<Database, ConnectError> {
+        open_file(url, path)
+    }
+}

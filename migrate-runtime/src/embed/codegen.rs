@@ -1,0 +1,308 @@
+//! The one code generator: a package's migrations folder in, the Rust
+//! expression of an [`embedded::Migrations`](crate::embed::embedded::Migrations)
+//! value out. `embed_migrations!` and [`crate::embed`] both call [`embed`],
+//! so a chain compiles to the same code, and fails with the same messages,
+//! whichever way it is embedded.
+//!
+//! [`embed`] reads the folder through [`crate::chain::load`], validates it with the
+//! same parser and graph as the CLI, optionally applies it to an in-memory
+//! SQLite database ([`Verify::Sqlite`]), and calls [`migrations`], the pure
+//! part: graph in, tokens out.
+//!
+//! How rustc learns about the files: the generated block starts with one
+//! `const _: &str = include_str!("/absolute/path.sql");` per revision file,
+//! so editing a file recompiles the crate that embeds it; the SQL itself is
+//! emitted as string literals next to its checksum. The alternative, slicing
+//! the `include_str!` text at offsets computed here, would store the SQL
+//! once, but the checksum would then come from this read of the file and
+//! the SQL from rustc's later one: a file saved in between would embed SQL
+//! that does not match its checksum. Literals keep the two from one read,
+//! and need no second path for files whose text the parser normalised
+//! (CRLF, BOM). The unused consts cost rustc one more read of each file and
+//! put nothing in the binary.
+
+use crate::chain::graph::Graph;
+use crate::chain::load;
+use crate::model::error::{ApplyError, ChainError, ChainErrors};
+use crate::model::location::Location;
+use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// What to embed: one package's migrations folder.
+#[derive(Debug, Clone, Copy)]
+pub struct Chain<'a> {
+    /// The package name, stored as [`Migrations::package`].
+    pub package: &'a str,
+    /// The package root, absolute (`CARGO_MANIFEST_DIR`).
+    pub package_root: &'a Path,
+    /// The migrations folder, relative to `package_root`.
+    pub folder: &'a Path,
+    pub verify: Verify,
+}
+
+/// Checks beyond the parser and the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// Parse and validate the chain only.
+    #[default]
+    Off,
+    /// Also apply every revision's SQLite SQL up, then down, on an in-memory
+    /// SQLite database, so an SQL error fails the build. Needs the `sqlite`
+    /// feature. Only this package's SQL runs, so a chain whose SQL uses
+    /// another package's tables (`depends-on: pkg:rev`) cannot be verified.
+    Sqlite,
+}
+
+/// The generated expression, and the files it was made from.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    /// An expression of type [`Migrations`](crate::embed::embedded::Migrations), usable in a `static`.
+    pub tokens: TokenStream,
+    /// Every file of the folder, relative to the package root.
+    pub files: Vec<PathBuf>,
+}
+
+/// One reason a chain cannot be embedded.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("{at}: no such migrations folder (the path is relative to the package root, the folder of its Cargo.toml)")]
+    MissingFolder { at: Location },
+    #[error(transparent)]
+    Chain(ChainError),
+    /// A statement that cannot run inside the revision's transaction.
+    #[error(transparent)]
+    Lint(crate::sql::lint::Finding),
+    #[error("{error}\n  (found by {doing})")]
+    Verify { error: ApplyError, doing: &'static str },
+    #[error("verifying on SQLite needs SQLite at compile time: enable the `verify` feature of migrate-macros (for a build script, the `sqlite` feature of migrate-runtime)")]
+    VerifyUnavailable,
+}
+
+/// Every reason a chain cannot be embedded, one per line. Never empty.
+#[derive(Debug)]
+pub struct EmbedErrors(pub Vec<EmbedError>);
+
+impl fmt::Display for EmbedErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::model::error::write_lines(f, &self.0)
+    }
+}
+
+impl std::error::Error for EmbedErrors {}
+
+impl From<EmbedError> for EmbedErrors {
+    fn from(error: EmbedError) -> EmbedErrors {
+        EmbedErrors(vec![error])
+    }
+}
+
+impl From<ChainErrors> for EmbedErrors {
+    fn from(errors: ChainErrors) -> EmbedErrors {
+        EmbedErrors(errors.0.into_iter().map(EmbedError::Chain).collect())
+    }
+}
+
+/// Reads, validates (and with [`Verify::Sqlite`] applies) a migrations
+/// folder, and generates its [`Migrations`](crate::embed::embedded::Migrations) expression. Reports every
+/// problem the parser and the graph find at once.
+///
+/// Cross-package `depends-on` (`pkg:rev`) is checked for syntax only: one
+/// package cannot see the others' chains. `cargo migrate check` checks them
+/// across the workspace.
+pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
+    if !chain.package_root.join(chain.folder).is_dir() {
+        return Err(EmbedError::MissingFolder { at: Location::file(chain.folder) }.into());
+    }
+    let files = load::read_folder(chain.package_root, chain.folder)?;
+    let graph = load::build_graph(&files)?;
+    if let Err(findings) = crate::sql::lint::check(graph.revisions()) {
+        return Err(EmbedErrors(findings.0.into_iter().map(EmbedError::Lint).collect()));
+    }
+    if chain.verify == Verify::Sqlite {
+        verify_sqlite(&graph)?;
+    }
+    let tokens = migrations(&graph, chain.package, chain.package_root);
+    Ok(Embedded { tokens, files: files.into_iter().map(|file| file.path).collect() })
+}
+
+/// The expression of a [`Migrations`](crate::embed::embedded::Migrations) value holding `graph`, whose
+/// revision paths are relative to `package_root`.
+pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> TokenStream {
+    let tracked = graph.revisions().iter().map(|r| {
+        let absolute = package_root.join(&r.location.path);
+        let absolute = absolute.to_string_lossy();
+        quote!(
+            const _: &str = ::core::include_str!(#absolute);
+        )
+    });
+    let revisions = graph.revisions().iter().map(revision);
+    // Short names inside the block keep the output small for large chains;
+    // the `use` of `None`/`Some` also shields it from user items so named.
+    quote! {{
+        #[allow(unused_imports)]
+        use ::core::option::Option::{None, Some};
+        #[allow(unused_imports)]
+        use ::migrate_runtime::embed::embedded::{
+            EmbeddedDependency as D, EmbeddedRevision as R, EmbeddedSection as S, Migrations,
+        };
+        #[allow(unused_imports)]
+        use ::migrate_runtime::model::revision::{Dialect, TransactionMode};
+        #(#tracked)*
+        Migrations { package: #package, revisions: &[#(#revisions),*] }
+    }}
+}
+
+fn revision(revision: &Revision) -> TokenStream {
+    let Revision { id, parents, message, branches, .. } = revision;
+    let depends_on = revision.depends_on.iter().map(dependency);
+    let created = option(revision.created.as_ref().map(|created| quote!(#created)));
+    let transaction = match revision.transaction {
+        TransactionMode::Single => quote!(TransactionMode::Single),
+        TransactionMode::None => quote!(TransactionMode::None),
+    };
+    let upgrade = sections(&revision.upgrade);
+    let downgrade = option(revision.downgrade.as_deref().map(sections));
+    let path = Location::file(&revision.location.path).to_string();
+    let line = revision.location.line.unwrap_or(1);
+    quote! {
+        R {
+            id: #id, parents: &[#(#parents),*], depends_on: &[#(#depends_on),*], message: #message,
+            created: #created, branches: &[#(#branches),*], transaction: #transaction,
+            upgrade: #upgrade, downgrade: #downgrade, path: #path, line: #line,
+        }
+    }
+}
+
+fn dependency(dependency: &Dependency) -> TokenStream {
+    let package = option(dependency.package.as_ref().map(|package| quote!(#package)));
+    let id = &dependency.id;
+    quote!(D { package: #package, id: #id })
+}
+
+fn sections(sections: &[Section]) -> TokenStream {
+    let sections = sections.iter().map(|section| {
+        let Section { sql, first_line, checksum, .. } = section;
+        let dialect = option(section.dialect.map(|dialect| match dialect {
+            Dialect::Sqlite => quote!(Dialect::Sqlite),
+            Dialect::Postgres => quote!(Dialect::Postgres),
+        }));
+        quote!(S { dialect: #dialect, sql: #sql, first_line: #first_line, checksum: #checksum })
+    });
+    quote!(&[#(#sections),*])
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(value) => quote!(Some(#value)),
+        None => quote!(None),
+    }
+}
+
+/// Every revision up and down again on an in-memory SQLite database
+/// ([`crate::sqlite::verify`]); an error names the file, line and statement.
+#[cfg(feature = "sqlite")]
+fn verify_sqlite(graph: &Graph) -> Result<(), EmbedErrors> {
+    use crate::sqlite::verify::{run_up_and_down, Leg};
+    run_up_and_down(graph).map_err(|(leg, error)| {
+        let doing = match leg {
+            Leg::Open => "opening an in-memory SQLite database",
+            Leg::Up => "applying every revision on an in-memory SQLite database",
+            Leg::Down => "reverting every revision on an in-memory SQLite database",
+        };
+        EmbedErrors::from(EmbedError::Verify { error: *error, doing })
+    })
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn verify_sqlite(_: &Graph) -> Result<(), EmbedErrors> {
+    Err(EmbedError::VerifyUnavailable.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("migrations")).unwrap();
+        for (name, text) in files {
+            fs::write(dir.path().join("migrations").join(name), text).unwrap();
+        }
+        dir
+    }
+
+    fn embed_in(dir: &Path, verify: Verify) -> Result<Embedded, EmbedErrors> {
+        embed(&Chain { package: "demo", package_root: dir, folder: "migrations".as_ref(), verify })
+    }
+
+    const GOOD: &str = "-- revision: a1b2\n-- message: m\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
+
+    #[test]
+    fn every_problem_of_the_folder_is_reported() {
+        let dir = folder(&[
+            ("a1b2_x.sql", "-- revision: a1b2\n-- author: me\n-- migrate:upgrade\nSELECT 1;\n"),
+            ("c3d4_y.sql", "-- revision: ffff\n-- migrate:upgrade\nSELECT 1;\n"),
+            ("notes.txt", "hello"),
+        ]);
+        let errors = embed_in(dir.path(), Verify::Off).unwrap_err().to_string();
+        let expected = [
+            "migrations/a1b2_x.sql:2: unknown header key `author` (known keys: revision, revises, message, created, depends-on, branch, transaction)",
+            "migrations/c3d4_y.sql:1: header says revision `ffff` but the file name starts with `c3d4`: rename the file to `ffff_<slug>.sql` or correct the header",
+            "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+        ];
+        assert_eq!(errors, expected.join("\n"));
+    }
+
+    #[test]
+    fn a_missing_folder_is_named_as_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain =
+            Chain { package: "p", package_root: dir.path(), folder: "db/up".as_ref(), verify: Verify::Off };
+        let error = embed(&chain).unwrap_err().to_string();
+        assert!(error.starts_with("db/up: no such migrations folder"), "{error}");
+    }
+
+    #[test]
+    fn the_output_tracks_every_file_by_absolute_path() {
+        let dir = folder(&[("a1b2_x.sql", GOOD)]);
+        let embedded = embed_in(dir.path(), Verify::Off).unwrap();
+        let absolute = dir.path().join("migrations/a1b2_x.sql");
+        let code = embedded.tokens.to_string();
+        assert!(code.contains(&format!("include_str ! ({:?})", absolute.to_string_lossy())), "{code}");
+        assert_eq!(embedded.files, [PathBuf::from("migrations/a1b2_x.sql")]);
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn verify_error(files: &[(&str, &str)]) -> String {
+        let dir = folder(files);
+        embed_in(dir.path(), Verify::Sqlite).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn verify_names_the_failing_statement_in_either_direction() {
+        let typo = "-- revision: e5f6\n-- revises: a1b2\n-- migrate:upgrade\nSELECT 1;\nCRATE TABLE v (id INTEGER);\n";
+        let expected = "migrations/e5f6_z.sql:5: revision `e5f6` failed: near \"CRATE\": syntax error\n  \
+                        in statement: CRATE TABLE v (id INTEGER)\n  \
+                        (found by applying every revision on an in-memory SQLite database)";
+        assert_eq!(verify_error(&[("a1b2_x.sql", GOOD), ("e5f6_z.sql", typo)]), expected);
+        let twice = GOOD.replace("DROP TABLE t;", "DROP TABLE t;\nDROP TABLE t;");
+        let expected = "migrations/a1b2_x.sql:7: revision `a1b2` failed: no such table: t\n  \
+                        in statement: DROP TABLE t\n  \
+                        (found by reverting every revision on an in-memory SQLite database)";
+        assert_eq!(verify_error(&[("a1b2_x.sql", &twice)]), expected);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn verify_stops_reverting_at_an_irreversible_revision() {
+        let twice = GOOD.replace("DROP TABLE t;", "DROP TABLE t;\nDROP TABLE t;");
+        let irreversible =
+            "-- revision: c3d4\n-- revises: a1b2\n-- migrate:upgrade\nCREATE TABLE u (id INTEGER);\n";
+        assert_eq!(verify_error(&[("a1b2_x.sql", &twice), ("c3d4_y.sql", irreversible)]), "");
+    }
+}

@@ -1,0 +1,215 @@
+//! Errors found in revision files and chains, and errors resolving targets.
+//!
+//! Every variant names the file (and line, where there is one) it concerns,
+//! so a user can act on it. Checks report every finding at once: functions
+//! that validate return [`ChainErrors`], a non-empty list.
+
+use crate::model::location::Location;
+use std::fmt;
+
+/// One problem in a revision file or in the chain the files form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("{at}: cannot read file: {reason}")]
+    Unreadable { at: Location, reason: String },
+    #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)")]
+    NotARevisionFile { at: Location },
+    #[error("{at}: malformed header line `{text}`: expected `-- key: value` before `-- migrate:upgrade`")]
+    MalformedHeader { at: Location, text: String },
+    #[error("{at}: unknown header key `{key}` (known keys: revision, revises, message, created, depends-on, branch, transaction)")]
+    UnknownHeaderKey { at: Location, key: String },
+    #[error("{at}: header key `{key}` repeated (first given on line {first_line})")]
+    DuplicateHeaderKey { at: Location, key: String, first_line: usize },
+    #[error("{at}: missing `-- revision: <id>` header")]
+    MissingRevisionHeader { at: Location },
+    #[error("{at}: invalid revision id `{id}`: {reason}")]
+    InvalidId { at: Location, id: String, reason: String },
+    #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`: rename the file to `{header_id}_<slug>.sql` or correct the header")]
+    IdMismatch { at: Location, header_id: String, file_prefix: String },
+    #[error("{at}: invalid value `{value}` for `{key}`: expected {expected}")]
+    InvalidHeaderValue { at: Location, key: String, value: String, expected: String },
+    #[error("{at}: SQL before the first section: put it under `-- migrate:upgrade`")]
+    SqlBeforeSection { at: Location },
+    #[error(
+        "{at}: unknown section `-- migrate:{name}`: expected `-- migrate:upgrade` or `-- migrate:downgrade`"
+    )]
+    UnknownSection { at: Location, name: String },
+    #[error("{at}: unknown dialect `{dialect}`: expected `sqlite` or `postgres`")]
+    UnknownDialect { at: Location, dialect: String },
+    #[error("{at}: section `{section}` repeated (first on line {first_line})")]
+    DuplicateSection { at: Location, section: String, first_line: usize },
+    #[error("{at}: missing `-- migrate:upgrade` section")]
+    MissingUpgrade { at: Location },
+    #[error("{at}: duplicate revision id `{id}`, also used by {first}")]
+    DuplicateId { at: Location, id: String, first: Location },
+    #[error("{at}: revision `{id}` revises `{parent}`, which is not a revision of this package")]
+    UnknownParent { at: Location, id: String, parent: String },
+    #[error("{at}: revision `{id}` depends on `{dependency}`, which is not a known revision")]
+    UnknownDependency { at: Location, id: String, dependency: String },
+    #[error(
+        "{at}: revision `{id}` depends on package `{package}`, which has no migrations in this workspace"
+    )]
+    UnknownPackage { at: Location, id: String, package: String },
+    #[error("{at}: revision `{id}` names itself as its own parent or dependency")]
+    SelfReference { at: Location, id: String },
+    #[error("{at}: revisions form a cycle: {} (each must be applied before the next)", cycle.join(" -> "))]
+    Cycle { at: Location, cycle: Vec<String> },
+    #[error("{at}: head `{id}` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork")]
+    UnplannedHead { at: Location, id: String },
+}
+
+impl ChainError {
+    /// Where the problem is.
+    pub fn location(&self) -> &Location {
+        use ChainError::*;
+        match self {
+            Unreadable { at, .. }
+            | NotARevisionFile { at }
+            | MalformedHeader { at, .. }
+            | UnknownHeaderKey { at, .. }
+            | DuplicateHeaderKey { at, .. }
+            | MissingRevisionHeader { at }
+            | InvalidId { at, .. }
+            | IdMismatch { at, .. }
+            | InvalidHeaderValue { at, .. }
+            | SqlBeforeSection { at }
+            | UnknownSection { at, .. }
+            | UnknownDialect { at, .. }
+            | DuplicateSection { at, .. }
+            | MissingUpgrade { at }
+            | DuplicateId { at, .. }
+            | UnknownParent { at, .. }
+            | UnknownDependency { at, .. }
+            | UnknownPackage { at, .. }
+            | SelfReference { at, .. }
+            | Cycle { at, .. }
+            | UnplannedHead { at, .. } => at,
+        }
+    }
+}
+
+/// Every problem found in one pass, in file order. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainErrors(pub Vec<ChainError>);
+
+impl ChainErrors {
+    pub fn iter(&self) -> impl Iterator<Item = &ChainError> {
+        self.0.iter()
+    }
+}
+
+impl From<ChainError> for ChainErrors {
+    fn from(error: ChainError) -> ChainErrors {
+        ChainErrors(vec![error])
+    }
+}
+
+impl fmt::Display for ChainErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_lines(f, &self.0)
+    }
+}
+
+/// Writes `items` one per line: how every list of findings displays, so a
+/// build log or an editor can jump to each file and line.
+pub(crate) fn write_lines<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            writeln!(f)?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}
+
+impl std::error::Error for ChainErrors {}
+
+/// A target (`head`, `ae10+2`, `feature@head`, …) that does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("invalid target `{target}`: {reason}")]
+    Syntax { target: String, reason: String },
+    #[error("no revision matches `{target}`")]
+    Unknown { target: String },
+    #[error("revision prefix `{prefix}` is too short: give at least 4 characters")]
+    PrefixTooShort { prefix: String },
+    #[error("`{prefix}` is ambiguous: it matches {}", candidates.join(", "))]
+    Ambiguous { prefix: String, candidates: Vec<String> },
+    #[error("`{target}` needs one head but the chain has several ({}): name one, use `heads`, or join them with `cargo migrate merge`", heads.join(", "))]
+    SeveralHeads { target: String, heads: Vec<String> },
+    #[error("`{target}` is ambiguous: the database is at several revisions ({}): step from one of them, e.g. `{}{}`", current.join(", "), current[0], step)]
+    SeveralCurrent { target: String, current: Vec<String>, step: String },
+    #[error("no branch is labelled `{label}`")]
+    UnknownBranch { label: String },
+    #[error("`{target}` walks past {end}: only {available} step(s) available")]
+    WalksTooFar { target: String, end: &'static str, available: usize },
+    #[error("`{target}` is ambiguous at `{at}`, which has several {direction}: {}", options.join(", "))]
+    AmbiguousStep { target: String, at: String, direction: &'static str, options: Vec<String> },
+    #[error("the chain has no revisions")]
+    Empty,
+    #[error("no revision above {} lies on the line of {}: name the revision to go down to", tips.join(", "), line.join(", "))]
+    OffLine { tips: Vec<String>, line: Vec<String> },
+    #[error("`{target}` steps the other way from the current revision: use `{other}`")]
+    WrongWay { target: String, other: &'static str },
+    #[error("range `{range}` is empty: `{lower}` is not an ancestor of `{upper}`")]
+    EmptyRange { range: String, lower: String, upper: String },
+}
+
+/// Why applying, reverting or stamping revisions stopped. Every variant
+/// leaves the database as it was before the revision it names.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("the database is ahead of this code: it has {} that these revision files do not ({}); deploy the newer code, or revert with `cargo migrate downgrade` (the downgrade SQL is stored in the history table)", plural(revisions.len(), "revision"), revisions.join(", "))]
+    DatabaseAhead { revisions: Vec<String> },
+    #[error("the database holds {} but no history table `{table}`, so cargo migrate does not know what it has applied: if its schema is that of a revision, record that with `cargo migrate stamp REV` and upgrade from there; to apply every revision from base on top of what is there, run `cargo migrate upgrade --baseline`", listed(objects))]
+    NotEmpty { table: String, objects: Vec<String> },
+    #[error("{at}: revision `{revision}` changed after it was applied (checksum {} recorded, {} now): restore the file, or pass `--allow-drift` to accept the change", short(recorded), short(current))]
+    Drift { at: Location, revision: String, recorded: String, current: String },
+    #[error("revision `{revision}` was partially applied ({progress}) and needs attention: fix the schema by hand, then run `cargo migrate repair --mark applied` (or `--mark reverted`), or `cargo migrate stamp`")]
+    Dirty { revision: String, progress: String },
+    #[error("{at}: revision `{revision}` has no downgrade section, so it cannot be reverted")]
+    Irreversible { at: Location, revision: String },
+    #[error("{at}: revision `{revision}` has no upgrade SQL for {dialect}")]
+    NoUpgrade { at: Location, revision: String, dialect: crate::Dialect },
+    #[error("{at}: revision `{revision}` depends on `{dependency}`, which this database has not applied: upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")]
+    MissingDependency { at: Location, revision: String, dependency: String, package: String },
+    #[error("{at}: cannot revert revision `{revision}`: {} of another package depends on it; downgrade that package first", dependents.join(", "))]
+    NeededByOtherPackage { at: Location, revision: String, dependents: Vec<String> },
+    #[error("stamping `{target}` would forget {} recorded as applied ({}) without reverting {}: pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade {target}` to revert them", plural(revisions.len(), "revision"), revisions.join(", "), if revisions.len() == 1 { "it" } else { "them" })]
+    StampBelow { target: String, revisions: Vec<String> },
+    #[error("nothing applied descends from `{target}` on its line, yet the database is past it (at {}): name the revision to go down to", current.join(", "))]
+    NothingAbove { target: String, current: Vec<String> },
+    #[error("target `{target}` is not below the current revision: use `upgrade` to go there")]
+    NotBelow { target: String },
+    #[error("{at}: revision `{revision}` failed: {message}\n  in statement: {statement}")]
+    Statement { at: Location, revision: String, statement: String, message: String },
+    #[error("{at}: revision `{revision}` turns foreign keys off but leaves rows that break them, so it was rolled back: {}", violations.join("; "))]
+    ForeignKeyCheck { at: Location, revision: String, violations: Vec<String> },
+    #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
+    LockTimeout { seconds: u64, holder: String },
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+fn short(checksum: &str) -> &str {
+    checksum.get(..12).unwrap_or(checksum)
+}
+
+/// `3 tables (a, b, c)`, naming at most five.
+fn listed(objects: &[String]) -> String {
+    let mut names = objects.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if objects.len() > 5 {
+        names += ", …";
+    }
+    format!("{} ({names})", plural(objects.len(), "table"))
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -1,0 +1,250 @@
+//! One revision: its header, its SQL sections, and where it came from.
+//!
+//! Parsing lives in [`crate::chain::parse`]; this module holds the data and the
+//! small rules about it (valid ids, dialect selection).
+
+use crate::model::error::ApplyError;
+use crate::model::location::Location;
+use std::fmt;
+use std::str::FromStr;
+
+/// A SQL dialect a section can be written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Dialect {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Dialect, ()> {
+        match s {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Whether a revision runs inside one transaction with its history row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionMode {
+    /// The default: SQL and history row commit or roll back together.
+    #[default]
+    Single,
+    /// `transaction: none`: statement by statement, for SQL such as
+    /// `CREATE INDEX CONCURRENTLY` that cannot run in a transaction.
+    None,
+}
+
+/// A revision another one must follow without being its parent, possibly in
+/// another package (`pkg:rev`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Dependency {
+    /// `None` for a revision of the same package.
+    pub package: Option<String>,
+    pub id: String,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.package {
+            Some(package) => write!(f, "{package}:{}", self.id),
+            None => f.write_str(&self.id),
+        }
+    }
+}
+
+/// The SQL of one `-- migrate:upgrade` or `-- migrate:downgrade` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// `None` for the generic section, used by every dialect without its own.
+    pub dialect: Option<Dialect>,
+    /// The SQL, normalised (LF line endings), surrounding blank lines trimmed.
+    pub sql: String,
+    /// Line of the file on which `sql` starts, to map statement errors back.
+    pub first_line: usize,
+    /// [`crate::model::checksum::sql_checksum`] of `sql`.
+    pub checksum: String,
+}
+
+impl Section {
+    /// Whether the section's first statement is `PRAGMA foreign_keys = OFF`.
+    ///
+    /// That pragma is a no-op inside a transaction, yet SQLite's table
+    /// rebuild of a table other tables reference needs it; so the SQLite
+    /// engine (and the offline script) honour it by turning foreign keys off
+    /// before the revision's transaction, running `PRAGMA foreign_key_check`
+    /// before its commit, and turning them back on after it.
+    ///
+    /// ```
+    /// # use migrate_runtime::model::revision::Section;
+    /// let section = |sql: &str| Section { dialect: None, sql: sql.into(), first_line: 1, checksum: String::new() };
+    /// assert!(section("-- rebuild p\npragma Foreign_Keys=off;\nDROP TABLE p;").disables_foreign_keys());
+    /// assert!(!section("DROP TABLE p; PRAGMA foreign_keys = OFF;").disables_foreign_keys());
+    /// assert!(!section("PRAGMA foreign_keys = OFF DROP TABLE p;").disables_foreign_keys());
+    /// ```
+    pub fn disables_foreign_keys(&self) -> bool {
+        // Asked for every revision an engine applies: read only the first
+        // few tokens, not the whole section.
+        let mut tokens =
+            crate::sql::split::solid_tokens(&self.sql).map(|(_, token)| token).skip_while(|t| *t == ";");
+        let first: Vec<&str> = tokens.by_ref().take(4).collect();
+        let off = |value: &str| ["off", "0", "false", "no", "'off'", "\"off\""].contains(&value);
+        let pragma = matches!(first.as_slice(), [pragma, name, "=", value]
+            if pragma.eq_ignore_ascii_case("pragma")
+                && name.eq_ignore_ascii_case("foreign_keys")
+                && off(&value.to_ascii_lowercase()));
+        pragma && tokens.next().is_none_or(|t| t == ";")
+    }
+}
+
+/// One parsed revision file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub id: String,
+    /// Parent ids (`revises`): empty for a base, several for a merge point.
+    pub parents: Vec<String>,
+    pub depends_on: Vec<Dependency>,
+    pub message: String,
+    /// RFC 3339 creation time, as written in the header.
+    pub created: Option<String>,
+    /// Branch labels (`branch`).
+    pub branches: Vec<String>,
+    pub transaction: TransactionMode,
+    pub upgrade: Vec<Section>,
+    /// `None`: no downgrade section, the revision is irreversible.
+    pub downgrade: Option<Vec<Section>>,
+    /// The file, at its `-- revision:` line.
+    pub location: Location,
+    /// Line of the `revises` header, for errors about parents.
+    pub parents_line: Option<usize>,
+    /// Line of the `depends-on` header, for errors about dependencies.
+    pub depends_on_line: Option<usize>,
+}
+
+impl Revision {
+    /// Whether SQLite runs `section` of this revision with foreign keys off:
+    /// it asks for it (see [`Section::disables_foreign_keys`]) and runs in a
+    /// transaction (a `transaction: none` revision runs the pragma itself).
+    pub fn turns_foreign_keys_off(&self, section: &Section) -> bool {
+        self.transaction == TransactionMode::Single && section.disables_foreign_keys()
+    }
+
+    /// The upgrade SQL for `dialect`: its own section, else the generic one.
+    pub fn upgrade_for(&self, dialect: Dialect) -> Option<&Section> {
+        select(&self.upgrade, dialect)
+    }
+
+    /// The downgrade SQL for `dialect`; `None` when it is irreversible there.
+    pub fn downgrade_for(&self, dialect: Dialect) -> Option<&Section> {
+        select(self.downgrade.as_deref()?, dialect)
+    }
+
+    /// The upgrade SQL a revision runs on `dialect`, or why it has none.
+    pub fn upgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
+        self.upgrade_for(dialect).ok_or_else(|| ApplyError::NoUpgrade {
+            at: self.location.clone(),
+            revision: self.id.clone(),
+            dialect,
+        })
+    }
+
+    /// The downgrade SQL a revision runs on `dialect`, or
+    /// [`ApplyError::Irreversible`]: the one answer the planner, both
+    /// engines and offline scripts give when asked to revert it.
+    pub fn downgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
+        self.downgrade_for(dialect)
+            .ok_or_else(|| ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() })
+    }
+
+    pub fn is_base(&self) -> bool {
+        self.parents.is_empty()
+    }
+
+    pub fn is_merge(&self) -> bool {
+        self.parents.len() > 1
+    }
+
+    /// The location of the `revises` header, or of the file when absent.
+    pub fn parents_location(&self) -> Location {
+        line_or_file(&self.location, self.parents_line)
+    }
+
+    /// The location of the `depends-on` header, or of the file when absent.
+    pub fn depends_on_location(&self) -> Location {
+        line_or_file(&self.location, self.depends_on_line)
+    }
+}
+
+fn line_or_file(location: &Location, line: Option<usize>) -> Location {
+    match line {
+        Some(line) => location.at_line(line),
+        None => location.clone(),
+    }
+}
+
+fn select(sections: &[Section], dialect: Dialect) -> Option<&Section> {
+    sections
+        .iter()
+        .find(|s| s.dialect == Some(dialect))
+        .or_else(|| sections.iter().find(|s| s.dialect.is_none()))
+}
+
+/// Characters a target expression gives meaning to, so ids may not use them.
+const TARGET_SYNTAX: [char; 4] = ['@', '-', '+', ':'];
+
+/// Checks that `id` can name a revision: 1 to 64 ASCII letters and digits.
+/// `_` separates the id from the slug in file names, and `@ - + :` are
+/// target syntax (`label@head`, `abc+2`, `a:b`).
+///
+/// ```
+/// use migrate_runtime::model::revision::validate_id;
+/// assert!(validate_id("3f2a9c1b7d4e").is_ok());
+/// assert!(validate_id("ab-cd").unwrap_err().contains("`-`"));
+/// ```
+pub fn validate_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("an id cannot be empty".into());
+    }
+    if id.len() > 64 {
+        return Err("an id has at most 64 characters".into());
+    }
+    if let Some(c) = id.chars().find(|c| TARGET_SYNTAX.contains(c)) {
+        return Err(format!("`{c}` is reserved for target expressions such as `label@head`, `abc+2`, `a:b`"));
+    }
+    if let Some(c) = id.chars().find(|c| !c.is_ascii_alphanumeric()) {
+        return Err(format!("`{c}` is not allowed: use ASCII letters and digits"));
+    }
+    if ["head", "heads", "base"].contains(&id) {
+        return Err(format!("`{id}` is a reserved target name"));
+    }
+    Ok(())
+}
+
+/// A branch label must be usable in `label@head`.
+pub fn validate_label(label: &str) -> Result<(), String> {
+    let ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err("a branch label uses ASCII letters, digits, `_` and `.`".into())
+    }
+}

@@ -1,0 +1,464 @@
+//! Applying revisions to PostgreSQL through tokio-postgres.
+//!
+//! A run holds a session advisory lock, taken by polling
+//! `pg_try_advisory_lock` so that a waiting migrator never queues behind (and
+//! so never deadlocks) another's `CREATE INDEX CONCURRENTLY`, and released on
+//! every way out, errors included. Under the lock the history is read once
+//! and each revision goes to the server as one batch, `BEGIN; …; INSERT
+//! history row; COMMIT;`, the same text `--sql` prints: one round trip per
+//! revision.
+
+pub mod introspect;
+
+use crate::apply::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
+use crate::apply::plan::{ensure_empty_or_baseline, State};
+use crate::apply::script::{downgrade_step, upgrade_step};
+use crate::apply::{count_statements, statement_error, Direction, Options, RepairMark, Step};
+use crate::chain::graph::{Graph, Rev};
+use crate::model::error::ApplyError;
+use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::sql::split::split_statements;
+use std::time::{Duration, Instant};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+const DIALECT: Dialect = Dialect::Postgres;
+const POLL: Duration = Duration::from_millis(100);
+
+/// Applies one package's revisions to a PostgreSQL database.
+///
+/// ```no_run
+/// # async fn run(graph: &migrate_runtime::Graph) -> Result<(), Box<dyn std::error::Error>> {
+/// use migrate_runtime::{apply::Options, postgres::PostgresMigrator};
+/// let (client, connection) = tokio_postgres::connect("postgres://app@localhost/app", tokio_postgres::NoTls).await?;
+/// tokio::spawn(connection);
+/// let options = Options::new("app");
+/// let steps = PostgresMigrator::new(&client, graph, &options).upgrade("head", &mut |step| {
+///     println!("applied {} in {:?}", step.revision, step.elapsed);
+/// }).await?;
+/// # Ok(()) }
+/// ```
+pub struct PostgresMigrator<'a> {
+    client: &'a Client,
+    graph: &'a Graph,
+    options: &'a Options,
+}
+
+impl<'a> PostgresMigrator<'a> {
+    pub fn new(client: &'a Client, graph: &'a Graph, options: &'a Options) -> PostgresMigrator<'a> {
+        PostgresMigrator { client, graph, options }
+    }
+
+    /// The applied revisions. Writes nothing, takes no lock: a database
+    /// without a history table has applied nothing.
+    pub async fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
+        Ok(read_all(self.client, self.options).await?.0)
+    }
+
+    /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
+    pub async fn upgrade(
+        &self,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        // Most start-ups have nothing to do: find that out with one read,
+        // without waiting for the lock another migrator may hold for minutes.
+        let planning = history::select_for_planning_sql(&self.options.history_table);
+        let (rows, others) = read_rows(self.client, self.options, &planning).await?;
+        let state = State::new(self.graph, rows).with_other_packages(&self.options.package, others);
+        // Anything else, errors included, is decided under the lock: from
+        // outside, a `transaction: none` revision that another migrator is
+        // running looks partially applied.
+        if plan_steps(&state, target, Direction::Upgrade, self.options).is_ok_and(|revs| revs.is_empty()) {
+            return Ok(Vec::new());
+        }
+        self.locked(|| self.run(target, Direction::Upgrade, on_step)).await
+    }
+
+    /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
+    pub async fn downgrade(
+        &self,
+        target: &str,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        self.locked(|| self.run(target, Direction::Downgrade, on_step)).await
+    }
+
+    /// Records `target` and its ancestors as applied, and nothing else,
+    /// without running their SQL. Clears partial-application marks.
+    pub async fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        self.locked(|| self.stamp_locked(target)).await
+    }
+
+    /// Settles revisions left partially applied; returns them with the
+    /// progress they had recorded.
+    pub async fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        self.locked(|| self.repair_locked(mark)).await
+    }
+
+    /// Runs `body` under the advisory lock and releases it whatever happens.
+    async fn locked<T, F: std::future::Future<Output = Result<T, ApplyError>>>(
+        &self,
+        body: impl FnOnce() -> F,
+    ) -> Result<T, ApplyError> {
+        let key = lock_key(&self.options.history_table);
+        self.acquire(key).await?;
+        let result = body().await;
+        let released = self.client.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
+        match (result, released) {
+            (Ok(value), Ok(_)) => Ok(value),
+            (Ok(_), Err(error)) => Err(database(error)),
+            // The body's error is the one worth reporting; the lock goes
+            // with the session anyway if the connection is broken.
+            (Err(error), _) => Err(error),
+        }
+    }
+
+    async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + self.options.lock_timeout;
+        loop {
+            let row =
+                self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await.map_err(database)?;
+            if row.get::<_, bool>(0) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ApplyError::LockTimeout {
+                    seconds: self.options.lock_timeout.as_secs(),
+                    holder: self.holder(key).await,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Who holds the lock, for the timeout message.
+    async fn holder(&self, key: i64) -> String {
+        let sql = "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'), \
+                   coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') \
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                   WHERE l.locktype = 'advisory' AND l.granted \
+                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1";
+        let what = format!("advisory lock {key} on the history table `{}`", self.options.history_table);
+        match self.client.query_opt(sql, &[&key]).await {
+            Ok(Some(row)) => format!(
+                "{what} is held by backend pid {} (application `{}`, client {}, connected since {})",
+                row.get::<_, i32>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(2),
+                row.get::<_, String>(3)
+            ),
+            _ => format!("{what} is held by another session"),
+        }
+    }
+
+    async fn state(&self) -> Result<State<'a>, ApplyError> {
+        self.client
+            .batch_execute(&history::create_table_sql(DIALECT, &self.options.history_table))
+            .await
+            .map_err(database)?;
+        let (rows, others) = read_all(self.client, self.options).await?;
+        Ok(State::new(self.graph, rows).with_other_packages(&self.options.package, others))
+    }
+
+    async fn run(
+        &self,
+        target: &str,
+        direction: Direction,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        if direction == Direction::Upgrade {
+            self.ensure_empty_or_baseline().await?;
+        }
+        let state = self.state().await?;
+        let plan = plan_steps(&state, target, direction, self.options)?;
+        let mut steps = Vec::with_capacity(plan.len());
+        for rev in plan {
+            let revision = state.graph().revision(rev);
+            let done = match direction {
+                Direction::Upgrade if revision.transaction == TransactionMode::None => {
+                    self.apply_outside_transaction(revision).await?
+                }
+                Direction::Upgrade => {
+                    self.send(revision, &upgrade_step(revision, DIALECT, self.options)?, Direction::Upgrade)
+                        .await?
+                }
+                _ if revision.transaction == TransactionMode::None => {
+                    self.revert_outside_transaction(revision).await?
+                }
+                _ => {
+                    self.send(revision, &downgrade_step(revision, DIALECT, self.options)?, direction).await?
+                }
+            };
+            on_step(&done);
+            steps.push(done);
+        }
+        Ok(steps)
+    }
+
+    /// A database without the history table must hold no tables either,
+    /// unless the run says `baseline`. Extensions' tables (PostGIS's
+    /// `spatial_ref_sys`) and system schemas do not count.
+    async fn ensure_empty_or_baseline(&self) -> Result<(), ApplyError> {
+        let table = history::quote_ident(&self.options.history_table);
+        let found = self.client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await;
+        if found.map_err(database)?.get::<_, bool>(0) {
+            return Ok(());
+        }
+        let rows = self.client.query(USER_TABLES, &[]).await.map_err(database)?;
+        let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        ensure_empty_or_baseline(&existing, self.options)
+    }
+
+    /// Sends one revision's batch. On failure the transaction is rolled
+    /// back and the revision's statements are replayed one by one in a
+    /// transaction that is rolled back too, to name the failing statement.
+    async fn send(&self, revision: &Revision, batch: &str, direction: Direction) -> Result<Step, ApplyError> {
+        let started = Instant::now();
+        let Err(error) = self.client.batch_execute(batch).await else {
+            return Ok(Step::finished(revision, direction, started));
+        };
+        self.client.batch_execute("ROLLBACK").await.map_err(database)?;
+        let section = match direction {
+            Direction::Upgrade => revision.upgrade_section(DIALECT)?,
+            // Never irreversible here: `downgrade_step` built the batch.
+            _ => revision.downgrade_section(DIALECT)?,
+        };
+        self.client.batch_execute("BEGIN").await.map_err(database)?;
+        let replay = self.replay(revision, section).await;
+        self.client.batch_execute("ROLLBACK").await.map_err(database)?;
+        Err(replay.unwrap_or_else(|| statement_error(revision, section, 1, &section.sql, &describe(&error))))
+    }
+
+    /// The error of the first statement of `section` that fails, if any.
+    async fn replay(&self, revision: &Revision, section: &Section) -> Option<ApplyError> {
+        for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
+            if let Err(error) = self.client.batch_execute(statement.text).await {
+                return Some(statement_error(
+                    revision,
+                    section,
+                    statement.line,
+                    statement.sql(),
+                    &describe(&error),
+                ));
+            }
+        }
+        None
+    }
+
+    /// A `transaction: none` revision: a history row with a progress mark
+    /// first, then each statement on its own, the mark moving before each.
+    async fn apply_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
+        let started = Instant::now();
+        let section = revision.upgrade_section(DIALECT)?;
+        let mut row = AppliedRevision::for_revision(revision, DIALECT);
+        let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+        row.dirty = Some(first.to_string());
+        row.execution_ms = Some(0);
+        let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
+        self.client.batch_execute(&insert).await.map_err(database)?;
+        self.run_statements(revision, section, MarkDirection::Upgrade).await?;
+        let ms = started.elapsed().as_millis() as i64;
+        self.set_mark(revision, None, Some(ms)).await?;
+        Ok(Step::finished(revision, Direction::Upgrade, started))
+    }
+
+    /// A `transaction: none` revision's downgrade, statement by statement
+    /// too (a multi-statement batch is one implicit transaction, which
+    /// `DROP INDEX CONCURRENTLY` refuses), its row marked until deleted.
+    async fn revert_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
+        let started = Instant::now();
+        let section = revision.downgrade_section(DIALECT)?;
+        let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+        self.set_mark(revision, Some(&first), None).await?;
+        self.run_statements(revision, section, MarkDirection::Downgrade).await?;
+        let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
+        self.client.batch_execute(&delete).await.map_err(database)?;
+        Ok(Step::finished(revision, Direction::Downgrade, started))
+    }
+
+    /// Runs a section's statements one by one, each its own transaction,
+    /// moving the revision's progress mark before each and leaving it
+    /// failed when one fails.
+    async fn run_statements(
+        &self,
+        revision: &Revision,
+        section: &Section,
+        direction: MarkDirection,
+    ) -> Result<(), ApplyError> {
+        for (mark, statement) in history::marked_statements(direction, section) {
+            self.set_mark(revision, Some(&mark), None).await?;
+            if let Err(error) = self.client.batch_execute(statement.text).await {
+                self.set_mark(revision, Some(&mark.failed()), None).await?;
+                return Err(statement_error(
+                    revision,
+                    section,
+                    statement.line,
+                    statement.sql(),
+                    &describe(&error),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the revision's progress mark (`None` clears it) and, when
+    /// given, its execution time.
+    async fn set_mark(
+        &self,
+        revision: &Revision,
+        mark: Option<&ProgressMark>,
+        ms: Option<i64>,
+    ) -> Result<(), ApplyError> {
+        let sql = history::mark_sql(DIALECT, &self.options.history_table);
+        let dirty = mark.map(ToString::to_string);
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&self.options.package, &revision.id, &dirty, &ms];
+        self.client.execute(&sql, &params).await.map_err(database).map(drop)
+    }
+
+    async fn stamp_locked(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        let state = self.state().await?;
+        let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, self.options)?;
+        let table = &self.options.history_table;
+        let mut batch = String::from("BEGIN;\n");
+        let mut steps = Vec::new();
+        for rev in remove {
+            let revision = state.graph().revision(rev);
+            batch += &format!("{};\n", history::delete_sql(table, &self.options.package, &revision.id));
+            steps.push(Step::finished(revision, Direction::Unstamp, Instant::now()));
+        }
+        for rev in add {
+            let revision = state.graph().revision(rev);
+            let mut row = AppliedRevision::for_revision(revision, DIALECT);
+            row.execution_ms = Some(0);
+            batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
+            steps.push(Step::finished(revision, Direction::Stamp, Instant::now()));
+        }
+        batch += &format!("{};\nCOMMIT;\n", history::clear_marks_sql(table, &self.options.package));
+        if let Err(error) = self.client.batch_execute(&batch).await {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return Err(database(error));
+        }
+        Ok(steps)
+    }
+
+    async fn repair_locked(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        let dirty: Vec<(String, String)> = read_all(self.client, self.options)
+            .await?
+            .0
+            .into_iter()
+            .filter_map(|row| Some((row.revision, row.dirty?)))
+            .collect();
+        let sql = history::repair_sql(DIALECT, &self.options.history_table, mark);
+        for (revision, _) in &dirty {
+            self.client.execute(&sql, &[&self.options.package, revision]).await.map_err(database)?;
+        }
+        Ok(dirty)
+    }
+}
+
+/// Tables, views and foreign tables outside the system schemas that no
+/// extension owns, `schema.name` unless in `public`.
+const USER_TABLES: &str = "SELECT CASE WHEN n.nspname = 'public' THEN c.relname::text \
+     ELSE n.nspname || '.' || c.relname END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'information_schema' \
+     AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1";
+
+/// The plan for `target`, resolved against the state just read.
+fn plan_steps(
+    state: &State<'_>,
+    target: &str,
+    direction: Direction,
+    options: &Options,
+) -> Result<Vec<Rev>, ApplyError> {
+    state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
+}
+
+/// The advisory-lock key migrators of a history table agree on: stable
+/// across versions and machines, so an operator can see who holds it in
+/// `pg_locks`.
+pub fn lock_key(table: &str) -> i64 {
+    let digest = crate::model::checksum::sql_checksum(&format!("cargo-migrate lock {table}"));
+    // 15 hex digits always fit in an i64.
+    i64::from_str_radix(&digest[..15], 16).unwrap_or_default()
+}
+
+/// Every history row in one unprepared query: this package's rows, and
+/// the other packages' revisions with their dependencies. A missing table
+/// means nothing is applied.
+async fn read_all(
+    client: &Client,
+    options: &Options,
+) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
+    read_rows(client, options, &history::select_all_sql(DIALECT, &options.history_table)).await
+}
+
+/// The rows `sql` (of [`history::select_all_sql`]'s shape) returns.
+async fn read_rows(
+    client: &Client,
+    options: &Options,
+    sql: &str,
+) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
+    let messages = match client.simple_query(sql).await {
+        Ok(messages) => messages,
+        Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+            return Ok((Vec::new(), Vec::new()))
+        }
+        Err(error) => return Err(database(error)),
+    };
+    let (mut rows, mut others) = (Vec::new(), Vec::new());
+    for message in messages {
+        let SimpleQueryMessage::Row(row) = message else { continue };
+        let text = |i: usize| row.get(i).unwrap_or_default().to_string();
+        if text(0) != options.package {
+            others.push(OtherPackageRevision {
+                package: text(0),
+                revision: text(1),
+                depends_on: history::parse_parents(&text(3)),
+            });
+            continue;
+        }
+        rows.push(AppliedRevision {
+            revision: text(1),
+            parents: history::parse_parents(&text(2)),
+            depends_on: history::parse_parents(&text(3)),
+            checksum: text(4),
+            message: text(5),
+            downgrade_sql: row.get(6).map(str::to_string),
+            transactional: text(7) == "t",
+            applied_at: text(8),
+            execution_ms: row.get(9).and_then(|ms| ms.parse().ok()),
+            dirty: row.get(10).map(str::to_string),
+        });
+    }
+    Ok((rows, others))
+}
+
+/// The server's message with its detail and hint, not the driver's
+/// generic "db error".
+/// The server's own words for an error (`password authentication failed
+/// for user "app"`, with its detail and hint), where the driver's `Display`
+/// says only "db error"; for other errors, the driver's words and their
+/// cause. Every PostgreSQL error this crate reports goes through here.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return match std::error::Error::source(error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        };
+    };
+    let mut text = db.message().to_string();
+    if let Some(detail) = db.detail() {
+        text += &format!(" ({detail})");
+    }
+    if let Some(hint) = db.hint() {
+        text += &format!("; hint: {hint}");
+    }
+    text
+}
+
+fn database(error: tokio_postgres::Error) -> ApplyError {
+    ApplyError::Database(describe(&error))
+}

@@ -1,0 +1,5 @@
+//! SQL as text: one lexer that splits sections into statements, and the
+//! lint that reads statements through it.
+
+pub mod lint;
+pub mod split;

@@ -1,0 +1,541 @@
+//! Applying revisions to SQLite through rusqlite.
+//!
+//! Each revision runs in its own `BEGIN IMMEDIATE` transaction with its
+//! history row. `IMMEDIATE` takes SQLite's write lock up front (waiting up to
+//! the lock timeout), and the history is re-read inside it whenever another
+//! connection committed since (`PRAGMA data_version`), so processes racing on
+//! one file apply every revision exactly once, and the first run on an empty
+//! file creates the history table without a race.
+
+pub mod introspect;
+pub mod verify;
+
+mod foreign_keys;
+
+use crate::apply::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
+use crate::apply::plan::{ensure_empty_or_baseline, State};
+use crate::apply::{count_statements, run_section, statement_error, Direction, Options, RepairMark, Step};
+use crate::chain::graph::{Graph, Rev};
+use crate::chain::target::Target;
+use crate::model::error::ApplyError;
+use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+const DIALECT: Dialect = Dialect::Sqlite;
+
+/// Applies one package's revisions to a SQLite connection.
+///
+/// ```
+/// # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
+/// # let revision = migrate_runtime::chain::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+/// # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
+/// use migrate_runtime::{apply::Options, sqlite::SqliteMigrator};
+/// let conn = rusqlite::Connection::open_in_memory()?;
+/// let options = Options::new("demo");
+/// let steps = SqliteMigrator::new(&conn, &graph, &options).upgrade("head", &mut |_| {})?;
+/// assert_eq!(steps[0].revision, "a1b2c3d4e5f6");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteMigrator<'a> {
+    conn: &'a Connection,
+    graph: &'a Graph,
+    options: &'a Options,
+}
+
+impl<'a> SqliteMigrator<'a> {
+    pub fn new(conn: &'a Connection, graph: &'a Graph, options: &'a Options) -> SqliteMigrator<'a> {
+        SqliteMigrator { conn, graph, options }
+    }
+
+    /// The applied revisions. Writes nothing: a database without a history
+    /// table has applied nothing.
+    pub fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
+        self.wait_for_writers()?;
+        read_rows(self.conn, self.options)
+    }
+
+    /// Every access waits out another connection's write lock (up to the
+    /// lock timeout) instead of failing with `SQLITE_BUSY`: in rollback-journal
+    /// mode even a plain read is refused while another process commits.
+    fn wait_for_writers(&self) -> Result<(), ApplyError> {
+        self.conn.busy_timeout(self.options.lock_timeout).map_err(database)
+    }
+
+    /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
+    pub fn upgrade(&self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
+        self.run_steps(target, Direction::Upgrade, on_step)
+    }
+
+    /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
+    pub fn downgrade(&self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
+        self.run_steps(target, Direction::Downgrade, on_step)
+    }
+
+    /// Records `target` and its ancestors as applied, and nothing else,
+    /// without running SQL. Clears partial-application marks.
+    pub fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        let options = self.options;
+        self.wait_for_writers()?;
+        let _progress = self.settle_progress()?;
+        let tx = begin(self.conn, options)?;
+        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        let state = State::new(self.graph, read_rows(&tx, options)?);
+        let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, options)?;
+        let mut steps = Vec::new();
+        for rev in remove {
+            let id = &state.graph().revision(rev).id;
+            tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, id))
+                .map_err(database)?;
+            steps.push(Step::finished(state.graph().revision(rev), Direction::Unstamp, Instant::now()));
+        }
+        for rev in add {
+            let row = AppliedRevision::for_revision(state.graph().revision(rev), DIALECT);
+            insert_row(&tx, options, &row)?;
+            steps.push(Step::finished(state.graph().revision(rev), Direction::Stamp, Instant::now()));
+        }
+        tx.execute_batch(&history::clear_marks_sql(&options.history_table, &options.package))
+            .map_err(database)?;
+        tx.commit().map_err(database)?;
+        Ok(steps)
+    }
+
+    /// Settles revisions left partially applied; returns them with the
+    /// progress they had recorded.
+    pub fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        self.wait_for_writers()?;
+        let options = self.options;
+        let _progress = self.settle_progress()?;
+        let dirty: Vec<(String, String)> = read_rows(self.conn, options)?
+            .into_iter()
+            .filter_map(|row| Some((row.revision, row.dirty?)))
+            .collect();
+        let sql = history::repair_sql(DIALECT, &options.history_table, mark);
+        for (revision, _) in &dirty {
+            self.conn.execute(&sql, params![options.package, revision]).map_err(database)?;
+        }
+        Ok(dirty)
+    }
+
+    /// A progress mark that a live migrator is still moving is not for
+    /// `stamp` or `repair` to settle: when there is a mark, wait for any
+    /// such migrator (as PostgreSQL waits for the advisory lock) and hold
+    /// its lock meanwhile.
+    fn settle_progress(&self) -> Result<Option<Connection>, ApplyError> {
+        if read_rows(self.conn, self.options)?.iter().all(|row| row.dirty.is_none()) {
+            return Ok(None);
+        }
+        hold_progress_lock(self.conn, self.options.lock_timeout)
+    }
+
+    /// One revision per transaction until the target is reached. The plan
+    /// is made once and made again only when another connection committed.
+    fn run_steps(
+        &self,
+        target: &str,
+        direction: Direction,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        let (conn, graph, options) = (self.conn, self.graph, self.options);
+        self.wait_for_writers()?;
+        // Most start-ups have nothing to do: find that out with a plain read,
+        // without taking the write lock other processes would wait for.
+        let state = State::new(graph, read_rows(conn, options)?)
+            .with_other_packages(&options.package, read_other_packages(conn, options)?);
+        // Anything else, errors included, is decided under the lock: a
+        // `transaction: none` revision in progress elsewhere looks like a
+        // partial application from outside.
+        if plan_steps(&state, target, &mut None, direction, options).is_ok_and(|revs| revs.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut resolved: Option<Target> = None;
+        let mut plan: Option<(i64, VecDeque<Rev>)> = None;
+        let mut steps = Vec::new();
+        let mut foreign_keys = ForeignKeys::read(conn)?;
+        loop {
+            foreign_keys.apply()?;
+            let tx = begin(conn, options)?;
+            let version = data_version(&tx)?;
+            if plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
+                if direction == Direction::Upgrade && !history_exists(&tx, options)? {
+                    ensure_empty_or_baseline(&user_tables(&tx, options)?, options)?;
+                }
+                tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table))
+                    .map_err(database)?;
+                let state = State::new(graph, read_rows(&tx, options)?)
+                    .with_other_packages(&options.package, read_other_packages(&tx, options)?);
+                let revs = match plan_steps(&state, target, &mut resolved, direction, options) {
+                    Err(ApplyError::Dirty { revision, progress })
+                        if ProgressMark::stored_in_progress(&progress) =>
+                    {
+                        // Another migrator may be running it right now: wait
+                        // for that one to finish, then look again.
+                        drop(tx);
+                        if !wait_for_progress(conn, options)? {
+                            return Err(ApplyError::Dirty { revision, progress });
+                        }
+                        plan = None;
+                        continue;
+                    }
+                    revs => revs?,
+                };
+                if !state.unknown().is_empty() {
+                    // Reverting revisions the code does not have: their
+                    // stand-ins live only in the state's graph.
+                    let wanted =
+                        revs.iter().any(|&rev| wants_them_off(state.graph().revision(rev), direction));
+                    if foreign_keys.must_switch(wanted) {
+                        tx.commit().map_err(database)?;
+                        continue;
+                    }
+                    let keys_off = foreign_keys.off();
+                    revert_stand_ins(&tx, &state, &revs, keys_off, options, &mut |done| {
+                        on_step(&done);
+                        steps.push(done);
+                    })?;
+                    tx.commit().map_err(database)?;
+                    return Ok(steps);
+                }
+                plan = Some((version, revs.into_iter().collect()));
+            }
+            let Some(&rev) = plan.as_ref().and_then(|(_, revs)| revs.front()) else {
+                tx.commit().map_err(database)?;
+                return Ok(steps);
+            };
+            // The pragma cannot change inside a transaction: end this one
+            // (it wrote nothing but, at most, the history table) and begin
+            // again with foreign keys as the revision wants them.
+            if foreign_keys.must_switch(wants_them_off(graph.revision(rev), direction)) {
+                tx.commit().map_err(database)?;
+                continue;
+            }
+            plan.as_mut().map(|(_, revs)| revs.pop_front());
+            let done = match direction {
+                Direction::Upgrade => apply_revision(conn, tx, graph.revision(rev), options)?,
+                _ if graph.revision(rev).transaction == TransactionMode::None => {
+                    revert_outside_transaction(conn, tx, graph.revision(rev), options)?
+                }
+                _ => {
+                    let done = revert_revision(&tx, graph.revision(rev), options)?;
+                    tx.commit().map_err(database)?;
+                    done
+                }
+            };
+            on_step(&done);
+            steps.push(done);
+        }
+    }
+}
+
+/// Reverts `revs` of `state`'s graph, stand-ins for revisions the code
+/// does not have, in one transaction. With foreign keys off for one of
+/// them, all run so, and the whole transaction is checked.
+fn revert_stand_ins(
+    tx: &Connection,
+    state: &State<'_>,
+    revs: &[Rev],
+    keys_off: bool,
+    options: &Options,
+    done: &mut dyn FnMut(Step),
+) -> Result<(), ApplyError> {
+    let mut revert_all = || {
+        revs.iter().try_for_each(|&rev| {
+            done(revert_revision(tx, state.graph().revision(rev), options)?);
+            Ok(())
+        })
+    };
+    match revs.first().filter(|_| keys_off) {
+        Some(&first) => {
+            let first = state.graph().revision(first);
+            without_new_dangling_rows(tx, first, first.location.clone(), revert_all)
+        }
+        None => revert_all(),
+    }
+}
+
+/// The plan for `target`, resolved on the first call only, so `+1` means
+/// one step from where the run started even when the plan is made again.
+fn plan_steps(
+    state: &State<'_>,
+    target: &str,
+    resolved: &mut Option<Target>,
+    direction: Direction,
+    options: &Options,
+) -> Result<Vec<Rev>, ApplyError> {
+    let resolved = match resolved {
+        Some(resolved) => resolved,
+        None => resolved.insert(state.resolve(target)?),
+    };
+    state.plan(direction, target, resolved, options, DIALECT)
+}
+
+fn apply_revision(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let section = revision.upgrade_section(DIALECT)?;
+    let mut row = AppliedRevision::for_revision(revision, DIALECT);
+    if revision.transaction == TransactionMode::None {
+        return apply_outside_transaction(conn, tx, revision, section, row, options);
+    }
+    checked(&tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    row.execution_ms = Some(started.elapsed().as_millis() as i64);
+    insert_row(&tx, options, &row)?;
+    tx.commit().map_err(database)?;
+    Ok(Step::finished(revision, Direction::Upgrade, started))
+}
+
+/// A `transaction: none` revision: the history row is written first with a
+/// progress mark, then each statement runs on its own, the mark moving
+/// before each one. A crash or failure leaves the mark, which later runs
+/// refuse to go past.
+fn apply_outside_transaction(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    section: &Section,
+    mut row: AppliedRevision,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+    row.dirty = Some(first.to_string());
+    insert_row(&tx, options, &row)?;
+    let _progress = hold_progress_lock(conn, options.lock_timeout)?;
+    tx.commit().map_err(database)?;
+    run_statements(conn, revision, section, options, MarkDirection::Upgrade)?;
+    set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
+    Ok(Step::finished(revision, Direction::Upgrade, started))
+}
+
+/// A `transaction: none` revision's downgrade, statement by statement too,
+/// its row marked until it is deleted at the end.
+fn revert_outside_transaction(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let section = revision.downgrade_section(DIALECT)?;
+    let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+    set_mark(&tx, revision, options, Some(&first), None)?;
+    let _progress = hold_progress_lock(conn, options.lock_timeout)?;
+    tx.commit().map_err(database)?;
+    run_statements(conn, revision, section, options, MarkDirection::Downgrade)?;
+    let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
+    conn.execute_batch(&delete).map_err(database)?;
+    Ok(Step::finished(revision, Direction::Downgrade, started))
+}
+
+/// Runs a section's statements one by one outside any transaction, moving
+/// the revision's progress mark before each and leaving it failed when one
+/// fails.
+fn run_statements(
+    conn: &Connection,
+    revision: &Revision,
+    section: &Section,
+    options: &Options,
+    direction: MarkDirection,
+) -> Result<(), ApplyError> {
+    for (mark, statement) in history::marked_statements(direction, section) {
+        set_mark(conn, revision, options, Some(&mark), None)?;
+        if let Err(error) = conn.execute_batch(statement.text) {
+            set_mark(conn, revision, options, Some(&mark.failed()), None)?;
+            return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the revision's progress mark (`None` clears it) and, when given,
+/// its execution time.
+fn set_mark(
+    conn: &Connection,
+    revision: &Revision,
+    options: &Options,
+    mark: Option<&ProgressMark>,
+    ms: Option<i64>,
+) -> Result<(), ApplyError> {
+    let sql = history::mark_sql(DIALECT, &options.history_table);
+    let dirty = mark.map(ToString::to_string);
+    conn.execute(&sql, params![options.package, revision.id, dirty, ms]).map_err(database).map(drop)
+}
+
+/// Runs a revision's downgrade and deletes its row, inside the caller's
+/// transaction.
+fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let section = revision.downgrade_section(DIALECT)?;
+    checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
+        .map_err(database)?;
+    Ok(Step::finished(revision, Direction::Downgrade, started))
+}
+
+/// The lock a migrator holds while it runs a `transaction: none` revision
+/// outside SQLite's write lock: an exclusive transaction on the file
+/// `<database>-migrate-lock` next to the database. The operating system
+/// drops it when the process dies, so other migrators can tell a revision
+/// in progress (wait) from one a killed process left behind (refuse at
+/// once). `None` for an in-memory database, which no other process sees.
+///
+/// Waits up to `wait`: the previous holder may be between clearing its mark
+/// and letting go. (`stamp` and `repair` take this lock before the write
+/// lock, a migrator applying a revision after it; should both meet, which
+/// takes another package settling a mark at that very moment, one of them
+/// times out.)
+fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connection>, ApplyError> {
+    let Some(path) = progress_lock_path(conn) else { return Ok(None) };
+    let lock = Connection::open(&path).map_err(database)?;
+    lock.busy_timeout(wait).map_err(database)?;
+    match lock.execute_batch("BEGIN EXCLUSIVE") {
+        Ok(()) => Ok(Some(lock)),
+        Err(error) if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+            Err(ApplyError::LockTimeout {
+                seconds: wait.as_secs(),
+                holder: format!(
+                    "another migrator holds `{path}` while it runs or settles a `transaction: none` revision"
+                ),
+            })
+        }
+        Err(error) => Err(database(error)),
+    }
+}
+
+/// Waits until no migrator holds the progress lock: `true` once the one
+/// that held it is done, `false` when nobody held it (the progress mark is
+/// stale: whoever left it is gone), an error when it stays held past the
+/// lock timeout.
+fn wait_for_progress(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
+    let Some(path) = progress_lock_path(conn) else { return Ok(false) };
+    let lock = Connection::open(path).map_err(database)?;
+    // rusqlite waits 5 s by default: this first try must not wait at all.
+    lock.busy_timeout(Duration::ZERO).map_err(database)?;
+    if lock.execute_batch("BEGIN EXCLUSIVE").is_ok() {
+        return Ok(false);
+    }
+    lock.busy_timeout(options.lock_timeout).map_err(database)?;
+    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| locked(e, options))?;
+    Ok(true)
+}
+
+fn progress_lock_path(conn: &Connection) -> Option<String> {
+    conn.path().filter(|path| !path.is_empty()).map(|path| format!("{path}-migrate-lock"))
+}
+
+/// `BEGIN IMMEDIATE`: SQLite's write lock, waited for up to the lock
+/// timeout. Transactions are opened on a shared connection so a
+/// `transaction: none` revision can commit its claim and go on.
+fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
+    conn.busy_timeout(options.lock_timeout).map_err(database)?;
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| locked(e, options))
+}
+
+fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        history::quote_ident(&options.history_table),
+        history::INSERT_COLUMNS
+    );
+    let params = params![
+        options.package,
+        row.revision,
+        row.parents.join(","),
+        row.depends_on.join(","),
+        row.checksum,
+        row.message,
+        row.downgrade_sql,
+        row.transactional,
+        row.execution_ms,
+        row.dirty
+    ];
+    conn.prepare_cached(&sql).and_then(|mut s| s.execute(params)).map_err(database)?;
+    Ok(())
+}
+
+fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
+    if !history_exists(conn, options)? {
+        return Ok(Vec::new());
+    }
+    let mut statement =
+        conn.prepare(&history::select_sql(DIALECT, &options.history_table)).map_err(database)?;
+    let rows = statement
+        .query_map([&options.package], |r| {
+            Ok(AppliedRevision {
+                revision: r.get(0)?,
+                parents: history::parse_parents(&r.get::<_, String>(1)?),
+                depends_on: history::parse_parents(&r.get::<_, String>(2)?),
+                checksum: r.get(3)?,
+                message: r.get(4)?,
+                downgrade_sql: r.get(5)?,
+                transactional: r.get(6)?,
+                applied_at: r.get(7)?,
+                execution_ms: r.get(8)?,
+                dirty: r.get(9)?,
+            })
+        })
+        .map_err(database)?;
+    rows.collect::<Result<_, _>>().map_err(database)
+}
+
+fn read_other_packages(
+    conn: &Connection,
+    options: &Options,
+) -> Result<Vec<OtherPackageRevision>, ApplyError> {
+    if !history_exists(conn, options)? {
+        return Ok(Vec::new());
+    }
+    let sql = history::select_others_sql(DIALECT, &options.history_table);
+    let mut statement = conn.prepare(&sql).map_err(database)?;
+    let rows = statement
+        .query_map([&options.package], |r| {
+            Ok(OtherPackageRevision {
+                package: r.get(0)?,
+                revision: r.get(1)?,
+                depends_on: history::parse_parents(&r.get::<_, String>(2)?),
+            })
+        })
+        .map_err(database)?;
+    rows.collect::<Result<_, _>>().map_err(database)
+}
+
+fn history_exists(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
+    let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+    let found: Option<i64> =
+        conn.query_row(sql, [&options.history_table], |r| r.get(0)).optional().map_err(database)?;
+    Ok(found.is_some())
+}
+
+/// The tables and views of a database other than the history table and
+/// SQLite's own.
+fn user_tables(conn: &Connection, options: &Options) -> Result<Vec<String>, ApplyError> {
+    let sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
+               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1 ORDER BY name";
+    let mut statement = conn.prepare(sql).map_err(database)?;
+    let names = statement.query_map([&options.history_table], |r| r.get(0)).map_err(database)?;
+    names.collect::<Result<_, _>>().map_err(database)
+}
+
+fn data_version(conn: &Connection) -> Result<i64, ApplyError> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(database)
+}
+
+fn database(error: rusqlite::Error) -> ApplyError {
+    ApplyError::Database(error.to_string())
+}
+
+fn locked(error: rusqlite::Error, options: &Options) -> ApplyError {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ApplyError::LockTimeout {
+            seconds: options.lock_timeout.as_secs(),
+            holder: "another connection holds the SQLite write lock".to_string(),
+        },
+        _ => database(error),
+    }
+}

@@ -1,0 +1,56 @@
+//! Tidy checks on the library's own source, as rust-analyzer has them: the
+//! driver boundary is a rule of the layout, so a test holds it. Only the
+//! driver folders (`sqlite/`, `postgres/`), the handle over both
+//! (`database/handle.rs`) and the harness (`testing/`) may name a driver
+//! crate; everything else builds without one.
+
+use std::path::{Path, PathBuf};
+
+const DRIVERS: [&str; 3] = ["rusqlite", "tokio_postgres", "tokio::"];
+const MAY_NAME_DRIVERS: [&str; 4] = ["sqlite/", "postgres/", "database/handle.rs", "testing/"];
+
+#[test]
+fn only_driver_modules_name_a_driver_crate() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).expect("under src").to_string_lossy().replace('\\', "/");
+        if MAY_NAME_DRIVERS.iter().any(|allowed| relative.starts_with(allowed)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        for (number, line) in text.lines().enumerate() {
+            if let Some(driver) = DRIVERS.iter().find(|d| line.contains(*d)) {
+                offenders.push(format!("src/{relative}:{}: names `{driver}`: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "modules outside the driver folders must not name a driver crate (move the code into \
+         sqlite/, postgres/ or database/handle.rs):\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_tidy_check_sees_the_driver_folders() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let engine = std::fs::read_to_string(src.join("sqlite/mod.rs")).expect("the SQLite engine");
+    assert!(engine.contains("rusqlite"), "the check would pass vacuously if it read nothing");
+    assert!(rust_files(&src).len() > 30, "{:?}", rust_files(&src));
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read a source folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
