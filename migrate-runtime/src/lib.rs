@@ -15,8 +15,8 @@
 //!   generator and the build-script API);
 //! - the drivers, behind features: [`sqlite`] (`sqlite`), [`postgres`]
 //!   (`postgres`), and [`database`], one blocking handle over both;
-//! - [`testing`]: the walk-versions harness, template and scratch
-//!   databases, the throw-away PostgreSQL server.
+//! - `testing` (feature `testing`): the walk-versions harness, template and
+//!   scratch databases, the throw-away PostgreSQL server.
 //!
 //! Everything up to [`embed`] is driver-free and builds with
 //! `default-features = false` (what `migrate-macros` and build scripts use).
@@ -33,6 +33,7 @@ pub mod schema;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use apply::{Direction, Options, Step};

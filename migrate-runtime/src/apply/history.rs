@@ -6,6 +6,10 @@
 //! the text of the progress marks ([`ProgressMark`]) that `transaction:
 //! none` revisions leave in their rows while they run or after they fail.
 
+// The engine helpers here serve the drivers: a build without one (what
+// `migrate-macros` and build scripts compile) leaves them unused.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+
 use crate::apply::RepairMark;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::sql::split::{split_statements, Statement};
@@ -188,7 +192,10 @@ fn parse_mark(text: &str) -> Option<ProgressMark> {
 /// The statements of a `transaction: none` section, each with the mark its
 /// row carries while it runs (its line counted in the file, not the
 /// section).
-pub fn marked_statements(direction: MarkDirection, section: &Section) -> Vec<(ProgressMark, Statement<'_>)> {
+pub(crate) fn marked_statements(
+    direction: MarkDirection,
+    section: &Section,
+) -> Vec<(ProgressMark, Statement<'_>)> {
     let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
     let of = statements.len();
     let mark = |k: usize, statement: &Statement<'_>| ProgressMark {
@@ -202,11 +209,7 @@ pub fn marked_statements(direction: MarkDirection, section: &Section) -> Vec<(Pr
 }
 
 /// `name` as a quoted SQL identifier: a hostile table name stays a name.
-///
-/// ```
-/// assert_eq!(migrate_runtime::apply::history::quote_ident(r#"x"; DROP"#), r#""x""; DROP""#);
-/// ```
-pub fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -228,12 +231,12 @@ pub fn create_table_sql(dialect: Dialect, table: &str) -> String {
 }
 
 /// The columns written on insert, in the order of [`insert_values`].
-pub const INSERT_COLUMNS: &str =
+pub(crate) const INSERT_COLUMNS: &str =
     "package, revision, parents, depends_on, checksum, message, downgrade_sql, transactional, execution_ms, dirty";
 
 /// An `INSERT` of `row` with literal values, for offline scripts and for
 /// batching a revision's SQL and its history row into one round trip.
-pub fn insert_sql(dialect: Dialect, table: &str, package: &str, row: &AppliedRevision) -> String {
+pub(crate) fn insert_sql(dialect: Dialect, table: &str, package: &str, row: &AppliedRevision) -> String {
     format!(
         "INSERT INTO {} ({INSERT_COLUMNS}) VALUES ({})",
         quote_ident(table),
@@ -275,7 +278,7 @@ fn insert_values(dialect: Dialect, package: &str, row: &AppliedRevision) -> Stri
 
 /// The `UPDATE` that moves a revision's progress mark (`dirty`) and, when
 /// given, its execution time: parameters package, revision, mark, ms.
-pub fn mark_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn mark_sql(dialect: Dialect, table: &str) -> String {
     let [package, revision, dirty, ms] = match dialect {
         Dialect::Sqlite => ["?1", "?2", "?3", "?4"],
         Dialect::Postgres => ["$1", "$2", "$3", "$4"],
@@ -287,7 +290,7 @@ pub fn mark_sql(dialect: Dialect, table: &str) -> String {
 }
 
 /// The `DELETE` of one revision's row.
-pub fn delete_sql(table: &str, package: &str, revision: &str) -> String {
+pub(crate) fn delete_sql(table: &str, package: &str, revision: &str) -> String {
     format!(
         "DELETE FROM {} WHERE package = {} AND revision = {}",
         quote_ident(table),
@@ -298,14 +301,14 @@ pub fn delete_sql(table: &str, package: &str, revision: &str) -> String {
 
 /// The `UPDATE` that ends a `stamp`: every progress mark of `package`
 /// cleared, with literal values so it can end a batch.
-pub fn clear_marks_sql(table: &str, package: &str) -> String {
+pub(crate) fn clear_marks_sql(table: &str, package: &str) -> String {
     format!("UPDATE {} SET dirty = NULL WHERE package = {}", quote_ident(table), quote_literal(package))
 }
 
 /// What `repair` runs on each revision left with a progress mark:
 /// parameters package, revision. `Applied` keeps the row and clears its
 /// mark, `Reverted` deletes the row.
-pub fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> String {
+pub(crate) fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> String {
     let (package, revision) = match dialect {
         Dialect::Sqlite => ("?1", "?2"),
         Dialect::Postgres => ("$1", "$2"),
@@ -319,7 +322,8 @@ pub fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> String {
 }
 
 /// The `SELECT` that reads a package's rows.
-pub fn select_sql(dialect: Dialect, table: &str) -> String {
+#[cfg(feature = "sqlite")]
+pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
     let applied_at = match dialect {
         Dialect::Sqlite => "applied_at",
         Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
@@ -336,7 +340,8 @@ pub fn select_sql(dialect: Dialect, table: &str) -> String {
 
 /// The `SELECT` of every row of every package, with literal values only, so
 /// it can go as one unprepared query: one round trip to read the state.
-pub fn select_all_sql(dialect: Dialect, table: &str) -> String {
+#[cfg(feature = "postgres")]
+pub(crate) fn select_all_sql(dialect: Dialect, table: &str) -> String {
     let applied_at = match dialect {
         Dialect::Sqlite => "applied_at",
         Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
@@ -350,7 +355,8 @@ pub fn select_all_sql(dialect: Dialect, table: &str) -> String {
 /// Like [`select_all_sql`], with only what planning needs (the other
 /// columns come back empty) and no sort: the one read of a start-up that
 /// has nothing to do, so it moves no downgrade SQL and formats no times.
-pub fn select_for_planning_sql(table: &str) -> String {
+#[cfg(feature = "postgres")]
+pub(crate) fn select_for_planning_sql(table: &str) -> String {
     format!(
         "SELECT package, revision, parents, depends_on, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
         quote_ident(table)
@@ -358,7 +364,8 @@ pub fn select_for_planning_sql(table: &str) -> String {
 }
 
 /// The `SELECT` of other packages' revisions and their dependencies.
-pub fn select_others_sql(dialect: Dialect, table: &str) -> String {
+#[cfg(feature = "sqlite")]
+pub(crate) fn select_others_sql(dialect: Dialect, table: &str) -> String {
     let placeholder = if dialect == Dialect::Sqlite { "?1" } else { "$1" };
     format!("SELECT package, revision, depends_on FROM {} WHERE package <> {placeholder}", quote_ident(table))
 }
@@ -372,12 +379,17 @@ pub struct OtherPackageRevision {
 }
 
 /// Splits a stored comma list (`parents`, `depends_on`).
-pub fn parse_parents(stored: &str) -> Vec<String> {
+pub(crate) fn parse_parents(stored: &str) -> Vec<String> {
     stored.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_hostile_name_stays_a_name() {
+        assert_eq!(super::quote_ident(r#"x"; DROP"#), r#""x""; DROP""#);
+    }
+
     use super::*;
     use MarkDirection::{Downgrade, Upgrade};
     use MarkState::{Failed, Running};

@@ -2,6 +2,10 @@
 //! report of each step, and running a section statement by statement so a
 //! failure names its file and line.
 
+// The engine helpers here serve the drivers: a build without one (what
+// `migrate-macros` and build scripts compile) leaves them unused.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+
 pub mod history;
 pub mod plan;
 pub mod script;
@@ -79,7 +83,7 @@ pub struct Step {
 
 impl Step {
     /// The step for `revision`, which started at `started` and just ended.
-    pub fn finished(revision: &Revision, direction: Direction, started: std::time::Instant) -> Step {
+    pub(crate) fn finished(revision: &Revision, direction: Direction, started: std::time::Instant) -> Step {
         Step {
             revision: revision.id.clone(),
             message: revision.message.clone(),
@@ -91,13 +95,14 @@ impl Step {
 
 /// How many statements a section runs: the `n` of progress marks such as
 /// `at statement 2 of n`.
-pub fn count_statements(section: &Section) -> usize {
+pub(crate) fn count_statements(section: &Section) -> usize {
     split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
 }
 
 /// Runs `section` statement by statement through `execute`, turning a
 /// failure into an error that names the file, line and statement.
-pub fn run_section<E: std::fmt::Display>(
+#[cfg(feature = "sqlite")]
+pub(crate) fn run_section<E: std::fmt::Display>(
     revision: &Revision,
     section: &Section,
     mut execute: impl FnMut(&str) -> Result<(), E>,
@@ -114,7 +119,7 @@ pub fn run_section<E: std::fmt::Display>(
 }
 
 /// The error for a statement that failed at `line` of `section`.
-pub fn statement_error(
+pub(crate) fn statement_error(
     revision: &Revision,
     section: &Section,
     line: usize,

@@ -68,7 +68,7 @@ impl<'g> State<'g> {
         self.rows[rev].as_ref()
     }
 
-    pub fn is_applied(&self, rev: Rev) -> bool {
+    pub(crate) fn is_applied(&self, rev: Rev) -> bool {
         self.rows[rev].is_some()
     }
 
@@ -161,14 +161,14 @@ impl<'g> State<'g> {
     }
 
     /// Revisions to apply, in order, to reach `target`.
-    pub fn upgrade_plan(&self, target: &[Rev]) -> Vec<Rev> {
+    pub(crate) fn upgrade_plan(&self, target: &[Rev]) -> Vec<Rev> {
         let needed = self.graph.ancestors(target);
         (0..self.graph.len()).filter(|&r| needed[r] && !self.is_applied(r)).collect()
     }
 
     /// Refuses a plan that would apply a revision before another package's
     /// revision it depends on.
-    pub fn ensure_dependencies_applied(&self, plan: &[Rev]) -> Result<(), ApplyError> {
+    pub(crate) fn ensure_dependencies_applied(&self, plan: &[Rev]) -> Result<(), ApplyError> {
         for &rev in plan {
             let revision = self.graph.revision(rev);
             for dependency in &revision.depends_on {
@@ -192,7 +192,7 @@ impl<'g> State<'g> {
     /// Revisions to revert, in order, to come down to `target`: the applied
     /// revisions that descend from it, and nothing else. A revision on an
     /// unrelated branch or base stays, whatever the apply order says.
-    pub fn downgrade_plan(
+    pub(crate) fn downgrade_plan(
         &self,
         target_text: &str,
         target: &Target,
@@ -295,7 +295,7 @@ pub fn ensure_empty_or_baseline(existing: &[String], options: &Options) -> Resul
 }
 
 /// Where a section's SQL starts in its file.
-pub fn section_location(revision: &Revision, section: &Section) -> Location {
+pub(crate) fn section_location(revision: &Revision, section: &Section) -> Location {
     revision.location.at_line(section.first_line)
 }
 

@@ -228,7 +228,7 @@ impl Graph {
     }
 
     /// Resolves a full id or a unique prefix of at least 4 characters.
-    pub fn resolve_id(&self, text: &str) -> Result<Rev, TargetError> {
+    pub(crate) fn resolve_id(&self, text: &str) -> Result<Rev, TargetError> {
         if let Some(rev) = self.find(text) {
             return Ok(rev);
         }

@@ -96,7 +96,7 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
 }
 
 /// Parses and validates files into a graph.
-pub fn build_graph(files: &[SourceFile]) -> Result<Graph, ChainErrors> {
+pub(crate) fn build_graph(files: &[SourceFile]) -> Result<Graph, ChainErrors> {
     Graph::build(parse_files(files)?)
 }
 

@@ -19,7 +19,7 @@ pub fn sql_checksum(sql: &str) -> String {
 }
 
 /// Drops a leading BOM and turns every line ending into `\n`.
-pub fn normalise(text: &str) -> String {
+pub(crate) fn normalise(text: &str) -> String {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
@@ -27,7 +27,7 @@ pub fn normalise(text: &str) -> String {
 /// A new 12-hex-digit revision id: the SHA-256 of the parents, the message,
 /// the creation time and a random nonce, so two developers creating a
 /// revision on the same parent at the same second still get different ids.
-pub fn new_revision_id(parents: &[String], message: &str, created: &str) -> String {
+pub(crate) fn new_revision_id(parents: &[String], message: &str, created: &str) -> String {
     let mut nonce = [0u8; 16];
     // Without OS randomness the time-based inputs still make a usable id;
     // the nonce only guards against same-second collisions.

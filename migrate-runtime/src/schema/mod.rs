@@ -258,7 +258,8 @@ impl Schema {
 
     /// A digest per object of its entries: the generic form of the cheap
     /// per-object fingerprints drivers compute in the database.
-    pub fn object_digests(&self) -> BTreeMap<String, String> {
+    #[cfg(feature = "testing")]
+    pub(crate) fn object_digests(&self) -> BTreeMap<String, String> {
         let mut texts: BTreeMap<String, String> = BTreeMap::new();
         for (entry, description) in self.entries() {
             let object = entry.split(": ").next().unwrap_or(&entry).to_string();
@@ -283,7 +284,10 @@ fn picked<V: Clone>(map: &BTreeMap<String, V>, wanted: impl Fn(&str) -> bool) ->
 }
 
 /// What differs between two [`Schema::entries`] maps, in name order.
-pub fn diff_entries(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<Difference> {
+pub(crate) fn diff_entries(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<Difference> {
     let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
     names.sort();
     names.dedup();
@@ -299,7 +303,11 @@ pub fn diff_entries(before: &BTreeMap<String, String>, after: &BTreeMap<String, 
 }
 
 /// Objects whose digests differ between two fingerprint maps.
-pub fn changed_objects(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+#[cfg(feature = "testing")]
+pub(crate) fn changed_objects(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut objects: Vec<String> =
         before.keys().chain(after.keys()).filter(|o| before.get(*o) != after.get(*o)).cloned().collect();
     objects.sort();

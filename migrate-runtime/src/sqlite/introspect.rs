@@ -16,7 +16,7 @@ pub fn introspect(conn: &Connection, history_table: &str) -> rusqlite::Result<Sc
 
 /// Like [`introspect`], for only the tables, views and triggers named in
 /// `names` (all of them when `None`).
-pub fn introspect_objects(
+pub(crate) fn introspect_objects(
     conn: &Connection,
     history_table: &str,
     names: Option<&[String]>,
@@ -54,7 +54,8 @@ pub fn introspect_objects(
 /// A digest per object (`table t`, `view v`, `trigger x`) of the text SQLite
 /// keeps for it and its indexes: the walk re-reads only objects whose
 /// digest changed.
-pub fn object_fingerprints(
+#[cfg(feature = "testing")]
+pub(crate) fn object_fingerprints(
     conn: &Connection,
     history_table: &str,
 ) -> rusqlite::Result<BTreeMap<String, String>> {

@@ -8,7 +8,7 @@
 //! file creates the history table without a race.
 
 pub mod introspect;
-pub mod verify;
+pub(crate) mod verify;
 
 mod foreign_keys;
 

@@ -9,13 +9,13 @@ use crate::{ApplyError, Dialect, Graph};
 
 /// Which part of the run failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leg {
+pub(crate) enum Leg {
     Open,
     Up,
     Down,
 }
 
-pub fn run_up_and_down(graph: &Graph) -> Result<(), (Leg, Box<ApplyError>)> {
+pub(crate) fn run_up_and_down(graph: &Graph) -> Result<(), (Leg, Box<ApplyError>)> {
     let conn = rusqlite::Connection::open_in_memory()
         .map_err(|e| (Leg::Open, Box::new(ApplyError::Database(e.to_string()))))?;
     let run = |sql: &str| conn.execute_batch(sql).map_err(sqlite_message);

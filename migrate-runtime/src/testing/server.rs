@@ -84,7 +84,7 @@ pub enum ServerError {
 impl ServerError {
     /// True when this machine cannot run a server at all (no binaries, or
     /// root without a `postgres` user), as opposed to a server that failed.
-    pub fn is_unavailable(&self) -> bool {
+    pub(crate) fn is_unavailable(&self) -> bool {
         matches!(self, ServerError::NotInstalled | ServerError::Root { .. })
     }
 }
