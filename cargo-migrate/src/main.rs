@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod db;
+mod hint;
 mod output;
 mod project;
 mod scratch;

@@ -42,5 +42,12 @@ pub fn print_error(error: &anyhow::Error) {
         let _ = writeln!(stderr, "note: in {error}");
         return;
     }
-    let _ = writeln!(stderr, "{prefix}: {error:#}");
+    match crate::hint::for_error(error) {
+        Some(hint) => {
+            let _ = writeln!(stderr, "{prefix}: {error:#}{hint}");
+        }
+        None => {
+            let _ = writeln!(stderr, "{prefix}: {error:#}");
+        }
+    }
 }

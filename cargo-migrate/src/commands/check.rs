@@ -166,7 +166,8 @@ fn compare_live(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     };
     let options = db::options(package);
     let state = State::new(graph, database.applied(graph, &options)?);
-    let mut problems: Vec<String> = state.drift(database.dialect()).iter().map(ToString::to_string).collect();
+    let mut problems: Vec<String> =
+        state.drift(database.dialect()).iter().map(crate::hint::with_hint).collect();
     let differences = super::diff::live_differences(cx, package, graph, &database)?;
     problems.extend(differences.iter().map(|d| format!("schema: {d}")));
     if problems.is_empty() {

@@ -61,9 +61,10 @@ pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevisi
     let current = state.current();
     let heads = graph.heads();
     let at_head = !current.is_empty() && current.iter().all(|r| heads.contains(r));
-    let mut problems: Vec<String> = state.ensure_clean().err().into_iter().map(|e| e.to_string()).collect();
-    problems.extend(state.ensure_not_ahead().err().map(|e| e.to_string()));
-    problems.extend(state.drift(dialect).iter().map(ToString::to_string));
+    let mut problems: Vec<String> =
+        state.ensure_clean().err().into_iter().map(|e| crate::hint::with_hint(&e)).collect();
+    problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
+    problems.extend(state.drift(dialect).iter().map(crate::hint::with_hint));
     if cx.json() {
         let package = cx.project.select(cx.global.package.as_deref())?;
         return print_json(&CurrentView {

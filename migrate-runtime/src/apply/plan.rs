@@ -283,7 +283,7 @@ impl<'g> State<'g> {
 /// let mut options = Options::new("app");
 /// assert!(ensure_empty_or_baseline(&[], &options).is_ok());
 /// let error = ensure_empty_or_baseline(&["user".to_string()], &options).unwrap_err();
-/// assert!(error.to_string().contains("cargo migrate stamp REV"));
+/// assert!(error.to_string().contains("no history table `migrate_history`"));
 /// options.baseline = true;
 /// assert!(ensure_empty_or_baseline(&["user".to_string()], &options).is_ok());
 /// ```

@@ -135,7 +135,7 @@ pub enum TargetError {
     PrefixTooShort { prefix: String },
     #[error("`{prefix}` is ambiguous: it matches {}", candidates.join(", "))]
     Ambiguous { prefix: String, candidates: Vec<String> },
-    #[error("`{target}` needs one head but the chain has several ({}): name one, use `heads`, or join them with `cargo migrate merge`", heads.join(", "))]
+    #[error("`{target}` needs one head but the chain has several ({})", heads.join(", "))]
     SeveralHeads { target: String, heads: Vec<String> },
     #[error("`{target}` is ambiguous: the database is at several revisions ({}): step from one of them, e.g. `{}{}`", current.join(", "), current[0], step)]
     SeveralCurrent { target: String, current: Vec<String>, step: String },
@@ -161,23 +161,30 @@ pub enum TargetError {
 pub enum ApplyError {
     #[error(transparent)]
     Target(#[from] TargetError),
-    #[error("the database is ahead of this code: it has {} that these revision files do not ({}); deploy the newer code, or revert with `cargo migrate downgrade` (the downgrade SQL is stored in the history table)", plural(revisions.len(), "revision"), revisions.join(", "))]
+    #[error("the database is ahead of this code: it has {} that these revision files do not ({})", plural(revisions.len(), "revision"), revisions.join(", "))]
     DatabaseAhead { revisions: Vec<String> },
-    #[error("the database holds {} but no history table `{table}`, so cargo migrate does not know what it has applied: if its schema is that of a revision, record that with `cargo migrate stamp REV` and upgrade from there; to apply every revision from base on top of what is there, run `cargo migrate upgrade --baseline`", listed(objects))]
+    #[error(
+        "the database holds {} but no history table `{table}`, so cargo migrate does not know what it has applied",
+        listed(objects)
+    )]
     NotEmpty { table: String, objects: Vec<String> },
-    #[error("{at}: revision `{revision}` changed after it was applied (checksum {} recorded, {} now): restore the file, or pass `--allow-drift` to accept the change", short(recorded), short(current))]
+    #[error(
+        "{at}: revision `{revision}` changed after it was applied (checksum {} recorded, {} now)",
+        short(recorded),
+        short(current)
+    )]
     Drift { at: Location, revision: String, recorded: String, current: String },
-    #[error("revision `{revision}` was partially applied ({progress}) and needs attention: fix the schema by hand, then run `cargo migrate repair --mark applied` (or `--mark reverted`), or `cargo migrate stamp`")]
+    #[error("revision `{revision}` was partially applied ({progress}) and needs attention")]
     Dirty { revision: String, progress: String },
     #[error("{at}: revision `{revision}` has no downgrade section, so it cannot be reverted")]
     Irreversible { at: Location, revision: String },
     #[error("{at}: revision `{revision}` has no upgrade SQL for {dialect}")]
     NoUpgrade { at: Location, revision: String, dialect: crate::Dialect },
-    #[error("{at}: revision `{revision}` depends on `{dependency}`, which this database has not applied: upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")]
+    #[error("{at}: revision `{revision}` depends on `{dependency}`, which this database has not applied")]
     MissingDependency { at: Location, revision: String, dependency: String, package: String },
     #[error("{at}: cannot revert revision `{revision}`: {} of another package depends on it; downgrade that package first", dependents.join(", "))]
     NeededByOtherPackage { at: Location, revision: String, dependents: Vec<String> },
-    #[error("stamping `{target}` would forget {} recorded as applied ({}) without reverting {}: pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade {target}` to revert them", plural(revisions.len(), "revision"), revisions.join(", "), if revisions.len() == 1 { "it" } else { "them" })]
+    #[error("stamping `{target}` would forget {} recorded as applied ({}) without reverting {}", plural(revisions.len(), "revision"), revisions.join(", "), if revisions.len() == 1 { "it" } else { "them" })]
     StampBelow { target: String, revisions: Vec<String> },
     #[error("nothing applied descends from `{target}` on its line, yet the database is past it (at {}): name the revision to go down to", current.join(", "))]
     NothingAbove { target: String, current: Vec<String> },

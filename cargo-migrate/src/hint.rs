@@ -1,0 +1,68 @@
+//! What to do next, in this tool's words: the library's errors state what
+//! is wrong; the commands and flags that fix it are the CLI's to name, so
+//! they live here, keyed by error variant.
+
+use migrate_runtime::{ApplyError, TargetError};
+
+/// The hint for the first library error in `error`'s chain that has one,
+/// with the punctuation that joins it to the message.
+pub fn for_error(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| {
+        if let Some(apply) = cause.downcast_ref::<ApplyError>() {
+            return for_apply(apply);
+        }
+        cause.downcast_ref::<TargetError>().and_then(for_target)
+    })
+}
+
+/// `error` followed by its hint, for errors listed rather than raised
+/// (drift in `current` and `check`).
+pub fn with_hint(error: &ApplyError) -> String {
+    match for_apply(error) {
+        Some(hint) => format!("{error}{hint}"),
+        None => error.to_string(),
+    }
+}
+
+fn for_apply(error: &ApplyError) -> Option<String> {
+    let hint = match error {
+        ApplyError::Target(target) => return for_target(target),
+        ApplyError::DatabaseAhead { .. } => {
+            "; deploy the newer code, or revert with `cargo migrate downgrade` \
+             (the downgrade SQL is stored in the history table)"
+                .to_string()
+        }
+        ApplyError::NotEmpty { .. } => {
+            ": if its schema is that of a revision, record that with `cargo migrate \
+             stamp REV` and upgrade from there; to apply every revision from base on top of what is there, \
+             run `cargo migrate upgrade --baseline`"
+                .to_string()
+        }
+        ApplyError::Drift { .. } => {
+            ": restore the file, or pass `--allow-drift` to accept the change".to_string()
+        }
+        ApplyError::Dirty { .. } => {
+            ": fix the schema by hand, then run `cargo migrate repair --mark applied` \
+             (or `--mark reverted`), or `cargo migrate stamp`"
+                .to_string()
+        }
+        ApplyError::MissingDependency { package, .. } => {
+            format!(": upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")
+        }
+        ApplyError::StampBelow { target, .. } => format!(
+            ": pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade \
+             {target}` to revert them"
+        ),
+        _ => return None,
+    };
+    Some(hint)
+}
+
+fn for_target(error: &TargetError) -> Option<String> {
+    match error {
+        TargetError::SeveralHeads { .. } => {
+            Some(": name one, use `heads`, or join them with `cargo migrate merge`".to_string())
+        }
+        _ => None,
+    }
+}
