@@ -2,7 +2,7 @@
 //! [`Schema`] from the system catalogues.
 
 use crate::schema::{normalise_sql, Column, Constraint, ForeignKey, Identity, Index, Schema, Table};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Error, Row};
 
 const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY 1";
@@ -135,14 +135,36 @@ pub async fn introspect_objects(
     names: Option<&[String]>,
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
-    let filter = &[&filter as &(dyn tokio_postgres::types::ToSql + Sync)];
+    let filter: Filter = &[&filter];
     let mut schema = Schema::default();
+    tables(client, filter, history_table, &mut schema).await?;
+    columns(client, filter, &mut schema).await?;
+    constraints(client, filter, &mut schema).await?;
+    indexes(client, filter, &mut schema).await?;
+    code(client, filter, &mut schema).await?;
+    types(client, filter, &mut schema).await?;
+    Ok(schema)
+}
+
+/// The one parameter of every query: the object names to read, or NULL for all.
+type Filter<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+async fn tables(
+    client: &Client,
+    filter: Filter<'_>,
+    history_table: &str,
+    schema: &mut Schema,
+) -> Result<(), Error> {
     for row in client.query(TABLES, filter).await? {
         let name: String = row.get(0);
         if name != history_table {
             schema.tables.insert(name, Default::default());
         }
     }
+    Ok(())
+}
+
+async fn columns(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
     for row in client.query(COLUMNS, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         // A generated column's expression is kept where a default would be.
@@ -159,7 +181,10 @@ pub async fn introspect_objects(
             generated,
         });
     }
-    constraints(client, filter, &mut schema).await?;
+    Ok(())
+}
+
+async fn indexes(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
     for row in client.query(INDEXES, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         let predicate: Option<String> = row.get(4);
@@ -170,6 +195,11 @@ pub async fn introspect_objects(
         };
         table.indexes.insert(row.get(1), index);
     }
+    Ok(())
+}
+
+/// Views, triggers and functions: objects defined by SQL text.
+async fn code(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
     for row in client.query(VIEWS, filter).await? {
         schema.views.insert(row.get(0), normalise_sql(row.get(1)));
     }
@@ -180,13 +210,18 @@ pub async fn introspect_objects(
         let definition = unqualified_function(row.get(1), row.get(2));
         schema.functions.insert(row.get(0), normalise_sql(&definition));
     }
+    Ok(())
+}
+
+/// Sequences, enums and extensions.
+async fn types(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
     let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
     schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
     for row in client.query(ENUMS, filter).await? {
         schema.enums.insert(row.get(0), row.get(1));
     }
     schema.extensions = client.query(EXTENSIONS, filter).await?.iter().map(|r| r.get(0)).collect();
-    Ok(schema)
+    Ok(())
 }
 
 /// `sql` with the function key and filter put in.
@@ -213,11 +248,7 @@ fn unqualified_trigger(definition: &str, schema: &str) -> String {
     definition.replacen(&format!(" ON {schema}."), " ON ", 1)
 }
 
-async fn constraints(
-    client: &Client,
-    filter: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    schema: &mut Schema,
-) -> Result<(), tokio_postgres::Error> {
+async fn constraints(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
     let own = KEY_COLUMNS.replace("%KEY%", "con.conkey").replace("%REL%", "con.conrelid");
     let referenced = KEY_COLUMNS.replace("%KEY%", "con.confkey").replace("%REL%", "con.confrelid");
     let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);
