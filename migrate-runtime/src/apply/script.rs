@@ -7,6 +7,7 @@ use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{between, Target};
 use crate::model::error::ApplyError;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::sql::pragmas::turns_foreign_keys_off;
 use crate::sql::split::split_statements;
 
 /// The script that takes a database from state `from` up to state `to`.
@@ -87,8 +88,8 @@ fn step(
         revision.location
     );
     let transactional = revision.transaction == TransactionMode::Single;
-    // As the SQLite engine does (see `Section::disables_foreign_keys`).
-    let keys_off = dialect == Dialect::Sqlite && revision.turns_foreign_keys_off(section);
+    // As the SQLite engine does (see `sql::pragmas`).
+    let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, section);
     if keys_off {
         out += "PRAGMA foreign_keys = OFF;\n";
     }

@@ -85,37 +85,6 @@ pub struct Section {
     pub checksum: String,
 }
 
-impl Section {
-    /// Whether the section's first statement is `PRAGMA foreign_keys = OFF`.
-    ///
-    /// That pragma is a no-op inside a transaction, yet SQLite's table
-    /// rebuild of a table other tables reference needs it; so the SQLite
-    /// engine (and the offline script) honour it by turning foreign keys off
-    /// before the revision's transaction, running `PRAGMA foreign_key_check`
-    /// before its commit, and turning them back on after it.
-    ///
-    /// ```
-    /// # use migrate_runtime::model::revision::Section;
-    /// let section = |sql: &str| Section { dialect: None, sql: sql.into(), first_line: 1, checksum: String::new() };
-    /// assert!(section("-- rebuild p\npragma Foreign_Keys=off;\nDROP TABLE p;").disables_foreign_keys());
-    /// assert!(!section("DROP TABLE p; PRAGMA foreign_keys = OFF;").disables_foreign_keys());
-    /// assert!(!section("PRAGMA foreign_keys = OFF DROP TABLE p;").disables_foreign_keys());
-    /// ```
-    pub fn disables_foreign_keys(&self) -> bool {
-        // Asked for every revision an engine applies: read only the first
-        // few tokens, not the whole section.
-        let mut tokens =
-            crate::sql::split::solid_tokens(&self.sql).map(|(_, token)| token).skip_while(|t| *t == ";");
-        let first: Vec<&str> = tokens.by_ref().take(4).collect();
-        let off = |value: &str| ["off", "0", "false", "no", "'off'", "\"off\""].contains(&value);
-        let pragma = matches!(first.as_slice(), [pragma, name, "=", value]
-            if pragma.eq_ignore_ascii_case("pragma")
-                && name.eq_ignore_ascii_case("foreign_keys")
-                && off(&value.to_ascii_lowercase()));
-        pragma && tokens.next().is_none_or(|t| t == ";")
-    }
-}
-
 /// One parsed revision file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
@@ -141,13 +110,6 @@ pub struct Revision {
 }
 
 impl Revision {
-    /// Whether SQLite runs `section` of this revision with foreign keys off:
-    /// it asks for it (see [`Section::disables_foreign_keys`]) and runs in a
-    /// transaction (a `transaction: none` revision runs the pragma itself).
-    pub fn turns_foreign_keys_off(&self, section: &Section) -> bool {
-        self.transaction == TransactionMode::Single && section.disables_foreign_keys()
-    }
-
     /// The upgrade SQL for `dialect`: its own section, else the generic one.
     pub fn upgrade_for(&self, dialect: Dialect) -> Option<&Section> {
         select(&self.upgrade, dialect)

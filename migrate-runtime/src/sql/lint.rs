@@ -25,6 +25,7 @@
 
 use crate::model::location::Location;
 use crate::model::revision::{Revision, Section, TransactionMode};
+use crate::sql::pragmas::disables_foreign_keys;
 use crate::sql::split::split_statements;
 use std::fmt;
 
@@ -96,7 +97,7 @@ fn lint_section(revision: &Revision, section: &Section) -> Vec<Finding> {
             findings.push(finding(format!("`{what}` cannot run inside a transaction"), NO_TRANSACTION));
         } else if let Some(what) = transaction_control(tokens) {
             findings.push(finding(format!("`{what}` would end or nest the revision's transaction"), REMOVE));
-        } else if foreign_keys_pragma(tokens) && !(index == 0 && section.disables_foreign_keys()) {
+        } else if foreign_keys_pragma(tokens) && !(index == 0 && disables_foreign_keys(section)) {
             let problem = "`PRAGMA foreign_keys` has no effect inside the revision's transaction".to_string();
             findings.push(finding(problem, FIRST_STATEMENT));
         } else if let Some((kind, value)) = new_enum_value(tokens) {

@@ -2,4 +2,5 @@
 //! lint that reads statements through it.
 
 pub mod lint;
+pub mod pragmas;
 pub mod split;

@@ -10,6 +10,7 @@ use crate::apply::Direction;
 use crate::model::error::ApplyError;
 use crate::model::location::Location;
 use crate::model::revision::{Revision, Section};
+use crate::sql::pragmas::turns_foreign_keys_off;
 use rusqlite::Connection;
 
 /// The connection's enforcement as it was when a run began, switched off for
@@ -55,13 +56,13 @@ impl Drop for ForeignKeys<'_> {
 }
 
 /// Whether the section a step runs turns foreign keys off (see
-/// [`Revision::turns_foreign_keys_off`]).
+/// [`turns_foreign_keys_off`]).
 pub(super) fn wants_them_off(revision: &Revision, direction: Direction) -> bool {
     let section = match direction {
         Direction::Upgrade => revision.upgrade_for(DIALECT),
         _ => revision.downgrade_for(DIALECT),
     };
-    section.is_some_and(|section| revision.turns_foreign_keys_off(section))
+    section.is_some_and(|section| turns_foreign_keys_off(revision, section))
 }
 
 /// Runs `work`, a section's SQL, and when the section turns foreign keys
@@ -73,7 +74,7 @@ pub(super) fn checked<T>(
     section: &Section,
     work: impl FnOnce() -> Result<T, ApplyError>,
 ) -> Result<T, ApplyError> {
-    if !revision.turns_foreign_keys_off(section) {
+    if !turns_foreign_keys_off(revision, section) {
         return work();
     }
     without_new_dangling_rows(tx, revision, revision.location.at_line(section.first_line), work)

@@ -148,7 +148,7 @@ struct Plan<'a> {
     /// `ALTER TYPE … ADD VALUE` statements written, with type and label.
     added_labels: Vec<(String, String, String)>,
     /// Whether a SQLite rebuild needs foreign keys off (see
-    /// [`crate::model::revision::Section::disables_foreign_keys`]).
+    /// [`crate::sql::pragmas::disables_foreign_keys`]).
     foreign_keys_off: bool,
     /// `ADD FOREIGN KEY` of new PostgreSQL tables whose referenced table or
     /// key does not exist yet when they are created; run last.
