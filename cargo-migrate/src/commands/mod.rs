@@ -58,9 +58,11 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Rebase(args) => rebase::run(&cx, args),
         Command::Check => check::run(&cx),
         Command::Diff => diff::run(&cx),
-        Command::Upgrade(args) => upgrade::run(&cx, &args.target, args.apply, upgrade::Direction::Upgrade),
+        Command::Upgrade(args) => {
+            upgrade::run(&cx, &args.target, args.apply, migrate_runtime::Direction::Upgrade)
+        }
         Command::Downgrade(args) => {
-            upgrade::run(&cx, &args.target, args.apply, upgrade::Direction::Downgrade)
+            upgrade::run(&cx, &args.target, args.apply, migrate_runtime::Direction::Downgrade)
         }
         Command::Stamp(args) => stamp::run(&cx, args),
         Command::Current(args) => current::run(&cx, args),

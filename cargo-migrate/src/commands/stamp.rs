@@ -6,7 +6,7 @@ use crate::cli::StampArgs;
 use crate::db;
 use crate::output::{paint, print, ID};
 use anyhow::Result;
-use migrate_runtime::apply::{Direction, Options};
+use migrate_runtime::apply::{Action, Options};
 
 pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
@@ -17,7 +17,7 @@ pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
     if !cx.json() {
         print(&format!("database {url}\n"));
         for step in &steps {
-            let verb = if step.direction == Direction::Stamp { "stamped  " } else { "unstamped" };
+            let verb = if step.action == Action::Stamp { "stamped  " } else { "unstamped" };
             print(&format!("{verb} {}  {}\n", paint(ID, &step.revision), step.message));
         }
     }

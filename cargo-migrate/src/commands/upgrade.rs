@@ -8,21 +8,13 @@ use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::script::{downgrade_script, upgrade_script};
 use migrate_runtime::apply::Step;
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
-use migrate_runtime::Graph;
+use migrate_runtime::{Direction, Graph};
 
-/// Which command this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Upgrade,
-    Downgrade,
-}
-
-impl Direction {
-    fn noun(self) -> &'static str {
-        match self {
-            Direction::Upgrade => "the upgrade",
-            Direction::Downgrade => "the downgrade",
-        }
+/// How messages name the run.
+fn noun(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Upgrade => "the upgrade",
+        Direction::Downgrade => "the downgrade",
     }
 }
 
@@ -55,7 +47,7 @@ pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction)
         Direction::Upgrade => database.upgrade(&graph, &options, target, &mut report),
         Direction::Downgrade => database.downgrade(&graph, &options, target, &mut report),
     }
-    .with_context(|| format!("{} of package `{}` stopped", direction.noun(), package.name))?;
+    .with_context(|| format!("{} of package `{}` stopped", noun(direction), package.name))?;
     if steps.is_empty() && !cx.json() {
         print("nothing to do\n");
     }

@@ -12,6 +12,7 @@
 
 use crate::apply::RepairMark;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::model::Direction;
 use crate::sql::split::{split_statements, Statement};
 use std::fmt;
 use std::str::FromStr;
@@ -73,16 +74,16 @@ impl AppliedRevision {
 /// ```
 ///
 /// ```
-/// use migrate_runtime::apply::history::{MarkDirection, MarkState, ProgressMark};
+/// use migrate_runtime::{apply::history::{MarkState, ProgressMark}, Direction};
 /// let mark: ProgressMark = "failed at statement 2 of 3 (line 14)".parse()?;
 /// assert_eq!(mark.state, MarkState::Failed);
 /// assert_eq!(mark.to_string(), "failed at statement 2 of 3 (line 14)");
-/// assert_eq!(ProgressMark::before_first(MarkDirection::Downgrade, 2).to_string(), "downgrade at statement 0 of 2");
+/// assert_eq!(ProgressMark::before_first(Direction::Downgrade, 2).to_string(), "downgrade at statement 0 of 2");
 /// # Ok::<(), migrate_runtime::apply::history::NotAProgressMark>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProgressMark {
-    pub direction: MarkDirection,
+    pub direction: Direction,
     pub state: MarkState,
     /// 1-based; 0 before the first statement runs.
     pub statement: usize,
@@ -90,13 +91,6 @@ pub struct ProgressMark {
     pub of: usize,
     /// The file line the statement starts on; `None` before the first.
     pub line: Option<usize>,
-}
-
-/// Which section of the revision a [`ProgressMark`] follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkDirection {
-    Upgrade,
-    Downgrade,
 }
 
 /// Whether the statement a [`ProgressMark`] names is running or failed.
@@ -117,7 +111,7 @@ pub struct NotAProgressMark(pub String);
 impl ProgressMark {
     /// The mark a row gets before the first of `of` statements runs
     /// ([`crate::apply::count_statements`]).
-    pub fn before_first(direction: MarkDirection, of: usize) -> ProgressMark {
+    pub fn before_first(direction: Direction, of: usize) -> ProgressMark {
         ProgressMark { direction, state: MarkState::Running, statement: 0, of, line: None }
     }
 
@@ -145,7 +139,7 @@ impl ProgressMark {
 
 impl fmt::Display for ProgressMark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.direction == MarkDirection::Downgrade {
+        if self.direction == Direction::Downgrade {
             f.write_str("downgrade ")?;
         }
         if self.state == MarkState::Failed {
@@ -174,8 +168,8 @@ impl FromStr for ProgressMark {
 
 fn parse_mark(text: &str) -> Option<ProgressMark> {
     let (direction, rest) = match text.strip_prefix("downgrade ") {
-        Some(rest) => (MarkDirection::Downgrade, rest),
-        None => (MarkDirection::Upgrade, text),
+        Some(rest) => (Direction::Downgrade, rest),
+        None => (Direction::Upgrade, text),
     };
     let (state, rest) = match rest.strip_prefix("failed ") {
         Some(rest) => (MarkState::Failed, rest),
@@ -193,7 +187,7 @@ fn parse_mark(text: &str) -> Option<ProgressMark> {
 /// row carries while it runs (its line counted in the file, not the
 /// section).
 pub(crate) fn marked_statements(
-    direction: MarkDirection,
+    direction: Direction,
     section: &Section,
 ) -> Vec<(ProgressMark, Statement<'_>)> {
     let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
@@ -391,11 +385,11 @@ mod tests {
     }
 
     use super::*;
-    use MarkDirection::{Downgrade, Upgrade};
+    use Direction::{Downgrade, Upgrade};
     use MarkState::{Failed, Running};
 
     fn mark(
-        direction: MarkDirection,
+        direction: Direction,
         state: MarkState,
         statement: usize,
         of: usize,

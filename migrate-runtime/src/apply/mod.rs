@@ -53,14 +53,25 @@ impl Options {
     }
 }
 
-/// Which way a step went.
+pub use crate::model::Direction;
+
+/// What a step did to one revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Direction {
+pub enum Action {
     Upgrade,
     Downgrade,
     Stamp,
     Unstamp,
+}
+
+impl From<Direction> for Action {
+    fn from(direction: Direction) -> Action {
+        match direction {
+            Direction::Upgrade => Action::Upgrade,
+            Direction::Downgrade => Action::Downgrade,
+        }
+    }
 }
 
 /// How `repair` settles a partially applied `transaction: none` revision.
@@ -77,17 +88,23 @@ pub enum RepairMark {
 pub struct Step {
     pub revision: String,
     pub message: String,
-    pub direction: Direction,
+    /// `direction` in JSON, as the field was first named.
+    #[serde(rename = "direction")]
+    pub action: Action,
     pub elapsed: Duration,
 }
 
 impl Step {
     /// The step for `revision`, which started at `started` and just ended.
-    pub(crate) fn finished(revision: &Revision, direction: Direction, started: std::time::Instant) -> Step {
+    pub(crate) fn finished(
+        revision: &Revision,
+        action: impl Into<Action>,
+        started: std::time::Instant,
+    ) -> Step {
         Step {
             revision: revision.id.clone(),
             message: revision.message.clone(),
-            direction,
+            action: action.into(),
             elapsed: started.elapsed(),
         }
     }

@@ -10,10 +10,10 @@
 
 pub mod introspect;
 
-use crate::apply::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
+use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step, upgrade_step};
-use crate::apply::{count_statements, statement_error, Direction, Options, RepairMark, Step};
+use crate::apply::{count_statements, statement_error, Action, Direction, Options, RepairMark, Step};
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::ApplyError;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
@@ -252,12 +252,12 @@ impl<'a> PostgresMigrator<'a> {
         let started = Instant::now();
         let section = revision.upgrade_section(DIALECT)?;
         let mut row = AppliedRevision::for_revision(revision, DIALECT);
-        let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+        let first = ProgressMark::before_first(Direction::Upgrade, count_statements(section));
         row.dirty = Some(first.to_string());
         row.execution_ms = Some(0);
         let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
         self.client.batch_execute(&insert).await.map_err(database)?;
-        self.run_statements(revision, section, MarkDirection::Upgrade).await?;
+        self.run_statements(revision, section, Direction::Upgrade).await?;
         let ms = started.elapsed().as_millis() as i64;
         self.set_mark(revision, None, Some(ms)).await?;
         Ok(Step::finished(revision, Direction::Upgrade, started))
@@ -269,9 +269,9 @@ impl<'a> PostgresMigrator<'a> {
     async fn revert_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
         let section = revision.downgrade_section(DIALECT)?;
-        let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+        let first = ProgressMark::before_first(Direction::Downgrade, count_statements(section));
         self.set_mark(revision, Some(&first), None).await?;
-        self.run_statements(revision, section, MarkDirection::Downgrade).await?;
+        self.run_statements(revision, section, Direction::Downgrade).await?;
         let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
         self.client.batch_execute(&delete).await.map_err(database)?;
         Ok(Step::finished(revision, Direction::Downgrade, started))
@@ -284,7 +284,7 @@ impl<'a> PostgresMigrator<'a> {
         &self,
         revision: &Revision,
         section: &Section,
-        direction: MarkDirection,
+        direction: Direction,
     ) -> Result<(), ApplyError> {
         for (mark, statement) in history::marked_statements(direction, section) {
             self.set_mark(revision, Some(&mark), None).await?;
@@ -326,14 +326,14 @@ impl<'a> PostgresMigrator<'a> {
         for rev in remove {
             let revision = state.graph().revision(rev);
             batch += &format!("{};\n", history::delete_sql(table, &self.options.package, &revision.id));
-            steps.push(Step::finished(revision, Direction::Unstamp, Instant::now()));
+            steps.push(Step::finished(revision, Action::Unstamp, Instant::now()));
         }
         for rev in add {
             let revision = state.graph().revision(rev);
             let mut row = AppliedRevision::for_revision(revision, DIALECT);
             row.execution_ms = Some(0);
             batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
-            steps.push(Step::finished(revision, Direction::Stamp, Instant::now()));
+            steps.push(Step::finished(revision, Action::Stamp, Instant::now()));
         }
         batch += &format!("{};\nCOMMIT;\n", history::clear_marks_sql(table, &self.options.package));
         if let Err(error) = self.client.batch_execute(&batch).await {

@@ -12,9 +12,11 @@ pub(crate) mod verify;
 
 mod foreign_keys;
 
-use crate::apply::history::{self, AppliedRevision, MarkDirection, OtherPackageRevision, ProgressMark};
+use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
-use crate::apply::{count_statements, run_section, statement_error, Direction, Options, RepairMark, Step};
+use crate::apply::{
+    count_statements, run_section, statement_error, Action, Direction, Options, RepairMark, Step,
+};
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::Target;
 use crate::model::error::ApplyError;
@@ -89,12 +91,12 @@ impl<'a> SqliteMigrator<'a> {
             let id = &state.graph().revision(rev).id;
             tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, id))
                 .map_err(database)?;
-            steps.push(Step::finished(state.graph().revision(rev), Direction::Unstamp, Instant::now()));
+            steps.push(Step::finished(state.graph().revision(rev), Action::Unstamp, Instant::now()));
         }
         for rev in add {
             let row = AppliedRevision::for_revision(state.graph().revision(rev), DIALECT);
             insert_row(&tx, options, &row)?;
-            steps.push(Step::finished(state.graph().revision(rev), Direction::Stamp, Instant::now()));
+            steps.push(Step::finished(state.graph().revision(rev), Action::Stamp, Instant::now()));
         }
         tx.execute_batch(&history::clear_marks_sql(&options.history_table, &options.package))
             .map_err(database)?;
@@ -303,12 +305,12 @@ fn apply_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let first = ProgressMark::before_first(MarkDirection::Upgrade, count_statements(section));
+    let first = ProgressMark::before_first(Direction::Upgrade, count_statements(section));
     row.dirty = Some(first.to_string());
     insert_row(&tx, options, &row)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, MarkDirection::Upgrade)?;
+    run_statements(conn, revision, section, options, Direction::Upgrade)?;
     set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
     Ok(Step::finished(revision, Direction::Upgrade, started))
 }
@@ -323,11 +325,11 @@ fn revert_outside_transaction(
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
     let section = revision.downgrade_section(DIALECT)?;
-    let first = ProgressMark::before_first(MarkDirection::Downgrade, count_statements(section));
+    let first = ProgressMark::before_first(Direction::Downgrade, count_statements(section));
     set_mark(&tx, revision, options, Some(&first), None)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, MarkDirection::Downgrade)?;
+    run_statements(conn, revision, section, options, Direction::Downgrade)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     conn.execute_batch(&delete).map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
@@ -341,7 +343,7 @@ fn run_statements(
     revision: &Revision,
     section: &Section,
     options: &Options,
-    direction: MarkDirection,
+    direction: Direction,
 ) -> Result<(), ApplyError> {
     for (mark, statement) in history::marked_statements(direction, section) {
         set_mark(conn, revision, options, Some(&mark), None)?;

@@ -119,13 +119,9 @@ fn column_rename(name: &str) -> Option<(&str, &str)> {
     name.split_once('.')
 }
 
-/// Which way a plan goes: only a downgrade takes enum labels away, as the
-/// undoing of `ALTER TYPE … ADD VALUE`, which PostgreSQL cannot revert.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Upgrade,
-    Downgrade,
-}
+// Which way a plan goes matters: only a downgrade takes enum labels away,
+// as the undoing of `ALTER TYPE … ADD VALUE`, which PostgreSQL cannot revert.
+use crate::model::Direction;
 
 /// The `serial` column a sequence comes and goes with: its default is
 /// `nextval('sequence'::regclass)`. (An identity column's sequence is not in
