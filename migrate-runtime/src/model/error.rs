@@ -220,7 +220,40 @@ pub enum ApplyError {
     #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
     LockTimeout { seconds: u64, holder: String },
     #[error("database error: {0}")]
-    Database(String),
+    Database(DatabaseError),
+}
+
+/// An error a database driver reported: its words as this crate prints
+/// them (for PostgreSQL the server's message, detail and hint, see
+/// `postgres::describe`), and the driver's own error for callers that
+/// inspect it (`error.driver().downcast_ref::<rusqlite::Error>()`).
+///
+/// The message already says what the driver's error says, so the driver's
+/// error is not also given as [`std::error::Error::source`]: a reporter
+/// that prints every source (anyhow's `{:#}`) would print it twice. For the
+/// same reason the variants that hold a `DatabaseError` and quote it
+/// ([`ApplyError::Database`]) do not give it as their source either.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DatabaseError {
+    message: String,
+    driver: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl DatabaseError {
+    /// `message` as it should be printed, and the error it describes (any
+    /// error, or just a `String`).
+    pub fn new(
+        message: impl Into<String>,
+        driver: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        DatabaseError { message: message.into(), driver: driver.into() }
+    }
+
+    /// The driver's error this one describes.
+    pub fn driver(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.driver
+    }
 }
 
 fn short(checksum: &str) -> &str {

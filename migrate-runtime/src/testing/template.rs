@@ -31,8 +31,7 @@ pub struct SqliteTemplate {
 impl SqliteTemplate {
     /// Migrates an in-memory database to head.
     pub fn new(graph: &Graph, options: &Options) -> Result<SqliteTemplate, ApplyError> {
-        let template =
-            rusqlite::Connection::open_in_memory().map_err(|e| ApplyError::Database(e.to_string()))?;
+        let template = rusqlite::Connection::open_in_memory().map_err(|e| ApplyError::Database(e.into()))?;
         crate::sqlite::SqliteMigrator::new(&template, graph, options).upgrade("heads", &mut |_| {})?;
         Ok(SqliteTemplate { template })
     }

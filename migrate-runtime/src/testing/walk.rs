@@ -448,5 +448,5 @@ fn run_step(
     }
     let _ = db.execute("ROLLBACK");
     // No statement of the section fails alone: the history row did.
-    Err(found.unwrap_or(ApplyError::Database(message)))
+    Err(found.unwrap_or(ApplyError::Database(crate::DatabaseError::new(message.clone(), message))))
 }
