@@ -226,7 +226,8 @@ pub enum ApplyError {
 /// An error a database driver reported: its words as this crate prints
 /// them (for PostgreSQL the server's message, detail and hint, see
 /// `postgres::describe`), and the driver's own error for callers that
-/// inspect it (`error.driver().downcast_ref::<rusqlite::Error>()`).
+/// inspect it (`error.driver().downcast_ref::<E>()`, `E` the driver crate's
+/// error type).
 ///
 /// The message already says what the driver's error says, so the driver's
 /// error is not also given as [`std::error::Error::source`]: a reporter
