@@ -14,7 +14,7 @@ use migrate_runtime::database::{Connector, Database};
 /// The URL for `package`'s database.
 pub fn url(cx: &Context, package: &Package) -> Result<DatabaseUrl> {
     match &cx.global.database_url {
-        Some(url) => DatabaseUrl::parse(url).map_err(anyhow::Error::msg),
+        Some(url) => Ok(DatabaseUrl::parse(url)?),
         None => {
             let file = cx.project.target_dir.join("migrate").join(format!("{}.sqlite3", package.name));
             Ok(DatabaseUrl::SqliteFile(file))

@@ -43,7 +43,7 @@ pub use database::url::DatabaseUrl;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use database::{connect, Database};
 pub use embed::embedded::Migrations;
-pub use model::error::{ApplyError, ChainError, ChainErrors, TargetError};
+pub use model::error::{ApplyError, ChainError, ChainErrors, DatabaseError, TargetError};
 pub use model::location::Location;
 pub use model::revision::{Dialect, Revision};
 #[cfg(feature = "postgres")]

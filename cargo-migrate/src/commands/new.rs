@@ -6,7 +6,7 @@ use crate::cli::NewArgs;
 use crate::output::print;
 use crate::project::Package;
 use crate::scratch;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::scaffold::NewRevision;
 use migrate_runtime::model::revision::{validate_id, validate_label, Dependency, TransactionMode};
 use migrate_runtime::schema::autogen::{generate, Changes};
@@ -22,8 +22,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     }
     new.depends_on = args.depends_on.iter().map(|d| dependency(cx, &graph, d)).collect::<Result<_>>()?;
     for label in &args.branch {
-        validate_label(label)
-            .map_err(|reason| anyhow::anyhow!("invalid branch label `{label}`: {reason}"))?;
+        validate_label(label).with_context(|| format!("invalid branch label `{label}`"))?;
     }
     new.branches = args.branch;
     if args.no_transaction {
@@ -114,7 +113,7 @@ fn parents(graph: &Graph, head: Option<&str>) -> Result<Vec<String>> {
 
 /// An id given with `--rev-id`: valid, and not already taken.
 pub fn checked_new_id(graph: &Graph, id: String) -> Result<String> {
-    validate_id(&id).map_err(|reason| anyhow::anyhow!("invalid revision id `{id}`: {reason}"))?;
+    validate_id(&id).with_context(|| format!("invalid revision id `{id}`"))?;
     if let Some(rev) = graph.find(&id) {
         bail!("revision `{id}` already exists: {}", graph.revision(rev).location);
     }

@@ -149,12 +149,10 @@ impl Database {
     pub fn execute(&self, sql: &str) -> Result<(), ApplyError> {
         match self {
             #[cfg(feature = "sqlite")]
-            Database::Sqlite(conn) => {
-                conn.execute_batch(sql).map_err(|e| ApplyError::Database(e.to_string()))
-            }
+            Database::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| ApplyError::Database(e.into())),
             #[cfg(feature = "postgres")]
             Database::Postgres(pg) => {
-                pg.block_on(pg.client.batch_execute(sql)).map_err(|e| ApplyError::Database(describe(&e)))
+                pg.block_on(pg.client.batch_execute(sql)).map_err(|e| ApplyError::Database(e.into()))
             }
         }
     }
@@ -164,12 +162,12 @@ impl Database {
         match self {
             #[cfg(feature = "sqlite")]
             Database::Sqlite(conn) => crate::sqlite::introspect::introspect(conn, history_table)
-                .map_err(|e| ApplyError::Database(e.to_string())),
+                .map_err(|e| ApplyError::Database(e.into())),
             #[cfg(feature = "postgres")]
             Database::Postgres(pg) => pg
                 .runtime
                 .block_on(crate::postgres::introspect::introspect(&pg.client, history_table))
-                .map_err(|e| ApplyError::Database(describe(&e))),
+                .map_err(|e| ApplyError::Database(e.into())),
         }
     }
 

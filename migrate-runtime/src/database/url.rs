@@ -22,9 +22,9 @@ impl DatabaseUrl {
     /// ```
     /// use migrate_runtime::database::url::DatabaseUrl;
     /// assert_eq!(DatabaseUrl::parse("sqlite:app.db").unwrap(), DatabaseUrl::SqliteFile("app.db".into()));
-    /// assert!(DatabaseUrl::parse("mysql://u:secret@h/db").unwrap_err().contains("mysql://u:***@h/db"));
+    /// assert!(DatabaseUrl::parse("mysql://u:secret@h/db").unwrap_err().to_string().contains("mysql://u:***@h/db"));
     /// ```
-    pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, UrlError> {
         if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             return match path {
@@ -35,10 +35,7 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_string()));
         }
-        Err(format!(
-            "unsupported database URL `{}`: expected `sqlite:PATH`, `sqlite::memory:` or `postgres://…`",
-            redact(url)
-        ))
+        Err(UrlError::Unsupported { redacted: redact(url) })
     }
 
     pub fn dialect(&self) -> crate::Dialect {
@@ -47,6 +44,17 @@ impl DatabaseUrl {
             _ => crate::Dialect::Sqlite,
         }
     }
+}
+
+/// Why a string is not a database URL this crate can open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// `redacted` is the URL as [`redact`] prints it: the error never
+    /// holds the password.
+    #[error(
+        "unsupported database URL `{redacted}`: expected `sqlite:PATH`, `sqlite::memory:` or `postgres://…`"
+    )]
+    Unsupported { redacted: String },
 }
 
 /// Debug and Display show the redacted URL, so a password cannot leak

@@ -23,7 +23,7 @@ pub enum ChainError {
     #[error("{at}: missing `-- revision: <id>` header")]
     MissingRevisionHeader { at: Location },
     #[error("{at}: invalid revision id `{id}`: {reason}")]
-    InvalidId { at: Location, id: String, reason: String },
+    InvalidId { at: Location, id: String, reason: IdError },
     #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`: rename the file to `{header_id}_<slug>.sql` or correct the header")]
     IdMismatch { at: Location, header_id: String, file_prefix: String },
     #[error("{at}: invalid value `{value}` for `{key}`: expected {expected}")]
@@ -124,6 +124,29 @@ pub(crate) fn write_lines<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[
 
 impl std::error::Error for ChainErrors {}
 
+/// Why a string cannot be a revision id (see
+/// [`validate_id`](crate::model::revision::validate_id)). The caller names
+/// the id: messages read after `invalid revision id `…`: `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("an id cannot be empty")]
+    Empty,
+    #[error("an id has at most 64 characters")]
+    TooLong { length: usize },
+    #[error("`{character}` is reserved for target expressions such as `label@head`, `abc+2`, `a:b`")]
+    TargetSyntax { character: char },
+    #[error("`{character}` is not allowed: use ASCII letters and digits")]
+    NotAlphanumeric { character: char },
+    #[error("`{name}` is a reserved target name")]
+    ReservedName { name: String },
+}
+
+/// A branch label that cannot be used in `label@head` (see
+/// [`validate_label`](crate::model::revision::validate_label)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a branch label uses ASCII letters, digits, `_` and `.`")]
+pub struct LabelError;
+
 /// A target (`head`, `ae10+2`, `feature@head`, …) that does not resolve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
@@ -197,7 +220,41 @@ pub enum ApplyError {
     #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
     LockTimeout { seconds: u64, holder: String },
     #[error("database error: {0}")]
-    Database(String),
+    Database(DatabaseError),
+}
+
+/// An error a database driver reported: its words as this crate prints
+/// them (for PostgreSQL the server's message, detail and hint, see
+/// `postgres::describe`), and the driver's own error for callers that
+/// inspect it (`error.driver().downcast_ref::<E>()`, `E` the driver crate's
+/// error type).
+///
+/// The message already says what the driver's error says, so the driver's
+/// error is not also given as [`std::error::Error::source`]: a reporter
+/// that prints every source (anyhow's `{:#}`) would print it twice. For the
+/// same reason the variants that hold a `DatabaseError` and quote it
+/// ([`ApplyError::Database`]) do not give it as their source either.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DatabaseError {
+    message: String,
+    driver: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl DatabaseError {
+    /// `message` as it should be printed, and the error it describes (any
+    /// error, or just a `String`).
+    pub fn new(
+        message: impl Into<String>,
+        driver: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        DatabaseError { message: message.into(), driver: driver.into() }
+    }
+
+    /// The driver's error this one describes.
+    pub fn driver(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.driver
+    }
 }
 
 fn short(checksum: &str) -> &str {

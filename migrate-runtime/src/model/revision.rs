@@ -3,7 +3,7 @@
 //! Parsing lives in [`crate::chain::parse`]; this module holds the data and the
 //! small rules about it (valid ids, dialect selection).
 
-use crate::model::error::ApplyError;
+use crate::model::error::{ApplyError, IdError, LabelError};
 use crate::model::location::Location;
 use std::fmt;
 use std::str::FromStr;
@@ -178,35 +178,37 @@ const TARGET_SYNTAX: [char; 4] = ['@', '-', '+', ':'];
 /// target syntax (`label@head`, `abc+2`, `a:b`).
 ///
 /// ```
+/// use migrate_runtime::model::error::IdError;
 /// use migrate_runtime::model::revision::validate_id;
 /// assert!(validate_id("3f2a9c1b7d4e").is_ok());
-/// assert!(validate_id("ab-cd").unwrap_err().contains("`-`"));
+/// assert_eq!(validate_id("ab-cd"), Err(IdError::TargetSyntax { character: '-' }));
+/// assert!(validate_id("ab-cd").unwrap_err().to_string().contains("`-`"));
 /// ```
-pub fn validate_id(id: &str) -> Result<(), String> {
+pub fn validate_id(id: &str) -> Result<(), IdError> {
     if id.is_empty() {
-        return Err("an id cannot be empty".into());
+        return Err(IdError::Empty);
     }
     if id.len() > 64 {
-        return Err("an id has at most 64 characters".into());
+        return Err(IdError::TooLong { length: id.len() });
     }
-    if let Some(c) = id.chars().find(|c| TARGET_SYNTAX.contains(c)) {
-        return Err(format!("`{c}` is reserved for target expressions such as `label@head`, `abc+2`, `a:b`"));
+    if let Some(character) = id.chars().find(|c| TARGET_SYNTAX.contains(c)) {
+        return Err(IdError::TargetSyntax { character });
     }
-    if let Some(c) = id.chars().find(|c| !c.is_ascii_alphanumeric()) {
-        return Err(format!("`{c}` is not allowed: use ASCII letters and digits"));
+    if let Some(character) = id.chars().find(|c| !c.is_ascii_alphanumeric()) {
+        return Err(IdError::NotAlphanumeric { character });
     }
     if ["head", "heads", "base"].contains(&id) {
-        return Err(format!("`{id}` is a reserved target name"));
+        return Err(IdError::ReservedName { name: id.to_string() });
     }
     Ok(())
 }
 
 /// A branch label must be usable in `label@head`.
-pub fn validate_label(label: &str) -> Result<(), String> {
+pub fn validate_label(label: &str) -> Result<(), LabelError> {
     let ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     if ok {
         Ok(())
     } else {
-        Err("a branch label uses ASCII letters, digits, `_` and `.`".into())
+        Err(LabelError)
     }
 }

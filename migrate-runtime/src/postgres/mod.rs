@@ -15,7 +15,7 @@ use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step, upgrade_step};
 use crate::apply::{count_statements, statement_error, Action, Direction, Options, RepairMark, Step};
 use crate::chain::graph::{Graph, Rev};
-use crate::model::error::ApplyError;
+use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::sql::split::split_statements;
 use std::time::{Duration, Instant};
@@ -459,6 +459,13 @@ pub fn describe(error: &tokio_postgres::Error) -> String {
     text
 }
 
+/// [`describe`]'s words, with the driver's error kept.
+impl From<tokio_postgres::Error> for DatabaseError {
+    fn from(error: tokio_postgres::Error) -> DatabaseError {
+        DatabaseError::new(describe(&error), error)
+    }
+}
+
 fn database(error: tokio_postgres::Error) -> ApplyError {
-    ApplyError::Database(describe(&error))
+    ApplyError::Database(error.into())
 }

@@ -19,7 +19,7 @@ use crate::apply::{
 };
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::Target;
-use crate::model::error::ApplyError;
+use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
@@ -529,7 +529,14 @@ fn data_version(conn: &Connection) -> Result<i64, ApplyError> {
 }
 
 fn database(error: rusqlite::Error) -> ApplyError {
-    ApplyError::Database(error.to_string())
+    ApplyError::Database(error.into())
+}
+
+/// rusqlite's `Display` is how every SQLite error this crate reports reads.
+impl From<rusqlite::Error> for DatabaseError {
+    fn from(error: rusqlite::Error) -> DatabaseError {
+        DatabaseError::new(error.to_string(), error)
+    }
 }
 
 fn locked(error: rusqlite::Error, options: &Options) -> ApplyError {

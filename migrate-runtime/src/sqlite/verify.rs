@@ -17,7 +17,7 @@ pub(crate) enum Leg {
 
 pub(crate) fn run_up_and_down(graph: &Graph) -> Result<(), (Leg, Box<ApplyError>)> {
     let conn = rusqlite::Connection::open_in_memory()
-        .map_err(|e| (Leg::Open, Box::new(ApplyError::Database(e.to_string()))))?;
+        .map_err(|e| (Leg::Open, Box::new(ApplyError::Database(e.into()))))?;
     let run = |sql: &str| conn.execute_batch(sql).map_err(sqlite_message);
     for revision in graph.revisions() {
         let section = revision.upgrade_section(Dialect::Sqlite).map_err(|e| (Leg::Up, Box::new(e)))?;

@@ -31,16 +31,16 @@ pub use database::database_url;
 pub use database::TestDatabase;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 pub use scratch::{product, PostgresScratch, Scratch, ScratchDatabase, ScratchError};
-#[cfg(feature = "postgres")]
-pub use template::PostgresTemplate;
 #[cfg(feature = "sqlite")]
 pub use template::SqliteTemplate;
-pub use walk::{Comparison, Hook, Stage, WalkError, WalkReport, WalkVersions};
+#[cfg(feature = "postgres")]
+pub use template::{PostgresTemplate, TemplateError};
+pub use walk::{Comparison, Hook, HookError, Stage, WalkError, WalkReport, WalkVersions};
 
 use crate::apply::script::{downgrade_step, upgrade_step};
 use crate::apply::Options;
 use crate::chain::graph::Graph;
-use crate::model::error::{ApplyError, TargetError};
+use crate::model::error::{ApplyError, ChainErrors, DatabaseError, TargetError};
 use crate::model::revision::Dialect;
 
 /// pytest-alembic's `test_single_head_revision`.
@@ -84,13 +84,34 @@ pub fn check_offline_sql(graph: &Graph, dialect: Dialect, options: &Options) -> 
     Ok(())
 }
 
+/// Why [`walk_sqlite_folder`] or [`walk_postgres_folder`] failed: each
+/// prints as the error it wraps.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkFolderError {
+    #[error(transparent)]
+    Load(#[from] ChainErrors),
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Server(#[from] server::ServerError),
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Connect(#[from] crate::database::ConnectError),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+}
+
 /// Loads the chain in `folder` (relative paths in messages) and walks it on
 /// in-memory SQLite: what [`walk_versions_test!`](crate::walk_versions_test)
 /// runs.
 #[cfg(feature = "sqlite")]
-pub fn walk_sqlite_folder(package_root: &std::path::Path, folder: &str) -> Result<WalkReport, String> {
-    let graph = crate::chain::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
-    WalkVersions::new(&graph).run_sqlite().map_err(|e| e.to_string())
+pub fn walk_sqlite_folder(
+    package_root: &std::path::Path,
+    folder: &str,
+) -> Result<WalkReport, WalkFolderError> {
+    let graph = crate::chain::load::load_graph(package_root, folder.as_ref())?;
+    Ok(WalkVersions::new(&graph).run_sqlite()?)
 }
 
 /// Walks the chain on a fresh database of the test PostgreSQL server
@@ -99,23 +120,22 @@ pub fn walk_sqlite_folder(package_root: &std::path::Path, folder: &str) -> Resul
 pub fn walk_postgres_folder(
     package_root: &std::path::Path,
     folder: &str,
-) -> Result<Option<WalkReport>, String> {
+) -> Result<Option<WalkReport>, WalkFolderError> {
     #[cfg(feature = "postgres")]
     {
-        let graph =
-            crate::chain::load::load_graph(package_root, folder.as_ref()).map_err(|e| e.to_string())?;
-        let Some(server) = crate::testing::server::test_server().map_err(|e| e.to_string())? else {
+        let graph = crate::chain::load::load_graph(package_root, folder.as_ref())?;
+        let Some(server) = crate::testing::server::test_server()? else {
             return Ok(None);
         };
         let name = format!("walk_{}_{}", std::process::id(), template::chain_fingerprint(&graph, "walk"));
-        let mut admin = PostgresConnection::connect(&server).map_err(|e| e.to_string())?;
+        let mut admin = PostgresConnection::connect(&server)?;
         admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
         admin.execute(&format!("CREATE DATABASE {name}"))?;
-        let mut db = PostgresConnection::connect(&database_url(&server, &name)).map_err(|e| e.to_string())?;
-        let report = WalkVersions::new(&graph).run(&mut db).map_err(|e| e.to_string());
+        let mut db = PostgresConnection::connect(&database_url(&server, &name))?;
+        let report = WalkVersions::new(&graph).run(&mut db);
         drop(db);
         let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
-        report.map(Some)
+        Ok(Some(report?))
     }
     #[cfg(not(feature = "postgres"))]
     {

@@ -24,7 +24,7 @@ pub enum ScratchError {
     #[error(transparent)]
     Connect(#[from] database::ConnectError),
     #[error("cannot create a temporary database on {server}: {reason}")]
-    Create { server: String, reason: String },
+    Create { server: String, reason: crate::DatabaseError },
     #[error("cannot build the head schema: {0}")]
     Head(#[source] crate::ApplyError),
     #[error("the SQL does not run on {}: {reason}", product(*dialect))]

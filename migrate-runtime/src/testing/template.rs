@@ -3,9 +3,11 @@
 #[cfg(feature = "postgres")]
 use super::database::{database_url, TestDatabase};
 #[cfg(feature = "postgres")]
-use crate::database::PostgresConnection;
-#[cfg(feature = "sqlite")]
+use crate::database::{ConnectError, PostgresConnection};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::model::error::ApplyError;
+#[cfg(feature = "postgres")]
+use crate::model::error::DatabaseError;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::{apply::Options, chain::graph::Graph};
 
@@ -31,8 +33,7 @@ pub struct SqliteTemplate {
 impl SqliteTemplate {
     /// Migrates an in-memory database to head.
     pub fn new(graph: &Graph, options: &Options) -> Result<SqliteTemplate, ApplyError> {
-        let template =
-            rusqlite::Connection::open_in_memory().map_err(|e| ApplyError::Database(e.to_string()))?;
+        let template = rusqlite::Connection::open_in_memory().map_err(|e| ApplyError::Database(e.into()))?;
         crate::sqlite::SqliteMigrator::new(&template, graph, options).upgrade("heads", &mut |_| {})?;
         Ok(SqliteTemplate { template })
     }
@@ -60,26 +61,42 @@ pub struct PostgresTemplate {
     template: String,
 }
 
+/// Why a [`PostgresTemplate`], or a database from it, could not be made:
+/// each prints as the error it wraps.
+#[cfg(feature = "postgres")]
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Migrate(#[from] ApplyError),
+}
+
 #[cfg(feature = "postgres")]
 impl PostgresTemplate {
     /// Finds or builds the template on the server of `server_url` (whose
     /// own database is used only to run `CREATE DATABASE`).
-    pub fn new(server_url: &str, graph: &Graph, options: &Options) -> Result<PostgresTemplate, String> {
+    pub fn new(
+        server_url: &str,
+        graph: &Graph,
+        options: &Options,
+    ) -> Result<PostgresTemplate, TemplateError> {
         let template = format!("migrate_template_{}", chain_fingerprint(graph, &options.package));
-        let mut admin = PostgresConnection::connect(server_url).map_err(|e| e.to_string())?;
+        let mut admin = PostgresConnection::connect(server_url)?;
         let exists = admin.query(&format!("SELECT 1 FROM pg_database WHERE datname = '{template}'"))?;
         if exists.is_empty() {
             let building = format!("{template}_{}", std::process::id());
             admin.execute(&format!("DROP DATABASE IF EXISTS {building}"))?;
             admin.execute(&format!("CREATE DATABASE {building}"))?;
-            let db = PostgresConnection::connect(&database_url(server_url, &building))
-                .map_err(|e| e.to_string())?;
+            let db = PostgresConnection::connect(&database_url(server_url, &building))?;
             let migrated = db.block_on(
                 crate::postgres::PostgresMigrator::new(db.client(), graph, options)
                     .upgrade("heads", &mut |_| {}),
             );
             drop(db);
-            migrated.map_err(|e| e.to_string())?;
+            migrated?;
             // Another process may have finished the same template first.
             if admin.execute(&format!("ALTER DATABASE {building} RENAME TO {template}")).is_err() {
                 admin.execute(&format!("DROP DATABASE {building}"))?;
@@ -89,8 +106,8 @@ impl PostgresTemplate {
     }
 
     /// Creates database `name` from the template and returns its URL.
-    pub fn database(&self, name: &str) -> Result<String, String> {
-        let mut admin = PostgresConnection::connect(&self.server).map_err(|e| e.to_string())?;
+    pub fn database(&self, name: &str) -> Result<String, TemplateError> {
+        let mut admin = PostgresConnection::connect(&self.server)?;
         let name = crate::apply::history::quote_ident(name);
         admin.execute(&format!("CREATE DATABASE {name} TEMPLATE {}", self.template))?;
         Ok(database_url(&self.server, name.trim_matches('"')))

@@ -6,7 +6,7 @@ use super::database::TestDatabase;
 use crate::apply::script::{downgrade_step, upgrade_step};
 use crate::apply::Options;
 use crate::chain::graph::{Graph, Rev};
-use crate::model::error::{ApplyError, TargetError};
+use crate::model::error::{ApplyError, DatabaseError, TargetError};
 use crate::model::revision::{Revision, Section};
 use crate::schema::{changed_objects, diff_entries, undo, Difference, Schema};
 use crate::sql::split::split_statements;
@@ -14,7 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 /// A data hook: inserts rows before an upgrade, checks them after.
-pub type Hook<'a> = Box<dyn FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a>;
+pub type Hook<'a> = Box<dyn FnMut(&mut dyn TestDatabase) -> Result<(), HookError> + 'a>;
+
+/// Whatever a hook failed with: a [`TestDatabase`] error, a `String`, any
+/// error a hook takes with `?`.
+pub type HookError = Box<dyn std::error::Error + Send + Sync>;
 
 /// When a hook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,12 +51,12 @@ pub enum WalkError {
     Downgrade { revision: String, error: Box<ApplyError> },
     #[error("{}", mismatch_message(revision, *stage, differences))]
     Mismatch { revision: String, stage: Comparison, differences: Vec<Difference> },
-    #[error("hook {stage} of revision `{revision}` failed: {message}")]
-    Hook { revision: String, stage: Stage, message: String },
+    #[error("hook {stage} of revision `{revision}` failed: {error}")]
+    Hook { revision: String, stage: Stage, error: HookError },
     #[error("after downgrading to base, these are left: {}", left.join(", "))]
     LeftOver { left: Vec<String> },
     #[error("database error: {0}")]
-    Database(String),
+    Database(DatabaseError),
 }
 
 /// Which two snapshots a mismatch compares.
@@ -152,42 +156,49 @@ impl<'a> WalkVersions<'a> {
     /// is applied. Hooks run on the first upgrade of the snake walk only, as
     /// in oslo.db: insert the data a revision must keep here, not in the
     /// previous revision's `after_upgrade`, whose own down-and-up drops it.
-    pub fn before_upgrade(
+    pub fn before_upgrade<E: Into<HookError>>(
         self,
         rev: &str,
-        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a,
+        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), E> + 'a,
     ) -> Self {
-        self.hook(rev, Stage::BeforeUpgrade, Box::new(hook))
+        self.hook(rev, Stage::BeforeUpgrade, hook)
     }
 
     /// `_check_<rev>`: runs after revision `rev` is applied.
-    pub fn after_upgrade(
+    pub fn after_upgrade<E: Into<HookError>>(
         self,
         rev: &str,
-        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a,
+        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), E> + 'a,
     ) -> Self {
-        self.hook(rev, Stage::AfterUpgrade, Box::new(hook))
+        self.hook(rev, Stage::AfterUpgrade, hook)
     }
 
     /// `_post_downgrade_<rev>`: runs after revision `rev` is reverted.
-    pub fn after_downgrade(
+    pub fn after_downgrade<E: Into<HookError>>(
         self,
         rev: &str,
-        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), String> + 'a,
+        hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), E> + 'a,
     ) -> Self {
-        self.hook(rev, Stage::AfterDowngrade, Box::new(hook))
+        self.hook(rev, Stage::AfterDowngrade, hook)
     }
 
-    fn hook(mut self, rev: &str, stage: Stage, hook: Hook<'a>) -> Self {
-        self.hooks.push((rev.to_string(), stage, hook));
+    /// Registers `hook`, its error boxed: a hook may fail with a
+    /// [`TestDatabase`] error, a `String` or any other error.
+    fn hook<E: Into<HookError>>(
+        mut self,
+        rev: &str,
+        stage: Stage,
+        mut hook: impl FnMut(&mut dyn TestDatabase) -> Result<(), E> + 'a,
+    ) -> Self {
+        let boxed: Hook<'a> = Box::new(move |db| hook(db).map_err(Into::into));
+        self.hooks.push((rev.to_string(), stage, boxed));
         self
     }
 
     /// Walks an in-memory SQLite database.
     #[cfg(feature = "sqlite")]
     pub fn run_sqlite(self) -> Result<WalkReport, WalkError> {
-        let mut conn =
-            rusqlite::Connection::open_in_memory().map_err(|e| WalkError::Database(e.to_string()))?;
+        let mut conn = rusqlite::Connection::open_in_memory().map_err(|e| WalkError::Database(e.into()))?;
         self.run(&mut conn)
     }
 
@@ -389,10 +400,10 @@ impl Walk<'_, '_> {
     fn run_hooks(&mut self, rev: Rev, stage: Stage) -> Result<(), WalkError> {
         let Some(hooks) = self.hooks.get_mut(&(rev, stage)) else { return Ok(()) };
         for hook in hooks {
-            hook(self.db).map_err(|message| WalkError::Hook {
+            hook(self.db).map_err(|error| WalkError::Hook {
                 revision: self.graph.revision(rev).id.clone(),
                 stage,
-                message,
+                error,
             })?;
         }
         Ok(())
@@ -430,7 +441,7 @@ fn run_step(
     section: &Section,
     script: &str,
 ) -> Result<(), ApplyError> {
-    let Err(message) = db.execute(script) else { return Ok(()) };
+    let Err(script_error) = db.execute(script) else { return Ok(()) };
     let _ = db.execute("ROLLBACK");
     let _ = db.execute("BEGIN");
     let mut found = None;
@@ -448,5 +459,5 @@ fn run_step(
     }
     let _ = db.execute("ROLLBACK");
     // No statement of the section fails alone: the history row did.
-    Err(found.unwrap_or(ApplyError::Database(message)))
+    Err(found.unwrap_or(ApplyError::Database(script_error)))
 }

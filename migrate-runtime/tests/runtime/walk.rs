@@ -3,7 +3,8 @@
 //! in-memory SQLite and on a throw-away PostgreSQL database.
 
 use migrate_runtime::chain::load::load_graph;
-use migrate_runtime::testing::{TestDatabase, WalkError, WalkVersions};
+use migrate_runtime::testing::{HookError, TestDatabase, WalkError, WalkVersions};
+use migrate_runtime::DatabaseError;
 use migrate_runtime::Graph;
 use std::path::Path;
 
@@ -13,16 +14,16 @@ fn fixture(path: &str) -> Graph {
 }
 
 /// Inserts a user, as `_pre_upgrade_<rev>` would.
-fn insert_user(db: &mut dyn TestDatabase) -> Result<(), String> {
+fn insert_user(db: &mut dyn TestDatabase) -> Result<(), DatabaseError> {
     db.execute("INSERT INTO \"user\" (id, email) VALUES (1, 'ada@example.com')")
 }
 
 /// Checks the user is still there, as `_check_<rev>` would.
-fn user_survived(db: &mut dyn TestDatabase) -> Result<(), String> {
+fn user_survived(db: &mut dyn TestDatabase) -> Result<(), HookError> {
     let rows = db.query("SELECT email FROM \"user\" WHERE id = 1")?;
     match rows.as_slice() {
         [row] if row[0].as_deref() == Some("ada@example.com") => Ok(()),
-        _ => Err(format!("user 1 is gone: {rows:?}")),
+        _ => Err(format!("user 1 is gone: {rows:?}").into()),
     }
 }
 
@@ -74,8 +75,10 @@ fn a_downgrade_that_loses_hook_data_is_named() {
 #[test]
 fn hooks_on_unknown_revisions_are_errors() {
     let graph = fixture("demo");
-    let error =
-        WalkVersions::new(&graph).after_upgrade("ffff", |_| Ok(())).run_sqlite().expect_err("unknown");
+    let error = WalkVersions::new(&graph)
+        .after_upgrade("ffff", |_| Ok::<_, HookError>(()))
+        .run_sqlite()
+        .expect_err("unknown");
     assert!(matches!(error, WalkError::UnknownHookRevision { .. }), "{error}");
     assert_eq!(error.to_string(), "hook for `ffff`: no revision matches `ffff`");
 }
@@ -98,7 +101,9 @@ fn the_demo_keeps_its_users_through_the_login_fields_revision() {
         .after_upgrade("20f0", |db| {
             user_survived(db)?;
             let rows = db.query("SELECT login_count FROM \"user\" WHERE id = 1")?;
-            (rows == [vec![None]]).then_some(()).ok_or(format!("login_count should start NULL: {rows:?}"))
+            (rows == [vec![None]])
+                .then_some(())
+                .ok_or_else(|| HookError::from(format!("login_count should start NULL: {rows:?}")))
         })
         .after_downgrade("20f0", user_survived)
         .run_sqlite()
