@@ -25,8 +25,9 @@ pub enum ScratchError {
     Connect(#[from] database::ConnectError),
     #[error("cannot create a temporary database on {server}: {reason}")]
     Create { server: String, reason: crate::DatabaseError },
-    #[error("cannot build the head schema: {0}")]
-    Head(#[source] crate::ApplyError),
+    /// Building the head schema failed; callers say whose head it is.
+    #[error(transparent)]
+    Head(crate::ApplyError),
     #[error("the SQL does not run on {}: {reason}", product(*dialect))]
     Sql { dialect: Dialect, reason: String },
     #[error("cannot read the schema: {reason}")]

@@ -43,7 +43,7 @@ impl fmt::Display for Stage {
 pub enum WalkError {
     #[error("hook for `{prefix}`: {error}")]
     UnknownHookRevision { prefix: String, error: TargetError },
-    #[error("{0}")]
+    #[error(transparent)]
     Target(#[from] TargetError),
     #[error("upgrade of revision `{revision}` failed: {error}")]
     Upgrade { revision: String, error: Box<ApplyError> },
