@@ -60,6 +60,9 @@ fn for_apply(error: &ApplyError) -> Option<String> {
 
 fn for_target(error: &TargetError) -> Option<String> {
     match error {
+        TargetError::SeveralHeads { target, .. } if target.trim_end().ends_with("heads") => {
+            Some(": a downgrade goes down to one state: name the revision, or use `label@head`".to_string())
+        }
         TargetError::SeveralHeads { .. } => {
             Some(": name one, use `heads`, or join them with `cargo migrate merge`".to_string())
         }

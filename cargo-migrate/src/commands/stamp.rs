@@ -1,5 +1,6 @@
 //! `cargo migrate stamp TARGET`: record revisions as applied without running
-//! their SQL (`stamp base` forgets them all).
+//! their SQL; forgetting rows above the target needs `--allow-down`
+//! (`stamp base --allow-down` forgets them all).
 
 use super::{current, Context};
 use crate::cli::StampArgs;

@@ -13,7 +13,7 @@ use crate::chain::target::{self, Target};
 use crate::model::checksum::sql_checksum;
 use crate::model::error::ApplyError;
 use crate::model::location::Location;
-use crate::model::revision::{Dialect, Revision, Section};
+use crate::model::revision::{Dependency, Dialect, Revision, Section};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -313,6 +313,15 @@ fn with_stand_ins(code: &Graph, unknown: &[&AppliedRevision]) -> Graph {
     Graph::build(revisions).unwrap_or_else(|_| code.clone())
 }
 
+/// A stored `depends-on` entry (`rev` or `package:rev`); a same-package one
+/// only when the revision is known, as the graph requires.
+fn stand_in_dependency(stored: &str, known: &HashMap<&str, ()>) -> Option<Dependency> {
+    match stored.split_once(':') {
+        Some((package, id)) => Some(Dependency { package: Some(package.to_string()), id: id.to_string() }),
+        None => known.contains_key(stored).then(|| Dependency { package: None, id: stored.to_string() }),
+    }
+}
+
 fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
     let section = |sql: &str| Section {
         dialect: None,
@@ -323,7 +332,9 @@ fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
     Revision {
         id: row.revision.clone(),
         parents: row.parents.iter().filter(|p| known.contains_key(p.as_str())).cloned().collect(),
-        depends_on: Vec::new(),
+        // Kept, so what depends on a revision is reverted with it even when
+        // the code no longer has the dependant.
+        depends_on: row.depends_on.iter().filter_map(|d| stand_in_dependency(d, known)).collect(),
         message: row.message.clone(),
         created: Some(row.applied_at.clone()),
         branches: Vec::new(),

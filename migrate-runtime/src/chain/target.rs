@@ -13,9 +13,9 @@
 //! A resolved target is the set of revisions at the tip of the state it
 //! names: empty for `base`, one revision, or several heads.
 
-use crate::apply::Direction;
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::TargetError;
+use crate::model::Direction;
 
 /// The state named by `target`, as its tip revisions (empty for `base`).
 /// `current` is the database's current tip, used by relative targets.

@@ -218,8 +218,10 @@ impl Database {
 /// runtime.
 #[cfg(feature = "postgres")]
 pub struct PostgresConnection {
-    runtime: tokio::runtime::Runtime,
+    // Fields drop in order: the client first, so its session ends with a
+    // Terminate message while the runtime still drives the connection.
     client: tokio_postgres::Client,
+    runtime: tokio::runtime::Runtime,
 }
 
 #[cfg(feature = "postgres")]

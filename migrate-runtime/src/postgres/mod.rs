@@ -84,8 +84,10 @@ impl<'a> PostgresMigrator<'a> {
         self.locked(|| self.run(target, Direction::Downgrade, on_step)).await
     }
 
-    /// Records `target` and its ancestors as applied, and nothing else,
-    /// without running their SQL. Clears partial-application marks.
+    /// Records `target` and its ancestors as applied without running SQL,
+    /// and forgets the applied revisions above it (what a downgrade to it
+    /// would revert) only when `allow_unstamp` says so; rows of other
+    /// branches stay. Clears partial-application marks.
     pub async fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         self.locked(|| self.stamp_locked(target)).await
     }

@@ -6,10 +6,10 @@
 //! back when the run ends.
 
 use super::{database, DIALECT};
-use crate::apply::Direction;
 use crate::model::error::ApplyError;
 use crate::model::location::Location;
 use crate::model::revision::{Revision, Section};
+use crate::model::Direction;
 use crate::sql::pragmas::turns_foreign_keys_off;
 use rusqlite::Connection;
 

@@ -76,8 +76,10 @@ impl<'a> SqliteMigrator<'a> {
         self.run_steps(target, Direction::Downgrade, on_step)
     }
 
-    /// Records `target` and its ancestors as applied, and nothing else,
-    /// without running SQL. Clears partial-application marks.
+    /// Records `target` and its ancestors as applied without running SQL,
+    /// and forgets the applied revisions above it (what a downgrade to it
+    /// would revert) only when `allow_unstamp` says so; rows of other
+    /// branches stay. Clears partial-application marks.
     pub fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let options = self.options;
         self.wait_for_writers()?;

@@ -16,11 +16,12 @@
 //! ```
 
 mod database;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+// Scratch databases are in-memory SQLite or temporary PostgreSQL ones.
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod scratch;
 #[cfg(feature = "postgres")]
 pub mod server;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod template;
 mod walk;
 

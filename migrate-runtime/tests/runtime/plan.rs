@@ -8,7 +8,7 @@
 //! - `applied`: the database's rows, space-separated: `a` applied, `a~`
 //!   applied from SQL that has changed since (drift), `a!` left partially
 //!   applied, `z^a` a revision the code does not have, revising `a` (it
-//!   becomes a stand-in), `pkg:r>app:a` a revision `r` of another package
+//!   becomes a stand-in; `z^a>b` also depends on `b`), `pkg:r>app:a` a revision `r` of another package
 //!   that depends on this package's `a`, `pkg:r` one that depends on nothing;
 //! - `command`: `up TARGET`, `down TARGET`, `stamp TARGET`, or `stamp! TARGET`
 //!   (stamp allowed to remove rows);
@@ -79,8 +79,10 @@ fn rows(graph: &Graph, applied: &str) -> (Vec<AppliedRevision>, Vec<OtherPackage
                 depends_on,
             });
         } else if let Some((id, parent)) = token.split_once('^') {
+            let (parent, needs) = parent.split_once('>').unwrap_or((parent, ""));
             let mut row = AppliedRevision::for_revision(graph.revision(0), Dialect::Sqlite);
             (row.revision, row.parents, row.message) = (id.into(), vec![parent.into()], id.into());
+            row.depends_on = needs.split(',').filter(|d| !d.is_empty()).map(str::to_string).collect();
             row.downgrade_sql = Some(format!("DROP TABLE t_{id};"));
             rows.push(row);
         } else {
@@ -360,4 +362,16 @@ fn a_branch_is_a_line_of_revises_edges() {
             ("", "up aaaa", "Ambiguous: `aaaa` is ambiguous: it matches aaaa1, aaaa2"),
         ],
     );
+}
+
+#[test]
+fn a_stand_in_keeps_what_it_depends_on() {
+    // The code has a -> t -> u; a newer binary applied x, revising a and
+    // depending on u. Reverting u must take x along.
+    let description = "
+        a
+        t <- a
+        u <- t
+    ";
+    check(description, &[("a t u x^a>u", "down t", "x u")]);
 }
