@@ -78,7 +78,7 @@ impl<'g> State<'g> {
         let followed = |r: Rev| {
             self.graph.children(r).iter().chain(self.graph.dependents(r)).any(|&c| self.is_applied(c))
         };
-        (0..self.graph.len()).filter(|&r| self.is_applied(r) && !followed(r)).collect()
+        self.graph.revs().filter(|&r| self.is_applied(r) && !followed(r)).collect()
     }
 
     /// Applied revisions the files do not have.
@@ -113,7 +113,7 @@ impl<'g> State<'g> {
     /// Applied revisions whose upgrade SQL changed since.
     pub fn drift(&self, dialect: Dialect) -> Vec<ApplyError> {
         let mut found = Vec::new();
-        for (rev, row) in self.rows.iter().enumerate() {
+        for (rev, row) in self.graph.revs().zip(&self.rows) {
             let Some(row) = row else { continue };
             let revision = self.graph.revision(rev);
             let Some(section) = revision.upgrade_for(dialect) else { continue };
@@ -162,8 +162,7 @@ impl<'g> State<'g> {
 
     /// Revisions to apply, in order, to reach `target`.
     pub(crate) fn upgrade_plan(&self, target: &[Rev]) -> Vec<Rev> {
-        let needed = self.graph.ancestors(target);
-        (0..self.graph.len()).filter(|&r| needed[r] && !self.is_applied(r)).collect()
+        self.graph.ancestors(target).iter().filter(|&r| !self.is_applied(r)).collect()
     }
 
     /// Refuses a plan that would apply a revision before another package's
@@ -231,7 +230,7 @@ impl<'g> State<'g> {
             return Err(ApplyError::NotBelow { target: target_text.to_string() });
         }
         let revert = self.graph.descendants(&target.downgrade_roots(&self.graph)?);
-        Ok((0..self.graph.len()).rev().filter(|&r| revert[r] && self.is_applied(r)).collect())
+        Ok(revert.iter().rev().filter(|&r| self.is_applied(r)).collect())
     }
 
     /// `package:rev` of other packages' applied revisions that depend on

@@ -14,6 +14,32 @@ use std::collections::{BinaryHeap, HashMap};
 /// Indices into [`Graph::revisions`]; an index is a position in apply order.
 pub type Rev = usize;
 
+/// A set of one graph's revisions, as [`Graph::ancestors`],
+/// [`Graph::descendants`] and [`Graph::lineage`] give them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevSet(Vec<bool>);
+
+impl RevSet {
+    pub fn contains(&self, rev: Rev) -> bool {
+        self.0[rev]
+    }
+
+    /// The members, in apply order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Rev> + '_ {
+        self.0.iter().enumerate().filter(|(_, &member)| member).map(|(at, _)| at)
+    }
+
+    /// Adds `rev`; whether it was not a member yet.
+    fn insert(&mut self, rev: Rev) -> bool {
+        !std::mem::replace(&mut self.0[rev], true)
+    }
+
+    fn union(mut self, other: &RevSet) -> RevSet {
+        self.0.iter_mut().zip(&other.0).for_each(|(member, &also)| *member |= also);
+        self
+    }
+}
+
 /// A validated revision graph. Build one with [`Graph::build`].
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -89,6 +115,11 @@ impl Graph {
         &self.revisions
     }
 
+    /// Every revision, in apply order.
+    pub fn revs(&self) -> impl DoubleEndedIterator<Item = Rev> + ExactSizeIterator {
+        0..self.len()
+    }
+
     pub fn len(&self) -> usize {
         self.revisions.len()
     }
@@ -127,22 +158,22 @@ impl Graph {
     /// Revisions without children. Dependencies do not count: a revision
     /// others only depend on is still a head, as in Alembic.
     pub fn heads(&self) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.children[r].is_empty()).collect()
+        self.revs().filter(|&r| self.children(r).is_empty()).collect()
     }
 
     /// Revisions without parents.
     pub fn bases(&self) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.parents[r].is_empty()).collect()
+        self.revs().filter(|&r| self.parents(r).is_empty()).collect()
     }
 
     /// Revisions with more than one child.
     pub fn branch_points(&self) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.children[r].len() > 1).collect()
+        self.revs().filter(|&r| self.children(r).len() > 1).collect()
     }
 
     /// Revisions carrying branch label `label`.
     pub fn labelled(&self, label: &str) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.revisions[r].branches.iter().any(|l| l == label)).collect()
+        self.revs().filter(|&r| self.revision(r).branches.iter().any(|l| l == label)).collect()
     }
 
     /// Every branch label, sorted, each once.
@@ -163,8 +194,8 @@ impl Graph {
             .unplanned_heads()
             .into_iter()
             .map(|h| ChainError::UnplannedHead {
-                at: self.revisions[h].location.clone(),
-                id: self.revisions[h].id.clone(),
+                at: self.revision(h).location.clone(),
+                id: self.revision(h).id.clone(),
             })
             .collect();
         if errors.is_empty() {
@@ -185,7 +216,7 @@ impl Graph {
             .into_iter()
             .filter_map(|label| {
                 let below = self.descendants(&self.labelled(label));
-                match heads.iter().filter(|&&h| below[h]).collect::<Vec<_>>().as_slice() {
+                match heads.iter().filter(|&&h| below.contains(h)).collect::<Vec<_>>().as_slice() {
                     [one] => Some(**one),
                     _ => None,
                 }
@@ -195,33 +226,33 @@ impl Graph {
     }
 
     /// `from` and everything that must be applied before it (parents and
-    /// dependencies, transitively), as a membership mask.
-    pub fn ancestors(&self, from: &[Rev]) -> Vec<bool> {
-        self.closure(from, |r| self.parents[r].iter().chain(&self.dependencies[r]))
+    /// dependencies, transitively).
+    pub fn ancestors(&self, from: &[Rev]) -> RevSet {
+        self.closure(from, |r| self.parents(r).iter().chain(self.dependencies(r)))
     }
 
     /// `from` with its ancestors and descendants through parents alone: the
-    /// line of history `from` lies on, as a membership mask.
-    pub fn lineage(&self, from: &[Rev]) -> Vec<bool> {
-        let up = self.closure(from, |r| self.parents[r].iter());
-        let down = self.closure(from, |r| self.children[r].iter());
-        up.iter().zip(&down).map(|(u, d)| *u || *d).collect()
+    /// line of history `from` lies on.
+    pub fn lineage(&self, from: &[Rev]) -> RevSet {
+        let up = self.closure(from, |r| self.parents(r).iter());
+        let down = self.closure(from, |r| self.children(r).iter());
+        up.union(&down)
     }
 
     /// `from` and everything that must be reverted before it.
-    pub fn descendants(&self, from: &[Rev]) -> Vec<bool> {
-        self.closure(from, |r| self.children[r].iter().chain(&self.dependents[r]))
+    pub fn descendants(&self, from: &[Rev]) -> RevSet {
+        self.closure(from, |r| self.children(r).iter().chain(self.dependents(r)))
     }
 
-    fn closure<'a, I>(&'a self, from: &[Rev], next: impl Fn(Rev) -> I) -> Vec<bool>
+    fn closure<'a, I>(&'a self, from: &[Rev], next: impl Fn(Rev) -> I) -> RevSet
     where
         I: Iterator<Item = &'a Rev>,
     {
-        let mut seen = vec![false; self.len()];
+        let mut seen = RevSet(vec![false; self.len()]);
         let mut stack: Vec<Rev> = from.to_vec();
         while let Some(rev) = stack.pop() {
-            if !std::mem::replace(&mut seen[rev], true) {
-                stack.extend(next(rev).filter(|&&n| !seen[n]));
+            if seen.insert(rev) {
+                stack.extend(next(rev).filter(|&&n| !seen.contains(n)));
             }
         }
         seen
@@ -240,14 +271,13 @@ impl Graph {
                 TargetError::Unknown { target: text.to_string() }
             });
         }
-        let mut matches: Vec<Rev> =
-            (0..self.len()).filter(|&r| self.revisions[r].id.starts_with(text)).collect();
+        let mut matches: Vec<Rev> = self.revs().filter(|&r| self.revision(r).id.starts_with(text)).collect();
         match matches.len() {
             0 => Err(TargetError::Unknown { target: text.to_string() }),
             1 => Ok(matches[0]),
             _ => {
-                matches.sort_by(|&a, &b| self.revisions[a].id.cmp(&self.revisions[b].id));
-                let candidates = matches.iter().map(|&r| self.revisions[r].id.clone()).collect();
+                matches.sort_by(|&a, &b| self.revision(a).id.cmp(&self.revision(b).id));
+                let candidates = self.ids(&matches);
                 Err(TargetError::Ambiguous { prefix: text.to_string(), candidates })
             }
         }
@@ -255,7 +285,7 @@ impl Graph {
 
     /// Ids of `revs`, for messages.
     pub fn ids(&self, revs: &[Rev]) -> Vec<String> {
-        revs.iter().map(|&r| self.revisions[r].id.clone()).collect()
+        revs.iter().map(|&r| self.revision(r).id.clone()).collect()
     }
 }
 

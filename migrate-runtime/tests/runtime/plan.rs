@@ -79,7 +79,7 @@ fn rows(graph: &Graph, applied: &str) -> (Vec<AppliedRevision>, Vec<OtherPackage
                 depends_on,
             });
         } else if let Some((id, parent)) = token.split_once('^') {
-            let mut row = AppliedRevision::for_revision(graph.revision(0), Dialect::Sqlite);
+            let mut row = AppliedRevision::for_revision(&graph.revisions()[0], Dialect::Sqlite);
             (row.revision, row.parents, row.message) = (id.into(), vec![parent.into()], id.into());
             row.downgrade_sql = Some(format!("DROP TABLE t_{id};"));
             rows.push(row);
