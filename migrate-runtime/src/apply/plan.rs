@@ -45,7 +45,7 @@ impl<'g> State<'g> {
                 if code.find(&row.revision).is_none() {
                     unknown.push(rev);
                 }
-                by_rev[rev] = Some(row);
+                by_rev[rev.index()] = Some(row);
             }
         }
         State { graph, rows: by_rev, unknown, package: String::new(), others: Vec::new() }
@@ -65,11 +65,11 @@ impl<'g> State<'g> {
     }
 
     pub fn row(&self, rev: Rev) -> Option<&AppliedRevision> {
-        self.rows[rev].as_ref()
+        self.rows[rev.index()].as_ref()
     }
 
     pub(crate) fn is_applied(&self, rev: Rev) -> bool {
-        self.rows[rev].is_some()
+        self.rows[rev.index()].is_some()
     }
 
     /// Applied revisions no applied revision follows, as a child or through

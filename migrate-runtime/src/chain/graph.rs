@@ -11,8 +11,19 @@ use crate::model::revision::Revision;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-/// Indices into [`Graph::revisions`]; an index is a position in apply order.
-pub type Rev = usize;
+/// One revision of a [`Graph`]: its position in apply order, so revisions
+/// compare in the order they apply. Only a graph hands them out
+/// ([`Graph::find`], [`Graph::revs`], [`Graph::heads`], …), and a `Rev`
+/// means something only to the graph that gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rev(usize);
+
+impl Rev {
+    /// The position in [`Graph::revisions`], for tables kept beside a graph.
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// A set of one graph's revisions, as [`Graph::ancestors`],
 /// [`Graph::descendants`] and [`Graph::lineage`] give them.
@@ -21,17 +32,17 @@ pub struct RevSet(Vec<bool>);
 
 impl RevSet {
     pub fn contains(&self, rev: Rev) -> bool {
-        self.0[rev]
+        self.0[rev.0]
     }
 
     /// The members, in apply order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Rev> + '_ {
-        self.0.iter().enumerate().filter(|(_, &member)| member).map(|(at, _)| at)
+        self.0.iter().enumerate().filter(|(_, &member)| member).map(|(at, _)| Rev(at))
     }
 
     /// Adds `rev`; whether it was not a member yet.
     fn insert(&mut self, rev: Rev) -> bool {
-        !std::mem::replace(&mut self.0[rev], true)
+        !std::mem::replace(&mut self.0[rev.0], true)
     }
 
     fn union(mut self, other: &RevSet) -> RevSet {
@@ -84,11 +95,11 @@ impl Graph {
         for (new, &old) in order.iter().enumerate() {
             position[old] = new;
         }
-        let remap = |lists: &[Vec<usize>]| -> Vec<Vec<Rev>> {
+        let remap = |lists: &[Vec<usize>]| -> Vec<Vec<usize>> {
             order
                 .iter()
                 .map(|&old| {
-                    let mut list: Vec<Rev> = lists[old].iter().map(|&o| position[o]).collect();
+                    let mut list: Vec<usize> = lists[old].iter().map(|&o| position[o]).collect();
                     list.sort_unstable();
                     list
                 })
@@ -99,12 +110,12 @@ impl Graph {
         let mut slots: Vec<Option<Revision>> = revisions.into_iter().map(Some).collect();
         let revisions: Vec<Revision> = order.iter().filter_map(|&old| slots[old].take()).collect();
         let mut graph = Graph {
-            index: revisions.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect(),
-            children: invert(&parents),
-            dependents: invert(&dependencies),
+            index: revisions.iter().zip((0..).map(Rev)).map(|(r, rev)| (r.id.clone(), rev)).collect(),
+            children: revs(invert(&parents)),
+            dependents: revs(invert(&dependencies)),
             revisions,
-            parents,
-            dependencies,
+            parents: revs(parents),
+            dependencies: revs(dependencies),
         };
         graph.index.shrink_to_fit();
         graph
@@ -117,7 +128,7 @@ impl Graph {
 
     /// Every revision, in apply order.
     pub fn revs(&self) -> impl DoubleEndedIterator<Item = Rev> + ExactSizeIterator {
-        0..self.len()
+        (0..self.len()).map(Rev)
     }
 
     pub fn len(&self) -> usize {
@@ -129,7 +140,7 @@ impl Graph {
     }
 
     pub fn revision(&self, rev: Rev) -> &Revision {
-        &self.revisions[rev]
+        &self.revisions[rev.0]
     }
 
     /// The revision with exactly this id.
@@ -138,21 +149,21 @@ impl Graph {
     }
 
     pub fn parents(&self, rev: Rev) -> &[Rev] {
-        &self.parents[rev]
+        &self.parents[rev.0]
     }
 
     pub fn children(&self, rev: Rev) -> &[Rev] {
-        &self.children[rev]
+        &self.children[rev.0]
     }
 
     /// Revisions that name `rev` in their same-package `depends-on`.
     pub fn dependents(&self, rev: Rev) -> &[Rev] {
-        &self.dependents[rev]
+        &self.dependents[rev.0]
     }
 
     /// Same-package `depends-on` revisions of `rev`.
     pub fn dependencies(&self, rev: Rev) -> &[Rev] {
-        &self.dependencies[rev]
+        &self.dependencies[rev.0]
     }
 
     /// Revisions without children. Dependencies do not count: a revision
@@ -373,7 +384,9 @@ fn drop_duplicates(revisions: Vec<Revision>, errors: &mut Vec<ChainError>) -> Ve
     kept
 }
 
-fn invert(lists: &[Vec<Rev>]) -> Vec<Vec<Rev>> {
+/// Edges turned around: `inverted[from]` lists every `to` whose `lists[to]`
+/// holds `from`, in order.
+fn invert(lists: &[Vec<usize>]) -> Vec<Vec<usize>> {
     let mut inverted = vec![Vec::new(); lists.len()];
     for (to, froms) in lists.iter().enumerate() {
         for &from in froms {
@@ -381,6 +394,11 @@ fn invert(lists: &[Vec<Rev>]) -> Vec<Vec<Rev>> {
         }
     }
     inverted
+}
+
+/// Edge lists by position in apply order, as the graph's revisions.
+fn revs(lists: Vec<Vec<usize>>) -> Vec<Vec<Rev>> {
+    lists.into_iter().map(|list| list.into_iter().map(Rev).collect()).collect()
 }
 
 /// Kahn's algorithm; ties broken by `(created, id)`. Revisions left over
