@@ -47,20 +47,26 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
     show(cx, &graph, dialect, &rows)
 }
 
-/// The database's current revisions, read without writing: none when its
-/// SQLite file does not exist yet.
+/// The database's current revisions that the code has, read without
+/// writing: none when its SQLite file does not exist yet. (The state's own
+/// graph may hold stand-ins for revisions the code lacks; its indices are
+/// not the code graph's, so revisions travel back by id.)
 pub fn revisions(cx: &Context, package: &Package, graph: &Graph) -> Result<Vec<Rev>> {
     let Some(database) = db::open_read_only(&db::url(cx, package)?)? else { return Ok(Vec::new()) };
     let rows = database.applied(graph, &db::options(package))?;
-    Ok(State::new(graph, rows).current())
+    let state = State::new(graph, rows);
+    let ids = state.graph().ids(&state.current());
+    Ok(ids.iter().filter_map(|id| graph.find(id)).collect())
 }
 
 /// Prints the current revisions and anything wrong with them.
 pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevision]) -> Result<()> {
     let state = State::new(graph, rows.to_vec());
     let current = state.current();
-    let heads = graph.heads();
-    let at_head = !current.is_empty() && current.iter().all(|r| heads.contains(r));
+    // The code's heads, by id: the state's graph may also hold stand-ins.
+    let heads = graph.ids(&graph.heads());
+    let is_head = |rev: Rev| heads.contains(&state.graph().revision(rev).id);
+    let at_head = !current.is_empty() && current.iter().all(|&r| is_head(r));
     let mut problems: Vec<String> =
         state.ensure_clean().err().into_iter().map(|e| crate::hint::with_hint(&e)).collect();
     problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
@@ -84,7 +90,7 @@ pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevisi
         let revision = state.graph().revision(rev);
         let tag = match state.row(rev).and_then(|row| row.dirty.as_deref()) {
             Some(progress) => format!(" {}", paint(TAG, &format!("(partially applied: {progress})"))),
-            None if heads.contains(&rev) => format!(" {}", paint(TAG, "(head)")),
+            None if is_head(rev) => format!(" {}", paint(TAG, "(head)")),
             None => String::new(),
         };
         out += &format!("current {}{tag}, {}\n", paint(ID, &revision.id), revision.message);

@@ -15,7 +15,7 @@ pub fn run(cx: &Context, args: HistoryArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let mut revs = match &args.rev_range {
         Some(text) => in_range(cx, package, &graph, text)?,
-        None => (0..graph.len()).collect(),
+        None => graph.revs().collect(),
     };
     revs.reverse();
     let views: Vec<RevisionView> = revs.iter().map(|&r| RevisionView::new(&graph, r)).collect();
@@ -34,9 +34,11 @@ fn in_range(cx: &Context, package: &Package, graph: &Graph, text: &str) -> Resul
     let current = if relative { current::revisions(cx, package, graph)? } else { Vec::new() };
     let range = range(graph, text, &current)?;
     let upto = graph.ancestors(&range.to.tips);
-    let after = match range.from.as_slice() {
-        [] => vec![true; graph.len()],
-        from => graph.descendants(from),
-    };
-    Ok((0..graph.len()).filter(|&r| upto[r] && after[r]).collect())
+    Ok(match range.from.as_slice() {
+        [] => upto.iter().collect(),
+        from => {
+            let after = graph.descendants(from);
+            upto.iter().filter(|&r| after.contains(r)).collect()
+        }
+    })
 }

@@ -22,7 +22,7 @@ pub fn run(cx: &Context, args: MergeArgs) -> Result<()> {
     }
     for &rev in &revs {
         let below = graph.ancestors(&[rev]);
-        if let Some(&ancestor) = revs.iter().find(|&&other| other != rev && below[other]) {
+        if let Some(&ancestor) = revs.iter().find(|&&other| other != rev && below.contains(other)) {
             let ids = graph.ids(&[ancestor, rev]);
             bail!(
                 "`{}` is already an ancestor of `{}`: merge only revisions on different branches",

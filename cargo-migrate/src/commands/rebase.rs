@@ -10,6 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::graph::{Graph, Rev};
 use migrate_runtime::chain::parse::parse_revision;
 use migrate_runtime::chain::scaffold::set_parents;
+use migrate_runtime::model::revision::Revision;
 
 pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
@@ -19,7 +20,7 @@ pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
         None => other_head(&graph, rev)?,
     };
     let ids = graph.ids(&[rev, onto]);
-    if graph.descendants(&[rev])[onto] {
+    if graph.descendants(&[rev]).contains(onto) {
         bail!("cannot rebase `{}` onto `{}`: it comes after `{}`", ids[0], ids[1], ids[0]);
     }
     if graph.parents(rev) == [onto] {
@@ -29,9 +30,12 @@ pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     let path = package.file(&revision.location.path);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let new_text = set_parents(&text, &ids[1..]);
-    // Validate the whole chain as it would be before touching the file.
-    let mut revisions = graph.revisions().to_vec();
-    revisions[rev] = parse_revision(&revision.location.path, &new_text)?;
+    // Validate the whole chain as it would be before touching the file
+    // (`Graph::build` orders revisions itself, so where this one goes in the
+    // list does not matter).
+    let mut revisions: Vec<Revision> =
+        graph.revs().filter(|&r| r != rev).map(|r| graph.revision(r).clone()).collect();
+    revisions.push(parse_revision(&revision.location.path, &new_text)?);
     Graph::build(revisions)?;
     std::fs::write(&path, new_text).with_context(|| format!("cannot write {}", path.display()))?;
     let was = if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
@@ -42,7 +46,7 @@ pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
 /// The one head outside `rev`'s own branch.
 fn other_head(graph: &Graph, rev: Rev) -> Result<Rev> {
     let own = graph.descendants(&[rev]);
-    let others: Vec<Rev> = graph.heads().into_iter().filter(|&h| !own[h]).collect();
+    let others: Vec<Rev> = graph.heads().into_iter().filter(|&h| !own.contains(h)).collect();
     match others.as_slice() {
         [one] => Ok(*one),
         [] => bail!("there is no other head to rebase `{}` onto", graph.revision(rev).id),

@@ -45,7 +45,7 @@ impl<'g> State<'g> {
                 if code.find(&row.revision).is_none() {
                     unknown.push(rev);
                 }
-                by_rev[rev] = Some(row);
+                by_rev[rev.index()] = Some(row);
             }
         }
         State { graph, rows: by_rev, unknown, package: String::new(), others: Vec::new() }
@@ -65,11 +65,11 @@ impl<'g> State<'g> {
     }
 
     pub fn row(&self, rev: Rev) -> Option<&AppliedRevision> {
-        self.rows[rev].as_ref()
+        self.rows[rev.index()].as_ref()
     }
 
     pub(crate) fn is_applied(&self, rev: Rev) -> bool {
-        self.rows[rev].is_some()
+        self.rows[rev.index()].is_some()
     }
 
     /// Applied revisions no applied revision follows, as a child or through
@@ -78,7 +78,7 @@ impl<'g> State<'g> {
         let followed = |r: Rev| {
             self.graph.children(r).iter().chain(self.graph.dependents(r)).any(|&c| self.is_applied(c))
         };
-        (0..self.graph.len()).filter(|&r| self.is_applied(r) && !followed(r)).collect()
+        self.graph.revs().filter(|&r| self.is_applied(r) && !followed(r)).collect()
     }
 
     /// Applied revisions the files do not have.
@@ -89,6 +89,20 @@ impl<'g> State<'g> {
     /// Resolves a target, relative ones against [`State::current`].
     pub fn resolve(&self, text: &str) -> Result<Target, ApplyError> {
         Ok(target::parse(&self.graph, text, &self.current())?)
+    }
+
+    /// Resolves a target, relative ones against the revisions `start`
+    /// names (where a run began): a run that plans again after another
+    /// process committed still steps from where it started, on this state's
+    /// graph, whose indices may differ from the first one's.
+    pub fn resolve_from(&self, text: &str, start: &[String]) -> Result<Target, ApplyError> {
+        let start: Vec<Rev> = start.iter().filter_map(|id| self.graph.find(id)).collect();
+        Ok(target::parse(&self.graph, text, &start)?)
+    }
+
+    /// The ids of [`State::current`], for [`State::resolve_from`].
+    pub fn current_ids(&self) -> Vec<String> {
+        self.graph.ids(&self.current())
     }
 
     /// Refuses to go on past a revision left partially applied.
@@ -113,7 +127,7 @@ impl<'g> State<'g> {
     /// Applied revisions whose upgrade SQL changed since.
     pub fn drift(&self, dialect: Dialect) -> Vec<ApplyError> {
         let mut found = Vec::new();
-        for (rev, row) in self.rows.iter().enumerate() {
+        for (rev, row) in self.graph.revs().zip(&self.rows) {
             let Some(row) = row else { continue };
             let revision = self.graph.revision(rev);
             let Some(section) = revision.upgrade_for(dialect) else { continue };
@@ -162,8 +176,7 @@ impl<'g> State<'g> {
 
     /// Revisions to apply, in order, to reach `target`.
     pub(crate) fn upgrade_plan(&self, target: &[Rev]) -> Vec<Rev> {
-        let needed = self.graph.ancestors(target);
-        (0..self.graph.len()).filter(|&r| needed[r] && !self.is_applied(r)).collect()
+        self.graph.ancestors(target).iter().filter(|&r| !self.is_applied(r)).collect()
     }
 
     /// Refuses a plan that would apply a revision before another package's
@@ -231,7 +244,7 @@ impl<'g> State<'g> {
             return Err(ApplyError::NotBelow { target: target_text.to_string() });
         }
         let revert = self.graph.descendants(&target.downgrade_roots(&self.graph)?);
-        Ok((0..self.graph.len()).rev().filter(|&r| revert[r] && self.is_applied(r)).collect())
+        Ok(revert.iter().rev().filter(|&r| self.is_applied(r)).collect())
     }
 
     /// `package:rev` of other packages' applied revisions that depend on

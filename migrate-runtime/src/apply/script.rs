@@ -43,7 +43,7 @@ pub fn downgrade_script(
     let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
     let applied = graph.ancestors(from);
     let revert = graph.descendants(&to.downgrade_roots(graph)?);
-    for rev in (0..graph.len()).rev().filter(|&r| applied[r] && revert[r]) {
+    for rev in revert.iter().rev().filter(|&r| applied.contains(r)) {
         script += "\n";
         script += &downgrade_step(graph.revision(rev), dialect, options)?;
     }

@@ -11,8 +11,45 @@ use crate::model::revision::Revision;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-/// Indices into [`Graph::revisions`]; an index is a position in apply order.
-pub type Rev = usize;
+/// One revision of a [`Graph`]: its position in apply order, so revisions
+/// compare in the order they apply. Only a graph hands them out
+/// ([`Graph::find`], [`Graph::revs`], [`Graph::heads`], …), and a `Rev`
+/// means something only to the graph that gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rev(usize);
+
+impl Rev {
+    /// The position in [`Graph::revisions`], for tables kept beside a graph.
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A set of one graph's revisions, as [`Graph::ancestors`],
+/// [`Graph::descendants`] and [`Graph::lineage`] give them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevSet(Vec<bool>);
+
+impl RevSet {
+    pub fn contains(&self, rev: Rev) -> bool {
+        self.0[rev.0]
+    }
+
+    /// The members, in apply order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Rev> + '_ {
+        self.0.iter().enumerate().filter(|(_, &member)| member).map(|(at, _)| Rev(at))
+    }
+
+    /// Adds `rev`; whether it was not a member yet.
+    fn insert(&mut self, rev: Rev) -> bool {
+        !std::mem::replace(&mut self.0[rev.0], true)
+    }
+
+    fn union(mut self, other: &RevSet) -> RevSet {
+        self.0.iter_mut().zip(&other.0).for_each(|(member, &also)| *member |= also);
+        self
+    }
+}
 
 /// A validated revision graph. Build one with [`Graph::build`].
 #[derive(Debug, Clone)]
@@ -58,11 +95,11 @@ impl Graph {
         for (new, &old) in order.iter().enumerate() {
             position[old] = new;
         }
-        let remap = |lists: &[Vec<usize>]| -> Vec<Vec<Rev>> {
+        let remap = |lists: &[Vec<usize>]| -> Vec<Vec<usize>> {
             order
                 .iter()
                 .map(|&old| {
-                    let mut list: Vec<Rev> = lists[old].iter().map(|&o| position[o]).collect();
+                    let mut list: Vec<usize> = lists[old].iter().map(|&o| position[o]).collect();
                     list.sort_unstable();
                     list
                 })
@@ -73,12 +110,12 @@ impl Graph {
         let mut slots: Vec<Option<Revision>> = revisions.into_iter().map(Some).collect();
         let revisions: Vec<Revision> = order.iter().filter_map(|&old| slots[old].take()).collect();
         let mut graph = Graph {
-            index: revisions.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect(),
-            children: invert(&parents),
-            dependents: invert(&dependencies),
+            index: revisions.iter().zip((0..).map(Rev)).map(|(r, rev)| (r.id.clone(), rev)).collect(),
+            children: revs(invert(&parents)),
+            dependents: revs(invert(&dependencies)),
             revisions,
-            parents,
-            dependencies,
+            parents: revs(parents),
+            dependencies: revs(dependencies),
         };
         graph.index.shrink_to_fit();
         graph
@@ -87,6 +124,11 @@ impl Graph {
     /// Every revision, in apply order.
     pub fn revisions(&self) -> &[Revision] {
         &self.revisions
+    }
+
+    /// Every revision, in apply order.
+    pub fn revs(&self) -> impl DoubleEndedIterator<Item = Rev> + ExactSizeIterator {
+        (0..self.len()).map(Rev)
     }
 
     pub fn len(&self) -> usize {
@@ -98,7 +140,7 @@ impl Graph {
     }
 
     pub fn revision(&self, rev: Rev) -> &Revision {
-        &self.revisions[rev]
+        &self.revisions[rev.0]
     }
 
     /// The revision with exactly this id.
@@ -107,42 +149,42 @@ impl Graph {
     }
 
     pub fn parents(&self, rev: Rev) -> &[Rev] {
-        &self.parents[rev]
+        &self.parents[rev.0]
     }
 
     pub fn children(&self, rev: Rev) -> &[Rev] {
-        &self.children[rev]
+        &self.children[rev.0]
     }
 
     /// Revisions that name `rev` in their same-package `depends-on`.
     pub fn dependents(&self, rev: Rev) -> &[Rev] {
-        &self.dependents[rev]
+        &self.dependents[rev.0]
     }
 
     /// Same-package `depends-on` revisions of `rev`.
     pub fn dependencies(&self, rev: Rev) -> &[Rev] {
-        &self.dependencies[rev]
+        &self.dependencies[rev.0]
     }
 
     /// Revisions without children. Dependencies do not count: a revision
     /// others only depend on is still a head, as in Alembic.
     pub fn heads(&self) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.children[r].is_empty()).collect()
+        self.revs().filter(|&r| self.children(r).is_empty()).collect()
     }
 
     /// Revisions without parents.
     pub fn bases(&self) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.parents[r].is_empty()).collect()
+        self.revs().filter(|&r| self.parents(r).is_empty()).collect()
     }
 
     /// Revisions with more than one child.
     pub fn branch_points(&self) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.children[r].len() > 1).collect()
+        self.revs().filter(|&r| self.children(r).len() > 1).collect()
     }
 
     /// Revisions carrying branch label `label`.
     pub fn labelled(&self, label: &str) -> Vec<Rev> {
-        (0..self.len()).filter(|&r| self.revisions[r].branches.iter().any(|l| l == label)).collect()
+        self.revs().filter(|&r| self.revision(r).branches.iter().any(|l| l == label)).collect()
     }
 
     /// Every branch label, sorted, each once.
@@ -163,8 +205,8 @@ impl Graph {
             .unplanned_heads()
             .into_iter()
             .map(|h| ChainError::UnplannedHead {
-                at: self.revisions[h].location.clone(),
-                id: self.revisions[h].id.clone(),
+                at: self.revision(h).location.clone(),
+                id: self.revision(h).id.clone(),
             })
             .collect();
         if errors.is_empty() {
@@ -185,7 +227,7 @@ impl Graph {
             .into_iter()
             .filter_map(|label| {
                 let below = self.descendants(&self.labelled(label));
-                match heads.iter().filter(|&&h| below[h]).collect::<Vec<_>>().as_slice() {
+                match heads.iter().filter(|&&h| below.contains(h)).collect::<Vec<_>>().as_slice() {
                     [one] => Some(**one),
                     _ => None,
                 }
@@ -195,33 +237,33 @@ impl Graph {
     }
 
     /// `from` and everything that must be applied before it (parents and
-    /// dependencies, transitively), as a membership mask.
-    pub fn ancestors(&self, from: &[Rev]) -> Vec<bool> {
-        self.closure(from, |r| self.parents[r].iter().chain(&self.dependencies[r]))
+    /// dependencies, transitively).
+    pub fn ancestors(&self, from: &[Rev]) -> RevSet {
+        self.closure(from, |r| self.parents(r).iter().chain(self.dependencies(r)))
     }
 
     /// `from` with its ancestors and descendants through parents alone: the
-    /// line of history `from` lies on, as a membership mask.
-    pub fn lineage(&self, from: &[Rev]) -> Vec<bool> {
-        let up = self.closure(from, |r| self.parents[r].iter());
-        let down = self.closure(from, |r| self.children[r].iter());
-        up.iter().zip(&down).map(|(u, d)| *u || *d).collect()
+    /// line of history `from` lies on.
+    pub fn lineage(&self, from: &[Rev]) -> RevSet {
+        let up = self.closure(from, |r| self.parents(r).iter());
+        let down = self.closure(from, |r| self.children(r).iter());
+        up.union(&down)
     }
 
     /// `from` and everything that must be reverted before it.
-    pub fn descendants(&self, from: &[Rev]) -> Vec<bool> {
-        self.closure(from, |r| self.children[r].iter().chain(&self.dependents[r]))
+    pub fn descendants(&self, from: &[Rev]) -> RevSet {
+        self.closure(from, |r| self.children(r).iter().chain(self.dependents(r)))
     }
 
-    fn closure<'a, I>(&'a self, from: &[Rev], next: impl Fn(Rev) -> I) -> Vec<bool>
+    fn closure<'a, I>(&'a self, from: &[Rev], next: impl Fn(Rev) -> I) -> RevSet
     where
         I: Iterator<Item = &'a Rev>,
     {
-        let mut seen = vec![false; self.len()];
+        let mut seen = RevSet(vec![false; self.len()]);
         let mut stack: Vec<Rev> = from.to_vec();
         while let Some(rev) = stack.pop() {
-            if !std::mem::replace(&mut seen[rev], true) {
-                stack.extend(next(rev).filter(|&&n| !seen[n]));
+            if seen.insert(rev) {
+                stack.extend(next(rev).filter(|&&n| !seen.contains(n)));
             }
         }
         seen
@@ -240,14 +282,13 @@ impl Graph {
                 TargetError::Unknown { target: text.to_string() }
             });
         }
-        let mut matches: Vec<Rev> =
-            (0..self.len()).filter(|&r| self.revisions[r].id.starts_with(text)).collect();
+        let mut matches: Vec<Rev> = self.revs().filter(|&r| self.revision(r).id.starts_with(text)).collect();
         match matches.len() {
             0 => Err(TargetError::Unknown { target: text.to_string() }),
             1 => Ok(matches[0]),
             _ => {
-                matches.sort_by(|&a, &b| self.revisions[a].id.cmp(&self.revisions[b].id));
-                let candidates = matches.iter().map(|&r| self.revisions[r].id.clone()).collect();
+                matches.sort_by(|&a, &b| self.revision(a).id.cmp(&self.revision(b).id));
+                let candidates = self.ids(&matches);
                 Err(TargetError::Ambiguous { prefix: text.to_string(), candidates })
             }
         }
@@ -255,7 +296,7 @@ impl Graph {
 
     /// Ids of `revs`, for messages.
     pub fn ids(&self, revs: &[Rev]) -> Vec<String> {
-        revs.iter().map(|&r| self.revisions[r].id.clone()).collect()
+        revs.iter().map(|&r| self.revision(r).id.clone()).collect()
     }
 }
 
@@ -343,7 +384,9 @@ fn drop_duplicates(revisions: Vec<Revision>, errors: &mut Vec<ChainError>) -> Ve
     kept
 }
 
-fn invert(lists: &[Vec<Rev>]) -> Vec<Vec<Rev>> {
+/// Edges turned around: `inverted[from]` lists every `to` whose `lists[to]`
+/// holds `from`, in order.
+fn invert(lists: &[Vec<usize>]) -> Vec<Vec<usize>> {
     let mut inverted = vec![Vec::new(); lists.len()];
     for (to, froms) in lists.iter().enumerate() {
         for &from in froms {
@@ -351,6 +394,11 @@ fn invert(lists: &[Vec<Rev>]) -> Vec<Vec<Rev>> {
         }
     }
     inverted
+}
+
+/// Edge lists by position in apply order, as the graph's revisions.
+fn revs(lists: Vec<Vec<usize>>) -> Vec<Vec<Rev>> {
+    lists.into_iter().map(|list| list.into_iter().map(Rev).collect()).collect()
 }
 
 /// Kahn's algorithm; ties broken by `(created, id)`. Revisions left over

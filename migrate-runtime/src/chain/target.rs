@@ -13,7 +13,7 @@
 //! A resolved target is the set of revisions at the tip of the state it
 //! names: empty for `base`, one revision, or several heads.
 
-use crate::chain::graph::{Graph, Rev};
+use crate::chain::graph::{Graph, Rev, RevSet};
 use crate::model::error::TargetError;
 use crate::model::Direction;
 
@@ -27,8 +27,9 @@ use crate::model::Direction;
 /// #     &format!("-- revision: {id}\n-- revises: {parent}\n-- migrate:upgrade\nSELECT 1;\n")).unwrap();
 /// let graph = Graph::build(vec![file("aaaa1", ""), file("bbbb2", "aaaa1"), file("cccc3", "bbbb2")]).unwrap();
 /// assert_eq!(graph.ids(&resolve(&graph, "head-1", &[]).unwrap()), ["bbbb2"]);
-/// assert_eq!(graph.ids(&resolve(&graph, "+1", &[0]).unwrap()), ["bbbb2"]);
-/// assert!(resolve(&graph, "base", &[2]).unwrap().is_empty());
+/// let first = graph.find("aaaa1").unwrap();
+/// assert_eq!(graph.ids(&resolve(&graph, "+1", &[first]).unwrap()), ["bbbb2"]);
+/// assert!(resolve(&graph, "base", &graph.heads()).unwrap().is_empty());
 /// ```
 pub fn resolve(graph: &Graph, target: &str, current: &[Rev]) -> Result<Vec<Rev>, TargetError> {
     Ok(parse(graph, target, current)?.tips)
@@ -86,8 +87,12 @@ impl Target {
             [] => graph.bases(),
             tips => {
                 let kept = graph.ancestors(tips);
-                let mut children: Vec<Rev> =
-                    tips.iter().flat_map(|&t| graph.children(t)).copied().filter(|&c| !kept[c]).collect();
+                let mut children: Vec<Rev> = tips
+                    .iter()
+                    .flat_map(|&t| graph.children(t))
+                    .copied()
+                    .filter(|&c| !kept.contains(c))
+                    .collect();
                 children.sort_unstable();
                 children.dedup();
                 children
@@ -99,7 +104,7 @@ impl Target {
         // Alembic keeps the roots below the label; its descendants count too
         // here, so `feature@REV` reverts what `REV` would (see README).
         let on_line = graph.lineage(&self.line);
-        roots.retain(|&r| on_line[r]);
+        roots.retain(|&r| on_line.contains(r));
         if roots.is_empty() {
             return Err(TargetError::OffLine { tips: graph.ids(&self.tips), line: graph.ids(&self.line) });
         }
@@ -157,8 +162,7 @@ pub fn split_range(range: &str) -> Option<(&str, &str)> {
 /// apply order: what upgrading from `from` to `to` would apply.
 pub fn between(graph: &Graph, from: &[Rev], to: &[Rev]) -> Vec<Rev> {
     let before = graph.ancestors(from);
-    let upto = graph.ancestors(to);
-    (0..graph.len()).filter(|&r| upto[r] && !before[r]).collect()
+    graph.ancestors(to).iter().filter(|&r| !before.contains(r)).collect()
 }
 
 /// A range `A:B` with both ends resolved, each to the tip of a state.
@@ -236,7 +240,7 @@ fn end_or<'a>(end: &'a str, default: &'a str) -> &'a str {
 /// Whether every revision of state `lower` is in state `upper`.
 fn is_at_or_below(graph: &Graph, lower: &[Rev], upper: &[Rev]) -> bool {
     let upto = graph.ancestors(upper);
-    lower.iter().all(|&r| upto[r])
+    lower.iter().all(|&r| upto.contains(r))
 }
 
 fn empty_range(text: &str, lower: &str, upper: &str) -> TargetError {
@@ -264,7 +268,7 @@ fn split_steps(text: &str) -> Option<(&str, Option<i64>)> {
 struct Scope {
     label: String,
     labelled: Vec<Rev>,
-    members: Vec<bool>,
+    members: RevSet,
 }
 
 impl Scope {
@@ -288,7 +292,7 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn in_scope(&self, rev: Rev) -> bool {
-        self.scope.as_ref().is_none_or(|s| s.members[rev])
+        self.scope.as_ref().is_none_or(|s| s.members.contains(rev))
     }
 
     fn anchor(&self, anchor: &str, current: &[Rev], relative: bool) -> Result<Vec<Rev>, TargetError> {
@@ -335,19 +339,19 @@ impl Resolver<'_> {
     /// point, not base.
     fn current(&self, current: &[Rev]) -> Vec<Rev> {
         let Some(scope) = &self.scope else { return current.to_vec() };
-        let on_branch: Vec<Rev> = current.iter().copied().filter(|&r| scope.members[r]).collect();
+        let on_branch: Vec<Rev> = current.iter().copied().filter(|&r| scope.members.contains(r)).collect();
         if !on_branch.is_empty() {
             return on_branch;
         }
         let applied = self.graph.ancestors(current);
-        let inside = |r: Rev| applied[r] && scope.members[r];
+        let inside = |r: Rev| applied.contains(r) && scope.members.contains(r);
         let tip = |r: Rev| inside(r) && !self.graph.children(r).iter().any(|&c| inside(c));
-        (0..self.graph.len()).filter(|&r| tip(r)).collect()
+        self.graph.revs().filter(|&r| tip(r)).collect()
     }
 
     fn heads(&self) -> Vec<Rev> {
         match &self.scope {
-            Some(scope) => self.graph.heads().into_iter().filter(|&h| scope.members[h]).collect(),
+            Some(scope) => self.graph.heads().into_iter().filter(|&h| scope.members.contains(h)).collect(),
             None => self.graph.heads(),
         }
     }

@@ -192,11 +192,11 @@ mod tests {
         let graph = CHAIN.graph().unwrap();
         assert_eq!(CHAIN.ids().collect::<Vec<_>>(), ["a1", "b2"]);
         assert_eq!(graph.ids(&graph.heads()), ["b2"]);
-        let b2 = graph.revision(1);
+        let b2 = graph.revision(graph.find("b2").unwrap());
         assert_eq!(b2.location.to_string(), "migrations/b2_.sql:2");
         assert_eq!(b2.depends_on[0].to_string(), "accounts:ff00");
         assert_eq!((b2.transaction, b2.downgrade.as_deref()), (TransactionMode::None, Some(&[][..])));
-        assert_eq!(graph.revision(0).upgrade[0].first_line, 4);
+        assert_eq!(graph.revision(graph.find("a1").unwrap()).upgrade[0].first_line, 4);
     }
 
     #[test]

@@ -18,7 +18,6 @@ use crate::apply::{
     count_statements, run_section, statement_error, Action, Direction, Options, RepairMark, Step,
 };
 use crate::chain::graph::{Graph, Rev};
-use crate::chain::target::Target;
 use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
@@ -154,7 +153,7 @@ impl<'a> SqliteMigrator<'a> {
         if plan_steps(&state, target, &mut None, direction, options).is_ok_and(|revs| revs.is_empty()) {
             return Ok(Vec::new());
         }
-        let mut resolved: Option<Target> = None;
+        let mut start: Option<Vec<String>> = None;
         let mut plan: Option<(i64, VecDeque<Rev>)> = None;
         let mut steps = Vec::new();
         let mut foreign_keys = ForeignKeys::read(conn)?;
@@ -170,7 +169,7 @@ impl<'a> SqliteMigrator<'a> {
                     .map_err(database)?;
                 let state = State::new(graph, read_rows(&tx, options)?)
                     .with_other_packages(&options.package, read_other_packages(&tx, options)?);
-                let revs = match plan_steps(&state, target, &mut resolved, direction, options) {
+                let revs = match plan_steps(&state, target, &mut start, direction, options) {
                     Err(ApplyError::Dirty { revision, progress })
                         if ProgressMark::stored_in_progress(&progress) =>
                     {
@@ -259,20 +258,19 @@ fn revert_stand_ins(
     }
 }
 
-/// The plan for `target`, resolved on the first call only, so `+1` means
-/// one step from where the run started even when the plan is made again.
+/// The plan for `target`; relative targets step from the revisions the
+/// run started at (recorded by id on the first call), so `+1` means one
+/// step from where the run started even when the plan is made again.
 fn plan_steps(
     state: &State<'_>,
     target: &str,
-    resolved: &mut Option<Target>,
+    start: &mut Option<Vec<String>>,
     direction: Direction,
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
-    let resolved = match resolved {
-        Some(resolved) => resolved,
-        None => resolved.insert(state.resolve(target)?),
-    };
-    state.plan(direction, target, resolved, options, DIALECT)
+    let start = start.get_or_insert_with(|| state.current_ids());
+    let resolved = state.resolve_from(target, start)?;
+    state.plan(direction, target, &resolved, options, DIALECT)
 }
 
 fn apply_revision(

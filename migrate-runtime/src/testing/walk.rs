@@ -231,9 +231,9 @@ impl<'a> WalkVersions<'a> {
     }
 
     fn revisions_to_walk(&self) -> Result<Vec<Rev>, WalkError> {
-        let Some(target) = &self.stop_at else { return Ok((0..self.graph.len()).collect()) };
+        let Some(target) = &self.stop_at else { return Ok(self.graph.revs().collect()) };
         let wanted = self.graph.ancestors(&crate::chain::target::resolve(self.graph, target, &[])?);
-        Ok((0..self.graph.len()).filter(|&r| wanted[r]).collect())
+        Ok(wanted.iter().collect())
     }
 }
 

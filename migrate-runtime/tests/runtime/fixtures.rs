@@ -7,6 +7,7 @@
 //! output: review the diff by eye.
 
 use crate::{ids, revs, trim_indent};
+use migrate_runtime::chain::graph::Rev;
 use migrate_runtime::chain::load::{load_graph, read_folder};
 use migrate_runtime::chain::scaffold::slug;
 use migrate_runtime::chain::target::resolve;
@@ -95,7 +96,7 @@ fn load(package: &str) -> Graph {
 
 /// Order, heads and branch points of a graph.
 fn check_shape(graph: &Graph, expected: &str) {
-    let all: Vec<usize> = (0..graph.len()).collect();
+    let all: Vec<Rev> = graph.revs().collect();
     let actual = format!(
         "order: {}\nheads: {}\nbranch points: {}\n",
         ids(graph, &all),
@@ -109,7 +110,7 @@ fn check_shape(graph: &Graph, expected: &str) {
 fn demo_loads_clean() {
     let graph = load("demo");
     check_shape(&graph, "order: cf0f5b45967a 20f04b9598da\nheads: 20f04b9598da\nbranch points: \n");
-    assert_eq!(graph.revision(1).message, "update to flask-diamond 0.2.0");
+    assert_eq!(graph.revision(revs(&graph, "20f04b9598da")[0]).message, "update to flask-diamond 0.2.0");
     assert_eq!(ids(&graph, &resolve(&graph, "head-1", &[]).unwrap()), "cf0f5b45967a");
 }
 
@@ -180,6 +181,7 @@ mod sqlite {
     //! exactly, down to an empty database.
 
     use super::{fixtures, load};
+    use migrate_runtime::chain::graph::Rev;
     use migrate_runtime::chain::workspace::{combine, PackageChain};
     use migrate_runtime::{Dialect, Graph};
     use rusqlite::Connection;
@@ -208,7 +210,7 @@ mod sqlite {
         rows.unwrap().map(Result::unwrap).collect()
     }
 
-    fn run(db: &Connection, graph: &Graph, rev: usize, direction: &str) {
+    fn run(db: &Connection, graph: &Graph, rev: Rev, direction: &str) {
         let revision = graph.revision(rev);
         let section = match direction {
             "up" => revision.upgrade_for(Dialect::Sqlite),
@@ -221,7 +223,7 @@ mod sqlite {
     /// Walks `graph` in apply order and back; returns the schema at head.
     fn walk(graph: &Graph) -> String {
         let db = Connection::open_in_memory().unwrap();
-        for rev in 0..graph.len() {
+        for rev in graph.revs() {
             let before = schema(&db);
             run(&db, graph, rev, "up");
             let after = schema(&db);
@@ -236,7 +238,7 @@ mod sqlite {
             assert_eq!(schema(&db), after, "{}: upgrading again differs", graph.revision(rev).id);
         }
         let head = schema(&db);
-        for rev in (0..graph.len()).rev() {
+        for rev in graph.revs().rev() {
             run(&db, graph, rev, "down");
         }
         assert_eq!(schema(&db), "", "downgrading to base leaves objects behind");

@@ -4,6 +4,7 @@
 //! packages.
 
 use crate::{chain, graph, ids, revs, trim_indent};
+use migrate_runtime::chain::graph::{Rev, RevSet};
 use migrate_runtime::chain::parse::parse_revision;
 use migrate_runtime::chain::workspace::{combine, PackageChain};
 use migrate_runtime::{Graph, Revision};
@@ -13,7 +14,7 @@ use std::path::Path;
 fn check_order(description: &str, expected: &str) {
     let graph = graph(description);
     assert_partial_order(&graph);
-    assert_eq!(ids(&graph, &(0..graph.len()).collect::<Vec<_>>()), expected);
+    assert_eq!(ids(&graph, &graph.revs().collect::<Vec<_>>()), expected);
 }
 
 /// Heads, bases and branch points of a valid chain.
@@ -54,7 +55,7 @@ fn orders(revisions: Vec<Revision>) -> Vec<Vec<Revision>> {
 
 /// Every revision comes after its parents and dependencies.
 fn assert_partial_order(graph: &Graph) {
-    for rev in 0..graph.len() {
+    for rev in graph.revs() {
         for &before in graph.parents(rev).iter().chain(graph.dependencies(rev)) {
             assert!(
                 before < rev,
@@ -90,7 +91,7 @@ fn ties_without_created_times_break_on_the_id() {
     };
     for input in orders(vec![base("cccc"), base("aaaa"), base("bbbb")]) {
         let graph = Graph::build(input).unwrap();
-        assert_eq!(ids(&graph, &[0, 1, 2]), "aaaa bbbb cccc");
+        assert_eq!(ids(&graph, &graph.revs().collect::<Vec<_>>()), "aaaa bbbb cccc");
     }
 }
 
@@ -202,10 +203,7 @@ fn several_heads_are_deliberate_when_a_label_leads_to_each_alone() {
 #[test]
 fn ancestors_and_descendants_follow_parents_and_dependencies() {
     let graph = graph("x1\nx2 <- x1\ny1\ny2 <- y1 needs x2\ny3 <- y2");
-    let members = |mask: Vec<bool>| -> String {
-        let revs: Vec<usize> = (0..graph.len()).filter(|&r| mask[r]).collect();
-        ids(&graph, &revs)
-    };
+    let members = |set: RevSet| -> String { ids(&graph, &set.iter().collect::<Vec<_>>()) };
     assert_eq!(members(graph.ancestors(&revs(&graph, "y2"))), "x1 x2 y1 y2");
     assert_eq!(members(graph.descendants(&revs(&graph, "x1"))), "x1 x2 y2 y3");
     assert_eq!(members(graph.ancestors(&[])), "");
@@ -308,7 +306,7 @@ fn check_combined(packages: &[(&str, &str)], expected: &str) {
     let actual = match combine(&chains) {
         Ok(graph) => {
             assert_partial_order(&graph);
-            let all: Vec<usize> = (0..graph.len()).collect();
+            let all: Vec<Rev> = graph.revs().collect();
             format!("order: {}\nheads: {}\n", ids(&graph, &all), ids(&graph, &graph.heads()))
         }
         Err(errors) => format!("{errors}\n"),

@@ -3,6 +3,7 @@
 //! labelled branches, relative steps, id prefixes, syntax errors, and ranges.
 
 use crate::{graph, ids, revs};
+use migrate_runtime::chain::graph::Rev;
 use migrate_runtime::chain::target::{between, is_relative, range, range_down, resolve, split_range, Range};
 use migrate_runtime::Graph;
 
@@ -325,11 +326,11 @@ fn ranges() {
 /// `Variant: message`.
 fn check_range_ends(
     description: &str,
-    resolve_range: fn(&Graph, &str, &[usize]) -> Result<Range, migrate_runtime::TargetError>,
+    resolve_range: fn(&Graph, &str, &[Rev]) -> Result<Range, migrate_runtime::TargetError>,
     cases: &[(&str, &str, &str)],
 ) {
     let graph = graph(description);
-    let show = |revs: &[usize]| if revs.is_empty() { "(base)".to_string() } else { ids(&graph, revs) };
+    let show = |revs: &[Rev]| if revs.is_empty() { "(base)".to_string() } else { ids(&graph, revs) };
     let mut failures = String::new();
     for &(text, current, expected) in cases {
         let actual = match resolve_range(&graph, text, &revs(&graph, current)) {
