@@ -141,93 +141,143 @@ impl<'a> SqliteMigrator<'a> {
         direction: Direction,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
-        let (conn, graph, options) = (self.conn, self.graph, self.options);
         self.wait_for_writers()?;
         // Most start-ups have nothing to do: find that out with a plain read,
         // without taking the write lock other processes would wait for.
-        let state = State::new(graph, read_rows(conn, options)?)
-            .with_other_packages(&options.package, read_other_packages(conn, options)?);
         // Anything else, errors included, is decided under the lock: a
         // `transaction: none` revision in progress elsewhere looks like a
         // partial application from outside.
-        if plan_steps(&state, target, &mut None, direction, options).is_ok_and(|revs| revs.is_empty()) {
+        let state = read_state(self.conn, self.graph, self.options)?;
+        if plan_steps(&state, target, &mut None, direction, self.options).is_ok_and(|revs| revs.is_empty()) {
             return Ok(Vec::new());
         }
-        let mut start: Option<Vec<String>> = None;
-        let mut plan: Option<(i64, VecDeque<Rev>)> = None;
-        let mut steps = Vec::new();
-        let mut foreign_keys = ForeignKeys::read(conn)?;
+        let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
+        let mut foreign_keys = ForeignKeys::read(self.conn)?;
         loop {
             foreign_keys.apply()?;
-            let tx = begin(conn, options)?;
+            let tx = begin(self.conn, self.options)?;
             let version = data_version(&tx)?;
-            if plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
-                if direction == Direction::Upgrade && !history_exists(&tx, options)? {
-                    ensure_empty_or_baseline(&user_tables(&tx, options)?, options)?;
-                }
-                tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table))
-                    .map_err(database)?;
-                let state = State::new(graph, read_rows(&tx, options)?)
-                    .with_other_packages(&options.package, read_other_packages(&tx, options)?);
-                let revs = match plan_steps(&state, target, &mut start, direction, options) {
-                    Err(ApplyError::Dirty { revision, progress })
-                        if ProgressMark::stored_in_progress(&progress) =>
-                    {
-                        // Another migrator may be running it right now: wait
-                        // for that one to finish, then look again.
-                        drop(tx);
-                        if !wait_for_progress(conn, options)? {
-                            return Err(ApplyError::Dirty { revision, progress });
-                        }
-                        plan = None;
-                        continue;
-                    }
-                    revs => revs?,
-                };
-                if !state.unknown().is_empty() {
-                    // Reverting revisions the code does not have: their
-                    // stand-ins live only in the state's graph.
-                    let wanted =
-                        revs.iter().any(|&rev| wants_them_off(state.graph().revision(rev), direction));
-                    if foreign_keys.must_switch(wanted) {
+            if run.plan.as_ref().is_none_or(|(seen, _)| *seen != version) {
+                match self.plan_under_lock(&tx, &mut run, &mut foreign_keys, on_step)? {
+                    Planned::Revisions(revs) => run.plan = Some((version, revs)),
+                    Planned::Again => continue,
+                    Planned::Finished => {
                         tx.commit().map_err(database)?;
-                        continue;
+                        return Ok(run.steps);
                     }
-                    let keys_off = foreign_keys.off();
-                    revert_stand_ins(&tx, &state, &revs, keys_off, options, &mut |done| {
-                        on_step(&done);
-                        steps.push(done);
-                    })?;
-                    tx.commit().map_err(database)?;
-                    return Ok(steps);
                 }
-                plan = Some((version, revs.into_iter().collect()));
             }
-            let Some(&rev) = plan.as_ref().and_then(|(_, revs)| revs.front()) else {
+            let Some(&rev) = run.plan.as_ref().and_then(|(_, revs)| revs.front()) else {
                 tx.commit().map_err(database)?;
-                return Ok(steps);
+                return Ok(run.steps);
             };
+            let revision = self.graph.revision(rev);
             // The pragma cannot change inside a transaction: end this one
             // (it wrote nothing but, at most, the history table) and begin
             // again with foreign keys as the revision wants them.
-            if foreign_keys.must_switch(wants_them_off(graph.revision(rev), direction)) {
+            if foreign_keys.must_switch(wants_them_off(revision, direction)) {
                 tx.commit().map_err(database)?;
                 continue;
             }
-            plan.as_mut().map(|(_, revs)| revs.pop_front());
-            let done = match direction {
-                Direction::Upgrade => apply_revision(conn, tx, graph.revision(rev), options)?,
-                _ if graph.revision(rev).transaction == TransactionMode::None => {
-                    revert_outside_transaction(conn, tx, graph.revision(rev), options)?
-                }
-                _ => {
-                    let done = revert_revision(&tx, graph.revision(rev), options)?;
-                    tx.commit().map_err(database)?;
-                    done
-                }
-            };
+            run.plan.as_mut().map(|(_, revs)| revs.pop_front());
+            let done = run_one(self.conn, tx, revision, direction, self.options)?;
             on_step(&done);
-            steps.push(done);
+            run.steps.push(done);
+        }
+    }
+
+    /// Plans (again) under the write lock: creates the history table, waits
+    /// for a revision another migrator has in progress, and reverts
+    /// stand-ins (revisions the code does not have) right here, since they
+    /// live only in the state's graph.
+    fn plan_under_lock(
+        &self,
+        tx: &Transaction<'_>,
+        run: &mut Run<'_>,
+        foreign_keys: &mut ForeignKeys,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Planned, ApplyError> {
+        let options = self.options;
+        if run.direction == Direction::Upgrade && !history_exists(tx, options)? {
+            ensure_empty_or_baseline(&user_tables(tx, options)?, options)?;
+        }
+        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        let state = State::new(self.graph, read_rows(tx, options)?)
+            .with_other_packages(&options.package, read_other_packages(tx, options)?);
+        let revs = match plan_steps(&state, run.target, &mut run.start, run.direction, options) {
+            Err(ApplyError::Dirty { revision, progress }) if ProgressMark::stored_in_progress(&progress) => {
+                // Another migrator may be running it right now: wait for
+                // that one to finish (outside this transaction), then look
+                // again.
+                tx.execute_batch("ROLLBACK").map_err(database)?;
+                if !wait_for_progress(self.conn, options)? {
+                    return Err(ApplyError::Dirty { revision, progress });
+                }
+                run.plan = None;
+                return Ok(Planned::Again);
+            }
+            revs => revs?,
+        };
+        if state.unknown().is_empty() {
+            return Ok(Planned::Revisions(revs.into_iter().collect()));
+        }
+        let wanted = revs.iter().any(|&rev| wants_them_off(state.graph().revision(rev), run.direction));
+        if foreign_keys.must_switch(wanted) {
+            return Ok(Planned::Again);
+        }
+        let keys_off = foreign_keys.off();
+        revert_stand_ins(tx, &state, &revs, keys_off, options, &mut |done| {
+            on_step(&done);
+            run.steps.push(done);
+        })?;
+        Ok(Planned::Finished)
+    }
+}
+
+/// Where a run stands: what it was asked, where it started (by id, for
+/// relative targets), its plan with the data version it was made at, and
+/// the steps done.
+struct Run<'t> {
+    target: &'t str,
+    direction: Direction,
+    start: Option<Vec<String>>,
+    plan: Option<(i64, VecDeque<Rev>)>,
+    steps: Vec<Step>,
+}
+
+/// What planning under the lock decided.
+enum Planned {
+    /// Run these, one transaction each.
+    Revisions(VecDeque<Rev>),
+    /// Begin a new transaction and plan again.
+    Again,
+    /// Done in this transaction: commit it.
+    Finished,
+}
+
+/// The history rows, this package's and the others', over the graph.
+fn read_state<'g>(conn: &Connection, graph: &'g Graph, options: &Options) -> Result<State<'g>, ApplyError> {
+    Ok(State::new(graph, read_rows(conn, options)?)
+        .with_other_packages(&options.package, read_other_packages(conn, options)?))
+}
+
+/// Applies or reverts one revision, committing `tx` as it goes.
+fn run_one(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    direction: Direction,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    match direction {
+        Direction::Upgrade => apply_revision(conn, tx, revision, options),
+        Direction::Downgrade if revision.transaction == TransactionMode::None => {
+            revert_outside_transaction(conn, tx, revision, options)
+        }
+        Direction::Downgrade => {
+            let done = revert_revision(&tx, revision, options)?;
+            tx.commit().map_err(database)?;
+            Ok(done)
         }
     }
 }
