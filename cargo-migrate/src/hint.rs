@@ -2,6 +2,7 @@
 //! is wrong; the commands and flags that fix it are the CLI's to name, so
 //! they live here, keyed by error variant.
 
+use migrate_runtime::testing::WalkError;
 use migrate_runtime::{ApplyError, TargetError};
 
 /// The hint for the first library error in `error`'s chain that has one,
@@ -10,6 +11,12 @@ pub fn for_error(error: &anyhow::Error) -> Option<String> {
     error.chain().find_map(|cause| {
         if let Some(apply) = cause.downcast_ref::<ApplyError>() {
             return for_apply(apply);
+        }
+        // A walk quotes the engine's error rather than chaining it.
+        if let Some(WalkError::Upgrade { error, .. } | WalkError::Downgrade { error, .. }) =
+            cause.downcast_ref()
+        {
+            return for_apply(error);
         }
         cause.downcast_ref::<TargetError>().and_then(for_target)
     })
@@ -67,5 +74,32 @@ fn for_target(error: &TargetError) -> Option<String> {
             Some(": name one, use `heads`, or join them with `cargo migrate merge`".to_string())
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migrate_runtime::Location;
+
+    #[test]
+    fn an_engine_error_inside_a_walk_keeps_its_hint() {
+        let engine = ApplyError::MissingDependency {
+            at: Location::file("migrations/b_.sql".to_string()),
+            revision: "b".into(),
+            dependency: "billing:x1".into(),
+            package: "billing".into(),
+        };
+        let walk = anyhow::Error::new(WalkError::Upgrade { revision: "b".into(), error: Box::new(engine) });
+        let hint = ": upgrade package `billing` first (`cargo migrate upgrade -p billing`)";
+        assert_eq!(for_error(&walk).as_deref(), Some(hint));
+        assert_eq!(for_error(&anyhow::anyhow!("no library error here")), None);
+    }
+
+    #[test]
+    fn downgrade_heads_is_not_told_to_use_heads() {
+        let error = TargetError::SeveralHeads { target: "heads".into(), heads: vec!["a".into(), "b".into()] };
+        let hint = for_target(&error).unwrap_or_default();
+        assert!(!hint.contains("use `heads`"), "{hint}");
     }
 }
