@@ -103,4 +103,7 @@ fn offline_downgrade_sql_reverts_the_same_revisions() {
     let script = fixture.run(&["downgrade", "--sql", "heads:users@base"]).ok();
     assert!(script.contains("DROP TABLE users;"), "{script}");
     assert!(!script.contains("audit_log"), "{script}");
+    // Refused as the live downgrade refuses it, not an empty script.
+    let refused = fixture.run(&["downgrade", "--sql", "heads:heads"]).fails();
+    assert!(refused.contains("`heads` needs one head but the chain has several"), "{refused}");
 }

@@ -70,7 +70,9 @@ fn offline(
         }
         Direction::Downgrade => {
             let range = downgrade_range(graph, target)?;
-            downgrade_script(graph, dialect, options, &range.from, &range.to)?
+            let lower = split_range(target).map_or("", |(_, to)| to);
+            let lower = if lower.is_empty() { "base" } else { lower };
+            downgrade_script(graph, dialect, options, &range.from, &range.to, lower)?
         }
     };
     print(&script);

@@ -2,11 +2,13 @@
 //! transactions and history rows included, for review or for a DBA to run.
 
 use crate::apply::history::{self, AppliedRevision};
+use crate::apply::plan::State;
 use crate::apply::Options;
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{between, Target};
 use crate::model::error::ApplyError;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::model::Direction;
 use crate::sql::pragmas::turns_foreign_keys_off;
 use crate::sql::split::split_statements;
 
@@ -30,20 +32,24 @@ pub fn upgrade_script(
     Ok(script)
 }
 
-/// The script that takes a database from state `from` down to `to`: it
-/// reverts what a live downgrade would, the revisions of `from` that
-/// descend from `to`, and nothing on other branches.
+/// The script that takes a database from state `from` down to `to`
+/// (written `to_text`): the live planner's plan for a database at `from`,
+/// so it reverts the revisions of `from` that descend from `to`, nothing on
+/// other branches, and refuses what a live downgrade refuses.
 pub fn downgrade_script(
     graph: &Graph,
     dialect: Dialect,
     options: &Options,
     from: &[Rev],
     to: &Target,
+    to_text: &str,
 ) -> Result<String, ApplyError> {
     let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
     let applied = graph.ancestors(from);
-    let revert = graph.descendants(&to.downgrade_roots(graph)?);
-    for rev in revert.iter().rev().filter(|&r| applied.contains(r)) {
+    let rows = applied.iter().map(|r| AppliedRevision::for_revision(graph.revision(r), dialect)).collect();
+    let state = State::new(graph, rows);
+    to.check_direction(to_text, Direction::Downgrade, graph)?;
+    for rev in state.downgrade_plan(to_text, to, dialect)? {
         script += "\n";
         script += &downgrade_step(graph.revision(rev), dialect, options)?;
     }
