@@ -212,15 +212,8 @@ impl<'g> State<'g> {
         dialect: Dialect,
     ) -> Result<Vec<Rev>, ApplyError> {
         let plan = self.revert_set(target_text, target)?;
-        let current = self.current();
-        if plan.is_empty() && !target.tips.iter().all(|t| current.contains(t)) {
-            // The database is past the target, yet nothing on the target's
-            // line is above it: what it is past is a sibling branch or a
-            // dependant, which a downgrade to here would have to leave.
-            return Err(ApplyError::NothingAbove {
-                target: target_text.to_string(),
-                current: self.graph.ids(&current),
-            });
+        if plan.is_empty() {
+            self.ensure_at(target_text, target)?;
         }
         for &rev in &plan {
             let revision = self.graph.revision(rev);
@@ -235,6 +228,17 @@ impl<'g> State<'g> {
             }
         }
         Ok(plan)
+    }
+
+    /// With nothing to revert, the database must be at `target`: past it
+    /// yet with nothing on its line above it, what it is past is a sibling
+    /// branch or a dependant, which a downgrade to here would have to leave.
+    fn ensure_at(&self, target_text: &str, target: &Target) -> Result<(), ApplyError> {
+        let current = self.current();
+        if target.tips.iter().all(|t| current.contains(t)) {
+            return Ok(());
+        }
+        Err(ApplyError::NothingAbove { target: target_text.to_string(), current: self.graph.ids(&current) })
     }
 
     /// The applied revisions that descend from `target`'s downgrade roots,
@@ -269,12 +273,10 @@ impl<'g> State<'g> {
         options: &Options,
     ) -> Result<(Vec<Rev>, Vec<Rev>), ApplyError> {
         let add = self.upgrade_plan(&target.tips);
-        let remove = match target.tips.iter().all(|&r| self.is_applied(r)) {
-            true => self.revert_set(target_text, target)?,
-            // A target not applied yet is above or beside what is: nothing
-            // of it is below the target.
-            false => Vec::new(),
-        };
+        // A target not applied yet is above or beside what is: nothing
+        // applied is below it to forget.
+        let applied = target.tips.iter().all(|&r| self.is_applied(r));
+        let remove = if applied { self.revert_set(target_text, target)? } else { Vec::new() };
         if !remove.is_empty() && !options.allow_unstamp {
             return Err(ApplyError::StampBelow {
                 target: target_text.to_string(),

@@ -52,6 +52,11 @@ pub fn graph(description: &str) -> Graph {
     Graph::build(chain(description)).unwrap_or_else(|e| panic!("the test chain should be valid:\n{e}"))
 }
 
+/// An error's variant name, from its `Debug` form, for compact expectations.
+pub fn variant(error: &impl std::fmt::Debug) -> String {
+    format!("{error:?}").chars().take_while(char::is_ascii_alphanumeric).collect()
+}
+
 /// The ids of `revs`, space-separated, for compact expectations.
 pub fn ids(graph: &Graph, revs: &[Rev]) -> String {
     graph.ids(revs).join(" ")

@@ -15,7 +15,7 @@
 //! - `expected`: the ids run, in order (`+a -b` for a stamp that adds `a`
 //!   and removes `b`), `(nothing)`, or `Variant: message` for a refusal.
 
-use crate::graph;
+use crate::{graph, variant};
 use migrate_runtime::apply::history::{AppliedRevision, OtherPackageRevision};
 use migrate_runtime::apply::plan::State;
 use migrate_runtime::apply::{Direction, Options};
@@ -99,10 +99,6 @@ fn rows(graph: &Graph, applied: &str) -> (Vec<AppliedRevision>, Vec<OtherPackage
         }
     }
     (rows, others)
-}
-
-fn variant(error: &impl std::fmt::Debug) -> String {
-    format!("{error:?}").chars().take_while(char::is_ascii_alphanumeric).collect()
 }
 
 /// Two bases: `users` (u1) and `audit` (a1 -> a2).

@@ -2,7 +2,7 @@
 //! diamonds, long and short branches, several bases with dependencies,
 //! labelled branches, relative steps, id prefixes, syntax errors, and ranges.
 
-use crate::{graph, ids, revs};
+use crate::{graph, ids, revs, variant};
 use migrate_runtime::chain::graph::Rev;
 use migrate_runtime::chain::target::{between, is_relative, range, range_down, resolve, split_range, Range};
 use migrate_runtime::Graph;
@@ -29,11 +29,6 @@ fn check_graph(graph: &Graph, cases: &[(&str, &str, &str)]) {
         }
     }
     assert!(failures.is_empty(), "{failures}");
-}
-
-/// The error's variant name, from its `Debug` form.
-fn variant(error: &impl std::fmt::Debug) -> String {
-    format!("{error:?}").chars().take_while(char::is_ascii_alphanumeric).collect()
 }
 
 /// Each `(range, expected)`: what upgrading across `A:B` applies, in order.
