@@ -47,7 +47,7 @@ fn main() {
 
 /// In-process: where the time of loading the chain goes.
 fn phases(package: &Path) {
-    use migrate_runtime::chain::load::{parse_files, read_folder};
+    use migrate_runtime::chain::{parse_files, read_folder};
     let started = Instant::now();
     let files = read_folder(package, "migrations".as_ref()).expect("read");
     let read = started.elapsed();

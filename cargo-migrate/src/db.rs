@@ -8,7 +8,7 @@ use crate::commands::Context;
 use crate::project::Package;
 use anyhow::Result;
 use migrate_runtime::apply::Options;
-use migrate_runtime::database::url::DatabaseUrl;
+use migrate_runtime::database::DatabaseUrl;
 use migrate_runtime::database::{Connector, Database};
 
 /// The URL for `package`'s database.

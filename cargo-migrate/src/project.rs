@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use cargo_metadata::MetadataCommand;
-use migrate_runtime::chain::config::{Config, ConfigTable};
+use migrate_runtime::chain::{Config, ConfigTable};
 use migrate_runtime::Graph;
 use std::path::{Path, PathBuf};
 
@@ -41,7 +41,7 @@ impl Package {
 
     /// Reads and validates the package's chain.
     pub fn load(&self) -> Result<Graph> {
-        migrate_runtime::chain::load::load_graph(&self.root, &self.config.folder)
+        migrate_runtime::chain::load_graph(&self.root, &self.config.folder)
             .map_err(|errors| anyhow::Error::new(errors).context(format!("package `{}`", self.name)))
     }
 

@@ -6,7 +6,7 @@ use crate::db;
 use crate::project::Package;
 use anyhow::{Context as _, Result};
 use migrate_runtime::schema::Schema;
-use migrate_runtime::sql::split::split_statements;
+use migrate_runtime::sql::split_statements;
 use migrate_runtime::testing::{product, PostgresScratch, Scratch, ScratchError};
 use migrate_runtime::{Dialect, Graph};
 

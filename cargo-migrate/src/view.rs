@@ -2,8 +2,8 @@
 //! `history`, `heads`, `branches` and `show` agree.
 
 use crate::output::{paint, BOLD, ID, TAG};
-use migrate_runtime::chain::graph::{Graph, Rev};
-use migrate_runtime::model::revision::{Revision, TransactionMode};
+use migrate_runtime::chain::{Graph, Rev};
+use migrate_runtime::model::{Revision, TransactionMode};
 use serde::Serialize;
 
 /// A revision as `--format json` prints it.
@@ -65,7 +65,7 @@ impl<'a> RevisionView<'a> {
     }
 
     pub fn with_sql(mut self, revision: &'a Revision) -> RevisionView<'a> {
-        let sections = |list: &'a [migrate_runtime::model::revision::Section]| {
+        let sections = |list: &'a [migrate_runtime::model::Section]| {
             list.iter()
                 .map(|s| SectionView {
                     dialect: s.dialect.map(|d| d.as_str()),

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::chain::parse_revision;
 use migrate_runtime::sql::{lint, split::split_statements};
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use migrate_runtime::sql::split::split_statements;
+use migrate_runtime::sql::split_statements;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

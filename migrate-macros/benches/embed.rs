@@ -57,7 +57,7 @@ fn expansion(count: usize, dir: &Path) {
     let chain = |verify| Chain { package: "bench", package_root: dir, folder: "migrations".as_ref(), verify };
     let load = median(5, || {
         let started = Instant::now();
-        migrate_runtime::chain::load::load_graph(dir, "migrations".as_ref()).expect("valid chain");
+        migrate_runtime::chain::load_graph(dir, "migrations".as_ref()).expect("valid chain");
         started.elapsed()
     });
     let mut tokens = 0;
@@ -97,8 +97,7 @@ fn write_crate(root: &Path, count: usize) -> PathBuf {
         macros = workspace.join("migrate-macros"),
         runtime = workspace.join("migrate-runtime"),
     );
-    let main =
-        "static M: migrate_runtime::embed::embedded::Migrations = migrate_macros::embed_migrations!();\n\
+    let main = "static M: migrate_runtime::embed::Migrations = migrate_macros::embed_migrations!();\n\
                 fn main() {\n    println!(\"{}\", M.len());\n}\n";
     let folder = dir.join("migrations");
     std::fs::create_dir_all(&folder).expect("migrations folder");

@@ -11,10 +11,10 @@ mod input;
 use proc_macro::TokenStream;
 
 /// Embeds the revision chain of a migrations folder as a
-/// `migrate_runtime::embed::embedded::Migrations` value, usable in a `static`.
+/// `migrate_runtime::embed::Migrations` value, usable in a `static`.
 ///
 /// ```ignore
-/// use migrate_runtime::embed::embedded::Migrations;
+/// use migrate_runtime::embed::Migrations;
 ///
 /// static MIGRATIONS: Migrations = migrate_macros::embed_migrations!();
 /// static OTHER: Migrations = migrate_macros::embed_migrations!("db/migrations");

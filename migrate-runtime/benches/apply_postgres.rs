@@ -8,10 +8,9 @@
 //!
 //! Run: `cargo bench -p migrate-runtime --bench apply_postgres [-- REVISIONS ROUNDS]`
 
-use migrate_runtime::apply::history::quote_literal;
 use migrate_runtime::apply::Options;
 use migrate_runtime::postgres::PostgresMigrator;
-use migrate_runtime::testing::server::ThrowawayServer;
+use migrate_runtime::testing::ThrowawayServer;
 use migrate_runtime::Graph;
 use std::time::{Duration, Instant};
 
@@ -88,10 +87,11 @@ async fn run_floor(graph: &Graph, url: &str) -> Duration {
     for revision in graph.revisions() {
         let section = &revision.upgrade[0];
         let batch = format!(
-            "BEGIN;\n{}\nINSERT INTO floor_history VALUES ('bench', {}, {});\nCOMMIT;",
+            "BEGIN;\n{}\nINSERT INTO floor_history VALUES ('bench', '{}', '{}');\nCOMMIT;",
+            // Ids and checksums are hexadecimal: nothing to escape.
             section.sql,
-            quote_literal(&revision.id),
-            quote_literal(&section.checksum)
+            revision.id,
+            section.checksum
         );
         client.batch_execute(&batch).await.expect("revision");
     }

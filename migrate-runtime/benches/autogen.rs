@@ -11,8 +11,8 @@
 //! Run: `cargo bench -p migrate-runtime --bench autogen [-- TABLES [RUNS]]`
 
 use migrate_runtime::apply::Options;
-use migrate_runtime::schema::autogen::{generate, Changes};
-use migrate_runtime::sqlite::introspect::introspect;
+use migrate_runtime::schema::{generate, Changes};
+use migrate_runtime::sqlite::introspect;
 use migrate_runtime::testing::SqliteTemplate;
 use migrate_runtime::Dialect;
 use rusqlite::Connection;

@@ -6,8 +6,8 @@
 //!
 //! Run: `cargo bench -p migrate-runtime --bench walk [-- SIZES...]`
 
-use migrate_runtime::apply::script::{downgrade_step, upgrade_step};
 use migrate_runtime::apply::Options;
+use migrate_runtime::apply::{downgrade_step, upgrade_step};
 use migrate_runtime::testing::{database_url, PostgresConnection, TestDatabase, WalkVersions};
 use migrate_runtime::{Dialect, Graph};
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ fn main() {
     let server = std::env::var("MIGRATE_TEST_POSTGRES_URL").ok();
     let throwaway = match &server {
         Some(_) => None,
-        None => migrate_runtime::testing::server::ThrowawayServer::start().ok(),
+        None => migrate_runtime::testing::ThrowawayServer::start().ok(),
     };
     let base = server.or_else(|| throwaway.as_ref().map(|s| s.url()));
     for &n in &sizes {
@@ -55,9 +55,7 @@ fn measure(
     let options = Options::new("walk");
     let dialect = sql_db.dialect();
     let started = Instant::now();
-    sql_db
-        .execute(&migrate_runtime::apply::history::create_table_sql(dialect, "migrate_history"))
-        .expect("history");
+    sql_db.execute(&migrate_runtime::apply::create_table_sql(dialect, "migrate_history")).expect("history");
     for revision in graph.revisions() {
         let (up, down) = (step_up(revision, dialect, &options), step_down(revision, dialect, &options));
         for script in [&up, &down, &up] {

@@ -37,15 +37,14 @@ pub mod sqlite;
 pub mod testing;
 
 pub use apply::{Direction, Options, Step};
-pub use chain::graph::Graph;
-pub use chain::load::load_graph;
-pub use database::url::DatabaseUrl;
+pub use chain::{load_graph, Graph};
+pub use database::DatabaseUrl;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use database::{connect, Database};
-pub use embed::embedded::Migrations;
-pub use model::error::{ApplyError, ChainError, ChainErrors, DatabaseError, TargetError};
-pub use model::location::Location;
-pub use model::revision::{Dialect, Revision};
+pub use embed::Migrations;
+pub use model::{
+    ApplyError, ChainError, ChainErrors, DatabaseError, Dialect, Location, Revision, TargetError,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresMigrator;
 #[cfg(feature = "sqlite")]

@@ -907,7 +907,7 @@ const WRONG_PASSWORD: &str = "Wrong-s3cret-pw";
 /// `None` on a server this suite did not start, whose rules it must not
 /// change.
 fn password_protected_database(base: &str) -> Option<String> {
-    if std::env::var_os(migrate_runtime::testing::server::TEST_URL_VAR).is_some_and(|v| !v.is_empty()) {
+    if std::env::var_os(migrate_runtime::testing::TEST_URL_VAR).is_some_and(|v| !v.is_empty()) {
         eprintln!("password checks against a wrong password skipped: MIGRATE_TEST_POSTGRES_URL is set");
         return None;
     }

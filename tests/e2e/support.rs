@@ -111,7 +111,7 @@ impl Fixture {
 
     /// Loads a package's chain with the library, as `embed_migrations!` would.
     pub fn graph(&self, package_dir: &str) -> migrate_runtime::Graph {
-        migrate_runtime::chain::load::load_graph(&self.path().join(package_dir), "migrations".as_ref())
+        migrate_runtime::chain::load_graph(&self.path().join(package_dir), "migrations".as_ref())
             .unwrap_or_else(|e| panic!("chain does not load:\n{e}"))
     }
 }
@@ -235,7 +235,7 @@ pub mod pg {
     /// A fresh database on the test server, or `None` (outside CI) when no
     /// PostgreSQL server can be had here.
     pub fn database() -> Option<String> {
-        let base = match migrate_runtime::testing::server::test_server() {
+        let base = match migrate_runtime::testing::test_server() {
             Ok(Some(url)) => url,
             Ok(None) => {
                 eprintln!("skipped: no PostgreSQL server binaries here (CI would fail)");

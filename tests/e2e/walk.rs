@@ -27,7 +27,7 @@ fn walk_passes_a_clean_chain_and_names_a_forgotten_column() {
 
 #[test]
 fn walk_on_postgres_uses_a_scratch_database() {
-    let Ok(Some(_)) = migrate_runtime::testing::server::test_server() else {
+    let Ok(Some(_)) = migrate_runtime::testing::test_server() else {
         assert!(std::env::var_os("CI").is_none(), "CI needs PostgreSQL");
         return;
     };

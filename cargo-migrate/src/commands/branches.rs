@@ -7,7 +7,7 @@ use crate::cli::ListArgs;
 use crate::output::{print, print_json};
 use crate::view::RevisionView;
 use anyhow::Result;
-use migrate_runtime::chain::graph::{Graph, Rev};
+use migrate_runtime::chain::{Graph, Rev};
 use serde::Serialize;
 
 /// `--format json`: every base (one or several) and every branch point.

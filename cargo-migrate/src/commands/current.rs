@@ -7,9 +7,9 @@ use crate::db;
 use crate::output::{paint, print, print_json, ID, TAG};
 use crate::project::Package;
 use anyhow::Result;
-use migrate_runtime::apply::history::AppliedRevision;
-use migrate_runtime::apply::plan::State;
-use migrate_runtime::chain::graph::Rev;
+use migrate_runtime::apply::AppliedRevision;
+use migrate_runtime::apply::State;
+use migrate_runtime::chain::Rev;
 use migrate_runtime::{Dialect, Graph};
 use serde::Serialize;
 

@@ -8,8 +8,8 @@ use crate::output::{print, print_json};
 use crate::project::Package;
 use crate::view::RevisionView;
 use anyhow::Result;
-use migrate_runtime::chain::graph::{Graph, Rev};
 use migrate_runtime::chain::target::{is_relative, range, split_range};
+use migrate_runtime::chain::{Graph, Rev};
 
 pub fn run(cx: &Context, args: HistoryArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;

@@ -5,9 +5,9 @@ use super::{display, new::checked_new_id, write_new_file, Context};
 use crate::cli::MergeArgs;
 use crate::output::print;
 use anyhow::{bail, Result};
-use migrate_runtime::chain::graph::Rev;
-use migrate_runtime::chain::scaffold::NewRevision;
 use migrate_runtime::chain::target::resolve;
+use migrate_runtime::chain::NewRevision;
+use migrate_runtime::chain::Rev;
 
 pub fn run(cx: &Context, args: MergeArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;

@@ -21,7 +21,7 @@ mod walk;
 use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
 use anyhow::Result;
-use migrate_runtime::chain::graph::Rev;
+use migrate_runtime::chain::Rev;
 use migrate_runtime::{chain::target, Graph};
 use std::path::Path;
 

@@ -7,10 +7,10 @@ use crate::output::print;
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::chain::scaffold::NewRevision;
-use migrate_runtime::model::revision::{validate_id, validate_label, Dependency, TransactionMode};
-use migrate_runtime::schema::autogen::{generate, Changes};
+use migrate_runtime::chain::NewRevision;
+use migrate_runtime::model::{validate_id, validate_label, Dependency, TransactionMode};
 use migrate_runtime::schema::Difference;
+use migrate_runtime::schema::{generate, Changes};
 use migrate_runtime::Graph;
 
 pub fn run(cx: &Context, args: NewArgs) -> Result<()> {

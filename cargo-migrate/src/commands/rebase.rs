@@ -7,10 +7,10 @@ use super::{single, Context};
 use crate::cli::RebaseArgs;
 use crate::output::print;
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::chain::graph::{Graph, Rev};
-use migrate_runtime::chain::parse::parse_revision;
-use migrate_runtime::chain::scaffold::set_parents;
-use migrate_runtime::model::revision::Revision;
+use migrate_runtime::chain::parse_revision;
+use migrate_runtime::chain::set_parents;
+use migrate_runtime::chain::{Graph, Rev};
+use migrate_runtime::model::Revision;
 
 pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;

@@ -4,7 +4,7 @@ use super::{display, single, Context};
 use crate::cli::RenameArgs;
 use crate::output::print;
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::chain::scaffold::file_name;
+use migrate_runtime::chain::file_name;
 
 pub fn run(cx: &Context, args: RenameArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;

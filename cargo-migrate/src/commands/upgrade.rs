@@ -5,8 +5,8 @@ use crate::cli::ApplyOptions;
 use crate::db;
 use crate::output::{paint, print, ID};
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::apply::script::{downgrade_script, upgrade_script};
 use migrate_runtime::apply::Step;
+use migrate_runtime::apply::{downgrade_script, upgrade_script};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 

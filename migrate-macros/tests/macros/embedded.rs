@@ -5,9 +5,9 @@
 
 use migrate_macros::embed_migrations;
 use migrate_runtime::apply::Options;
-use migrate_runtime::chain::load::load_graph;
-use migrate_runtime::embed::embedded::Migrations;
-use migrate_runtime::model::checksum::sql_checksum;
+use migrate_runtime::chain::load_graph;
+use migrate_runtime::embed::Migrations;
+use migrate_runtime::model::sql_checksum;
 use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::{Graph, Revision};
 use std::path::Path;

@@ -1,4 +1,4 @@
-use migrate_runtime::embed::embedded::Migrations;
+use migrate_runtime::embed::Migrations;
 
 static NOT_A_PATH: Migrations = migrate_macros::embed_migrations!(migrations);
 static UNKNOWN_DIALECT: Migrations = migrate_macros::embed_migrations!(verify = "mysql");

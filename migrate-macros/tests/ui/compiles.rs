@@ -2,7 +2,7 @@
 //! both branches is applied and reverted on SQLite at compile time, and
 //! the cross-package `depends-on` is checked for syntax only.
 
-use migrate_runtime::embed::embedded::Migrations;
+use migrate_runtime::embed::Migrations;
 
 static MIGRATIONS: Migrations =
     migrate_macros::embed_migrations!("tests/ui/compiles/migrations", verify = "sqlite");

@@ -1,7 +1,7 @@
 //! What the benchmarks share: the chain they apply and the
 //! medians-and-ratio report.
 
-use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::chain::parse_revision;
 use migrate_runtime::{Dialect, Graph};
 use std::time::Duration;
 

@@ -74,12 +74,12 @@ impl AppliedRevision {
 /// ```
 ///
 /// ```
-/// use migrate_runtime::{apply::history::{MarkState, ProgressMark}, Direction};
+/// use migrate_runtime::{apply::{MarkState, ProgressMark}, Direction};
 /// let mark: ProgressMark = "failed at statement 2 of 3 (line 14)".parse()?;
 /// assert_eq!(mark.state, MarkState::Failed);
 /// assert_eq!(mark.to_string(), "failed at statement 2 of 3 (line 14)");
 /// assert_eq!(ProgressMark::before_first(Direction::Downgrade, 2).to_string(), "downgrade at statement 0 of 2");
-/// # Ok::<(), migrate_runtime::apply::history::NotAProgressMark>(())
+/// # Ok::<(), migrate_runtime::apply::NotAProgressMark>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProgressMark {
@@ -110,7 +110,7 @@ pub struct NotAProgressMark(pub String);
 
 impl ProgressMark {
     /// The mark a row gets before the first of `of` statements runs
-    /// ([`crate::apply::count_statements`]).
+    /// (every statement of the section).
     pub fn before_first(direction: Direction, of: usize) -> ProgressMark {
         ProgressMark { direction, state: MarkState::Running, statement: 0, of, line: None }
     }

@@ -6,9 +6,15 @@
 // `migrate-macros` and build scripts compile) leaves them unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
-pub mod history;
-pub mod plan;
-pub mod script;
+pub(crate) mod history;
+pub(crate) mod plan;
+pub(crate) mod script;
+
+pub use history::{
+    create_table_sql, AppliedRevision, MarkState, NotAProgressMark, OtherPackageRevision, ProgressMark,
+};
+pub use plan::State;
+pub use script::{downgrade_script, downgrade_step, upgrade_script, upgrade_step};
 
 use crate::model::error::ApplyError;
 use crate::model::location::Location;
@@ -33,7 +39,7 @@ pub struct Options {
     pub lock_timeout: Duration,
     /// Upgrade a database that holds tables but has no history table yet,
     /// applying every revision from base on top of them. Without it such a
-    /// first run is refused ([`crate::apply::plan::ensure_empty_or_baseline`]).
+    /// first run is refused.
     pub baseline: bool,
     /// Let `stamp` remove rows of revisions above its target (they were
     /// reverted by hand); without it such a stamp is refused.

@@ -292,16 +292,6 @@ impl<'g> State<'g> {
 /// says `baseline`: such a database was built by other means, and applying
 /// the chain from base on top of it is a decision, not a default. Drivers
 /// call this under their lock, just before they create the history table.
-///
-/// ```
-/// use migrate_runtime::apply::{plan::ensure_empty_or_baseline, Options};
-/// let mut options = Options::new("app");
-/// assert!(ensure_empty_or_baseline(&[], &options).is_ok());
-/// let error = ensure_empty_or_baseline(&["user".to_string()], &options).unwrap_err();
-/// assert!(error.to_string().contains("no history table `migrate_history`"));
-/// options.baseline = true;
-/// assert!(ensure_empty_or_baseline(&["user".to_string()], &options).is_ok());
-/// ```
 pub fn ensure_empty_or_baseline(existing: &[String], options: &Options) -> Result<(), ApplyError> {
     if existing.is_empty() || options.baseline {
         return Ok(());
@@ -359,5 +349,21 @@ fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
         location: Location::file(format!("<history table: {}>", row.revision)),
         parents_line: None,
         depends_on_line: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ensure_empty_or_baseline;
+    use crate::apply::Options;
+
+    #[test]
+    fn a_database_with_tables_needs_baseline() {
+        let mut options = Options::new("app");
+        assert!(ensure_empty_or_baseline(&[], &options).is_ok());
+        let error = ensure_empty_or_baseline(&["user".to_string()], &options).unwrap_err();
+        assert!(error.to_string().contains("no history table `migrate_history`"));
+        options.baseline = true;
+        assert!(ensure_empty_or_baseline(&["user".to_string()], &options).is_ok());
     }
 }

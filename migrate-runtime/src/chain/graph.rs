@@ -67,7 +67,7 @@ impl Graph {
     ///
     /// Reports every duplicate id, unknown parent, unknown same-package
     /// dependency, self reference and cycle at once. Dependencies on other
-    /// packages (`pkg:rev`) are left to [`crate::chain::workspace`].
+    /// packages (`pkg:rev`) are left to [`combine`](crate::chain::combine).
     pub fn build(mut revisions: Vec<Revision>) -> Result<Graph, ChainErrors> {
         // File order, so which of two duplicates is "first" and where cycle
         // reports start never depend on the order the caller listed them in.

@@ -103,7 +103,7 @@ pub(crate) fn build_graph(files: &[SourceFile]) -> Result<Graph, ChainErrors> {
 /// Reads, parses and validates one package's migrations folder.
 ///
 /// ```no_run
-/// let graph = migrate_runtime::chain::load::load_graph(".".as_ref(), "migrations".as_ref())?;
+/// let graph = migrate_runtime::chain::load_graph(".".as_ref(), "migrations".as_ref())?;
 /// println!("{} revisions", graph.len());
 /// # Ok::<(), migrate_runtime::ChainErrors>(())
 /// ```

@@ -3,10 +3,17 @@
 //! scaffolding new files. Pure functions of `(path, text)` data; only
 //! `load` reads the file system.
 
-pub mod config;
-pub mod graph;
-pub mod load;
-pub mod parse;
-pub mod scaffold;
+pub(crate) mod config;
+pub(crate) mod graph;
+pub(crate) mod load;
+pub(crate) mod parse;
+pub(crate) mod scaffold;
 pub mod target;
-pub mod workspace;
+pub(crate) mod workspace;
+
+pub use config::{Config, ConfigTable};
+pub use graph::{Graph, Rev, RevSet};
+pub use load::{load_graph, parse_files, read_folder, SourceFile};
+pub use parse::{file_id, parse_revision};
+pub use scaffold::{file_name, set_parents, slug, NewRevision};
+pub use workspace::{combine, PackageChain};

@@ -21,7 +21,7 @@ const KNOWN_KEYS: [&str; 7] =
 /// result and in errors, and to check the id against the file name.
 ///
 /// ```
-/// use migrate_runtime::chain::parse::parse_revision;
+/// use migrate_runtime::chain::parse_revision;
 /// let text = "-- revision: 3f2a9c1b7d4e\n-- message: create users\n\n\
 ///             -- migrate:upgrade\nCREATE TABLE users (id INTEGER);\n\n\
 ///             -- migrate:downgrade\nDROP TABLE users;\n";

@@ -43,9 +43,9 @@ impl NewRevision {
     /// empty to fill in.
     ///
     /// ```
-    /// use migrate_runtime::chain::scaffold::NewRevision;
+    /// use migrate_runtime::chain::NewRevision;
     /// let new = NewRevision::new(vec![], "create users");
-    /// let parsed = migrate_runtime::chain::parse::parse_revision(new.file_name().as_ref(), &new.render()).unwrap();
+    /// let parsed = migrate_runtime::chain::parse_revision(new.file_name().as_ref(), &new.render()).unwrap();
     /// assert_eq!(parsed.id, new.id);
     /// assert_eq!(parsed.message, "create users");
     /// ```
@@ -90,8 +90,8 @@ pub fn file_name(id: &str, message: &str) -> String {
 /// digits, other runs folded to `_`, at most 40 characters.
 ///
 /// ```
-/// assert_eq!(migrate_runtime::chain::scaffold::slug("Add login fields!"), "add_login_fields");
-/// assert_eq!(migrate_runtime::chain::scaffold::slug("  "), "");
+/// assert_eq!(migrate_runtime::chain::slug("Add login fields!"), "add_login_fields");
+/// assert_eq!(migrate_runtime::chain::slug("  "), "");
 /// ```
 pub fn slug(message: &str) -> String {
     let mut slug = String::new();

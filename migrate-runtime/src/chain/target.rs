@@ -21,7 +21,7 @@ use crate::model::Direction;
 /// `current` is the database's current tip, used by relative targets.
 ///
 /// ```
-/// # use migrate_runtime::chain::{graph::Graph, parse::parse_revision, target::resolve};
+/// # use migrate_runtime::chain::{parse_revision, target::resolve, Graph};
 /// # let file = |id: &str, parent: &str| parse_revision(
 /// #     format!("migrations/{id}_.sql").as_ref(),
 /// #     &format!("-- revision: {id}\n-- revises: {parent}\n-- migrate:upgrade\nSELECT 1;\n")).unwrap();
@@ -180,7 +180,7 @@ pub struct Range {
 /// database's tip, for relative ends such as `-1`.
 ///
 /// ```
-/// # use migrate_runtime::chain::{graph::Graph, parse::parse_revision, target::range};
+/// # use migrate_runtime::chain::{parse_revision, target::range, Graph};
 /// # let file = |id: &str, parent: &str| parse_revision(
 /// #     format!("migrations/{id}_.sql").as_ref(),
 /// #     &format!("-- revision: {id}\n-- revises: {parent}\n-- migrate:upgrade\nSELECT 1;\n")).unwrap();

@@ -2,7 +2,9 @@
 //! blocking handle on either kind, [`Database`], opened by a [`Connector`]
 //! (behind the `sqlite` / `postgres` features).
 
-pub mod url;
+pub(crate) mod url;
+
+pub use url::{redact, DatabaseUrl, UrlError};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod handle;

@@ -20,7 +20,7 @@ impl DatabaseUrl {
     /// Parses a URL; the error quotes it redacted.
     ///
     /// ```
-    /// use migrate_runtime::database::url::DatabaseUrl;
+    /// use migrate_runtime::database::DatabaseUrl;
     /// assert_eq!(DatabaseUrl::parse("sqlite:app.db").unwrap(), DatabaseUrl::SqliteFile("app.db".into()));
     /// assert!(DatabaseUrl::parse("mysql://u:secret@h/db").unwrap_err().to_string().contains("mysql://u:***@h/db"));
     /// ```
@@ -79,7 +79,7 @@ impl fmt::Display for DatabaseUrl {
 /// parameter replaced by `***`.
 ///
 /// ```
-/// use migrate_runtime::database::url::redact;
+/// use migrate_runtime::database::redact;
 /// assert_eq!(redact("postgres://app:s3cr%40t@db:5432/x"), "postgres://app:***@db:5432/x");
 /// assert_eq!(redact("postgres://db/x?user=a&password=pw&sslmode=require"), "postgres://db/x?user=a&password=***&sslmode=require");
 /// assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");

@@ -23,7 +23,7 @@
 //!
 //! ```ignore
 //! // src/main.rs
-//! static MIGRATIONS: migrate_runtime::embed::embedded::Migrations =
+//! static MIGRATIONS: migrate_runtime::embed::Migrations =
 //!     include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 //! ```
 //!

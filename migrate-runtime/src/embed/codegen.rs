@@ -1,10 +1,10 @@
 //! The one code generator: a package's migrations folder in, the Rust
-//! expression of an [`embedded::Migrations`](crate::embed::embedded::Migrations)
+//! expression of an [`Migrations`](crate::embed::Migrations)
 //! value out. `embed_migrations!` and [`crate::embed`] both call [`embed`],
 //! so a chain compiles to the same code, and fails with the same messages,
 //! whichever way it is embedded.
 //!
-//! [`embed`] reads the folder through [`crate::chain::load`], validates it with the
+//! [`embed`] reads the folder through [`crate::chain::read_folder`], validates it with the
 //! same parser and graph as the CLI, optionally applies it to an in-memory
 //! SQLite database ([`Verify::Sqlite`]), and calls [`migrations`], the pure
 //! part: graph in, tokens out.
@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 /// What to embed: one package's migrations folder.
 #[derive(Debug, Clone, Copy)]
 pub struct Chain<'a> {
-    /// The package name, stored as [`Migrations::package`].
+    /// The package name, stored as [`Migrations::package`](crate::embed::Migrations::package).
     pub package: &'a str,
     /// The package root, absolute (`CARGO_MANIFEST_DIR`).
     pub package_root: &'a Path,
@@ -145,11 +145,11 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> TokenStr
         #[allow(unused_imports)]
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
-        use ::migrate_runtime::embed::embedded::{
+        use ::migrate_runtime::embed::{
             EmbeddedDependency as D, EmbeddedRevision as R, EmbeddedSection as S, Migrations,
         };
         #[allow(unused_imports)]
-        use ::migrate_runtime::model::revision::{Dialect, TransactionMode};
+        use ::migrate_runtime::model::{Dialect, TransactionMode};
         #(#tracked)*
         Migrations { package: #package, revisions: &[#(#revisions),*] }
     }}

@@ -5,7 +5,8 @@
 
 mod builder;
 pub mod codegen;
-pub mod embedded;
+pub(crate) mod embedded;
 
 pub use builder::{compile_migrations, rerun_if_migrations_changed, BuildError, Builder, CargoEnv};
 pub use codegen::Verify;
+pub use embedded::{EmbeddedDependency, EmbeddedRevision, EmbeddedSection, Migrations};

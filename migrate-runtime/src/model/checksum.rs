@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 /// digits.
 ///
 /// ```
-/// use migrate_runtime::model::checksum::sql_checksum;
+/// use migrate_runtime::model::sql_checksum;
 /// assert_eq!(sql_checksum("SELECT 1;\r\n"), sql_checksum("\u{feff}SELECT 1;\n"));
 /// assert_ne!(sql_checksum("SELECT 1;"), sql_checksum("SELECT  1;"));
 /// ```

@@ -8,7 +8,12 @@ pub enum Direction {
     Downgrade,
 }
 
-pub mod checksum;
-pub mod error;
-pub mod location;
-pub mod revision;
+pub(crate) mod checksum;
+pub(crate) mod error;
+pub(crate) mod location;
+pub(crate) mod revision;
+
+pub use checksum::sql_checksum;
+pub use error::{ApplyError, ChainError, ChainErrors, DatabaseError, IdError, LabelError, TargetError};
+pub use location::Location;
+pub use revision::{validate_id, validate_label, Dependency, Dialect, Revision, Section, TransactionMode};

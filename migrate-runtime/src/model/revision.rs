@@ -178,8 +178,8 @@ const TARGET_SYNTAX: [char; 4] = ['@', '-', '+', ':'];
 /// target syntax (`label@head`, `abc+2`, `a:b`).
 ///
 /// ```
-/// use migrate_runtime::model::error::IdError;
-/// use migrate_runtime::model::revision::validate_id;
+/// use migrate_runtime::model::IdError;
+/// use migrate_runtime::model::validate_id;
 /// assert!(validate_id("3f2a9c1b7d4e").is_ok());
 /// assert_eq!(validate_id("ab-cd"), Err(IdError::TargetSyntax { character: '-' }));
 /// assert!(validate_id("ab-cd").unwrap_err().to_string().contains("`-`"));

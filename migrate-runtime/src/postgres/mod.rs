@@ -8,7 +8,9 @@
 //! history row; COMMIT;`, the same text `--sql` prints: one round trip per
 //! revision.
 
-pub mod introspect;
+pub(crate) mod introspect;
+
+pub use introspect::introspect;
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};

@@ -5,7 +5,9 @@
 //! The walk-versions harness compares snapshots with it, and autogenerate
 //! diffs a head schema against a desired one: one model, one diff.
 
-pub mod autogen;
+pub(crate) mod autogen;
+
+pub use autogen::{generate, Changes};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -446,13 +448,7 @@ impl Index {
 /// spaces next to brackets and commas dropped, so formatting never reads as
 /// a change. Strings and quoted names are kept as they are: the text is
 /// also what autogenerate writes back for views and triggers.
-///
-/// ```
-/// use migrate_runtime::schema::normalise_sql;
-/// assert_eq!(normalise_sql("SELECT  a ,b -- why\n FROM ( t )"), "SELECT a,b FROM (t)");
-/// assert_eq!(normalise_sql("SELECT 'a,  b' AS \"x ( y\""), "SELECT 'a,  b' AS \"x ( y\"");
-/// ```
-pub fn normalise_sql(sql: &str) -> String {
+pub(crate) fn normalise_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut space = false;
     for (blank, text) in crate::sql::split::tokens(sql) {
@@ -467,4 +463,15 @@ pub fn normalise_sql(sql: &str) -> String {
         out.push_str(text);
     }
     out.trim_end_matches(';').trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_sql;
+
+    #[test]
+    fn normalise_sql_folds_blanks_and_keeps_quotes() {
+        assert_eq!(normalise_sql("SELECT  a ,b -- why\n FROM ( t )"), "SELECT a,b FROM (t)");
+        assert_eq!(normalise_sql("SELECT 'a,  b' AS \"x ( y\""), "SELECT 'a,  b' AS \"x ( y\"");
+    }
 }

@@ -15,7 +15,7 @@
 //! line and fix.
 //!
 //! ```
-//! use migrate_runtime::{chain::parse::parse_revision, sql::lint};
+//! use migrate_runtime::{chain::parse_revision, sql::lint};
 //! let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE INDEX CONCURRENTLY i ON t (c);\n";
 //! let revision = parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
 //! let findings = lint::check(&[revision]).unwrap_err();

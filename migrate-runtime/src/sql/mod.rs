@@ -2,5 +2,8 @@
 //! lint that reads statements through it.
 
 pub mod lint;
-pub mod pragmas;
-pub mod split;
+pub(crate) mod pragmas;
+pub(crate) mod split;
+
+pub use pragmas::turns_foreign_keys_off;
+pub use split::{split_statements, Statement};

@@ -10,14 +10,6 @@ use crate::model::revision::{Revision, Section, TransactionMode};
 use crate::sql::split::solid_tokens;
 
 /// Whether the section's first statement is `PRAGMA foreign_keys = OFF`.
-///
-/// ```
-/// # use migrate_runtime::{model::revision::Section, sql::pragmas::disables_foreign_keys};
-/// let section = |sql: &str| Section { dialect: None, sql: sql.into(), first_line: 1, checksum: String::new() };
-/// assert!(disables_foreign_keys(&section("-- rebuild p\npragma Foreign_Keys=off;\nDROP TABLE p;")));
-/// assert!(!disables_foreign_keys(&section("DROP TABLE p; PRAGMA foreign_keys = OFF;")));
-/// assert!(!disables_foreign_keys(&section("PRAGMA foreign_keys = OFF DROP TABLE p;")));
-/// ```
 pub fn disables_foreign_keys(section: &Section) -> bool {
     // Asked for every revision an engine applies: read only the first few
     // tokens, not the whole section.
@@ -32,8 +24,23 @@ pub fn disables_foreign_keys(section: &Section) -> bool {
 }
 
 /// Whether SQLite runs `section` of `revision` with foreign keys off: it
-/// asks for it ([`disables_foreign_keys`]) and runs in a transaction (a
+/// asks for it (`disables_foreign_keys`) and runs in a transaction (a
 /// `transaction: none` revision runs the pragma itself).
 pub fn turns_foreign_keys_off(revision: &Revision, section: &Section) -> bool {
     revision.transaction == TransactionMode::Single && disables_foreign_keys(section)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disables_foreign_keys;
+    use crate::model::Section;
+
+    #[test]
+    fn only_a_leading_pragma_disables_foreign_keys() {
+        let section =
+            |sql: &str| Section { dialect: None, sql: sql.into(), first_line: 1, checksum: String::new() };
+        assert!(disables_foreign_keys(&section("-- rebuild p\npragma Foreign_Keys=off;\nDROP TABLE p;")));
+        assert!(!disables_foreign_keys(&section("DROP TABLE p; PRAGMA foreign_keys = OFF;")));
+        assert!(!disables_foreign_keys(&section("PRAGMA foreign_keys = OFF DROP TABLE p;")));
+    }
 }

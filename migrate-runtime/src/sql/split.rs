@@ -56,7 +56,7 @@ impl<'a> Statement<'a> {
 /// `script`.
 ///
 /// ```
-/// use migrate_runtime::sql::split::split_statements;
+/// use migrate_runtime::sql::split_statements;
 /// let script = "-- add a flag\nALTER TABLE t ADD c INT;\n\
 ///               CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  UPDATE t SET c = 1; \nEND;\n";
 /// let statements = split_statements(script);

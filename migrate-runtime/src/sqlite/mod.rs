@@ -7,7 +7,9 @@
 //! one file apply every revision exactly once, and the first run on an empty
 //! file creates the history table without a race.
 
-pub mod introspect;
+pub(crate) mod introspect;
+
+pub use introspect::introspect;
 pub(crate) mod verify;
 
 mod foreign_keys;
@@ -31,7 +33,7 @@ const DIALECT: Dialect = Dialect::Sqlite;
 ///
 /// ```
 /// # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
-/// # let revision = migrate_runtime::chain::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+/// # let revision = migrate_runtime::chain::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
 /// # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
 /// use migrate_runtime::{apply::Options, sqlite::SqliteMigrator};
 /// let conn = rusqlite::Connection::open_in_memory()?;

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n-- migrate:downgrade\nDROP TABLE t;\n";
-//! # let revision = migrate_runtime::chain::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+//! # let revision = migrate_runtime::chain::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
 //! # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
 //! use migrate_runtime::testing::WalkVersions;
 //! let report = WalkVersions::new(&graph)
@@ -20,7 +20,7 @@ mod database;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod scratch;
 #[cfg(feature = "postgres")]
-pub mod server;
+mod server;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod template;
 mod walk;
@@ -32,6 +32,8 @@ pub use database::database_url;
 pub use database::TestDatabase;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 pub use scratch::{product, PostgresScratch, Scratch, ScratchDatabase, ScratchError};
+#[cfg(feature = "postgres")]
+pub use server::{test_server, ServerError, ThrowawayServer, TEST_URL_VAR};
 #[cfg(feature = "sqlite")]
 pub use template::SqliteTemplate;
 #[cfg(feature = "postgres")]

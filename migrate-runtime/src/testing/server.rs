@@ -22,13 +22,13 @@
 //! as the test binary, and nothing is left running in `/tmp` after it.
 //!
 //! ```no_run
-//! use migrate_runtime::testing::server::ThrowawayServer;
+//! use migrate_runtime::testing::ThrowawayServer;
 //!
 //! let server = ThrowawayServer::start()?;
 //! let url = server.create_database("walk")?;
 //! // connect to `url`, e.g. with tokio-postgres
 //! drop(server); // stops the server and removes its files
-//! # Ok::<(), migrate_runtime::testing::server::ServerError>(())
+//! # Ok::<(), migrate_runtime::testing::ServerError>(())
 //! ```
 
 use std::fs::{self, OpenOptions};
@@ -118,11 +118,11 @@ impl ThrowawayServer {
     /// a free port of 127.0.0.1; returns once it accepts connections.
     ///
     /// ```no_run
-    /// use migrate_runtime::testing::server::ThrowawayServer;
+    /// use migrate_runtime::testing::ThrowawayServer;
     ///
     /// let server = ThrowawayServer::start()?;
     /// assert!(server.url().starts_with("postgres://postgres@127.0.0.1:"));
-    /// # Ok::<(), migrate_runtime::testing::server::ServerError>(())
+    /// # Ok::<(), migrate_runtime::testing::ServerError>(())
     /// ```
     pub fn start() -> Result<ThrowawayServer, ServerError> {
         let bin = find_bin_dir().ok_or(ServerError::NotInstalled)?;
@@ -330,12 +330,12 @@ impl RunAs {
 /// A server that is installed but fails to start is always an error.
 ///
 /// ```no_run
-/// let Some(url) = migrate_runtime::testing::server::test_server()? else {
+/// let Some(url) = migrate_runtime::testing::test_server()? else {
 ///     eprintln!("skipped: no PostgreSQL server");
 ///     return Ok(());
 /// };
 /// // create a database per test on `url`, then connect to it
-/// # Ok::<(), migrate_runtime::testing::server::ServerError>(())
+/// # Ok::<(), migrate_runtime::testing::ServerError>(())
 /// ```
 pub fn test_server() -> Result<Option<String>, ServerError> {
     if let Some(url) = test_url_from_env()? {

@@ -16,7 +16,7 @@ use crate::{apply::Options, chain::graph::Graph};
 ///
 /// ```
 /// # let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n";
-/// # let revision = migrate_runtime::chain::parse::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
+/// # let revision = migrate_runtime::chain::parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
 /// # let graph = migrate_runtime::Graph::build(vec![revision]).unwrap();
 /// use migrate_runtime::{apply::Options, testing::SqliteTemplate};
 /// let template = SqliteTemplate::new(&graph, &Options::new("app"))?;

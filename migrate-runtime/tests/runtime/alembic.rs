@@ -18,7 +18,7 @@
 
 use crate::chain;
 use migrate_runtime::apply::Options;
-use migrate_runtime::chain::load::load_graph;
+use migrate_runtime::chain::load_graph;
 use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::Graph;
 use proptest::prelude::RngExt;

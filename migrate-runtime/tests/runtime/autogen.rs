@@ -4,11 +4,11 @@
 //! check it is the start again, with the rows still there where the change
 //! does not drop them.
 
-use migrate_runtime::apply::history;
-use migrate_runtime::apply::script::{downgrade_step, upgrade_step};
+use migrate_runtime::apply::create_table_sql;
 use migrate_runtime::apply::Options;
-use migrate_runtime::chain::parse::parse_revision;
-use migrate_runtime::schema::autogen::{generate, Changes};
+use migrate_runtime::apply::{downgrade_step, upgrade_step};
+use migrate_runtime::chain::parse_revision;
+use migrate_runtime::schema::{generate, Changes};
 use migrate_runtime::schema::{Column, Schema, Table};
 use migrate_runtime::sql::lint;
 use migrate_runtime::testing::TestDatabase;
@@ -744,7 +744,7 @@ fn postgres_databases() -> Option<impl FnMut() -> Box<dyn TestDatabase>> {
     use migrate_runtime::testing::{database_url, PostgresConnection};
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let base = migrate_runtime::testing::server::test_server().expect("a PostgreSQL server for the tests")?;
+    let base = migrate_runtime::testing::test_server().expect("a PostgreSQL server for the tests")?;
     Some(move || -> Box<dyn TestDatabase> {
         let name = format!("autogen_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let mut admin = PostgresConnection::connect(&base).expect("connect");
@@ -827,7 +827,7 @@ fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Resul
     }
     db.execute(case.start).map_err(|e| format!("start: {e}"))?;
     db.execute(case.rows).map_err(|e| format!("rows: {e}"))?;
-    db.execute(&history::create_table_sql(dialect, HISTORY)).map_err(|e| format!("history: {e}"))?;
+    db.execute(&create_table_sql(dialect, HISTORY)).map_err(|e| format!("history: {e}"))?;
     let kept = query(db.as_mut(), case.kept)?;
     let options = Options::new("autogen");
     let upgrade = upgrade_step(&revision, dialect, &options).map_err(|e| e.to_string())?;

@@ -7,11 +7,11 @@
 //! output: review the diff by eye.
 
 use crate::{ids, revs, trim_indent};
-use migrate_runtime::chain::graph::Rev;
-use migrate_runtime::chain::load::{load_graph, read_folder};
-use migrate_runtime::chain::scaffold::slug;
+use migrate_runtime::chain::slug;
 use migrate_runtime::chain::target::resolve;
-use migrate_runtime::chain::workspace::{combine, PackageChain};
+use migrate_runtime::chain::Rev;
+use migrate_runtime::chain::{combine, PackageChain};
+use migrate_runtime::chain::{load_graph, read_folder};
 use migrate_runtime::Graph;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -181,8 +181,8 @@ mod sqlite {
     //! exactly, down to an empty database.
 
     use super::{fixtures, load};
-    use migrate_runtime::chain::graph::Rev;
-    use migrate_runtime::chain::workspace::{combine, PackageChain};
+    use migrate_runtime::chain::Rev;
+    use migrate_runtime::chain::{combine, PackageChain};
     use migrate_runtime::{Dialect, Graph};
     use rusqlite::Connection;
 

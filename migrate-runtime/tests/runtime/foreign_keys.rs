@@ -3,9 +3,9 @@
 //! foreign keys off, is checked before it commits, and leaves the
 //! connection's enforcement as it found it.
 
-use migrate_runtime::apply::script::upgrade_script;
+use migrate_runtime::apply::upgrade_script;
 use migrate_runtime::apply::Options;
-use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::chain::parse_revision;
 use migrate_runtime::sqlite::SqliteMigrator;
 use migrate_runtime::{ApplyError, Dialect, Graph};
 use rusqlite::Connection;

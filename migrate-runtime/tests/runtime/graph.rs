@@ -4,9 +4,9 @@
 //! packages.
 
 use crate::{chain, graph, ids, revs, trim_indent};
-use migrate_runtime::chain::graph::{Rev, RevSet};
-use migrate_runtime::chain::parse::parse_revision;
-use migrate_runtime::chain::workspace::{combine, PackageChain};
+use migrate_runtime::chain::parse_revision;
+use migrate_runtime::chain::{combine, PackageChain};
+use migrate_runtime::chain::{Rev, RevSet};
 use migrate_runtime::{Graph, Revision};
 use std::path::Path;
 

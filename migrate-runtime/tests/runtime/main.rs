@@ -18,8 +18,8 @@ mod target;
 mod tidy;
 mod walk;
 
-use migrate_runtime::chain::graph::Rev;
-use migrate_runtime::chain::parse::parse_revision;
+use migrate_runtime::chain::parse_revision;
+use migrate_runtime::chain::Rev;
 use migrate_runtime::{Graph, Revision};
 
 /// Revisions from a compact description, one per line:

@@ -3,8 +3,8 @@
 //! error points at. Odd input never panics.
 
 use crate::trim_indent;
-use migrate_runtime::chain::parse::{file_id, parse_revision};
-use migrate_runtime::model::revision::{Dependency, Dialect, TransactionMode};
+use migrate_runtime::chain::{file_id, parse_revision};
+use migrate_runtime::model::{Dependency, Dialect, TransactionMode};
 use migrate_runtime::Revision;
 
 const PATH: &str = "migrations/3f2a9c1b7d4e_x.sql";
@@ -182,7 +182,7 @@ fn a_dialect_section_replaces_the_generic_one_for_its_dialect() {
         "#,
     );
     let revision = parse(text);
-    let sql = |section: Option<&migrate_runtime::model::revision::Section>| section.map(|s| s.sql.clone());
+    let sql = |section: Option<&migrate_runtime::model::Section>| section.map(|s| s.sql.clone());
     assert_eq!(
         sql(revision.upgrade_for(Dialect::Postgres)).as_deref(),
         Some("CREATE TABLE t (id BIGSERIAL PRIMARY KEY);")
@@ -214,9 +214,7 @@ fn a_bom_and_windows_line_endings_change_nothing() {
     }
     assert_eq!(
         expected.upgrade[0].checksum,
-        migrate_runtime::model::checksum::sql_checksum(
-            "CREATE TABLE t (id INTEGER);\r\nINSERT INTO t VALUES (1);"
-        )
+        migrate_runtime::model::sql_checksum("CREATE TABLE t (id INTEGER);\r\nINSERT INTO t VALUES (1);")
     );
 }
 

@@ -16,10 +16,10 @@
 //!   and removes `b`), `(nothing)`, or `Variant: message` for a refusal.
 
 use crate::{graph, variant};
-use migrate_runtime::apply::history::{AppliedRevision, OtherPackageRevision};
-use migrate_runtime::apply::plan::State;
+use migrate_runtime::apply::State;
+use migrate_runtime::apply::{AppliedRevision, OtherPackageRevision};
 use migrate_runtime::apply::{Direction, Options};
-use migrate_runtime::model::error::ApplyError;
+use migrate_runtime::model::ApplyError;
 use migrate_runtime::{Dialect, Graph};
 
 fn check(description: &str, cases: &[(&str, &str, &str)]) {

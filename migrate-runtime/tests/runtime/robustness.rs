@@ -3,10 +3,10 @@
 //! revision files built from the pieces they have to understand. The same
 //! properties are what the cargo-fuzz targets in `fuzz/` check, at length.
 
-use migrate_runtime::chain::parse::parse_revision;
-use migrate_runtime::model::checksum::sql_checksum;
+use migrate_runtime::chain::parse_revision;
+use migrate_runtime::model::sql_checksum;
 use migrate_runtime::sql::lint;
-use migrate_runtime::sql::split::split_statements;
+use migrate_runtime::sql::split_statements;
 use proptest::prelude::*;
 
 const PATH: &str = "migrations/3f2a9c1b7d4e_fuzz.sql";

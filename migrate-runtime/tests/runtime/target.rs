@@ -3,8 +3,8 @@
 //! labelled branches, relative steps, id prefixes, syntax errors, and ranges.
 
 use crate::{graph, ids, revs, variant};
-use migrate_runtime::chain::graph::Rev;
 use migrate_runtime::chain::target::{between, is_relative, range, range_down, resolve, split_range, Range};
+use migrate_runtime::chain::Rev;
 use migrate_runtime::Graph;
 
 /// Resolves each `(target, current, expected)` on `description`'s graph.

@@ -33,6 +33,39 @@ fn only_driver_modules_name_a_driver_crate() {
     );
 }
 
+/// The public API is what the crate root and each layer's `mod.rs` re-export
+/// (`pub use`); files inside a layer are `pub(crate)`, so a helper made `pub`
+/// for a sibling never becomes API by accident. The exceptions are
+/// namespaces whose short names would clash when flattened.
+const PUBLIC_SUBMODULES: [&str; 3] = ["chain/target.rs", "sql/lint.rs", "embed/codegen.rs"];
+
+#[test]
+fn only_layer_roots_and_named_namespaces_are_public_modules() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).expect("under src").to_string_lossy().replace('\\', "/");
+        let folder = relative.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        for (number, line) in text.lines().enumerate() {
+            let Some(name) = line.trim().strip_prefix("pub mod ").and_then(|rest| rest.strip_suffix(';'))
+            else {
+                continue;
+            };
+            let module =
+                if folder.is_empty() { format!("{name}/mod.rs") } else { format!("{folder}/{name}.rs") };
+            if relative != "lib.rs" && !PUBLIC_SUBMODULES.contains(&module.as_str()) {
+                offenders.push(format!("src/{relative}:{}: `pub mod {name}`", number + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "declare a layer's files `pub(crate) mod` and re-export the items users need from its mod.rs:\n{}",
+        offenders.join("\n")
+    );
+}
+
 #[test]
 fn the_tidy_check_sees_the_driver_folders() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

@@ -2,7 +2,7 @@
 //! catch, with its exact message, and clean chains that must pass, on
 //! in-memory SQLite and on a throw-away PostgreSQL database.
 
-use migrate_runtime::chain::load::load_graph;
+use migrate_runtime::chain::load_graph;
 use migrate_runtime::testing::{HookError, TestDatabase, WalkError, WalkVersions};
 use migrate_runtime::DatabaseError;
 use migrate_runtime::Graph;
@@ -139,8 +139,7 @@ mod postgres {
 
     /// A fresh database, or `None` outside CI when no server can be had.
     fn database() -> Option<PostgresConnection> {
-        let base =
-            migrate_runtime::testing::server::test_server().expect("a PostgreSQL server for the tests")?;
+        let base = migrate_runtime::testing::test_server().expect("a PostgreSQL server for the tests")?;
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!("walk_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         PostgresConnection::connect(&base)

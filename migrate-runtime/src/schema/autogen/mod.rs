@@ -71,7 +71,7 @@ impl Changes {
 /// for a column of the table named `table` in `to`.
 ///
 /// ```
-/// use migrate_runtime::schema::autogen::generate;
+/// use migrate_runtime::schema::generate;
 /// use migrate_runtime::schema::{Column, Schema, Table};
 /// use migrate_runtime::Dialect;
 /// let mut to = Schema::default();
