@@ -29,9 +29,9 @@ pub enum ScratchError {
     #[error(transparent)]
     Head(crate::ApplyError),
     #[error("the SQL does not run on {}: {reason}", product(*dialect))]
-    Sql { dialect: Dialect, reason: String },
-    #[error("cannot read the schema: {reason}")]
-    Read { reason: String },
+    Sql { dialect: Dialect, reason: crate::ApplyError },
+    #[error("cannot read the schema: {0}")]
+    Read(crate::ApplyError),
 }
 
 /// `SQLite` or `PostgreSQL`, for messages.
@@ -61,7 +61,7 @@ impl Scratch {
     /// The schema after applying the whole chain to an empty database.
     pub fn head_schema(&self, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
         let database = match self {
-            Scratch::Sqlite => Database::Sqlite(memory()?),
+            Scratch::Sqlite => memory()?,
             Scratch::Postgres(server) => return server.head_schema(graph, options),
         };
         build_head(&database, graph, options)
@@ -70,7 +70,7 @@ impl Scratch {
     /// The schema `sql` (a desired schema, such as `schema.sql`) builds.
     pub fn sql_schema(&self, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
         match self {
-            Scratch::Sqlite => build_from_sql(&Database::Sqlite(memory()?), sql, history_table),
+            Scratch::Sqlite => build_from_sql(&memory()?, sql, history_table),
             Scratch::Postgres(server) => {
                 let scratch = server.database("desired")?;
                 // Declared after `scratch`, so it closes before the drop.
@@ -81,19 +81,19 @@ impl Scratch {
     }
 }
 
-fn memory() -> Result<rusqlite::Connection, ScratchError> {
-    rusqlite::Connection::open_in_memory().map_err(|e| ScratchError::Read { reason: e.to_string() })
+fn memory() -> Result<Database, ScratchError> {
+    Ok(crate::connect(&crate::DatabaseUrl::SqliteMemory)?)
 }
 
 fn build_head(database: &Database, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
     database.upgrade(graph, options, "heads", &mut |_| {}).map_err(ScratchError::Head)?;
-    database.schema(&options.history_table).map_err(|e| ScratchError::Read { reason: e.to_string() })
+    database.schema(&options.history_table).map_err(ScratchError::Read)
 }
 
 fn build_from_sql(database: &Database, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
     let dialect = database.dialect();
-    database.execute(sql).map_err(|e| ScratchError::Sql { dialect, reason: e.to_string() })?;
-    database.schema(history_table).map_err(|e| ScratchError::Read { reason: e.to_string() })
+    database.execute(sql).map_err(|reason| ScratchError::Sql { dialect, reason })?;
+    database.schema(history_table).map_err(ScratchError::Read)
 }
 
 /// A PostgreSQL server for temporary databases: a given one, or a
