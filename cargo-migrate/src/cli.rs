@@ -27,9 +27,15 @@ pub struct GlobalArgs {
     #[arg(short = 'p', long, global = true, value_name = "SPEC")]
     pub package: Option<String>,
     /// Path to Cargo.toml
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "migrations_dir")]
     pub manifest_path: Option<PathBuf>,
-    /// Database URL: `sqlite:PATH`, `sqlite::memory:` (default: $DATABASE_URL, else a SQLite file under target/migrate/)
+    /// Standalone mode, without cargo: the migrations folder to use (settings from DIR/migrate.toml)
+    #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_MIGRATIONS_DIR")]
+    pub migrations_dir: Option<PathBuf>,
+    /// History table name (default: the package's `history-table` setting, else `migrate_history`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub history_table: Option<String>,
+    /// Database URL: `sqlite:PATH`, `sqlite::memory:`, `postgres://…` or a libpq `key=value` string (default: $DATABASE_URL, also read from .env; else for SQLite the workspace's file under target/migrate/)
     #[arg(long, global = true, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Output format of read commands
@@ -74,7 +80,7 @@ pub enum Command {
     /// Record revisions as applied without running them (`base` clears)
     Stamp(StampArgs),
     /// Show the database's current revisions; never writes
-    Current(ListArgs),
+    Current(CurrentArgs),
     /// Explain and settle a partially applied `transaction: none` revision
     Repair(RepairArgs),
     /// Every revision up, down and up again on a scratch database, the schema compared at each step
@@ -105,6 +111,9 @@ pub struct UpgradeArgs {
     /// Target: `head`, `heads`, a revision, `+N`, `label@head`; with `--sql` also `FROM:TO`
     #[arg(default_value = "head")]
     pub target: String,
+    /// Every package of the workspace that has migrations, in the order their revisions depend on each other
+    #[arg(long, conflicts_with = "package")]
+    pub workspace: bool,
     #[command(flatten)]
     pub apply: ApplyOptions,
 }
@@ -114,6 +123,9 @@ pub struct DowngradeArgs {
     /// Target: `-1`, `base`, a revision; with `--sql` a range `FROM:TO`
     #[arg(allow_hyphen_values = true)]
     pub target: String,
+    /// Every package of the workspace that has migrations, dependents first (target `base` only)
+    #[arg(long, conflicts_with = "package")]
+    pub workspace: bool,
     #[command(flatten)]
     pub apply: ApplyOptions,
 }
@@ -237,6 +249,16 @@ pub struct ListArgs {
     /// Show every detail of each revision
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CurrentArgs {
+    /// Show every applied revision with its time
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Every package of the workspace that has migrations
+    #[arg(long, conflicts_with = "package")]
+    pub workspace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    load_dotenv();
     let cli::Cargo::Migrate(args) = cli::Cargo::parse_from(argv());
     match commands::run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -25,6 +26,38 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Variables from the nearest `.env` at or above the current folder, as
+/// sqlx-cli and diesel_cli read it; a variable already in the environment
+/// wins. A line that cannot be read is reported by number (never by its
+/// text, which may hold a password) and the file is read up to it.
+fn load_dotenv() {
+    let Ok(cwd) = std::env::current_dir() else { return };
+    let Some(path) = cwd.ancestors().map(|dir| dir.join(".env")).find(|p| p.is_file()) else { return };
+    if let Err(error) = dotenvy::from_path(&path) {
+        let place = match &error {
+            dotenvy::Error::LineParse(line, _) => {
+                line_number(&path, line).map_or(String::new(), |n| format!(":{n}"))
+            }
+            _ => String::new(),
+        };
+        let reason = match error {
+            dotenvy::Error::LineParse(..) => "this line is not `NAME=value`".to_string(),
+            dotenvy::Error::Io(error) => error.to_string(),
+            other => other.to_string(),
+        };
+        output::print_warning(&format!(
+            "{}{place}: {reason}; the rest of the file is ignored",
+            path.display()
+        ));
+    }
+}
+
+fn line_number(path: &std::path::Path, line: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = line.lines().next()?;
+    text.lines().position(|l| l == first).map(|i| i + 1)
 }
 
 /// Cargo runs `cargo-migrate migrate …`; accept `cargo-migrate …` too.

@@ -9,6 +9,7 @@ pub const ID: Style = AnsiColor::Yellow.on_default();
 pub const TAG: Style = AnsiColor::Cyan.on_default();
 pub const BOLD: Style = Style::new().bold();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 
 /// `text` in `style`.
 pub fn paint(style: Style, text: &str) -> String {
@@ -50,4 +51,10 @@ pub fn print_error(error: &anyhow::Error) {
             let _ = writeln!(stderr, "{prefix}: {error:#}");
         }
     }
+}
+
+/// A `warning: …` line on stderr.
+pub fn print_warning(message: &str) {
+    let mut stderr = anstream::stderr().lock();
+    let _ = writeln!(stderr, "{}: {message}", paint(WARNING, "warning"));
 }

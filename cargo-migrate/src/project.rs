@@ -1,18 +1,23 @@
-//! The cargo side: find the workspace's packages with `cargo metadata`, read
-//! their `[package.metadata.migrate]` settings, and pick the package a
-//! command is about.
+//! Where the chains are: a cargo workspace's packages (found with `cargo
+//! metadata`, their `[package.metadata.migrate]` settings), or, in
+//! standalone mode (`--migrations-dir`), one folder and its `migrate.toml`,
+//! with no cargo at all; and picking the package a command is about.
 
 use anyhow::{bail, Context, Result};
 use cargo_metadata::MetadataCommand;
 use migrate_runtime::chain::{Config, ConfigTable};
 use migrate_runtime::Graph;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// The workspace and its packages.
 #[derive(Debug)]
 pub struct Project {
     pub workspace_root: PathBuf,
-    pub target_dir: PathBuf,
+    /// The SQLite file commands use when no URL is given: one per workspace,
+    /// so packages whose revisions depend on each other's share a history.
+    /// Standalone mode has none: a deployment names its database.
+    pub default_database: Option<PathBuf>,
     pub packages: Vec<Package>,
 }
 
@@ -21,9 +26,12 @@ pub struct Project {
 pub struct Package {
     pub name: String,
     pub root: PathBuf,
-    pub manifest_path: PathBuf,
+    /// `None` in standalone mode.
+    pub manifest_path: Option<PathBuf>,
     pub config: Config,
 }
+
+pub use migrate_runtime::chain::FOLDER_CONFIG as STANDALONE_CONFIG;
 
 impl Package {
     /// The package folder relative to the workspace root (`.` for the root).
@@ -60,7 +68,9 @@ impl Project {
         if let Some(path) = manifest_path {
             command.manifest_path(path);
         }
-        let metadata = command.exec().context("cannot read the workspace with `cargo metadata`")?;
+        let metadata = command.exec().context(
+            "cannot read the workspace with `cargo metadata` (without cargo, name the folder: `--migrations-dir DIR`)",
+        )?;
         let workspace_table = config_table(&metadata.workspace_metadata, "[workspace.metadata.migrate]")?;
         let mut packages = Vec::new();
         for package in metadata.workspace_packages() {
@@ -72,15 +82,52 @@ impl Project {
             packages.push(Package {
                 name: package.name.to_string(),
                 root: manifest_path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                manifest_path,
+                manifest_path: Some(manifest_path),
                 config: Config::merge(&table, &workspace_table),
             });
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
+        let workspace_root = metadata.workspace_root.into_std_path_buf();
+        let database = format!("{}.sqlite3", workspace_name(&workspace_root, &packages));
         Ok(Project {
-            workspace_root: metadata.workspace_root.into_std_path_buf(),
-            target_dir: metadata.target_directory.into_std_path_buf(),
+            default_database: Some(
+                metadata.target_directory.into_std_path_buf().join("migrate").join(database),
+            ),
+            workspace_root,
             packages,
+        })
+    }
+
+    /// Standalone mode: the one chain in `folder`, with settings from
+    /// `folder/migrate.toml` (`package = "…"` and any
+    /// `[package.metadata.migrate]` key but `folder`) under `package` and
+    /// `history_table` given on the command line. No cargo, no manifest.
+    pub fn standalone(folder: &Path, package: Option<&str>, history_table: Option<&str>) -> Result<Project> {
+        if !folder.is_dir() {
+            bail!("--migrations-dir {}: no such folder", folder.display());
+        }
+        let (name, mut table) = read_standalone_config(folder)?;
+        let Some(name) = package.map(str::to_string).or(name) else {
+            bail!(
+                "standalone mode needs the package's name, which the history table records: pass `--package NAME` \
+                 or write `package = \"NAME\"` in {} (in a cargo workspace it is the cargo package's name)",
+                folder.join(STANDALONE_CONFIG).display()
+            );
+        };
+        let root = folder.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        table.folder = Some(folder.file_name().map_or_else(|| PathBuf::from("."), PathBuf::from));
+        if let Some(history_table) = history_table {
+            table.history_table = Some(history_table.to_string());
+        }
+        Ok(Project {
+            workspace_root: root.to_path_buf(),
+            default_database: None,
+            packages: vec![Package {
+                name,
+                root: root.to_path_buf(),
+                manifest_path: None,
+                config: Config::merge(&table, &ConfigTable::default()),
+            }],
         })
     }
 
@@ -163,6 +210,40 @@ impl Project {
             .filter(|p| p.root.canonicalize().is_ok_and(|root| cwd.starts_with(root)))
             .max_by_key(|p| p.root.components().count())
     }
+}
+
+/// The default database's name: the workspace root's package (for a single
+/// package, its name, as it always was), else `workspace` (a virtual
+/// workspace; not the folder's name, which changes with the checkout).
+fn workspace_name(root: &Path, packages: &[Package]) -> String {
+    packages.iter().find(|p| p.root == root).map_or_else(|| "workspace".to_string(), |p| p.name.clone())
+}
+
+/// `folder/migrate.toml`: the package name and the settings table, both
+/// optional; a missing file is an empty one.
+fn read_standalone_config(folder: &Path) -> Result<(Option<String>, ConfigTable)> {
+    let path = folder.join(STANDALONE_CONFIG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((None, ConfigTable::default()))
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!("cannot read {}", path.display())))
+        }
+    };
+    let mut file: toml::Table =
+        toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))?;
+    let name = match file.remove("package") {
+        None => None,
+        Some(toml::Value::String(name)) => Some(name),
+        Some(_) => bail!("invalid {}: `package` must be a string", path.display()),
+    };
+    if file.contains_key("folder") {
+        bail!("invalid {}: `folder` has no meaning here (the file lives in the folder)", path.display());
+    }
+    let table = ConfigTable::deserialize(file).with_context(|| format!("invalid {}", path.display()))?;
+    Ok((name, table))
 }
 
 fn names<'a>(packages: impl Iterator<Item = &'a Package>) -> String {

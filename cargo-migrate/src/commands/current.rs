@@ -2,7 +2,7 @@
 //! the history table.
 
 use super::Context;
-use crate::cli::ListArgs;
+use crate::cli::CurrentArgs;
 use crate::db;
 use crate::output::{paint, print, print_json, ID, TAG};
 use crate::project::Package;
@@ -23,17 +23,25 @@ struct CurrentView<'a> {
     problems: Vec<String>,
 }
 
-pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
+pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
+    if args.workspace {
+        let packages = super::workspace_order(cx)?;
+        return packages.iter().try_for_each(|(package, graph)| current(cx, package, graph, args.verbose));
+    }
     let (package, graph) = cx.chain()?;
+    current(cx, package, &graph, args.verbose)
+}
+
+fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Result<()> {
     let url = db::url(cx, package)?;
     let (rows, dialect) = match db::open_read_only(&url)? {
-        Some(database) => (database.applied(&graph, &db::options(package))?, database.dialect()),
+        Some(database) => (database.applied(graph, &db::options(package))?, database.dialect()),
         None => (Vec::new(), url.dialect()),
     };
     if !cx.json() {
         print(&format!("database {url}\n"));
     }
-    if args.verbose && !cx.json() {
+    if verbose && !cx.json() {
         for row in &rows {
             let ms = row.execution_ms.map(|ms| format!(", {ms} ms")).unwrap_or_default();
             print(&format!(
@@ -44,7 +52,7 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
             ));
         }
     }
-    show(cx, &graph, dialect, &rows)
+    show(cx, package, graph, dialect, &rows)
 }
 
 /// The database's current revisions that the code has, read without
@@ -60,7 +68,13 @@ pub fn revisions(cx: &Context, package: &Package, graph: &Graph) -> Result<Vec<R
 }
 
 /// Prints the current revisions and anything wrong with them.
-pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevision]) -> Result<()> {
+pub fn show(
+    cx: &Context,
+    package: &Package,
+    graph: &Graph,
+    dialect: Dialect,
+    rows: &[AppliedRevision],
+) -> Result<()> {
     let state = State::new(graph, rows.to_vec());
     let current = state.current();
     // The code's heads, by id: the state's graph may also hold stand-ins.
@@ -72,7 +86,6 @@ pub fn show(cx: &Context, graph: &Graph, dialect: Dialect, rows: &[AppliedRevisi
     problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
     problems.extend(state.drift(dialect).iter().map(crate::hint::with_hint));
     if cx.json() {
-        let package = cx.project.select(cx.global.package.as_deref())?;
         return print_json(&CurrentView {
             package: &package.name,
             database: db::url(cx, package)?.to_string(),

@@ -4,7 +4,8 @@
 use super::{display, Context};
 use crate::cli::InitArgs;
 use crate::output::print;
-use anyhow::{Context as _, Result};
+use crate::project::STANDALONE_CONFIG;
+use anyhow::{bail, Context as _, Result};
 use std::path::Path;
 
 const SCHEMA_TEMPLATE: &str = "\
@@ -14,6 +15,9 @@ const SCHEMA_TEMPLATE: &str = "\
 
 pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
     let package = cx.project.select_for_init(cx.global.package.as_deref())?;
+    let Some(manifest) = &package.manifest_path else {
+        bail!("`init` sets up a cargo package; in standalone mode create the folder and its {STANDALONE_CONFIG} yourself");
+    };
     let mut report = String::new();
     let folder = package.migrations_dir();
     if folder.is_dir() {
@@ -22,7 +26,7 @@ pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
         std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
         report += &format!("created  {}/\n", display(&package.config.folder));
     }
-    if add_config(&package.manifest_path, &args.dialect)? {
+    if add_config(manifest, &args.dialect)? {
         report += "added    [package.metadata.migrate] to Cargo.toml\n";
     }
     let schema = package.root.join(&package.config.schema);

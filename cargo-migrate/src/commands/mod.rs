@@ -21,7 +21,7 @@ mod walk;
 use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
 use anyhow::Result;
-use migrate_runtime::chain::Rev;
+use migrate_runtime::chain::{package_order, PackageChain, Rev};
 use migrate_runtime::{chain::target, Graph};
 use std::path::Path;
 
@@ -44,7 +44,7 @@ impl Context {
 }
 
 pub fn run(args: MigrateArgs) -> Result<()> {
-    let project = Project::discover(args.global.manifest_path.as_deref())?;
+    let project = project(&args.global)?;
     let cx = Context { global: args.global, project };
     match args.command {
         Command::Init(args) => init::run(&cx, args),
@@ -59,16 +59,48 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Check => check::run(&cx),
         Command::Diff => diff::run(&cx),
         Command::Upgrade(args) => {
-            upgrade::run(&cx, &args.target, args.apply, migrate_runtime::Direction::Upgrade)
+            upgrade::run(&cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Upgrade)
         }
         Command::Downgrade(args) => {
-            upgrade::run(&cx, &args.target, args.apply, migrate_runtime::Direction::Downgrade)
+            upgrade::run(&cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Downgrade)
         }
         Command::Stamp(args) => stamp::run(&cx, args),
         Command::Current(args) => current::run(&cx, args),
         Command::Repair(args) => repair::run(&cx, args),
         Command::Walk(args) => walk::run(&cx, args),
     }
+}
+
+/// Every package with migrations and its validated chain, in an order in
+/// which each package's cross-package `depends-on` are met by the packages
+/// before it.
+pub fn workspace_order(cx: &Context) -> Result<Vec<(&Package, Graph)>> {
+    let loaded: Vec<(&Package, Graph)> =
+        cx.project.chains().into_iter().map(|p| Ok((p, p.load()?))).collect::<Result<_>>()?;
+    let dirs: Vec<_> = loaded.iter().map(|(p, _)| p.dir_in(&cx.project.workspace_root)).collect();
+    let chains: Vec<PackageChain> = loaded
+        .iter()
+        .zip(&dirs)
+        .map(|((p, g), dir)| PackageChain { package: &p.name, dir, graph: g })
+        .collect();
+    let order: Vec<String> = package_order(&chains)?.into_iter().map(str::to_string).collect();
+    let mut loaded = loaded;
+    loaded.sort_by_key(|(p, _)| order.iter().position(|name| *name == p.name));
+    Ok(loaded)
+}
+
+/// The cargo workspace, or the one folder of standalone mode.
+fn project(global: &GlobalArgs) -> Result<Project> {
+    let mut project = match &global.migrations_dir {
+        Some(folder) => {
+            Project::standalone(folder, global.package.as_deref(), global.history_table.as_deref())?
+        }
+        None => Project::discover(global.manifest_path.as_deref())?,
+    };
+    if let Some(table) = &global.history_table {
+        project.packages.iter_mut().for_each(|p| p.config.history_table = table.clone());
+    }
+    Ok(project)
 }
 
 /// Resolves a target that must name exactly one revision.

@@ -4,6 +4,7 @@ use super::{current, Context};
 use crate::cli::ApplyOptions;
 use crate::db;
 use crate::output::{paint, print, ID};
+use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::Step;
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
@@ -18,16 +19,66 @@ fn noun(direction: Direction) -> &'static str {
     }
 }
 
-pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction) -> Result<()> {
-    let (package, graph) = cx.chain()?;
-    let mut options = db::options(package);
-    if args.sql {
-        let dialect = args.dialect.map_or(package.config.dialect, Into::into);
-        return offline(&graph, &options, dialect, target, direction);
-    }
+pub fn run(
+    cx: &Context,
+    target: &str,
+    workspace: bool,
+    args: ApplyOptions,
+    direction: Direction,
+) -> Result<()> {
     if args.baseline && direction == Direction::Downgrade {
         bail!("`--baseline` is for `upgrade`: it lets a first upgrade run on a database that already has tables");
     }
+    if workspace {
+        return run_workspace(cx, target, &args, direction);
+    }
+    let (package, graph) = cx.chain()?;
+    if args.sql {
+        let dialect = args.dialect.map_or(package.config.dialect, Into::into);
+        return offline(&graph, &db::options(package), dialect, target, direction);
+    }
+    run_package(cx, package, &graph, target, &args, direction)
+}
+
+/// Every package with migrations, in the order their revisions depend on
+/// each other's (dependents first for a downgrade), each to `head`/`heads`
+/// or `base`: revision ids and relative steps belong to one package.
+fn run_workspace(cx: &Context, target: &str, args: &ApplyOptions, direction: Direction) -> Result<()> {
+    let allowed: &[&str] = match direction {
+        Direction::Upgrade => &["head", "heads"],
+        Direction::Downgrade => &["base"],
+    };
+    if !allowed.contains(&target) {
+        bail!(
+            "`--workspace` takes {} as its target: `{target}` names revisions of one package (choose it with `-p`)",
+            allowed.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(" or ")
+        );
+    }
+    if args.sql {
+        bail!("`--workspace` applies to a database; print one package's script with `-p NAME --sql`");
+    }
+    let mut packages = super::workspace_order(cx)?;
+    if direction == Direction::Downgrade {
+        packages.reverse();
+    }
+    for (package, graph) in &packages {
+        if !cx.json() {
+            print(&format!("package {}\n", package.name));
+        }
+        run_package(cx, package, graph, target, args, direction)?;
+    }
+    Ok(())
+}
+
+fn run_package(
+    cx: &Context,
+    package: &Package,
+    graph: &Graph,
+    target: &str,
+    args: &ApplyOptions,
+    direction: Direction,
+) -> Result<()> {
+    let mut options = db::options(package);
     options.allow_drift = args.allow_drift;
     options.baseline = args.baseline;
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
@@ -44,14 +95,14 @@ pub fn run(cx: &Context, target: &str, args: ApplyOptions, direction: Direction)
         }
     };
     let steps = match direction {
-        Direction::Upgrade => database.upgrade(&graph, &options, target, &mut report),
-        Direction::Downgrade => database.downgrade(&graph, &options, target, &mut report),
+        Direction::Upgrade => database.upgrade(graph, &options, target, &mut report),
+        Direction::Downgrade => database.downgrade(graph, &options, target, &mut report),
     }
     .with_context(|| format!("{} of package `{}` stopped", noun(direction), package.name))?;
     if steps.is_empty() && !cx.json() {
         print("nothing to do\n");
     }
-    current::show(cx, &graph, database.dialect(), &database.applied(&graph, &options)?)
+    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?)
 }
 
 /// Prints the script for `A:B` (or `base:TARGET` for an upgrade); a

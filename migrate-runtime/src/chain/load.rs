@@ -15,9 +15,14 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// The settings file a migrations folder may hold for standalone use
+/// (`cargo-migrate --migrations-dir`): the package name and the
+/// `[package.metadata.migrate]` keys, for machines without the workspace.
+pub const FOLDER_CONFIG: &str = "migrate.toml";
+
 /// Reads every file of `package_root/folder`, sorted by name. Hidden files
-/// (`.gitkeep`) are skipped; anything else that is not a readable UTF-8 file
-/// is reported, never silently ignored.
+/// (`.gitkeep`) and [`FOLDER_CONFIG`] are skipped; anything else that is not
+/// a readable UTF-8 file is reported, never silently ignored.
 pub fn read_folder(package_root: &Path, folder: &Path) -> Result<Vec<SourceFile>, ChainErrors> {
     let dir = package_root.join(folder);
     let unreadable = |path: PathBuf, e: std::io::Error| ChainError::Unreadable {
@@ -28,7 +33,9 @@ pub fn read_folder(package_root: &Path, folder: &Path) -> Result<Vec<SourceFile>
     let mut names = Vec::new();
     for entry in entries {
         let name = entry.map_err(|e| unreadable(folder.to_path_buf(), e))?.file_name();
-        if !name.to_string_lossy().starts_with('.') {
+        let text = name.to_string_lossy();
+        // The folder's own settings file (standalone mode) is not a revision.
+        if !text.starts_with('.') && text != FOLDER_CONFIG {
             names.push(name);
         }
     }

@@ -13,7 +13,7 @@ pub(crate) mod workspace;
 
 pub use config::{Config, ConfigTable};
 pub use graph::{Graph, Rev, RevSet};
-pub use load::{load_graph, parse_files, read_folder, SourceFile};
+pub use load::{load_graph, parse_files, read_folder, SourceFile, FOLDER_CONFIG};
 pub use parse::{file_id, parse_revision};
 pub use scaffold::{file_name, set_parents, slug, NewRevision};
-pub use workspace::{combine, PackageChain};
+pub use workspace::{combine, package_order, PackageChain};

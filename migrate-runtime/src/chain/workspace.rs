@@ -3,7 +3,7 @@
 //! acyclic.
 
 use crate::chain::graph::Graph;
-use crate::model::error::{ChainError, ChainErrors};
+use crate::model::error::{ChainError, ChainErrors, PackageCycle};
 use crate::model::location::Location;
 use crate::model::revision::{Dependency, Revision};
 use std::path::Path;
@@ -43,6 +43,42 @@ pub fn combine(chains: &[PackageChain<'_>]) -> Result<Graph, ChainErrors> {
         return Err(ChainErrors(errors));
     }
     Graph::build(combined)
+}
+
+/// The packages of `chains` in an order in which each package's revisions
+/// find the other packages' revisions they depend on already applied: a
+/// package comes after every package it names in a `depends-on`, ties in
+/// the order given. Packages that depend on each other both ways have no
+/// such order (a workspace upgrade would need to interleave them).
+pub fn package_order<'a>(chains: &[PackageChain<'a>]) -> Result<Vec<&'a str>, PackageCycle> {
+    let needs: Vec<Vec<usize>> = chains.iter().map(|chain| needed_packages(chain, chains)).collect();
+    let mut order: Vec<usize> = Vec::with_capacity(chains.len());
+    while order.len() < chains.len() {
+        let ready = (0..chains.len())
+            .find(|i| !order.contains(i) && needs[*i].iter().all(|needed| order.contains(needed)));
+        match ready {
+            Some(next) => order.push(next),
+            None => {
+                let packages =
+                    (0..chains.len()).filter(|i| !order.contains(i)).map(|i| chains[i].package.to_string());
+                return Err(PackageCycle { packages: packages.collect() });
+            }
+        }
+    }
+    Ok(order.into_iter().map(|i| chains[i].package).collect())
+}
+
+/// The indices of the other packages `chain` names in a `depends-on`.
+fn needed_packages(chain: &PackageChain<'_>, chains: &[PackageChain<'_>]) -> Vec<usize> {
+    let named =
+        chain.graph.revisions().iter().flat_map(|r| &r.depends_on).filter_map(|d| d.package.as_deref());
+    let mut needed: Vec<usize> = named
+        .filter(|&package| package != chain.package)
+        .filter_map(|package| chains.iter().position(|c| c.package == package))
+        .collect();
+    needed.sort_unstable();
+    needed.dedup();
+    needed
 }
 
 /// `revision` with every id qualified by its package, and every dependency

@@ -277,3 +277,11 @@ fn plural(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// Packages whose revisions depend on each other's both ways, so no
+/// package-by-package order applies them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("packages {} depend on each other's revisions both ways: upgrade them one at a time, each to the revision the other needs", .packages.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
+pub struct PackageCycle {
+    pub packages: Vec<String>,
+}

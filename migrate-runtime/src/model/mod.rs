@@ -14,6 +14,8 @@ pub(crate) mod location;
 pub(crate) mod revision;
 
 pub use checksum::sql_checksum;
-pub use error::{ApplyError, ChainError, ChainErrors, DatabaseError, IdError, LabelError, TargetError};
+pub use error::{
+    ApplyError, ChainError, ChainErrors, DatabaseError, IdError, LabelError, PackageCycle, TargetError,
+};
 pub use location::Location;
 pub use revision::{validate_id, validate_label, Dependency, Dialect, Revision, Section, TransactionMode};

@@ -87,6 +87,8 @@ const EXTENSIONS: &str =
 /// that ends up identical gives new row versions, which only makes the walk
 /// re-read that object. (One grouped aggregate per catalogue measured
 /// slower than these per-table subqueries on a thousand tables.)
+// Fingerprints serve the walk harness only.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind FROM pg_class c \
      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname <> $1) \
      SELECT 'table ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
@@ -112,6 +114,7 @@ const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname,
 
 /// A digest per object (`table t`, `view v`, …) that changes whenever
 /// anything [`introspect`] reads about it may have changed, in one query.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub async fn object_fingerprints(
     client: &Client,
     history_table: &str,
