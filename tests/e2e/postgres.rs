@@ -58,6 +58,37 @@ fn a_failing_revision_rolls_back_alone_and_names_file_and_line() {
     assert!(!schema(&url).iter().any(|c| c.starts_with("first.") || c.starts_with("second.")));
 }
 
+/// The failing statement is named from the server's reply, never by
+/// running the revision again: a sequence (outside any transaction) counts
+/// how often the revision ran. Both ways the server can say where: an error
+/// with a position (an unknown type) and one without (division by zero).
+#[test]
+fn a_failing_revision_runs_once_and_its_statement_is_named_from_the_reply() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    sql(&url, "CREATE SEQUENCE runs");
+    let cases = [
+        ("SELECT 1 / (SELECT count(*) FROM pg_class WHERE false);", "division by zero", 9),
+        ("CREATE TABLE third (id no_such_type);", "type \"no_such_type\" does not exist", 9),
+    ];
+    for (round, (failing, message, line)) in cases.into_iter().enumerate() {
+        demo.write(
+            "migrations/aaaaaaaaaaaa_breaks.sql",
+            &format!(
+                "-- revision: aaaaaaaaaaaa\n-- revises: 20f04b9598da\n-- message: breaks\n\n-- migrate:upgrade\n\
+                 CREATE TABLE first (id INT);\n-- a comment; with a semicolon\nSELECT nextval('runs');\n{failing}\n\
+                 CREATE TABLE fourth (id INT);\n\n-- migrate:downgrade\nDROP TABLE first;\n"
+            ),
+        );
+        let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+        let at = format!("migrations/aaaaaaaaaaaa_breaks.sql:{line}: revision `aaaaaaaaaaaa` failed");
+        assert!(stderr.contains(&at), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        let runs = sql(&url, "SELECT last_value FROM runs")[0][0].clone();
+        assert_eq!(runs, (round + 1).to_string(), "the revision ran once per attempt");
+    }
+}
+
 #[test]
 fn a_failing_no_transaction_revision_is_marked_dirty_until_repaired() {
     let Some(url) = database() else { return };

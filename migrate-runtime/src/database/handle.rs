@@ -297,10 +297,33 @@ mod sqlite {
     #[cfg(feature = "sqlite")]
     pub fn open_read_only(url: &DatabaseUrl, path: &Path) -> Result<Database, ConnectError> {
         use rusqlite::OpenFlags;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        rusqlite::Connection::open_with_flags(path, flags)
-            .map(Database::Sqlite)
-            .map_err(|e| open_error(url, e))
+        if !has_leftover_journal(path) {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            return rusqlite::Connection::open_with_flags(path, flags)
+                .map(Database::Sqlite)
+                .map_err(|e| open_error(url, e));
+        }
+        // A writer that crashed (or was killed, or ran out of disk) left a
+        // journal that SQLite must roll back, or a WAL it must recover,
+        // before anyone can read: a read-only connection cannot, and fails
+        // with "attempt to write a readonly database". So open for writing
+        // (never creating) and let SQLite restore the last committed state,
+        // while `query_only` keeps every statement of ours from writing.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection =
+            rusqlite::Connection::open_with_flags(path, flags).map_err(|e| open_error(url, e))?;
+        connection.pragma_update(None, "query_only", true).map_err(|e| open_error(url, e))?;
+        Ok(Database::Sqlite(connection))
+    }
+
+    /// Whether `path` has a rollback journal or a write-ahead log beside it.
+    #[cfg(feature = "sqlite")]
+    fn has_leftover_journal(path: &Path) -> bool {
+        ["-journal", "-wal"].iter().any(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            Path::new(&name).exists()
+        })
     }
 
     #[cfg(feature = "sqlite")]

@@ -215,11 +215,12 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     /// Sends one revision's batch. On failure the transaction is rolled
-    /// back and the revision's statements are replayed one by one in a
-    /// transaction that is rolled back too, to name the failing statement.
+    /// back and the failing statement is named from what the server said,
+    /// never by running anything again (a replay would take the revision's
+    /// locks a second time and double a slow failure).
     async fn send(&self, revision: &Revision, batch: &str, direction: Direction) -> Result<Step, ApplyError> {
         let started = Instant::now();
-        let Err(error) = self.client.batch_execute(batch).await else {
+        let Err(failure) = run_counting(self.client, batch).await else {
             return Ok(Step::finished(revision, direction, started));
         };
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
@@ -228,26 +229,7 @@ impl<'a> PostgresMigrator<'a> {
             // Never irreversible here: `downgrade_step` built the batch.
             _ => revision.downgrade_section(DIALECT)?,
         };
-        self.client.batch_execute("BEGIN").await.map_err(database)?;
-        let replay = self.replay(revision, section).await;
-        self.client.batch_execute("ROLLBACK").await.map_err(database)?;
-        Err(replay.unwrap_or_else(|| statement_error(revision, section, 1, &section.sql, &describe(&error))))
-    }
-
-    /// The error of the first statement of `section` that fails, if any.
-    async fn replay(&self, revision: &Revision, section: &Section) -> Option<ApplyError> {
-        for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
-            if let Err(error) = self.client.batch_execute(statement.text).await {
-                return Some(statement_error(
-                    revision,
-                    section,
-                    statement.line,
-                    statement.sql(),
-                    &describe(&error),
-                ));
-            }
-        }
-        None
+        Err(failure.locate(revision, section, batch))
     }
 
     /// A `transaction: none` revision: a history row with a progress mark
@@ -359,6 +341,70 @@ impl<'a> PostgresMigrator<'a> {
             self.client.execute(&sql, &[&self.options.package, revision]).await.map_err(database)?;
         }
         Ok(dirty)
+    }
+}
+
+/// A batch that failed after `completed` of its statements had run.
+struct BatchFailure {
+    completed: usize,
+    error: tokio_postgres::Error,
+}
+
+/// Runs `batch` as one simple query, counting the statements the server
+/// reports complete before an error: with the error's position, when the
+/// server gives one, that names the statement that failed.
+async fn run_counting(client: &Client, batch: &str) -> Result<(), BatchFailure> {
+    use futures_util::StreamExt;
+    let mut completed = 0;
+    let stream = client.simple_query_raw(batch).await.map_err(|error| BatchFailure { completed, error })?;
+    let mut stream = std::pin::pin!(stream);
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(SimpleQueryMessage::CommandComplete(_)) => completed += 1,
+            Ok(_) => {}
+            Err(error) => return Err(BatchFailure { completed, error }),
+        }
+    }
+    Ok(())
+}
+
+impl BatchFailure {
+    /// The error naming the statement of `section` (inside `batch`) that
+    /// failed; a failure outside the section (the history row, `COMMIT`)
+    /// is the database's error as it is.
+    fn locate(self, revision: &Revision, section: &Section, batch: &str) -> ApplyError {
+        if self.error.as_db_error().is_none() {
+            // The connection, not a statement, failed.
+            return database(self.error);
+        }
+        let in_batch: Vec<_> = split_statements(batch).into_iter().filter(|s| !s.is_empty()).collect();
+        let failed = match self.error_offset(batch) {
+            Some(offset) => in_batch.iter().rposition(|s| s.offset <= offset),
+            None => Some(self.completed),
+        };
+        // The section is in the batch as written; its statements are the
+        // batch's from the first that starts inside it.
+        let start = batch.find(section.sql.as_str()).filter(|_| !section.sql.trim().is_empty());
+        let first = start.and_then(|start| in_batch.iter().position(|s| s.sql_offset() >= start));
+        let in_section: Vec<_> =
+            split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+        let statement =
+            failed.zip(first).and_then(|(failed, first)| in_section.get(failed.checked_sub(first)?));
+        match statement {
+            Some(statement) => {
+                statement_error(revision, section, statement.line, statement.sql(), &describe(&self.error))
+            }
+            None => database(self.error),
+        }
+    }
+
+    /// The byte offset in `batch` of the error's position (PostgreSQL
+    /// counts characters from 1), when the server reports one.
+    fn error_offset(&self, batch: &str) -> Option<usize> {
+        let position = self.error.as_db_error()?.position()?;
+        let tokio_postgres::error::ErrorPosition::Original(character) = position else { return None };
+        let character = (*character as usize).checked_sub(1)?;
+        batch.char_indices().nth(character).map(|(offset, _)| offset)
     }
 }
 

@@ -41,6 +41,11 @@ impl<'a> Statement<'a> {
         &self.text[self.sql_start..self.sql_end]
     }
 
+    /// Where [`Statement::sql`] starts in the script, in bytes.
+    pub fn sql_offset(&self) -> usize {
+        self.offset + self.sql_start
+    }
+
     /// True for a piece with no SQL: only whitespace, comments or a lone `;`.
     /// Such pieces are kept so the pieces join back to the script; callers
     /// skip them when executing.
