@@ -145,6 +145,12 @@ pub struct ApplyOptions {
     /// Seconds to wait for another migrator before giving up
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub lock_timeout: u64,
+    /// PostgreSQL: seconds a revision's statement may wait for a table lock before the revision is rolled back (0 waits forever)
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub statement_lock_timeout: f64,
+    /// Try a revision again this many times (pausing 1 s, doubling) when its statement timed out on a lock
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
     /// Upgrade a database that has tables but no history table yet, applying every revision from base on top of them (`upgrade` only)
     #[arg(long)]
     pub baseline: bool,

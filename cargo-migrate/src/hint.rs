@@ -45,6 +45,11 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              run `cargo migrate upgrade --baseline`"
                 .to_string()
         }
+        ApplyError::StatementLockTimeout { .. } => {
+            "; run again when that session ends, retry on your own terms with `--retries N`, or let \
+             statements wait longer with `--statement-lock-timeout SECONDS` (0 waits forever)"
+                .to_string()
+        }
         ApplyError::Drift { .. } => {
             ": restore the file, or pass `--allow-drift` to accept the change".to_string()
         }

@@ -167,6 +167,52 @@ fn a_held_lock_times_out_naming_its_holder_and_changes_nothing() {
     demo.run(&["upgrade", "--database-url", &url]).ok();
 }
 
+/// A session in an open transaction that has read a table makes an
+/// `ALTER TABLE` on it wait (and every later query on the table queue
+/// behind that): the statement lock timeout rolls the revision back and
+/// names the session; `--retries` waits it out.
+#[test]
+fn a_statement_waiting_on_a_table_lock_times_out_naming_the_session() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    demo.write(
+        "migrations/aaaaaaaaaaaa_nickname.sql",
+        "-- revision: aaaaaaaaaaaa\n-- revises: 20f04b9598da\n-- message: nickname\n\n-- migrate:upgrade\n\
+         ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\n\n-- migrate:downgrade\nALTER TABLE \"user\" DROP COLUMN nickname;\n",
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let holder = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client
+            .batch_execute("SET application_name = 'report-job'; BEGIN; SELECT count(*) FROM \"user\";")
+            .await
+            .expect("hold");
+        client
+    });
+    let stderr = demo.run(&["upgrade", "--database-url", &url, "--statement-lock-timeout", "0.5"]).fails();
+    assert!(stderr.contains("aaaaaaaaaaaa_nickname.sql:6: revision `aaaaaaaaaaaa` rolled back"), "{stderr}");
+    assert!(stderr.contains("waited more than 500 ms for a lock"), "{stderr}");
+    assert!(stderr.contains("application `report-job`"), "{stderr}");
+    assert!(stderr.contains("idle in transaction"), "{stderr}");
+    assert!(stderr.contains("user (AccessShareLock)"), "{stderr}");
+    assert!(stderr.contains("--retries N"), "{stderr}");
+    assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"]);
+
+    let script = demo.run(&["upgrade", "--sql", "--dialect", "postgres"]).ok();
+    assert!(script.contains("BEGIN;\nSET LOCAL lock_timeout = '5000ms';\n"), "{script}");
+
+    let waiter =
+        demo.spawn(&["upgrade", "--database-url", &url, "--statement-lock-timeout", "0.5", "--retries", "4"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    runtime.block_on(holder.batch_execute("COMMIT")).expect("release");
+    let out = finish(waiter).ok();
+    assert!(out.contains("applied  aaaaaaaaaaaa"), "{out}");
+    assert!(schema(&url).contains(&"user.nickname text YES".to_string()), "{:?}", schema(&url));
+}
+
 #[test]
 fn eight_processes_upgrading_one_postgres_database_apply_each_revision_once() {
     let Some(base) = database() else { return };

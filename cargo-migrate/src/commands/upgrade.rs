@@ -82,6 +82,8 @@ fn run_package(
     options.allow_drift = args.allow_drift;
     options.baseline = args.baseline;
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
+    options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
+    options.lock_retries = args.retries;
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
     if !cx.json() {
@@ -144,4 +146,10 @@ fn downgrade_range(graph: &Graph, target: &str) -> Result<Range> {
         bail!("`downgrade --sql` needs a range `FROM:TO`, such as `head:base`: there is no database to start from");
     }
     Ok(range_down(graph, target, &[])?)
+}
+
+/// A non-negative number of seconds from the command line.
+fn seconds(value: f64, flag: &str) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value)
+        .map_err(|_| anyhow::anyhow!("{flag} {value}: expected a number of seconds, 0 or more"))
 }

@@ -37,6 +37,15 @@ pub struct Options {
     pub allow_drift: bool,
     /// How long to wait for another migrator's lock before giving up.
     pub lock_timeout: Duration,
+    /// How long one statement of a revision may wait for a table lock on
+    /// PostgreSQL (`lock_timeout`, set for each revision; a revision may
+    /// set its own with `SET LOCAL lock_timeout`). A DDL statement that
+    /// queues behind a long transaction blocks every query on its table
+    /// meanwhile: failing fast is the safe default. Zero waits forever.
+    pub statement_lock_timeout: Duration,
+    /// How many times a revision whose statement timed out on a lock is
+    /// tried again (with a growing pause) before the run fails.
+    pub lock_retries: u32,
     /// Upgrade a database that holds tables but has no history table yet,
     /// applying every revision from base on top of them. Without it such a
     /// first run is refused.
@@ -53,6 +62,8 @@ impl Options {
             history_table: "migrate_history".to_string(),
             allow_drift: false,
             lock_timeout: Duration::from_secs(60),
+            statement_lock_timeout: Duration::from_secs(5),
+            lock_retries: 0,
             baseline: false,
             allow_unstamp: false,
         }

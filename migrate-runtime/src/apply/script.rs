@@ -63,7 +63,7 @@ pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) ->
     let section = revision.upgrade_section(dialect)?;
     let row = AppliedRevision::for_revision(revision, dialect);
     let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
-    Ok(step(revision, dialect, "upgrade", section, &insert))
+    Ok(step(revision, dialect, options, "upgrade", section, &insert))
 }
 
 /// One revision's downgrade with the deletion of its history row.
@@ -74,12 +74,21 @@ pub fn downgrade_step(
 ) -> Result<String, ApplyError> {
     let section = revision.downgrade_section(dialect)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
-    Ok(step(revision, dialect, "downgrade", section, &delete))
+    Ok(step(revision, dialect, options, "downgrade", section, &delete))
+}
+
+/// The `lock_timeout` value a PostgreSQL revision runs under (`5000ms`);
+/// `None` for SQLite (its one lock is taken before the revision) and for a
+/// timeout of zero (wait forever, PostgreSQL's default).
+pub(crate) fn lock_timeout_sql(dialect: Dialect, options: &Options) -> Option<String> {
+    let ms = options.statement_lock_timeout.as_millis();
+    (dialect == Dialect::Postgres && ms > 0).then(|| format!("{ms}ms"))
 }
 
 fn step(
     revision: &Revision,
     dialect: Dialect,
+    options: &Options,
     direction: &str,
     section: &Section,
     history_sql: &str,
@@ -99,8 +108,13 @@ fn step(
     if keys_off {
         out += "PRAGMA foreign_keys = OFF;\n";
     }
+    let lock_timeout = lock_timeout_sql(dialect, options);
     if transactional {
         out += "BEGIN;\n";
+    }
+    if let Some(timeout) = &lock_timeout {
+        // Scoped to the revision: its transaction, else until the RESET.
+        out += &format!("SET {}lock_timeout = '{timeout}';\n", if transactional { "LOCAL " } else { "" });
     }
     if !sql.trim().is_empty() {
         out += sql;
@@ -113,6 +127,8 @@ fn step(
     }
     if transactional {
         out += "COMMIT;\n";
+    } else if lock_timeout.is_some() {
+        out += "RESET lock_timeout;\n";
     }
     if keys_off {
         out += "PRAGMA foreign_keys = ON;\n";

@@ -219,6 +219,16 @@ pub enum ApplyError {
     ForeignKeyCheck { at: Location, revision: String, violations: Vec<String> },
     #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
     LockTimeout { seconds: u64, holder: String },
+    /// A statement waited longer than the statement lock timeout for a
+    /// table lock another session holds; the revision was rolled back.
+    #[error("{at}: revision `{revision}` rolled back: `{statement}` waited more than {waited} for a lock: {blockers}")]
+    StatementLockTimeout {
+        at: Location,
+        revision: String,
+        statement: String,
+        waited: String,
+        blockers: String,
+    },
     #[error("database error: {0}")]
     Database(DatabaseError),
 }

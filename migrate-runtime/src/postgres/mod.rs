@@ -14,7 +14,7 @@ pub use introspect::introspect;
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
-use crate::apply::script::{downgrade_step, upgrade_step};
+use crate::apply::script::{downgrade_step, lock_timeout_sql, upgrade_step};
 use crate::apply::{count_statements, statement_error, Action, Direction, Options, RepairMark, Step};
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError};
@@ -184,14 +184,15 @@ impl<'a> PostgresMigrator<'a> {
                     self.apply_outside_transaction(revision).await?
                 }
                 Direction::Upgrade => {
-                    self.send(revision, &upgrade_step(revision, DIALECT, self.options)?, Direction::Upgrade)
-                        .await?
+                    let batch = upgrade_step(revision, DIALECT, self.options)?;
+                    self.send_retrying(revision, &batch, Direction::Upgrade).await?
                 }
                 _ if revision.transaction == TransactionMode::None => {
                     self.revert_outside_transaction(revision).await?
                 }
                 _ => {
-                    self.send(revision, &downgrade_step(revision, DIALECT, self.options)?, direction).await?
+                    let batch = downgrade_step(revision, DIALECT, self.options)?;
+                    self.send_retrying(revision, &batch, direction).await?
                 }
             };
             on_step(&done);
@@ -229,7 +230,48 @@ impl<'a> PostgresMigrator<'a> {
             // Never irreversible here: `downgrade_step` built the batch.
             _ => revision.downgrade_section(DIALECT)?,
         };
-        Err(failure.locate(revision, section, batch))
+        let lock_timeout = is_lock_timeout(&failure.error);
+        let error = failure.locate(revision, section, batch);
+        if lock_timeout {
+            return Err(self.name_blockers(error).await);
+        }
+        Err(error)
+    }
+
+    /// [`Self::send`], tried again after a pause (1 s, doubling, at most
+    /// 30 s) while a statement times out on a lock and retries are left:
+    /// the revision was rolled back, so a new attempt starts clean.
+    async fn send_retrying(
+        &self,
+        revision: &Revision,
+        batch: &str,
+        direction: Direction,
+    ) -> Result<Step, ApplyError> {
+        let mut pause = Duration::from_secs(1);
+        for _ in 0..self.options.lock_retries {
+            match self.send(revision, batch, direction).await {
+                Err(ApplyError::StatementLockTimeout { .. }) => tokio::time::sleep(pause).await,
+                done => return done,
+            }
+            pause = (pause * 2).min(Duration::from_secs(30));
+        }
+        self.send(revision, batch, direction).await
+    }
+
+    /// Turns a statement's lock timeout into an error naming the sessions
+    /// that hold locks on the relations the statement names: they are
+    /// still there after our statement gave up (a long transaction, an
+    /// `idle in transaction` session), and they are what the operator
+    /// needs to find.
+    async fn name_blockers(&self, error: ApplyError) -> ApplyError {
+        let ApplyError::Statement { at, revision, statement, .. } = error else { return error };
+        let names = relation_names(&statement);
+        let blockers = match self.client.query(BLOCKERS, &[&names]).await {
+            Ok(rows) if !rows.is_empty() => rows.iter().map(describe_blocker).collect::<Vec<_>>().join("; "),
+            _ => "another session holds a lock on a table it uses".to_string(),
+        };
+        let waited = format!("{} ms", self.options.statement_lock_timeout.as_millis());
+        ApplyError::StatementLockTimeout { at, revision, statement, waited, blockers }
     }
 
     /// A `transaction: none` revision: a history row with a progress mark
@@ -272,17 +314,35 @@ impl<'a> PostgresMigrator<'a> {
         section: &Section,
         direction: Direction,
     ) -> Result<(), ApplyError> {
+        // Outside a transaction `SET LOCAL` would not last: the session's
+        // setting holds for this revision's statements, then goes back.
+        let lock_timeout = lock_timeout_sql(DIALECT, self.options);
+        if let Some(timeout) = &lock_timeout {
+            self.client.batch_execute(&format!("SET lock_timeout = '{timeout}'")).await.map_err(database)?;
+        }
+        let ran = self.run_marked(revision, section, direction).await;
+        if lock_timeout.is_some() {
+            self.client.batch_execute("RESET lock_timeout").await.map_err(database)?;
+        }
+        ran
+    }
+
+    async fn run_marked(
+        &self,
+        revision: &Revision,
+        section: &Section,
+        direction: Direction,
+    ) -> Result<(), ApplyError> {
         for (mark, statement) in history::marked_statements(direction, section) {
             self.set_mark(revision, Some(&mark), None).await?;
             if let Err(error) = self.client.batch_execute(statement.text).await {
                 self.set_mark(revision, Some(&mark.failed()), None).await?;
-                return Err(statement_error(
-                    revision,
-                    section,
-                    statement.line,
-                    statement.sql(),
-                    &describe(&error),
-                ));
+                let failed =
+                    statement_error(revision, section, statement.line, statement.sql(), &describe(&error));
+                if is_lock_timeout(&error) {
+                    return Err(self.name_blockers(failed).await);
+                }
+                return Err(failed);
             }
         }
         Ok(())
@@ -342,6 +402,51 @@ impl<'a> PostgresMigrator<'a> {
         }
         Ok(dirty)
     }
+}
+
+/// Sessions other than ours holding granted locks on relations named in
+/// `$1`, with what an operator needs to find them.
+const BLOCKERS: &str =
+    "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'), \
+     coalesce(a.state, '?'), coalesce(to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS'), '?'), \
+     left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 80), \
+     string_agg(DISTINCT c.relname || ' (' || l.mode || ')', ', ') \
+     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation \
+     WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() AND c.relname = ANY($1) \
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+     GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 5";
+
+fn describe_blocker(row: &tokio_postgres::Row) -> String {
+    format!(
+        "backend pid {} (application `{}`, client {}, {} since {}, last query `{}`) holds {}",
+        row.get::<_, i32>(0),
+        row.get::<_, String>(1),
+        row.get::<_, String>(2),
+        row.get::<_, String>(3),
+        row.get::<_, String>(4),
+        row.get::<_, String>(5),
+        row.get::<_, String>(6),
+    )
+}
+
+/// The words of `statement` that may name a relation, as PostgreSQL
+/// stores them: unquoted words folded to lower case, quoted ones as
+/// written, a schema prefix dropped. Keywords come along; they match no
+/// locked relation.
+fn relation_names(statement: &str) -> Vec<String> {
+    statement
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '"' || c == '.'))
+        .filter_map(|word| word.rsplit('.').next())
+        .filter(|word| !word.is_empty())
+        .map(|word| match word.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+            Some(quoted) => quoted.to_string(),
+            None => word.trim_matches('"').to_lowercase(),
+        })
+        .collect()
+}
+
+fn is_lock_timeout(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
 }
 
 /// A batch that failed after `completed` of its statements had run.
