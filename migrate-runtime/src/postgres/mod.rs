@@ -8,7 +8,9 @@
 //! history row; COMMIT;`, the same text `--sql` prints: one round trip per
 //! revision.
 
+pub(crate) mod connect;
 pub(crate) mod introspect;
+pub(crate) mod tls;
 
 pub use introspect::introspect;
 
