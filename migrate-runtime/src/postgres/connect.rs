@@ -195,25 +195,27 @@ fn is_refusal(error: &tokio_postgres::Error) -> bool {
 
 /// The driver's error in words that name the setting at fault.
 fn explain(error: &tokio_postgres::Error, target: &Target, mode: DriverMode) -> String {
+    // The driver's own words hold its cause; its `Display` does not.
+    let words = describe(error);
     let mut text = match cause::<rustls::Error>(error) {
         Some(tls_error) => tls::explain(tls_error, &target.tls, &first_host(&target.config)),
-        None if error.to_string().contains("server does not support TLS") => format!(
+        None if words.contains("server does not support TLS") => format!(
             "the server does not accept TLS connections, which sslmode={} needs",
             target.tls.mode.name()
         ),
-        None => describe(error),
+        None if words.contains("password missing") => {
+            "the server wants a password and none was given (in the URL, PGPASSWORD or a password file)"
+                .to_string()
+        }
+        None => words.clone(),
     };
     if mode == DriverMode::Disable && is_refusal(error) && error.code() != Some(&SqlState::INVALID_PASSWORD) {
         text += "; this session was not encrypted: the server may accept only TLS sessions (sslmode=require)";
     }
-    if wanted_a_password(error) {
+    if error.code() == Some(&SqlState::INVALID_PASSWORD) || words.contains("password missing") {
         target.notes.iter().for_each(|note| text += &format!("; {note}"));
     }
     text
-}
-
-fn wanted_a_password(error: &tokio_postgres::Error) -> bool {
-    error.code() == Some(&SqlState::INVALID_PASSWORD) || error.to_string().contains("password missing")
 }
 
 /// The first error of type `T` among `error`'s causes, looking inside
