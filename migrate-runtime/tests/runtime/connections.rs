@@ -337,6 +337,7 @@ fn the_password_file_supplies_the_password() {
 
     set_mode(&passfile, 0o644);
     let error = failure(&format!("{url} passfile='{shown}'"), &[]);
+    assert!(error.contains("the server wants a password and none was given"), "{error}");
     assert!(
         error.contains(&format!("{shown} was ignored: permissions 0644 should be 0600 or less")),
         "{error}"
