@@ -35,7 +35,7 @@ pub fn url(cx: &Context, package: &Package) -> Result<DatabaseUrl> {
 /// would fail there with SQLite's syntax errors): the libpq variables name
 /// the server, or the user must.
 fn postgres_from_environment(package: &Package) -> Result<DatabaseUrl> {
-    const SERVER_VARIABLES: [&str; 3] = ["PGHOST", "PGHOSTADDR", "PGDATABASE"];
+    const SERVER_VARIABLES: [&str; 2] = ["PGHOST", "PGDATABASE"];
     if SERVER_VARIABLES.iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty())) {
         return Ok(DatabaseUrl::parse("postgresql://")?);
     }

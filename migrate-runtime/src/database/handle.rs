@@ -8,7 +8,7 @@
 //! application that owns a tokio client keeps using the latter directly.
 //! This handle only picks one per call.
 
-use super::url::DatabaseUrl;
+use super::url::{DatabaseUrl, PostgresUrl};
 use crate::apply::history::AppliedRevision;
 use crate::apply::{Options, RepairMark, Step};
 use crate::model::error::ApplyError;
@@ -17,7 +17,12 @@ use crate::{Dialect, Graph};
 use std::path::PathBuf;
 
 #[cfg(feature = "postgres")]
-use crate::postgres::{describe, PostgresMigrator};
+use super::url::redact;
+
+#[cfg(feature = "postgres")]
+use super::libpq::Env;
+#[cfg(feature = "postgres")]
+use crate::postgres::{connect as postgres_connect, describe, PostgresMigrator};
 #[cfg(feature = "sqlite")]
 use crate::sqlite::SqliteMigrator;
 
@@ -48,6 +53,8 @@ pub enum ConnectError {
 pub struct Connector {
     application_name: String,
     on_connection_end: Option<Report>,
+    #[cfg(feature = "postgres")]
+    env: Env,
 }
 
 /// Where a connection's end is reported.
@@ -55,12 +62,19 @@ type Report = Box<dyn Fn(&str) + Send + Sync>;
 
 impl Default for Connector {
     fn default() -> Connector {
-        Connector { application_name: "cargo-migrate".to_string(), on_connection_end: None }
+        Connector {
+            application_name: "cargo-migrate".to_string(),
+            on_connection_end: None,
+            #[cfg(feature = "postgres")]
+            env: Env::default(),
+        }
     }
 }
 
 impl Connector {
-    /// The `application_name` PostgreSQL sessions show in `pg_stat_activity`.
+    /// The `application_name` PostgreSQL sessions show in `pg_stat_activity`
+    /// when neither the URL nor `PGAPPNAME` names one (libpq's
+    /// `fallback_application_name`).
     pub fn application_name(mut self, name: &str) -> Connector {
         self.application_name = name.to_string();
         self
@@ -71,6 +85,19 @@ impl Connector {
     /// says "connection closed".
     pub fn on_connection_end(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Connector {
         self.on_connection_end = Some(Box::new(report));
+        self
+    }
+
+    /// Where PostgreSQL settings the URL leaves out are looked up by name
+    /// (`PGHOST`, `PGSSLMODE`, `PGPASSFILE`, `HOME`…): the process
+    /// environment unless given here, e.g. by tests, which must not change
+    /// the process's.
+    #[cfg(feature = "postgres")]
+    pub fn environment(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Connector {
+        self.env = Env::new(lookup);
         self
     }
 
@@ -94,12 +121,12 @@ impl Connector {
     }
 
     #[cfg(feature = "postgres")]
-    fn open_postgres(self, url: &DatabaseUrl, text: &str) -> Result<Database, ConnectError> {
-        PostgresConnection::open(url, text, self).map(Database::Postgres)
+    fn open_postgres(self, url: &DatabaseUrl, postgres: &PostgresUrl) -> Result<Database, ConnectError> {
+        PostgresConnection::open(url, postgres, self).map(Database::Postgres)
     }
 
     #[cfg(not(feature = "postgres"))]
-    fn open_postgres(self, url: &DatabaseUrl, _: &str) -> Result<Database, ConnectError> {
+    fn open_postgres(self, url: &DatabaseUrl, _: &PostgresUrl) -> Result<Database, ConnectError> {
         Err(ConnectError::NotCompiled { url: url.to_string(), feature: "postgres" })
     }
 }
@@ -226,26 +253,38 @@ pub struct PostgresConnection {
 
 #[cfg(feature = "postgres")]
 impl PostgresConnection {
-    /// Connects to a `postgres://` URL with the default settings.
+    /// Connects to a PostgreSQL URL or `key=value` string with the default
+    /// settings.
     pub fn connect(url: &str) -> Result<PostgresConnection, ConnectError> {
-        let parsed = DatabaseUrl::Postgres(url.to_string());
-        PostgresConnection::open(&parsed, url, Connector::default())
+        let parsed = DatabaseUrl::parse(url)
+            .map_err(|e| ConnectError::InvalidUrl { url: redact(url), reason: e.to_string() })?;
+        let DatabaseUrl::Postgres(postgres) = &parsed else {
+            return Err(ConnectError::InvalidUrl {
+                url: parsed.to_string(),
+                reason: "not PostgreSQL".to_string(),
+            });
+        };
+        PostgresConnection::open(&parsed, postgres, Connector::default())
     }
 
-    fn open(url: &DatabaseUrl, text: &str, connector: Connector) -> Result<PostgresConnection, ConnectError> {
+    fn open(
+        url: &DatabaseUrl,
+        postgres: &PostgresUrl,
+        connector: Connector,
+    ) -> Result<PostgresConnection, ConnectError> {
         // The driver's messages never quote the connection string; ours
         // quote only the redacted URL.
-        let mut config: tokio_postgres::Config = text.parse().map_err(|e: tokio_postgres::Error| {
-            ConnectError::InvalidUrl { url: url.to_string(), reason: describe(&e) }
-        })?;
-        config.application_name(&connector.application_name);
+        let (config, ours) = postgres_connect::parse(postgres, &connector.env)
+            .map_err(|reason| ConnectError::InvalidUrl { url: url.to_string(), reason })?;
+        let target = postgres_connect::resolve(config, &ours, &connector.env, &connector.application_name)
+            .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| ConnectError::Open { url: url.to_string(), source: Box::new(e) })?;
         let (client, connection) = runtime
-            .block_on(config.connect(tokio_postgres::NoTls))
-            .map_err(|e| ConnectError::Connect { url: url.to_string(), reason: describe(&e) })?;
+            .block_on(postgres_connect::connect(&target))
+            .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
         let report = connector.on_connection_end;
         runtime.spawn(async move {
             if let (Err(error), Some(report)) = (connection.await, report) {

@@ -1,10 +1,16 @@
-//! Reaching a database: its URL (and a form of it safe to print), and one
+//! Reaching a database: its URL (and a form of it safe to print), libpq's
+//! connection settings (`PG*` variables, the password file), and one
 //! blocking handle on either kind, [`Database`], opened by a [`Connector`]
 //! (behind the `sqlite` / `postgres` features).
 
+// Only the URL's own parsing is used without the PostgreSQL driver.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) mod libpq;
+#[cfg(feature = "postgres")]
+pub(crate) mod pgpass;
 pub(crate) mod url;
 
-pub use url::{redact, DatabaseUrl, UrlError};
+pub use url::{redact, DatabaseUrl, PostgresUrl, UrlError};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod handle;

@@ -221,12 +221,12 @@ pub enum ApplyError {
     LockTimeout { seconds: u64, holder: String },
     /// A statement waited longer than the statement lock timeout for a
     /// table lock another session holds; the revision was rolled back.
-    #[error("{at}: revision `{revision}` rolled back: `{statement}` waited more than {waited} for a lock: {blockers}")]
+    #[error("{at}: revision `{revision}` rolled back: `{statement}` waited more than {waited_ms} ms for a lock: {blockers}")]
     StatementLockTimeout {
         at: Location,
         revision: String,
         statement: String,
-        waited: String,
+        waited_ms: u64,
         blockers: String,
     },
     #[error("database error: {0}")]

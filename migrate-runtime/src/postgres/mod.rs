@@ -8,7 +8,9 @@
 //! history row; COMMIT;`, the same text `--sql` prints: one round trip per
 //! revision.
 
+pub(crate) mod connect;
 pub(crate) mod introspect;
+pub(crate) mod tls;
 
 pub use introspect::introspect;
 
@@ -270,8 +272,8 @@ impl<'a> PostgresMigrator<'a> {
             Ok(rows) if !rows.is_empty() => rows.iter().map(describe_blocker).collect::<Vec<_>>().join("; "),
             _ => "another session holds a lock on a table it uses".to_string(),
         };
-        let waited = format!("{} ms", self.options.statement_lock_timeout.as_millis());
-        ApplyError::StatementLockTimeout { at, revision, statement, waited, blockers }
+        let waited_ms = self.options.statement_lock_timeout.as_millis() as u64;
+        ApplyError::StatementLockTimeout { at, revision, statement, waited_ms, blockers }
     }
 
     /// A `transaction: none` revision: a history row with a progress mark

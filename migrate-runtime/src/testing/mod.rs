@@ -33,7 +33,7 @@ pub use database::TestDatabase;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 pub use scratch::{product, PostgresScratch, Scratch, ScratchDatabase, ScratchError};
 #[cfg(feature = "postgres")]
-pub use server::{test_server, ServerError, ThrowawayServer, TEST_URL_VAR};
+pub use server::{test_server, ServerBuilder, ServerError, ThrowawayServer, TEST_URL_VAR};
 #[cfg(feature = "sqlite")]
 pub use template::SqliteTemplate;
 #[cfg(feature = "postgres")]

@@ -114,7 +114,9 @@ impl PostgresScratch {
             return Ok(PostgresScratch { _server: Some(server), base });
         };
         match DatabaseUrl::parse(url) {
-            Ok(DatabaseUrl::Postgres(base)) => Ok(PostgresScratch { _server: None, base }),
+            Ok(DatabaseUrl::Postgres(base)) => {
+                Ok(PostgresScratch { _server: None, base: base.text().to_string() })
+            }
             _ => Err(ScratchError::NotPostgres { url: redact(url) }),
         }
     }
@@ -167,7 +169,7 @@ impl ScratchDatabase<'_> {
     }
 
     fn open(&self) -> Result<Database, ScratchError> {
-        Ok(database::connect(&DatabaseUrl::Postgres(self.url.clone()))?)
+        Ok(Database::Postgres(PostgresConnection::connect(&self.url)?))
     }
 }
 

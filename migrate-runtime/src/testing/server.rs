@@ -104,6 +104,60 @@ pub struct ThrowawayServer {
     dir: TempDir,
 }
 
+/// A separate throw-away server with options the shared one does not have:
+/// TLS (`ssl = on` with a given certificate), client certificates, and
+/// `pg_hba.conf` rules of its own.
+///
+/// ```no_run
+/// use migrate_runtime::testing::ThrowawayServer;
+/// # let (cert_pem, key_pem) = (String::new(), String::new());
+///
+/// let server = ThrowawayServer::builder()
+///     .tls(&cert_pem, &key_pem)
+///     .hba_rule("hostssl all app 127.0.0.1/32 scram-sha-256")
+///     .start()?;
+/// # Ok::<(), migrate_runtime::testing::ServerError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ServerBuilder {
+    tls: Option<(String, String)>,
+    client_ca: Option<String>,
+    hba: Vec<String>,
+}
+
+/// The first `pg_hba.conf` rules of a server given rules of its own: the
+/// superuser keeps `trust`, so the server's tools and the tests' set-up
+/// work whatever the rules after them say.
+const SUPERUSER_RULES: &str = "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\n";
+
+impl ServerBuilder {
+    /// Serves TLS with this certificate (PEM, the chain the server sends)
+    /// and its private key (PEM).
+    pub fn tls(mut self, cert_pem: &str, key_pem: &str) -> ServerBuilder {
+        self.tls = Some((cert_pem.to_string(), key_pem.to_string()));
+        self
+    }
+
+    /// Trusts client certificates signed by this CA (PEM): `ssl_ca_file`,
+    /// which `cert` rules and `clientcert=` need.
+    pub fn client_ca(mut self, ca_pem: &str) -> ServerBuilder {
+        self.client_ca = Some(ca_pem.to_string());
+        self
+    }
+
+    /// A `pg_hba.conf` line. Given any, they replace initdb's `trust` rules,
+    /// after rules that let the superuser `postgres` in without a password.
+    pub fn hba_rule(mut self, line: &str) -> ServerBuilder {
+        self.hba.push(line.to_string());
+        self
+    }
+
+    /// Creates the cluster and starts it, as [`ThrowawayServer::start`].
+    pub fn start(self) -> Result<ThrowawayServer, ServerError> {
+        ThrowawayServer::start_with(&self)
+    }
+}
+
 /// How the server binaries are run: as this process's user, or (under root)
 /// as `postgres` through `runuser` or `su`.
 #[derive(Debug, Clone)]
@@ -125,6 +179,16 @@ impl ThrowawayServer {
     /// # Ok::<(), migrate_runtime::testing::ServerError>(())
     /// ```
     pub fn start() -> Result<ThrowawayServer, ServerError> {
+        ThrowawayServer::builder().start()
+    }
+
+    /// Options for a server of its own: TLS, client certificates,
+    /// `pg_hba.conf` rules. See [`ServerBuilder`].
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    fn start_with(options: &ServerBuilder) -> Result<ThrowawayServer, ServerError> {
         let bin = find_bin_dir().ok_or(ServerError::NotInstalled)?;
         let dir = tempfile::Builder::new()
             .prefix("migrate-pg-")
@@ -133,6 +197,7 @@ impl ThrowawayServer {
         let user = RunAs::for_dir(dir.path())?;
         let mut server = ThrowawayServer { port: 0, bin, user, guard: None, dir };
         server.init()?;
+        server.configure(options)?;
         server.guard = server.spawn_guard();
         server.listen(free_port)?;
         Ok(server)
@@ -183,6 +248,48 @@ impl ThrowawayServer {
         let settings = format!("{SETTINGS}unix_socket_directories = '{sockets}'\n");
         let append = |conf: &Path| OpenOptions::new().append(true).open(conf)?.write_all(settings.as_bytes());
         append(&data.join("postgresql.conf")).map_err(|e| io_error("write postgresql.conf", e))
+    }
+
+    /// The builder's TLS files and `pg_hba.conf` rules, written into the
+    /// cluster's configuration.
+    fn configure(&self, options: &ServerBuilder) -> Result<(), ServerError> {
+        let mut settings = String::new();
+        if let Some((cert, key)) = &options.tls {
+            settings += "ssl = on\n";
+            settings += &format!("ssl_cert_file = {}\n", self.private_file("server.crt", cert)?);
+            settings += &format!("ssl_key_file = {}\n", self.private_file("server.key", key)?);
+        }
+        if let Some(ca) = &options.client_ca {
+            settings += &format!("ssl_ca_file = {}\n", self.private_file("client-ca.crt", ca)?);
+        }
+        let data = self.data_dir();
+        let append = |conf: &Path| OpenOptions::new().append(true).open(conf)?.write_all(settings.as_bytes());
+        append(&data.join("postgresql.conf")).map_err(|e| io_error("write postgresql.conf", e))?;
+        if options.hba.is_empty() {
+            return Ok(());
+        }
+        let rules = format!("{SUPERUSER_RULES}{}\n", options.hba.join("\n"));
+        fs::write(data.join("pg_hba.conf"), rules).map_err(|e| io_error("write pg_hba.conf", e))
+    }
+
+    /// Writes `text` to a file of the server user's that only it may read
+    /// (PostgreSQL refuses a key others can read); returns its path quoted
+    /// for `postgresql.conf`.
+    fn private_file(&self, name: &str, text: &str) -> Result<String, ServerError> {
+        let path = self.dir.path().join(name);
+        fs::write(&path, text).map_err(|e| io_error(&format!("write {name}"), e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| io_error(&format!("protect {name}"), e))?;
+        }
+        if !matches!(self.user, RunAs::Me) {
+            let mut chown = Command::new("chown");
+            chown.arg(SUPERUSER).arg(&path);
+            run(chown)?;
+        }
+        Ok(format!("'{}'", path.to_string_lossy().replace('\'', "''")))
     }
 
     /// Starts the server on the port `next_port` gives, and on another if

@@ -8,6 +8,7 @@
 
 mod alembic;
 mod autogen;
+mod connections;
 mod fixtures;
 mod foreign_keys;
 mod graph;

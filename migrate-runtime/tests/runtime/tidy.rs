@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-const DRIVERS: [&str; 3] = ["rusqlite", "tokio_postgres", "tokio::"];
+const DRIVERS: [&str; 4] = ["rusqlite", "tokio_postgres", "tokio::", "rustls"];
 const MAY_NAME_DRIVERS: [&str; 4] = ["sqlite/", "postgres/", "database/handle.rs", "testing/"];
 
 #[test]
