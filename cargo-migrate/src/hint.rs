@@ -45,6 +45,9 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              run `cargo migrate upgrade --baseline`"
                 .to_string()
         }
+        ApplyError::InterruptedPartway { .. } => {
+            ": see what its statements did, then settle it with `cargo migrate repair`".to_string()
+        }
         ApplyError::StatementLockTimeout { .. } => {
             "; run again when that session ends, retry on your own terms with `--retries N`, or let \
              statements wait longer with `--statement-lock-timeout SECONDS` (0 waits forever)"

@@ -11,6 +11,7 @@ mod hint;
 mod output;
 mod project;
 mod scratch;
+mod signals;
 mod view;
 
 use clap::Parser;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             output::print_error(&error);
-            ExitCode::FAILURE
+            signals::exit_code().map_or(ExitCode::FAILURE, ExitCode::from)
         }
     }
 }

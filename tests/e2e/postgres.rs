@@ -108,6 +108,75 @@ fn a_failing_no_transaction_revision_is_marked_dirty_until_repaired() {
     assert_eq!(valid[0][0], "t", "both concurrent indexes built and valid");
 }
 
+/// Sends `signal` (`INT`, `TERM`) to a running migrator.
+fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = std::process::Command::new("kill").args(["-s", signal, &child.id().to_string()]).status();
+    assert!(status.expect("run kill").success(), "kill -s {signal}");
+}
+
+/// Waits until the database `url` runs a statement containing `text`.
+fn wait_for_query(url: &str, text: &str) -> bool {
+    let sql_text = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' \
+         AND query LIKE '%{text}%' AND pid <> pg_backend_pid()"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if sql(url, &sql_text)[0][0] != "0" {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM while a revision runs: the statement is
+/// cancelled, the revision rolls back, the lock is released, the process
+/// says so and exits 128 + the signal. Inside a `transaction: none`
+/// revision it says where it stopped and how to settle it.
+#[test]
+fn a_signal_stops_the_run_at_a_safe_point_and_says_what_happened() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let header = "-- revision: aaaaaaaaaaaa\n-- revises: 20f04b9598da\n-- message: slow\n";
+    let body = "\n-- migrate:upgrade\nCREATE TABLE slow (id INT);\nSELECT pg_sleep(60);\nCREATE TABLE after (id INT);\n\n\
+                -- migrate:downgrade\nDROP TABLE IF EXISTS after;\nDROP TABLE slow;\n";
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        demo.write("migrations/aaaaaaaaaaaa_slow.sql", &format!("{header}{body}"));
+        let child = demo.spawn(&["upgrade", "--database-url", &url]);
+        assert!(wait_for_query(&url, "pg_sleep"), "the revision never started");
+        send_signal(&child, signal);
+        let run = finish(child);
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(run.stderr.contains("stopping at a safe point"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("interrupted: revision `aaaaaaaaaaaa` was rolled back"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"]);
+        assert!(!schema(&url).iter().any(|c| c.starts_with("slow.")), "rolled back");
+        let locks = "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+                     WHERE l.locktype = 'advisory' AND d.datname = current_database()";
+        assert_eq!(sql(&url, locks)[0][0], "0", "the migration lock is released");
+    }
+
+    demo.write("migrations/aaaaaaaaaaaa_slow.sql", &format!("{header}-- transaction: none\n{body}"));
+    let child = demo.spawn(&["upgrade", "--database-url", &url]);
+    assert!(wait_for_query(&url, "pg_sleep"), "the revision never started");
+    send_signal(&child, "TERM");
+    let run = finish(child);
+    assert_eq!(run.code, 143, "{run:?}");
+    assert!(
+        run.stderr.contains("aaaaaaaaaaaa_slow.sql:8: interrupted inside revision `aaaaaaaaaaaa`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("cargo migrate repair"), "{}", run.stderr);
+    assert!(schema(&url).iter().any(|c| c.starts_with("slow.")), "the statement before stays");
+}
+
 #[test]
 fn drift_stops_the_run_unless_allowed() {
     let Some(url) = database() else { return };

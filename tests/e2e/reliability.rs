@@ -716,6 +716,32 @@ fn read_commands_work_on_a_sqlite_database_a_killed_writer_left() {
     }
 }
 
+/// SIGINT or SIGTERM while a SQLite revision runs: `sqlite3_interrupt`
+/// stops the statement, the revision rolls back, and the process says so
+/// and exits 128 + the signal.
+#[test]
+fn a_signal_rolls_back_the_running_sqlite_revision_and_says_so() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let fixture = project(&slow_chain(&SQLITE_SLOW.replace("x < 100000", "x < 5000000")));
+        let db = sqlite_file(&fixture, "interrupted.db", "delete");
+        let url = sqlite_url(&db);
+        fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
+        let child = fixture.spawn(&["upgrade", "--database-url", &url]);
+        assert!(wait_until(Duration::from_secs(10), || sqlite_write_locked(&db)), "never wrote");
+        let status =
+            std::process::Command::new("kill").args(["-s", signal, &child.id().to_string()]).status();
+        assert!(status.expect("run kill").success());
+        let run = finish(child);
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(
+            run.stderr.contains(&format!("interrupted: revision `{}` was rolled back", id(2))),
+            "{run:?}"
+        );
+        assert_eq!(history(&db, "migrate_history"), [id(1)]);
+        assert!(!tables(&db).contains(&"slow_a".to_string()), "rolled back: {:?}", tables(&db));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 7. Lock timeout (PostgreSQL: `postgres::a_held_lock_times_out_naming_its_holder_and_changes_nothing`)
 

@@ -84,6 +84,7 @@ fn run_package(
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
     options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
     options.lock_retries = args.retries;
+    options.interrupt = crate::signals::watch();
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
     if !cx.json() {

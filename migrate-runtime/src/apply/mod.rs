@@ -7,12 +7,14 @@
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 pub(crate) mod history;
+pub(crate) mod interrupt;
 pub(crate) mod plan;
 pub(crate) mod script;
 
 pub use history::{
     create_table_sql, AppliedRevision, MarkState, NotAProgressMark, OtherPackageRevision, ProgressMark,
 };
+pub use interrupt::Interrupt;
 pub use plan::State;
 pub use script::{downgrade_script, downgrade_step, upgrade_script, upgrade_step};
 
@@ -46,6 +48,8 @@ pub struct Options {
     /// How many times a revision whose statement timed out on a lock is
     /// tried again (with a growing pause) before the run fails.
     pub lock_retries: u32,
+    /// Stops the run when requested (see [`Interrupt`]); never, by default.
+    pub interrupt: Interrupt,
     /// Upgrade a database that holds tables but has no history table yet,
     /// applying every revision from base on top of them. Without it such a
     /// first run is refused.
@@ -64,6 +68,7 @@ impl Options {
             lock_timeout: Duration::from_secs(60),
             statement_lock_timeout: Duration::from_secs(5),
             lock_retries: 0,
+            interrupt: Interrupt::default(),
             baseline: false,
             allow_unstamp: false,
         }
@@ -179,4 +184,38 @@ fn one_line(sql: &str) -> String {
         Some((cut, _)) => format!("{}…", &flat[..cut]),
         None => flat,
     }
+}
+
+/// What `error` means when the run was asked to stop: the cancelled
+/// statement's revision rolled back, or, outside a transaction, stopped
+/// part-way. Unchanged when nobody asked.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn interrupted(
+    graph: &crate::chain::graph::Graph,
+    options: &Options,
+    error: ApplyError,
+) -> ApplyError {
+    if !options.interrupt.is_requested() {
+        return error;
+    }
+    match error {
+        ApplyError::Statement { at, revision, .. } => {
+            let mode = graph.find(&revision).map(|rev| graph.revision(rev).transaction);
+            if mode == Some(crate::model::revision::TransactionMode::None) {
+                return ApplyError::InterruptedPartway { at, revision };
+            }
+            ApplyError::Interrupted { revision: Some(revision) }
+        }
+        ApplyError::Interrupted { .. } | ApplyError::InterruptedPartway { .. } => error,
+        _ => ApplyError::Interrupted { revision: None },
+    }
+}
+
+/// Stops a run between revisions once an interrupt was requested.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn stop_if_interrupted(options: &Options) -> Result<(), ApplyError> {
+    if options.interrupt.is_requested() {
+        return Err(ApplyError::Interrupted { revision: None });
+    }
+    Ok(())
 }

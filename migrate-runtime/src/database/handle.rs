@@ -156,7 +156,8 @@ macro_rules! on_engine {
             #[cfg(feature = "postgres")]
             Database::Postgres(pg) => {
                 let $migrator = PostgresMigrator::new(&pg.client, $graph, $options);
-                pg.runtime.block_on($call)
+                let cancel = pg.cancel.clone();
+                $options.interrupt.cancelling_with(move || cancel(), || pg.runtime.block_on($call))
             }
         }
     };
@@ -249,6 +250,9 @@ pub struct PostgresConnection {
     // Terminate message while the runtime still drives the connection.
     client: tokio_postgres::Client,
     runtime: tokio::runtime::Runtime,
+    /// Cancels the running statement: how an [`crate::apply::Interrupt`]
+    /// reaches a revision in progress.
+    cancel: std::sync::Arc<dyn Fn() + Send + Sync>,
 }
 
 #[cfg(feature = "postgres")]
@@ -299,7 +303,8 @@ impl PostgresConnection {
         // cancels the statement within a second, rolls back and frees the
         // lock for the next migrator.
         let _ = runtime.block_on(client.batch_execute("SET client_connection_check_interval = 1000"));
-        Ok(PostgresConnection { runtime, client })
+        let cancel = std::sync::Arc::new(postgres_connect::canceller(&client, &target));
+        Ok(PostgresConnection { runtime, client, cancel })
     }
 
     /// The driver's client, for what this handle does not offer.

@@ -217,6 +217,18 @@ pub enum ApplyError {
     Statement { at: Location, revision: String, statement: String, message: String },
     #[error("{at}: revision `{revision}` turns foreign keys off but leaves rows that break them, so it was rolled back: {}", violations.join("; "))]
     ForeignKeyCheck { at: Location, revision: String, violations: Vec<String> },
+    /// The run was asked to stop ([`crate::apply::Interrupt`]) and did:
+    /// `revision`, when given, was running and rolled back; the revisions
+    /// before it stay applied.
+    #[error("interrupted: {}; the revisions before it stay applied", match revision {
+        Some(revision) => format!("revision `{revision}` was rolled back"),
+        None => "stopped before the next revision".to_string(),
+    })]
+    Interrupted { revision: Option<String> },
+    /// Asked to stop inside a `transaction: none` revision: the statements
+    /// before `at` stay applied and the revision is marked failed.
+    #[error("{at}: interrupted inside revision `{revision}`, which runs outside a transaction: the statements before this one stay applied and the revision is marked failed")]
+    InterruptedPartway { at: Location, revision: String },
     #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
     LockTimeout { seconds: u64, holder: String },
     /// A statement waited longer than the statement lock timeout for a

@@ -234,6 +234,20 @@ fn cause<T: std::error::Error + 'static>(error: &tokio_postgres::Error) -> Optio
     None
 }
 
+/// Cancels whatever `client` is running, as psql's Ctrl-C does: a cancel
+/// request on a new socket (TLS as the session negotiated it), sent from
+/// the calling thread, which may be a signal handler's: it gets a runtime
+/// of its own. Best effort: a request that cannot be sent changes nothing.
+pub(crate) fn canceller(client: &Client, target: &Target) -> impl Fn() + Send + Sync + 'static {
+    let token = client.cancel_token();
+    let connector = target.connector.clone();
+    move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let _ = runtime.block_on(token.cancel_query(connector.clone()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

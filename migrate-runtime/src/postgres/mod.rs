@@ -17,7 +17,10 @@ pub use introspect::introspect;
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step, lock_timeout_sql, upgrade_step};
-use crate::apply::{count_statements, statement_error, Action, Direction, Options, RepairMark, Step};
+use crate::apply::{
+    count_statements, interrupted, statement_error, stop_if_interrupted, Action, Direction, Options,
+    RepairMark, Step,
+};
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
@@ -76,7 +79,8 @@ impl<'a> PostgresMigrator<'a> {
         if plan_steps(&state, target, Direction::Upgrade, self.options).is_ok_and(|revs| revs.is_empty()) {
             return Ok(Vec::new());
         }
-        self.locked(|| self.run(target, Direction::Upgrade, on_step)).await
+        let run = self.locked(|| self.run(target, Direction::Upgrade, on_step)).await;
+        run.map_err(|error| interrupted(self.graph, self.options, error))
     }
 
     /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
@@ -85,7 +89,8 @@ impl<'a> PostgresMigrator<'a> {
         target: &str,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
-        self.locked(|| self.run(target, Direction::Downgrade, on_step)).await
+        let run = self.locked(|| self.run(target, Direction::Downgrade, on_step)).await;
+        run.map_err(|error| interrupted(self.graph, self.options, error))
     }
 
     /// Records `target` and its ancestors as applied without running SQL,
@@ -128,6 +133,7 @@ impl<'a> PostgresMigrator<'a> {
             if row.get::<_, bool>(0) {
                 return Ok(());
             }
+            stop_if_interrupted(self.options)?;
             if Instant::now() >= deadline {
                 return Err(ApplyError::LockTimeout {
                     seconds: self.options.lock_timeout.as_secs(),
@@ -180,6 +186,7 @@ impl<'a> PostgresMigrator<'a> {
         let plan = plan_steps(&state, target, direction, self.options)?;
         let mut steps = Vec::with_capacity(plan.len());
         for rev in plan {
+            stop_if_interrupted(self.options)?;
             let revision = state.graph().revision(rev);
             let done = match direction {
                 Direction::Upgrade if revision.transaction == TransactionMode::None => {

@@ -17,7 +17,8 @@ mod foreign_keys;
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::{
-    count_statements, run_section, statement_error, Action, Direction, Options, RepairMark, Step,
+    count_statements, interrupted, run_section, statement_error, stop_if_interrupted, Action, Direction,
+    Options, RepairMark, Step,
 };
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError};
@@ -69,12 +70,25 @@ impl<'a> SqliteMigrator<'a> {
 
     /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
     pub fn upgrade(&self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
-        self.run_steps(target, Direction::Upgrade, on_step)
+        self.interruptible(|| self.run_steps(target, Direction::Upgrade, on_step))
     }
 
     /// Reverts revisions down to `target` (`-1`, `base`, an id, …).
     pub fn downgrade(&self, target: &str, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
-        self.run_steps(target, Direction::Downgrade, on_step)
+        self.interruptible(|| self.run_steps(target, Direction::Downgrade, on_step))
+    }
+
+    /// Runs `body` so that the options' interrupt stops the statement in
+    /// progress (SQLite's `sqlite3_interrupt`), and says so in its error.
+    fn interruptible(
+        &self,
+        body: impl FnOnce() -> Result<Vec<Step>, ApplyError>,
+    ) -> Result<Vec<Step>, ApplyError> {
+        let handle = self.conn.get_interrupt_handle();
+        self.options
+            .interrupt
+            .cancelling_with(move || handle.interrupt(), body)
+            .map_err(|error| interrupted(self.graph, self.options, error))
     }
 
     /// Records `target` and its ancestors as applied without running SQL,
@@ -181,6 +195,7 @@ impl<'a> SqliteMigrator<'a> {
                 tx.commit().map_err(database)?;
                 continue;
             }
+            stop_if_interrupted(self.options)?;
             run.plan.as_mut().map(|(_, revs)| revs.pop_front());
             let done = run_one(self.conn, tx, revision, direction, self.options)?;
             on_step(&done);
