@@ -13,12 +13,25 @@ use migrate_runtime::{Dialect, Graph};
 /// Scratch databases of `dialect`; for PostgreSQL on `--database-url`'s
 /// server when given, else on a throw-away one.
 pub fn scratch(dialect: Dialect, database_url: Option<&str>) -> Result<Scratch> {
-    Scratch::new(dialect, database_url).map_err(in_cli_words)
+    let scratch = Scratch::new(dialect, database_url).map_err(in_cli_words)?;
+    if let Scratch::Postgres(server) = &scratch {
+        tell_where(server);
+    }
+    Ok(scratch)
 }
 
 /// `--database-url`'s PostgreSQL server, else a throw-away one.
 pub fn postgres_server(database_url: Option<&str>) -> Result<PostgresScratch> {
-    PostgresScratch::start(database_url).map_err(in_cli_words)
+    let server = PostgresScratch::start(database_url).map_err(in_cli_words)?;
+    tell_where(&server);
+    Ok(server)
+}
+
+/// Says when scratch databases are not on the server the user named.
+fn tell_where(server: &PostgresScratch) {
+    if let Some(note) = server.note() {
+        crate::output::print_warning(note);
+    }
 }
 
 fn in_cli_words(error: ScratchError) -> anyhow::Error {

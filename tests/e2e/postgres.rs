@@ -177,6 +177,23 @@ fn a_signal_stops_the_run_at_a_safe_point_and_says_what_happened() {
     assert!(schema(&url).iter().any(|c| c.starts_with("slow.")), "the statement before stays");
 }
 
+/// `walk`, `check`, `diff` and autogenerate build scratch databases; an
+/// ordinary role (no CREATEDB) cannot, so a throw-away server stands in
+/// and the tool says so.
+#[test]
+fn scratch_databases_for_a_role_without_createdb_are_on_a_throwaway_server() {
+    let Some(url) = database() else { return };
+    let role = format!("plain_{}", std::process::id());
+    sql(&url, &format!("CREATE ROLE {role} LOGIN"));
+    assert!(url.starts_with("postgres://postgres@"), "{url}");
+    let plain = url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    let demo = Fixture::copy_as_postgres("demo");
+    let run = demo.run(&["walk", "--database-url", &plain]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains(&format!("role `{role}` cannot create databases on")), "{}", run.stderr);
+    assert!(run.stderr.contains("throw-away PostgreSQL server instead"), "{}", run.stderr);
+}
+
 #[test]
 fn drift_stops_the_run_unless_allowed() {
     let Some(url) = database() else { return };

@@ -21,6 +21,10 @@ pub enum ScratchError {
     NotPostgres { url: String },
     #[error("cannot start a throw-away PostgreSQL server: {reason}")]
     Server { reason: String },
+    /// The given server's role may not create databases, and no throw-away
+    /// server could take its place.
+    #[error("role `{role}` cannot create databases on {server} (it lacks CREATEDB), and no throw-away PostgreSQL server could start here instead ({reason}): scratch databases need a role with CREATEDB, or PostgreSQL server binaries on this machine")]
+    NoCreateDatabase { server: String, role: String, reason: String },
     #[error(transparent)]
     Connect(#[from] database::ConnectError),
     #[error("cannot create a temporary database on {server}: {reason}")]
@@ -101,24 +105,45 @@ fn build_from_sql(database: &Database, sql: &str, history_table: &str) -> Result
 pub struct PostgresScratch {
     _server: Option<ThrowawayServer>,
     base: String,
+    /// Why a throw-away server stands in for the one given, if it does.
+    note: Option<String>,
 }
 
 impl PostgresScratch {
     /// The server of `server_url` (a PostgreSQL URL), else a new
     /// throw-away server.
+    /// A role without `CREATEDB` on that server cannot make scratch
+    /// databases: a throw-away server stands in, and [`Self::note`] says
+    /// so (its PostgreSQL version may differ from the given server's).
     pub fn start(server_url: Option<&str>) -> Result<PostgresScratch, ScratchError> {
-        let Some(url) = server_url else {
-            let server =
-                ThrowawayServer::start().map_err(|e| ScratchError::Server { reason: e.to_string() })?;
-            let base = server.url();
-            return Ok(PostgresScratch { _server: Some(server), base });
+        let Some(url) = server_url else { return PostgresScratch::throwaway(None) };
+        let base = match DatabaseUrl::parse(url) {
+            Ok(DatabaseUrl::Postgres(base)) => base.text().to_string(),
+            _ => return Err(ScratchError::NotPostgres { url: redact(url) }),
         };
-        match DatabaseUrl::parse(url) {
-            Ok(DatabaseUrl::Postgres(base)) => {
-                Ok(PostgresScratch { _server: None, base: base.text().to_string() })
-            }
-            _ => Err(ScratchError::NotPostgres { url: redact(url) }),
-        }
+        let Some(role) = role_without_createdb(&base)? else {
+            return Ok(PostgresScratch { _server: None, base, note: None });
+        };
+        let note = format!(
+            "role `{role}` cannot create databases on {} (no CREATEDB): scratch databases are on a throw-away PostgreSQL server instead",
+            redact(&base)
+        );
+        PostgresScratch::throwaway(Some(note)).map_err(|error| ScratchError::NoCreateDatabase {
+            server: redact(&base),
+            role,
+            reason: error.to_string(),
+        })
+    }
+
+    fn throwaway(note: Option<String>) -> Result<PostgresScratch, ScratchError> {
+        let server = ThrowawayServer::start().map_err(|e| ScratchError::Server { reason: e.to_string() })?;
+        let base = server.url();
+        Ok(PostgresScratch { _server: Some(server), base, note })
+    }
+
+    /// Why scratch databases are not where they were asked to be, if so.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
 
     /// A new empty database named `migrate_<purpose>_<pid>_<n>`, dropped
@@ -146,6 +171,17 @@ impl PostgresScratch {
         let database = scratch.open()?;
         build_head(&database, graph, options)
     }
+}
+
+/// The current role's name when it may not create databases.
+fn role_without_createdb(base: &str) -> Result<Option<String>, ScratchError> {
+    let admin = PostgresConnection::connect(base)?;
+    let sql = "SELECT current_user::text, rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user";
+    let row = admin.block_on(admin.client().query_one(sql, &[])).map_err(|error| ScratchError::Create {
+        server: redact(base),
+        reason: crate::DatabaseError::from(error),
+    })?;
+    Ok((!row.get::<_, bool>(1)).then(|| row.get(0)))
 }
 
 /// A temporary database, dropped on drop. Connections to it must be closed
