@@ -9,6 +9,7 @@ mod deploy;
 mod downgrade;
 mod embed;
 mod graph;
+mod pooler;
 mod postgres;
 mod read;
 mod reliability;

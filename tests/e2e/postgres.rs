@@ -288,7 +288,8 @@ fn a_statement_waiting_on_a_table_lock_times_out_naming_the_session() {
     assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"]);
 
     let script = demo.run(&["upgrade", "--sql", "--dialect", "postgres"]).ok();
-    assert!(script.contains("BEGIN;\nSET LOCAL lock_timeout = '5000ms';\n"), "{script}");
+    assert!(script.contains("SELECT pg_advisory_xact_lock("), "{script}");
+    assert!(script.contains("SET LOCAL lock_timeout = '5000ms';\nDO $migrate$"), "{script}");
 
     let waiter =
         demo.spawn(&["upgrade", "--database-url", &url, "--statement-lock-timeout", "0.5", "--retries", "4"]);

@@ -283,6 +283,67 @@ pub(crate) fn mark_sql(dialect: Dialect, table: &str) -> String {
     )
 }
 
+/// The advisory-lock key migrators of a history table agree on: stable
+/// across versions and machines, so an operator can see who holds it in
+/// `pg_locks`.
+pub(crate) fn lock_key(table: &str) -> i64 {
+    let digest = crate::model::checksum::sql_checksum(&format!("cargo-migrate lock {table}"));
+    // 15 hex digits always fit in an i64.
+    i64::from_str_radix(&digest[..15], 16).unwrap_or_default()
+}
+
+/// The SQLSTATE of a [`guard_sql`] that found the history changed.
+pub(crate) const HISTORY_CHANGED: &str = "MG001";
+
+/// The migration lock in a script's revision transaction, held until the
+/// transaction ends (so no session can keep it by mistake, and a pooler
+/// that moves sessions between server connections cannot leak it), waited
+/// for up to `wait`. The live engine polls for the same lock instead
+/// ([`try_transaction_lock_sql`]).
+pub(crate) fn transaction_lock_sql(table: &str, wait: std::time::Duration) -> String {
+    format!(
+        "SET LOCAL lock_timeout = '{}ms';\nSELECT pg_advisory_xact_lock({});\n",
+        wait.as_millis(),
+        lock_key(table)
+    )
+}
+
+/// A transaction opened with one try for the migration lock: returns one
+/// row, `t` when the lock is now held until the transaction ends.
+pub(crate) fn try_transaction_lock_sql(table: &str) -> String {
+    format!("BEGIN; SELECT pg_try_advisory_xact_lock({})", lock_key(table))
+}
+
+/// A statement that fails with [`HISTORY_CHANGED`] unless the history is
+/// as the run planned for `revision`: for an upgrade not applied yet with
+/// its parents applied, for a downgrade still applied. Run under the
+/// transaction's lock, it makes a revision that another migrator applied
+/// meanwhile a signal to plan again, never a second application.
+pub(crate) fn guard_sql(table: &str, package: &str, revision: &Revision, direction: Direction) -> String {
+    let table = quote_ident(table);
+    let row = |id: &str| {
+        format!(
+            "SELECT 1 FROM {table} WHERE package = {} AND revision = {}",
+            quote_literal(package),
+            quote_literal(id)
+        )
+    };
+    let mut changed = match direction {
+        Direction::Upgrade => format!("EXISTS ({})", row(&revision.id)),
+        Direction::Downgrade => format!("NOT EXISTS ({})", row(&revision.id)),
+    };
+    if direction == Direction::Upgrade {
+        for parent in &revision.parents {
+            changed += &format!(" OR NOT EXISTS ({})", row(parent));
+        }
+    }
+    format!(
+        "DO $migrate$ BEGIN IF {changed} THEN RAISE EXCEPTION 'the history changed since this run planned revision {}' \
+         USING ERRCODE = '{HISTORY_CHANGED}'; END IF; END $migrate$;\n",
+        revision.id.replace('\'', "")
+    )
+}
+
 /// The `DELETE` of one revision's row.
 pub(crate) fn delete_sql(table: &str, package: &str, revision: &str) -> String {
     format!(

@@ -60,10 +60,27 @@ pub fn downgrade_script(
 /// it is `transaction: none`. The live PostgreSQL engine sends exactly this
 /// as one batch, so `--sql` shows what a live run does.
 pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) -> Result<String, ApplyError> {
+    upgrade_text(revision, dialect, options, Opening::Script)
+}
+
+/// [`upgrade_step`] as the live PostgreSQL engine sends it, after it opened
+/// the transaction and took the migration lock there itself (by polling,
+/// so that it never queues behind another migrator's `CREATE INDEX
+/// CONCURRENTLY`, which would wait for its transaction in turn).
+pub(crate) fn upgrade_step_under_lock(revision: &Revision, options: &Options) -> Result<String, ApplyError> {
+    upgrade_text(revision, Dialect::Postgres, options, Opening::LockHeld)
+}
+
+fn upgrade_text(
+    revision: &Revision,
+    dialect: Dialect,
+    options: &Options,
+    opening: Opening,
+) -> Result<String, ApplyError> {
     let section = revision.upgrade_section(dialect)?;
     let row = AppliedRevision::for_revision(revision, dialect);
     let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
-    Ok(step(revision, dialect, options, "upgrade", section, &insert))
+    Ok(step(revision, dialect, options, Direction::Upgrade, section, &insert, opening))
 }
 
 /// One revision's downgrade with the deletion of its history row.
@@ -72,9 +89,36 @@ pub fn downgrade_step(
     dialect: Dialect,
     options: &Options,
 ) -> Result<String, ApplyError> {
+    downgrade_text(revision, dialect, options, Opening::Script)
+}
+
+/// [`downgrade_step`] after the engine opened the transaction with the
+/// lock; see [`upgrade_step_under_lock`].
+pub(crate) fn downgrade_step_under_lock(
+    revision: &Revision,
+    options: &Options,
+) -> Result<String, ApplyError> {
+    downgrade_text(revision, Dialect::Postgres, options, Opening::LockHeld)
+}
+
+fn downgrade_text(
+    revision: &Revision,
+    dialect: Dialect,
+    options: &Options,
+    opening: Opening,
+) -> Result<String, ApplyError> {
     let section = revision.downgrade_section(dialect)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
-    Ok(step(revision, dialect, options, "downgrade", section, &delete))
+    Ok(step(revision, dialect, options, Direction::Downgrade, section, &delete, opening))
+}
+
+/// How a PostgreSQL revision's transaction begins in the text: opened with
+/// the migration lock waited for (a script), or already open with the lock
+/// held (the engine took it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Script,
+    LockHeld,
 }
 
 /// The `lock_timeout` value a PostgreSQL revision runs under (`5000ms`);
@@ -89,15 +133,20 @@ fn step(
     revision: &Revision,
     dialect: Dialect,
     options: &Options,
-    direction: &str,
+    direction: Direction,
     section: &Section,
     history_sql: &str,
+    opening: Opening,
 ) -> String {
     let sql = &section.sql;
     let parents =
         if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
+    let word = match direction {
+        Direction::Upgrade => "upgrade",
+        Direction::Downgrade => "downgrade",
+    };
     let mut out = format!(
-        "-- Running {direction} {parents} -> {}: {}\n-- {}\n",
+        "-- Running {word} {parents} -> {}: {}\n-- {}\n",
         revision.id,
         one_line(&revision.message),
         revision.location
@@ -108,13 +157,21 @@ fn step(
     if keys_off {
         out += "PRAGMA foreign_keys = OFF;\n";
     }
-    let lock_timeout = lock_timeout_sql(dialect, options);
-    if transactional {
+    // Outside a transaction the session's timeout holds until the RESET.
+    let session_timeout = lock_timeout_sql(dialect, options).filter(|_| !transactional);
+    let locked_here = transactional && dialect == Dialect::Postgres;
+    if transactional && opening == Opening::Script {
         out += "BEGIN;\n";
     }
-    if let Some(timeout) = &lock_timeout {
-        // Scoped to the revision: its transaction, else until the RESET.
-        out += &format!("SET {}lock_timeout = '{timeout}';\n", if transactional { "LOCAL " } else { "" });
+    if locked_here && opening == Opening::Script {
+        out += &history::transaction_lock_sql(&options.history_table, options.lock_timeout);
+    }
+    if locked_here {
+        out += &format!("SET LOCAL lock_timeout = '{}ms';\n", options.statement_lock_timeout.as_millis());
+        out += &history::guard_sql(&options.history_table, &options.package, revision, direction);
+    }
+    if let Some(timeout) = &session_timeout {
+        out += &format!("SET lock_timeout = '{timeout}';\n");
     }
     if !sql.trim().is_empty() {
         out += sql;
@@ -127,7 +184,7 @@ fn step(
     }
     if transactional {
         out += "COMMIT;\n";
-    } else if lock_timeout.is_some() {
+    } else if session_timeout.is_some() {
         out += "RESET lock_timeout;\n";
     }
     if keys_off {

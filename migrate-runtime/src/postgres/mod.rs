@@ -1,12 +1,16 @@
 //! Applying revisions to PostgreSQL through tokio-postgres.
 //!
-//! A run holds a session advisory lock, taken by polling
-//! `pg_try_advisory_lock` so that a waiting migrator never queues behind (and
-//! so never deadlocks) another's `CREATE INDEX CONCURRENTLY`, and released on
-//! every way out, errors included. Under the lock the history is read once
-//! and each revision goes to the server as one batch, `BEGIN; …; INSERT
-//! history row; COMMIT;`, the same text `--sql` prints: one round trip per
-//! revision.
+//! A run reads the history and plans without a lock. Each transactional
+//! revision then runs in a transaction that takes the migration lock
+//! (`pg_try_advisory_xact_lock`, polled, so a waiting migrator holds no
+//! transaction open that another's `CREATE INDEX CONCURRENTLY` would wait
+//! for), checks under it that the history is as planned (else the run plans
+//! again), and sends the revision as one batch: the text `--sql` prints
+//! from its `SET LOCAL lock_timeout` on. The lock ends with the transaction,
+//! so a pooler that moves the session between server connections (PgBouncer
+//! in transaction mode) cannot strand it; queries with parameters use
+//! unnamed statements for the same reason. A `transaction: none` revision,
+//! whose statements are transactions of their own, holds a session lock.
 
 pub(crate) mod connect;
 pub(crate) mod introspect;
@@ -16,7 +20,7 @@ pub use introspect::introspect;
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
-use crate::apply::script::{downgrade_step, lock_timeout_sql, upgrade_step};
+use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::{
     count_statements, interrupted, statement_error, stop_if_interrupted, Action, Direction, Options,
     RepairMark, Step,
@@ -27,6 +31,7 @@ use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::sql::split::split_statements;
 use std::time::{Duration, Instant};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 const DIALECT: Dialect = Dialect::Postgres;
@@ -79,7 +84,7 @@ impl<'a> PostgresMigrator<'a> {
         if plan_steps(&state, target, Direction::Upgrade, self.options).is_ok_and(|revs| revs.is_empty()) {
             return Ok(Vec::new());
         }
-        let run = self.locked(|| self.run(target, Direction::Upgrade, on_step)).await;
+        let run = self.run(target, Direction::Upgrade, on_step).await;
         run.map_err(|error| interrupted(self.graph, self.options, error))
     }
 
@@ -89,7 +94,7 @@ impl<'a> PostgresMigrator<'a> {
         target: &str,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
-        let run = self.locked(|| self.run(target, Direction::Downgrade, on_step)).await;
+        let run = self.run(target, Direction::Downgrade, on_step).await;
         run.map_err(|error| interrupted(self.graph, self.options, error))
     }
 
@@ -98,13 +103,45 @@ impl<'a> PostgresMigrator<'a> {
     /// would revert) only when `allow_unstamp` says so; rows of other
     /// branches stay. Clears partial-application marks.
     pub async fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
-        self.locked(|| self.stamp_locked(target)).await
+        self.prepare(Direction::Downgrade).await?;
+        self.in_transaction(self.stamp_locked(target)).await
     }
 
     /// Settles revisions left partially applied; returns them with the
     /// progress they had recorded.
     pub async fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
-        self.locked(|| self.repair_locked(mark)).await
+        self.in_transaction(self.repair_locked(mark)).await
+    }
+
+    /// Opens a transaction holding the migration lock: a lock that ends
+    /// with the transaction, so a pooler that hands the session's next
+    /// statement to another server connection cannot strand it. Taken by
+    /// polling, each try its own short transaction: a migrator that waits
+    /// holds no transaction open, so another's `CREATE INDEX CONCURRENTLY`
+    /// (which waits for every open transaction) never waits for it.
+    async fn begin_with_lock(&self) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + self.options.lock_timeout;
+        let try_lock = history::try_transaction_lock_sql(&self.options.history_table);
+        loop {
+            let messages = match self.client.simple_query(&try_lock).await {
+                Ok(messages) => messages,
+                Err(error) => {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                    return Err(database(error));
+                }
+            };
+            let held =
+                messages.iter().any(|m| matches!(m, SimpleQueryMessage::Row(row) if row.get(0) == Some("t")));
+            if held {
+                return Ok(());
+            }
+            self.client.batch_execute("ROLLBACK").await.map_err(database)?;
+            stop_if_interrupted(self.options)?;
+            if Instant::now() >= deadline {
+                return Err(self.lock_timeout().await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Runs `body` under the advisory lock and releases it whatever happens.
@@ -115,7 +152,7 @@ impl<'a> PostgresMigrator<'a> {
         let key = lock_key(&self.options.history_table);
         self.acquire(key).await?;
         let result = body().await;
-        let released = self.client.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
+        let released = self.client.query_typed("SELECT pg_advisory_unlock($1)", &[(&key, Type::INT8)]).await;
         match (result, released) {
             (Ok(value), Ok(_)) => Ok(value),
             (Ok(_), Err(error)) => Err(database(error)),
@@ -128,9 +165,12 @@ impl<'a> PostgresMigrator<'a> {
     async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
         let deadline = Instant::now() + self.options.lock_timeout;
         loop {
-            let row =
-                self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await.map_err(database)?;
-            if row.get::<_, bool>(0) {
+            let rows = self
+                .client
+                .query_typed("SELECT pg_try_advisory_lock($1)", &[(&key, Type::INT8)])
+                .await
+                .map_err(database)?;
+            if rows.first().is_some_and(|row| row.get::<_, bool>(0)) {
                 return Ok(());
             }
             stop_if_interrupted(self.options)?;
@@ -152,7 +192,7 @@ impl<'a> PostgresMigrator<'a> {
                    WHERE l.locktype = 'advisory' AND l.granted \
                    AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1";
         let what = format!("advisory lock {key} on the history table `{}`", self.options.history_table);
-        match self.client.query_opt(sql, &[&key]).await {
+        match self.client.query_typed(sql, &[(&key, Type::INT8)]).await.map(|rows| rows.into_iter().next()) {
             Ok(Some(row)) => format!(
                 "{what} is held by backend pid {} (application `{}`, client {}, connected since {})",
                 row.get::<_, i32>(0),
@@ -165,75 +205,153 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     async fn state(&self) -> Result<State<'a>, ApplyError> {
-        self.client
-            .batch_execute(&history::create_table_sql(DIALECT, &self.options.history_table))
-            .await
-            .map_err(database)?;
         let (rows, others) = read_all(self.client, self.options).await?;
         Ok(State::new(self.graph, rows).with_other_packages(&self.options.package, others))
     }
 
+    /// Plans from the history, then applies revision after revision, each
+    /// in a transaction that takes the migration lock and checks the
+    /// history is still as planned: when another migrator got there first,
+    /// plans again (from where the run started, for relative targets).
     async fn run(
         &self,
         target: &str,
         direction: Direction,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
-        if direction == Direction::Upgrade {
-            self.ensure_empty_or_baseline().await?;
-        }
-        let state = self.state().await?;
-        let plan = plan_steps(&state, target, direction, self.options)?;
-        let mut steps = Vec::with_capacity(plan.len());
-        for rev in plan {
-            stop_if_interrupted(self.options)?;
-            let revision = state.graph().revision(rev);
-            let done = match direction {
-                Direction::Upgrade if revision.transaction == TransactionMode::None => {
-                    self.apply_outside_transaction(revision).await?
+        self.prepare(direction).await?;
+        let mut start = None;
+        let mut steps = Vec::new();
+        'plan: loop {
+            let state = self.state().await?;
+            let plan = match plan_from(&state, target, &mut start, direction, self.options) {
+                Err(ApplyError::Dirty { progress, .. }) if ProgressMark::stored_in_progress(&progress) => {
+                    // Another migrator may be running that `transaction:
+                    // none` revision, holding the session lock: plan once
+                    // it is done, under that lock, where a mark still in
+                    // progress is one a crashed run left.
+                    let state = self.locked(|| self.state()).await?;
+                    plan_from(&state, target, &mut start, direction, self.options)?;
+                    continue 'plan;
                 }
-                Direction::Upgrade => {
-                    let batch = upgrade_step(revision, DIALECT, self.options)?;
-                    self.send_retrying(revision, &batch, Direction::Upgrade).await?
-                }
-                _ if revision.transaction == TransactionMode::None => {
-                    self.revert_outside_transaction(revision).await?
-                }
-                _ => {
-                    let batch = downgrade_step(revision, DIALECT, self.options)?;
-                    self.send_retrying(revision, &batch, direction).await?
-                }
+                plan => plan?,
             };
-            on_step(&done);
-            steps.push(done);
+            for rev in plan {
+                stop_if_interrupted(self.options)?;
+                let Some(done) = self.run_one(state.graph().revision(rev), direction).await? else {
+                    continue 'plan;
+                };
+                on_step(&done);
+                steps.push(done);
+            }
+            return Ok(steps);
         }
-        Ok(steps)
     }
 
-    /// A database without the history table must hold no tables either,
+    /// One revision; `None` when the history changed under the run.
+    async fn run_one(&self, revision: &Revision, direction: Direction) -> Result<Option<Step>, ApplyError> {
+        if revision.transaction == TransactionMode::None {
+            return self.locked(|| self.outside_transaction(revision, direction)).await;
+        }
+        let batch = match direction {
+            Direction::Upgrade => upgrade_step_under_lock(revision, self.options)?,
+            Direction::Downgrade => downgrade_step_under_lock(revision, self.options)?,
+        };
+        self.send_retrying(revision, &batch, direction).await
+    }
+
+    /// A `transaction: none` revision, under the session lock (its
+    /// statements are separate transactions), if the history still wants it.
+    async fn outside_transaction(
+        &self,
+        revision: &Revision,
+        direction: Direction,
+    ) -> Result<Option<Step>, ApplyError> {
+        let rows = read_all(self.client, self.options).await?.0;
+        let applied = rows.iter().any(|row| row.revision == revision.id);
+        if applied == (direction == Direction::Upgrade) {
+            return Ok(None);
+        }
+        match direction {
+            Direction::Upgrade => self.apply_outside_transaction(revision).await.map(Some),
+            Direction::Downgrade => self.revert_outside_transaction(revision).await.map(Some),
+        }
+    }
+
+    /// Creates the history table under the migration lock (two first runs
+    /// at once would race on `CREATE TABLE IF NOT EXISTS`), refusing, for
+    /// an upgrade, a database that has tables but no history table yet
     /// unless the run says `baseline`. Extensions' tables (PostGIS's
     /// `spatial_ref_sys`) and system schemas do not count.
-    async fn ensure_empty_or_baseline(&self) -> Result<(), ApplyError> {
-        let table = history::quote_ident(&self.options.history_table);
-        let found = self.client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await;
-        if found.map_err(database)?.get::<_, bool>(0) {
-            return Ok(());
+    async fn prepare(&self, direction: Direction) -> Result<(), ApplyError> {
+        let table = &self.options.history_table;
+        self.in_transaction(async {
+            if direction == Direction::Upgrade {
+                // A catalogue query, not `to_regclass`: that looks names up
+                // in the backend's caches without taking a lock, and a
+                // pooled backend that waited for our lock while another
+                // migrator created the table can still hold "no such
+                // table" there.
+                let found = self.client.query_typed(HISTORY_EXISTS, &[(table, Type::TEXT)]).await;
+                if !found.map_err(database)?.first().is_some_and(|row| row.get::<_, bool>(0)) {
+                    let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
+                    let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+                    ensure_empty_or_baseline(&existing, self.options)?;
+                }
+            }
+            self.client.batch_execute(&history::create_table_sql(DIALECT, table)).await.map_err(database)
+        })
+        .await
+    }
+
+    /// Runs `body` in a transaction holding the migration lock, committed
+    /// after it and rolled back on error.
+    async fn in_transaction<T>(
+        &self,
+        body: impl std::future::Future<Output = Result<T, ApplyError>>,
+    ) -> Result<T, ApplyError> {
+        self.begin_with_lock().await?;
+        let value = match body.await {
+            Ok(value) => value,
+            Err(error) => {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                return Err(error);
+            }
+        };
+        self.client.batch_execute("COMMIT").await.map_err(database)?;
+        Ok(value)
+    }
+
+    /// The error for a migration lock that stayed taken.
+    async fn lock_timeout(&self) -> ApplyError {
+        let key = lock_key(&self.options.history_table);
+        ApplyError::LockTimeout {
+            seconds: self.options.lock_timeout.as_secs(),
+            holder: self.holder(key).await,
         }
-        let rows = self.client.query(USER_TABLES, &[]).await.map_err(database)?;
-        let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
-        ensure_empty_or_baseline(&existing, self.options)
     }
 
     /// Sends one revision's batch. On failure the transaction is rolled
     /// back and the failing statement is named from what the server said,
     /// never by running anything again (a replay would take the revision's
     /// locks a second time and double a slow failure).
-    async fn send(&self, revision: &Revision, batch: &str, direction: Direction) -> Result<Step, ApplyError> {
+    /// `None` when the history changed since the run planned (the batch's
+    /// guard); the run then plans again.
+    async fn send(
+        &self,
+        revision: &Revision,
+        batch: &str,
+        direction: Direction,
+    ) -> Result<Option<Step>, ApplyError> {
         let started = Instant::now();
+        self.begin_with_lock().await?;
         let Err(failure) = run_counting(self.client, batch).await else {
-            return Ok(Step::finished(revision, direction, started));
+            return Ok(Some(Step::finished(revision, direction, started)));
         };
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
+        if failure.error.code().is_some_and(|code| code.code() == history::HISTORY_CHANGED) {
+            return Ok(None);
+        }
         let section = match direction {
             Direction::Upgrade => revision.upgrade_section(DIALECT)?,
             // Never irreversible here: `downgrade_step` built the batch.
@@ -255,7 +373,7 @@ impl<'a> PostgresMigrator<'a> {
         revision: &Revision,
         batch: &str,
         direction: Direction,
-    ) -> Result<Step, ApplyError> {
+    ) -> Result<Option<Step>, ApplyError> {
         let mut pause = Duration::from_secs(1);
         for _ in 0..self.options.lock_retries {
             match self.send(revision, batch, direction).await {
@@ -275,7 +393,7 @@ impl<'a> PostgresMigrator<'a> {
     async fn name_blockers(&self, error: ApplyError) -> ApplyError {
         let ApplyError::Statement { at, revision, statement, .. } = error else { return error };
         let names = relation_names(&statement);
-        let blockers = match self.client.query(BLOCKERS, &[&names]).await {
+        let blockers = match self.client.query_typed(BLOCKERS, &[(&names, Type::TEXT_ARRAY)]).await {
             Ok(rows) if !rows.is_empty() => rows.iter().map(describe_blocker).collect::<Vec<_>>().join("; "),
             _ => "another session holds a lock on a table it uses".to_string(),
         };
@@ -367,16 +485,20 @@ impl<'a> PostgresMigrator<'a> {
     ) -> Result<(), ApplyError> {
         let sql = history::mark_sql(DIALECT, &self.options.history_table);
         let dirty = mark.map(ToString::to_string);
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-            [&self.options.package, &revision.id, &dirty, &ms];
-        self.client.execute(&sql, &params).await.map_err(database).map(drop)
+        let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 4] = [
+            (&self.options.package, Type::TEXT),
+            (&revision.id, Type::TEXT),
+            (&dirty, Type::TEXT),
+            (&ms, Type::INT8),
+        ];
+        self.client.query_typed(&sql, &params).await.map_err(database).map(drop)
     }
 
     async fn stamp_locked(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let state = self.state().await?;
         let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, self.options)?;
         let table = &self.options.history_table;
-        let mut batch = String::from("BEGIN;\n");
+        let mut batch = String::new();
         let mut steps = Vec::new();
         for rev in remove {
             let revision = state.graph().revision(rev);
@@ -390,11 +512,8 @@ impl<'a> PostgresMigrator<'a> {
             batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
             steps.push(Step::finished(revision, Action::Stamp, Instant::now()));
         }
-        batch += &format!("{};\nCOMMIT;\n", history::clear_marks_sql(table, &self.options.package));
-        if let Err(error) = self.client.batch_execute(&batch).await {
-            let _ = self.client.batch_execute("ROLLBACK").await;
-            return Err(database(error));
-        }
+        batch += &history::clear_marks_sql(table, &self.options.package);
+        self.client.batch_execute(&batch).await.map_err(database)?;
         Ok(steps)
     }
 
@@ -407,11 +526,20 @@ impl<'a> PostgresMigrator<'a> {
             .collect();
         let sql = history::repair_sql(DIALECT, &self.options.history_table, mark);
         for (revision, _) in &dirty {
-            self.client.execute(&sql, &[&self.options.package, revision]).await.map_err(database)?;
+            let params = [
+                (&self.options.package as &(dyn tokio_postgres::types::ToSql + Sync), Type::TEXT),
+                (revision, Type::TEXT),
+            ];
+            self.client.query_typed(&sql, &params).await.map_err(database)?;
         }
         Ok(dirty)
     }
 }
+
+/// Whether the history table `$1` exists where `CREATE TABLE` puts it.
+const HISTORY_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relname = $1 AND n.nspname = current_schema())";
 
 /// Sessions other than ours holding granted locks on relations named in
 /// `$1`, with what an operator needs to find them.
@@ -540,13 +668,25 @@ fn plan_steps(
     state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
 }
 
+/// The plan for `target` on the history just read, a relative target
+/// resolved from where the run started (`start`, set on the first call),
+/// so planning again after another migrator's work cannot move it.
+fn plan_from(
+    state: &State<'_>,
+    target: &str,
+    start: &mut Option<Vec<String>>,
+    direction: Direction,
+    options: &Options,
+) -> Result<Vec<Rev>, ApplyError> {
+    let start = start.get_or_insert_with(|| state.current_ids());
+    state.plan(direction, target, &state.resolve_from(target, start)?, options, DIALECT)
+}
+
 /// The advisory-lock key migrators of a history table agree on: stable
 /// across versions and machines, so an operator can see who holds it in
 /// `pg_locks`.
 pub fn lock_key(table: &str) -> i64 {
-    let digest = crate::model::checksum::sql_checksum(&format!("cargo-migrate lock {table}"));
-    // 15 hex digits always fit in an i64.
-    i64::from_str_radix(&digest[..15], 16).unwrap_or_default()
+    history::lock_key(table)
 }
 
 /// Every history row in one unprepared query: this package's rows, and
