@@ -1,6 +1,6 @@
 //! `cargo metadata --no-deps`, remembered: cargo takes about 25 ms to answer,
 //! which was half of a no-op `upgrade`. The answer is kept in the target
-//! folder it names (`target/migrate/.cache/metadata-<anchor>.json`) under a
+//! folder it names (`target/.migrate-cache/metadata-<anchor>.json`) under a
 //! key made of everything that can change it, and used only while the key
 //! still matches. Any doubt is a miss, a miss runs cargo, and a failure is
 //! never kept.
@@ -75,8 +75,10 @@ fn run(manifest_path: Option<&Path>) -> Result<Metadata> {
     )
 }
 
-fn cache_dir(target_dir: &Path) -> PathBuf {
-    target_dir.join("migrate").join(".cache")
+/// Beside `target/migrate/`, not in it: that folder is the default
+/// database's, which read commands never create.
+pub fn cache_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join(".migrate-cache")
 }
 
 /// The manifest cargo starts from.

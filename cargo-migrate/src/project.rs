@@ -73,7 +73,7 @@ impl Project {
     /// or takes its answer from the cache when nothing it depends on changed.
     pub fn discover(manifest_path: Option<&Path>) -> Result<Project> {
         let metadata = metadata_cache::metadata(manifest_path)?;
-        let cache_dir = metadata.target_directory.as_std_path().join("migrate").join(".cache");
+        let cache_dir = metadata_cache::cache_dir(metadata.target_directory.as_std_path());
         let workspace_table = config_table(&metadata.workspace_metadata, "[workspace.metadata.migrate]")?;
         let mut packages = Vec::new();
         for package in metadata.workspace_packages() {

@@ -1,5 +1,5 @@
 //! The start-up caches: `cargo metadata`'s answer and the parsed revisions,
-//! kept under `target/migrate/.cache/`, must never answer for a workspace or
+//! kept under `target/.migrate-cache/`, must never answer for a workspace or
 //! a folder that changed. Each test first lets the cache be used (counting
 //! the runs of cargo through a wrapper named by `$CARGO`), then changes one
 //! thing and checks that the answer follows.
@@ -70,7 +70,7 @@ fn settle() {
 }
 
 fn cache_files(target: &Path) -> Vec<PathBuf> {
-    let listing = std::fs::read_dir(target.join("migrate/.cache")).expect("cache folder");
+    let listing = std::fs::read_dir(target.join(".migrate-cache")).expect("cache folder");
     listing.map(|entry| entry.expect("entry").path()).collect()
 }
 

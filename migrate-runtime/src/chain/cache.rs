@@ -140,6 +140,11 @@ pub(crate) fn save(file: &Path, folder: &Path, files: &[(&str, Stamp, &Revision)
         .filter(|(_, stamp, _)| stamp.settled(now))
         .map(|&(name, stamp, revision)| Entry { name: name.to_string(), stamp, revision })
         .collect();
+    // An older cache's entries cannot match files whose stamps changed, so
+    // nothing to keep means nothing to write (and no folder created).
+    if entries.is_empty() {
+        return;
+    }
     let cached = CacheFile { format: FORMAT, build: build(), folder: folder.to_path_buf(), entries };
     if let Ok(bytes) = postcard::to_stdvec(&cached) {
         let _ = write_atomically(file, &bytes);
