@@ -84,6 +84,7 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / "target/release/cargo-migrate"))
     parser.add_argument("--tools", default="/work/bench-tools/bin")
     parser.add_argument("--runs", default="30")
+    parser.add_argument("--baseline", help="an older cargo-migrate binary to measure beside this one")
     args = parser.parse_args()
     binary = args.binary
     if not shutil.which("hyperfine"):
@@ -113,6 +114,10 @@ def main():
         "heads, cargo mode (10,000)": f"cd {big} && {migrate} heads",
         "history, cargo mode (10,000)": f"cd {big} && {migrate} history",
     }
+    if args.baseline:
+        old = f"{args.baseline} migrate"
+        commands["before: upgrade at head, cargo mode (1,000)"] = f"cd {small} && {old} upgrade"
+        commands["before: heads, cargo mode (10,000)"] = f"cd {big} && {old} heads"
     tools = Path(args.tools)
     if (tools / "sqlx").exists():
         run([str(tools / "sqlx"), "database", "create", "--database-url", f"sqlite:{sqlx_db}"], env=env)
