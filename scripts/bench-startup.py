@@ -126,6 +126,7 @@ def main():
             f"{tools / 'sqlx'} migrate run --source {work / 'sqlx'} --database-url sqlite:{sqlx_db}"
         )
     if (tools / "refinery").exists():
+        refinery_db.touch()  # refinery opens SQLite files without creating them
         refinery_env = dict(env, REFINERY_DB=f"sqlite://{refinery_db}")
         refinery = f"{tools / 'refinery'} migrate -e REFINERY_DB -p {work / 'refinery'}"
         run(refinery, shell=True, env=refinery_env)
