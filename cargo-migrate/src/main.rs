@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod db;
 mod hint;
+mod metadata_cache;
 mod output;
 mod project;
 mod scratch;

@@ -3,9 +3,9 @@
 //! standalone mode (`--migrations-dir`), one folder and its `migrate.toml`,
 //! with no cargo at all; and picking the package a command is about.
 
+use crate::metadata_cache;
 use anyhow::{bail, Context, Result};
-use cargo_metadata::MetadataCommand;
-use migrate_runtime::chain::{Config, ConfigTable};
+use migrate_runtime::chain::{Config, ConfigTable, Loader};
 use migrate_runtime::Graph;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,9 @@ pub struct Package {
     /// `None` in standalone mode.
     pub manifest_path: Option<PathBuf>,
     pub config: Config,
+    /// Where parsed revisions are kept between commands (see
+    /// `migrate_runtime::chain::Loader`); `None`: read every file.
+    pub revisions_cache: Option<PathBuf>,
 }
 
 pub use migrate_runtime::chain::FOLDER_CONFIG as STANDALONE_CONFIG;
@@ -47,10 +50,15 @@ impl Package {
         self.migrations_dir().is_dir()
     }
 
-    /// Reads and validates the package's chain.
+    /// Reads and validates the package's chain, through the cache of parsed
+    /// revisions when there is a place for it.
     pub fn load(&self) -> Result<Graph> {
-        migrate_runtime::chain::load_graph(&self.root, &self.config.folder)
-            .map_err(|errors| anyhow::Error::new(errors).context(format!("package `{}`", self.name)))
+        let loader = Loader::new(&self.root, &self.config.folder);
+        let loader = match &self.revisions_cache {
+            Some(file) => loader.cache(file),
+            None => loader,
+        };
+        loader.load().map_err(|errors| anyhow::Error::new(errors).context(format!("package `{}`", self.name)))
     }
 
     /// The absolute path of a revision file given relative to the package.
@@ -61,16 +69,11 @@ impl Package {
 
 impl Project {
     /// Runs `cargo metadata --no-deps` (through `$CARGO` when cargo started
-    /// us) on `manifest_path`, or on the manifest above the current folder.
+    /// us) on `manifest_path`, or on the manifest above the current folder,
+    /// or takes its answer from the cache when nothing it depends on changed.
     pub fn discover(manifest_path: Option<&Path>) -> Result<Project> {
-        let mut command = MetadataCommand::new();
-        command.no_deps();
-        if let Some(path) = manifest_path {
-            command.manifest_path(path);
-        }
-        let metadata = command.exec().context(
-            "cannot read the workspace with `cargo metadata` (without cargo, name the folder: `--migrations-dir DIR`)",
-        )?;
+        let metadata = metadata_cache::metadata(manifest_path)?;
+        let cache_dir = metadata_cache::cache_dir(metadata.target_directory.as_std_path());
         let workspace_table = config_table(&metadata.workspace_metadata, "[workspace.metadata.migrate]")?;
         let mut packages = Vec::new();
         for package in metadata.workspace_packages() {
@@ -79,11 +82,14 @@ impl Project {
                 &format!("[package.metadata.migrate] of `{}`", package.name),
             )?;
             let manifest_path = package.manifest_path.clone().into_std_path_buf();
+            let root = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let config = Config::merge(&table, &workspace_table);
             packages.push(Package {
                 name: package.name.to_string(),
-                root: manifest_path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                revisions_cache: Some(revisions_cache(&cache_dir, &root.join(&config.folder))),
+                root,
                 manifest_path: Some(manifest_path),
-                config: Config::merge(&table, &workspace_table),
+                config,
             });
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
@@ -119,6 +125,7 @@ impl Project {
         if let Some(history_table) = history_table {
             table.history_table = Some(history_table.to_string());
         }
+        let revisions_cache = user_cache_dir().map(|dir| revisions_cache(&dir, folder));
         Ok(Project {
             workspace_root: root.to_path_buf(),
             default_database: None,
@@ -127,6 +134,7 @@ impl Project {
                 root: root.to_path_buf(),
                 manifest_path: None,
                 config: Config::merge(&table, &ConfigTable::default()),
+                revisions_cache,
             }],
         })
     }
@@ -210,6 +218,22 @@ impl Project {
             .filter(|p| p.root.canonicalize().is_ok_and(|root| cwd.starts_with(root)))
             .max_by_key(|p| p.root.components().count())
     }
+}
+
+/// The file that keeps the parsed revisions of `migrations` (a folder's
+/// own file, so workspaces sharing a target folder do not collide).
+fn revisions_cache(cache_dir: &Path, migrations: &Path) -> PathBuf {
+    let absolute = std::path::absolute(migrations).unwrap_or_else(|_| migrations.to_path_buf());
+    cache_dir.join(format!("revisions-{}.bin", metadata_cache::short_hash(absolute.as_os_str())))
+}
+
+/// Standalone mode has no target folder: the user's cache folder
+/// (`$XDG_CACHE_HOME`, else `~/.cache`) holds the revisions cache; without
+/// one, every file is read.
+fn user_cache_dir() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = || std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| Path::new(&h).join(".cache"));
+    Some(xdg.or_else(home)?.join("cargo-migrate"))
 }
 
 /// The default database's name: the workspace root's package (for a single

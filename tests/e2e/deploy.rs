@@ -14,6 +14,9 @@ fn run_without_cargo(cwd: &Path, args: &[&str]) -> crate::support::Run {
         .args(args)
         .current_dir(cwd)
         .env("PATH", empty.path())
+        // Standalone mode caches parsed revisions in the user's cache
+        // folder: keep the tests' out of the real one.
+        .env("XDG_CACHE_HOME", empty.path().join("cache"))
         .env_remove("CARGO")
         .env_remove("DATABASE_URL")
         .env_remove("PGHOST")

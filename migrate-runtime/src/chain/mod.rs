@@ -3,6 +3,7 @@
 //! scaffolding new files. Pure functions of `(path, text)` data; only
 //! `load` reads the file system.
 
+pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod graph;
 pub(crate) mod load;
@@ -13,7 +14,7 @@ pub(crate) mod workspace;
 
 pub use config::{Config, ConfigTable};
 pub use graph::{Graph, Rev, RevSet};
-pub use load::{load_graph, parse_files, read_folder, SourceFile, FOLDER_CONFIG};
+pub use load::{load_graph, parse_files, read_folder, Loader, SourceFile, FOLDER_CONFIG, MAX_FILE_SIZE};
 pub use parse::{file_id, parse_revision};
 pub use scaffold::{file_name, set_parents, slug, NewRevision};
 pub use workspace::{combine, package_order, PackageChain};

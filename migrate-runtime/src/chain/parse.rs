@@ -12,6 +12,7 @@ use crate::model::revision::{
     validate_id, validate_label, Dependency, Dialect, Revision, Section, TransactionMode,
 };
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 const KNOWN_KEYS: [&str; 7] =
@@ -36,7 +37,7 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ChainErrors> 
     let Some(file_prefix) = parser.file_prefix(path) else { return Err(ChainErrors(parser.errors)) };
     let text = normalise(text);
     let (header, sections) = parser.split(&text);
-    let revision = parser.revision(header, sections, &file_prefix);
+    let revision = parser.revision(header, sections, &file_prefix, &text);
     match revision {
         Some(revision) if parser.errors.is_empty() => Ok(revision),
         _ => {
@@ -64,7 +65,9 @@ struct RawSection<'a> {
     kind: &'a str,
     dialect: Option<Dialect>,
     line: usize,
-    body: Vec<&'a str>,
+    /// The lines after the marker, as one byte range of the file's text (not
+    /// a list of lines: a 50 MB section would need millions of them).
+    body: Range<usize>,
     /// The marker was reported as invalid: the body is swallowed (so it is
     /// not mistaken for header lines or for the previous section's SQL) and
     /// then dropped.
@@ -95,14 +98,20 @@ impl Parser {
         let mut header = Vec::new();
         let mut sections: Vec<RawSection<'a>> = Vec::new();
         let mut reported_stray_sql = false;
+        let mut offset = 0;
         for (index, line) in text.split('\n').enumerate() {
             let number = index + 1;
+            let start = offset;
+            offset += line.len() + 1;
             if let Some(marker) = section_marker(line) {
-                sections.push(self.section_start(marker, number));
+                let mut section = self.section_start(marker, number);
+                let body_start = offset.min(text.len());
+                section.body = body_start..body_start;
+                sections.push(section);
                 continue;
             }
             if let Some(section) = sections.last_mut() {
-                section.body.push(line);
+                section.body.end = start + line.len();
                 continue;
             }
             match self.header_line(line, number) {
@@ -145,7 +154,7 @@ impl Parser {
     fn section_start<'a>(&mut self, marker: &'a str, line: usize) -> RawSection<'a> {
         let mut words = marker.split_whitespace();
         let kind = words.next().unwrap_or_default();
-        let mut section = RawSection { kind, dialect: None, line, body: Vec::new(), invalid: true };
+        let mut section = RawSection { kind, dialect: None, line, body: 0..0, invalid: true };
         if kind != "upgrade" && kind != "downgrade" {
             self.error(ChainError::UnknownSection {
                 at: self.file.at_line(line),
@@ -172,10 +181,11 @@ impl Parser {
         header: Vec<HeaderLine<'_>>,
         sections: Vec<RawSection<'_>>,
         file_prefix: &str,
+        text: &str,
     ) -> Option<Revision> {
         let header = self.header_map(header);
         let id = self.revision_id(&header, file_prefix);
-        let (upgrade, downgrade) = self.sections(sections);
+        let (upgrade, downgrade) = self.sections(text, sections);
         let mut revision = Revision {
             id: id.clone().unwrap_or_default(),
             parents: Vec::new(),
@@ -319,7 +329,7 @@ impl Parser {
         labels
     }
 
-    fn sections(&mut self, raw: Vec<RawSection<'_>>) -> (Vec<Section>, Option<Vec<Section>>) {
+    fn sections(&mut self, text: &str, raw: Vec<RawSection<'_>>) -> (Vec<Section>, Option<Vec<Section>>) {
         let mut upgrade = Vec::new();
         let mut downgrade: Option<Vec<Section>> = None;
         let mut seen: HashMap<(&str, Option<Dialect>), usize> = HashMap::new();
@@ -338,7 +348,7 @@ impl Parser {
                 continue;
             }
             seen.insert(key, section.line);
-            let built = build_section(&section);
+            let built = build_section(text, &section);
             match section.kind {
                 "upgrade" => upgrade.push(built),
                 _ => downgrade.get_or_insert_with(Vec::new).push(built),
@@ -351,10 +361,25 @@ impl Parser {
     }
 }
 
-fn build_section(raw: &RawSection<'_>) -> Section {
+fn build_section(text: &str, raw: &RawSection<'_>) -> Section {
+    let body = &text[raw.body.clone()];
     // An empty section "starts" on the line after its marker, not past the end.
-    let leading_blank = raw.body.iter().position(|l| !l.trim().is_empty()).unwrap_or_default();
-    let sql = raw.body[leading_blank..].join("\n").trim_end().to_string();
+    let mut leading_blank = 0;
+    let mut skipped = 0;
+    for line in body.split('\n') {
+        if !line.trim().is_empty() {
+            break;
+        }
+        leading_blank += 1;
+        skipped += line.len() + 1;
+    }
+    let sql = match body.get(skipped..) {
+        Some(rest) => rest.trim_end().to_string(),
+        None => {
+            leading_blank = 0;
+            String::new()
+        }
+    };
     Section {
         dialect: raw.dialect,
         checksum: sql_checksum(&sql),

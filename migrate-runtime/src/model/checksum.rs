@@ -5,6 +5,7 @@
 //! a leading UTF-8 BOM is dropped and CRLF or lone CR line endings become LF.
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 /// The SHA-256 of `sql` after line-ending and BOM normalisation, as 64 hex
 /// digits.
@@ -18,10 +19,15 @@ pub fn sql_checksum(sql: &str) -> String {
     hex(&Sha256::digest(normalise(sql).as_bytes()))
 }
 
-/// Drops a leading BOM and turns every line ending into `\n`.
-pub(crate) fn normalise(text: &str) -> String {
+/// Drops a leading BOM and turns every line ending into `\n`. Borrows when
+/// there is nothing to change (the usual case), so a large revision file is
+/// not copied once more just to be hashed or parsed.
+pub(crate) fn normalise(text: &str) -> Cow<'_, str> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    text.replace("\r\n", "\n").replace('\r', "\n")
+    if !text.contains('\r') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// A new 12-hex-digit revision id: the SHA-256 of the parents, the message,

@@ -12,6 +12,12 @@ use std::fmt;
 pub enum ChainError {
     #[error("{at}: cannot read file: {reason}")]
     Unreadable { at: Location, reason: String },
+    /// A FIFO, socket, device or folder: never opened, so it cannot hang
+    /// or flood the command.
+    #[error("{at}: not a revision file but {kind}: only regular files (or links to them) are read")]
+    NotAFile { at: Location, kind: String },
+    #[error("{at}: {size} bytes, larger than the {limit} bytes a revision file may have")]
+    TooLarge { at: Location, size: u64, limit: u64 },
     #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)")]
     NotARevisionFile { at: Location },
     #[error("{at}: malformed header line `{text}`: expected `-- key: value` before `-- migrate:upgrade`")]
@@ -64,6 +70,8 @@ impl ChainError {
         use ChainError::*;
         match self {
             Unreadable { at, .. }
+            | NotAFile { at, .. }
+            | TooLarge { at, .. }
             | NotARevisionFile { at }
             | MalformedHeader { at, .. }
             | UnknownHeaderKey { at, .. }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A place in a revision file, rendered as `migrations/3f2a9c1b7d4e_x.sql:3`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// Path relative to the package root, as the user would type it.
     pub path: PathBuf,

@@ -43,7 +43,7 @@ impl FromStr for Dialect {
 }
 
 /// Whether a revision runs inside one transaction with its history row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransactionMode {
     /// The default: SQL and history row commit or roll back together.
@@ -56,7 +56,7 @@ pub enum TransactionMode {
 
 /// A revision another one must follow without being its parent, possibly in
 /// another package (`pkg:rev`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Dependency {
     /// `None` for a revision of the same package.
     pub package: Option<String>,
@@ -73,7 +73,8 @@ impl fmt::Display for Dependency {
 }
 
 /// The SQL of one `-- migrate:upgrade` or `-- migrate:downgrade` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialisable for the loader's cache of parsed revisions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     /// `None` for the generic section, used by every dialect without its own.
     pub dialect: Option<Dialect>,
@@ -85,8 +86,8 @@ pub struct Section {
     pub checksum: String,
 }
 
-/// One parsed revision file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One parsed revision file (serialisable for the loader's cache).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Revision {
     pub id: String,
     /// Parent ids (`revises`): empty for a base, several for a merge point.

@@ -448,6 +448,8 @@ impl Index {
 /// spaces next to brackets and commas dropped, so formatting never reads as
 /// a change. Strings and quoted names are kept as they are: the text is
 /// also what autogenerate writes back for views and triggers.
+// Used by PostgreSQL introspection only.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn normalise_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut space = false;
