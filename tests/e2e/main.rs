@@ -13,6 +13,7 @@ mod postgres;
 mod read;
 mod reliability;
 mod scaffold;
+mod sections;
 mod support;
 mod usage;
 mod walk;
