@@ -180,27 +180,37 @@ impl<'a> PostgresMigrator<'a> {
         let plan = plan_steps(&state, target, direction, self.options)?;
         let mut steps = Vec::with_capacity(plan.len());
         for rev in plan {
-            let revision = state.graph().revision(rev);
-            let done = match direction {
-                Direction::Upgrade if revision.transaction == TransactionMode::None => {
-                    self.apply_outside_transaction(revision).await?
-                }
-                Direction::Upgrade => {
-                    let batch = upgrade_step(revision, DIALECT, self.options)?;
-                    self.send_retrying(revision, &batch, Direction::Upgrade).await?
-                }
-                _ if revision.transaction == TransactionMode::None => {
-                    self.revert_outside_transaction(revision).await?
-                }
-                _ => {
-                    let batch = downgrade_step(revision, DIALECT, self.options)?;
-                    self.send_retrying(revision, &batch, direction).await?
-                }
-            };
+            let done = self.run_revision(state.graph().revision(rev), direction).await?;
             on_step(&done);
             steps.push(done);
         }
         Ok(steps)
+    }
+
+    /// Upgrades or reverts one revision with its history row, whatever
+    /// else is applied: the one way a revision runs, for `upgrade`,
+    /// `downgrade` and the walk harness alike.
+    pub(crate) async fn run_revision(
+        &self,
+        revision: &Revision,
+        direction: Direction,
+    ) -> Result<Step, ApplyError> {
+        match direction {
+            Direction::Upgrade if revision.transaction == TransactionMode::None => {
+                self.apply_outside_transaction(revision).await
+            }
+            Direction::Upgrade => {
+                let batch = upgrade_step(revision, DIALECT, self.options)?;
+                self.send_retrying(revision, &batch, Direction::Upgrade).await
+            }
+            _ if revision.transaction == TransactionMode::None => {
+                self.revert_outside_transaction(revision).await
+            }
+            _ => {
+                let batch = downgrade_step(revision, DIALECT, self.options)?;
+                self.send_retrying(revision, &batch, direction).await
+            }
+        }
     }
 
     /// A database without the history table must hold no tables either,
