@@ -192,3 +192,45 @@ fn sqlite_template_copies_are_at_head_and_independent() {
 mod one_line {
     migrate_runtime::walk_versions_test!("../fixtures/demo/migrations");
 }
+
+/// A package says its dialect; its chain is walked on that one only. A
+/// `STRICT` table is SQLite's alone, an enum and `BIGSERIAL` PostgreSQL's.
+mod sqlite_package {
+    migrate_runtime::walk_versions_test!("../fixtures/walk/sqlite_only/migrations");
+}
+
+mod postgres_package {
+    migrate_runtime::walk_versions_test!("../fixtures/walk/postgres_only/migrations", dialect = "postgres");
+}
+
+mod portable_package {
+    migrate_runtime::walk_versions_test!("../fixtures/demo/migrations", dialects = ["sqlite", "postgres"]);
+}
+
+/// Under `CI` with no PostgreSQL installed (`MIGRATE_TEST_POSTGRES_BIN`
+/// pointed at an empty folder), the walk tests of a SQLite package pass,
+/// and those of a PostgreSQL package fail naming what is missing. Runs
+/// this test binary again, on those modules only, in that environment.
+#[test]
+fn ci_without_postgres_fails_only_packages_that_need_it() {
+    let empty = tempfile::tempdir().expect("empty folder");
+    let run = |filter: &str| {
+        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([filter, "--test-threads=1"])
+            .env("CI", "1")
+            .env(migrate_runtime::testing::BIN_DIR_VAR, empty.path())
+            .env_remove(migrate_runtime::testing::TEST_URL_VAR)
+            .output()
+            .expect("run the test binary");
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    };
+    let (passed, out) = run("walk::sqlite_package::");
+    assert!(passed, "{out}");
+    assert!(out.contains("test walk::sqlite_package::walk_versions_sqlite ... ok"), "{out}");
+    assert!(out.contains("1 passed"), "only the SQLite walk runs: {out}");
+    let (passed, out) = run("walk::postgres_package::");
+    assert!(!passed, "{out}");
+    assert!(out.contains("no PostgreSQL server binaries found"), "{out}");
+}
