@@ -95,22 +95,41 @@ const EXTENSIONS: &str =
 /// that ends up identical gives new row versions, which only makes the walk
 /// re-read that object. (One grouped aggregate per catalogue measured
 /// slower than these per-table subqueries on a thousand tables.)
+///
+/// What is read about an object also names the objects it uses: a foreign
+/// key its target table and columns, a default its sequence, a column its
+/// type, a view its tables, a trigger its function. Renaming one of those
+/// changes no row of the object itself, so a table's or view's digest also
+/// takes the names of everything its parts depend on (`pg_depend`, normal
+/// dependencies, as `pg_describe_object` words them), and a trigger's the
+/// name of its function.
 // Fingerprints serve the walk harness only.
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
 const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind FROM pg_class c \
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname <> $1) \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname <> $1), \
+     parts AS (SELECT c.oid AS rel, 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM own c \
+       UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass::oid, k.oid FROM pg_constraint k JOIN own c ON c.oid = k.conrelid \
+       UNION ALL SELECT d.adrelid, 'pg_attrdef'::regclass::oid, d.oid FROM pg_attrdef d JOIN own c ON c.oid = d.adrelid \
+       UNION ALL SELECT i.indrelid, 'pg_class'::regclass::oid, i.indexrelid FROM pg_index i JOIN own c ON c.oid = i.indrelid \
+       UNION ALL SELECT r.ev_class, 'pg_rewrite'::regclass::oid, r.oid FROM pg_rewrite r JOIN own c ON c.oid = r.ev_class), \
+     uses AS (SELECT p.rel, string_agg(pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ',' \
+       ORDER BY d.refclassid, d.refobjid, d.refobjsubid) AS names FROM parts p \
+       JOIN pg_depend d ON d.classid = p.classid AND d.objid = p.objid WHERE d.deptype = 'n' GROUP BY p.rel) \
      SELECT 'table ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
+       (SELECT u.names FROM uses u WHERE u.rel = c.oid), \
        (SELECT string_agg(a.attnum || ':' || a.xmin::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), \
        (SELECT string_agg(d.oid || ':' || d.xmin::text, ',' ORDER BY d.oid) FROM pg_attrdef d WHERE d.adrelid = c.oid), \
        (SELECT string_agg(k.oid || ':' || k.xmin::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.conrelid = c.oid), \
        (SELECT string_agg(i.indexrelid || ':' || i.xmin::text, ',' ORDER BY i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid))) \
      FROM own c WHERE c.relkind IN ('r', 'p') \
      UNION ALL SELECT 'view ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
+       (SELECT u.names FROM uses u WHERE u.rel = c.oid), \
        (SELECT string_agg(r.oid || ':' || r.xmin::text, ',' ORDER BY r.oid) FROM pg_rewrite r WHERE r.ev_class = c.oid))) \
      FROM own c WHERE c.relkind IN ('v', 'm') \
      UNION ALL SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text) FROM own c WHERE c.relkind = 'S' \
        AND NOT %IDENTITY% \
-     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, md5(t.oid || ':' || t.xmin::text) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
+     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, \
+       md5(t.oid || ':' || t.xmin::text || ':' || pg_describe_object('pg_proc'::regclass, t.tgfoid, 0)) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
        WHERE NOT t.tgisinternal \
      UNION ALL SELECT 'function ' || %KEY%, md5(p.oid || ':' || p.xmin::text) FROM pg_proc p \
        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \

@@ -131,6 +131,61 @@ fn stop_at_and_min_downgrade_bound_the_walk() {
     assert_eq!(report.downgraded, graph.len() - 1, "everything above the floor is reverted, the floor stays");
 }
 
+/// A chain whose third revision renames a table another table's foreign
+/// key references, and whose fourth changes the referencing table.
+/// `rename_down` is the third revision's downgrade. The second revision
+/// changes neither table, so the referencing table's fingerprint has been
+/// read after its snake walk and only a changed fingerprint makes the walk
+/// read it again.
+fn rename_chain(rename_down: &str) -> Graph {
+    let revision = |id: &str, parent: &str, up: &str, down: &str| {
+        let text = format!(
+            "-- revision: {id}\n-- revises: {parent}\n-- message: {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
+        );
+        migrate_runtime::chain::parse_revision(format!("migrations/{id}_.sql").as_ref(), &text)
+            .expect("revision")
+    };
+    Graph::build(vec![
+        revision(
+            "a1a1a1a1a1a1",
+            "",
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n\
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        revision("b2b2b2b2b2b2", "a1a1a1a1a1a1", "CREATE TABLE other (id INTEGER);", "DROP TABLE other;"),
+        revision(
+            "c3c3c3c3c3c3",
+            "b2b2b2b2b2b2",
+            "ALTER TABLE parent RENAME TO guardian;\nALTER TABLE guardian RENAME COLUMN id TO guardian_id;",
+            rename_down,
+        ),
+        revision(
+            "d4d4d4d4d4d4",
+            "c3c3c3c3c3c3",
+            "ALTER TABLE child ADD COLUMN note TEXT;",
+            "ALTER TABLE child DROP COLUMN note;",
+        ),
+    ])
+    .expect("chain")
+}
+
+const RENAME_BACK: &str =
+    "ALTER TABLE guardian RENAME COLUMN guardian_id TO id;\nALTER TABLE guardian RENAME TO parent;";
+/// Renames the table back but leaves its key column renamed.
+const RENAME_BACK_FORGETTING_THE_COLUMN: &str = "ALTER TABLE guardian RENAME TO parent;";
+
+#[test]
+fn renaming_a_referenced_table_is_no_defect_on_sqlite_and_a_broken_downgrade_still_is() {
+    let report = WalkVersions::new(&rename_chain(RENAME_BACK)).run_sqlite().expect("a correct chain walks");
+    assert_eq!(report.revisions, 4);
+    let message = sqlite_error(WalkVersions::new(&rename_chain(RENAME_BACK_FORGETTING_THE_COLUMN)));
+    assert!(
+        message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
+        "{message}"
+    );
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
@@ -157,6 +212,26 @@ mod postgres {
             let report = WalkVersions::new(&graph).run(&mut db).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert_eq!(report.revisions, graph.len());
         }
+    }
+
+    /// The referencing table's fingerprint must change when the table its
+    /// foreign key names is renamed, or the walk compares with a stale
+    /// foreign key target and reports a defect that is not there.
+    #[test]
+    fn renaming_a_referenced_table_is_no_defect_on_postgres_and_a_broken_downgrade_still_is() {
+        let Some(mut db) = database() else { return };
+        let report =
+            WalkVersions::new(&rename_chain(RENAME_BACK)).run(&mut db).expect("a correct chain walks");
+        assert_eq!(report.revisions, 4);
+        let Some(mut db) = database() else { return };
+        let message = WalkVersions::new(&rename_chain(RENAME_BACK_FORGETTING_THE_COLUMN))
+            .run(&mut db)
+            .expect_err("the key column stays renamed")
+            .to_string();
+        assert!(
+            message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
+            "{message}"
+        );
     }
 
     #[test]
