@@ -212,3 +212,50 @@ const PG_LOGIN_COLUMNS: [&str; 5] = [
     "\"last_login_ip\" character varying(255)",
     "\"login_count\" integer",
 ];
+
+/// PostgreSQL objects of every kind autogenerate compares, with a comment
+/// and a grant, on top of the demo's head.
+const NOTES_REVISION: &str = "-- revision: 5a5a5a5a5a5a\n-- revises: 20f04b9598da\n-- message: notes\n\n\
+-- migrate:upgrade\n\
+CREATE TYPE mood AS ENUM ('happy', 'sad');\n\
+CREATE TABLE note (\n    id SERIAL PRIMARY KEY,\n    user_id INTEGER NOT NULL REFERENCES \"user\" (id) ON DELETE CASCADE,\n    \
+mood mood NOT NULL DEFAULT 'happy',\n    body TEXT CHECK (length(body) < 1000)\n);\n\
+CREATE INDEX note_user ON note (user_id) WHERE body IS NOT NULL;\n\
+CREATE VIEW happy_note AS SELECT n.id, u.email FROM note n JOIN \"user\" u ON u.id = n.user_id WHERE n.mood = 'happy';\n\
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.body := coalesce(NEW.body, ''); RETURN NEW; END $$;\n\
+CREATE TRIGGER note_touch BEFORE INSERT ON note FOR EACH ROW EXECUTE FUNCTION touch();\n\
+COMMENT ON TABLE note IS 'notes; one per line';\n\
+GRANT SELECT ON note TO PUBLIC;\n\n\
+-- migrate:downgrade\n\
+DROP TRIGGER note_touch ON note;\nDROP FUNCTION touch();\nDROP VIEW happy_note;\nDROP TABLE note;\nDROP TYPE mood;\n";
+
+/// A `pg_dump -s` of a database the chain built is that chain's head
+/// schema, though its preamble empties the `search_path` and it qualifies,
+/// owns, comments and grants.
+#[test]
+fn a_pg_dump_of_the_head_as_schema_sql_has_no_changes() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    demo.write("migrations/5a5a5a5a5a5a_notes.sql", NOTES_REVISION);
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    run(&["upgrade"]).ok();
+    let pg_dump = migrate_runtime::testing::postgres_bin_dir().expect("PostgreSQL binaries").join("pg_dump");
+    let dump = std::process::Command::new(&pg_dump)
+        .args(["--schema-only", "--dbname", &url])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", pg_dump.display()));
+    assert!(dump.status.success(), "pg_dump: {}", String::from_utf8_lossy(&dump.stderr));
+    let dump = String::from_utf8(dump.stdout).expect("UTF-8 dump");
+    for part in
+        ["set_config('search_path', '', false)", "OWNER TO", "COMMENT ON TABLE public.note", "GRANT SELECT"]
+    {
+        assert!(dump.contains(part), "the dump has {part}:\n{dump}");
+    }
+    demo.write("schema.sql", &dump);
+
+    let out = run(&["check"]).ok();
+    assert!(out.contains("ok: package `demo`: 3 revisions"), "{out}");
+    let out = run(&["new", "-m", "y", "--autogenerate"]).ok();
+    assert_eq!(out, "no changes: the head of package `demo` matches schema.sql\n");
+    assert_eq!(demo.files("migrations").len(), 3, "no file for an empty diff");
+}

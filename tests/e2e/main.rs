@@ -14,6 +14,7 @@ mod postgres;
 mod read;
 mod reliability;
 mod scaffold;
+mod sections;
 mod startup;
 mod support;
 mod usage;

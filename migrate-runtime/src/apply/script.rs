@@ -202,13 +202,11 @@ INSERT INTO _migrate_foreign_key_check SELECT count(*) FROM pragma_foreign_key_c
 DROP TABLE _migrate_foreign_key_check;
 ";
 
-/// Whether the script's last statement already ends with `;`.
+/// Whether the section's last statement has its own `;`, as the splitter
+/// sees it: a `;` that ends a trailing comment terminates nothing, and
+/// without one of ours the history statement would be glued onto it.
 fn ends_with_terminator(sql: &str) -> bool {
-    split_statements(sql)
-        .iter()
-        .rev()
-        .find(|s| !s.is_empty())
-        .is_none_or(|s| s.text.trim_end().ends_with(';'))
+    split_statements(sql).iter().rev().find(|s| !s.is_empty()).is_none_or(|s| s.is_terminated())
 }
 
 /// A message on one line, so it cannot end the `--` comment early.

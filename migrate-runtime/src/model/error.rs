@@ -237,6 +237,11 @@ pub enum ApplyError {
     /// before `at` stay applied and the revision is marked failed.
     #[error("{at}: interrupted inside revision `{revision}`, which runs outside a transaction: the statements before this one stay applied and the revision is marked failed")]
     InterruptedPartway { at: Location, revision: String },
+    /// A single revision was asked to run where the history does not have
+    /// it due (already applied, or a parent missing; for a downgrade, not
+    /// applied).
+    #[error("revision `{revision}` is not due on this database: the history already has it (or, for a downgrade, does not), or lacks a parent")]
+    NotDue { revision: String },
     #[error("the database stayed locked by another migrator for {seconds} s: {holder}")]
     LockTimeout { seconds: u64, holder: String },
     /// A statement waited longer than the statement lock timeout for a

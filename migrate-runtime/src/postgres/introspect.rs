@@ -1,11 +1,19 @@
-//! Reads a PostgreSQL schema (the connection's `current_schema()`) into
-//! [`Schema`] from the system catalogues.
+//! Reads the PostgreSQL schema a package owns, `public`, into [`Schema`]
+//! from the system catalogues.
+//!
+//! Nothing here depends on the session's `search_path`: a `pg_dump -s`
+//! output run as `schema.sql` empties it (`set_config('search_path', '',
+//! false)`), and a role may set its own. The queries name the schema, and
+//! they run with the `search_path` set to that schema alone (and put back
+//! after), so the catalogue's renderings (`regclass`, `format_type`,
+//! `pg_get_expr`, view and trigger definitions) leave its objects
+//! unqualified, as the revisions wrote them.
 
 use crate::schema::{normalise_sql, Column, Constraint, ForeignKey, Identity, Index, Schema, Table};
 use tokio_postgres::{Client, Error, Row};
 
 const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY 1";
+     WHERE n.nspname = $2::name AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY 1";
 
 const COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
      pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, \
@@ -13,7 +21,7 @@ const COLUMNS: &str = "SELECT c.relname, a.attname, format_type(a.atttypid, a.at
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+     WHERE n.nspname = $2::name AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
      AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY c.relname, a.attnum";
 
 /// Column names of a key, in key order.
@@ -25,7 +33,7 @@ const CONSTRAINTS: &str = "SELECT c.relname, con.contype::text, %OWN%, \
      CASE WHEN con.contype = 'f' THEN %REFERENCED% END, \
      con.confdeltype::text, con.confupdtype::text, pg_get_constraintdef(con.oid), con.conname::text \
      FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY c.relname, con.conname";
+     WHERE n.nspname = $2::name AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY c.relname, con.conname";
 
 const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, \
      array(SELECT CASE WHEN k.num = 0 THEN '(' || pg_get_indexdef(ix.indexrelid, k.ord::int, true) || ')' \
@@ -34,19 +42,19 @@ const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, \
      pg_get_expr(ix.indpred, ix.indrelid) \
      FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
      JOIN pg_namespace n ON n.oid = t.relnamespace \
-     WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR t.relname = ANY($1)) \
+     WHERE n.nspname = $2::name AND ($1::text[] IS NULL OR t.relname = ANY($1)) \
      AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype IN ('p', 'u', 'x')) \
      ORDER BY 1, 2";
 
-const VIEWS: &str = "SELECT viewname::text, definition FROM pg_views WHERE schemaname = current_schema() \
+const VIEWS: &str = "SELECT viewname::text, definition FROM pg_views WHERE schemaname = $2::name \
      AND ($1::text[] IS NULL OR viewname = ANY($1)) ORDER BY 1";
 
 /// Triggers keyed `name on table`, as PostgreSQL names a trigger per table
 /// (`set_updated_at` on every table is common).
 const TRIGGERS: &str =
-    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), quote_ident(current_schema()) \
+    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), quote_ident($2::name) \
      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+     WHERE n.nspname = $2::name AND NOT t.tgisinternal \
      AND ($1::text[] IS NULL OR t.tgname || ' on ' || c.relname = ANY($1)) ORDER BY 1";
 
 /// A function's key, `name(argument types)`: the types PostgreSQL tells
@@ -56,10 +64,10 @@ const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proargtypes) ||
 
 /// Functions and procedures (not aggregates or window functions) of the
 /// current schema that no extension brought (`deptype` `e`).
-const OWN_FUNCTION: &str = "n.nspname = current_schema() AND p.prokind IN ('f', 'p') \
+const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
 
-const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident(current_schema()) \
+const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2::name) \
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
      WHERE %OWN% AND ($1::text[] IS NULL OR %KEY% = ANY($1)) ORDER BY 1";
 
@@ -71,46 +79,69 @@ const IDENTITY_SEQUENCE: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.class
 
 const SEQUENCES: &str =
     "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND c.relkind = 'S' AND NOT %IDENTITY% \
+     WHERE n.nspname = $2::name AND c.relkind = 'S' AND NOT %IDENTITY% \
      AND ($1::text[] IS NULL OR c.relname::text = ANY($1)) ORDER BY 1";
 
 const ENUMS: &str = "SELECT t.typname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
      FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
-     WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR t.typname::text = ANY($1)) GROUP BY t.typname ORDER BY 1";
+     WHERE n.nspname = $2::name AND ($1::text[] IS NULL OR t.typname::text = ANY($1)) GROUP BY t.typname ORDER BY 1";
 
 const EXTENSIONS: &str =
     "SELECT e.extname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-     WHERE n.nspname = current_schema() AND ($1::text[] IS NULL OR e.extname::text = ANY($1)) ORDER BY 1";
+     WHERE n.nspname = $2::name AND ($1::text[] IS NULL OR e.extname::text = ANY($1)) ORDER BY 1";
 
 /// Per object, the identity and row version (`oid`, `xmin`) of every
 /// catalogue row that describes it. No definition is rendered; a rewrite
 /// that ends up identical gives new row versions, which only makes the walk
 /// re-read that object. (One grouped aggregate per catalogue measured
 /// slower than these per-table subqueries on a thousand tables.)
+///
+/// What is read about an object also names the objects it uses: a foreign
+/// key its target table and columns, a default its sequence, a column its
+/// type, a view its tables, a trigger its function. Renaming one of those
+/// changes no row of the object itself, so a table's or view's digest also
+/// takes the names of everything its parts depend on (`pg_depend`, normal
+/// dependencies, as `pg_describe_object` words them), and a trigger's the
+/// name of its function.
 // Fingerprints serve the walk harness only.
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
 const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind FROM pg_class c \
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname <> $1) \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname <> $1), \
+     parts AS (SELECT c.oid AS rel, 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM own c \
+       UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass::oid, k.oid FROM pg_constraint k JOIN own c ON c.oid = k.conrelid \
+       UNION ALL SELECT d.adrelid, 'pg_attrdef'::regclass::oid, d.oid FROM pg_attrdef d JOIN own c ON c.oid = d.adrelid \
+       UNION ALL SELECT i.indrelid, 'pg_class'::regclass::oid, i.indexrelid FROM pg_index i JOIN own c ON c.oid = i.indrelid \
+       UNION ALL SELECT r.ev_class, 'pg_rewrite'::regclass::oid, r.oid FROM pg_rewrite r JOIN own c ON c.oid = r.ev_class), \
+     uses AS (SELECT p.rel, string_agg(pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ',' \
+       ORDER BY d.refclassid, d.refobjid, d.refobjsubid) AS names FROM parts p \
+       JOIN pg_depend d ON d.classid = p.classid AND d.objid = p.objid WHERE d.deptype = 'n' GROUP BY p.rel) \
      SELECT 'table ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
+       (SELECT u.names FROM uses u WHERE u.rel = c.oid), \
        (SELECT string_agg(a.attnum || ':' || a.xmin::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), \
        (SELECT string_agg(d.oid || ':' || d.xmin::text, ',' ORDER BY d.oid) FROM pg_attrdef d WHERE d.adrelid = c.oid), \
        (SELECT string_agg(k.oid || ':' || k.xmin::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.conrelid = c.oid), \
        (SELECT string_agg(i.indexrelid || ':' || i.xmin::text, ',' ORDER BY i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid))) \
      FROM own c WHERE c.relkind IN ('r', 'p') \
      UNION ALL SELECT 'view ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
+       (SELECT u.names FROM uses u WHERE u.rel = c.oid), \
        (SELECT string_agg(r.oid || ':' || r.xmin::text, ',' ORDER BY r.oid) FROM pg_rewrite r WHERE r.ev_class = c.oid))) \
      FROM own c WHERE c.relkind IN ('v', 'm') \
      UNION ALL SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text) FROM own c WHERE c.relkind = 'S' \
        AND NOT %IDENTITY% \
-     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, md5(t.oid || ':' || t.xmin::text) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
+     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, \
+       md5(t.oid || ':' || t.xmin::text || ':' || pg_describe_object('pg_proc'::regclass, t.tgfoid, 0)) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
        WHERE NOT t.tgisinternal \
      UNION ALL SELECT 'function ' || %KEY%, md5(p.oid || ':' || p.xmin::text) FROM pg_proc p \
        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \
      UNION ALL SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)) FROM pg_type t \
        JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
-       WHERE n.nspname = current_schema() GROUP BY t.typname \
+       WHERE n.nspname = $2::name GROUP BY t.typname \
      UNION ALL SELECT 'extension ' || e.extname, md5(e.oid || ':' || e.xmin::text) FROM pg_extension e \
-       JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = current_schema()";
+       JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $2::name";
+
+/// The PostgreSQL schema a package's revisions create their objects in,
+/// and the only one introspection reads.
+pub(crate) const OWNED_SCHEMA: &str = "public";
 
 /// A digest per object (`table t`, `view v`, …) that changes whenever
 /// anything [`introspect`] reads about it may have changed, in one query.
@@ -120,12 +151,12 @@ pub async fn object_fingerprints(
     history_table: &str,
 ) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
     let sql = with_functions(&OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE));
-    let rows = client.query(&sql, &[&history_table]).await?;
+    let rows = in_schema(client, OWNED_SCHEMA, client.query(&sql, &[&history_table, &OWNED_SCHEMA])).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// The schema `client` sees as `current_schema()`, leaving out
-/// `history_table`.
+/// The objects of schema `public`, the one a package owns, leaving out
+/// `history_table`, whatever the session's `search_path`.
 pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, tokio_postgres::Error> {
     introspect_objects(client, history_table, None).await
 }
@@ -138,23 +169,45 @@ pub async fn introspect_objects(
     names: Option<&[String]>,
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
-    let filter: Filter = &[&filter];
+    let params: Params = &[&filter, &OWNED_SCHEMA];
+    in_schema(client, OWNED_SCHEMA, read_schema(client, params, history_table)).await
+}
+
+async fn read_schema(client: &Client, params: Params<'_>, history_table: &str) -> Result<Schema, Error> {
     let mut schema = Schema::default();
-    tables(client, filter, history_table, &mut schema).await?;
-    columns(client, filter, &mut schema).await?;
-    constraints(client, filter, &mut schema).await?;
-    indexes(client, filter, &mut schema).await?;
-    code(client, filter, &mut schema).await?;
-    types(client, filter, &mut schema).await?;
+    tables(client, params, history_table, &mut schema).await?;
+    columns(client, params, &mut schema).await?;
+    constraints(client, params, &mut schema).await?;
+    indexes(client, params, &mut schema).await?;
+    code(client, params, &mut schema).await?;
+    types(client, params, &mut schema).await?;
     Ok(schema)
 }
 
-/// The one parameter of every query: the object names to read, or NULL for all.
-type Filter<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+/// Runs `read` with the session's `search_path` set to `schema` alone,
+/// then puts the session's own back (also when `read` failed), so what
+/// the catalogue renders does not depend on what the session ran before.
+async fn in_schema<T>(
+    client: &Client,
+    schema: &str,
+    read: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let saved: String = client.query_one("SELECT current_setting('search_path')", &[]).await?.get(0);
+    client.execute("SELECT set_config('search_path', quote_ident($1::text), false)", &[&schema]).await?;
+    let read = read.await;
+    let restored = client.execute("SELECT set_config('search_path', $1::text, false)", &[&saved]).await;
+    let value = read?;
+    restored?;
+    Ok(value)
+}
+
+/// The two parameters of every query: the object names to read (NULL for
+/// all), and the schema they are in.
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
 
 async fn tables(
     client: &Client,
-    filter: Filter<'_>,
+    filter: Params<'_>,
     history_table: &str,
     schema: &mut Schema,
 ) -> Result<(), Error> {
@@ -167,7 +220,7 @@ async fn tables(
     Ok(())
 }
 
-async fn columns(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
+async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     for row in client.query(COLUMNS, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         // A generated column's expression is kept where a default would be.
@@ -187,7 +240,7 @@ async fn columns(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Re
     Ok(())
 }
 
-async fn indexes(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
+async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     for row in client.query(INDEXES, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         let predicate: Option<String> = row.get(4);
@@ -202,7 +255,7 @@ async fn indexes(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Re
 }
 
 /// Views, triggers and functions: objects defined by SQL text.
-async fn code(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
+async fn code(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     for row in client.query(VIEWS, filter).await? {
         schema.views.insert(row.get(0), normalise_sql(row.get(1)));
     }
@@ -217,7 +270,7 @@ async fn code(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Resul
 }
 
 /// Sequences, enums and extensions.
-async fn types(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
+async fn types(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
     schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
     for row in client.query(ENUMS, filter).await? {
@@ -251,7 +304,7 @@ fn unqualified_trigger(definition: &str, schema: &str) -> String {
     definition.replacen(&format!(" ON {schema}."), " ON ", 1)
 }
 
-async fn constraints(client: &Client, filter: Filter<'_>, schema: &mut Schema) -> Result<(), Error> {
+async fn constraints(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     let own = KEY_COLUMNS.replace("%KEY%", "con.conkey").replace("%REL%", "con.conrelid");
     let referenced = KEY_COLUMNS.replace("%KEY%", "con.confkey").replace("%REL%", "con.confrelid");
     let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);

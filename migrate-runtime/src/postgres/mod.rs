@@ -248,6 +248,21 @@ impl<'a> PostgresMigrator<'a> {
         }
     }
 
+    /// Upgrades or reverts one revision with its history row, whatever
+    /// else is applied: the one way a revision runs, for `upgrade`,
+    /// `downgrade` and the walk harness alike. The history must be as a
+    /// planner would have it (the revision due, its parents applied).
+    pub(crate) async fn run_revision(
+        &self,
+        revision: &Revision,
+        direction: Direction,
+    ) -> Result<Step, ApplyError> {
+        self.prepare(Direction::Downgrade).await?;
+        self.run_one(revision, direction)
+            .await?
+            .ok_or_else(|| ApplyError::NotDue { revision: revision.id.clone() })
+    }
+
     /// One revision; `None` when the history changed under the run.
     async fn run_one(&self, revision: &Revision, direction: Direction) -> Result<Option<Step>, ApplyError> {
         if revision.transaction == TransactionMode::None {

@@ -32,6 +32,7 @@ pub struct Statement<'a> {
     /// `text[sql_start..sql_end]` is [`Statement::sql`].
     sql_start: usize,
     sql_end: usize,
+    terminated: bool,
 }
 
 impl<'a> Statement<'a> {
@@ -51,6 +52,13 @@ impl<'a> Statement<'a> {
     /// skip them when executing.
     pub fn is_empty(&self) -> bool {
         self.sql_start == self.sql_end
+    }
+
+    /// True when the piece ends at a `;` of its own, false for a trailing
+    /// piece that runs to the end of the script. Only the lexer can say: a
+    /// `;` at the end of the text may belong to a comment.
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
     }
 }
 
@@ -78,13 +86,14 @@ pub fn split_statements(script: &str) -> Vec<Statement<'_>> {
     let mut statements = Vec::new();
     while lexer.pos < script.len() {
         let offset = lexer.pos;
-        let (sql_start, sql_end) = lexer.statement();
+        let (sql_start, sql_end, terminated) = lexer.statement();
         statements.push(Statement {
             text: &script[offset..lexer.pos],
             offset,
             line: lines.line_at(sql_start),
             sql_start: sql_start - offset,
             sql_end: sql_end - offset,
+            terminated,
         });
     }
     statements
@@ -135,8 +144,9 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     /// Consumes one statement and returns the absolute range of its SQL
-    /// (empty, at the end of the piece before any `;`, when it has none).
-    fn statement(&mut self) -> (usize, usize) {
+    /// (empty, at the end of the piece before any `;`, when it has none)
+    /// and whether a `;` ended it.
+    fn statement(&mut self) -> (usize, usize, bool) {
         let mut nesting = Nesting::default();
         let mut sql: Option<(usize, usize)> = None;
         while self.pos < self.src.len() {
@@ -145,14 +155,16 @@ impl<'a> Lexer<'a> {
             match token {
                 Token::Blank => continue,
                 Token::Semicolon if nesting.at_top() => {
-                    return sql.unwrap_or((start, start));
+                    let (first, end) = sql.unwrap_or((start, start));
+                    return (first, end, true);
                 }
                 _ => {}
             }
             sql = Some((sql.map_or(start, |(first, _)| first), self.pos));
             nesting.feed(&token);
         }
-        sql.unwrap_or((self.pos, self.pos))
+        let (first, end) = sql.unwrap_or((self.pos, self.pos));
+        (first, end, false)
     }
 
     fn token(&mut self) -> Token<'a> {
@@ -423,6 +435,7 @@ mod tests {
             assert_eq!(statement.offset, offset);
             assert!(!statement.text.is_empty());
             assert!(i + 1 == statements.len() || statement.text.ends_with(';'));
+            assert!(i + 1 == statements.len() || statement.is_terminated());
             let sql = statement.sql();
             assert_eq!(statement.is_empty(), sql.is_empty());
             assert!(!sql.starts_with(|c: char| c.is_ascii() && is_space(c as u8)));
@@ -430,7 +443,8 @@ mod tests {
             // A piece is split the same way on its own: the splitter keeps
             // no state from one statement to the next.
             let alone = split_statements(statement.text);
-            assert_eq!(alone.iter().map(|s| (s.text, s.sql())).collect::<Vec<_>>(), [(statement.text, sql)]);
+            let pieces: Vec<_> = alone.iter().map(|s| (s.text, s.sql(), s.is_terminated())).collect();
+            assert_eq!(pieces, [(statement.text, sql, statement.is_terminated())]);
             offset += statement.text.len();
         }
     }
@@ -450,6 +464,22 @@ mod tests {
         check("SELECT 1;\n", &["SELECT 1", ""]);
         check("SELECT 1;;  ;", &["SELECT 1", "", ""]);
         check("  SELECT\n  1  ;", &["SELECT\n  1"]);
+    }
+
+    /// Whether a piece ended at its own `;` is the lexer's answer, not a
+    /// look at the last character: a comment may end in `;` too.
+    #[test]
+    fn terminated_pieces() {
+        let terminated = |input: &str| -> Vec<bool> {
+            check_invariants(input);
+            split_statements(input).iter().map(Statement::is_terminated).collect()
+        };
+        assert_eq!(terminated("SELECT 1;"), [true]);
+        assert_eq!(terminated("SELECT 1"), [false]);
+        assert_eq!(terminated("SELECT 1\n-- done;"), [false]);
+        assert_eq!(terminated("SELECT 1 /* done; */"), [false]);
+        assert_eq!(terminated("SELECT 1;\n-- done;"), [true, false]);
+        assert_eq!(terminated("SELECT ';'"), [false]);
     }
 
     #[test]

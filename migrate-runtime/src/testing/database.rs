@@ -1,8 +1,13 @@
 //! The database the harness and data hooks talk to: the [`TestDatabase`]
 //! trait and its SQLite and PostgreSQL implementations.
 
-use crate::model::error::DatabaseError;
+use crate::apply::script::{downgrade_step, upgrade_step};
+use crate::apply::{statement_error, Direction, Options};
+use crate::chain::graph::Graph;
+use crate::model::error::{ApplyError, DatabaseError};
+use crate::model::revision::Revision;
 use crate::schema::Schema;
+use crate::sql::split::split_statements;
 use crate::Dialect;
 use std::collections::BTreeMap;
 
@@ -31,6 +36,55 @@ pub trait TestDatabase {
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
         Ok(self.schema(history_table)?.only(objects))
     }
+
+    /// Upgrades or reverts one revision of `graph` with its history row,
+    /// the way this database's engine does in `upgrade` and `downgrade`;
+    /// the walk runs every step through here. The default sends the
+    /// revision's `--sql` text ([`upgrade_step`], [`downgrade_step`]) as one
+    /// batch, which suits a driver that runs a batch statement by
+    /// statement, as SQLite's does. PostgreSQL runs a batch as one implicit
+    /// transaction, so its connection uses the engine itself.
+    fn run_revision(
+        &mut self,
+        graph: &Graph,
+        revision: &Revision,
+        direction: Direction,
+        options: &Options,
+    ) -> Result<(), ApplyError> {
+        let _ = graph;
+        run_script(self, revision, direction, options)
+    }
+}
+
+/// Runs one revision's offline script; on failure rolls back and replays
+/// its statements one by one, in a transaction rolled back too, to name the
+/// statement and line that failed.
+fn run_script<D: TestDatabase + ?Sized>(
+    db: &mut D,
+    revision: &Revision,
+    direction: Direction,
+    options: &Options,
+) -> Result<(), ApplyError> {
+    let dialect = db.dialect();
+    let (script, section) = match direction {
+        Direction::Upgrade => (upgrade_step(revision, dialect, options)?, revision.upgrade_section(dialect)?),
+        Direction::Downgrade => {
+            (downgrade_step(revision, dialect, options)?, revision.downgrade_section(dialect)?)
+        }
+    };
+    let Err(script_error) = db.execute(&script) else { return Ok(()) };
+    let _ = db.execute("ROLLBACK");
+    let _ = db.execute("BEGIN");
+    let mut found = None;
+    for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
+        if let Err(error) = db.execute(statement.text) {
+            found = Some(statement_error(revision, section, statement.line, statement.sql(), &error));
+            break;
+        }
+    }
+    let _ = db.execute("ROLLBACK");
+    // No statement of the section fails alone: the history row did.
+    Err(found.unwrap_or(ApplyError::Database(script_error)))
 }
 
 /// `table user` → `user`: the names drivers filter introspection by.
@@ -120,6 +174,17 @@ impl TestDatabase for crate::database::PostgresConnection {
     ) -> Result<BTreeMap<String, String>, DatabaseError> {
         self.block_on(crate::postgres::introspect::object_fingerprints(self.client(), history_table))
             .map_err(DatabaseError::from)
+    }
+
+    fn run_revision(
+        &mut self,
+        graph: &Graph,
+        revision: &Revision,
+        direction: Direction,
+        options: &Options,
+    ) -> Result<(), ApplyError> {
+        let migrator = crate::postgres::PostgresMigrator::new(self.client(), graph, options);
+        self.block_on(migrator.run_revision(revision, direction)).map(drop)
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {

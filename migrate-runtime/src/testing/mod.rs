@@ -33,7 +33,9 @@ pub use database::TestDatabase;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 pub use scratch::{product, PostgresScratch, Scratch, ScratchDatabase, ScratchError};
 #[cfg(feature = "postgres")]
-pub use server::{test_server, ServerBuilder, ServerError, ThrowawayServer, TEST_URL_VAR};
+pub use server::{
+    postgres_bin_dir, test_server, ServerBuilder, ServerError, ThrowawayServer, BIN_DIR_VAR, TEST_URL_VAR,
+};
 #[cfg(feature = "sqlite")]
 pub use template::SqliteTemplate;
 #[cfg(feature = "postgres")]
@@ -147,20 +149,42 @@ pub fn walk_postgres_folder(
     }
 }
 
-/// `#[test]` functions that walk a package's chain: on in-memory SQLite,
-/// and on PostgreSQL when a server can be had (always under `CI`).
+/// `#[test]` functions that walk a package's chain on the dialect it is
+/// written for: in-memory SQLite by default (the default `dialect` of
+/// `[package.metadata.migrate]`), PostgreSQL with `dialect = "postgres"`,
+/// both with `dialects = ["sqlite", "postgres"]`. The macro cannot read
+/// `Cargo.toml` (only `cargo-migrate` knows cargo), so a PostgreSQL package
+/// says so here, as it does in its manifest.
+///
+/// The PostgreSQL test uses [`test_server`](crate::testing::test_server): without PostgreSQL binaries it
+/// is skipped, except under `CI`, where it fails. A SQLite-only package
+/// never needs PostgreSQL, in CI or not.
 ///
 /// ```ignore
 /// // tests/migrations.rs
-/// migrate_runtime::walk_versions_test!();              // the `migrations` folder
-/// migrate_runtime::walk_versions_test!("db/revisions"); // or another one
+/// migrate_runtime::walk_versions_test!();                      // `migrations`, SQLite
+/// migrate_runtime::walk_versions_test!(dialect = "postgres");  // a PostgreSQL package
+/// migrate_runtime::walk_versions_test!(dialects = ["sqlite", "postgres"]); // SQL for both
+/// migrate_runtime::walk_versions_test!("db/revisions", dialect = "postgres"); // another folder
 /// ```
 #[macro_export]
 macro_rules! walk_versions_test {
     () => {
-        $crate::walk_versions_test!("migrations");
+        $crate::walk_versions_test!("migrations", dialect = "sqlite");
+    };
+    (dialect = $dialect:tt) => {
+        $crate::walk_versions_test!("migrations", dialect = $dialect);
+    };
+    (dialects = [$($dialect:tt),+ $(,)?]) => {
+        $crate::walk_versions_test!("migrations", dialects = [$($dialect),+]);
     };
     ($folder:literal) => {
+        $crate::walk_versions_test!($folder, dialect = "sqlite");
+    };
+    ($folder:literal, dialects = [$($dialect:tt),+ $(,)?]) => {
+        $($crate::walk_versions_test!($folder, dialect = $dialect);)+
+    };
+    ($folder:literal, dialect = "sqlite") => {
         #[test]
         fn walk_versions_sqlite() {
             let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -168,15 +192,22 @@ macro_rules! walk_versions_test {
                 panic!("walk-versions on SQLite failed:\n{error}");
             }
         }
-
+    };
+    ($folder:literal, dialect = "postgres") => {
         #[test]
         fn walk_versions_postgres() {
             let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
             match $crate::testing::walk_postgres_folder(root, $folder) {
                 Ok(Some(_)) => {}
-                Ok(None) => eprintln!("walk-versions on PostgreSQL skipped: no server here"),
+                Ok(None) => eprintln!("walk-versions on PostgreSQL skipped: no server here (CI would fail)"),
                 Err(error) => panic!("walk-versions on PostgreSQL failed:\n{error}"),
             }
         }
+    };
+    ($($other:tt)*) => {
+        ::core::compile_error!(
+            "walk_versions_test!: expected `()`, `(\"folder\")`, then optionally `dialect = \"sqlite\"`, \
+             `dialect = \"postgres\"` or `dialects = [\"sqlite\", \"postgres\"]`"
+        );
     };
 }

@@ -9,6 +9,7 @@ use crate::apply::Options;
 use crate::database::url::{redact, DatabaseUrl};
 use crate::database::{self, Database, PostgresConnection};
 use crate::schema::Schema;
+use crate::sql::split::{solid_tokens, split_statements};
 use crate::testing::database::{database_url, TestDatabase};
 use crate::testing::server::ThrowawayServer;
 use crate::{Dialect, Graph};
@@ -79,9 +80,52 @@ impl Scratch {
                 let scratch = server.database("desired")?;
                 // Declared after `scratch`, so it closes before the drop.
                 let database = scratch.open()?;
-                build_from_sql(&database, sql, history_table)
+                build_from_sql(&database, &without_unmodelled(sql), history_table)
             }
         }
+    }
+}
+
+/// A PostgreSQL `schema.sql` without what the server cannot run or the
+/// schema model has no place for, so a `pg_dump -s` output runs as it
+/// comes, on any server: psql meta-commands (the `\restrict` lines of
+/// recent `pg_dump`s), ownership (`ALTER … OWNER TO role`, a role the
+/// scratch server may not have), privileges (`GRANT`, `REVOKE`, `ALTER
+/// DEFAULT PRIVILEGES`) and comments (`COMMENT ON`). What is left, the
+/// `SET` and `set_config` preamble included, runs; introspection does not
+/// depend on the `search_path` the preamble empties.
+fn without_unmodelled(sql: &str) -> String {
+    let pieces = split_statements(sql).into_iter().map(|s| without_meta_commands(s.text));
+    pieces.filter(|piece| !is_unmodelled(piece)).collect()
+}
+
+/// `piece` without the psql meta-commands that lead it: lines starting
+/// with `\` where its statement would start.
+fn without_meta_commands(piece: &str) -> String {
+    let (mut kept, mut rest) = (String::new(), piece);
+    while let Some(first) = split_statements(rest).first().filter(|s| s.sql().starts_with('\\')) {
+        let start = first.sql_offset();
+        let end = rest[start..].find('\n').map_or(rest.len(), |at| start + at + 1);
+        kept += &rest[..start];
+        rest = &rest[end..];
+    }
+    kept + rest
+}
+
+fn is_unmodelled(piece: &str) -> bool {
+    let words: Vec<String> =
+        solid_tokens(piece).map(|(_, token)| token.to_ascii_uppercase()).filter(|word| word != ";").collect();
+    let word = |i: usize| words.get(i).map_or("", String::as_str);
+    let owner_to = words.len() >= 3 && word(words.len() - 3) == "OWNER" && word(words.len() - 2) == "TO";
+    match word(0) {
+        "GRANT" | "REVOKE" => true,
+        "COMMENT" => word(1) == "ON",
+        // `ALTER TABLE t RENAME owner TO x` ends like a change of owner.
+        "ALTER" => {
+            (word(1) == "DEFAULT" && word(2) == "PRIVILEGES")
+                || (owner_to && !words.iter().any(|word| word == "RENAME"))
+        }
+        _ => false,
     }
 }
 
@@ -213,5 +257,24 @@ impl Drop for ScratchDatabase<'_> {
     fn drop(&mut self) {
         // PostgreSQL waits a few seconds for closing sessions to end.
         let _ = self.admin.execute(&format!("DROP DATABASE IF EXISTS {}", self.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_unmodelled;
+
+    #[test]
+    fn ownership_privileges_and_comments_are_left_out_of_a_dump() {
+        let dump = "--\n-- dump\n--\n\n\\restrict abc123\n\nSET statement_timeout = 0;\nSELECT pg_catalog.set_config('search_path', '', false);\n\
+                    CREATE TABLE public.t (owner text);\nALTER TABLE public.t OWNER TO app;\n\
+                    COMMENT ON TABLE public.t IS 'things; all of them';\nGRANT SELECT ON TABLE public.t TO reader;\n\
+                    REVOKE ALL ON SCHEMA public FROM PUBLIC;\nALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO reader;\n\
+                    ALTER TABLE public.t RENAME owner TO keeper;\n\n\\unrestrict abc123\n";
+        assert_eq!(
+            without_unmodelled(dump),
+            "--\n-- dump\n--\n\n\nSET statement_timeout = 0;\nSELECT pg_catalog.set_config('search_path', '', false);\n\
+             CREATE TABLE public.t (owner text);\nALTER TABLE public.t RENAME owner TO keeper;\n\n"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! A throw-away PostgreSQL server started from the local PostgreSQL binaries,
 //! for tests, `cargo migrate walk`/`check` and benchmarks.
 //!
-//! [`ThrowawayServer::start`] finds `initdb` and `pg_ctl` (the newest
+//! [`ThrowawayServer::start`] finds `initdb` and `pg_ctl` (the folder
+//! `MIGRATE_TEST_POSTGRES_BIN` names, else the newest
 //! `/usr/lib/postgresql/*/bin`, else `pg_config --bindir`, else `PATH`),
 //! creates a cluster in a temporary directory and starts it on a free port of
 //! 127.0.0.1 only, its unix sockets inside that directory, with durability
@@ -44,6 +45,12 @@ use tempfile::TempDir;
 /// instead of a throw-away one.
 pub const TEST_URL_VAR: &str = "MIGRATE_TEST_POSTGRES_URL";
 
+/// The environment variable naming the folder of the PostgreSQL binaries
+/// (`initdb`, `pg_ctl`, `pg_dump`) throw-away servers use. When set, it is
+/// the only place looked: a machine with several versions picks one, and a
+/// test can make PostgreSQL look not installed.
+pub const BIN_DIR_VAR: &str = "MIGRATE_TEST_POSTGRES_BIN";
+
 /// The superuser of the cluster, and the OS user servers run as under root.
 const SUPERUSER: &str = "postgres";
 /// Free ports are picked by binding port 0 and releasing it; another process
@@ -67,7 +74,7 @@ const GUARD_SCRIPT: &str = r#"trap '' HUP INT TERM; read -r _; "$@" >/dev/null 2
 /// Why no server could be started or used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServerError {
-    #[error("no PostgreSQL server binaries found under /usr/lib/postgresql/*/bin or on PATH: install the `postgresql` package, or set MIGRATE_TEST_POSTGRES_URL")]
+    #[error("no PostgreSQL server binaries found in MIGRATE_TEST_POSTGRES_BIN, under /usr/lib/postgresql/*/bin or on PATH: install the `postgresql` package, or set MIGRATE_TEST_POSTGRES_URL")]
     NotInstalled,
     #[error("running as root, which PostgreSQL refuses, and {reason}: run as a normal user, or set MIGRATE_TEST_POSTGRES_URL")]
     Root { reason: &'static str },
@@ -189,7 +196,7 @@ impl ThrowawayServer {
     }
 
     fn start_with(options: &ServerBuilder) -> Result<ThrowawayServer, ServerError> {
-        let bin = find_bin_dir().ok_or(ServerError::NotInstalled)?;
+        let bin = postgres_bin_dir().ok_or(ServerError::NotInstalled)?;
         let dir = tempfile::Builder::new()
             .prefix("migrate-pg-")
             .tempdir()
@@ -472,10 +479,17 @@ fn in_ci() -> bool {
     env::var("CI").is_ok_and(|value| !matches!(value.as_str(), "" | "0" | "false"))
 }
 
-/// The newest `/usr/lib/postgresql/*/bin` with `initdb` and `pg_ctl`, else
-/// `pg_config --bindir`, else the first `PATH` directory with both.
-fn find_bin_dir() -> Option<PathBuf> {
+/// The folder of the PostgreSQL server binaries throw-away servers are
+/// started from, and where their client programs (`pg_dump`) are:
+/// `MIGRATE_TEST_POSTGRES_BIN` when set, else the newest
+/// `/usr/lib/postgresql/*/bin` with `initdb` and `pg_ctl`, else `pg_config
+/// --bindir`, else the first `PATH` directory with both. `None` when
+/// PostgreSQL is not installed.
+pub fn postgres_bin_dir() -> Option<PathBuf> {
     let is_server_dir = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(dir) = env::var_os(BIN_DIR_VAR).filter(|dir| !dir.is_empty()) {
+        return Some(PathBuf::from(dir)).filter(|dir| is_server_dir(dir));
+    }
     let versions = fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten();
     let mut names: Vec<String> =
         versions.map(|entry| entry.file_name().to_string_lossy().into_owned()).collect();

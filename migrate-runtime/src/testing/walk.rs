@@ -3,13 +3,11 @@
 //! each revision.
 
 use super::database::TestDatabase;
-use crate::apply::script::{downgrade_step, upgrade_step};
-use crate::apply::Options;
+use crate::apply::{Direction, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError, TargetError};
-use crate::model::revision::{Revision, Section};
+use crate::model::revision::Revision;
 use crate::schema::{changed_objects, diff_entries, undo, Difference, Schema};
-use crate::sql::split::split_statements;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -348,21 +346,15 @@ impl Walk<'_, '_> {
     }
 
     fn upgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
-        let dialect = self.db.dialect();
-        let fail = |error| WalkError::Upgrade { revision: revision.id.clone(), error: Box::new(error) };
-        let script = upgrade_step(revision, dialect, self.options).map_err(fail)?;
-        let section = revision.upgrade_section(dialect).map_err(fail)?;
-        run_step(self.db, revision, section, &script).map_err(fail)?;
+        let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
+        ran.map_err(|error| WalkError::Upgrade { revision: revision.id.clone(), error: Box::new(error) })?;
         self.report.upgraded += 1;
         Ok(())
     }
 
     fn downgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
-        let dialect = self.db.dialect();
-        let fail = |error| WalkError::Downgrade { revision: revision.id.clone(), error: Box::new(error) };
-        let script = downgrade_step(revision, dialect, self.options).map_err(fail)?;
-        let section = revision.downgrade_section(dialect).map_err(fail)?;
-        run_step(self.db, revision, section, &script).map_err(fail)?;
+        let ran = self.db.run_revision(self.graph, revision, Direction::Downgrade, self.options);
+        ran.map_err(|error| WalkError::Downgrade { revision: revision.id.clone(), error: Box::new(error) })?;
         self.report.downgraded += 1;
         Ok(())
     }
@@ -430,34 +422,4 @@ impl Walk<'_, '_> {
 fn digest(fingerprints: &Fingerprints) -> String {
     let text: String = fingerprints.iter().map(|(object, digest)| format!("{object}={digest}\n")).collect();
     crate::model::checksum::sql_checksum(&text)
-}
-
-/// Runs one revision's script; on failure rolls back and replays its
-/// statements one by one, in a transaction rolled back too, to name the
-/// statement and line that failed.
-fn run_step(
-    db: &mut dyn TestDatabase,
-    revision: &Revision,
-    section: &Section,
-    script: &str,
-) -> Result<(), ApplyError> {
-    let Err(script_error) = db.execute(script) else { return Ok(()) };
-    let _ = db.execute("ROLLBACK");
-    let _ = db.execute("BEGIN");
-    let mut found = None;
-    for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
-        if let Err(error) = db.execute(statement.text) {
-            found = Some(crate::apply::statement_error(
-                revision,
-                section,
-                statement.line,
-                statement.sql(),
-                &error,
-            ));
-            break;
-        }
-    }
-    let _ = db.execute("ROLLBACK");
-    // No statement of the section fails alone: the history row did.
-    Err(found.unwrap_or(ApplyError::Database(script_error)))
 }

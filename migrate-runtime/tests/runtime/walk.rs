@@ -131,6 +131,61 @@ fn stop_at_and_min_downgrade_bound_the_walk() {
     assert_eq!(report.downgraded, graph.len() - 1, "everything above the floor is reverted, the floor stays");
 }
 
+/// A chain whose third revision renames a table another table's foreign
+/// key references, and whose fourth changes the referencing table.
+/// `rename_down` is the third revision's downgrade. The second revision
+/// changes neither table, so the referencing table's fingerprint has been
+/// read after its snake walk and only a changed fingerprint makes the walk
+/// read it again.
+fn rename_chain(rename_down: &str) -> Graph {
+    let revision = |id: &str, parent: &str, up: &str, down: &str| {
+        let text = format!(
+            "-- revision: {id}\n-- revises: {parent}\n-- message: {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
+        );
+        migrate_runtime::chain::parse_revision(format!("migrations/{id}_.sql").as_ref(), &text)
+            .expect("revision")
+    };
+    Graph::build(vec![
+        revision(
+            "a1a1a1a1a1a1",
+            "",
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n\
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        revision("b2b2b2b2b2b2", "a1a1a1a1a1a1", "CREATE TABLE other (id INTEGER);", "DROP TABLE other;"),
+        revision(
+            "c3c3c3c3c3c3",
+            "b2b2b2b2b2b2",
+            "ALTER TABLE parent RENAME TO guardian;\nALTER TABLE guardian RENAME COLUMN id TO guardian_id;",
+            rename_down,
+        ),
+        revision(
+            "d4d4d4d4d4d4",
+            "c3c3c3c3c3c3",
+            "ALTER TABLE child ADD COLUMN note TEXT;",
+            "ALTER TABLE child DROP COLUMN note;",
+        ),
+    ])
+    .expect("chain")
+}
+
+const RENAME_BACK: &str =
+    "ALTER TABLE guardian RENAME COLUMN guardian_id TO id;\nALTER TABLE guardian RENAME TO parent;";
+/// Renames the table back but leaves its key column renamed.
+const RENAME_BACK_FORGETTING_THE_COLUMN: &str = "ALTER TABLE guardian RENAME TO parent;";
+
+#[test]
+fn renaming_a_referenced_table_is_no_defect_on_sqlite_and_a_broken_downgrade_still_is() {
+    let report = WalkVersions::new(&rename_chain(RENAME_BACK)).run_sqlite().expect("a correct chain walks");
+    assert_eq!(report.revisions, 4);
+    let message = sqlite_error(WalkVersions::new(&rename_chain(RENAME_BACK_FORGETTING_THE_COLUMN)));
+    assert!(
+        message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
+        "{message}"
+    );
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
@@ -157,6 +212,26 @@ mod postgres {
             let report = WalkVersions::new(&graph).run(&mut db).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert_eq!(report.revisions, graph.len());
         }
+    }
+
+    /// The referencing table's fingerprint must change when the table its
+    /// foreign key names is renamed, or the walk compares with a stale
+    /// foreign key target and reports a defect that is not there.
+    #[test]
+    fn renaming_a_referenced_table_is_no_defect_on_postgres_and_a_broken_downgrade_still_is() {
+        let Some(mut db) = database() else { return };
+        let report =
+            WalkVersions::new(&rename_chain(RENAME_BACK)).run(&mut db).expect("a correct chain walks");
+        assert_eq!(report.revisions, 4);
+        let Some(mut db) = database() else { return };
+        let message = WalkVersions::new(&rename_chain(RENAME_BACK_FORGETTING_THE_COLUMN))
+            .run(&mut db)
+            .expect_err("the key column stays renamed")
+            .to_string();
+        assert!(
+            message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -191,4 +266,46 @@ fn sqlite_template_copies_are_at_head_and_independent() {
 /// The one-line use in a user's test suite.
 mod one_line {
     migrate_runtime::walk_versions_test!("../fixtures/demo/migrations");
+}
+
+/// A package says its dialect; its chain is walked on that one only. A
+/// `STRICT` table is SQLite's alone, an enum and `BIGSERIAL` PostgreSQL's.
+mod sqlite_package {
+    migrate_runtime::walk_versions_test!("../fixtures/walk/sqlite_only/migrations");
+}
+
+mod postgres_package {
+    migrate_runtime::walk_versions_test!("../fixtures/walk/postgres_only/migrations", dialect = "postgres");
+}
+
+mod portable_package {
+    migrate_runtime::walk_versions_test!("../fixtures/demo/migrations", dialects = ["sqlite", "postgres"]);
+}
+
+/// Under `CI` with no PostgreSQL installed (`MIGRATE_TEST_POSTGRES_BIN`
+/// pointed at an empty folder), the walk tests of a SQLite package pass,
+/// and those of a PostgreSQL package fail naming what is missing. Runs
+/// this test binary again, on those modules only, in that environment.
+#[test]
+fn ci_without_postgres_fails_only_packages_that_need_it() {
+    let empty = tempfile::tempdir().expect("empty folder");
+    let run = |filter: &str| {
+        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([filter, "--test-threads=1"])
+            .env("CI", "1")
+            .env(migrate_runtime::testing::BIN_DIR_VAR, empty.path())
+            .env_remove(migrate_runtime::testing::TEST_URL_VAR)
+            .output()
+            .expect("run the test binary");
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    };
+    let (passed, out) = run("walk::sqlite_package::");
+    assert!(passed, "{out}");
+    assert!(out.contains("test walk::sqlite_package::walk_versions_sqlite ... ok"), "{out}");
+    assert!(out.contains("1 passed"), "only the SQLite walk runs: {out}");
+    let (passed, out) = run("walk::postgres_package::");
+    assert!(!passed, "{out}");
+    assert!(out.contains("no PostgreSQL server binaries found"), "{out}");
 }
