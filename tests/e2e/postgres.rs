@@ -194,6 +194,33 @@ fn scratch_databases_for_a_role_without_createdb_are_on_a_throwaway_server() {
     assert!(run.stderr.contains("throw-away PostgreSQL server instead"), "{}", run.stderr);
 }
 
+/// The guard each revision's transaction runs under the migration lock
+/// refuses what another migrator's work made wrong: here a script that
+/// reverts the base revision while its child is still applied (as a
+/// concurrent `downgrade base` would after another run re-applied the
+/// child). Without the check the base would go and leave the child orphaned.
+#[test]
+fn a_revision_whose_child_is_applied_is_never_reverted_by_the_guarded_batch() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let script = demo.run(&["downgrade", "--sql", "cf0f5b45967a:base", "--dialect", "postgres"]).ok();
+    assert!(script.contains("DROP TABLE"), "{script}");
+    let (client, runtime) = {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let client = runtime.block_on(async {
+            let (client, connection) =
+                tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(connection);
+            client
+        });
+        (client, runtime)
+    };
+    let error = runtime.block_on(client.batch_execute(&script)).expect_err("the guard refuses");
+    assert_eq!(error.code().map(|c| c.code()), Some("MG001"), "{error:?}");
+    assert_eq!(history(&url), ["cf0f5b45967a", "20f04b9598da"], "nothing reverted");
+}
+
 #[test]
 fn drift_stops_the_run_unless_allowed() {
     let Some(url) = database() else { return };
@@ -289,7 +316,7 @@ fn a_statement_waiting_on_a_table_lock_times_out_naming_the_session() {
 
     let script = demo.run(&["upgrade", "--sql", "--dialect", "postgres"]).ok();
     assert!(script.contains("SELECT pg_advisory_xact_lock("), "{script}");
-    assert!(script.contains("SET LOCAL lock_timeout = '5000ms';\nDO $migrate$"), "{script}");
+    assert!(script.contains("SET LOCAL lock_timeout = '5000ms';\nDO $migrate0$"), "{script}");
 
     let waiter =
         demo.spawn(&["upgrade", "--database-url", &url, "--statement-lock-timeout", "0.5", "--retries", "4"]);

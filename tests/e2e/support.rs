@@ -249,6 +249,22 @@ pub mod pg {
         Some(database_url(&base, &name))
     }
 
+    /// The server's `server_version_num` (`130023` for 13.23).
+    pub fn server_version(url: &str) -> u32 {
+        sql(url, "SHOW server_version_num")[0][0].parse().expect("a version number")
+    }
+
+    /// Whether the server ends a killed client's session mid-statement
+    /// (`client_connection_check_interval`, PostgreSQL 14 and newer); on 13
+    /// the session lives until its statement ends.
+    pub fn notices_dead_clients(url: &str) -> bool {
+        let notices = server_version(url) >= 140000;
+        if !notices {
+            eprintln!("skipped: PostgreSQL 13 keeps a killed client's session until its statement ends");
+        }
+        notices
+    }
+
     /// Runs `statements` and returns every row, each column as text.
     pub fn sql(url: &str, statements: &str) -> Vec<Vec<String>> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

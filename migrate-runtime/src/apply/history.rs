@@ -315,33 +315,61 @@ pub(crate) fn try_transaction_lock_sql(table: &str) -> String {
 }
 
 /// A statement that fails with [`HISTORY_CHANGED`] unless the history is
-/// as the run planned for `revision`: for an upgrade not applied yet with
-/// its parents applied, for a downgrade still applied. Run under the
-/// transaction's lock, it makes a revision that another migrator applied
-/// meanwhile a signal to plan again, never a second application.
+/// as the run planned for `revision`: for an upgrade, not applied yet with
+/// its parents and every revision it depends on applied; for a downgrade,
+/// still applied with nothing applied that has it as a parent or depends on
+/// it (in this package or another). Run under the transaction's lock, it
+/// makes a revision that another migrator applied or reverted meanwhile a
+/// signal to plan again, never a second application or an orphan.
 pub(crate) fn guard_sql(table: &str, package: &str, revision: &Revision, direction: Direction) -> String {
     let table = quote_ident(table);
-    let row = |id: &str| {
+    let row = |package: &str, id: &str| {
         format!(
             "SELECT 1 FROM {table} WHERE package = {} AND revision = {}",
             quote_literal(package),
             quote_literal(id)
         )
     };
-    let mut changed = match direction {
-        Direction::Upgrade => format!("EXISTS ({})", row(&revision.id)),
-        Direction::Downgrade => format!("NOT EXISTS ({})", row(&revision.id)),
-    };
-    if direction == Direction::Upgrade {
-        for parent in &revision.parents {
-            changed += &format!(" OR NOT EXISTS ({})", row(parent));
+    let changed = match direction {
+        Direction::Upgrade => {
+            let needed = revision.parents.iter().map(|id| (package, id.as_str())).chain(
+                revision.depends_on.iter().map(|d| (d.package.as_deref().unwrap_or(package), d.id.as_str())),
+            );
+            let missing = needed.map(|(package, id)| format!(" OR NOT EXISTS ({})", row(package, id)));
+            format!("EXISTS ({}){}", row(package, &revision.id), missing.collect::<String>())
         }
-    }
-    format!(
-        "DO $migrate$ BEGIN IF {changed} THEN RAISE EXCEPTION 'the history changed since this run planned revision {}' \
-         USING ERRCODE = '{HISTORY_CHANGED}'; END IF; END $migrate$;\n",
-        revision.id.replace('\'', "")
-    )
+        Direction::Downgrade => {
+            // A list column holds ids joined by commas: an exact match of
+            // `,id,` in `,list,` (not LIKE, whose `_` would match anything).
+            let listed = |column: &str, id: &str| {
+                format!("position({} IN ',' || {column} || ',') > 0", quote_literal(&format!(",{id},")))
+            };
+            let id = &revision.id;
+            format!(
+                "NOT EXISTS ({}) OR EXISTS (SELECT 1 FROM {table} WHERE package = {} AND ({} OR {})) \
+                 OR EXISTS (SELECT 1 FROM {table} WHERE package <> {} AND {})",
+                row(package, id),
+                quote_literal(package),
+                listed("parents", id),
+                listed("depends_on", id),
+                quote_literal(package),
+                listed("depends_on", &format!("{package}:{id}")),
+            )
+        }
+    };
+    let message =
+        quote_literal(&format!("the history changed since this run planned revision {}", revision.id));
+    let body = format!(
+        "BEGIN IF {changed} THEN RAISE EXCEPTION USING MESSAGE = {message}, ERRCODE = '{HISTORY_CHANGED}'; END IF; END"
+    );
+    let tag = dollar_tag(&body);
+    format!("DO {tag}{body}{tag};\n")
+}
+
+/// A dollar-quote tag that does not occur in `body`, so nothing a name or
+/// an id holds can end the quoted body early.
+fn dollar_tag(body: &str) -> String {
+    (0..).map(|n| format!("$migrate{n}$")).find(|tag| !body.contains(tag)).unwrap_or_default()
 }
 
 /// The `DELETE` of one revision's row.

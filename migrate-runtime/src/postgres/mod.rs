@@ -132,6 +132,11 @@ impl<'a> PostgresMigrator<'a> {
             };
             let held =
                 messages.iter().any(|m| matches!(m, SimpleQueryMessage::Row(row) if row.get(0) == Some("t")));
+            if held && self.options.interrupt.is_requested() {
+                // Asked to stop while waiting: start nothing.
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                return Err(ApplyError::Interrupted { revision: None });
+            }
             if held {
                 return Ok(());
             }
@@ -222,6 +227,7 @@ impl<'a> PostgresMigrator<'a> {
         self.prepare(direction).await?;
         let mut start = None;
         let mut steps = Vec::new();
+        let mut raced: Option<String> = None;
         'plan: loop {
             let state = self.state().await?;
             let plan = match plan_from(&state, target, &mut start, direction, self.options) {
@@ -230,7 +236,9 @@ impl<'a> PostgresMigrator<'a> {
                     // none` revision, holding the session lock: plan once
                     // it is done, under that lock, where a mark still in
                     // progress is one a crashed run left.
-                    let state = self.locked(|| self.state()).await?;
+                    // A transaction lock waits for that session lock too,
+                    // and cannot outlive its transaction on a pooler.
+                    let state = self.in_transaction(self.state()).await?;
                     plan_from(&state, target, &mut start, direction, self.options)?;
                     continue 'plan;
                 }
@@ -238,9 +246,17 @@ impl<'a> PostgresMigrator<'a> {
             };
             for rev in plan {
                 stop_if_interrupted(self.options)?;
-                let Some(done) = self.run_one(state.graph().revision(rev), direction).await? else {
+                let revision = state.graph().revision(rev);
+                let Some(done) = self.run_one(revision, direction).await? else {
+                    // Planned again, the same revision must not come first
+                    // again: the planner and the guard would disagree
+                    // forever.
+                    if raced.replace(revision.id.clone()).as_deref() == Some(revision.id.as_str()) {
+                        return Err(ApplyError::NotDue { revision: revision.id.clone() });
+                    }
                     continue 'plan;
                 };
+                raced = None;
                 on_step(&done);
                 steps.push(done);
             }
@@ -252,6 +268,7 @@ impl<'a> PostgresMigrator<'a> {
     /// else is applied: the one way a revision runs, for `upgrade`,
     /// `downgrade` and the walk harness alike. The history must be as a
     /// planner would have it (the revision due, its parents applied).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) async fn run_revision(
         &self,
         revision: &Revision,
@@ -282,9 +299,8 @@ impl<'a> PostgresMigrator<'a> {
         revision: &Revision,
         direction: Direction,
     ) -> Result<Option<Step>, ApplyError> {
-        let rows = read_all(self.client, self.options).await?.0;
-        let applied = rows.iter().any(|row| row.revision == revision.id);
-        if applied == (direction == Direction::Upgrade) {
+        let (rows, others) = read_all(self.client, self.options).await?;
+        if !still_due(&self.options.package, &rows, &others, revision, direction) {
             return Ok(None);
         }
         match direction {
@@ -395,6 +411,7 @@ impl<'a> PostgresMigrator<'a> {
                 Err(ApplyError::StatementLockTimeout { .. }) => tokio::time::sleep(pause).await,
                 done => return done,
             }
+            stop_if_interrupted(self.options)?;
             pause = (pause * 2).min(Duration::from_secs(30));
         }
         self.send(revision, batch, direction).await
@@ -681,6 +698,39 @@ fn plan_steps(
     options: &Options,
 ) -> Result<Vec<Rev>, ApplyError> {
     state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
+}
+
+/// What `history::guard_sql` checks, on rows read under the session lock
+/// (a `transaction: none` revision cannot carry the guard): for an upgrade
+/// not applied with its parents and dependencies applied, for a downgrade
+/// applied with nothing applied that has it as a parent or depends on it.
+fn still_due(
+    package: &str,
+    rows: &[AppliedRevision],
+    others: &[OtherPackageRevision],
+    revision: &Revision,
+    direction: Direction,
+) -> bool {
+    let applied = |id: &str| rows.iter().any(|row| row.revision == id);
+    match direction {
+        Direction::Upgrade => {
+            let dependency_applied = |d: &crate::model::Dependency| match d.package.as_deref() {
+                None => applied(&d.id),
+                Some(p) if p == package => applied(&d.id),
+                Some(p) => others.iter().any(|o| o.package == p && o.revision == d.id),
+            };
+            !applied(&revision.id)
+                && revision.parents.iter().all(|p| applied(p))
+                && revision.depends_on.iter().all(dependency_applied)
+        }
+        Direction::Downgrade => {
+            let id = revision.id.as_str();
+            let qualified = format!("{package}:{id}");
+            applied(id)
+                && !rows.iter().any(|row| row.parents.iter().chain(&row.depends_on).any(|p| p == id))
+                && !others.iter().any(|o| o.depends_on.contains(&qualified))
+        }
+    }
 }
 
 /// The plan for `target` on the history just read, a relative target
