@@ -660,7 +660,7 @@ fn cases() -> Vec<Case> {
         case(
             "drop functions and a procedure with arguments",
             "CREATE TABLE t (id INTEGER PRIMARY KEY);
-             CREATE FUNCTION add(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN a + b;
+             CREATE FUNCTION add(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT a + b';
              CREATE FUNCTION add(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a || b';
              CREATE PROCEDURE put(n integer, note text DEFAULT '') LANGUAGE sql AS 'INSERT INTO t VALUES (n)';",
             "CREATE TABLE t (id INTEGER PRIMARY KEY);",

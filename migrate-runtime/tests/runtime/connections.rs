@@ -72,7 +72,8 @@ fn start() -> Option<Fixture> {
         Err(error) => panic!("{error}"),
     };
     let setup = format!(
-        "CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'; CREATE ROLE sslonly LOGIN PASSWORD '{PASSWORD}'; \
+        // PostgreSQL 13 stores md5 by default; the roles log in by scram.
+        "SET password_encryption = 'scram-sha-256'; CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'; CREATE ROLE sslonly LOGIN PASSWORD '{PASSWORD}'; \
          CREATE ROLE certuser LOGIN;"
     );
     let admin = open(&server.url(), &[]).expect("the superuser connects");
