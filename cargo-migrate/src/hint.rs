@@ -45,6 +45,11 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              run `cargo migrate upgrade --baseline`"
                 .to_string()
         }
+        ApplyError::NotDue { .. } => {
+            "; another migrator changed the history while this run applied it: see `cargo migrate current`, \
+             then run the command again"
+                .to_string()
+        }
         ApplyError::InterruptedPartway { .. } => {
             ": see what its statements did, then settle it with `cargo migrate repair`".to_string()
         }

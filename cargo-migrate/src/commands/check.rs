@@ -17,7 +17,7 @@ use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Result};
 use migrate_runtime::apply::State;
-use migrate_runtime::chain::{combine, PackageChain};
+use migrate_runtime::chain::combine;
 use migrate_runtime::sql::lint;
 use migrate_runtime::Graph;
 use serde::Serialize;
@@ -36,13 +36,7 @@ pub fn run(cx: &Context) -> Result<()> {
     }
     let (loaded, mut failures) = load_all(&packages);
     if failures.is_empty() {
-        let dirs: Vec<_> = loaded.iter().map(|(p, _)| p.dir_in(&cx.project.workspace_root)).collect();
-        let chains: Vec<PackageChain> = loaded
-            .iter()
-            .zip(&dirs)
-            .map(|((p, g), dir)| PackageChain { package: &p.name, dir, graph: g })
-            .collect();
-        if let Err(errors) = combine(&chains) {
+        if let Err(errors) = super::with_package_chains(cx, &loaded, combine) {
             failures.push(anyhow::Error::new(errors).context("the workspace's cross-package dependencies"));
         }
     }

@@ -75,18 +75,30 @@ pub fn run(args: MigrateArgs) -> Result<()> {
 /// which each package's cross-package `depends-on` are met by the packages
 /// before it.
 pub fn workspace_order(cx: &Context) -> Result<Vec<(&Package, Graph)>> {
-    let loaded: Vec<(&Package, Graph)> =
+    let mut loaded: Vec<(&Package, Graph)> =
         cx.project.chains().into_iter().map(|p| Ok((p, p.load()?))).collect::<Result<_>>()?;
+    let order: Vec<String> = with_package_chains(cx, &loaded, |chains| {
+        package_order(chains).map(|order| order.into_iter().map(str::to_string).collect())
+    })?;
+    loaded.sort_by_key(|(p, _)| order.iter().position(|name| *name == p.name));
+    Ok(loaded)
+}
+
+/// Calls `body` with `loaded` as the library's workspace functions take
+/// chains: each with its package's folder relative to the workspace, so
+/// their errors name the file of the right package.
+pub fn with_package_chains<T>(
+    cx: &Context,
+    loaded: &[(&Package, Graph)],
+    body: impl FnOnce(&[PackageChain<'_>]) -> T,
+) -> T {
     let dirs: Vec<_> = loaded.iter().map(|(p, _)| p.dir_in(&cx.project.workspace_root)).collect();
     let chains: Vec<PackageChain> = loaded
         .iter()
         .zip(&dirs)
         .map(|((p, g), dir)| PackageChain { package: &p.name, dir, graph: g })
         .collect();
-    let order: Vec<String> = package_order(&chains)?.into_iter().map(str::to_string).collect();
-    let mut loaded = loaded;
-    loaded.sort_by_key(|(p, _)| order.iter().position(|name| *name == p.name));
-    Ok(loaded)
+    body(&chains)
 }
 
 /// The cargo workspace, or the one folder of standalone mode.

@@ -144,6 +144,23 @@ impl<'g> State<'g> {
         found
     }
 
+    /// [`State::plan`] for `target_text`, a relative target stepping from
+    /// where the run started (`start`, recorded by id on the first call),
+    /// so a plan made again mid-run, after another migrator's work, cannot
+    /// move it. Both engines plan through here.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn plan_from_start(
+        &self,
+        direction: Direction,
+        target_text: &str,
+        start: &mut Option<Vec<String>>,
+        options: &Options,
+        dialect: Dialect,
+    ) -> Result<Vec<Rev>, ApplyError> {
+        let start = start.get_or_insert_with(|| self.current_ids());
+        self.plan(direction, target_text, &self.resolve_from(target_text, start)?, options, dialect)
+    }
+
     /// Checks that a run may go on (no dirty mark, no drift unless allowed,
     /// not ahead of the code for an upgrade) and lists the revisions to run,
     /// in order, to reach `target`, resolved by the caller from

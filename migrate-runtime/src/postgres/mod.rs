@@ -25,7 +25,7 @@ use crate::apply::{
     count_statements, interrupted, statement_error, stop_if_interrupted, Action, Direction, Options,
     RepairMark, Step,
 };
-use crate::chain::graph::{Graph, Rev};
+use crate::chain::graph::Graph;
 use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::sql::split::split_statements;
@@ -81,7 +81,10 @@ impl<'a> PostgresMigrator<'a> {
         // Anything else, errors included, is decided under the lock: from
         // outside, a `transaction: none` revision that another migrator is
         // running looks partially applied.
-        if plan_steps(&state, target, Direction::Upgrade, self.options).is_ok_and(|revs| revs.is_empty()) {
+        if state
+            .plan_from_start(Direction::Upgrade, target, &mut None, self.options, DIALECT)
+            .is_ok_and(|revs| revs.is_empty())
+        {
             return Ok(Vec::new());
         }
         let run = self.run(target, Direction::Upgrade, on_step).await;
@@ -230,7 +233,7 @@ impl<'a> PostgresMigrator<'a> {
         let mut raced: Option<String> = None;
         'plan: loop {
             let state = self.state().await?;
-            let plan = match plan_from(&state, target, &mut start, direction, self.options) {
+            let plan = match state.plan_from_start(direction, target, &mut start, self.options, DIALECT) {
                 Err(ApplyError::Dirty { progress, .. }) if ProgressMark::stored_in_progress(&progress) => {
                     // Another migrator may be running that `transaction:
                     // none` revision, holding the session lock: plan once
@@ -239,7 +242,7 @@ impl<'a> PostgresMigrator<'a> {
                     // A transaction lock waits for that session lock too,
                     // and cannot outlive its transaction on a pooler.
                     let state = self.in_transaction(self.state()).await?;
-                    plan_from(&state, target, &mut start, direction, self.options)?;
+                    state.plan_from_start(direction, target, &mut start, self.options, DIALECT)?;
                     continue 'plan;
                 }
                 plan => plan?,
@@ -274,7 +277,7 @@ impl<'a> PostgresMigrator<'a> {
         revision: &Revision,
         direction: Direction,
     ) -> Result<Step, ApplyError> {
-        self.prepare(Direction::Downgrade).await?;
+        // The walk creates the history table once, before its first step.
         self.run_one(revision, direction)
             .await?
             .ok_or_else(|| ApplyError::NotDue { revision: revision.id.clone() })
@@ -299,9 +302,15 @@ impl<'a> PostgresMigrator<'a> {
         revision: &Revision,
         direction: Direction,
     ) -> Result<Option<Step>, ApplyError> {
-        let (rows, others) = read_all(self.client, self.options).await?;
-        if !still_due(&self.options.package, &rows, &others, revision, direction) {
-            return Ok(None);
+        // The same guard a transactional revision's batch runs, here on its
+        // own (a `DO` block needs no transaction), under the session lock.
+        let guard =
+            history::guard_sql(&self.options.history_table, &self.options.package, revision, direction);
+        if let Err(error) = self.client.batch_execute(&guard).await {
+            if is_history_changed(&error) {
+                return Ok(None);
+            }
+            return Err(database(error));
         }
         match direction {
             Direction::Upgrade => self.apply_outside_transaction(revision).await.map(Some),
@@ -380,7 +389,7 @@ impl<'a> PostgresMigrator<'a> {
             return Ok(Some(Step::finished(revision, direction, started)));
         };
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
-        if failure.error.code().is_some_and(|code| code.code() == history::HISTORY_CHANGED) {
+        if is_history_changed(&failure.error) {
             return Ok(None);
         }
         let section = match direction {
@@ -614,6 +623,11 @@ fn relation_names(statement: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `error` is a [`history::guard_sql`] finding the history changed.
+fn is_history_changed(error: &tokio_postgres::Error) -> bool {
+    error.code().is_some_and(|code| code.code() == history::HISTORY_CHANGED)
+}
+
 fn is_lock_timeout(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
 }
@@ -689,63 +703,6 @@ const USER_TABLES: &str = "SELECT CASE WHEN n.nspname = 'public' THEN c.relname:
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'information_schema' \
      AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d \
      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1";
-
-/// The plan for `target`, resolved against the state just read.
-fn plan_steps(
-    state: &State<'_>,
-    target: &str,
-    direction: Direction,
-    options: &Options,
-) -> Result<Vec<Rev>, ApplyError> {
-    state.plan(direction, target, &state.resolve(target)?, options, DIALECT)
-}
-
-/// What `history::guard_sql` checks, on rows read under the session lock
-/// (a `transaction: none` revision cannot carry the guard): for an upgrade
-/// not applied with its parents and dependencies applied, for a downgrade
-/// applied with nothing applied that has it as a parent or depends on it.
-fn still_due(
-    package: &str,
-    rows: &[AppliedRevision],
-    others: &[OtherPackageRevision],
-    revision: &Revision,
-    direction: Direction,
-) -> bool {
-    let applied = |id: &str| rows.iter().any(|row| row.revision == id);
-    match direction {
-        Direction::Upgrade => {
-            let dependency_applied = |d: &crate::model::Dependency| match d.package.as_deref() {
-                None => applied(&d.id),
-                Some(p) if p == package => applied(&d.id),
-                Some(p) => others.iter().any(|o| o.package == p && o.revision == d.id),
-            };
-            !applied(&revision.id)
-                && revision.parents.iter().all(|p| applied(p))
-                && revision.depends_on.iter().all(dependency_applied)
-        }
-        Direction::Downgrade => {
-            let id = revision.id.as_str();
-            let qualified = format!("{package}:{id}");
-            applied(id)
-                && !rows.iter().any(|row| row.parents.iter().chain(&row.depends_on).any(|p| p == id))
-                && !others.iter().any(|o| o.depends_on.contains(&qualified))
-        }
-    }
-}
-
-/// The plan for `target` on the history just read, a relative target
-/// resolved from where the run started (`start`, set on the first call),
-/// so planning again after another migrator's work cannot move it.
-fn plan_from(
-    state: &State<'_>,
-    target: &str,
-    start: &mut Option<Vec<String>>,
-    direction: Direction,
-    options: &Options,
-) -> Result<Vec<Rev>, ApplyError> {
-    let start = start.get_or_insert_with(|| state.current_ids());
-    state.plan(direction, target, &state.resolve_from(target, start)?, options, DIALECT)
-}
 
 /// The advisory-lock key migrators of a history table agree on: stable
 /// across versions and machines, so an operator can see who holds it in

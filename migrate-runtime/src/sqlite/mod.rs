@@ -164,7 +164,10 @@ impl<'a> SqliteMigrator<'a> {
         // `transaction: none` revision in progress elsewhere looks like a
         // partial application from outside.
         let state = read_state(self.conn, self.graph, self.options)?;
-        if plan_steps(&state, target, &mut None, direction, self.options).is_ok_and(|revs| revs.is_empty()) {
+        if state
+            .plan_from_start(direction, target, &mut None, self.options, DIALECT)
+            .is_ok_and(|revs| revs.is_empty())
+        {
             return Ok(Vec::new());
         }
         let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
@@ -221,7 +224,7 @@ impl<'a> SqliteMigrator<'a> {
         tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
         let state = State::new(self.graph, read_rows(tx, options)?)
             .with_other_packages(&options.package, read_other_packages(tx, options)?);
-        let revs = match plan_steps(&state, run.target, &mut run.start, run.direction, options) {
+        let revs = match state.plan_from_start(run.direction, run.target, &mut run.start, options, DIALECT) {
             Err(ApplyError::Dirty { revision, progress }) if ProgressMark::stored_in_progress(&progress) => {
                 // Another migrator may be running it right now: wait for
                 // that one to finish (outside this transaction), then look
@@ -323,21 +326,6 @@ fn revert_stand_ins(
         }
         None => revert_all(),
     }
-}
-
-/// The plan for `target`; relative targets step from the revisions the
-/// run started at (recorded by id on the first call), so `+1` means one
-/// step from where the run started even when the plan is made again.
-fn plan_steps(
-    state: &State<'_>,
-    target: &str,
-    start: &mut Option<Vec<String>>,
-    direction: Direction,
-    options: &Options,
-) -> Result<Vec<Rev>, ApplyError> {
-    let start = start.get_or_insert_with(|| state.current_ids());
-    let resolved = state.resolve_from(target, start)?;
-    state.plan(direction, target, &resolved, options, DIALECT)
 }
 
 fn apply_revision(
