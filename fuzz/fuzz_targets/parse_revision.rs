@@ -24,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
                 let joined: String = split_statements(&section.sql).iter().map(|s| s.text).collect();
                 assert_eq!(joined, section.sql);
             }
-            let _ = lint::check(&[revision]);
+            let _ = lint::check(&[revision.clone()], &lint::Settings::for_dialect(migrate_runtime::Dialect::Postgres));
+            let _ = lint::check(&[revision], &lint::Settings::for_dialect(migrate_runtime::Dialect::Sqlite));
         }
     }
 });

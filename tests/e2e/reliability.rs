@@ -914,13 +914,18 @@ fn check_rejects_statements_that_cannot_run_in_a_transaction_naming_file_line_an
         ),
         Rev::new(3, "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE person SET mood = 'meh';", ""),
     ]);
+    // A PostgreSQL package: the enum rule is about PostgreSQL.
+    fixture.write(
+        "Cargo.toml",
+        &fixture.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
+    );
     let run = fixture.run(&["check"]);
     let stderr = run.fails();
     let expected = [
-        format!("error: migrations/{}_.sql:6: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction; revision `{}` runs in a transaction: add `-- transaction: none` to its header so it runs statement by statement", id(2), id(2)),
-        format!("error: migrations/{}_.sql:7: `VACUUM` cannot run inside a transaction", id(2)),
-        format!("error: migrations/{}_.sql:6: `ALTER TYPE mood ADD VALUE 'meh'` is used on line 7 before it is committed", id(3)),
-        "error: package `demo`: 3 statements cannot run inside the transaction of their revisions".to_string(),
+        format!("error: migrations/{}_.sql:6:1: M001 `CREATE INDEX CONCURRENTLY` cannot run inside a transaction; revision `{}` runs in one: add `-- transaction: none` to its header so it runs statement by statement", id(2), id(2)),
+        format!("error: migrations/{}_.sql:7:1: M001 `VACUUM` cannot run inside a transaction", id(2)),
+        format!("error: migrations/{}_.sql:6:1: M004 `ALTER TYPE mood ADD VALUE 'meh'` is used on line 7 before it is committed", id(3)),
+        "error: package `demo`: 3 statements break a lint rule".to_string(),
     ];
     for line in expected {
         assert!(stderr.contains(&line), "missing {line:?} in:\n{stderr}");

@@ -21,11 +21,11 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
     let (_, graph) = cx.chain()?;
     let (bases, points) = (graph.bases(), graph.branch_points());
     if cx.json() {
-        let views = |revs: &[Rev]| revs.iter().map(|&r| RevisionView::new(&graph, r)).collect();
+        let views = |revs: &[Rev]| revs.iter().map(|&r| RevisionView::new(graph, r)).collect();
         return print_json(&BranchesView { bases: views(&bases), branch_points: views(&points) });
     }
     let render = |rev: Rev| {
-        let view = RevisionView::new(&graph, rev);
+        let view = RevisionView::new(graph, rev);
         if args.verbose {
             view.block()
         } else {
@@ -42,7 +42,7 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
     }
     for point in points {
         out += &render(point);
-        out += &children(&graph, point);
+        out += &children(graph, point);
     }
     print(&out);
     Ok(())

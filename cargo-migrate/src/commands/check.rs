@@ -1,8 +1,9 @@
 //! `cargo migrate check`: every chain of the workspace (or the `-p` one)
 //! parses, forms a valid graph, its cross-package dependencies resolve, it
 //! has one head (unless `multiple-heads = true`, or each head is on a
-//! labelled branch of its own), no revision that runs in a transaction
-//! holds a statement that cannot (`migrate_runtime::sql::lint`), and for
+//! labelled branch of its own), the lint finds no error for the package's
+//! database (`migrate_runtime::sql::lint`: statements that fail in their
+//! revision's transaction, operations that lock or rewrite tables), and for
 //! packages with a `schema.sql` that holds statements, the head schema is
 //! the one it declares (both built in scratch databases and compared with
 //! `Schema::diff`). With a database URL
@@ -12,7 +13,7 @@
 
 use super::Context;
 use crate::db;
-use crate::output::{paint, print, print_error, print_json, ID};
+use crate::output::{paint, print, print_error, print_json, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Result};
@@ -118,19 +119,33 @@ fn check_heads(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
     ))
 }
 
-/// Prints each statement that cannot run inside its revision's transaction
-/// as an `error:` line, and returns one error for the package.
+/// Lints the chain for the package's database with its settings: prints
+/// each finding (`file:line:column CODE message: fix`) as an `error:` or
+/// `warning:` line, and returns one error for the package when any is an
+/// error.
 fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
-    let findings = lint::check(graph.revisions()).err()?;
+    let settings = match lint::Settings::for_dialect(package.config.dialect).configure(&package.config.lint) {
+        Ok(settings) => settings,
+        Err(error) => return Some(anyhow::Error::new(error).context(format!("package `{}`", package.name))),
+    };
+    let findings = match lint::check(graph.revisions(), &settings) {
+        Ok(warnings) => {
+            warnings.0.iter().for_each(|w| print_warning(&w.to_string()));
+            return None;
+        }
+        Err(findings) => findings,
+    };
     for finding in &findings.0 {
-        print_error(&anyhow::anyhow!("{finding}"));
+        match finding.severity {
+            lint::rules::Severity::Error => print_error(&anyhow::anyhow!("{finding}")),
+            _ => print_warning(&finding.to_string()),
+        }
     }
-    let n = findings.0.len();
-    let statements = if n == 1 { "1 statement".to_string() } else { format!("{n} statements") };
+    let n = findings.errors().count();
+    let statements = if n == 1 { "1 statement breaks".to_string() } else { format!("{n} statements break") };
     Some(anyhow::anyhow!(
-        "package `{}`: {statements} cannot run inside the transaction of {}",
-        package.name,
-        if n == 1 { "its revision" } else { "their revisions" }
+        "package `{}`: {statements} a lint rule (allow one in a revision with `-- lint: allow CODE \"why\"`, or change its severity under `[package.metadata.migrate.lint]`)",
+        package.name
     ))
 }
 

@@ -29,7 +29,7 @@ pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
         return packages.iter().try_for_each(|(package, graph)| current(cx, package, graph, args.verbose));
     }
     let (package, graph) = cx.chain()?;
-    current(cx, package, &graph, args.verbose)
+    current(cx, package, graph, args.verbose)
 }
 
 fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Result<()> {

@@ -16,12 +16,12 @@ pub fn run(cx: &Context) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
     let differences = match db::open_read_only(&url)? {
-        Some(database) => live_differences(cx, package, &graph, &database)?,
+        Some(database) => live_differences(cx, package, graph, &database)?,
         // A SQLite file that does not exist yet is an empty database.
         None => Schema::default().diff(&scratch::head_schema(
             &scratch::scratch(url.dialect(), None)?,
             package,
-            &graph,
+            graph,
         )?),
     };
     if cx.json() {

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
     let (_, graph) = cx.chain()?;
-    let views: Vec<RevisionView> = graph.heads().into_iter().map(|r| RevisionView::new(&graph, r)).collect();
+    let views: Vec<RevisionView> = graph.heads().into_iter().map(|r| RevisionView::new(graph, r)).collect();
     if cx.json() {
         return print_json(&views);
     }

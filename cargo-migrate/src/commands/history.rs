@@ -14,11 +14,11 @@ use migrate_runtime::chain::{Graph, Rev};
 pub fn run(cx: &Context, args: HistoryArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let mut revs = match &args.rev_range {
-        Some(text) => in_range(cx, package, &graph, text)?,
+        Some(text) => in_range(cx, package, graph, text)?,
         None => graph.revs().collect(),
     };
     revs.reverse();
-    let views: Vec<RevisionView> = revs.iter().map(|&r| RevisionView::new(&graph, r)).collect();
+    let views: Vec<RevisionView> = revs.iter().map(|&r| RevisionView::new(graph, r)).collect();
     if cx.json() {
         return print_json(&views);
     }

@@ -13,7 +13,7 @@ pub fn run(cx: &Context, args: MergeArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let mut revs: Vec<Rev> = Vec::new();
     for text in &args.revs {
-        revs.extend(resolve(&graph, text, &[])?);
+        revs.extend(resolve(graph, text, &[])?);
     }
     revs.sort_unstable();
     revs.dedup();
@@ -33,7 +33,7 @@ pub fn run(cx: &Context, args: MergeArgs) -> Result<()> {
     }
     let mut new = NewRevision::new(graph.ids(&revs), &args.message);
     if let Some(id) = args.rev_id {
-        new.id = checked_new_id(&graph, id)?;
+        new.id = checked_new_id(graph, id)?;
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
     print(&format!(

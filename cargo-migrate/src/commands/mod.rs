@@ -37,9 +37,13 @@ impl Context {
     }
 
     /// The selected package and its validated chain.
-    pub fn chain(&self) -> Result<(&Package, Graph)> {
+    /// The selected package and its chain. The chain lives until the process
+    /// exits and is never dropped: freeing ten thousand parsed revisions one
+    /// by one costs a read command a tenth of its time, and the operating
+    /// system takes the memory back at once (rustc does the same).
+    pub fn chain(&self) -> Result<(&Package, &'static Graph)> {
         let package = self.project.select(self.global.package.as_deref())?;
-        Ok((package, package.load()?))
+        Ok((package, Box::leak(Box::new(package.load()?))))
     }
 }
 

@@ -15,12 +15,12 @@ use migrate_runtime::Graph;
 
 pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
-    let parents = parents(&graph, args.head.as_deref())?;
+    let parents = parents(graph, args.head.as_deref())?;
     let mut new = NewRevision::new(parents, &args.message);
     if let Some(id) = args.rev_id {
-        new.id = checked_new_id(&graph, id)?;
+        new.id = checked_new_id(graph, id)?;
     }
-    new.depends_on = args.depends_on.iter().map(|d| dependency(cx, &graph, d)).collect::<Result<_>>()?;
+    new.depends_on = args.depends_on.iter().map(|d| dependency(cx, graph, d)).collect::<Result<_>>()?;
     for label in &args.branch {
         validate_label(label).with_context(|| format!("invalid branch label `{label}`"))?;
     }
@@ -30,7 +30,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     }
     let mut notes = String::new();
     if args.autogenerate {
-        let changes = autogenerate(cx, package, &graph, &args.rename)?;
+        let changes = autogenerate(cx, package, graph, &args.rename)?;
         if changes.is_empty() {
             print(&format!(
                 "no changes: the head of package `{}` matches {}\n",

@@ -14,10 +14,10 @@ use migrate_runtime::model::Revision;
 
 pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
-    let rev = single(&graph, &args.rev)?;
+    let rev = single(graph, &args.rev)?;
     let onto = match &args.onto {
-        Some(text) => single(&graph, text)?,
-        None => other_head(&graph, rev)?,
+        Some(text) => single(graph, text)?,
+        None => other_head(graph, rev)?,
     };
     let ids = graph.ids(&[rev, onto]);
     if graph.descendants(&[rev]).contains(onto) {

@@ -8,7 +8,7 @@ use migrate_runtime::chain::file_name;
 
 pub fn run(cx: &Context, args: RenameArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
-    let revision = graph.revision(single(&graph, &args.rev)?);
+    let revision = graph.revision(single(graph, &args.rev)?);
     let old = revision.location.path.clone();
     let new = package.config.folder.join(file_name(&revision.id, &args.summary));
     if old == new {

@@ -14,7 +14,7 @@ pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
     let options = db::options(package);
     let Some(mark) = args.mark else {
         let rows = match db::open_read_only(&url)? {
-            Some(database) => database.applied(&graph, &options)?,
+            Some(database) => database.applied(graph, &options)?,
             None => Vec::new(),
         };
         let dirty: Vec<_> = rows.iter().filter_map(|r| Some((&r.revision, r.dirty.as_ref()?))).collect();
@@ -33,7 +33,7 @@ pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
         RepairMarkArg::Applied => (RepairMark::Applied, "applied"),
         RepairMarkArg::Reverted => (RepairMark::Reverted, "reverted"),
     };
-    let settled = database.repair(&graph, &options, mark)?;
+    let settled = database.repair(graph, &options, mark)?;
     if settled.is_empty() {
         print("nothing to repair: no revision is partially applied\n");
     }

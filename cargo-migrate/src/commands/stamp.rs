@@ -14,7 +14,7 @@ pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
     let options = Options { allow_unstamp: args.allow_down, ..db::options(package) };
-    let steps = database.stamp(&graph, &options, &args.target)?;
+    let steps = database.stamp(graph, &options, &args.target)?;
     if !cx.json() {
         print(&format!("database {url}\n"));
         for step in &steps {
@@ -22,5 +22,5 @@ pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
             print(&format!("{verb} {}  {}\n", paint(ID, &step.revision), step.message));
         }
     }
-    current::show(cx, package, &graph, database.dialect(), &database.applied(&graph, &options)?)
+    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?)
 }

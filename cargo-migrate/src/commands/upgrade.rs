@@ -35,9 +35,9 @@ pub fn run(
     let (package, graph) = cx.chain()?;
     if args.sql {
         let dialect = args.dialect.map_or(package.config.dialect, Into::into);
-        return offline(&graph, &db::options(package), dialect, target, direction);
+        return offline(graph, &db::options(package), dialect, target, direction);
     }
-    run_package(cx, package, &graph, target, &args, direction)
+    run_package(cx, package, graph, target, &args, direction)
 }
 
 /// Every package with migrations, in the order their revisions depend on

@@ -16,7 +16,7 @@ pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let options = crate::db::options(package);
     let dialect = args.dialect.map_or(package.config.dialect, Into::into);
-    let mut walk = WalkVersions::new(&graph).options(options.clone());
+    let mut walk = WalkVersions::new(graph).options(options.clone());
     if args.no_snake {
         walk = walk.without_snake();
     }
@@ -35,8 +35,8 @@ pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
     };
     let report =
         report.with_context(|| format!("the walk of package `{}` on {place} failed", package.name))?;
-    check_offline_sql(&graph, dialect, &options)?;
-    print(&summary(&graph, &report, &package.name, &place, dialect));
+    check_offline_sql(graph, dialect, &options)?;
+    print(&summary(graph, &report, &package.name, &place, dialect));
     Ok(())
 }
 

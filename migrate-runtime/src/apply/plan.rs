@@ -366,6 +366,7 @@ fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
         location: Location::file(format!("<history table: {}>", row.revision)),
         parents_line: None,
         depends_on_line: None,
+        lint_allow: None,
     }
 }
 

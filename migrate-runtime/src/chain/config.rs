@@ -8,9 +8,15 @@
 //! schema = "schema.sql"          # the desired schema, for autogenerate and check
 //! history-table = "migrate_history"
 //! multiple-heads = false         # true: `check` accepts several heads
+//!
+//! [package.metadata.migrate.lint]  # rule code or name = "error" | "warning" | "off"
+//! M301 = "off"
+//! drop-column = "error"
 //! ```
 
 use crate::model::revision::Dialect;
+use crate::sql::lint::rules::Severity;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One `[*.metadata.migrate]` table as written; every key optional.
@@ -22,6 +28,8 @@ pub struct ConfigTable {
     pub schema: Option<PathBuf>,
     pub history_table: Option<String>,
     pub multiple_heads: Option<bool>,
+    /// Lint severities by rule code or name (checked by the lint).
+    pub lint: Option<BTreeMap<String, Severity>>,
 }
 
 /// A package's effective settings.
@@ -33,6 +41,9 @@ pub struct Config {
     pub history_table: String,
     /// Several heads are deliberate: `check` does not ask to merge them.
     pub multiple_heads: bool,
+    /// Lint severities: the workspace's, overridden rule by rule by the
+    /// package's.
+    pub lint: BTreeMap<String, Severity>,
 }
 
 impl Config {
@@ -45,6 +56,13 @@ impl Config {
             schema: pick(&package.schema, &workspace.schema, defaults.schema),
             history_table: pick(&package.history_table, &workspace.history_table, defaults.history_table),
             multiple_heads: pick(&package.multiple_heads, &workspace.multiple_heads, defaults.multiple_heads),
+            lint: workspace
+                .lint
+                .iter()
+                .chain(&package.lint)
+                .flatten()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
         }
     }
 }
@@ -57,6 +75,7 @@ impl Default for Config {
             schema: PathBuf::from("schema.sql"),
             history_table: "migrate_history".to_string(),
             multiple_heads: false,
+            lint: BTreeMap::new(),
         }
     }
 }

@@ -9,14 +9,14 @@ use crate::model::checksum::{normalise, sql_checksum};
 use crate::model::error::{ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::{
-    validate_id, validate_label, Dependency, Dialect, Revision, Section, TransactionMode,
+    validate_id, validate_label, Dependency, Dialect, LintAllow, Revision, Section, TransactionMode,
 };
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-const KNOWN_KEYS: [&str; 7] =
-    ["revision", "revises", "message", "created", "depends-on", "branch", "transaction"];
+const KNOWN_KEYS: [&str; 8] =
+    ["revision", "revises", "message", "created", "depends-on", "branch", "transaction", "lint"];
 
 /// Parses one revision file. `path` is only used to name the file in the
 /// result and in errors, and to check the id against the file name.
@@ -199,6 +199,7 @@ impl Parser {
             location: self.file.clone(),
             parents_line: header.get("revises").map(|h| h.line),
             depends_on_line: header.get("depends-on").map(|h| h.line),
+            lint_allow: None,
         };
         if let Some(line) = header.get("revision") {
             revision.location = self.file.at_line(line.line);
@@ -258,6 +259,9 @@ impl Parser {
             }
             revision.created = Some(entry.value.to_string());
         }
+        if let Some(entry) = header.get("lint") {
+            revision.lint_allow = self.lint_allow(entry);
+        }
         if let Some(entry) = header.get("transaction") {
             match entry.value {
                 "none" => revision.transaction = TransactionMode::None,
@@ -265,6 +269,30 @@ impl Parser {
                 _ => self.invalid_value(entry, "`none` or `single`"),
             }
         }
+    }
+
+    /// `allow M101, index-not-concurrent "why"`: the rules and the reason;
+    /// whether they exist and the reason is given is the lint's to say.
+    fn lint_allow(&mut self, entry: &HeaderLine<'_>) -> Option<LintAllow> {
+        let expected = "`allow CODE[, CODE…] \"why\"`, such as `allow M101 \"the table is empty here\"`";
+        let Some(rest) =
+            entry.value.strip_prefix("allow").filter(|rest| rest.starts_with(char::is_whitespace))
+        else {
+            self.invalid_value(entry, expected);
+            return None;
+        };
+        let (rules, reason) = match rest.split_once('"') {
+            Some((rules, reason)) => (rules, reason.strip_suffix('"').map(str::trim)),
+            None => (rest, None),
+        };
+        let rules: Vec<String> =
+            rules.split([',', ' ', '\t']).filter(|rule| !rule.is_empty()).map(str::to_string).collect();
+        if rules.is_empty() {
+            self.invalid_value(entry, expected);
+            return None;
+        }
+        let reason = reason.filter(|r| !r.is_empty()).map(str::to_string);
+        Some(LintAllow { rules, reason, line: entry.line })
     }
 
     fn invalid_value(&mut self, entry: &HeaderLine<'_>, expected: &str) {

@@ -118,8 +118,14 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     }
     let files = load::read_folder(chain.package_root, chain.folder)?;
     let graph = load::build_graph(&files)?;
-    if let Err(findings) = crate::sql::lint::check(graph.revisions()) {
-        return Err(EmbedErrors(findings.0.into_iter().map(EmbedError::Lint).collect()));
+    // The dialect is the package's setting, which the macro does not read:
+    // only the statements that fail inside a transaction stop the build
+    // (`cargo migrate check` runs every rule for the package's database).
+    if let Err(findings) = crate::sql::lint::check(graph.revisions(), &crate::sql::lint::Settings::default())
+    {
+        let errors =
+            findings.0.into_iter().filter(|f| f.severity == crate::sql::lint::rules::Severity::Error);
+        return Err(EmbedErrors(errors.map(EmbedError::Lint).collect()));
     }
     if chain.verify == Verify::Sqlite {
         verify_sqlite(&graph)?;

@@ -121,6 +121,7 @@ impl EmbeddedRevision {
             location: Location::line(self.path, self.line),
             parents_line: None,
             depends_on_line: None,
+            lint_allow: None,
         }
     }
 }

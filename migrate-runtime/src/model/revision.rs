@@ -108,6 +108,20 @@ pub struct Revision {
     pub parents_line: Option<usize>,
     /// Line of the `depends-on` header, for errors about dependencies.
     pub depends_on_line: Option<usize>,
+    /// The `-- lint: allow …` header: rules this revision knowingly breaks.
+    pub lint_allow: Option<LintAllow>,
+}
+
+/// A revision's `-- lint: allow M101, M105 "why"` header, as written: the
+/// lint checks the codes and that a reason is given (a suppression without
+/// one is a finding of its own, not a parse error, so the chain still runs).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LintAllow {
+    /// Rule codes or names, as written.
+    pub rules: Vec<String>,
+    /// The quoted reason, `None` when missing or blank.
+    pub reason: Option<String>,
+    pub line: usize,
 }
 
 impl Revision {

@@ -821,7 +821,8 @@ fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Resul
         return Err(format!("warnings {:?}, expected {}", changes.warnings, case.warnings));
     }
     let revision = revision_of(&changes)?;
-    lint::check(std::slice::from_ref(&revision)).map_err(|findings| format!("lint: {findings}"))?;
+    lint::check(std::slice::from_ref(&revision), &lint::Settings::default())
+        .map_err(|findings| format!("lint: {findings}"))?;
     if (start == desired) != changes.is_empty() {
         return Err(format!("an empty diff must mean no statements: {changes:?}"));
     }

@@ -12,6 +12,7 @@ mod connections;
 mod fixtures;
 mod foreign_keys;
 mod graph;
+mod lint;
 mod parse;
 mod plan;
 mod robustness;

@@ -25,7 +25,11 @@ fn check_parse(text: &str) {
                 assert_eq!(section.checksum, sql_checksum(&section.sql));
                 assert!(section.first_line >= 1 && section.first_line <= lines + 1, "{}", section.first_line);
             }
-            let _ = lint::check(&[revision]);
+            let _ = lint::check(
+                &[revision.clone()],
+                &lint::Settings::for_dialect(migrate_runtime::Dialect::Postgres),
+            );
+            let _ = lint::check(&[revision], &lint::Settings::for_dialect(migrate_runtime::Dialect::Sqlite));
         }
         Err(errors) => {
             assert!(!errors.0.is_empty());
@@ -126,5 +130,8 @@ fn a_valid_revision_built_from_the_pieces_parses() {
     let revision = parse_revision(PATH.as_ref(), text).expect("parses");
     assert_eq!(revision.upgrade[0].sql, "VACUUM;");
     check_parse(text);
-    assert!(lint::check(&[revision]).is_err(), "VACUUM in a transaction is flagged");
+    assert!(
+        lint::check(&[revision], &lint::Settings::default()).is_err(),
+        "VACUUM in a transaction is flagged"
+    );
 }

@@ -1,5 +1,7 @@
-//! Statements that cannot run inside a transaction, found in revisions that
-//! run in one.
+//! The rules about statements that fail inside the revision's transaction
+//! (M001–M004), read from the statement splitter's tokens: they need only
+//! words, and must also work on statements no SQL parser takes (`VACUUM`,
+//! `REINDEX`, `PRAGMA`, `DO`).
 //!
 //! A revision runs in one transaction with its history row unless its header
 //! says `transaction: none`. Some statements refuse that: PostgreSQL's
@@ -8,110 +10,59 @@
 //! VALUE`) cannot be used before its transaction commits; and `COMMIT` or
 //! `BEGIN` in the SQL would end or nest the engine's own transaction;
 //! SQLite's `PRAGMA foreign_keys` is a no-op there (unless it is the first
-//! statement, `= OFF`, which the engine runs before the transaction). Each
-//! would fail at apply time, or worse, half-apply. This module finds them
-//! beforehand, for `cargo migrate check` and `embed_migrations!`: a pure
-//! function of parsed revisions, every finding at once, each with its file,
-//! line and fix.
-//!
-//! ```
-//! use migrate_runtime::{chain::parse_revision, sql::lint};
-//! let text = "-- revision: a1b2c3d4e5f6\n-- migrate:upgrade\nCREATE INDEX CONCURRENTLY i ON t (c);\n";
-//! let revision = parse_revision("migrations/a1b2c3d4e5f6_.sql".as_ref(), text).unwrap();
-//! let findings = lint::check(&[revision]).unwrap_err();
-//! assert!(findings.to_string().starts_with("migrations/a1b2c3d4e5f6_.sql:3: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction"));
-//! assert!(findings.to_string().contains("add `-- transaction: none`"));
-//! ```
+//! statement, `= OFF`, which the engine runs before the transaction).
 
-use crate::model::location::Location;
+use super::rules::{self, Rule};
+use super::{place, Report};
 use crate::model::revision::{Revision, Section, TransactionMode};
 use crate::sql::pragmas::disables_foreign_keys;
 use crate::sql::split::split_statements;
-use std::fmt;
 
-/// One statement that cannot run where its revision runs it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{at}: {problem}; revision `{revision}` runs in a transaction: {fix}")]
-pub struct Finding {
-    /// The statement's first line.
-    pub at: Location,
-    pub revision: String,
-    /// What is wrong, e.g. "`VACUUM` cannot run inside a transaction".
-    pub problem: String,
-    /// What to do about it.
-    pub fix: &'static str,
-}
-
-/// Every finding of one check, in file and line order. Never empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Findings(pub Vec<Finding>);
-
-impl fmt::Display for Findings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::model::error::write_lines(f, &self.0)
-    }
-}
-
-impl std::error::Error for Findings {}
-
-const NO_TRANSACTION: &str = "add `-- transaction: none` to its header so it runs statement by statement";
-const FIRST_STATEMENT: &str = "to rebuild tables other tables reference, make `PRAGMA foreign_keys = OFF;` the section's first statement: cargo-migrate then turns foreign keys off before the transaction, checks them (`PRAGMA foreign_key_check`) before it commits, and turns them back on";
-const REMOVE: &str = "remove it (the engine commits each revision together with its history row), or add `-- transaction: none` to manage transactions yourself";
-
-/// Checks revisions (a package's chain, in any order) and reports every
-/// finding, or `Ok` when there is none.
-pub fn check(revisions: &[Revision]) -> Result<(), Findings> {
-    let mut findings: Vec<Finding> = revisions.iter().flat_map(lint_revision).collect();
-    if findings.is_empty() {
-        return Ok(());
-    }
-    findings.sort_by(|a, b| a.at.cmp(&b.at));
-    Err(Findings(findings))
-}
-
-/// The findings of one revision: none for a `transaction: none` one.
-/// Downgrade sections run in a transaction too and are checked as well.
-pub fn lint_revision(revision: &Revision) -> Vec<Finding> {
+/// Reports the section's statements that cannot run in its revision's
+/// transaction: none for a `transaction: none` revision.
+pub(crate) fn lint(revision: &Revision, section: &Section, report: &mut Report<'_>) {
     if revision.transaction == TransactionMode::None {
-        return Vec::new();
+        return;
     }
-    let downgrade = revision.downgrade.iter().flatten();
-    revision.upgrade.iter().chain(downgrade).flat_map(|section| lint_section(revision, section)).collect()
-}
-
-fn lint_section(revision: &Revision, section: &Section) -> Vec<Finding> {
-    let statements: Vec<(usize, Vec<Token>)> = split_statements(&section.sql)
+    let statements: Vec<(usize, usize, Vec<Token>)> = split_statements(&section.sql)
         .iter()
         .filter(|s| !s.is_empty())
-        .map(|s| (section.first_line + s.line - 1, tokens(s.sql())))
+        .map(|s| {
+            let (line, column) = place(section, s.sql_offset(), 1, 1);
+            (line, column, tokens(s.sql()))
+        })
         .collect();
-    let mut findings = Vec::new();
-    for (index, (line, tokens)) in statements.iter().enumerate() {
-        let finding = |problem: String, fix| Finding {
-            at: revision.location.at_line(*line),
-            revision: revision.id.clone(),
-            problem,
-            fix,
+    for (index, (line, column, tokens)) in statements.iter().enumerate() {
+        let mut found = |rule: &'static Rule, message: String| {
+            report(revision.location.at_line(*line), *column, rule, message);
         };
         if let Some(what) = non_transactional(tokens) {
-            findings.push(finding(format!("`{what}` cannot run inside a transaction"), NO_TRANSACTION));
+            found(
+                &rules::NO_TRANSACTION,
+                format!("`{what}` cannot run inside a transaction; revision `{}` runs in one", revision.id),
+            );
         } else if let Some(what) = transaction_control(tokens) {
-            findings.push(finding(format!("`{what}` would end or nest the revision's transaction"), REMOVE));
+            found(
+                &rules::TRANSACTION_CONTROL,
+                format!("`{what}` would end or nest the revision's transaction"),
+            );
         } else if foreign_keys_pragma(tokens) && !(index == 0 && disables_foreign_keys(section)) {
-            let problem = "`PRAGMA foreign_keys` has no effect inside the revision's transaction".to_string();
-            findings.push(finding(problem, FIRST_STATEMENT));
+            found(
+                &rules::FOREIGN_KEYS_PRAGMA,
+                "`PRAGMA foreign_keys` has no effect inside the revision's transaction".to_string(),
+            );
         } else if let Some((kind, value)) = new_enum_value(tokens) {
-            let later =
-                statements[index + 1..].iter().find(|(_, later)| later.contains(&Token::Str(value.clone())));
-            if let Some((use_line, _)) = later {
-                let problem = format!(
-                    "`ALTER TYPE {kind} ADD VALUE '{value}'` is used on line {use_line} before it is committed, which PostgreSQL refuses (unsafe use of new value)"
+            let later = statements[index + 1..]
+                .iter()
+                .find(|(_, _, later)| later.contains(&Token::Str(value.clone())));
+            if let Some((use_line, _, _)) = later {
+                found(
+                    &rules::ENUM_VALUE_USED,
+                    format!("`ALTER TYPE {kind} ADD VALUE '{value}'` is used on line {use_line} before it is committed, which PostgreSQL refuses (unsafe use of new value)"),
                 );
-                findings.push(finding(problem, NO_TRANSACTION));
             }
         }
     }
-    findings
 }
 
 /// The statement's name when it is one that refuses a transaction block.
@@ -174,7 +125,7 @@ fn new_enum_value(tokens: &[Token]) -> Option<(String, String)> {
 /// What the checks look at: words (upper-cased), string literals (their
 /// value) and quoted identifiers, with comments and other strings left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
+pub(crate) enum Token {
     Word(String),
     Str(String),
     Ident(String),
@@ -182,7 +133,7 @@ enum Token {
 }
 
 impl Token {
-    fn word(&self) -> Option<&str> {
+    pub(crate) fn word(&self) -> Option<&str> {
         match self {
             Token::Word(word) => Some(word),
             _ => None,
@@ -206,7 +157,7 @@ impl Token {
 /// The statement's tokens as the checks see them, read by the statement
 /// splitter's lexer (`split::solid_tokens`): comments left out, a string or
 /// quoted name one token, a dollar-quoted body not looked into.
-fn tokens(sql: &str) -> Vec<Token> {
+pub(crate) fn tokens(sql: &str) -> Vec<Token> {
     crate::sql::split::solid_tokens(sql).filter_map(|(_, text)| token(text)).collect()
 }
 
@@ -233,13 +184,14 @@ fn unquoted(text: &str, quote: char) -> String {
 mod tests {
     use super::*;
     use crate::chain::parse::parse_revision;
+    use crate::sql::lint::{check, Settings};
 
     /// Lints one revision whose upgrade section is `upgrade` (starting on
     /// line 4) and returns the findings, one per line.
     fn check_upgrade(header: &str, upgrade: &str) -> String {
         let text = format!("-- revision: a1b2c3d4e5f6\n{header}\n-- migrate:upgrade\n{upgrade}\n");
         let revision = parse_revision("m/a1b2c3d4e5f6_.sql".as_ref(), &text).expect("parses");
-        check(&[revision]).err().map(|f| f.to_string()).unwrap_or_default()
+        check(&[revision], &Settings::default()).err().map(|f| f.to_string()).unwrap_or_default()
     }
 
     #[track_caller]
@@ -291,7 +243,7 @@ mod tests {
         let found = check_upgrade("-- message: m", "CREATE TABLE t (c INT);\n\nVACUUM;");
         assert_eq!(
             found,
-            "m/a1b2c3d4e5f6_.sql:6: `VACUUM` cannot run inside a transaction; revision `a1b2c3d4e5f6` runs in a transaction: add `-- transaction: none` to its header so it runs statement by statement"
+            "m/a1b2c3d4e5f6_.sql:6:1: M001 `VACUUM` cannot run inside a transaction; revision `a1b2c3d4e5f6` runs in one: add `-- transaction: none` to its header so it runs statement by statement"
         );
     }
 
@@ -313,7 +265,9 @@ mod tests {
             "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh' AFTER 'ok';\nUPDATE person SET mood = 'meh';";
         let found = check_upgrade("-- message: m", sql);
         assert!(
-            found.starts_with("m/a1b2c3d4e5f6_.sql:4: `ALTER TYPE mood ADD VALUE 'meh'` is used on line 5"),
+            found.starts_with(
+                "m/a1b2c3d4e5f6_.sql:4:1: M004 `ALTER TYPE mood ADD VALUE 'meh'` is used on line 5"
+            ),
             "{found}"
         );
         assert!(found.contains("add `-- transaction: none`"), "{found}");
@@ -330,7 +284,7 @@ mod tests {
             .iter()
             .map(|(path, text)| parse_revision(path.as_ref(), text).unwrap())
             .collect();
-        let findings = check(&revisions).unwrap_err();
+        let findings = check(&revisions, &Settings::default()).unwrap_err();
         let at: Vec<String> = findings.0.iter().map(|f| f.at.to_string()).collect();
         assert_eq!(at, ["m/a00000000000_.sql:4", "m/b00000000000_.sql:3", "m/b00000000000_.sql:5"]);
     }
