@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
                 let joined: String = split_statements(&section.sql).iter().map(|s| s.text).collect();
                 assert_eq!(joined, section.sql);
             }
-            let _ = lint::check(&[revision.clone()], &lint::Settings::for_dialect(migrate_runtime::Dialect::Postgres));
+            let _ = lint::check(std::slice::from_ref(&revision), &lint::Settings::for_dialect(migrate_runtime::Dialect::Postgres));
             let _ = lint::check(&[revision], &lint::Settings::for_dialect(migrate_runtime::Dialect::Sqlite));
         }
     }

@@ -939,6 +939,58 @@ fn check_rejects_statements_that_cannot_run_in_a_transaction_naming_file_line_an
     assert!(out.contains("ok: package `demo`: 3 revisions"), "{out}");
 }
 
+#[test]
+fn check_lints_operations_for_the_package_database_with_allowances_and_settings() {
+    let fixture = project(&[
+        Rev::new(1, "CREATE TABLE person (id bigint PRIMARY KEY, name text);", "DROP TABLE person;"),
+        Rev::new(
+            2,
+            "CREATE TABLE pet (id bigint PRIMARY KEY, owner bigint);\nCREATE INDEX pet_owner ON pet (owner);\nCREATE INDEX person_name ON person (name);",
+            "DROP TABLE pet;",
+        ),
+    ]);
+    fixture.write(
+        "Cargo.toml",
+        &fixture.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
+    );
+    let stderr = fixture.run(&["check"]).fails();
+    let expected = format!(
+        "error: migrations/{}_.sql:8:1: M101 `CREATE INDEX` on `person`, which exists before this revision",
+        id(2)
+    );
+    assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
+    assert!(
+        !stderr.contains("pet_owner") && !stderr.contains("on `pet`"),
+        "pet is created in the same revision:\n{stderr}"
+    );
+    assert!(stderr.contains("error: package `demo`: 1 statement breaks a lint rule"), "{stderr}");
+
+    // An allowance without a reason is an error of its own.
+    let path = format!("migrations/{}_.sql", id(2));
+    let original = fixture.read(&path);
+    fixture.write(&path, &original.replace("-- message:", "-- lint: allow M101\n-- message:"));
+    let stderr = fixture.run(&["check"]).fails();
+    assert!(stderr.contains("M000 `-- lint: allow M101` gives no reason"), "{stderr}");
+    fixture.write(
+        &path,
+        &original.replace("-- message:", "-- lint: allow M101 \"person has ten rows\"\n-- message:"),
+    );
+    let out = fixture.run(&["check"]).ok();
+    assert!(out.contains("ok: package `demo`: 2 revisions"), "{out}");
+
+    // Or the package makes the rule a warning: printed, not failing.
+    fixture.write(&path, &original);
+    let manifest = fixture.read("Cargo.toml").replace(
+        "[workspace]",
+        "[package.metadata.migrate.lint]\nindex-not-concurrent = \"warning\"\n\n[workspace]",
+    );
+    fixture.write("Cargo.toml", &manifest);
+    let run = fixture.run(&["check"]);
+    let stderr = run.stderr.clone();
+    run.ok();
+    assert!(stderr.contains(&format!("warning: migrations/{}_.sql:8:1: M101", id(2))), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------
 // 13. Hostile names and URLs (SQLite: `apply::a_hostile_history_table_name_is_quoted_and_drops_nothing`)
 

@@ -26,7 +26,7 @@ fn check_parse(text: &str) {
                 assert!(section.first_line >= 1 && section.first_line <= lines + 1, "{}", section.first_line);
             }
             let _ = lint::check(
-                &[revision.clone()],
+                std::slice::from_ref(&revision),
                 &lint::Settings::for_dialect(migrate_runtime::Dialect::Postgres),
             );
             let _ = lint::check(&[revision], &lint::Settings::for_dialect(migrate_runtime::Dialect::Sqlite));
