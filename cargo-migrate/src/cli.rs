@@ -70,7 +70,7 @@ pub enum Command {
     /// Re-parent a revision onto another head
     Rebase(RebaseArgs),
     /// Validate every chain of the workspace
-    Check,
+    Check(CheckArgs),
     /// Show how the live database's schema differs from the head's; never writes
     Diff,
     /// Apply revisions up to a target (default: head)
@@ -85,6 +85,13 @@ pub enum Command {
     Repair(RepairArgs),
     /// Every revision up, down and up again on a scratch database, the schema compared at each step
     Walk(WalkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Lint every revision, including those up to the package's `shipped` revision
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

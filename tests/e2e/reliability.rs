@@ -989,6 +989,30 @@ fn check_lints_operations_for_the_package_database_with_allowances_and_settings(
     let stderr = run.stderr.clone();
     run.ok();
     assert!(stderr.contains(&format!("warning: migrations/{}_.sql:8:1: M101", id(2))), "{stderr}");
+
+    // Adopting the lint on a deployed chain: revisions up to `shipped` are
+    // linted only with `--all`.
+    let manifest = fixture
+        .read("Cargo.toml")
+        .replace("index-not-concurrent = \"warning\"", &format!("shipped = \"{}\"", id(2)));
+    fixture.write("Cargo.toml", &manifest);
+    let out = fixture.run(&["check"]).ok();
+    assert!(out.contains("ok: package `demo`: 2 revisions"), "{out}");
+    let run = fixture.run(&["check", "--all", "--format", "json"]);
+    let stdout = run.stdout.clone();
+    run.fails();
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["code"], "M101", "{report}");
+    assert_eq!(finding["name"], "index-not-concurrent");
+    assert_eq!(finding["level"], "error");
+    assert_eq!(finding["spans"][0]["file_name"], format!("migrations/{}_.sql", id(2)));
+    assert_eq!(
+        (finding["spans"][0]["line_start"].as_u64(), finding["spans"][0]["column_start"].as_u64()),
+        (Some(8), Some(1))
+    );
+    assert!(finding["help"].as_str().is_some_and(|h| h.contains("CONCURRENTLY")), "{finding}");
+    assert_eq!(report["packages"][0]["package"], "demo");
 }
 
 // ---------------------------------------------------------------------------

@@ -12,11 +12,12 @@
 //! the head schema; that database is only read.
 
 use super::Context;
+use crate::cli::CheckArgs;
 use crate::db;
 use crate::output::{paint, print, print_error, print_json, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::State;
 use migrate_runtime::chain::combine;
 use migrate_runtime::sql::lint;
@@ -30,7 +31,56 @@ struct PackageReport<'a> {
     heads: Vec<String>,
 }
 
-pub fn run(cx: &Context) -> Result<()> {
+/// `check --format json`: the packages checked and every lint finding
+/// (also when the check fails).
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    packages: Vec<PackageReport<'a>>,
+    findings: Vec<FindingView<'a>>,
+}
+
+/// A lint finding shaped like a rustc / clippy JSON diagnostic.
+#[derive(Serialize)]
+struct FindingView<'a> {
+    package: &'a str,
+    revision: &'a str,
+    code: &'static str,
+    name: &'static str,
+    level: &'static str,
+    message: &'a str,
+    why: &'static str,
+    help: &'static str,
+    spans: [SpanView; 1],
+}
+
+#[derive(Serialize)]
+struct SpanView {
+    file_name: String,
+    line_start: usize,
+    column_start: usize,
+}
+
+impl<'a> FindingView<'a> {
+    fn new(package: &'a str, finding: &'a lint::Finding) -> FindingView<'a> {
+        FindingView {
+            package,
+            revision: &finding.revision,
+            code: finding.rule.code,
+            name: finding.rule.name,
+            level: finding.severity.as_str(),
+            message: &finding.message,
+            why: finding.rule.why,
+            help: finding.rule.fix,
+            spans: [SpanView {
+                file_name: finding.at.path.to_string_lossy().replace('\\', "/"),
+                line_start: finding.at.line.unwrap_or(1),
+                column_start: finding.column,
+            }],
+        }
+    }
+}
+
+pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     let packages = cx.project.chains_or_selected(cx.global.package.as_deref())?;
     if packages.is_empty() {
         bail!("no package has a migrations folder: run `cargo migrate init`");
@@ -42,7 +92,17 @@ pub fn run(cx: &Context) -> Result<()> {
         }
     }
     failures.extend(loaded.iter().filter_map(|(p, g)| check_heads(p, g)));
-    failures.extend(loaded.iter().filter_map(|(p, g)| lint_chain(p, g)));
+    let mut findings = Vec::new();
+    for (package, graph) in &loaded {
+        match lint_chain(package, graph, args.all) {
+            Ok(found) => findings.push((*package, found)),
+            Err(error) => failures.push(error),
+        }
+    }
+    if !cx.json() {
+        findings.iter().for_each(|(_, found)| print_findings(found));
+    }
+    failures.extend(findings.iter().filter_map(|(package, found)| lint_failure(package, found)));
     if failures.is_empty() {
         failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(cx, p, g).err()));
     }
@@ -56,23 +116,33 @@ pub fn run(cx: &Context) -> Result<()> {
             ),
         }
     }
-    match failures.len() {
-        0 => {}
-        1 => return Err(failures.remove(0)),
-        n => {
-            failures.iter().for_each(print_error);
-            bail!("{n} packages have broken revision chains");
-        }
-    }
     let reports: Vec<PackageReport> = loaded
         .iter()
         .map(|(p, g)| PackageReport { package: &p.name, revisions: g.len(), heads: g.ids(&g.heads()) })
         .collect();
     if cx.json() {
-        return print_json(&reports);
+        let findings = findings
+            .iter()
+            .flat_map(|(p, found)| found.0.iter().map(|f| FindingView::new(&p.name, f)))
+            .collect();
+        print_json(&CheckReport { packages: reports, findings })?;
+        return fail_with(failures);
     }
+    fail_with(failures)?;
     print(&reports.iter().map(render).collect::<String>());
     Ok(())
+}
+
+/// One failure as it is; several printed, then one error counting them.
+fn fail_with(mut failures: Vec<anyhow::Error>) -> Result<()> {
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        n => {
+            failures.iter().for_each(print_error);
+            bail!("{n} packages have broken revision chains");
+        }
+    }
 }
 
 /// The package whose history a database URL is checked against: `-p`, else
@@ -119,30 +189,46 @@ fn check_heads(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
     ))
 }
 
-/// Lints the chain for the package's database with its settings: prints
-/// each finding (`file:line:column CODE message: fix`) as an `error:` or
-/// `warning:` line, and returns one error for the package when any is an
-/// error.
-fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
-    let settings = match lint::Settings::for_dialect(package.config.dialect).configure(&package.config.lint) {
-        Ok(settings) => settings,
-        Err(error) => return Some(anyhow::Error::new(error).context(format!("package `{}`", package.name))),
+/// Lints the chain for the package's database with its settings; the
+/// findings on revisions up to the package's `shipped` one are dropped
+/// unless `all` (the schema is still followed through them).
+fn lint_chain(package: &Package, graph: &Graph, all: bool) -> Result<lint::Findings> {
+    let context = || format!("package `{}`", package.name);
+    let settings = lint::Settings::for_dialect(package.config.dialect)
+        .configure(&package.config.lint)
+        .with_context(context)?;
+    let mut findings = match lint::check(graph.revisions(), &settings) {
+        Ok(findings) | Err(findings) => findings,
     };
-    let findings = match lint::check(graph.revisions(), &settings) {
-        Ok(warnings) => {
-            warnings.0.iter().for_each(|w| print_warning(&w.to_string()));
-            return None;
-        }
-        Err(findings) => findings,
-    };
+    if let (Some(shipped), false) = (&package.config.lint_shipped, all) {
+        let Some(rev) = graph.find(shipped) else {
+            bail!("{}: `shipped = \"{shipped}\"` under [package.metadata.migrate.lint] names no revision of its chain", context());
+        };
+        let deployed = graph.ancestors(&[rev]);
+        findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
+    }
+    Ok(findings)
+}
+
+/// Each finding as an `error:` or `warning:` line
+/// (`file:line:column CODE message: the safe way`).
+fn print_findings(findings: &lint::Findings) {
     for finding in &findings.0 {
         match finding.severity {
             lint::rules::Severity::Error => print_error(&anyhow::anyhow!("{finding}")),
             _ => print_warning(&finding.to_string()),
         }
     }
+}
+
+/// One error for the package when any finding is an error.
+fn lint_failure(package: &Package, findings: &lint::Findings) -> Option<anyhow::Error> {
     let n = findings.errors().count();
-    let statements = if n == 1 { "1 statement breaks".to_string() } else { format!("{n} statements break") };
+    let statements = match n {
+        0 => return None,
+        1 => "1 statement breaks".to_string(),
+        n => format!("{n} statements break"),
+    };
     Some(anyhow::anyhow!(
         "package `{}`: {statements} a lint rule (allow one in a revision with `-- lint: allow CODE \"why\"`, or change its severity under `[package.metadata.migrate.lint]`)",
         package.name

@@ -60,7 +60,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Show(args) => show::run(&cx, args),
         Command::Merge(args) => merge::run(&cx, args),
         Command::Rebase(args) => rebase::run(&cx, args),
-        Command::Check => check::run(&cx),
+        Command::Check(args) => check::run(&cx, args),
         Command::Diff => diff::run(&cx),
         Command::Upgrade(args) => {
             upgrade::run(&cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Upgrade)

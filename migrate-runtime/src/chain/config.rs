@@ -10,6 +10,7 @@
 //! multiple-heads = false         # true: `check` accepts several heads
 //!
 //! [package.metadata.migrate.lint]  # rule code or name = "error" | "warning" | "off"
+//! shipped = "3f2a9c1b7d4e"       # it and its ancestors are linted only by `check --all`
 //! M301 = "off"
 //! drop-column = "error"
 //! ```
@@ -28,8 +29,19 @@ pub struct ConfigTable {
     pub schema: Option<PathBuf>,
     pub history_table: Option<String>,
     pub multiple_heads: Option<bool>,
-    /// Lint severities by rule code or name (checked by the lint).
-    pub lint: Option<BTreeMap<String, Severity>>,
+    pub lint: Option<LintTable>,
+}
+
+/// `[package.metadata.migrate.lint]`: severities by rule code or name
+/// (checked by the lint), and the last revision already shipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LintTable {
+    /// This revision and its ancestors are deployed: `check` lints them
+    /// only with `--all`, so the lint can be adopted on an old chain.
+    pub shipped: Option<String>,
+    #[serde(flatten)]
+    pub levels: BTreeMap<String, Severity>,
 }
 
 /// A package's effective settings.
@@ -44,6 +56,8 @@ pub struct Config {
     /// Lint severities: the workspace's, overridden rule by rule by the
     /// package's.
     pub lint: BTreeMap<String, Severity>,
+    /// The package's `shipped` revision (see [`LintTable::shipped`]).
+    pub lint_shipped: Option<String>,
 }
 
 impl Config {
@@ -56,13 +70,14 @@ impl Config {
             schema: pick(&package.schema, &workspace.schema, defaults.schema),
             history_table: pick(&package.history_table, &workspace.history_table, defaults.history_table),
             multiple_heads: pick(&package.multiple_heads, &workspace.multiple_heads, defaults.multiple_heads),
-            lint: workspace
-                .lint
-                .iter()
-                .chain(&package.lint)
+            lint: [&workspace.lint, &package.lint]
+                .into_iter()
                 .flatten()
-                .map(|(k, v)| (k.clone(), *v))
+                .flat_map(|table| &table.levels)
+                .map(|(rule, severity)| (rule.clone(), *severity))
                 .collect(),
+            // A revision id is one package's: never taken from the workspace.
+            lint_shipped: package.lint.as_ref().and_then(|table| table.shipped.clone()),
         }
     }
 }
@@ -76,6 +91,7 @@ impl Default for Config {
             history_table: "migrate_history".to_string(),
             multiple_heads: false,
             lint: BTreeMap::new(),
+            lint_shipped: None,
         }
     }
 }
