@@ -11,6 +11,7 @@ use migrate_runtime::chain::NewRevision;
 use migrate_runtime::model::{validate_id, validate_label, Dependency, TransactionMode};
 use migrate_runtime::schema::Difference;
 use migrate_runtime::schema::{generate, Changes};
+use migrate_runtime::sql::lint;
 use migrate_runtime::Graph;
 
 pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
@@ -40,6 +41,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
             return Ok(());
         }
         notes = fill(&mut new, &changes);
+        notes += &mark_lint_findings(package, graph, &mut new)?;
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
     print(&format!("created {} in package `{}`\n{notes}", display(&path), package.name));
@@ -81,6 +83,36 @@ fn fill(new: &mut NewRevision, changes: &Changes) -> String {
         notes += &format!("warning: not generated in the downgrade, write by hand: {difference}\n");
     }
     notes
+}
+
+/// Lints the generated revision after the chain, for the package's
+/// database: each statement that breaks a rule gets a `-- lint:` comment
+/// above it, naming the rule and the safe way, and a warning line. The
+/// generator writes what the schema change is; whether it is safe on a busy
+/// table is for the author to weigh (an allowance or another revision).
+fn mark_lint_findings(package: &Package, graph: &Graph, new: &mut NewRevision) -> Result<String> {
+    let path = package.config.folder.join(new.file_name());
+    let revision = migrate_runtime::chain::parse_revision(&path, &new.render())?;
+    let Some(first_line) = revision.upgrade.first().map(|s| s.first_line) else { return Ok(String::new()) };
+    let settings = lint::Settings::for_dialect(package.config.dialect).configure(&package.config.lint)?;
+    let chain: Vec<_> = graph.revisions().iter().cloned().chain([revision]).collect();
+    let findings = match lint::check(&chain, &settings) {
+        Ok(findings) | Err(findings) => findings,
+    };
+    let ours: Vec<&lint::Finding> = findings.0.iter().filter(|f| f.revision == new.id).collect();
+    let mut lines: Vec<String> = new.upgrade.lines().map(str::to_string).collect();
+    let mut notes = String::new();
+    // Bottom up, so earlier insertions do not move later lines.
+    for finding in ours.iter().rev() {
+        let Some(index) = finding.at.line.and_then(|line| line.checked_sub(first_line)) else { continue };
+        let comment = format!("-- lint {}: {}: {}", finding.rule.code, finding.message, finding.rule.fix);
+        lines.insert(index.min(lines.len()), comment);
+    }
+    for finding in ours {
+        notes += &format!("warning: {} {}: {}\n", finding.rule.code, finding.message, finding.rule.fix);
+    }
+    new.upgrade = lines.join("\n");
+    Ok(notes)
 }
 
 /// A section's SQL, led by a comment for each difference left to the user.

@@ -257,7 +257,7 @@ impl Context<'_, '_> {
         // rename `new_t` to `t`. The drop and rename are one rebuild.
         if self.rebuilt.contains(&new) && self.dropped.contains(&new) && !existed {
             if self.dialect == Dialect::Sqlite {
-                let message = format!("rebuilds table `{new}` (copied from `{table}`)");
+                let message = format!("rebuilds table `{new}` (copied into `{table}`, renamed back)");
                 self.found_here(&rules::SQLITE_TABLE_REBUILD, message);
             }
         } else if existed {
