@@ -162,7 +162,9 @@ fn list_names(package_root: &Path, folder: &Path) -> Result<Vec<Listed>, ChainEr
             names.push(Listed { name, entry });
         }
     }
-    names.sort_by(|a, b| a.name.cmp(&b.name));
+    // Names are unique in a folder: the unstable sort is as exact, and at
+    // ten thousand entries far cheaper than the stable one's merges.
+    names.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     Ok(names)
 }
 
