@@ -10,7 +10,13 @@ and runs hyperfine, in one run, on:
 - `cargo migrate heads` on 10,000 revisions, cargo mode;
 - `cargo metadata --no-deps` on the same packages (what every cargo-mode
   command paid before its answer was cached);
-- `sqlite3 DB 'SELECT 1'`, the floor;
+- `sqlite3 DB 'SELECT 1'`, the floor, and `sqlite3 DB 'SELECT count(*)
+  FROM migrate_history'`, the floor for any tool that reads its history
+  (SQLite parses the whole schema, 2,000 objects here, on the first
+  statement that touches a table);
+- with `--postgres`, the same at head on a throw-away PostgreSQL server
+  (scripts/throwaway_postgres.py): standalone cargo-migrate, sqlx-cli and
+  refinery_cli, against `psql -c 'SELECT 1'`;
 - `sqlx migrate run` and `refinery migrate` at head on the same 1,000
   revisions, when found (`--tools DIR`, default /work/bench-tools/bin).
 
@@ -85,6 +91,7 @@ def main():
     parser.add_argument("--tools", default="/work/bench-tools/bin")
     parser.add_argument("--runs", default="30")
     parser.add_argument("--baseline", help="an older cargo-migrate binary to measure beside this one")
+    parser.add_argument("--postgres", action="store_true", help="also measure at head on a throw-away PostgreSQL server")
     args = parser.parse_args()
     binary = args.binary
     if not shutil.which("hyperfine"):
@@ -107,6 +114,7 @@ def main():
     time.sleep(2.5)
     commands = {
         "sqlite3 DB 'SELECT 1' (floor)": f"sqlite3 {db} 'SELECT 1'",
+        "sqlite3 DB history count (floor)": f"sqlite3 {db} 'SELECT count(*) FROM migrate_history'",
         "cargo metadata --no-deps (1,000)": f"cd {small} && cargo metadata --no-deps --format-version 1",
         "upgrade at head, cargo mode (1,000)": f"cd {small} && {migrate} upgrade",
         "upgrade at head, standalone (1,000)": f"cd {small} && {migrate} --migrations-dir migrations --database-url sqlite:{standalone_db} upgrade",
@@ -131,26 +139,78 @@ def main():
         refinery = f"{tools / 'refinery'} migrate -e REFINERY_DB -p {work / 'refinery'}"
         run(refinery, shell=True, env=refinery_env)
         commands["refinery migrate at head (1,000)"] = f"REFINERY_DB=sqlite://{refinery_db} {refinery}"
+    server = postgres_commands(commands, work, small, binary, tools, env) if args.postgres else None
     export = work / "hyperfine.json"
     hyperfine = ["hyperfine", "--shell", "bash", "--warmup", "3", "--runs", args.runs, "--export-json", str(export)]
     for name, command in commands.items():
         hyperfine += ["-n", name, command]
-    subprocess.run(hyperfine, check=True, env=env, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(hyperfine, check=True, env=env, stdout=subprocess.DEVNULL)
+    finally:
+        if server:
+            server.stop()
     report(json.loads(export.read_text())["results"])
     shutil.rmtree(work)
 
 
+def postgres_commands(commands, work, small, binary, tools, env):
+    """Brings three databases of a throw-away server to head (one per tool)
+    and adds the at-head commands and the psql floor to `commands`."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from throwaway_postgres import Server
+
+    server = Server(work)
+    base = server.url.rsplit("/", 1)[0]
+    for name in ("migrate", "sqlx", "refinery"):
+        server.psql("postgres", "-c", f"CREATE DATABASE {name}")
+    url = f"{base}/migrate"
+    standalone = f"{binary} migrate --migrations-dir migrations --database-url {url} upgrade"
+    run(standalone, shell=True, cwd=small, env=env)
+    time.sleep(2.5)
+    commands["psql -c 'SELECT 1' (PostgreSQL floor)"] = f"psql -X -q -d {url} -c 'SELECT 1'"
+    commands["upgrade at head, standalone, PostgreSQL (1,000)"] = f"cd {small} && {standalone}"
+    if (tools / "sqlx").exists():
+        sqlx = f"{tools / 'sqlx'} migrate run --source {work / 'sqlx'} --database-url {base}/sqlx"
+        run(sqlx, shell=True, env=env)
+        commands["sqlx migrate run at head, PostgreSQL (1,000)"] = sqlx
+    if (tools / "refinery").exists():
+        refinery = f"REFINERY_PG={base}/refinery {tools / 'refinery'} migrate -e REFINERY_PG -p {work / 'refinery'}"
+        run(refinery, shell=True, env=env)
+        commands["refinery migrate at head, PostgreSQL (1,000)"] = refinery
+    return server
+
+
 def report(results):
+    """Each median with its ratios to the baselines of its kind: the
+    floors and the fastest other tool on the same database, `cargo
+    metadata` of the same package for the read commands."""
     medians = {r["command"]: r["median"] * 1e3 for r in results}
-    metadata = {"(1,000)": medians.get("cargo metadata --no-deps (1,000)"), "(10,000)": medians.get("cargo metadata --no-deps (10,000)")}
-    others = [v for k, v in medians.items() if k.startswith(("sqlx", "refinery"))]
-    fastest_other = min(others) if others else None
-    print(f"{'command':<42} {'median':>9} {'× cargo metadata':>17} {'× fastest other tool':>21}")
+
+    def fastest(postgres):
+        others = [v for k, v in medians.items()
+                  if k.startswith(("sqlx", "refinery")) and ("PostgreSQL" in k) == postgres]
+        return min(others) if others else None
+
+    sqlite_baselines = {
+        "SELECT 1": medians.get("sqlite3 DB 'SELECT 1' (floor)"),
+        "history count": medians.get("sqlite3 DB history count (floor)"),
+        "fastest other": fastest(False),
+    }
+    postgres_baselines = {"SELECT 1": medians.get("psql -c 'SELECT 1' (PostgreSQL floor)"), "fastest other": fastest(True)}
+    print(f"{'command':<50} {'median':>9}  ratios")
     for name, median in medians.items():
-        size = "(10,000)" if "(10,000)" in name else "(1,000)"
-        vs_metadata = f"{median / metadata[size]:.2f}" if metadata[size] else "-"
-        vs_other = f"{median / fastest_other:.2f}" if fastest_other else "-"
-        print(f"{name:<42} {median:>7.1f} ms {vs_metadata:>17} {vs_other:>21}")
+        if "metadata" in name:
+            baselines = {}
+        elif "(10,000)" in name or name.startswith(("heads", "history")):
+            baselines = {"cargo metadata": medians.get("cargo metadata --no-deps (10,000)")}
+        elif "PostgreSQL" in name:
+            baselines = postgres_baselines
+        elif name.startswith("upgrade") or name.startswith("before"):
+            baselines = dict(sqlite_baselines, **{"cargo metadata": medians.get("cargo metadata --no-deps (1,000)")})
+        else:
+            baselines = {"fastest other": sqlite_baselines["fastest other"]} if not name.startswith(("sqlite3", "psql")) else {}
+        ratios = ", ".join(f"{median / base:.2f}× {label}" for label, base in baselines.items() if base)
+        print(f"{name:<50} {median:>7.1f} ms  {ratios}")
 
 
 if __name__ == "__main__":

@@ -49,3 +49,13 @@ pub use model::{
 pub use postgres::PostgresMigrator;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteMigrator;
+
+/// The SQLite driver this crate is built with: use it through this path
+/// (`migrate_runtime::rusqlite::Connection`) so the connection an
+/// application opens is the type [`SqliteMigrator`] takes, whatever
+/// `rusqlite` version the application's other dependencies pull in.
+#[cfg(feature = "sqlite")]
+pub use rusqlite;
+/// The PostgreSQL driver this crate is built with (see [`rusqlite`]).
+#[cfg(feature = "postgres")]
+pub use tokio_postgres;

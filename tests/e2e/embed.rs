@@ -53,8 +53,14 @@ impl Crate {
 
     /// `cargo build` in the shared target folder.
     fn build(&self) -> Run {
+        self.cargo(&["build"])
+    }
+
+    /// `cargo COMMAND` in the shared target folder.
+    fn cargo(&self, command: &[&str]) -> Run {
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "--color=never", "--manifest-path"])
+            .args(command)
+            .args(["--quiet", "--color=never", "--manifest-path"])
             .arg(self.fixture.path().join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", target_dir())
             .env_remove("RUSTFLAGS")
@@ -192,3 +198,49 @@ ALTER TABLE \"user\" ADD COLUMN nickname TEXT;
 -- migrate:downgrade
 ALTER TABLE \"user\" DROP COLUMN nickname;
 ";
+
+/// Every Rust block of the README, written where its first line says
+/// (`// src/main.rs: …`), into a copy of `fixtures/app` that depends on the
+/// crates as the README says (the driver through `migrate_runtime::rusqlite`,
+/// no `rusqlite` of its own), then built and its tests run: the snippets
+/// compile and work as written.
+#[test]
+fn the_readme_snippets_compile() {
+    let krate = Crate::copy("app", "readme_snippets");
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let mut written = Vec::new();
+    for block in readme.split("```rust\n").skip(1) {
+        let code = block.split("\n```").next().expect("a closed block");
+        let first = code.lines().next().unwrap_or_default();
+        let path = first.trim_start_matches("// ").split(':').next().unwrap_or_default();
+        assert!(
+            path.ends_with(".rs") && !path.contains(' '),
+            "every README Rust block starts with `// <file>.rs: …`, not {first:?}"
+        );
+        if let Some(folder) = Path::new(path).parent() {
+            std::fs::create_dir_all(krate.fixture.path().join(folder)).expect("folder");
+        }
+        krate.fixture.write(path, &format!("{code}\n"));
+        written.push(path.to_string());
+    }
+    assert!(written.len() >= 4, "{written:?}");
+    assert!(
+        !krate.fixture.read("Cargo.toml").contains("rusqlite"),
+        "the application takes the driver from the runtime"
+    );
+    let workspace = workspace_root();
+    let manifest = krate.fixture.read("Cargo.toml").replace(
+        "[build-dependencies]",
+        &format!(
+            "[dev-dependencies]\nmigrate-runtime = {{ path = \"{}/migrate-runtime\", default-features = false, features = [\"sqlite\", \"testing\"] }}\n\n[build-dependencies]",
+            workspace.display()
+        ),
+    );
+    krate.fixture.write("Cargo.toml", &manifest);
+    let run = krate.cargo(&["test"]);
+    assert_eq!(
+        run.code, 0,
+        "the README's snippets ({written:?}) do not build or pass:\n{}{}",
+        run.stdout, run.stderr
+    );
+}

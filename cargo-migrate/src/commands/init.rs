@@ -35,13 +35,25 @@ pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", schema.display()))?;
         report += &format!("created  {}\n", display(&package.config.schema));
     }
-    report += &format!(
-        "\nTo rebuild when revisions change, add to build.rs:\n\n    fn main() {{\n        println!(\"cargo:rerun-if-changed={}\");\n    }}\n\nNext: cargo migrate new -m \"create tables\" -p {}\n",
-        display(&package.config.folder),
-        package.name
-    );
+    report += &build_script_advice(&package.config.folder);
+    report += &format!("\nNext: cargo migrate new -m \"create tables\" -p {}\n", package.name);
     print(&report);
     Ok(())
+}
+
+/// What embedding needs so that a new revision file rebuilds the crate:
+/// the build dependency and `build.rs`, the same as the README shows.
+fn build_script_advice(folder: &Path) -> String {
+    let call = if folder == Path::new("migrations") {
+        "migrate_runtime::embed::rerun_if_migrations_changed();".to_string()
+    } else {
+        format!("migrate_runtime::embed::Builder::new().folder({:?}).rerun_if_changed();", display(folder))
+    };
+    format!(
+        "\nTo embed the chain (`embed_migrations!`) and rebuild when a revision is added, add to Cargo.toml\n\n    \
+         [build-dependencies]\n    migrate-runtime = {{ version = \"0.1\", default-features = false }}\n\n\
+         and to build.rs:\n\n    fn main() {{\n        {call}\n    }}\n"
+    )
 }
 
 /// Appends the config table unless the manifest already has one.
