@@ -69,6 +69,11 @@ fn for_apply(error: &ApplyError) -> Option<String> {
         ApplyError::MissingDependency { package, .. } => {
             format!(": upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")
         }
+        ApplyError::NewerHistoryFormat { .. } => {
+            ": run this command with the cargo-migrate that wrote it, or a newer one (this one never \
+             rewrites a history table it does not know)"
+                .to_string()
+        }
         ApplyError::StampBelow { target, .. } => format!(
             ": pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade \
              {target}` to revert them"

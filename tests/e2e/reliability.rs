@@ -1095,7 +1095,7 @@ fn a_first_upgrade_of_a_sqlite_database_with_tables_is_refused_unless_stamped_or
     // `--baseline`: every revision from base, on top of what is there.
     fixture.run(&["upgrade", "--baseline", "--database-url", &url]).ok();
     assert_eq!(history(&db, "migrate_history"), [id(1), id(2)]);
-    assert_eq!(tables(&db), ["account", "legacy", "migrate_history"]);
+    assert_eq!(tables(&db), ["account", "legacy", "migrate_history", "migrate_history_format"]);
 
     // `stamp`: the schema is that of revision 1 already.
     let db = sqlite_file(&fixture, "stamped.db", "delete");

@@ -10,6 +10,7 @@
 // `migrate-macros` and build scripts compile) leaves them unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
+use crate::apply::format::depends_on_column;
 use crate::apply::RepairMark;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::model::Direction;
@@ -406,7 +407,7 @@ pub(crate) fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> Str
 
 /// The `SELECT` that reads a package's rows.
 #[cfg(feature = "sqlite")]
-pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn select_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let applied_at = match dialect {
         Dialect::Sqlite => "applied_at",
         Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
@@ -416,7 +417,8 @@ pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
         Dialect::Postgres => "$1",
     };
     format!(
-        "SELECT revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
+        "SELECT revision, parents, {}, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
+        depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -424,13 +426,14 @@ pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
 /// The `SELECT` of every row of every package, with literal values only, so
 /// it can go as one unprepared query: one round trip to read the state.
 #[cfg(feature = "postgres")]
-pub(crate) fn select_all_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn select_all_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let applied_at = match dialect {
         Dialect::Sqlite => "applied_at",
         Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
     };
     format!(
-        "SELECT package, revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
+        "SELECT package, revision, parents, {}, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
+        depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -439,18 +442,23 @@ pub(crate) fn select_all_sql(dialect: Dialect, table: &str) -> String {
 /// columns come back empty) and no sort: the one read of a start-up that
 /// has nothing to do, so it moves no downgrade SQL and formats no times.
 #[cfg(feature = "postgres")]
-pub(crate) fn select_for_planning_sql(table: &str) -> String {
+pub(crate) fn select_for_planning_sql(table: &str, format: u32) -> String {
     format!(
-        "SELECT package, revision, parents, depends_on, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
+        "SELECT package, revision, parents, {}, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
+        depends_on_column(format),
         quote_ident(table)
     )
 }
 
 /// The `SELECT` of other packages' revisions and their dependencies.
 #[cfg(feature = "sqlite")]
-pub(crate) fn select_others_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn select_others_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let placeholder = if dialect == Dialect::Sqlite { "?1" } else { "$1" };
-    format!("SELECT package, revision, depends_on FROM {} WHERE package <> {placeholder}", quote_ident(table))
+    let depends_on = depends_on_column(format);
+    format!(
+        "SELECT package, revision, {depends_on} FROM {} WHERE package <> {placeholder}",
+        quote_ident(table)
+    )
 }
 
 /// A revision another package has applied, with what it depends on.

@@ -6,11 +6,13 @@
 // `migrate-macros` and build scripts compile) leaves them unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
+pub(crate) mod format;
 pub(crate) mod history;
 pub(crate) mod interrupt;
 pub(crate) mod plan;
 pub(crate) mod script;
 
+pub use format::CURRENT_FORMAT;
 pub use history::{
     create_table_sql, AppliedRevision, MarkState, NotAProgressMark, OtherPackageRevision, ProgressMark,
 };

@@ -1,6 +1,7 @@
 //! Offline SQL: the exact script an upgrade or downgrade would run,
 //! transactions and history rows included, for review or for a DBA to run.
 
+use crate::apply::format;
 use crate::apply::history::{self, AppliedRevision};
 use crate::apply::plan::State;
 use crate::apply::Options;
@@ -21,9 +22,10 @@ pub fn upgrade_script(
     to: &[Rev],
 ) -> Result<String, ApplyError> {
     let mut script = format!(
-        "-- cargo-migrate: upgrade package {} ({dialect})\n\n{};\n",
+        "-- cargo-migrate: upgrade package {} ({dialect})\n\n{};\n{};\n",
         options.package,
-        history::create_table_sql(dialect, &options.history_table)
+        history::create_table_sql(dialect, &options.history_table),
+        format::record_if_missing_sql(dialect, &options.history_table)
     );
     for rev in between(graph, from, to) {
         script += "\n";

@@ -254,6 +254,10 @@ pub enum ApplyError {
         waited_ms: u64,
         blockers: String,
     },
+    /// The history table was written by a release that knows a newer
+    /// format than this one; it was left as it is.
+    #[error("the history table `{table}` is in format {found} (written by {written_by}), newer than format {supported}, the newest {ours} knows, so it was left as it is")]
+    NewerHistoryFormat { table: String, found: u32, written_by: String, supported: u32, ours: &'static str },
     #[error("database error: {0}")]
     Database(DatabaseError),
 }

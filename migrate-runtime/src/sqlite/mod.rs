@@ -13,6 +13,7 @@ pub use introspect::introspect;
 pub(crate) mod verify;
 
 mod foreign_keys;
+mod format;
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
@@ -100,7 +101,7 @@ impl<'a> SqliteMigrator<'a> {
         self.wait_for_writers()?;
         let _progress = self.settle_progress()?;
         let tx = begin(self.conn, options)?;
-        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        format::create_or_upgrade(&tx, options)?;
         let state = State::new(self.graph, read_rows(&tx, options)?);
         let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, options)?;
         let mut steps = Vec::new();
@@ -127,14 +128,15 @@ impl<'a> SqliteMigrator<'a> {
         self.wait_for_writers()?;
         let options = self.options;
         let _progress = self.settle_progress()?;
-        let dirty: Vec<(String, String)> = read_rows(self.conn, options)?
-            .into_iter()
-            .filter_map(|row| Some((row.revision, row.dirty?)))
-            .collect();
+        let tx = begin(self.conn, options)?;
+        format::upgrade_existing(&tx, options)?;
+        let dirty: Vec<(String, String)> =
+            read_rows(&tx, options)?.into_iter().filter_map(|row| Some((row.revision, row.dirty?))).collect();
         let sql = history::repair_sql(DIALECT, &options.history_table, mark);
         for (revision, _) in &dirty {
-            self.conn.execute(&sql, params![options.package, revision]).map_err(database)?;
+            tx.execute(&sql, params![options.package, revision]).map_err(database)?;
         }
+        tx.commit().map_err(database)?;
         Ok(dirty)
     }
 
@@ -218,10 +220,10 @@ impl<'a> SqliteMigrator<'a> {
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Planned, ApplyError> {
         let options = self.options;
-        if run.direction == Direction::Upgrade && !history_exists(tx, options)? {
+        if run.direction == Direction::Upgrade && !table_exists(tx, &options.history_table)? {
             ensure_empty_or_baseline(&user_tables(tx, options)?, options)?;
         }
-        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        format::create_or_upgrade(tx, options)?;
         let state = State::new(self.graph, read_rows(tx, options)?)
             .with_other_packages(&options.package, read_other_packages(tx, options)?);
         let revs = match state.plan_from_start(run.direction, run.target, &mut run.start, options, DIALECT) {
@@ -517,11 +519,9 @@ fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Re
 }
 
 fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
-    if !history_exists(conn, options)? {
-        return Ok(Vec::new());
-    }
+    let Some(format) = format::readable(conn, options)? else { return Ok(Vec::new()) };
     let mut statement =
-        conn.prepare(&history::select_sql(DIALECT, &options.history_table)).map_err(database)?;
+        conn.prepare(&history::select_sql(DIALECT, &options.history_table, format)).map_err(database)?;
     let rows = statement
         .query_map([&options.package], |r| {
             Ok(AppliedRevision {
@@ -545,10 +545,8 @@ fn read_other_packages(
     conn: &Connection,
     options: &Options,
 ) -> Result<Vec<OtherPackageRevision>, ApplyError> {
-    if !history_exists(conn, options)? {
-        return Ok(Vec::new());
-    }
-    let sql = history::select_others_sql(DIALECT, &options.history_table);
+    let Some(format) = format::readable(conn, options)? else { return Ok(Vec::new()) };
+    let sql = history::select_others_sql(DIALECT, &options.history_table, format);
     let mut statement = conn.prepare(&sql).map_err(database)?;
     let rows = statement
         .query_map([&options.package], |r| {
@@ -562,18 +560,17 @@ fn read_other_packages(
     rows.collect::<Result<_, _>>().map_err(database)
 }
 
-fn history_exists(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
+fn table_exists(conn: &Connection, name: &str) -> Result<bool, ApplyError> {
     let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
-    let found: Option<i64> =
-        conn.query_row(sql, [&options.history_table], |r| r.get(0)).optional().map_err(database)?;
+    let found: Option<i64> = conn.query_row(sql, [name], |r| r.get(0)).optional().map_err(database)?;
     Ok(found.is_some())
 }
 
-/// The tables and views of a database other than the history table and
-/// SQLite's own.
+/// The tables and views of a database other than the history table, its
+/// format record and SQLite's own.
 fn user_tables(conn: &Connection, options: &Options) -> Result<Vec<String>, ApplyError> {
     let sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
-               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1 ORDER BY name";
+               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1 AND name <> ?1 || '_format' ORDER BY name";
     let mut statement = conn.prepare(sql).map_err(database)?;
     let names = statement.query_map([&options.history_table], |r| r.get(0)).map_err(database)?;
     names.collect::<Result<_, _>>().map_err(database)
