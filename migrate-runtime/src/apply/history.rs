@@ -10,7 +10,6 @@
 // `migrate-macros` and build scripts compile) leaves them unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
-use crate::apply::format::depends_on_column;
 use crate::apply::RepairMark;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::model::Direction;
@@ -418,7 +417,7 @@ pub(crate) fn select_sql(dialect: Dialect, table: &str, format: u32) -> String {
     };
     format!(
         "SELECT revision, parents, {}, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
-        depends_on_column(format),
+        crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -433,7 +432,7 @@ pub(crate) fn select_all_sql(dialect: Dialect, table: &str, format: u32) -> Stri
     };
     format!(
         "SELECT package, revision, parents, {}, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
-        depends_on_column(format),
+        crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -445,7 +444,7 @@ pub(crate) fn select_all_sql(dialect: Dialect, table: &str, format: u32) -> Stri
 pub(crate) fn select_for_planning_sql(table: &str, format: u32) -> String {
     format!(
         "SELECT package, revision, parents, {}, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
-        depends_on_column(format),
+        crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -454,7 +453,7 @@ pub(crate) fn select_for_planning_sql(table: &str, format: u32) -> String {
 #[cfg(feature = "sqlite")]
 pub(crate) fn select_others_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let placeholder = if dialect == Dialect::Sqlite { "?1" } else { "$1" };
-    let depends_on = depends_on_column(format);
+    let depends_on = crate::apply::format::depends_on_column(format);
     format!(
         "SELECT package, revision, {depends_on} FROM {} WHERE package <> {placeholder}",
         quote_ident(table)
