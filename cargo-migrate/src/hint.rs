@@ -50,7 +50,10 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              then run the command again"
                 .to_string()
         }
-        ApplyError::InterruptedPartway { .. } => {
+        ApplyError::SessionEnded { .. } => {
+            "; run the command again once the database accepts connections".to_string()
+        }
+        ApplyError::SessionEndedPartway { .. } | ApplyError::InterruptedPartway { .. } => {
             ": see what its statements did, then settle it with `cargo migrate repair`".to_string()
         }
         ApplyError::StatementLockTimeout { .. } => {

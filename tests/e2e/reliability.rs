@@ -622,6 +622,10 @@ fn lock_holder_dies_on(url: Option<String>, end: impl FnOnce(Child, &str)) {
         "the holder never slept"
     );
     end(holder, &url);
+    // Whatever ended it, the revision it was in is not applied.
+    let current = fixture.run(&["current", "--database-url", &url]).ok();
+    assert!(current.contains(&format!("current {}", id(1))), "{current}");
+    assert!(!pg::schema(&url).iter().any(|c| c.starts_with("slept.")), "nothing of it applied");
     pg::sql(&url, "DELETE FROM marker");
     let started = Instant::now();
     let out = fixture.run(&["upgrade", "--database-url", &url, "--lock-timeout", "20"]).ok();
@@ -651,10 +655,49 @@ fn a_lock_holder_whose_backend_is_terminated_fails_cleanly_and_does_not_block_th
         assert_eq!(terminated, [["t"]]);
         let run = finish(holder);
         let stderr = run.fails();
-        assert!(stderr.contains("the upgrade of package `demo` stopped"), "{stderr}");
-        assert!(stderr.contains("connection closed"), "{stderr}");
-        assert!(stderr.contains("error: the database ended the connection: "), "{stderr}");
+        let ended = format!(
+            "the upgrade of package `demo` stopped: the database ended the session while revision `{}` ran: \
+             terminating connection due to administrator command (SQLSTATE 57P01); its transaction was rolled \
+             back, so nothing of it is applied (the revisions before it stay applied); run the command again \
+             once the database accepts connections",
+            id(2)
+        );
+        assert!(stderr.contains(&ended), "{stderr}");
+        assert!(!stderr.contains("connection closed"), "the server's reason, not the driver's: {stderr}");
     });
+}
+
+/// A `transaction: none` revision whose backend is terminated mid-statement:
+/// the error quotes the server, names the statement and the mark the
+/// revision keeps, and `repair` settles it as after a crash.
+#[test]
+fn a_backend_terminated_inside_a_no_transaction_revision_names_the_statement_and_points_to_repair() {
+    let Some(url) = pg_database() else { return };
+    let fixture =
+        project(&stuck_chain("SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM marker) THEN 60 ELSE 0 END)"));
+    fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
+    let child = fixture.spawn(&["upgrade", "--database-url", &url]);
+    assert!(wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep(CASE")), "never reached");
+    let terminated = pg::sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(CASE%'",
+    );
+    assert_eq!(terminated, [["t"]]);
+    let stderr = finish(child).fails();
+    let ended = format!(
+        ":{STUCK_LINE}: the database ended the session inside revision `{}`, which runs outside a transaction: \
+         terminating connection due to administrator command (SQLSTATE 57P01); the statements before this one \
+         stay applied, this one may or may not have finished, and the revision stays marked \
+         `at statement 2 of 3 (line {STUCK_LINE})`: see what its statements did, then settle it with \
+         `cargo migrate repair`",
+        id(2)
+    );
+    assert!(stderr.contains(&ended), "{stderr}");
+    refused_explained_repaired(&fixture, &url, || {
+        pg::sql(&url, "DROP TABLE first; DELETE FROM marker;");
+    });
+    assert_eq!(pg::history(&url), [id(1), id(2)]);
 }
 
 #[test]

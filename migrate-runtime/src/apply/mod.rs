@@ -175,7 +175,7 @@ pub(crate) fn statement_error(
     }
 }
 
-fn statement_location(revision: &Revision, section: &Section, line: usize) -> Location {
+pub(crate) fn statement_location(revision: &Revision, section: &Section, line: usize) -> Location {
     revision.location.at_line(section.first_line + line.saturating_sub(1))
 }
 

@@ -312,8 +312,13 @@ impl PostgresConnection {
             .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
         let report = connector.on_connection_end;
         runtime.spawn(async move {
+            // Only the server's own words are worth a report: a plain
+            // "connection closed" is what the failing query says too, and a
+            // session that ends mid-revision is explained by the engine.
             if let (Err(error), Some(report)) = (connection.await, report) {
-                report(&describe(&error));
+                if error.as_db_error().is_some() {
+                    report(&describe(&error));
+                }
             }
         });
         let version = runtime

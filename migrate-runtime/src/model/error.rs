@@ -254,6 +254,17 @@ pub enum ApplyError {
         waited_ms: u64,
         blockers: String,
     },
+    /// The server ended the session (a terminated backend, a restart, a
+    /// crash) while a transactional revision ran: the server rolled its
+    /// transaction back. `reason` is the server's message and SQLSTATE when
+    /// it sent one.
+    #[error("the database ended the session while revision `{revision}` ran: {reason}; its transaction was rolled back, so nothing of it is applied (the revisions before it stay applied)")]
+    SessionEnded { revision: String, reason: String },
+    /// The same inside a `transaction: none` revision: the statements
+    /// before `at` stay applied, the one at `at` may or may not have
+    /// finished, and the history row keeps `progress`.
+    #[error("{at}: the database ended the session inside revision `{revision}`, which runs outside a transaction: {reason}; the statements before this one stay applied, this one may or may not have finished, and the revision stays marked `{progress}`")]
+    SessionEndedPartway { at: Location, revision: String, reason: String, progress: String },
     /// The history table was written by a release that knows a newer
     /// format than this one; it was left as it is.
     #[error("the history table `{table}` is in format {found} (written by {written_by}), newer than format {supported}, the newest {ours} knows, so it was left as it is")]

@@ -24,8 +24,8 @@ use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, Progres
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::{
-    count_statements, interrupted, statement_error, stop_if_interrupted, Action, Direction, Options,
-    RepairMark, Step,
+    count_statements, interrupted, statement_error, statement_location, stop_if_interrupted, Action,
+    Direction, Options, RepairMark, Step,
 };
 use crate::chain::graph::Graph;
 use crate::model::error::{ApplyError, DatabaseError};
@@ -388,6 +388,12 @@ impl<'a> PostgresMigrator<'a> {
         let Err(failure) = run_counting(self.client, batch).await else {
             return Ok(Some(Step::finished(revision, direction, started)));
         };
+        if let Some(reason) = session_end(&failure.error) {
+            // The server rolled the transaction back as the session ended;
+            // a `ROLLBACK` now would only fail with "connection closed" and
+            // hide why.
+            return Err(ApplyError::SessionEnded { revision: revision.id.clone(), reason });
+        }
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
         if is_history_changed(&failure.error) {
             return Ok(None);
@@ -489,7 +495,9 @@ impl<'a> PostgresMigrator<'a> {
             self.client.batch_execute(&format!("SET lock_timeout = '{timeout}'")).await.map_err(database)?;
         }
         let ran = self.run_marked(revision, section, direction).await;
-        if lock_timeout.is_some() {
+        // A session that ended has no setting to reset, and the reset's
+        // "connection closed" would hide why it ended.
+        if lock_timeout.is_some() && !matches!(ran, Err(ApplyError::SessionEndedPartway { .. })) {
             self.client.batch_execute("RESET lock_timeout").await.map_err(database)?;
         }
         ran
@@ -504,6 +512,16 @@ impl<'a> PostgresMigrator<'a> {
         for (mark, statement) in history::marked_statements(direction, section) {
             self.set_mark(revision, Some(&mark), None).await?;
             if let Err(error) = self.client.batch_execute(statement.text).await {
+                if let Some(reason) = session_end(&error) {
+                    // No session is left to move the mark: it stays where
+                    // it was, on this statement.
+                    return Err(ApplyError::SessionEndedPartway {
+                        at: statement_location(revision, section, statement.line),
+                        revision: revision.id.clone(),
+                        reason,
+                        progress: mark.to_string(),
+                    });
+                }
                 self.set_mark(revision, Some(&mark.failed()), None).await?;
                 let failed =
                     statement_error(revision, section, statement.line, statement.sql(), &describe(&error));
@@ -625,6 +643,19 @@ fn relation_names(statement: &str) -> Vec<String> {
 /// Whether `error` is a [`history::guard_sql`] finding the history changed.
 fn is_history_changed(error: &tokio_postgres::Error) -> bool {
     error.code().is_some_and(|code| code.code() == history::HISTORY_CHANGED)
+}
+
+/// The server's reason when `error` means the session is gone (a
+/// terminated backend, a server shut down or restarted, a lost
+/// connection): its message and SQLSTATE when it sent one, a `FATAL` or
+/// `PANIC` error, else the driver's words.
+fn session_end(error: &tokio_postgres::Error) -> Option<String> {
+    if let Some(db) = error.as_db_error() {
+        let fatal = matches!(db.severity(), "FATAL" | "PANIC");
+        return fatal.then(|| format!("{} (SQLSTATE {})", describe(error), db.code().code()));
+    }
+    let io = std::error::Error::source(error).is_some_and(|cause| cause.is::<std::io::Error>());
+    (error.is_closed() || io).then(|| format!("{} (the server sent no reason)", describe(error)))
 }
 
 fn is_lock_timeout(error: &tokio_postgres::Error) -> bool {
