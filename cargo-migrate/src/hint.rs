@@ -50,6 +50,16 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              then run the command again"
                 .to_string()
         }
+        ApplyError::ReadOnlyDatabase { .. } => {
+            ": give this user write access to the file and its folder (SQLite writes its journal beside the \
+             file); read commands (`current`, `history`, `check`) work without it"
+                .to_string()
+        }
+        ApplyError::SqliteBusy { .. } => {
+            "; run again once the other connection is done, or wait longer with `--lock-timeout SECONDS` \
+             (`upgrade`, `downgrade`)"
+                .to_string()
+        }
         ApplyError::SessionEnded { .. } => {
             "; run the command again once the database accepts connections".to_string()
         }

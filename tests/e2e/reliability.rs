@@ -804,13 +804,97 @@ fn a_held_sqlite_write_lock_times_out_naming_it_and_changes_nothing() {
         let stderr =
             fixture.run(&["upgrade", "--database-url", &sqlite_url(&db), "--lock-timeout", "1"]).fails();
         assert!(started.elapsed() < Duration::from_secs(5), "{journal}: waited {:?}", started.elapsed());
-        assert!(
-            stderr.contains("the database stayed locked by another migrator for 1 s: another connection holds the SQLite write lock"),
-            "{journal}: {stderr}"
+        let busy = format!(
+            "the SQLite database `{}` stayed locked by another connection for longer than the busy timeout, 1 s; \
+             run again once the other connection is done, or wait longer with `--lock-timeout SECONDS`",
+            db.display()
         );
+        assert!(stderr.contains(&busy), "{journal}: {stderr}");
         holder.execute_batch("ROLLBACK").expect("release");
         assert!(tables(&db).is_empty(), "{journal}: the run changed something");
     }
+}
+
+/// `cargo-migrate migrate <args>` in standalone mode on the demo chain, as
+/// a user the file permissions apply to: `nobody` (through `runuser`) when
+/// the tests run as root, whom no permission stops.
+fn run_unprivileged(fixture: &Fixture, args: &[&str]) -> Run {
+    use std::os::unix::fs::MetadataExt;
+    let binary = env!("CARGO_BIN_EXE_cargo-migrate");
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let mut command = if root {
+        let mut command = std::process::Command::new("runuser");
+        command.args(["-u", "nobody", "--", binary]);
+        command
+    } else {
+        std::process::Command::new(binary)
+    };
+    let migrations = fixture.path().join("migrations");
+    let output = command
+        .args(["migrate", "--migrations-dir"])
+        .arg(&migrations)
+        .args(["--package", "demo"])
+        .args(args)
+        .env("XDG_CACHE_HOME", fixture.path().join("cache"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run cargo-migrate");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// A read-only database file, then a writable file in a read-only folder:
+/// writing commands name the file (or folder) and its permissions before
+/// running anything, never a revision's SQL line; read commands still work.
+#[test]
+fn a_read_only_sqlite_file_or_folder_is_named_with_its_permissions_not_a_revision_line() {
+    let fixture = Fixture::copy("demo");
+    for dir in [fixture.path(), &fixture.path().join("migrations")] {
+        chmod(dir, 0o755);
+    }
+    let folder = fixture.path().join("db");
+    std::fs::create_dir(&folder).expect("folder");
+    std::fs::create_dir(fixture.path().join("cache")).expect("cache folder");
+    chmod(&fixture.path().join("cache"), 0o777);
+    let db = folder.join("app.db");
+    let url = sqlite_url(&db);
+    fixture.run(&["upgrade", "cf0f", "--database-url", &url]).ok();
+    let cases = [
+        (0o444, 0o777, "the file is read-only for this process (mode 0444, owner uid".to_string()),
+        (
+            0o666,
+            0o555,
+            format!(
+                "its folder `{}` does not let this process create SQLite's journal there (mode 0555",
+                folder.display()
+            ),
+        ),
+    ];
+    for (file_mode, folder_mode, reason) in cases {
+        chmod(&db, file_mode);
+        chmod(&folder, folder_mode);
+        let named = format!("the SQLite database `{}` cannot be written: {reason}", db.display());
+        for args in [&["upgrade"][..], &["stamp", "head"], &["downgrade", "base"]] {
+            let stderr = run_unprivileged(&fixture, &[args, &["--database-url", &url][..]].concat()).fails();
+            assert!(stderr.contains(&named), "{args:?}: {stderr}");
+            assert!(stderr.contains("give this user write access to the file and its folder"), "{stderr}");
+            assert!(!stderr.contains("migrations/"), "a revision named: {stderr}");
+        }
+        let current = run_unprivileged(&fixture, &["current", "--database-url", &url]).ok();
+        assert!(current.contains("current cf0f5b45967a"), "{current}");
+    }
+    chmod(&folder, 0o777);
+    chmod(&db, 0o666);
+    let upgraded = run_unprivileged(&fixture, &["upgrade", "--database-url", &url]).ok();
+    assert!(upgraded.contains("applied  20f04b9598da"), "{upgraded}");
 }
 
 // ---------------------------------------------------------------------------

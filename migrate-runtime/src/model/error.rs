@@ -254,6 +254,14 @@ pub enum ApplyError {
         waited_ms: u64,
         blockers: String,
     },
+    /// A SQLite database this process cannot write: the file, or the
+    /// folder its journal goes in. Nothing was written.
+    #[error("the SQLite database `{path}` cannot be written: {reason}")]
+    ReadOnlyDatabase { path: String, reason: String },
+    /// Another connection held a SQLite database's lock longer than the
+    /// busy timeout (the run's lock timeout).
+    #[error("the SQLite database `{path}` stayed locked by another connection for longer than the busy timeout, {seconds} s")]
+    SqliteBusy { path: String, seconds: u64 },
     /// The server ended the session (a terminated backend, a restart, a
     /// crash) while a transactional revision ran: the server rolled its
     /// transaction back. `reason` is the server's message and SQLSTATE when

@@ -14,6 +14,7 @@ pub(crate) mod verify;
 
 mod foreign_keys;
 mod format;
+mod writable;
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
@@ -59,7 +60,7 @@ impl<'a> SqliteMigrator<'a> {
     /// table has applied nothing.
     pub fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
         self.wait_for_writers()?;
-        read_rows(self.conn, self.options)
+        read_rows(self.conn, self.options).map_err(|error| busy_named(self.conn, error, self.options))
     }
 
     /// Every access waits out another connection's write lock (up to the
@@ -86,10 +87,9 @@ impl<'a> SqliteMigrator<'a> {
         body: impl FnOnce() -> Result<Vec<Step>, ApplyError>,
     ) -> Result<Vec<Step>, ApplyError> {
         let handle = self.conn.get_interrupt_handle();
-        self.options
-            .interrupt
-            .cancelling_with(move || handle.interrupt(), body)
-            .map_err(|error| interrupted(self.graph, self.options, error))
+        self.options.interrupt.cancelling_with(move || handle.interrupt(), body).map_err(|error| {
+            interrupted(self.graph, self.options, busy_named(self.conn, error, self.options))
+        })
     }
 
     /// Records `target` and its ancestors as applied without running SQL,
@@ -97,7 +97,12 @@ impl<'a> SqliteMigrator<'a> {
     /// would revert) only when `allow_unstamp` says so; rows of other
     /// branches stay. Clears partial-application marks.
     pub fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        self.stamp_writable(target).map_err(|error| busy_named(self.conn, error, self.options))
+    }
+
+    fn stamp_writable(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let options = self.options;
+        writable::ensure_writable(self.conn)?;
         self.wait_for_writers()?;
         let _progress = self.settle_progress()?;
         let tx = begin(self.conn, options)?;
@@ -125,6 +130,11 @@ impl<'a> SqliteMigrator<'a> {
     /// Settles revisions left partially applied; returns them with the
     /// progress they had recorded.
     pub fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        self.repair_writable(mark).map_err(|error| busy_named(self.conn, error, self.options))
+    }
+
+    fn repair_writable(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        writable::ensure_writable(self.conn)?;
         self.wait_for_writers()?;
         let options = self.options;
         let _progress = self.settle_progress()?;
@@ -172,6 +182,7 @@ impl<'a> SqliteMigrator<'a> {
         {
             return Ok(Vec::new());
         }
+        writable::ensure_writable(self.conn)?;
         let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
         let mut foreign_keys = ForeignKeys::read(self.conn)?;
         loop {
@@ -453,17 +464,20 @@ fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connec
     let Some(path) = progress_lock_path(conn) else { return Ok(None) };
     let lock = Connection::open(&path).map_err(database)?;
     lock.busy_timeout(wait).map_err(database)?;
-    match lock.execute_batch("BEGIN EXCLUSIVE") {
-        Ok(()) => Ok(Some(lock)),
-        Err(error) if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
-            Err(ApplyError::LockTimeout {
-                seconds: wait.as_secs(),
-                holder: format!(
-                    "another migrator holds `{path}` while it runs or settles a `transaction: none` revision"
-                ),
-            })
-        }
-        Err(error) => Err(database(error)),
+    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|error| progress_locked(&path, wait, error))?;
+    Ok(Some(lock))
+}
+
+/// The error for a progress lock that stayed taken past `wait`.
+fn progress_locked(path: &str, wait: Duration, error: rusqlite::Error) -> ApplyError {
+    if error.sqlite_error_code() != Some(ErrorCode::DatabaseBusy) {
+        return database(error);
+    }
+    ApplyError::LockTimeout {
+        seconds: wait.as_secs(),
+        holder: format!(
+            "another migrator holds `{path}` while it runs or settles a `transaction: none` revision"
+        ),
     }
 }
 
@@ -473,14 +487,14 @@ fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connec
 /// lock timeout.
 fn wait_for_progress(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
     let Some(path) = progress_lock_path(conn) else { return Ok(false) };
-    let lock = Connection::open(path).map_err(database)?;
+    let lock = Connection::open(&path).map_err(database)?;
     // rusqlite waits 5 s by default: this first try must not wait at all.
     lock.busy_timeout(Duration::ZERO).map_err(database)?;
     if lock.execute_batch("BEGIN EXCLUSIVE").is_ok() {
         return Ok(false);
     }
     lock.busy_timeout(options.lock_timeout).map_err(database)?;
-    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| locked(e, options))?;
+    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| progress_locked(&path, options.lock_timeout, e))?;
     Ok(true)
 }
 
@@ -493,7 +507,8 @@ fn progress_lock_path(conn: &Connection) -> Option<String> {
 /// `transaction: none` revision can commit its claim and go on.
 fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
     conn.busy_timeout(options.lock_timeout).map_err(database)?;
-    Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| locked(e, options))
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(|e| busy_named(conn, database(e), options))
 }
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
@@ -591,12 +606,16 @@ impl From<rusqlite::Error> for DatabaseError {
     }
 }
 
-fn locked(error: rusqlite::Error, options: &Options) -> ApplyError {
-    match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ApplyError::LockTimeout {
-            seconds: options.lock_timeout.as_secs(),
-            holder: "another connection holds the SQLite write lock".to_string(),
-        },
-        _ => database(error),
+/// A driver error saying another connection held the database's lock past
+/// the busy timeout (SQLite's own words, "database is locked", name neither
+/// the file nor the timeout) as [`ApplyError::SqliteBusy`]; any other error
+/// as it is.
+fn busy_named(conn: &Connection, error: ApplyError, options: &Options) -> ApplyError {
+    let ApplyError::Database(driver) = &error else { return error };
+    let code = driver.driver().downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code);
+    if !matches!(code, Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)) {
+        return error;
     }
+    let path = conn.path().filter(|path| !path.is_empty()).unwrap_or(":memory:").to_string();
+    ApplyError::SqliteBusy { path, seconds: options.lock_timeout.as_secs() }
 }
