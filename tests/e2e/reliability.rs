@@ -815,6 +815,72 @@ fn a_held_sqlite_write_lock_times_out_naming_it_and_changes_nothing() {
     }
 }
 
+/// `--lock-timeout 0` waits forever for a held lock, live as in `--sql`
+/// scripts (whose `lock_timeout` of `0ms` is PostgreSQL's "forever"), and
+/// goes on once the holder lets go.
+#[test]
+fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
+    let fixture =
+        project(&slow_chain("CREATE TABLE slow_a (id INTEGER);\nCREATE TABLE slow_b (id INTEGER);"));
+    let db = sqlite_file(&fixture, "held.db", "delete");
+    let holder = Connection::open(&db).expect("open");
+    holder.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+    let waiter = fixture.spawn(&["upgrade", "--database-url", &sqlite_url(&db), "--lock-timeout", "0"]);
+    still_waiting_after_a_while(waiter, || holder.execute_batch("ROLLBACK").expect("release"));
+    assert_eq!(history(&db, "migrate_history"), [id(1), id(2)]);
+
+    let Some(url) = pg_database() else { return };
+    let key = migrate_runtime::postgres::lock_key("migrate_history");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client.query_one("SELECT pg_advisory_lock($1)", &[&key]).await.expect("lock");
+        client
+    });
+    let waiter = fixture.spawn(&["upgrade", "--database-url", &url, "--lock-timeout", "0"]);
+    still_waiting_after_a_while(waiter, || {
+        runtime.block_on(client.query_one("SELECT pg_advisory_unlock($1)", &[&key])).expect("unlock");
+    });
+    assert_eq!(pg::history(&url), [id(1), id(2)]);
+    let script = fixture.run(&["upgrade", "--sql", "--dialect", "postgres", "--lock-timeout", "0"]).ok();
+    assert!(
+        script.contains(&format!("SET LOCAL lock_timeout = '0ms';\nSELECT pg_advisory_xact_lock({key});"))
+    );
+}
+
+/// Asserts `waiter` is still running 2 s on, then lets `release` free
+/// what it waits for and expects it to succeed.
+fn still_waiting_after_a_while(mut waiter: Child, release: impl FnOnce()) {
+    std::thread::sleep(Duration::from_secs(2));
+    let exited = waiter.try_wait().expect("poll the waiter");
+    release();
+    let run = finish(waiter);
+    assert!(exited.is_none(), "gave up instead of waiting: {}", run.stderr);
+    run.ok();
+}
+
+/// A timeout under a millisecond is the shortest PostgreSQL takes, 1 ms,
+/// never `0ms`, which would wait forever; a `transaction: none` revision's
+/// text says it lacks the live run's lock, guard and marks.
+#[test]
+fn offline_sql_never_rounds_a_short_timeout_to_forever_and_says_what_a_no_transaction_revision_lacks() {
+    let fixture = project(&stuck_chain("SELECT 1"));
+    let script = fixture
+        .run(&["upgrade", "--sql", "--dialect", "postgres", "--statement-lock-timeout", "0.0004"])
+        .ok();
+    assert!(script.contains("SET LOCAL lock_timeout = '1ms';"), "{script}");
+    assert!(script.contains("SET lock_timeout = '1ms';"), "{script}");
+    assert!(!script.contains("lock_timeout = '0ms'"), "{script}");
+    for dialect in ["postgres", "sqlite"] {
+        let script = fixture.run(&["upgrade", "--sql", "--dialect", dialect]).ok();
+        let notes = script.matches("-- transaction: none: these statements run one by one").count();
+        assert_eq!(notes, 1, "only the transaction: none revision: {script}");
+        assert!(script.contains("this script does none of that: run it where no migrator runs meanwhile"));
+    }
+}
+
 /// `cargo-migrate migrate <args>` in standalone mode on the demo chain, as
 /// a user the file permissions apply to: `nobody` (through `runuser`) when
 /// the tests run as root, whom no permission stops.

@@ -303,7 +303,7 @@ pub(crate) const HISTORY_CHANGED: &str = "MG001";
 pub(crate) fn transaction_lock_sql(table: &str, wait: std::time::Duration) -> String {
     format!(
         "SET LOCAL lock_timeout = '{}ms';\nSELECT pg_advisory_xact_lock({});\n",
-        wait.as_millis(),
+        crate::apply::timeout_ms(wait),
         lock_key(table)
     )
 }

@@ -213,6 +213,17 @@ pub(crate) fn interrupted(
     }
 }
 
+/// A timeout in the whole milliseconds PostgreSQL's `lock_timeout` and
+/// SQLite's busy timeout take, where 0 means wait forever: zero stays 0,
+/// anything else is rounded up to at least 1 ms, so a sub-millisecond
+/// timeout never turns into "wait forever".
+pub(crate) fn timeout_ms(timeout: Duration) -> u128 {
+    if timeout.is_zero() {
+        return 0;
+    }
+    timeout.as_micros().div_ceil(1000).max(1)
+}
+
 /// Stops a run between revisions once an interrupt was requested.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn stop_if_interrupted(options: &Options) -> Result<(), ApplyError> {

@@ -4,7 +4,7 @@
 use crate::apply::format;
 use crate::apply::history::{self, AppliedRevision};
 use crate::apply::plan::State;
-use crate::apply::Options;
+use crate::apply::{timeout_ms, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{between, Target};
 use crate::model::error::ApplyError;
@@ -127,7 +127,7 @@ enum Opening {
 /// `None` for SQLite (its one lock is taken before the revision) and for a
 /// timeout of zero (wait forever, PostgreSQL's default).
 pub(crate) fn lock_timeout_sql(dialect: Dialect, options: &Options) -> Option<String> {
-    let ms = options.statement_lock_timeout.as_millis();
+    let ms = timeout_ms(options.statement_lock_timeout);
     (dialect == Dialect::Postgres && ms > 0).then(|| format!("{ms}ms"))
 }
 
@@ -154,6 +154,9 @@ fn step(
         revision.location
     );
     let transactional = revision.transaction == TransactionMode::Single;
+    if !transactional {
+        out += &unguarded_note(dialect);
+    }
     // As the SQLite engine does (see `sql::pragmas`).
     let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, section);
     if keys_off {
@@ -169,7 +172,7 @@ fn step(
         out += &history::transaction_lock_sql(&options.history_table, options.lock_timeout);
     }
     if locked_here {
-        out += &format!("SET LOCAL lock_timeout = '{}ms';\n", options.statement_lock_timeout.as_millis());
+        out += &format!("SET LOCAL lock_timeout = '{}ms';\n", timeout_ms(options.statement_lock_timeout));
         out += &history::guard_sql(&options.history_table, &options.package, revision, direction);
     }
     if let Some(timeout) = &session_timeout {
@@ -193,6 +196,23 @@ fn step(
         out += "PRAGMA foreign_keys = ON;\n";
     }
     out
+}
+
+/// What a `transaction: none` revision's text lacks next to a live run:
+/// the live engine runs its statements one by one under a lock, after a
+/// check of the history, moving a progress mark; plain SQL cannot wait for
+/// that lock around statements that each commit, nor stop on a failed
+/// check in every client, so the script says so rather than pretend.
+fn unguarded_note(dialect: Dialect) -> String {
+    let lock = match dialect {
+        Dialect::Postgres => "the migration lock (a session advisory lock)",
+        Dialect::Sqlite => "the lock file `<database>-migrate-lock`",
+    };
+    format!(
+        "-- transaction: none: these statements run one by one, outside a transaction. A live run holds\n\
+         -- {lock} around them, checks the history first and keeps a progress\n\
+         -- mark in the history row; this script does none of that: run it where no migrator runs meanwhile.\n"
+    )
 }
 
 /// `PRAGMA foreign_key_check` made to fail the transaction when it finds

@@ -124,7 +124,7 @@ impl<'a> PostgresMigrator<'a> {
     /// holds no transaction open, so another's `CREATE INDEX CONCURRENTLY`
     /// (which waits for every open transaction) never waits for it.
     async fn begin_with_lock(&self) -> Result<(), ApplyError> {
-        let deadline = Instant::now() + self.options.lock_timeout;
+        let deadline = deadline(self.options.lock_timeout);
         let try_lock = history::try_transaction_lock_sql(&self.options.history_table);
         loop {
             let messages = match self.client.simple_query(&try_lock).await {
@@ -146,7 +146,7 @@ impl<'a> PostgresMigrator<'a> {
             }
             self.client.batch_execute("ROLLBACK").await.map_err(database)?;
             stop_if_interrupted(self.options)?;
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(self.lock_timeout().await);
             }
             tokio::time::sleep(POLL).await;
@@ -172,7 +172,7 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
-        let deadline = Instant::now() + self.options.lock_timeout;
+        let deadline = deadline(self.options.lock_timeout);
         loop {
             let rows = self
                 .client
@@ -183,7 +183,7 @@ impl<'a> PostgresMigrator<'a> {
                 return Ok(());
             }
             stop_if_interrupted(self.options)?;
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(ApplyError::LockTimeout {
                     seconds: self.options.lock_timeout.as_secs(),
                     holder: self.holder(key).await,
@@ -638,6 +638,13 @@ fn relation_names(statement: &str) -> Vec<String> {
             None => word.trim_matches('"').to_lowercase(),
         })
         .collect()
+}
+
+/// When waiting for the migration lock gives up: never for a timeout of
+/// zero, which waits forever, as the `--sql` script's `lock_timeout` of
+/// `0ms` does.
+fn deadline(lock_timeout: Duration) -> Option<Instant> {
+    (!lock_timeout.is_zero()).then(|| Instant::now() + lock_timeout)
 }
 
 /// Whether `error` is a [`history::guard_sql`] finding the history changed.

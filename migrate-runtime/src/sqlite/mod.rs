@@ -67,7 +67,7 @@ impl<'a> SqliteMigrator<'a> {
     /// lock timeout) instead of failing with `SQLITE_BUSY`: in rollback-journal
     /// mode even a plain read is refused while another process commits.
     fn wait_for_writers(&self) -> Result<(), ApplyError> {
-        self.conn.busy_timeout(self.options.lock_timeout).map_err(database)
+        self.conn.busy_timeout(busy_wait(self.options.lock_timeout)).map_err(database)
     }
 
     /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
@@ -463,7 +463,7 @@ fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> R
 fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connection>, ApplyError> {
     let Some(path) = progress_lock_path(conn) else { return Ok(None) };
     let lock = Connection::open(&path).map_err(database)?;
-    lock.busy_timeout(wait).map_err(database)?;
+    lock.busy_timeout(busy_wait(wait)).map_err(database)?;
     lock.execute_batch("BEGIN EXCLUSIVE").map_err(|error| progress_locked(&path, wait, error))?;
     Ok(Some(lock))
 }
@@ -493,7 +493,7 @@ fn wait_for_progress(conn: &Connection, options: &Options) -> Result<bool, Apply
     if lock.execute_batch("BEGIN EXCLUSIVE").is_ok() {
         return Ok(false);
     }
-    lock.busy_timeout(options.lock_timeout).map_err(database)?;
+    lock.busy_timeout(busy_wait(options.lock_timeout)).map_err(database)?;
     lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| progress_locked(&path, options.lock_timeout, e))?;
     Ok(true)
 }
@@ -506,7 +506,7 @@ fn progress_lock_path(conn: &Connection) -> Option<String> {
 /// timeout. Transactions are opened on a shared connection so a
 /// `transaction: none` revision can commit its claim and go on.
 fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
-    conn.busy_timeout(options.lock_timeout).map_err(database)?;
+    conn.busy_timeout(busy_wait(options.lock_timeout)).map_err(database)?;
     Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(|e| busy_named(conn, database(e), options))
 }
@@ -589,6 +589,19 @@ fn user_tables(conn: &Connection, options: &Options) -> Result<Vec<String>, Appl
     let mut statement = conn.prepare(sql).map_err(database)?;
     let names = statement.query_map([&options.history_table], |r| r.get(0)).map_err(database)?;
     names.collect::<Result<_, _>>().map_err(database)
+}
+
+/// SQLite's busy timeout for a lock timeout: zero waits forever (as on
+/// PostgreSQL and in `--sql` scripts), where SQLite's zero would not wait
+/// at all; anything else at least a millisecond, SQLite's unit, so a
+/// shorter one does not become "no wait" either.
+fn busy_wait(timeout: Duration) -> Duration {
+    // The longest wait SQLite takes (a C int of milliseconds), 24 days.
+    const FOREVER: Duration = Duration::from_millis(i32::MAX as u64);
+    match crate::apply::timeout_ms(timeout) {
+        0 => FOREVER,
+        ms => Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)).min(FOREVER),
+    }
 }
 
 fn data_version(conn: &Connection) -> Result<i64, ApplyError> {
