@@ -658,13 +658,45 @@ fn a_lock_holder_whose_backend_is_terminated_fails_cleanly_and_does_not_block_th
         let ended = format!(
             "the upgrade of package `demo` stopped: the database ended the session while revision `{}` ran: \
              terminating connection due to administrator command (SQLSTATE 57P01); its transaction was rolled \
-             back, so nothing of it is applied (the revisions before it stay applied); run the command again \
+             back, so nothing of it is applied (the revisions before it stay as they are); run the command again \
              once the database accepts connections",
             id(2)
         );
         assert!(stderr.contains(&ended), "{stderr}");
         assert!(!stderr.contains("connection closed"), "the server's reason, not the driver's: {stderr}");
     });
+}
+
+/// A downgrade whose backend is terminated mid-revision: the revision was
+/// rolled back, so it is still applied, and the error says so.
+#[test]
+fn a_backend_terminated_inside_a_downgrade_says_the_revision_is_still_applied() {
+    let Some(url) = pg_database() else { return };
+    let fixture = project(&[
+        Rev::new(1, "CREATE TABLE marker (x INTEGER);\nINSERT INTO marker VALUES (1);", "DROP TABLE marker;"),
+        Rev::new(
+            2,
+            "CREATE TABLE slept (id INTEGER);",
+            "DROP TABLE slept;\nSELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM marker) THEN 60 ELSE 0 END);",
+        ),
+    ]);
+    fixture.run(&["upgrade", "--database-url", &url]).ok();
+    let child = fixture.spawn(&["downgrade", "-1", "--database-url", &url]);
+    assert!(wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep(CASE")), "never reached");
+    pg::sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(CASE%'",
+    );
+    let stderr = finish(child).fails();
+    let ended = format!(
+        "the database ended the session while revision `{}` ran: terminating connection due to administrator \
+         command (SQLSTATE 57P01); its transaction was rolled back, so it is still applied",
+        id(2)
+    );
+    assert!(stderr.contains(&ended), "{stderr}");
+    assert_eq!(pg::history(&url), [id(1), id(2)]);
+    assert!(pg::schema(&url).iter().any(|c| c.starts_with("slept.")), "the table is still there");
 }
 
 /// A `transaction: none` revision whose backend is terminated mid-statement:

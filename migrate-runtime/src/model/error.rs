@@ -266,8 +266,11 @@ pub enum ApplyError {
     /// crash) while a transactional revision ran: the server rolled its
     /// transaction back. `reason` is the server's message and SQLSTATE when
     /// it sent one.
-    #[error("the database ended the session while revision `{revision}` ran: {reason}; its transaction was rolled back, so nothing of it is applied (the revisions before it stay applied)")]
-    SessionEnded { revision: String, reason: String },
+    #[error("the database ended the session while revision `{revision}` ran: {reason}; its transaction was rolled back, so {} (the revisions before it stay as they are)", match direction {
+        crate::model::Direction::Upgrade => "nothing of it is applied",
+        crate::model::Direction::Downgrade => "it is still applied",
+    })]
+    SessionEnded { revision: String, direction: crate::model::Direction, reason: String },
     /// The same inside a `transaction: none` revision: the statements
     /// before `at` stay applied, the one at `at` may or may not have
     /// finished, and the history row keeps `progress`.

@@ -392,7 +392,7 @@ impl<'a> PostgresMigrator<'a> {
             // The server rolled the transaction back as the session ended;
             // a `ROLLBACK` now would only fail with "connection closed" and
             // hide why.
-            return Err(ApplyError::SessionEnded { revision: revision.id.clone(), reason });
+            return Err(ApplyError::SessionEnded { revision: revision.id.clone(), direction, reason });
         }
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
         if is_history_changed(&failure.error) {
