@@ -310,6 +310,8 @@ pub(crate) fn transaction_lock_sql(table: &str, wait: std::time::Duration) -> St
 
 /// A transaction opened with one try for the migration lock: returns one
 /// row, `t` when the lock is now held until the transaction ends.
+// Only the PostgreSQL engine sends these.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn try_transaction_lock_sql(table: &str) -> String {
     format!("BEGIN; SELECT pg_try_advisory_xact_lock({})", lock_key(table))
 }

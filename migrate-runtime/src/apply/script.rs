@@ -69,6 +69,8 @@ pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) ->
 /// the transaction and took the migration lock there itself (by polling,
 /// so that it never queues behind another migrator's `CREATE INDEX
 /// CONCURRENTLY`, which would wait for its transaction in turn).
+// Only the PostgreSQL engine sends these.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn upgrade_step_under_lock(revision: &Revision, options: &Options) -> Result<String, ApplyError> {
     upgrade_text(revision, Dialect::Postgres, options, Opening::LockHeld)
 }
@@ -96,6 +98,8 @@ pub fn downgrade_step(
 
 /// [`downgrade_step`] after the engine opened the transaction with the
 /// lock; see [`upgrade_step_under_lock`].
+// Only the PostgreSQL engine sends these.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn downgrade_step_under_lock(
     revision: &Revision,
     options: &Options,
