@@ -149,7 +149,7 @@ pub struct ApplyOptions {
     /// Go on even if applied revisions were edited since
     #[arg(long)]
     pub allow_drift: bool,
-    /// Seconds to wait for another migrator before giving up
+    /// Seconds to wait for another migrator before giving up (0 waits forever)
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub lock_timeout: u64,
     /// PostgreSQL: seconds a revision's statement may wait for a table lock before the revision is rolled back (0 waits forever)

@@ -50,7 +50,20 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              then run the command again"
                 .to_string()
         }
-        ApplyError::InterruptedPartway { .. } => {
+        ApplyError::ReadOnlyDatabase { .. } => {
+            ": give this user write access to the file and its folder (SQLite writes its journal beside the \
+             file); read commands (`current`, `history`, `check`) work without it"
+                .to_string()
+        }
+        ApplyError::SqliteBusy { .. } => {
+            "; run again once the other connection is done, or wait longer with `--lock-timeout SECONDS` \
+             (`upgrade`, `downgrade`)"
+                .to_string()
+        }
+        ApplyError::SessionEnded { .. } => {
+            "; run the command again once the database accepts connections".to_string()
+        }
+        ApplyError::SessionEndedPartway { .. } | ApplyError::InterruptedPartway { .. } => {
             ": see what its statements did, then settle it with `cargo migrate repair`".to_string()
         }
         ApplyError::StatementLockTimeout { .. } => {
@@ -68,6 +81,11 @@ fn for_apply(error: &ApplyError) -> Option<String> {
         }
         ApplyError::MissingDependency { package, .. } => {
             format!(": upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")
+        }
+        ApplyError::NewerHistoryFormat { .. } => {
+            ": run this command with the cargo-migrate that wrote it, or a newer one (this one never \
+             rewrites a history table it does not know)"
+                .to_string()
         }
         ApplyError::StampBelow { target, .. } => format!(
             ": pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade \

@@ -139,7 +139,7 @@ fn upgrade_to_a_middle_revision_and_head_then_downgrade_by_step_to_a_revision_an
     demo.step("downgrade cf0f", &at_base, &[DEMO_BASE]);
     demo.step("upgrade +1", &at_head, &[DEMO_BASE, DEMO_HEAD]);
     demo.step("downgrade base", &[], &[]);
-    assert_eq!(demo.tables(), ["migrate_history"]);
+    assert_eq!(demo.tables(), ["migrate_history", "migrate_history_format"]);
 }
 
 #[test]
@@ -179,14 +179,18 @@ fn upgrade_and_downgrade_one_branch_of_a_branched_chain() {
 fn stamp_writes_history_rows_only_and_runs_no_sql() {
     let demo = Project::new("demo");
     demo.step("stamp head", &[], &[DEMO_BASE, DEMO_HEAD]);
-    assert_eq!(demo.tables(), ["migrate_history"], "stamp creates the history table and nothing else");
+    assert_eq!(
+        demo.tables(),
+        ["migrate_history", "migrate_history_format"],
+        "stamp creates the history table and nothing else"
+    );
     // Stamping below what is recorded forgets rows: only when asked to.
     let refused = demo.run(&["stamp", "cf0f5b45967a"]).fails();
     assert!(refused.contains("would forget 1 revision recorded as applied (20f04b9598da)"), "{refused}");
     assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD], "a refused stamp changes nothing");
     demo.step("stamp cf0f5b45967a --allow-down", &[], &[DEMO_BASE]);
     demo.step("stamp base --allow-down", &[], &[]);
-    assert_eq!(demo.tables(), ["migrate_history"]);
+    assert_eq!(demo.tables(), ["migrate_history", "migrate_history_format"]);
 
     // Stamping a database the schema was loaded into by other means.
     let branched = Project::new("branched");
@@ -476,12 +480,12 @@ fn an_offline_downgrade_script_brings_the_database_back_to_empty() {
         run_script(&project.fixture, &["upgrade", "--sql"], &db);
         let script = run_script(&project.fixture, &["downgrade", "head:base", "--sql"], &db);
         assert!(script.contains("DELETE FROM \"migrate_history\""), "{script}");
-        assert_eq!(tables(&db), ["migrate_history"], "{fixture}");
+        assert_eq!(tables(&db), ["migrate_history", "migrate_history_format"], "{fixture}");
         assert!(history(&db, "migrate_history").is_empty(), "{fixture}");
         // A live database brought down by the script is empty too.
         project.run(&["upgrade"]).ok();
         run_script(&project.fixture, &["downgrade", "head:base", "--sql"], &project.db);
-        assert_eq!(project.tables(), ["migrate_history"], "{fixture}");
+        assert_eq!(project.tables(), ["migrate_history", "migrate_history_format"], "{fixture}");
         assert!(project.history().is_empty(), "{fixture}");
     }
 }
@@ -508,7 +512,8 @@ fn a_hostile_history_table_name_is_quoted_and_drops_nothing() {
         .replace("dialect = \"sqlite\"", "dialect = \"sqlite\"\nhistory-table = 'x\"; DROP TABLE y; --'");
     demo.write("Cargo.toml", &manifest);
     demo.sql("CREATE TABLE y (id INTEGER); INSERT INTO y VALUES (42);");
-    let tables_at = |with: &[&str]| sorted(&[&["y", hostile][..], with].concat());
+    let format_table = format!("{hostile}_format");
+    let tables_at = |with: &[&str]| sorted(&[&["y", hostile, &format_table][..], with].concat());
 
     // `y` is there before any history table: a first upgrade needs `--baseline`.
     demo.run(&["upgrade", "--baseline"]).ok();
@@ -653,7 +658,7 @@ fn packages_migrate_one_database_independently() {
     ws.run(&["downgrade", "base", "-p", "billing"]).ok();
     assert_eq!(package_history(&ws.db, "accounts"), ACCOUNTS);
     assert!(package_history(&ws.db, "billing").is_empty());
-    assert_eq!(ws.tables(), ["account", "migrate_history"]);
+    assert_eq!(ws.tables(), ["account", "migrate_history", "migrate_history_format"]);
 }
 
 #[test]

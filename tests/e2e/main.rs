@@ -8,6 +8,7 @@ mod concurrency;
 mod deploy;
 mod downgrade;
 mod embed;
+mod formats;
 mod graph;
 mod pooler;
 mod postgres;

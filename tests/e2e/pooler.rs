@@ -103,7 +103,7 @@ fn stampede_through(mode: &str) {
     let pooled = format!("postgres://postgres@127.0.0.1:{}/{name}", bouncer.port);
     let mut report = Vec::new();
     for round in 0..rounds() {
-        sql(&direct, "DROP TABLE IF EXISTS migrate_history, \"user\", role, roles_users CASCADE");
+        sql(&direct, "DROP TABLE IF EXISTS migrate_history, migrate_history_format, \"user\", role, roles_users CASCADE");
         let children: Vec<_> = (0..8).map(|_| demo.spawn(&["upgrade", "--database-url", &pooled])).collect();
         let failed: Vec<String> =
             children.into_iter().map(finish).filter(|r| r.code != 0).map(|r| r.stderr).collect();

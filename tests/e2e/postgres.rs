@@ -2,7 +2,7 @@
 //! started from the local binaries, or `MIGRATE_TEST_POSTGRES_URL`. With
 //! `CI` set a missing server fails the tests instead of skipping them.
 
-use crate::support::pg::{database, history, schema, sql};
+use crate::support::pg::{database, history, schema, server_version, sql};
 use crate::support::{finish, Fixture};
 use migrate_runtime::testing::database_url;
 
@@ -375,4 +375,20 @@ fn the_advisory_lock_is_released_when_a_run_fails() {
         let steps = migrator.downgrade("base", &mut |_| {}).await.expect("downgrade after the failure");
         assert_eq!(steps.len(), 2);
     });
+}
+
+/// The version check on a real server: the version read as the session
+/// starts is the server's, it is one the tests run on, so no warning is
+/// printed. (Refusals and warnings for other versions are unit tests of
+/// `database::versions`, the function this path calls.)
+#[test]
+fn the_server_version_is_read_on_connect_and_a_tested_one_gives_no_warning() {
+    let Some(url) = database() else { return };
+    let connection = migrate_runtime::database::PostgresConnection::connect(&url).expect("connect");
+    assert_eq!(connection.server_version(), server_version(&url));
+    let support = migrate_runtime::database::check_postgres_version(connection.server_version());
+    assert_eq!(support, Ok(migrate_runtime::database::PostgresSupport::Tested));
+    let run = Fixture::copy_as_postgres("demo").run(&["current", "--database-url", &url]);
+    assert!(!run.stderr.contains("PostgreSQL"), "{}", run.stderr);
+    run.ok();
 }

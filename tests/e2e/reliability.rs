@@ -622,6 +622,10 @@ fn lock_holder_dies_on(url: Option<String>, end: impl FnOnce(Child, &str)) {
         "the holder never slept"
     );
     end(holder, &url);
+    // Whatever ended it, the revision it was in is not applied.
+    let current = fixture.run(&["current", "--database-url", &url]).ok();
+    assert!(current.contains(&format!("current {}", id(1))), "{current}");
+    assert!(!pg::schema(&url).iter().any(|c| c.starts_with("slept.")), "nothing of it applied");
     pg::sql(&url, "DELETE FROM marker");
     let started = Instant::now();
     let out = fixture.run(&["upgrade", "--database-url", &url, "--lock-timeout", "20"]).ok();
@@ -651,10 +655,81 @@ fn a_lock_holder_whose_backend_is_terminated_fails_cleanly_and_does_not_block_th
         assert_eq!(terminated, [["t"]]);
         let run = finish(holder);
         let stderr = run.fails();
-        assert!(stderr.contains("the upgrade of package `demo` stopped"), "{stderr}");
-        assert!(stderr.contains("connection closed"), "{stderr}");
-        assert!(stderr.contains("error: the database ended the connection: "), "{stderr}");
+        let ended = format!(
+            "the upgrade of package `demo` stopped: the database ended the session while revision `{}` ran: \
+             terminating connection due to administrator command (SQLSTATE 57P01); its transaction was rolled \
+             back, so nothing of it is applied (the revisions before it stay as they are); run the command again \
+             once the database accepts connections",
+            id(2)
+        );
+        assert!(stderr.contains(&ended), "{stderr}");
+        assert!(!stderr.contains("connection closed"), "the server's reason, not the driver's: {stderr}");
     });
+}
+
+/// A downgrade whose backend is terminated mid-revision: the revision was
+/// rolled back, so it is still applied, and the error says so.
+#[test]
+fn a_backend_terminated_inside_a_downgrade_says_the_revision_is_still_applied() {
+    let Some(url) = pg_database() else { return };
+    let fixture = project(&[
+        Rev::new(1, "CREATE TABLE marker (x INTEGER);\nINSERT INTO marker VALUES (1);", "DROP TABLE marker;"),
+        Rev::new(
+            2,
+            "CREATE TABLE slept (id INTEGER);",
+            "DROP TABLE slept;\nSELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM marker) THEN 60 ELSE 0 END);",
+        ),
+    ]);
+    fixture.run(&["upgrade", "--database-url", &url]).ok();
+    let child = fixture.spawn(&["downgrade", "-1", "--database-url", &url]);
+    assert!(wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep(CASE")), "never reached");
+    pg::sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(CASE%'",
+    );
+    let stderr = finish(child).fails();
+    let ended = format!(
+        "the database ended the session while revision `{}` ran: terminating connection due to administrator \
+         command (SQLSTATE 57P01); its transaction was rolled back, so it is still applied",
+        id(2)
+    );
+    assert!(stderr.contains(&ended), "{stderr}");
+    assert_eq!(pg::history(&url), [id(1), id(2)]);
+    assert!(pg::schema(&url).iter().any(|c| c.starts_with("slept.")), "the table is still there");
+}
+
+/// A `transaction: none` revision whose backend is terminated mid-statement:
+/// the error quotes the server, names the statement and the mark the
+/// revision keeps, and `repair` settles it as after a crash.
+#[test]
+fn a_backend_terminated_inside_a_no_transaction_revision_names_the_statement_and_points_to_repair() {
+    let Some(url) = pg_database() else { return };
+    let fixture =
+        project(&stuck_chain("SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM marker) THEN 60 ELSE 0 END)"));
+    fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
+    let child = fixture.spawn(&["upgrade", "--database-url", &url]);
+    assert!(wait_until(Duration::from_secs(20), || pg_running(&url, "pg_sleep(CASE")), "never reached");
+    let terminated = pg::sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(CASE%'",
+    );
+    assert_eq!(terminated, [["t"]]);
+    let stderr = finish(child).fails();
+    let ended = format!(
+        ":{STUCK_LINE}: the database ended the session inside revision `{}`, which runs outside a transaction: \
+         terminating connection due to administrator command (SQLSTATE 57P01); the statements before this one \
+         stay applied, this one may or may not have finished, and the revision stays marked \
+         `at statement 2 of 3 (line {STUCK_LINE})`: see what its statements did, then settle it with \
+         `cargo migrate repair`",
+        id(2)
+    );
+    assert!(stderr.contains(&ended), "{stderr}");
+    refused_explained_repaired(&fixture, &url, || {
+        pg::sql(&url, "DROP TABLE first; DELETE FROM marker;");
+    });
+    assert_eq!(pg::history(&url), [id(1), id(2)]);
 }
 
 #[test]
@@ -761,13 +836,163 @@ fn a_held_sqlite_write_lock_times_out_naming_it_and_changes_nothing() {
         let stderr =
             fixture.run(&["upgrade", "--database-url", &sqlite_url(&db), "--lock-timeout", "1"]).fails();
         assert!(started.elapsed() < Duration::from_secs(5), "{journal}: waited {:?}", started.elapsed());
-        assert!(
-            stderr.contains("the database stayed locked by another migrator for 1 s: another connection holds the SQLite write lock"),
-            "{journal}: {stderr}"
+        let busy = format!(
+            "the SQLite database `{}` stayed locked by another connection for longer than the busy timeout, 1 s; \
+             run again once the other connection is done, or wait longer with `--lock-timeout SECONDS`",
+            db.display()
         );
+        assert!(stderr.contains(&busy), "{journal}: {stderr}");
         holder.execute_batch("ROLLBACK").expect("release");
         assert!(tables(&db).is_empty(), "{journal}: the run changed something");
     }
+}
+
+/// `--lock-timeout 0` waits forever for a held lock, live as in `--sql`
+/// scripts (whose `lock_timeout` of `0ms` is PostgreSQL's "forever"), and
+/// goes on once the holder lets go.
+#[test]
+fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
+    let fixture =
+        project(&slow_chain("CREATE TABLE slow_a (id INTEGER);\nCREATE TABLE slow_b (id INTEGER);"));
+    let db = sqlite_file(&fixture, "held.db", "delete");
+    let holder = Connection::open(&db).expect("open");
+    holder.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+    let waiter = fixture.spawn(&["upgrade", "--database-url", &sqlite_url(&db), "--lock-timeout", "0"]);
+    still_waiting_after_a_while(waiter, || holder.execute_batch("ROLLBACK").expect("release"));
+    assert_eq!(history(&db, "migrate_history"), [id(1), id(2)]);
+
+    let Some(url) = pg_database() else { return };
+    let key = migrate_runtime::postgres::lock_key("migrate_history");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client.query_one("SELECT pg_advisory_lock($1)", &[&key]).await.expect("lock");
+        client
+    });
+    let waiter = fixture.spawn(&["upgrade", "--database-url", &url, "--lock-timeout", "0"]);
+    still_waiting_after_a_while(waiter, || {
+        runtime.block_on(client.query_one("SELECT pg_advisory_unlock($1)", &[&key])).expect("unlock");
+    });
+    assert_eq!(pg::history(&url), [id(1), id(2)]);
+    let script = fixture.run(&["upgrade", "--sql", "--dialect", "postgres", "--lock-timeout", "0"]).ok();
+    assert!(
+        script.contains(&format!("SET LOCAL lock_timeout = '0ms';\nSELECT pg_advisory_xact_lock({key});"))
+    );
+}
+
+/// Asserts `waiter` is still running 2 s on, then lets `release` free
+/// what it waits for and expects it to succeed.
+fn still_waiting_after_a_while(mut waiter: Child, release: impl FnOnce()) {
+    std::thread::sleep(Duration::from_secs(2));
+    let exited = waiter.try_wait().expect("poll the waiter");
+    release();
+    let run = finish(waiter);
+    assert!(exited.is_none(), "gave up instead of waiting: {}", run.stderr);
+    run.ok();
+}
+
+/// A timeout under a millisecond is the shortest PostgreSQL takes, 1 ms,
+/// never `0ms`, which would wait forever; a `transaction: none` revision's
+/// text says it lacks the live run's lock, guard and marks.
+#[test]
+fn offline_sql_never_rounds_a_short_timeout_to_forever_and_says_what_a_no_transaction_revision_lacks() {
+    let fixture = project(&stuck_chain("SELECT 1"));
+    let script = fixture
+        .run(&["upgrade", "--sql", "--dialect", "postgres", "--statement-lock-timeout", "0.0004"])
+        .ok();
+    assert!(script.contains("SET LOCAL lock_timeout = '1ms';"), "{script}");
+    assert!(script.contains("SET lock_timeout = '1ms';"), "{script}");
+    assert!(!script.contains("lock_timeout = '0ms'"), "{script}");
+    for dialect in ["postgres", "sqlite"] {
+        let script = fixture.run(&["upgrade", "--sql", "--dialect", dialect]).ok();
+        let notes = script.matches("-- transaction: none: these statements run one by one").count();
+        assert_eq!(notes, 1, "only the transaction: none revision: {script}");
+        assert!(script.contains("this script does none of that: run it where no migrator runs meanwhile"));
+    }
+}
+
+/// `cargo-migrate migrate <args>` in standalone mode on the demo chain, as
+/// a user the file permissions apply to: `nobody` (through `runuser`) when
+/// the tests run as root, whom no permission stops.
+fn run_unprivileged(fixture: &Fixture, args: &[&str]) -> Run {
+    use std::os::unix::fs::MetadataExt;
+    let binary = env!("CARGO_BIN_EXE_cargo-migrate");
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let mut command = if root {
+        let mut command = std::process::Command::new("runuser");
+        command.args(["-u", "nobody", "--", binary]);
+        command
+    } else {
+        std::process::Command::new(binary)
+    };
+    let migrations = fixture.path().join("migrations");
+    let output = command
+        .args(["migrate", "--migrations-dir"])
+        .arg(&migrations)
+        .args(["--package", "demo"])
+        .args(args)
+        .env("XDG_CACHE_HOME", fixture.path().join("cache"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run cargo-migrate");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// A read-only database file, then a writable file in a read-only folder:
+/// writing commands name the file (or folder) and its permissions before
+/// running anything, never a revision's SQL line; read commands still work.
+#[test]
+fn a_read_only_sqlite_file_or_folder_is_named_with_its_permissions_not_a_revision_line() {
+    let fixture = Fixture::copy("demo");
+    for dir in [fixture.path(), &fixture.path().join("migrations")] {
+        chmod(dir, 0o755);
+    }
+    let folder = fixture.path().join("db");
+    std::fs::create_dir(&folder).expect("folder");
+    std::fs::create_dir(fixture.path().join("cache")).expect("cache folder");
+    chmod(&fixture.path().join("cache"), 0o777);
+    let db = folder.join("app.db");
+    let url = sqlite_url(&db);
+    fixture.run(&["upgrade", "cf0f", "--database-url", &url]).ok();
+    let cases = [
+        (0o444, 0o777, "the file is read-only for this process (mode 0444, owner uid".to_string()),
+        (
+            0o666,
+            0o555,
+            format!(
+                "its folder `{}` does not let this process create SQLite's journal there (mode 0555",
+                folder.display()
+            ),
+        ),
+    ];
+    for (file_mode, folder_mode, reason) in cases {
+        chmod(&db, file_mode);
+        chmod(&folder, folder_mode);
+        let named = format!("the SQLite database `{}` cannot be written: {reason}", db.display());
+        for args in [&["upgrade"][..], &["stamp", "head"], &["downgrade", "base"]] {
+            let stderr = run_unprivileged(&fixture, &[args, &["--database-url", &url][..]].concat()).fails();
+            assert!(stderr.contains(&named), "{args:?}: {stderr}");
+            assert!(stderr.contains("give this user write access to the file and its folder"), "{stderr}");
+            assert!(!stderr.contains("migrations/"), "a revision named: {stderr}");
+        }
+        let current = run_unprivileged(&fixture, &["current", "--database-url", &url]).ok();
+        assert!(current.contains("current cf0f5b45967a"), "{current}");
+    }
+    chmod(&folder, 0o777);
+    chmod(&db, 0o666);
+    let upgraded = run_unprivileged(&fixture, &["upgrade", "--database-url", &url]).ok();
+    assert!(upgraded.contains("applied  20f04b9598da"), "{upgraded}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1176,7 +1401,7 @@ fn a_first_upgrade_of_a_sqlite_database_with_tables_is_refused_unless_stamped_or
     // `--baseline`: every revision from base, on top of what is there.
     fixture.run(&["upgrade", "--baseline", "--database-url", &url]).ok();
     assert_eq!(history(&db, "migrate_history"), [id(1), id(2)]);
-    assert_eq!(tables(&db), ["account", "legacy", "migrate_history"]);
+    assert_eq!(tables(&db), ["account", "legacy", "migrate_history", "migrate_history_format"]);
 
     // `stamp`: the schema is that of revision 1 already.
     let db = sqlite_file(&fixture, "stamped.db", "delete");

@@ -169,14 +169,14 @@ pub mod sqlite {
     use rusqlite::{Connection, OpenFlags};
     use std::path::Path;
 
-    /// The schema objects of `db` other than the history table and SQLite's
-    /// own, one line each, sorted: `table user(id, email)`, `index i on t`.
+    /// The schema objects of `db` other than the history table, its format
+    /// record and SQLite's own, one line each, sorted: `table user(id, email)`, `index i on t`.
     pub fn schema(db: &Path) -> Vec<String> {
         let conn = open(db);
         let mut statement = conn
             .prepare(
                 "SELECT type, name, tbl_name FROM sqlite_master \
-                 WHERE name NOT LIKE 'sqlite_%' AND tbl_name <> 'migrate_history'",
+                 WHERE name NOT LIKE 'sqlite_%' AND tbl_name NOT IN ('migrate_history', 'migrate_history_format')",
             )
             .expect("prepare");
         let objects = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query");
@@ -291,7 +291,7 @@ pub mod pg {
         let columns = sql(
             url,
             "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name <> 'migrate_history' ORDER BY 1",
+             WHERE table_schema = 'public' AND table_name NOT IN ('migrate_history', 'migrate_history_format') ORDER BY 1",
         );
         let indexes =
             sql(url, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'migrate_history' ORDER BY 1");

@@ -6,8 +6,8 @@ use crate::db;
 use crate::output::{paint, print, ID};
 use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::apply::Step;
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
+use migrate_runtime::apply::{Options, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -35,7 +35,7 @@ pub fn run(
     let (package, graph) = cx.chain()?;
     if args.sql {
         let dialect = args.dialect.map_or(package.config.dialect, Into::into);
-        return offline(graph, &db::options(package), dialect, target, direction);
+        return offline(graph, &options(package, &args)?, dialect, target, direction);
     }
     run_package(cx, package, graph, target, &args, direction)
 }
@@ -70,6 +70,19 @@ fn run_workspace(cx: &Context, target: &str, args: &ApplyOptions, direction: Dir
     Ok(())
 }
 
+/// The run's options: the package's settings and the flags, the same for a
+/// live run and its `--sql` script, whose lock timeouts are those the live
+/// run would use.
+fn options(package: &Package, args: &ApplyOptions) -> Result<Options> {
+    let mut options = db::options(package);
+    options.allow_drift = args.allow_drift;
+    options.baseline = args.baseline;
+    options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
+    options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
+    options.lock_retries = args.retries;
+    Ok(options)
+}
+
 fn run_package(
     cx: &Context,
     package: &Package,
@@ -78,12 +91,7 @@ fn run_package(
     args: &ApplyOptions,
     direction: Direction,
 ) -> Result<()> {
-    let mut options = db::options(package);
-    options.allow_drift = args.allow_drift;
-    options.baseline = args.baseline;
-    options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
-    options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
-    options.lock_retries = args.retries;
+    let mut options = options(package, args)?;
     options.interrupt = crate::signals::watch();
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;

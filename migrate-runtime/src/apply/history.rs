@@ -303,13 +303,15 @@ pub(crate) const HISTORY_CHANGED: &str = "MG001";
 pub(crate) fn transaction_lock_sql(table: &str, wait: std::time::Duration) -> String {
     format!(
         "SET LOCAL lock_timeout = '{}ms';\nSELECT pg_advisory_xact_lock({});\n",
-        wait.as_millis(),
+        crate::apply::timeout_ms(wait),
         lock_key(table)
     )
 }
 
 /// A transaction opened with one try for the migration lock: returns one
 /// row, `t` when the lock is now held until the transaction ends.
+// Only the PostgreSQL engine sends these.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn try_transaction_lock_sql(table: &str) -> String {
     format!("BEGIN; SELECT pg_try_advisory_xact_lock({})", lock_key(table))
 }
@@ -406,7 +408,7 @@ pub(crate) fn repair_sql(dialect: Dialect, table: &str, mark: RepairMark) -> Str
 
 /// The `SELECT` that reads a package's rows.
 #[cfg(feature = "sqlite")]
-pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn select_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let applied_at = match dialect {
         Dialect::Sqlite => "applied_at",
         Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
@@ -416,7 +418,8 @@ pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
         Dialect::Postgres => "$1",
     };
     format!(
-        "SELECT revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
+        "SELECT revision, parents, {}, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} WHERE package = {placeholder} ORDER BY applied_at, revision",
+        crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -424,13 +427,14 @@ pub(crate) fn select_sql(dialect: Dialect, table: &str) -> String {
 /// The `SELECT` of every row of every package, with literal values only, so
 /// it can go as one unprepared query: one round trip to read the state.
 #[cfg(feature = "postgres")]
-pub(crate) fn select_all_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn select_all_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let applied_at = match dialect {
         Dialect::Sqlite => "applied_at",
         Dialect::Postgres => "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
     };
     format!(
-        "SELECT package, revision, parents, depends_on, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
+        "SELECT package, revision, parents, {}, checksum, message, downgrade_sql, transactional, {applied_at}, execution_ms, dirty FROM {} ORDER BY applied_at, revision",
+        crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
 }
@@ -439,18 +443,23 @@ pub(crate) fn select_all_sql(dialect: Dialect, table: &str) -> String {
 /// columns come back empty) and no sort: the one read of a start-up that
 /// has nothing to do, so it moves no downgrade SQL and formats no times.
 #[cfg(feature = "postgres")]
-pub(crate) fn select_for_planning_sql(table: &str) -> String {
+pub(crate) fn select_for_planning_sql(table: &str, format: u32) -> String {
     format!(
-        "SELECT package, revision, parents, depends_on, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
+        "SELECT package, revision, parents, {}, checksum, '', NULL, transactional, '', NULL, dirty FROM {}",
+        crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
 }
 
 /// The `SELECT` of other packages' revisions and their dependencies.
 #[cfg(feature = "sqlite")]
-pub(crate) fn select_others_sql(dialect: Dialect, table: &str) -> String {
+pub(crate) fn select_others_sql(dialect: Dialect, table: &str, format: u32) -> String {
     let placeholder = if dialect == Dialect::Sqlite { "?1" } else { "$1" };
-    format!("SELECT package, revision, depends_on FROM {} WHERE package <> {placeholder}", quote_ident(table))
+    let depends_on = crate::apply::format::depends_on_column(format);
+    format!(
+        "SELECT package, revision, {depends_on} FROM {} WHERE package <> {placeholder}",
+        quote_ident(table)
+    )
 }
 
 /// A revision another package has applied, with what it depends on.

@@ -6,11 +6,13 @@
 // `migrate-macros` and build scripts compile) leaves them unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
+pub(crate) mod format;
 pub(crate) mod history;
 pub(crate) mod interrupt;
 pub(crate) mod plan;
 pub(crate) mod script;
 
+pub use format::CURRENT_FORMAT;
 pub use history::{
     create_table_sql, AppliedRevision, MarkState, NotAProgressMark, OtherPackageRevision, ProgressMark,
 };
@@ -173,7 +175,7 @@ pub(crate) fn statement_error(
     }
 }
 
-fn statement_location(revision: &Revision, section: &Section, line: usize) -> Location {
+pub(crate) fn statement_location(revision: &Revision, section: &Section, line: usize) -> Location {
     revision.location.at_line(section.first_line + line.saturating_sub(1))
 }
 
@@ -209,6 +211,17 @@ pub(crate) fn interrupted(
         ApplyError::Interrupted { .. } | ApplyError::InterruptedPartway { .. } => error,
         _ => ApplyError::Interrupted { revision: None },
     }
+}
+
+/// A timeout in the whole milliseconds PostgreSQL's `lock_timeout` and
+/// SQLite's busy timeout take, where 0 means wait forever: zero stays 0,
+/// anything else is rounded up to at least 1 ms, so a sub-millisecond
+/// timeout never turns into "wait forever".
+pub(crate) fn timeout_ms(timeout: Duration) -> u128 {
+    if timeout.is_zero() {
+        return 0;
+    }
+    timeout.as_micros().div_ceil(1000).max(1)
 }
 
 /// Stops a run between revisions once an interrupt was requested.

@@ -1,9 +1,10 @@
 //! Offline SQL: the exact script an upgrade or downgrade would run,
 //! transactions and history rows included, for review or for a DBA to run.
 
+use crate::apply::format;
 use crate::apply::history::{self, AppliedRevision};
 use crate::apply::plan::State;
-use crate::apply::Options;
+use crate::apply::{timeout_ms, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{between, Target};
 use crate::model::error::ApplyError;
@@ -21,9 +22,10 @@ pub fn upgrade_script(
     to: &[Rev],
 ) -> Result<String, ApplyError> {
     let mut script = format!(
-        "-- cargo-migrate: upgrade package {} ({dialect})\n\n{};\n",
+        "-- cargo-migrate: upgrade package {} ({dialect})\n\n{};\n{};\n",
         options.package,
-        history::create_table_sql(dialect, &options.history_table)
+        history::create_table_sql(dialect, &options.history_table),
+        format::record_if_missing_sql(dialect, &options.history_table)
     );
     for rev in between(graph, from, to) {
         script += "\n";
@@ -67,6 +69,8 @@ pub fn upgrade_step(revision: &Revision, dialect: Dialect, options: &Options) ->
 /// the transaction and took the migration lock there itself (by polling,
 /// so that it never queues behind another migrator's `CREATE INDEX
 /// CONCURRENTLY`, which would wait for its transaction in turn).
+// Only the PostgreSQL engine sends these.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn upgrade_step_under_lock(revision: &Revision, options: &Options) -> Result<String, ApplyError> {
     upgrade_text(revision, Dialect::Postgres, options, Opening::LockHeld)
 }
@@ -94,6 +98,8 @@ pub fn downgrade_step(
 
 /// [`downgrade_step`] after the engine opened the transaction with the
 /// lock; see [`upgrade_step_under_lock`].
+// Only the PostgreSQL engine sends these.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn downgrade_step_under_lock(
     revision: &Revision,
     options: &Options,
@@ -125,7 +131,7 @@ enum Opening {
 /// `None` for SQLite (its one lock is taken before the revision) and for a
 /// timeout of zero (wait forever, PostgreSQL's default).
 pub(crate) fn lock_timeout_sql(dialect: Dialect, options: &Options) -> Option<String> {
-    let ms = options.statement_lock_timeout.as_millis();
+    let ms = timeout_ms(options.statement_lock_timeout);
     (dialect == Dialect::Postgres && ms > 0).then(|| format!("{ms}ms"))
 }
 
@@ -152,6 +158,9 @@ fn step(
         revision.location
     );
     let transactional = revision.transaction == TransactionMode::Single;
+    if !transactional {
+        out += &unguarded_note(dialect);
+    }
     // As the SQLite engine does (see `sql::pragmas`).
     let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, section);
     if keys_off {
@@ -167,7 +176,7 @@ fn step(
         out += &history::transaction_lock_sql(&options.history_table, options.lock_timeout);
     }
     if locked_here {
-        out += &format!("SET LOCAL lock_timeout = '{}ms';\n", options.statement_lock_timeout.as_millis());
+        out += &format!("SET LOCAL lock_timeout = '{}ms';\n", timeout_ms(options.statement_lock_timeout));
         out += &history::guard_sql(&options.history_table, &options.package, revision, direction);
     }
     if let Some(timeout) = &session_timeout {
@@ -191,6 +200,23 @@ fn step(
         out += "PRAGMA foreign_keys = ON;\n";
     }
     out
+}
+
+/// What a `transaction: none` revision's text lacks next to a live run:
+/// the live engine runs its statements one by one under a lock, after a
+/// check of the history, moving a progress mark; plain SQL cannot wait for
+/// that lock around statements that each commit, nor stop on a failed
+/// check in every client, so the script says so rather than pretend.
+fn unguarded_note(dialect: Dialect) -> String {
+    let lock = match dialect {
+        Dialect::Postgres => "the migration lock (a session advisory lock)",
+        Dialect::Sqlite => "the lock file `<database>-migrate-lock`",
+    };
+    format!(
+        "-- transaction: none: these statements run one by one, outside a transaction. A live run holds\n\
+         -- {lock} around them, checks the history first and keeps a progress\n\
+         -- mark in the history row; this script does none of that: run it where no migrator runs meanwhile.\n"
+    )
 }
 
 /// `PRAGMA foreign_key_check` made to fail the transaction when it finds

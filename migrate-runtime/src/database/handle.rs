@@ -9,6 +9,9 @@
 //! This handle only picks one per call.
 
 use super::url::{DatabaseUrl, PostgresUrl};
+#[cfg(feature = "postgres")]
+use super::versions::check_postgres_version;
+use super::versions::VersionError;
 use crate::apply::history::AppliedRevision;
 use crate::apply::{Options, RepairMark, Step};
 use crate::model::error::ApplyError;
@@ -47,12 +50,16 @@ pub enum ConnectError {
     Connect { url: String, reason: String },
     #[error("{url} needs the `{feature}` feature of migrate-runtime, which this build lacks")]
     NotCompiled { url: String, feature: &'static str },
+    /// The database is a version this crate does not support.
+    #[error("cannot use {url}: {error}")]
+    Unsupported { url: String, error: VersionError },
 }
 
 /// How to open databases: the session settings every connection gets.
 pub struct Connector {
     application_name: String,
     on_connection_end: Option<Report>,
+    on_warning: Option<Report>,
     #[cfg(feature = "postgres")]
     env: Env,
 }
@@ -65,6 +72,7 @@ impl Default for Connector {
         Connector {
             application_name: "cargo-migrate".to_string(),
             on_connection_end: None,
+            on_warning: None,
             #[cfg(feature = "postgres")]
             env: Env::default(),
         }
@@ -88,6 +96,13 @@ impl Connector {
         self
     }
 
+    /// Called with what the user should know about a database that opened,
+    /// such as a PostgreSQL major version newer than any tested.
+    pub fn on_warning(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Connector {
+        self.on_warning = Some(Box::new(report));
+        self
+    }
+
     /// Where PostgreSQL settings the URL leaves out are looked up by name
     /// (`PGHOST`, `PGSSLMODE`, `PGPASSFILE`, `HOME`…): the process
     /// environment unless given here, e.g. by tests, which must not change
@@ -103,6 +118,7 @@ impl Connector {
 
     /// Opens `url` for writing, creating a SQLite file and its folder.
     pub fn open(self, url: &DatabaseUrl) -> Result<Database, ConnectError> {
+        sqlite::check_version(url)?;
         match url {
             DatabaseUrl::SqliteFile(path) => sqlite::open_file(url, path),
             DatabaseUrl::SqliteMemory => sqlite::open_memory(url),
@@ -115,7 +131,10 @@ impl Connector {
     pub fn open_read_only(self, url: &DatabaseUrl) -> Result<Option<Database>, ConnectError> {
         match url {
             DatabaseUrl::SqliteFile(path) if !path.exists() => Ok(None),
-            DatabaseUrl::SqliteFile(path) => sqlite::open_read_only(url, path).map(Some),
+            DatabaseUrl::SqliteFile(path) => {
+                sqlite::check_version(url)?;
+                sqlite::open_read_only(url, path).map(Some)
+            }
             other => self.open(other).map(Some),
         }
     }
@@ -253,6 +272,8 @@ pub struct PostgresConnection {
     /// Cancels the running statement: how an [`crate::apply::Interrupt`]
     /// reaches a revision in progress.
     cancel: std::sync::Arc<dyn Fn() + Send + Sync>,
+    /// The server's `server_version_num`, read on connecting.
+    server_version: u32,
 }
 
 #[cfg(feature = "postgres")]
@@ -291,20 +312,31 @@ impl PostgresConnection {
             .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
         let report = connector.on_connection_end;
         runtime.spawn(async move {
+            // Only the server's own words are worth a report: a plain
+            // "connection closed" is what the failing query says too, and a
+            // session that ends mid-revision is explained by the engine.
             if let (Err(error), Some(report)) = (connection.await, report) {
-                report(&describe(&error));
+                if error.as_db_error().is_some() {
+                    report(&describe(&error));
+                }
             }
         });
-        // PostgreSQL notices a vanished client only when it next reads from
-        // it, so a migrator killed during a long statement would keep its
-        // session, its transaction and the migration lock until that
-        // statement ends. With this check (PostgreSQL 14 and newer; older
-        // servers refuse the setting, which changes nothing else) the server
-        // cancels the statement within a second, rolls back and frees the
-        // lock for the next migrator.
-        let _ = runtime.block_on(client.batch_execute("SET client_connection_check_interval = 1000"));
+        let version = runtime
+            .block_on(start_session(&client))
+            .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
+        let support = check_postgres_version(version)
+            .map_err(|error| ConnectError::Unsupported { url: url.to_string(), error })?;
+        if let (Some(warning), Some(report)) = (support.warning(), &connector.on_warning) {
+            report(&warning);
+        }
         let cancel = std::sync::Arc::new(postgres_connect::canceller(&client, &target));
-        Ok(PostgresConnection { runtime, client, cancel })
+        Ok(PostgresConnection { runtime, client, cancel, server_version: version })
+    }
+
+    /// The server's `server_version_num` (`150004` for 15.4), as read and
+    /// checked on connecting.
+    pub fn server_version(&self) -> u32 {
+        self.server_version
     }
 
     /// The driver's client, for what this handle does not offer.
@@ -318,11 +350,57 @@ impl PostgresConnection {
     }
 }
 
+/// The server's `server_version_num`, read as the session starts, with the
+/// dead-client check set where the server has it: one round trip.
+///
+/// PostgreSQL notices a vanished client only when it next reads from it,
+/// so a migrator killed during a long statement would keep its session,
+/// its transaction and the migration lock until that statement ends. With
+/// `client_connection_check_interval` (PostgreSQL 14 and newer; 13 refuses
+/// the setting, and the version is then read alone) the server cancels the
+/// statement within a second, rolls back and frees the lock for the next
+/// migrator.
+#[cfg(feature = "postgres")]
+async fn start_session(client: &tokio_postgres::Client) -> Result<u32, String> {
+    let both =
+        client.simple_query("SHOW server_version_num; SET client_connection_check_interval = 1000").await;
+    let messages = match both {
+        Ok(messages) => messages,
+        Err(_) => client.simple_query("SHOW server_version_num").await.map_err(|e| describe(&e))?,
+    };
+    messages
+        .iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        })
+        .ok_or_else(|| "the server did not say its version (`SHOW server_version_num`)".to_string())
+}
+
 /// Opening SQLite files; without the `sqlite` feature, a clear refusal.
 mod sqlite {
     use super::{ConnectError, Database};
     use crate::database::url::DatabaseUrl;
     use std::path::Path;
+
+    /// Refuses a SQLite library older than this crate needs, which only a
+    /// build linking the system's SQLite can have: the same library opens
+    /// every file, so its version (what `sqlite_version()` returns) is asked
+    /// once per open without a query.
+    #[cfg(feature = "sqlite")]
+    pub fn check_version(url: &DatabaseUrl) -> Result<(), ConnectError> {
+        if !matches!(url, DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory) {
+            return Ok(());
+        }
+        let linked = u32::try_from(rusqlite::version_number()).unwrap_or_default();
+        crate::database::versions::check_sqlite_version(linked)
+            .map_err(|error| ConnectError::Unsupported { url: url.to_string(), error })
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    pub fn check_version(_: &DatabaseUrl) -> Result<(), ConnectError> {
+        Ok(())
+    }
 
     #[cfg(feature = "sqlite")]
     pub fn open_file(url: &DatabaseUrl, path: &Path) -> Result<Database, ConnectError> {

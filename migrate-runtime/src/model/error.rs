@@ -254,6 +254,32 @@ pub enum ApplyError {
         waited_ms: u64,
         blockers: String,
     },
+    /// A SQLite database this process cannot write: the file, or the
+    /// folder its journal goes in. Nothing was written.
+    #[error("the SQLite database `{path}` cannot be written: {reason}")]
+    ReadOnlyDatabase { path: String, reason: String },
+    /// Another connection held a SQLite database's lock longer than the
+    /// busy timeout (the run's lock timeout).
+    #[error("the SQLite database `{path}` stayed locked by another connection for longer than the busy timeout, {seconds} s")]
+    SqliteBusy { path: String, seconds: u64 },
+    /// The server ended the session (a terminated backend, a restart, a
+    /// crash) while a transactional revision ran: the server rolled its
+    /// transaction back. `reason` is the server's message and SQLSTATE when
+    /// it sent one.
+    #[error("the database ended the session while revision `{revision}` ran: {reason}; its transaction was rolled back, so {} (the revisions before it stay as they are)", match direction {
+        crate::model::Direction::Upgrade => "nothing of it is applied",
+        crate::model::Direction::Downgrade => "it is still applied",
+    })]
+    SessionEnded { revision: String, direction: crate::model::Direction, reason: String },
+    /// The same inside a `transaction: none` revision: the statements
+    /// before `at` stay applied, the one at `at` may or may not have
+    /// finished, and the history row keeps `progress`.
+    #[error("{at}: the database ended the session inside revision `{revision}`, which runs outside a transaction: {reason}; the statements before this one stay applied, this one may or may not have finished, and the revision stays marked `{progress}`")]
+    SessionEndedPartway { at: Location, revision: String, reason: String, progress: String },
+    /// The history table was written by a release that knows a newer
+    /// format than this one; it was left as it is.
+    #[error("the history table `{table}` is in format {found} (written by {written_by}), newer than format {supported}, the newest {ours} knows, so it was left as it is")]
+    NewerHistoryFormat { table: String, found: u32, written_by: String, supported: u32, ours: &'static str },
     #[error("database error: {0}")]
     Database(DatabaseError),
 }

@@ -106,7 +106,7 @@ const EXTENSIONS: &str =
 // Fingerprints serve the walk harness only.
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
 const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind FROM pg_class c \
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname <> $1), \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname::text NOT IN ($1::text, $1::text || '_format')), \
      parts AS (SELECT c.oid AS rel, 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM own c \
        UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass::oid, k.oid FROM pg_constraint k JOIN own c ON c.oid = k.conrelid \
        UNION ALL SELECT d.adrelid, 'pg_attrdef'::regclass::oid, d.oid FROM pg_attrdef d JOIN own c ON c.oid = d.adrelid \
@@ -156,7 +156,7 @@ pub async fn object_fingerprints(
 }
 
 /// The objects of schema `public`, the one a package owns, leaving out
-/// `history_table`, whatever the session's `search_path`.
+/// `history_table` and its format record, whatever the session's `search_path`.
 pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, tokio_postgres::Error> {
     introspect_objects(client, history_table, None).await
 }
@@ -213,7 +213,7 @@ async fn tables(
 ) -> Result<(), Error> {
     for row in client.query(TABLES, filter).await? {
         let name: String = row.get(0);
-        if name != history_table {
+        if name != history_table && name != crate::apply::format::format_table(history_table) {
             schema.tables.insert(name, Default::default());
         }
     }

@@ -13,17 +13,19 @@
 //! whose statements are transactions of their own, holds a session lock.
 
 pub(crate) mod connect;
+mod format;
 pub(crate) mod introspect;
 pub(crate) mod tls;
 
 pub use introspect::introspect;
 
+use crate::apply::format::CURRENT_FORMAT;
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::{
-    count_statements, interrupted, statement_error, stop_if_interrupted, Action, Direction, Options,
-    RepairMark, Step,
+    count_statements, interrupted, statement_error, statement_location, stop_if_interrupted, Action,
+    Direction, Options, RepairMark, Step,
 };
 use crate::chain::graph::Graph;
 use crate::model::error::{ApplyError, DatabaseError};
@@ -75,8 +77,7 @@ impl<'a> PostgresMigrator<'a> {
     ) -> Result<Vec<Step>, ApplyError> {
         // Most start-ups have nothing to do: find that out with one read,
         // without waiting for the lock another migrator may hold for minutes.
-        let planning = history::select_for_planning_sql(&self.options.history_table);
-        let (rows, others) = read_rows(self.client, self.options, &planning).await?;
+        let (rows, others) = read_rows(self.client, self.options, Read::Planning).await?;
         let state = State::new(self.graph, rows).with_other_packages(&self.options.package, others);
         // Anything else, errors included, is decided under the lock: from
         // outside, a `transaction: none` revision that another migrator is
@@ -123,7 +124,7 @@ impl<'a> PostgresMigrator<'a> {
     /// holds no transaction open, so another's `CREATE INDEX CONCURRENTLY`
     /// (which waits for every open transaction) never waits for it.
     async fn begin_with_lock(&self) -> Result<(), ApplyError> {
-        let deadline = Instant::now() + self.options.lock_timeout;
+        let deadline = deadline(self.options.lock_timeout);
         let try_lock = history::try_transaction_lock_sql(&self.options.history_table);
         loop {
             let messages = match self.client.simple_query(&try_lock).await {
@@ -145,7 +146,7 @@ impl<'a> PostgresMigrator<'a> {
             }
             self.client.batch_execute("ROLLBACK").await.map_err(database)?;
             stop_if_interrupted(self.options)?;
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(self.lock_timeout().await);
             }
             tokio::time::sleep(POLL).await;
@@ -171,7 +172,7 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
-        let deadline = Instant::now() + self.options.lock_timeout;
+        let deadline = deadline(self.options.lock_timeout);
         loop {
             let rows = self
                 .client
@@ -182,7 +183,7 @@ impl<'a> PostgresMigrator<'a> {
                 return Ok(());
             }
             stop_if_interrupted(self.options)?;
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(ApplyError::LockTimeout {
                     seconds: self.options.lock_timeout.as_secs(),
                     holder: self.holder(key).await,
@@ -192,12 +193,15 @@ impl<'a> PostgresMigrator<'a> {
         }
     }
 
-    /// Who holds the lock, for the timeout message.
+    /// Who holds the lock, for the timeout message. Advisory locks belong
+    /// to a database: a migrator of another database on the server holds
+    /// the same key without being in the way.
     async fn holder(&self, key: i64) -> String {
         let sql = "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'), \
                    coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), '?') \
                    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                    WHERE l.locktype = 'advisory' AND l.granted \
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                    AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1";
         let what = format!("advisory lock {key} on the history table `{}`", self.options.history_table);
         match self.client.query_typed(sql, &[(&key, Type::INT8)]).await.map(|rows| rows.into_iter().next()) {
@@ -319,27 +323,23 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     /// Creates the history table under the migration lock (two first runs
-    /// at once would race on `CREATE TABLE IF NOT EXISTS`), refusing, for
-    /// an upgrade, a database that has tables but no history table yet
-    /// unless the run says `baseline`. Extensions' tables (PostGIS's
-    /// `spatial_ref_sys`) and system schemas do not count.
+    /// at once would race on `CREATE TABLE IF NOT EXISTS`), or brings it to
+    /// the current format there, refusing, for an upgrade, a database that
+    /// has tables but no history table yet unless the run says `baseline`.
+    /// Extensions' tables (PostGIS's `spatial_ref_sys`) and system schemas
+    /// do not count.
     async fn prepare(&self, direction: Direction) -> Result<(), ApplyError> {
         let table = &self.options.history_table;
         self.in_transaction(async {
-            if direction == Direction::Upgrade {
-                // A catalogue query, not `to_regclass`: that looks names up
-                // in the backend's caches without taking a lock, and a
-                // pooled backend that waited for our lock while another
-                // migrator created the table can still hold "no such
-                // table" there.
-                let found = self.client.query_typed(HISTORY_EXISTS, &[(table, Type::TEXT)]).await;
-                if !found.map_err(database)?.first().is_some_and(|row| row.get::<_, bool>(0)) {
-                    let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
-                    let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
-                    ensure_empty_or_baseline(&existing, self.options)?;
-                }
+            if let Some(found) = format::found(self.client, table).await? {
+                return format::upgrade(self.client, table, &found).await;
             }
-            self.client.batch_execute(&history::create_table_sql(DIALECT, table)).await.map_err(database)
+            if direction == Direction::Upgrade {
+                let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
+                let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+                ensure_empty_or_baseline(&existing, self.options)?;
+            }
+            format::create(self.client, table).await
         })
         .await
     }
@@ -388,6 +388,12 @@ impl<'a> PostgresMigrator<'a> {
         let Err(failure) = run_counting(self.client, batch).await else {
             return Ok(Some(Step::finished(revision, direction, started)));
         };
+        if let Some(reason) = session_end(&failure.error) {
+            // The server rolled the transaction back as the session ended;
+            // a `ROLLBACK` now would only fail with "connection closed" and
+            // hide why.
+            return Err(ApplyError::SessionEnded { revision: revision.id.clone(), direction, reason });
+        }
         self.client.batch_execute("ROLLBACK").await.map_err(database)?;
         if is_history_changed(&failure.error) {
             return Ok(None);
@@ -489,7 +495,9 @@ impl<'a> PostgresMigrator<'a> {
             self.client.batch_execute(&format!("SET lock_timeout = '{timeout}'")).await.map_err(database)?;
         }
         let ran = self.run_marked(revision, section, direction).await;
-        if lock_timeout.is_some() {
+        // A session that ended has no setting to reset, and the reset's
+        // "connection closed" would hide why it ended.
+        if lock_timeout.is_some() && !matches!(ran, Err(ApplyError::SessionEndedPartway { .. })) {
             self.client.batch_execute("RESET lock_timeout").await.map_err(database)?;
         }
         ran
@@ -504,6 +512,16 @@ impl<'a> PostgresMigrator<'a> {
         for (mark, statement) in history::marked_statements(direction, section) {
             self.set_mark(revision, Some(&mark), None).await?;
             if let Err(error) = self.client.batch_execute(statement.text).await {
+                if let Some(reason) = session_end(&error) {
+                    // No session is left to move the mark: it stays where
+                    // it was, on this statement.
+                    return Err(ApplyError::SessionEndedPartway {
+                        at: statement_location(revision, section, statement.line),
+                        revision: revision.id.clone(),
+                        reason,
+                        progress: mark.to_string(),
+                    });
+                }
                 self.set_mark(revision, Some(&mark.failed()), None).await?;
                 let failed =
                     statement_error(revision, section, statement.line, statement.sql(), &describe(&error));
@@ -559,6 +577,10 @@ impl<'a> PostgresMigrator<'a> {
     }
 
     async fn repair_locked(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        let table = &self.options.history_table;
+        if let Some(found) = format::found(self.client, table).await? {
+            format::upgrade(self.client, table, &found).await?;
+        }
         let dirty: Vec<(String, String)> = read_all(self.client, self.options)
             .await?
             .0
@@ -576,11 +598,6 @@ impl<'a> PostgresMigrator<'a> {
         Ok(dirty)
     }
 }
-
-/// Whether the history table `$1` exists where `CREATE TABLE` puts it.
-const HISTORY_EXISTS: &str =
-    "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE c.relname = $1 AND n.nspname = current_schema())";
 
 /// Sessions other than ours holding granted locks on relations named in
 /// `$1`, with what an operator needs to find them.
@@ -623,9 +640,29 @@ fn relation_names(statement: &str) -> Vec<String> {
         .collect()
 }
 
+/// When waiting for the migration lock gives up: never for a timeout of
+/// zero, which waits forever, as the `--sql` script's `lock_timeout` of
+/// `0ms` does.
+fn deadline(lock_timeout: Duration) -> Option<Instant> {
+    (!lock_timeout.is_zero()).then(|| Instant::now() + lock_timeout)
+}
+
 /// Whether `error` is a [`history::guard_sql`] finding the history changed.
 fn is_history_changed(error: &tokio_postgres::Error) -> bool {
     error.code().is_some_and(|code| code.code() == history::HISTORY_CHANGED)
+}
+
+/// The server's reason when `error` means the session is gone (a
+/// terminated backend, a server shut down or restarted, a lost
+/// connection): its message and SQLSTATE when it sent one, a `FATAL` or
+/// `PANIC` error, else the driver's words.
+fn session_end(error: &tokio_postgres::Error) -> Option<String> {
+    if let Some(db) = error.as_db_error() {
+        let fatal = matches!(db.severity(), "FATAL" | "PANIC");
+        return fatal.then(|| format!("{} (SQLSTATE {})", describe(error), db.code().code()));
+    }
+    let io = std::error::Error::source(error).is_some_and(|cause| cause.is::<std::io::Error>());
+    (error.is_closed() || io).then(|| format!("{} (the server sent no reason)", describe(error)))
 }
 
 fn is_lock_timeout(error: &tokio_postgres::Error) -> bool {
@@ -711,29 +748,75 @@ pub fn lock_key(table: &str) -> i64 {
     history::lock_key(table)
 }
 
-/// Every history row in one unprepared query: this package's rows, and
-/// the other packages' revisions with their dependencies. A missing table
-/// means nothing is applied.
+/// Every history row: this package's rows, and the other packages'
+/// revisions with their dependencies. A missing table means nothing is
+/// applied.
 async fn read_all(
     client: &Client,
     options: &Options,
 ) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
-    read_rows(client, options, &history::select_all_sql(DIALECT, &options.history_table)).await
+    read_rows(client, options, Read::All).await
 }
 
-/// The rows `sql` (of [`history::select_all_sql`]'s shape) returns.
+/// Which columns a read of the history takes.
+#[derive(Clone, Copy)]
+enum Read {
+    /// Every column ([`history::select_all_sql`]).
+    All,
+    /// What planning needs ([`history::select_for_planning_sql`]).
+    Planning,
+}
+
+impl Read {
+    fn sql(self, table: &str, format: u32) -> String {
+        match self {
+            Read::All => history::select_all_sql(DIALECT, table, format),
+            Read::Planning => history::select_for_planning_sql(table, format),
+        }
+    }
+}
+
+/// The history rows, with the format record, in one unprepared query (one
+/// round trip, which is all a start-up with nothing to do costs) when the
+/// table is in the current format. Any other table (older, unrecorded,
+/// missing, newer) is looked at in the catalogue and read as its format
+/// says, or refused when a newer release wrote it.
 async fn read_rows(
     client: &Client,
     options: &Options,
-    sql: &str,
+    read: Read,
 ) -> Result<(Vec<AppliedRevision>, Vec<OtherPackageRevision>), ApplyError> {
-    let messages = match client.simple_query(sql).await {
-        Ok(messages) => messages,
-        Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => {
-            return Ok((Vec::new(), Vec::new()))
-        }
+    let table = &options.history_table;
+    let current = crate::apply::format::select_sql(table) + ";\n" + &read.sql(table, CURRENT_FORMAT);
+    let undefined = [SqlState::UNDEFINED_TABLE, SqlState::UNDEFINED_COLUMN];
+    match client.simple_query(&current).await {
+        Ok(messages) => match format::record_in(&messages) {
+            Some(found) if found.number != CURRENT_FORMAT => {
+                found.check(table)?;
+            }
+            _ => return Ok(parse_rows(options, after_first_reply(messages))),
+        },
+        Err(error) if error.code().is_some_and(|code| undefined.contains(code)) => {}
         Err(error) => return Err(database(error)),
-    };
+    }
+    let Some(found) = format::found(client, table).await? else { return Ok((Vec::new(), Vec::new())) };
+    found.check(table)?;
+    let messages = client.simple_query(&read.sql(table, found.number)).await.map_err(database)?;
+    Ok(parse_rows(options, messages))
+}
+
+/// The replies after the first statement's.
+fn after_first_reply(messages: Vec<SimpleQueryMessage>) -> Vec<SimpleQueryMessage> {
+    let first_end = messages.iter().position(|m| matches!(m, SimpleQueryMessage::CommandComplete(_)));
+    messages.into_iter().skip(first_end.map_or(0, |end| end + 1)).collect()
+}
+
+/// The history rows among `messages`, split into this package's and the
+/// others'.
+fn parse_rows(
+    options: &Options,
+    messages: Vec<SimpleQueryMessage>,
+) -> (Vec<AppliedRevision>, Vec<OtherPackageRevision>) {
     let (mut rows, mut others) = (Vec::new(), Vec::new());
     for message in messages {
         let SimpleQueryMessage::Row(row) = message else { continue };
@@ -759,7 +842,7 @@ async fn read_rows(
             dirty: row.get(10).map(str::to_string),
         });
     }
-    Ok((rows, others))
+    (rows, others)
 }
 
 /// The server's message with its detail and hint, not the driver's

@@ -7,8 +7,8 @@ use crate::sql::split::solid_tokens;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 
-/// The schema of `conn`'s main database, leaving out `history_table` and
-/// SQLite's own `sqlite_*` tables. A fixed number of queries whatever the
+/// The schema of `conn`'s main database, leaving out `history_table`, its
+/// format record (`<history_table>_format`) and SQLite's own `sqlite_*` tables. A fixed number of queries whatever the
 /// number of tables: each `pragma_*` function is joined to `sqlite_master`.
 pub fn introspect(conn: &Connection, history_table: &str) -> rusqlite::Result<Schema> {
     introspect_objects(conn, history_table, None)
@@ -89,13 +89,14 @@ fn json_array(names: &[String]) -> String {
     format!("[{}]", quoted.join(","))
 }
 
-/// The user's objects: not SQLite's own, not the history table (`?1`).
-const OWN: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.sql IS NOT NULL AND m.name <> ?1 AND m.tbl_name <> ?1 \
+/// The user's objects: not SQLite's own, not the history table (`?1`) or its
+/// format record, nor their indexes.
+const OWN: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.sql IS NOT NULL AND m.tbl_name NOT IN (?1, ?1 || '_format') \
      AND (?2 IS NULL OR m.name IN (SELECT value FROM json_each(?2)) OR m.tbl_name IN (SELECT value FROM json_each(?2)))";
 
 /// Tables of the schema, for joining with a `pragma_*` function.
 const TABLES: &str =
-    "sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1 \
+    "sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT IN (?1, ?1 || '_format') \
      AND (?2 IS NULL OR m.name IN (SELECT value FROM json_each(?2)))";
 
 fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {

@@ -13,6 +13,8 @@ pub use introspect::introspect;
 pub(crate) mod verify;
 
 mod foreign_keys;
+mod format;
+mod writable;
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
@@ -58,14 +60,14 @@ impl<'a> SqliteMigrator<'a> {
     /// table has applied nothing.
     pub fn applied(&self) -> Result<Vec<AppliedRevision>, ApplyError> {
         self.wait_for_writers()?;
-        read_rows(self.conn, self.options)
+        read_rows(self.conn, self.options).map_err(|error| busy_named(self.conn, error, self.options))
     }
 
     /// Every access waits out another connection's write lock (up to the
     /// lock timeout) instead of failing with `SQLITE_BUSY`: in rollback-journal
     /// mode even a plain read is refused while another process commits.
     fn wait_for_writers(&self) -> Result<(), ApplyError> {
-        self.conn.busy_timeout(self.options.lock_timeout).map_err(database)
+        self.conn.busy_timeout(busy_wait(self.options.lock_timeout)).map_err(database)
     }
 
     /// Applies revisions up to `target` (`head`, `heads`, an id, `+2`, …).
@@ -85,10 +87,9 @@ impl<'a> SqliteMigrator<'a> {
         body: impl FnOnce() -> Result<Vec<Step>, ApplyError>,
     ) -> Result<Vec<Step>, ApplyError> {
         let handle = self.conn.get_interrupt_handle();
-        self.options
-            .interrupt
-            .cancelling_with(move || handle.interrupt(), body)
-            .map_err(|error| interrupted(self.graph, self.options, error))
+        self.options.interrupt.cancelling_with(move || handle.interrupt(), body).map_err(|error| {
+            interrupted(self.graph, self.options, busy_named(self.conn, error, self.options))
+        })
     }
 
     /// Records `target` and its ancestors as applied without running SQL,
@@ -96,11 +97,16 @@ impl<'a> SqliteMigrator<'a> {
     /// would revert) only when `allow_unstamp` says so; rows of other
     /// branches stay. Clears partial-application marks.
     pub fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
+        self.stamp_writable(target).map_err(|error| busy_named(self.conn, error, self.options))
+    }
+
+    fn stamp_writable(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         let options = self.options;
+        writable::ensure_writable(self.conn)?;
         self.wait_for_writers()?;
         let _progress = self.settle_progress()?;
         let tx = begin(self.conn, options)?;
-        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        format::create_or_upgrade(&tx, options)?;
         let state = State::new(self.graph, read_rows(&tx, options)?);
         let (add, remove) = state.stamp_plan(target, &state.resolve(target)?, options)?;
         let mut steps = Vec::new();
@@ -124,17 +130,23 @@ impl<'a> SqliteMigrator<'a> {
     /// Settles revisions left partially applied; returns them with the
     /// progress they had recorded.
     pub fn repair(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        self.repair_writable(mark).map_err(|error| busy_named(self.conn, error, self.options))
+    }
+
+    fn repair_writable(&self, mark: RepairMark) -> Result<Vec<(String, String)>, ApplyError> {
+        writable::ensure_writable(self.conn)?;
         self.wait_for_writers()?;
         let options = self.options;
         let _progress = self.settle_progress()?;
-        let dirty: Vec<(String, String)> = read_rows(self.conn, options)?
-            .into_iter()
-            .filter_map(|row| Some((row.revision, row.dirty?)))
-            .collect();
+        let tx = begin(self.conn, options)?;
+        format::upgrade_existing(&tx, options)?;
+        let dirty: Vec<(String, String)> =
+            read_rows(&tx, options)?.into_iter().filter_map(|row| Some((row.revision, row.dirty?))).collect();
         let sql = history::repair_sql(DIALECT, &options.history_table, mark);
         for (revision, _) in &dirty {
-            self.conn.execute(&sql, params![options.package, revision]).map_err(database)?;
+            tx.execute(&sql, params![options.package, revision]).map_err(database)?;
         }
+        tx.commit().map_err(database)?;
         Ok(dirty)
     }
 
@@ -170,6 +182,7 @@ impl<'a> SqliteMigrator<'a> {
         {
             return Ok(Vec::new());
         }
+        writable::ensure_writable(self.conn)?;
         let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
         let mut foreign_keys = ForeignKeys::read(self.conn)?;
         loop {
@@ -218,10 +231,10 @@ impl<'a> SqliteMigrator<'a> {
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Planned, ApplyError> {
         let options = self.options;
-        if run.direction == Direction::Upgrade && !history_exists(tx, options)? {
+        if run.direction == Direction::Upgrade && !table_exists(tx, &options.history_table)? {
             ensure_empty_or_baseline(&user_tables(tx, options)?, options)?;
         }
-        tx.execute_batch(&history::create_table_sql(DIALECT, &options.history_table)).map_err(database)?;
+        format::create_or_upgrade(tx, options)?;
         let state = State::new(self.graph, read_rows(tx, options)?)
             .with_other_packages(&options.package, read_other_packages(tx, options)?);
         let revs = match state.plan_from_start(run.direction, run.target, &mut run.start, options, DIALECT) {
@@ -450,18 +463,21 @@ fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> R
 fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connection>, ApplyError> {
     let Some(path) = progress_lock_path(conn) else { return Ok(None) };
     let lock = Connection::open(&path).map_err(database)?;
-    lock.busy_timeout(wait).map_err(database)?;
-    match lock.execute_batch("BEGIN EXCLUSIVE") {
-        Ok(()) => Ok(Some(lock)),
-        Err(error) if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
-            Err(ApplyError::LockTimeout {
-                seconds: wait.as_secs(),
-                holder: format!(
-                    "another migrator holds `{path}` while it runs or settles a `transaction: none` revision"
-                ),
-            })
-        }
-        Err(error) => Err(database(error)),
+    lock.busy_timeout(busy_wait(wait)).map_err(database)?;
+    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|error| progress_locked(&path, wait, error))?;
+    Ok(Some(lock))
+}
+
+/// The error for a progress lock that stayed taken past `wait`.
+fn progress_locked(path: &str, wait: Duration, error: rusqlite::Error) -> ApplyError {
+    if error.sqlite_error_code() != Some(ErrorCode::DatabaseBusy) {
+        return database(error);
+    }
+    ApplyError::LockTimeout {
+        seconds: wait.as_secs(),
+        holder: format!(
+            "another migrator holds `{path}` while it runs or settles a `transaction: none` revision"
+        ),
     }
 }
 
@@ -471,14 +487,14 @@ fn hold_progress_lock(conn: &Connection, wait: Duration) -> Result<Option<Connec
 /// lock timeout.
 fn wait_for_progress(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
     let Some(path) = progress_lock_path(conn) else { return Ok(false) };
-    let lock = Connection::open(path).map_err(database)?;
+    let lock = Connection::open(&path).map_err(database)?;
     // rusqlite waits 5 s by default: this first try must not wait at all.
     lock.busy_timeout(Duration::ZERO).map_err(database)?;
     if lock.execute_batch("BEGIN EXCLUSIVE").is_ok() {
         return Ok(false);
     }
-    lock.busy_timeout(options.lock_timeout).map_err(database)?;
-    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| locked(e, options))?;
+    lock.busy_timeout(busy_wait(options.lock_timeout)).map_err(database)?;
+    lock.execute_batch("BEGIN EXCLUSIVE").map_err(|e| progress_locked(&path, options.lock_timeout, e))?;
     Ok(true)
 }
 
@@ -490,8 +506,9 @@ fn progress_lock_path(conn: &Connection) -> Option<String> {
 /// timeout. Transactions are opened on a shared connection so a
 /// `transaction: none` revision can commit its claim and go on.
 fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
-    conn.busy_timeout(options.lock_timeout).map_err(database)?;
-    Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| locked(e, options))
+    conn.busy_timeout(busy_wait(options.lock_timeout)).map_err(database)?;
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(|e| busy_named(conn, database(e), options))
 }
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
@@ -517,11 +534,9 @@ fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Re
 }
 
 fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
-    if !history_exists(conn, options)? {
-        return Ok(Vec::new());
-    }
+    let Some(format) = format::readable(conn, options)? else { return Ok(Vec::new()) };
     let mut statement =
-        conn.prepare(&history::select_sql(DIALECT, &options.history_table)).map_err(database)?;
+        conn.prepare(&history::select_sql(DIALECT, &options.history_table, format)).map_err(database)?;
     let rows = statement
         .query_map([&options.package], |r| {
             Ok(AppliedRevision {
@@ -545,10 +560,8 @@ fn read_other_packages(
     conn: &Connection,
     options: &Options,
 ) -> Result<Vec<OtherPackageRevision>, ApplyError> {
-    if !history_exists(conn, options)? {
-        return Ok(Vec::new());
-    }
-    let sql = history::select_others_sql(DIALECT, &options.history_table);
+    let Some(format) = format::readable(conn, options)? else { return Ok(Vec::new()) };
+    let sql = history::select_others_sql(DIALECT, &options.history_table, format);
     let mut statement = conn.prepare(&sql).map_err(database)?;
     let rows = statement
         .query_map([&options.package], |r| {
@@ -562,21 +575,33 @@ fn read_other_packages(
     rows.collect::<Result<_, _>>().map_err(database)
 }
 
-fn history_exists(conn: &Connection, options: &Options) -> Result<bool, ApplyError> {
+fn table_exists(conn: &Connection, name: &str) -> Result<bool, ApplyError> {
     let sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
-    let found: Option<i64> =
-        conn.query_row(sql, [&options.history_table], |r| r.get(0)).optional().map_err(database)?;
+    let found: Option<i64> = conn.query_row(sql, [name], |r| r.get(0)).optional().map_err(database)?;
     Ok(found.is_some())
 }
 
-/// The tables and views of a database other than the history table and
-/// SQLite's own.
+/// The tables and views of a database other than the history table, its
+/// format record and SQLite's own.
 fn user_tables(conn: &Connection, options: &Options) -> Result<Vec<String>, ApplyError> {
     let sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
-               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1 ORDER BY name";
+               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1 AND name <> ?1 || '_format' ORDER BY name";
     let mut statement = conn.prepare(sql).map_err(database)?;
     let names = statement.query_map([&options.history_table], |r| r.get(0)).map_err(database)?;
     names.collect::<Result<_, _>>().map_err(database)
+}
+
+/// SQLite's busy timeout for a lock timeout: zero waits forever (as on
+/// PostgreSQL and in `--sql` scripts), where SQLite's zero would not wait
+/// at all; anything else at least a millisecond, SQLite's unit, so a
+/// shorter one does not become "no wait" either.
+fn busy_wait(timeout: Duration) -> Duration {
+    // The longest wait SQLite takes (a C int of milliseconds), 24 days.
+    const FOREVER: Duration = Duration::from_millis(i32::MAX as u64);
+    match crate::apply::timeout_ms(timeout) {
+        0 => FOREVER,
+        ms => Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)).min(FOREVER),
+    }
 }
 
 fn data_version(conn: &Connection) -> Result<i64, ApplyError> {
@@ -594,12 +619,16 @@ impl From<rusqlite::Error> for DatabaseError {
     }
 }
 
-fn locked(error: rusqlite::Error, options: &Options) -> ApplyError {
-    match error.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ApplyError::LockTimeout {
-            seconds: options.lock_timeout.as_secs(),
-            holder: "another connection holds the SQLite write lock".to_string(),
-        },
-        _ => database(error),
+/// A driver error saying another connection held the database's lock past
+/// the busy timeout (SQLite's own words, "database is locked", name neither
+/// the file nor the timeout) as [`ApplyError::SqliteBusy`]; any other error
+/// as it is.
+fn busy_named(conn: &Connection, error: ApplyError, options: &Options) -> ApplyError {
+    let ApplyError::Database(driver) = &error else { return error };
+    let code = driver.driver().downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code);
+    if !matches!(code, Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)) {
+        return error;
     }
+    let path = conn.path().filter(|path| !path.is_empty()).unwrap_or(":memory:").to_string();
+    ApplyError::SqliteBusy { path, seconds: options.lock_timeout.as_secs() }
 }
