@@ -215,7 +215,7 @@ fn lint_chain(package: &Package, graph: &Graph, all: bool) -> Result<lint::Findi
 fn print_findings(findings: &lint::Findings) {
     for finding in &findings.0 {
         match finding.severity {
-            lint::rules::Severity::Error => print_error(&anyhow::anyhow!("{finding}")),
+            lint::Severity::Error => print_error(&anyhow::anyhow!("{finding}")),
             _ => print_warning(&finding.to_string()),
         }
     }

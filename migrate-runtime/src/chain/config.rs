@@ -16,7 +16,7 @@
 //! ```
 
 use crate::model::revision::Dialect;
-use crate::sql::lint::rules::Severity;
+use crate::sql::lint::Severity;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -56,7 +56,8 @@ pub struct Config {
     /// Lint severities: the workspace's, overridden rule by rule by the
     /// package's.
     pub lint: BTreeMap<String, Severity>,
-    /// The package's `shipped` revision (see [`LintTable::shipped`]).
+    /// The package's `shipped` revision: it and its ancestors are deployed,
+    /// and `check` lints them only with `--all`.
     pub lint_shipped: Option<String>,
 }
 

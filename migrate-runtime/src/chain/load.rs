@@ -111,7 +111,12 @@ impl Loader {
     }
 
     fn stamp(&self, listed: &Listed) -> Result<Stamp, ChainErrors> {
-        Ok(Stamp::of(&checked_metadata(listed, &self.folder.join(&listed.name))?))
+        // The common case, a regular file, needs no path: it is built for
+        // the errors only (joining ten thousand paths shows in `heads`).
+        match listed.entry.metadata() {
+            Ok(meta) if meta.is_file() && meta.len() <= MAX_FILE_SIZE => Ok(Stamp::of(&meta)),
+            _ => Ok(Stamp::of(&checked_metadata(listed, &self.folder.join(&listed.name))?)),
+        }
     }
 }
 
@@ -162,10 +167,28 @@ fn list_names(package_root: &Path, folder: &Path) -> Result<Vec<Listed>, ChainEr
             names.push(Listed { name, entry });
         }
     }
-    // Names are unique in a folder: the unstable sort is as exact, and at
-    // ten thousand entries far cheaper than the stable one's merges.
-    names.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    sort_by_name(&mut names);
     Ok(names)
+}
+
+/// Sorts by name, comparing first the names' leading eight bytes as one
+/// number (a revision's id, and so nearly always decisive): at ten
+/// thousand files, comparing whole names was a sixth of `heads`. Names are
+/// unique in a folder, so the unstable sort is as exact.
+fn sort_by_name(names: &mut Vec<Listed>) {
+    let prefix = |name: &OsString| {
+        let mut bytes = [0u8; 8];
+        let encoded = name.as_encoded_bytes();
+        let n = encoded.len().min(8);
+        bytes[..n].copy_from_slice(&encoded[..n]);
+        u64::from_be_bytes(bytes)
+    };
+    let mut keyed: Vec<(u64, Listed)> =
+        names.drain(..).map(|listed| (prefix(&listed.name), listed)).collect();
+    keyed.sort_unstable_by(|(a_prefix, a), (b_prefix, b)| {
+        a_prefix.cmp(b_prefix).then_with(|| a.name.cmp(&b.name))
+    });
+    names.extend(keyed.into_iter().map(|(_, listed)| listed));
 }
 
 /// The metadata of a listed file (through a symbolic link) when it is a
@@ -290,6 +313,20 @@ mod tests {
         std::fs::create_dir(dir.path().join("migrations")).expect("migrations");
         std::fs::write(dir.path().join("migrations/a1_t.sql"), REVISION).expect("revision");
         dir
+    }
+
+    #[test]
+    fn names_come_in_byte_order_whatever_their_length() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let names = ["b", "ab", "abcdefgh1", "abcdefgh", "a", "abcdefgg_z", "abcdefgh0", "é", "0"];
+        for name in names {
+            std::fs::write(dir.path().join(name), "").expect("file");
+        }
+        let listed = list_names(dir.path(), ".".as_ref()).expect("listing");
+        let got: Vec<&str> = listed.iter().map(|l| l.name.to_str().expect("utf-8")).collect();
+        let mut expected = names.to_vec();
+        expected.sort_unstable();
+        assert_eq!(got, expected);
     }
 
     /// The one error loading the folder gives, as printed.

@@ -123,8 +123,7 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     // (`cargo migrate check` runs every rule for the package's database).
     if let Err(findings) = crate::sql::lint::check(graph.revisions(), &crate::sql::lint::Settings::default())
     {
-        let errors =
-            findings.0.into_iter().filter(|f| f.severity == crate::sql::lint::rules::Severity::Error);
+        let errors = findings.0.into_iter().filter(|f| f.severity == crate::sql::lint::Severity::Error);
         return Err(EmbedErrors(errors.map(EmbedError::Lint).collect()));
     }
     if chain.verify == Verify::Sqlite {

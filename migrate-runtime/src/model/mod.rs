@@ -18,4 +18,6 @@ pub use error::{
     ApplyError, ChainError, ChainErrors, DatabaseError, IdError, LabelError, PackageCycle, TargetError,
 };
 pub use location::Location;
-pub use revision::{validate_id, validate_label, Dependency, Dialect, Revision, Section, TransactionMode};
+pub use revision::{
+    validate_id, validate_label, Dependency, Dialect, LintAllow, Revision, Section, TransactionMode,
+};

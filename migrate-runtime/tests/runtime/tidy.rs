@@ -20,6 +20,14 @@ fn only_driver_modules_name_a_driver_crate() {
         }
         let text = std::fs::read_to_string(&file).expect("read a source file");
         for (number, line) in text.lines().enumerate() {
+            // The crate root re-exports the drivers, so applications use the
+            // versions this crate is built with: naming them, not using them.
+            let trimmed = line.trim();
+            if relative == "lib.rs"
+                && (trimmed.starts_with("///") || DRIVERS.iter().any(|d| trimmed == format!("pub use {d};")))
+            {
+                continue;
+            }
             if let Some(driver) = DRIVERS.iter().find(|d| line.contains(*d)) {
                 offenders.push(format!("src/{relative}:{}: names `{driver}`: {}", number + 1, line.trim()));
             }

@@ -17,7 +17,7 @@
 //! sections are followed in apply order, so an index or constraint on a
 //! table created earlier in the same revision is not flagged.
 //!
-//! Severities come from [`rules`] and may be changed per package
+//! Severities come from the catalogue ([`RULES`]) and may be changed per package
 //! (`[package.metadata.migrate.lint]`, see [`Settings::configure`]); a
 //! revision may allow rules with a reason (`-- lint: allow M101 "why"`).
 //!
@@ -32,16 +32,15 @@
 
 mod known;
 mod operations;
-pub mod rules;
+pub(crate) mod rules;
 mod transaction;
 
 use crate::model::location::Location;
 use crate::model::revision::{Dialect, Revision, Section};
-use rules::{Rule, Severity};
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use rules::Rule as LintRule;
+pub use rules::{find as find_rule, Applies, Rule, Severity, ALL as RULES};
 
 /// One statement that breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

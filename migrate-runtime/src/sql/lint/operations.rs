@@ -688,15 +688,15 @@ mod tests {
         let first = "-- revision: a10000000000\n-- migrate:upgrade\nCREATE TABLE t (id serial PRIMARY KEY);\nCREATE INDEX i ON u (c);\n";
         let revision = parse_revision("m/a10000000000_.sql".as_ref(), first).expect("parses");
         let levels = [
-            ("M301".to_string(), super::rules::Severity::Off),
-            ("index-not-concurrent".to_string(), super::rules::Severity::Warning),
+            ("M301".to_string(), crate::sql::lint::Severity::Off),
+            ("index-not-concurrent".to_string(), crate::sql::lint::Severity::Warning),
         ];
         let settings =
             Settings::for_dialect(PG).configure(&levels.into_iter().collect()).expect("known rules");
         let found = check(std::slice::from_ref(&revision), &settings).expect("no error left");
         let codes: Vec<_> = found.0.iter().map(|f| (f.rule.code, f.severity.as_str())).collect();
         assert_eq!(codes, [("M303", "warning"), ("M101", "warning")]);
-        let unknown = [("M998".to_string(), super::rules::Severity::Off)].into_iter().collect();
+        let unknown = [("M998".to_string(), crate::sql::lint::Severity::Off)].into_iter().collect();
         assert!(Settings::for_dialect(PG)
             .configure(&unknown)
             .unwrap_err()
