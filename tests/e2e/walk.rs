@@ -10,19 +10,59 @@ fn walk_passes_a_clean_chain_and_names_a_forgotten_column() {
         out.starts_with("walked 2 revisions of package `demo` on in-memory SQLite: 4 upgrades, 4 downgrades"),
         "{out}"
     );
+    replace_migrations(&demo, "walk/forgets_column");
+    let stderr = demo.run(&["walk"]).fails();
+    assert!(
+        stderr.contains("error: the walk of package `demo` on in-memory SQLite failed: migrations/20f04b9598da_add_login_count.sql:11: the downgrade of revision `20f04b9598da` does not give back the schema from before its upgrade\n  table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade\n"),
+        "{stderr}"
+    );
+}
+
+/// `fixture`'s revisions in place of `demo`'s.
+fn replace_migrations(demo: &Fixture, fixture: &str) {
     let broken = demo.path().join("migrations");
     std::fs::remove_dir_all(&broken).expect("clear");
     std::fs::create_dir(&broken).expect("migrations");
-    let source = crate::support::fixtures_dir().join("walk/forgets_column/migrations");
+    let source = crate::support::fixtures_dir().join(fixture).join("migrations");
     for entry in std::fs::read_dir(source).expect("fixture") {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), broken.join(entry.file_name())).expect("copy");
     }
+}
+
+/// The first line of each defect in the walk's error output.
+fn defect_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|line| line.contains(": the downgrade of revision")).collect()
+}
+
+/// Three defective downgrades between sound revisions: one run lists all
+/// three, each with its file and line, the object, and a diff whose `-` and
+/// `+` lines mark what differs; `--fail-fast` stops at the first. Both exit 1.
+#[test]
+fn walk_reports_every_defective_downgrade_in_one_run_with_file_line_and_diff() {
+    let demo = Fixture::copy("demo");
+    replace_migrations(&demo, "walk/several_defects");
     let stderr = demo.run(&["walk"]).fails();
-    assert!(
-        stderr.contains("error: the walk of package `demo` on in-memory SQLite failed: table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade"),
-        "{stderr}"
-    );
+    let defects = defect_lines(&stderr);
+    assert_eq!(defects.len(), 3, "{stderr}");
+    for (line, expected) in defects.iter().zip([
+        "migrations/2b2b2b2b2b2b_add_login_count.sql:10: the downgrade of revision `2b2b2b2b2b2b`",
+        "migrations/3c3c3c3c3c3c_widen_the_emails_view.sql:11: the downgrade of revision `3c3c3c3c3c3c`",
+        "migrations/5e5e5e5e5e5e_index_emails.sql:10: the downgrade of revision `5e5e5e5e5e5e`",
+    ]) {
+        assert!(line.starts_with(expected), "{line}\n{stderr}");
+    }
+    assert!(stderr.contains("3 defects, in the order the walk met them:"), "{stderr}");
+    for marked in [
+        "  table user: column login_count: present after downgrade of 2b2b2b2b2b2b, absent before its upgrade\n    --- before its upgrade\n    +++ after downgrade of 2b2b2b2b2b2b\n    @@ -0,0 +1 @@\n    +integer\n",
+        "    -CREATE VIEW emails AS SELECT email FROM \"user\"\n    +CREATE VIEW emails AS SELECT email FROM \"user\" WHERE login_count > 1\n",
+        "  table user: index user_email: present after downgrade of 5e5e5e5e5e5e, absent before its upgrade\n",
+    ] {
+        assert!(stderr.contains(marked), "missing {marked:?} in\n{stderr}");
+    }
+    let first = demo.run(&["walk", "--fail-fast"]).fails();
+    assert_eq!(defect_lines(&first).len(), 1, "{first}");
+    assert!(first.contains("2b2b2b2b2b2b_add_login_count.sql:10:"), "{first}");
 }
 
 #[test]

@@ -312,6 +312,13 @@ impl PostgresConnection {
         &self.client
     }
 
+    /// What cancels this session's running statement, for an
+    /// [`crate::apply::Interrupt`] to call.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn canceller(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+        self.cancel.clone()
+    }
+
     /// Runs `future` (which may use [`PostgresConnection::client`]) to its end.
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)

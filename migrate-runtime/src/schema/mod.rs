@@ -6,6 +6,9 @@
 //! diffs a head schema against a desired one: one model, one diff.
 
 pub(crate) mod autogen;
+mod body;
+
+pub(crate) use body::same_function;
 
 pub use autogen::{generate, Changes};
 
@@ -295,13 +298,23 @@ pub(crate) fn diff_entries(
     names.dedup();
     names
         .into_iter()
-        .filter(|name| before.get(*name) != after.get(*name))
+        .filter(|name| !same_entry(name, before.get(*name), after.get(*name)))
         .map(|name| Difference {
             object: name.clone(),
             before: before.get(name).cloned(),
             after: after.get(name).cloned(),
         })
         .collect()
+}
+
+/// Whether an entry is the same in two schemas: a function compared as
+/// [`same_function`] does (its SQL body's blanks folded), anything else as
+/// written.
+fn same_entry(name: &str, before: Option<&String>, after: Option<&String>) -> bool {
+    match (before, after) {
+        (Some(before), Some(after)) if name.starts_with("function ") => same_function(before, after),
+        _ => before == after,
+    }
 }
 
 /// Objects whose digests differ between two fingerprint maps.
@@ -448,8 +461,6 @@ impl Index {
 /// spaces next to brackets and commas dropped, so formatting never reads as
 /// a change. Strings and quoted names are kept as they are: the text is
 /// also what autogenerate writes back for views and triggers.
-// Used by PostgreSQL introspection only.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn normalise_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut space = false;

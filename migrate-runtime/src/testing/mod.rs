@@ -17,6 +17,7 @@
 
 mod database;
 // Scratch databases are in-memory SQLite or temporary PostgreSQL ones.
+mod report;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod scratch;
 #[cfg(feature = "postgres")]
