@@ -89,6 +89,37 @@ fn a_failing_revision_runs_once_and_its_statement_is_named_from_the_reply() {
     }
 }
 
+/// The first statement of a `transaction: none` downgrade fails: nothing
+/// was reverted, so the revision stays applied with no mark and the next
+/// run is not refused as "partially applied". A failed `CREATE INDEX
+/// CONCURRENTLY` first statement keeps its mark: it can leave an invalid
+/// index behind.
+#[test]
+fn a_no_transaction_revision_whose_first_statement_fails_is_not_partially_applied_on_postgres() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    let revision = "-- revision: abababababab\n-- revises: 20f04b9598da\n-- message: one statement\n-- transaction: none\n\n\
+                    -- migrate:upgrade\n{up}\n\n-- migrate:downgrade\nDROP TABLE nowhere;\n";
+    let file = "migrations/abababababab_one_statement.sql";
+    demo.write(file, &revision.replace("{up}", "CREATE TABLE t (id INT);"));
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let stderr = demo.run(&["downgrade", "-1", "--database-url", &url]).fails();
+    assert!(stderr.contains(&format!("{file}:10: revision `abababababab` failed")), "{stderr}");
+    let stderr = demo.run(&["downgrade", "-1", "--database-url", &url]).fails();
+    assert!(!stderr.contains("partially applied"), "{stderr}");
+    let marks = sql(
+        &url,
+        "SELECT revision, coalesce(dirty, 'none') FROM migrate_history WHERE revision = 'abababababab'",
+    );
+    assert_eq!(marks, [vec!["abababababab".to_string(), "none".to_string()]]);
+    demo.run(&["stamp", "--database-url", &url, "20f04b9598da", "--allow-down"]).ok();
+    sql(&url, "DROP TABLE t");
+    demo.write(file, &revision.replace("{up}", "CREATE INDEX CONCURRENTLY t_id ON nowhere (id);"));
+    demo.run(&["upgrade", "--database-url", &url]).fails();
+    let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+    assert!(stderr.contains("partially applied (failed at statement 1 of 1 (line 7))"), "{stderr}");
+}
+
 #[test]
 fn a_failing_no_transaction_revision_is_marked_dirty_until_repaired() {
     let Some(url) = database() else { return };
