@@ -98,3 +98,48 @@ fn walk_on_postgres_runs_a_no_transaction_revision_statement_by_statement() {
     assert!(out.starts_with("walked 3 revisions of package `demo` on PostgreSQL"), "{out}");
     assert!(out.contains("6 upgrades, 6 downgrades"), "{out}");
 }
+
+/// The databases named `migrate_walk_<pid>_…` on the server of `url`.
+fn walk_databases(url: &str, pid: u32) -> Vec<Vec<String>> {
+    let pattern = format!("migrate\\_walk\\_{pid}\\_%");
+    crate::support::pg::sql(url, &format!("SELECT datname FROM pg_database WHERE datname LIKE '{pattern}'"))
+}
+
+/// `walk --database-url` makes `migrate_walk_<pid>_<n>` on the user's
+/// server: SIGINT or SIGTERM during a slow revision cancels its statement
+/// and the walk drops the database before exiting 130 / 143; a walk that
+/// fails drops it too.
+#[test]
+fn walk_drops_its_scratch_database_on_a_signal_and_on_error() {
+    let Some(url) = crate::support::pg::database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    let slow = "-- revision: 9a9a9a9a9a9a\n-- revises: 20f04b9598da\n-- message: slow\n\n\
+                -- migrate:upgrade\nSELECT pg_sleep({seconds});\n\n-- migrate:downgrade\nSELECT 1;\n";
+    demo.write("migrations/9a9a9a9a9a9a_slow.sql", &slow.replace("{seconds}", "60"));
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let child = demo.spawn(&["walk", "--database-url", &url]);
+        let pid = child.id();
+        let sleeping = format!(
+            "SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'migrate\\_walk\\_{pid}\\_%' AND query LIKE '%pg_sleep%'"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while crate::support::pg::sql(&url, &sleeping).is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the walk never reached the slow revision");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(walk_databases(&url, pid).len(), 1, "the walk's database exists while it runs");
+        let status = std::process::Command::new("kill").args(["-s", signal, &pid.to_string()]).status();
+        assert!(status.expect("run kill").success());
+        let run = crate::support::finish(child);
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(run.stderr.contains("interrupted: the walk stopped at revision `9a9a9a9a9a9a`"), "{run:?}");
+        assert_eq!(walk_databases(&url, pid), Vec::<Vec<String>>::new(), "SIG{signal} left the database");
+    }
+    demo.write("migrations/9a9a9a9a9a9a_slow.sql", &slow.replace("pg_sleep({seconds})", "nothing_here()"));
+    let child = demo.spawn(&["walk", "--database-url", &url]);
+    let pid = child.id();
+    let run = crate::support::finish(child);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("upgrade of revision `9a9a9a9a9a9a` failed"), "{run:?}");
+    assert_eq!(walk_databases(&url, pid), Vec::<Vec<String>>::new(), "a failed walk left its database");
+}

@@ -69,6 +69,9 @@ fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, diale
 fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
     let server = scratch::postgres_server(cx.global.database_url.as_deref())?;
     let scratch = server.database("walk")?;
+    // A first signal ends the walk and `scratch`'s drop removes the
+    // database; a second one exits at once, so it drops it itself.
+    let _quit = crate::signals::on_quit(scratch.dropper());
     let result = scratch
         .connect()
         .map_err(anyhow::Error::from)

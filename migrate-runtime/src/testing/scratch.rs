@@ -248,6 +248,18 @@ impl ScratchDatabase<'_> {
         Ok(PostgresConnection::connect(&self.url)?)
     }
 
+    /// Drops the database from a session of its own, for a process about
+    /// to end without running destructors (a second Ctrl-C exits at once):
+    /// callable from any thread, any number of times.
+    pub fn dropper(&self) -> impl Fn() + Send + Sync + 'static {
+        let (server, sql) = (self._server.base.clone(), drop_sql(&self.name));
+        move || {
+            if let Ok(mut admin) = PostgresConnection::connect(&server) {
+                let _ = admin.execute(&sql);
+            }
+        }
+    }
+
     fn open(&self) -> Result<Database, ScratchError> {
         Ok(Database::Postgres(PostgresConnection::connect(&self.url)?))
     }
@@ -255,9 +267,15 @@ impl ScratchDatabase<'_> {
 
 impl Drop for ScratchDatabase<'_> {
     fn drop(&mut self) {
-        // PostgreSQL waits a few seconds for closing sessions to end.
-        let _ = self.admin.execute(&format!("DROP DATABASE IF EXISTS {}", self.name));
+        let _ = self.admin.execute(&drop_sql(&self.name));
     }
+}
+
+/// `FORCE` (PostgreSQL 13 and newer, all the versions supported) ends the
+/// sessions still on it: one whose statement an interrupt cancelled may
+/// not have gone yet, and a plain drop would fail after waiting 5 s.
+fn drop_sql(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 }
 
 #[cfg(test)]
