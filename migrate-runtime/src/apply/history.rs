@@ -459,6 +459,12 @@ pub(crate) fn select_for_planning_sql(table: &str) -> String {
     )
 }
 
+/// The packages with rows in the history table, sorted: those sharing
+/// its database.
+pub(crate) fn packages_sql(table: &str) -> String {
+    format!("SELECT DISTINCT package FROM {} ORDER BY 1", quote_ident(table))
+}
+
 /// The `SELECT` of other packages' revisions and their dependencies.
 #[cfg(feature = "sqlite")]
 pub(crate) fn select_others_sql(dialect: Dialect, table: &str) -> String {

@@ -11,7 +11,7 @@
 use super::url::{DatabaseUrl, PostgresUrl};
 use crate::apply::history::AppliedRevision;
 use crate::apply::{Options, RepairMark, Step};
-use crate::model::error::ApplyError;
+use crate::model::error::{ApplyError, DatabaseError};
 use crate::schema::Schema;
 use crate::{Dialect, Graph};
 use std::path::PathBuf;
@@ -196,6 +196,42 @@ impl Database {
                 .runtime
                 .block_on(crate::postgres::introspect::introspect(&pg.client, history_table))
                 .map_err(|e| ApplyError::Database(e.into())),
+        }
+    }
+
+    /// The packages recorded in history table `history_table`, sorted
+    /// (none when there is no such table): the packages sharing this
+    /// database. Only reads.
+    pub fn packages(&self, history_table: &str) -> Result<Vec<String>, ApplyError> {
+        let sql = crate::apply::history::packages_sql(history_table);
+        let database = |e: DatabaseError| ApplyError::Database(e);
+        match self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(conn) => {
+                let exists = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1";
+                let found: i64 =
+                    conn.query_row(exists, [history_table], |r| r.get(0)).map_err(|e| database(e.into()))?;
+                if found == 0 {
+                    return Ok(Vec::new());
+                }
+                let mut statement = conn.prepare(&sql).map_err(|e| database(e.into()))?;
+                let rows = statement.query_map([], |r| r.get(0)).map_err(|e| database(e.into()))?;
+                rows.collect::<Result<_, _>>().map_err(|e| database(e.into()))
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => match pg.runtime.block_on(pg.client.simple_query(&sql)) {
+                Ok(messages) => Ok(messages
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .collect()),
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(database(e.into())),
+            },
         }
     }
 

@@ -72,6 +72,23 @@ impl Scratch {
         build_head(&database, graph, options)
     }
 
+    /// The schema after each chain in turn is applied to one empty
+    /// database, each with its own options (its package's name, the history
+    /// table they share): for packages sharing a database, in the order
+    /// their revisions depend on each other. The last is their combined
+    /// head; each one before tells what the packages so far made.
+    pub fn heads_in_turn(&self, chains: &[(&Graph, Options)]) -> Result<Vec<Schema>, ScratchError> {
+        match self {
+            Scratch::Sqlite => build_heads(&memory()?, chains),
+            Scratch::Postgres(server) => {
+                let scratch = server.database("head")?;
+                // Declared after `scratch`, so it closes before the drop.
+                let database = scratch.open()?;
+                build_heads(&database, chains)
+            }
+        }
+    }
+
     /// The schema `sql` (a desired schema, such as `schema.sql`) builds.
     pub fn sql_schema(&self, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
         match self {
@@ -136,6 +153,11 @@ fn memory() -> Result<Database, ScratchError> {
 fn build_head(database: &Database, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
     database.upgrade(graph, options, "heads", &mut |_| {}).map_err(ScratchError::Head)?;
     database.schema(&options.history_table).map_err(ScratchError::Read)
+}
+
+fn build_heads(database: &Database, chains: &[(&Graph, Options)]) -> Result<Vec<Schema>, ScratchError> {
+    let head = |(graph, options): &(&Graph, Options)| build_head(database, graph, options);
+    chains.iter().map(head).collect()
 }
 
 fn build_from_sql(database: &Database, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
