@@ -407,3 +407,43 @@ fn the_advisory_lock_is_released_when_a_run_fails() {
         assert_eq!(steps.len(), 2);
     });
 }
+
+/// A package that owns schema `app` besides `public` says so (`schemas =
+/// ["public", "app"]`): `diff` and `check` then read `app` too, its objects
+/// named `app.…`; without the setting only `public` is read.
+#[test]
+fn the_schemas_a_package_owns_are_configurable_and_compared() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    std::fs::remove_file(demo.path().join("schema.sql")).expect("no schema.sql to compare");
+    demo.write(
+        "migrations/acacacacacac_audit_schema.sql",
+        "-- revision: acacacacacac\n-- revises: 20f04b9598da\n-- message: audit schema\n\n-- migrate:upgrade\n\
+         CREATE SCHEMA app;\nCREATE TABLE app.audit (id INT PRIMARY KEY, note TEXT);\nCREATE INDEX audit_note ON app.audit (note);\n\n\
+         -- migrate:downgrade\nDROP SCHEMA app CASCADE;\n",
+    );
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    sql(&url, "ALTER TABLE app.audit DROP COLUMN note");
+    assert_eq!(
+        demo.run(&["diff", "--database-url", &url]).ok(),
+        "no differences\n",
+        "public alone by default"
+    );
+    let manifest = demo.read("Cargo.toml");
+    demo.write(
+        "Cargo.toml",
+        &manifest
+            .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"app\"]"),
+    );
+    let run = demo.run(&["diff", "--database-url", &url]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "table app.audit: column note: added (text)\ntable app.audit: index audit_note: added ((note))\n"
+    );
+    let stderr = demo.run(&["check", "--database-url", &url]).fails();
+    assert!(stderr.contains("schema: table app.audit: column note: added (text)"), "{stderr}");
+    sql(&url, "ALTER TABLE app.audit ADD COLUMN note TEXT; CREATE INDEX audit_note ON app.audit (note)");
+    assert_eq!(demo.run(&["diff", "--database-url", &url]).ok(), "no differences\n");
+    demo.run(&["check", "--database-url", &url]).ok();
+}

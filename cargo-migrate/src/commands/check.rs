@@ -143,7 +143,8 @@ fn lint_chain(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
 /// `schema.sql` against the head schema; an error listing the differences.
 fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     let Some(sql) = scratch::desired_sql(package)? else { return Ok(()) };
-    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref())?;
+    let scratch =
+        scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let differences = head.diff(&scratch::desired_schema(&scratch, package, &sql)?);
     if differences.is_empty() {

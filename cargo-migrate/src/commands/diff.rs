@@ -65,7 +65,8 @@ pub fn run(cx: &Context) -> Result<()> {
         Some(database) => live_differences(cx, package, &graph, &database)?,
         // A SQLite file that does not exist yet is an empty database.
         None => {
-            let head = scratch::head_schema(&scratch::scratch(url.dialect(), None)?, package, &graph)?;
+            let scratch = scratch::scratch(url.dialect(), None, &package.config.schemas)?;
+            let head = scratch::head_schema(&scratch, package, &graph)?;
             (alone(Schema::default().diff(&head)), vec![package.name.clone()])
         }
     };
@@ -98,14 +99,24 @@ pub fn live_differences(
     database: &Database,
 ) -> Result<(Vec<LiveDifference>, Vec<String>)> {
     let table = &package.config.history_table;
-    let live = database.schema(table)?;
-    let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref())?;
     let recorded = database.packages(table)?;
     if recorded.iter().all(|name| *name == package.name) {
+        let schemas = &package.config.schemas;
+        let live = database.schema_in(table, schemas)?;
+        let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref(), schemas)?;
         let head = scratch::head_schema(&scratch, package, graph)?;
         return Ok((alone(live.diff(&head)), vec![package.name.clone()]));
     }
     let sharing = sharing_packages(cx, package, &recorded)?;
+    // Every schema one of them owns, this package's first.
+    let mut schemas = package.config.schemas.clone();
+    for schema in sharing.iter().flat_map(|(other, _)| &other.config.schemas) {
+        if !schemas.contains(schema) {
+            schemas.push(schema.clone());
+        }
+    }
+    let live = database.schema_in(table, &schemas)?;
+    let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref(), &schemas)?;
     let chains: Vec<_> = sharing.iter().map(|(p, g)| (g, db::options(p))).collect();
     let heads = scratch.heads_in_turn(&chains)?;
     let owners = owners(sharing.iter().map(|(p, _)| p.name.as_str()).zip(&heads));

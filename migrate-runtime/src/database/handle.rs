@@ -185,7 +185,24 @@ impl Database {
         }
     }
 
-    /// The live schema, without the history table. Only reads.
+    /// The objects of the PostgreSQL schemas `schemas` (see
+    /// [`crate::postgres::introspect_schemas`]), without the history
+    /// table; SQLite has one schema, read whatever `schemas` says. Only
+    /// reads.
+    pub fn schema_in(&self, history_table: &str, schemas: &[String]) -> Result<Schema, ApplyError> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => pg
+                .runtime
+                .block_on(crate::postgres::introspect::introspect_schemas(&pg.client, history_table, schemas))
+                .map_err(|e| ApplyError::Database(e.into())),
+            #[allow(unreachable_patterns)]
+            _ => self.schema(history_table),
+        }
+    }
+
+    /// The live schema, without the history table (PostgreSQL: schema
+    /// `public`). Only reads.
     pub fn schema(&self, history_table: &str) -> Result<Schema, ApplyError> {
         match self {
             #[cfg(feature = "sqlite")]

@@ -161,6 +161,25 @@ pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, 
     introspect_objects(client, history_table, None).await
 }
 
+/// The objects of `schemas` (those a package owns, see
+/// [`crate::chain::Config::schemas`]), leaving out `history_table`: the
+/// first schema's under their own names, each other's as `schema.name`
+/// ([`Schema::merge_qualified`]). Each schema is read with the
+/// `search_path` set to it alone, so what refers to another schema is
+/// qualified in the definitions, the same way in every database compared.
+pub async fn introspect_schemas(
+    client: &Client,
+    history_table: &str,
+    schemas: &[String],
+) -> Result<Schema, tokio_postgres::Error> {
+    let Some((first, others)) = schemas.split_first() else { return Ok(Schema::default()) };
+    let mut schema = introspect_in(client, history_table, None, first).await?;
+    for other in others {
+        schema.merge_qualified(introspect_in(client, history_table, None, other).await?, other);
+    }
+    Ok(schema)
+}
+
 /// Like [`introspect`], for only the objects named in `names` (tables,
 /// views, triggers, functions, sequences, enums; all of them when `None`).
 pub async fn introspect_objects(
@@ -168,9 +187,18 @@ pub async fn introspect_objects(
     history_table: &str,
     names: Option<&[String]>,
 ) -> Result<Schema, tokio_postgres::Error> {
+    introspect_in(client, history_table, names, OWNED_SCHEMA).await
+}
+
+async fn introspect_in(
+    client: &Client,
+    history_table: &str,
+    names: Option<&[String]>,
+    schema: &str,
+) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
-    let params: Params = &[&filter, &OWNED_SCHEMA];
-    in_schema(client, OWNED_SCHEMA, read_schema(client, params, history_table)).await
+    let params: Params = &[&filter, &schema];
+    in_schema(client, schema, read_schema(client, params, history_table)).await
 }
 
 async fn read_schema(client: &Client, params: Params<'_>, history_table: &str) -> Result<Schema, Error> {

@@ -16,7 +16,7 @@ pub(crate) mod connect;
 pub(crate) mod introspect;
 pub(crate) mod tls;
 
-pub use introspect::introspect;
+pub use introspect::{introspect, introspect_schemas};
 
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};

@@ -261,6 +261,22 @@ impl Schema {
         self.extensions.sort();
     }
 
+    /// Adds the objects of `other`, read from PostgreSQL schema `schema`,
+    /// each named `schema.name`, so they neither clash with nor read as the
+    /// objects of the schema read first, which keep their plain names.
+    pub fn merge_qualified(&mut self, other: Schema, schema: &str) {
+        let name = |n: String| format!("{schema}.{n}");
+        self.tables.extend(qualified(other.tables, schema));
+        self.views.extend(qualified(other.views, schema));
+        self.triggers.extend(qualified(other.triggers, schema));
+        self.functions.extend(qualified(other.functions, schema));
+        self.enums.extend(qualified(other.enums, schema));
+        self.sequences.extend(other.sequences.into_iter().map(name));
+        self.sequences.sort();
+        self.extensions.extend(other.extensions.into_iter().map(name));
+        self.extensions.sort();
+    }
+
     /// A digest per object of its entries: the generic form of the cheap
     /// per-object fingerprints drivers compute in the database.
     #[cfg(feature = "testing")]
@@ -281,6 +297,11 @@ impl Schema {
     pub fn diff(&self, other: &Schema) -> Vec<Difference> {
         diff_entries(&self.entries(), &other.entries())
     }
+}
+
+/// `map` with each name as `schema.name`.
+fn qualified<V>(map: BTreeMap<String, V>, schema: &str) -> Vec<(String, V)> {
+    map.into_iter().map(|(name, value)| (format!("{schema}.{name}"), value)).collect()
 }
 
 /// The entries of `map` whose names `wanted` keeps.
