@@ -98,7 +98,7 @@ fn run_script<D: TestDatabase + ?Sized>(
 }
 
 /// `table user` → `user`: the names drivers filter introspection by.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "sqlite")]
 fn object_names(objects: &[String]) -> Vec<String> {
     objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name).to_string()).collect()
 }
@@ -222,13 +222,8 @@ impl TestDatabase for crate::database::PostgresConnection {
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
-        let names = object_names(objects);
-        self.block_on(crate::postgres::introspect::introspect_objects(
-            self.client(),
-            history_table,
-            Some(&names),
-        ))
-        .map_err(DatabaseError::from)
+        self.block_on(crate::postgres::introspect::introspect_named(self.client(), history_table, objects))
+            .map_err(DatabaseError::from)
     }
 }
 

@@ -357,11 +357,20 @@ impl Walk<'_, '_> {
         let reversible = snake && revision.downgrade_for(self.db.dialect()).is_some();
         let mut defect = if reversible { self.down(rev, before, current)? } else { None };
         current.replace(&changed, changed_after);
+        // The state the next step starts from is the one after the second
+        // upgrade, whose catalogue rows are new: comparing the next step
+        // with the first upgrade's fingerprints re-read its objects at
+        // every step, and left the final downgrade no digest that matched,
+        // so it read the whole schema at every step.
+        let mut now = after;
         if reversible && defect.is_none() {
-            defect = self.up_again(revision, &after, current)?;
+            match self.up_again(revision, &now, current)? {
+                Ok(fingerprints) => now = fingerprints,
+                Err(found) => defect = Some(found),
+            }
         }
         match defect {
-            None => Ok(after),
+            None => Ok(now),
             Some(defect) => {
                 self.broken.insert(rev);
                 self.found(defect)?;
@@ -383,28 +392,34 @@ impl Walk<'_, '_> {
             return Ok(Some(defect));
         }
         let at = self.section_start(revision, Direction::Downgrade);
-        if let Some(defect) = self.expect(revision, at, Comparison::Downgrade, before, expected)? {
+        let now = self.fingerprints()?;
+        if let Some(defect) = self.expect(revision, at, Comparison::Downgrade, before, &now, expected)? {
             return Ok(Some(defect));
         }
         Ok(self.run_hooks(rev, Stage::AfterDowngrade).err())
     }
 
     /// The snake walk's second upgrade of `revision` and its comparison
-    /// with the state after its first: the defect found, if any.
+    /// with the state after its first: the fingerprints after it, or the
+    /// defect found.
     fn up_again(
         &mut self,
         revision: &Revision,
         after: &Fingerprints,
         expected: &Schema,
-    ) -> Result<Option<WalkError>, WalkError> {
+    ) -> Result<Result<Fingerprints, WalkError>, WalkError> {
         let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
         if let Err(error) = ran {
             self.stop_if_interrupted(revision)?;
-            return Ok(Some(WalkError::Reupgrade { revision: revision.id.clone(), error: Box::new(error) }));
+            return Ok(Err(WalkError::Reupgrade { revision: revision.id.clone(), error: Box::new(error) }));
         }
         self.report.upgraded += 1;
         let at = self.section_start(revision, Direction::Upgrade);
-        self.expect(revision, at, Comparison::Reupgrade, after, expected)
+        let now = self.fingerprints()?;
+        match self.expect(revision, at, Comparison::Reupgrade, after, &now, expected)? {
+            Some(defect) => Ok(Err(defect)),
+            None => Ok(Ok(now)),
+        }
     }
 
     fn all_the_way_down(
@@ -563,22 +578,22 @@ impl Walk<'_, '_> {
         section.map_or_else(|| revision.location.clone(), |s| revision.location.at_line(s.first_line))
     }
 
-    /// Compares the database with the state `expected` (whose fingerprints
-    /// are `fingerprints`), re-reading only objects whose fingerprints
-    /// differ: the mismatch, if any.
+    /// Compares the database, whose fingerprints are `now`, with the state
+    /// `expected` (whose fingerprints are `fingerprints`), re-reading only
+    /// objects whose fingerprints differ: the mismatch, if any.
     fn expect(
         &mut self,
         revision: &Revision,
         at: Location,
         stage: Comparison,
         fingerprints: &Fingerprints,
+        now: &Fingerprints,
         expected: &Schema,
     ) -> Result<Option<WalkError>, WalkError> {
-        let now = self.fingerprints()?;
-        if now == *fingerprints {
+        if now == fingerprints {
             return Ok(None);
         }
-        let differing = changed_objects(fingerprints, &now);
+        let differing = changed_objects(fingerprints, now);
         let actual = self.schema_of(&differing)?;
         let differences = expected.only(&differing).diff(&actual);
         if differences.is_empty() {
@@ -618,6 +633,13 @@ impl Walk<'_, '_> {
 /// One digest of a whole fingerprint map, kept per revision for the final
 /// downgrade.
 fn digest(fingerprints: &Fingerprints) -> String {
-    let text: String = fingerprints.iter().map(|(object, digest)| format!("{object}={digest}\n")).collect();
-    crate::model::checksum::sql_checksum(&text)
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (object, digest) in fingerprints {
+        hasher.update(object.as_bytes());
+        hasher.update([0]);
+        hasher.update(digest.as_bytes());
+        hasher.update([0]);
+    }
+    crate::model::checksum::hex(&hasher.finalize())
 }
