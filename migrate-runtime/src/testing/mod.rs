@@ -157,6 +157,9 @@ pub fn walk_postgres_folder(
 /// `Cargo.toml` (only `cargo-migrate` knows cargo), so a PostgreSQL package
 /// says so here, as it does in its manifest.
 ///
+/// The walk goes on after a defect, so a failing test lists every
+/// defective revision of the chain, each with its file, line and diff.
+///
 /// The PostgreSQL test uses [`test_server`](crate::testing::test_server): without PostgreSQL binaries it
 /// is skipped, except under `CI`, where it fails. A SQLite-only package
 /// never needs PostgreSQL, in CI or not.
