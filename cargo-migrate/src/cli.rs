@@ -111,6 +111,9 @@ pub struct WalkArgs {
     /// Database kind to walk on (default: the package's dialect)
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// Stop at the first defect (by default the walk goes on from a rebuilt database and lists every defect)
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +351,7 @@ mod tests {
             "migrate current --verbose --format json",
             "migrate repair --mark applied",
             "migrate walk --no-snake --stop-at head --dialect postgres",
+            "migrate walk --fail-fast",
             "migrate diff --database-url sqlite:app.db --format json",
         ];
         for line in ok {

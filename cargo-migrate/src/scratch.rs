@@ -11,9 +11,10 @@ use migrate_runtime::testing::{product, PostgresScratch, Scratch, ScratchError};
 use migrate_runtime::{Dialect, Graph};
 
 /// Scratch databases of `dialect`; for PostgreSQL on `--database-url`'s
-/// server when given, else on a throw-away one.
-pub fn scratch(dialect: Dialect, database_url: Option<&str>) -> Result<Scratch> {
-    let scratch = Scratch::new(dialect, database_url).map_err(in_cli_words)?;
+/// server when given, else on a throw-away one, reading `schemas` (a
+/// package's `schemas` setting).
+pub fn scratch(dialect: Dialect, database_url: Option<&str>, schemas: &[String]) -> Result<Scratch> {
+    let scratch = Scratch::new(dialect, database_url).map_err(in_cli_words)?.with_schemas(schemas);
     if let Scratch::Postgres(server) = &scratch {
         tell_where(server);
     }

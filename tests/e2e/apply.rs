@@ -282,6 +282,34 @@ fn a_failing_revision_is_rolled_back_alone_and_named_by_file_and_line() {
     assert!(demo.tables().contains(&"five".to_string()));
 }
 
+/// A `transaction: none` revision whose first statement fails changed
+/// nothing (a statement is its own transaction): no "partially applied"
+/// mark is left, up or down, and the next run needs no `repair`.
+#[test]
+fn a_no_transaction_revision_whose_first_statement_fails_is_not_partially_applied() {
+    let demo = Project::new("demo");
+    let revision = "-- revision: abababababab\n-- revises: 20f04b9598da\n-- message: one statement\n-- transaction: none\n\n\
+                    -- migrate:upgrade\nCREATE TABLE {table} (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE {drop};\n";
+    let file = "migrations/abababababab_one_statement.sql";
+    demo.write(file, &revision.replace("{table}", "\"user\"").replace("{drop}", "t"));
+    let err = demo.run(&["upgrade"]).fails();
+    assert!(err.contains(&format!("{file}:7: revision `abababababab` failed")), "{err}");
+    assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD], "the attempt leaves no row");
+    assert!(!demo.run(&["current"]).ok().contains("partially applied"));
+    demo.write(file, &revision.replace("{table}", "t").replace("{drop}", "nowhere"));
+    demo.run(&["upgrade"]).ok();
+    let err = demo.run(&["downgrade", "-1"]).fails();
+    assert!(err.contains(&format!("{file}:10: revision `abababababab` failed")), "{err}");
+    assert!(!err.contains("partially applied"), "{err}");
+    assert_eq!(demo.dirty_or_none("abababababab"), None, "still applied, not marked");
+    assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD, "abababababab"]);
+    let out = demo.run(&["current"]).ok();
+    assert!(out.contains("current abababababab") && !out.contains("partially applied"), "{out}");
+    demo.write(file, &revision.replace("{table}", "t").replace("{drop}", "t"));
+    demo.run(&["downgrade", "-1"]).ok();
+    assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD]);
+}
+
 #[test]
 fn a_failing_no_transaction_revision_stays_dirty_until_repaired_as_reverted() {
     let demo = Project::new("demo");

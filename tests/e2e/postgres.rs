@@ -89,6 +89,37 @@ fn a_failing_revision_runs_once_and_its_statement_is_named_from_the_reply() {
     }
 }
 
+/// The first statement of a `transaction: none` downgrade fails: nothing
+/// was reverted, so the revision stays applied with no mark and the next
+/// run is not refused as "partially applied". A failed `CREATE INDEX
+/// CONCURRENTLY` first statement keeps its mark: it can leave an invalid
+/// index behind.
+#[test]
+fn a_no_transaction_revision_whose_first_statement_fails_is_not_partially_applied_on_postgres() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy("demo");
+    let revision = "-- revision: abababababab\n-- revises: 20f04b9598da\n-- message: one statement\n-- transaction: none\n\n\
+                    -- migrate:upgrade\n{up}\n\n-- migrate:downgrade\nDROP TABLE nowhere;\n";
+    let file = "migrations/abababababab_one_statement.sql";
+    demo.write(file, &revision.replace("{up}", "CREATE TABLE t (id INT);"));
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let stderr = demo.run(&["downgrade", "-1", "--database-url", &url]).fails();
+    assert!(stderr.contains(&format!("{file}:10: revision `abababababab` failed")), "{stderr}");
+    let stderr = demo.run(&["downgrade", "-1", "--database-url", &url]).fails();
+    assert!(!stderr.contains("partially applied"), "{stderr}");
+    let marks = sql(
+        &url,
+        "SELECT revision, coalesce(dirty, 'none') FROM migrate_history WHERE revision = 'abababababab'",
+    );
+    assert_eq!(marks, [vec!["abababababab".to_string(), "none".to_string()]]);
+    demo.run(&["stamp", "--database-url", &url, "20f04b9598da", "--allow-down"]).ok();
+    sql(&url, "DROP TABLE t");
+    demo.write(file, &revision.replace("{up}", "CREATE INDEX CONCURRENTLY t_id ON nowhere (id);"));
+    demo.run(&["upgrade", "--database-url", &url]).fails();
+    let stderr = demo.run(&["upgrade", "--database-url", &url]).fails();
+    assert!(stderr.contains("partially applied (failed at statement 1 of 1 (line 7))"), "{stderr}");
+}
+
 #[test]
 fn a_failing_no_transaction_revision_is_marked_dirty_until_repaired() {
     let Some(url) = database() else { return };
@@ -391,4 +422,44 @@ fn the_server_version_is_read_on_connect_and_a_tested_one_gives_no_warning() {
     let run = Fixture::copy_as_postgres("demo").run(&["current", "--database-url", &url]);
     assert!(!run.stderr.contains("PostgreSQL"), "{}", run.stderr);
     run.ok();
+}
+
+/// A package that owns schema `app` besides `public` says so (`schemas =
+/// ["public", "app"]`): `diff` and `check` then read `app` too, its objects
+/// named `app.…`; without the setting only `public` is read.
+#[test]
+fn the_schemas_a_package_owns_are_configurable_and_compared() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    std::fs::remove_file(demo.path().join("schema.sql")).expect("no schema.sql to compare");
+    demo.write(
+        "migrations/acacacacacac_audit_schema.sql",
+        "-- revision: acacacacacac\n-- revises: 20f04b9598da\n-- message: audit schema\n\n-- migrate:upgrade\n\
+         CREATE SCHEMA app;\nCREATE TABLE app.audit (id INT PRIMARY KEY, note TEXT);\nCREATE INDEX audit_note ON app.audit (note);\n\n\
+         -- migrate:downgrade\nDROP SCHEMA app CASCADE;\n",
+    );
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    sql(&url, "ALTER TABLE app.audit DROP COLUMN note");
+    assert_eq!(
+        demo.run(&["diff", "--database-url", &url]).ok(),
+        "no differences\n",
+        "public alone by default"
+    );
+    let manifest = demo.read("Cargo.toml");
+    demo.write(
+        "Cargo.toml",
+        &manifest
+            .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"app\"]"),
+    );
+    let run = demo.run(&["diff", "--database-url", &url]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "table app.audit: column note: added (text)\ntable app.audit: index audit_note: added ((note))\n"
+    );
+    let stderr = demo.run(&["check", "--database-url", &url]).fails();
+    assert!(stderr.contains("schema: table app.audit: column note: added (text)"), "{stderr}");
+    sql(&url, "ALTER TABLE app.audit ADD COLUMN note TEXT; CREATE INDEX audit_note ON app.audit (note)");
+    assert_eq!(demo.run(&["diff", "--database-url", &url]).ok(), "no differences\n");
+    demo.run(&["check", "--database-url", &url]).ok();
 }

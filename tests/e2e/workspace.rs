@@ -74,3 +74,46 @@ fn a_database_url_in_the_environment_does_not_break_check_in_a_workspace() {
     ws.run(&["upgrade", "-p", "accounts", "--database-url", &url]).ok();
     ws.run(&["check", "-p", "accounts", "--database-url", &url]).ok();
 }
+
+/// Two packages recorded in one database's history: `diff -p accounts` and
+/// `check -p accounts` compare it with the combined head of both (billing's
+/// table is no difference of accounts'), and each difference names the
+/// package whose revisions made the object, or none.
+#[test]
+fn check_and_diff_on_a_shared_database_compare_with_every_recorded_package_and_name_owners() {
+    let ws = Fixture::copy("workspace");
+    let db = ws.path().join("shared.sqlite3");
+    let url = format!("sqlite:{}", db.display());
+    ws.run(&["upgrade", "--workspace", "--database-url", &url]).ok();
+    for package in ["accounts", "billing"] {
+        assert_eq!(ws.run(&["diff", "-p", package, "--database-url", &url]).ok(), "no differences\n");
+        ws.run(&["check", "-p", package, "--database-url", &url]).ok();
+    }
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    conn.execute_batch(
+        "ALTER TABLE account DROP COLUMN email; ALTER TABLE invoice DROP COLUMN paid_at; CREATE TABLE stray (id INTEGER);",
+    )
+    .expect("change the schema by hand");
+    drop(conn);
+    let run = ws.run(&["diff", "-p", "accounts", "--database-url", &url]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "table account: column email: added (text) (package `accounts`)\n\
+         table invoice: column paid_at: added (timestamp) (package `billing`)\n\
+         table stray: removed (was table) (in no package's head)\n\
+         table stray: column id: removed (was integer) (in no package's head)\n"
+    );
+    assert!(
+        run.stderr
+            .contains("differs from the combined head schema of packages `accounts`, `billing` in 4 objects"),
+        "{}",
+        run.stderr
+    );
+    let json = ws.run(&["diff", "-p", "billing", "--database-url", &url, "--format", "json"]).stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json[1]["object"], "table invoice: column paid_at");
+    assert_eq!(json[1]["package"], "billing");
+    let err = ws.run(&["check", "-p", "billing", "--database-url", &url]).fails();
+    assert!(err.contains("schema: table account: column email: added (text) (package `accounts`)"), "{err}");
+}

@@ -86,8 +86,14 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
         bail!("no package has a migrations folder: run `cargo migrate init`");
     }
     let (loaded, mut failures) = load_all(&packages);
+    // `-p billing` still needs the chains billing's `depends-on` names.
+    let whole = match cx.global.package {
+        Some(_) => load_all(&cx.project.chains()).0,
+        None => Vec::new(),
+    };
+    let cross = if whole.is_empty() { &loaded } else { &whole };
     if failures.is_empty() {
-        if let Err(errors) = super::with_package_chains(cx, &loaded, combine) {
+        if let Err(errors) = super::with_package_chains(cx, cross, combine) {
             failures.push(anyhow::Error::new(errors).context("the workspace's cross-package dependencies"));
         }
     }
@@ -238,7 +244,8 @@ fn lint_failure(package: &Package, findings: &lint::Findings) -> Option<anyhow::
 /// `schema.sql` against the head schema; an error listing the differences.
 fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     let Some(sql) = scratch::desired_sql(package)? else { return Ok(()) };
-    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref())?;
+    let scratch =
+        scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let differences = head.diff(&scratch::desired_schema(&scratch, package, &sql)?);
     if differences.is_empty() {
@@ -263,7 +270,7 @@ fn compare_live(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     let state = State::new(graph, database.applied(graph, &options)?);
     let mut problems: Vec<String> =
         state.drift(database.dialect()).iter().map(crate::hint::with_hint).collect();
-    let differences = super::diff::live_differences(cx, package, graph, &database)?;
+    let (differences, _) = super::diff::live_differences(cx, package, graph, &database)?;
     problems.extend(differences.iter().map(|d| format!("schema: {d}")));
     if problems.is_empty() {
         return Ok(());

@@ -65,7 +65,16 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
             _ => Err(anyhow::anyhow!("invalid rename `{pair}`: expected OLD:NEW")),
         })
         .collect::<Result<Vec<_>>>()?;
-    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref())?;
+    // Autogenerate writes plain names, which only the first schema has
+    // (the others' objects are `schema.name` in the model).
+    let schemas = &package.config.schemas[..package.config.schemas.len().min(1)];
+    if package.config.schemas.len() > 1 {
+        crate::output::print_warning(&format!(
+            "autogenerate reads schema `{}` only: write the changes of the other schemas by hand",
+            schemas[0]
+        ));
+    }
+    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let desired = scratch::desired_schema(&scratch, package, &sql)?;
     Ok(generate(&head, &desired, package.config.dialect, &renames))

@@ -1,6 +1,9 @@
 //! `cargo migrate walk`: the walk-versions check against a scratch
 //! database: in-memory SQLite, or for PostgreSQL packages a temporary
-//! database on `--database-url`'s server or on a throw-away server.
+//! database on `--database-url`'s server or on a throw-away server. The
+//! walk goes on after a defect and lists them all, unless `--fail-fast`;
+//! Ctrl-C or SIGTERM stops it at the next statement, and the temporary
+//! database is dropped however the walk ends.
 
 use super::Context;
 use crate::cli::WalkArgs;
@@ -14,9 +17,13 @@ use migrate_runtime::{Dialect, Graph};
 
 pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
     let (package, graph) = cx.chain()?;
-    let options = crate::db::options(package);
+    let mut options = crate::db::options(package);
+    options.interrupt = crate::signals::watch();
     let dialect = args.dialect.map_or(package.config.dialect, Into::into);
     let mut walk = WalkVersions::new(graph).options(options.clone());
+    if args.fail_fast {
+        walk = walk.fail_fast();
+    }
     if args.no_snake {
         walk = walk.without_snake();
     }
@@ -62,6 +69,9 @@ fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, diale
 fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
     let server = scratch::postgres_server(cx.global.database_url.as_deref())?;
     let scratch = server.database("walk")?;
+    // A first signal ends the walk and `scratch`'s drop removes the
+    // database; a second one exits at once, so it drops it itself.
+    let _quit = crate::signals::on_quit(scratch.dropper());
     let result = scratch
         .connect()
         .map_err(anyhow::Error::from)

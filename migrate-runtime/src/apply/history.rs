@@ -186,6 +186,19 @@ fn parse_mark(text: &str) -> Option<ProgressMark> {
 /// The statements of a `transaction: none` section, each with the mark its
 /// row carries while it runs (its line counted in the file, not the
 /// section).
+/// Whether a `transaction: none` statement that failed at `mark` left
+/// nothing of its revision behind, so the engine forgets the attempt (an
+/// upgrade's row is deleted, a downgrade's mark cleared) instead of marking
+/// the revision partially applied: it was the section's first statement,
+/// and each statement runs as its own transaction, which a failure rolls
+/// back. Not PostgreSQL's `CONCURRENTLY` index builds, drops and reindexes:
+/// a failed one can leave an invalid index behind.
+pub(crate) fn failed_before_any_change(mark: &ProgressMark, sql: &str) -> bool {
+    let concurrently =
+        crate::sql::split::solid_tokens(sql).any(|(_, t)| t.eq_ignore_ascii_case("CONCURRENTLY"));
+    mark.statement == 1 && !concurrently
+}
+
 pub(crate) fn marked_statements(
     direction: Direction,
     section: &Section,
@@ -449,6 +462,12 @@ pub(crate) fn select_for_planning_sql(table: &str, format: u32) -> String {
         crate::apply::format::depends_on_column(format),
         quote_ident(table)
     )
+}
+
+/// The packages with rows in the history table, sorted: those sharing
+/// its database.
+pub(crate) fn packages_sql(table: &str) -> String {
+    format!("SELECT DISTINCT package FROM {} ORDER BY 1", quote_ident(table))
 }
 
 /// The `SELECT` of other packages' revisions and their dependencies.

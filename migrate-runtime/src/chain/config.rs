@@ -8,6 +8,8 @@
 //! schema = "schema.sql"          # the desired schema, for autogenerate and check
 //! history-table = "migrate_history"
 //! multiple-heads = false         # true: `check` accepts several heads
+//! schemas = ["public"]           # PostgreSQL schemas the package owns, read by
+//!                                # check, diff and autogenerate (SQLite: ignored)
 //!
 //! [package.metadata.migrate.lint]  # rule code or name = "error" | "warning" | "off"
 //! shipped = "3f2a9c1b7d4e"       # it and its ancestors are linted only by `check --all`
@@ -29,6 +31,7 @@ pub struct ConfigTable {
     pub schema: Option<PathBuf>,
     pub history_table: Option<String>,
     pub multiple_heads: Option<bool>,
+    pub schemas: Option<Vec<String>>,
     pub lint: Option<LintTable>,
 }
 
@@ -53,6 +56,10 @@ pub struct Config {
     pub history_table: String,
     /// Several heads are deliberate: `check` does not ask to merge them.
     pub multiple_heads: bool,
+    /// The PostgreSQL schemas whose objects the package's revisions make,
+    /// the first being the one they create unqualified objects in; what
+    /// `check` and `diff` compare (`public` unless configured).
+    pub schemas: Vec<String>,
     /// Lint severities: the workspace's, overridden rule by rule by the
     /// package's.
     pub lint: BTreeMap<String, Severity>,
@@ -71,6 +78,7 @@ impl Config {
             schema: pick(&package.schema, &workspace.schema, defaults.schema),
             history_table: pick(&package.history_table, &workspace.history_table, defaults.history_table),
             multiple_heads: pick(&package.multiple_heads, &workspace.multiple_heads, defaults.multiple_heads),
+            schemas: pick(&package.schemas, &workspace.schemas, defaults.schemas),
             lint: [&workspace.lint, &package.lint]
                 .into_iter()
                 .flatten()
@@ -91,6 +99,7 @@ impl Default for Config {
             schema: PathBuf::from("schema.sql"),
             history_table: "migrate_history".to_string(),
             multiple_heads: false,
+            schemas: vec!["public".to_string()],
             lint: BTreeMap::new(),
             lint_shipped: None,
         }

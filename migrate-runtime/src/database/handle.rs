@@ -14,7 +14,7 @@ use super::versions::check_postgres_version;
 use super::versions::VersionError;
 use crate::apply::history::AppliedRevision;
 use crate::apply::{Options, RepairMark, Step};
-use crate::model::error::ApplyError;
+use crate::model::error::{ApplyError, DatabaseError};
 use crate::schema::Schema;
 use crate::{Dialect, Graph};
 use std::path::PathBuf;
@@ -204,7 +204,26 @@ impl Database {
         }
     }
 
-    /// The live schema, without the history table. Only reads.
+    /// The objects of the PostgreSQL schemas `schemas` (see
+    /// [`crate::postgres::introspect_schemas`]), without the history
+    /// table; SQLite has one schema, read whatever `schemas` says. Only
+    /// reads.
+    pub fn schema_in(&self, history_table: &str, schemas: &[String]) -> Result<Schema, ApplyError> {
+        // Read on PostgreSQL only; a SQLite-only build has no other use.
+        let _ = schemas;
+        match self {
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => pg
+                .runtime
+                .block_on(crate::postgres::introspect::introspect_schemas(&pg.client, history_table, schemas))
+                .map_err(|e| ApplyError::Database(e.into())),
+            #[allow(unreachable_patterns)]
+            _ => self.schema(history_table),
+        }
+    }
+
+    /// The live schema, without the history table (PostgreSQL: schema
+    /// `public`). Only reads.
     pub fn schema(&self, history_table: &str) -> Result<Schema, ApplyError> {
         match self {
             #[cfg(feature = "sqlite")]
@@ -215,6 +234,42 @@ impl Database {
                 .runtime
                 .block_on(crate::postgres::introspect::introspect(&pg.client, history_table))
                 .map_err(|e| ApplyError::Database(e.into())),
+        }
+    }
+
+    /// The packages recorded in history table `history_table`, sorted
+    /// (none when there is no such table): the packages sharing this
+    /// database. Only reads.
+    pub fn packages(&self, history_table: &str) -> Result<Vec<String>, ApplyError> {
+        let sql = crate::apply::history::packages_sql(history_table);
+        let database = |e: DatabaseError| ApplyError::Database(e);
+        match self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(conn) => {
+                let exists = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1";
+                let found: i64 =
+                    conn.query_row(exists, [history_table], |r| r.get(0)).map_err(|e| database(e.into()))?;
+                if found == 0 {
+                    return Ok(Vec::new());
+                }
+                let mut statement = conn.prepare(&sql).map_err(|e| database(e.into()))?;
+                let rows = statement.query_map([], |r| r.get(0)).map_err(|e| database(e.into()))?;
+                rows.collect::<Result<_, _>>().map_err(|e| database(e.into()))
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => match pg.runtime.block_on(pg.client.simple_query(&sql)) {
+                Ok(messages) => Ok(messages
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .collect()),
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(database(e.into())),
+            },
         }
     }
 
@@ -342,6 +397,13 @@ impl PostgresConnection {
     /// The driver's client, for what this handle does not offer.
     pub fn client(&self) -> &tokio_postgres::Client {
         &self.client
+    }
+
+    /// What cancels this session's running statement, for an
+    /// [`crate::apply::Interrupt`] to call.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn canceller(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+        self.cancel.clone()
     }
 
     /// Runs `future` (which may use [`PostgresConnection::client`]) to its end.

@@ -47,7 +47,7 @@ pub(crate) fn new_revision_id(parents: &[String], message: &str, created: &str) 
     hex(&hasher.finalize())[..12].to_string()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {

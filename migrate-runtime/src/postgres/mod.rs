@@ -17,7 +17,7 @@ mod format;
 pub(crate) mod introspect;
 pub(crate) mod tls;
 
-pub use introspect::introspect;
+pub use introspect::{introspect, introspect_schemas};
 
 use crate::apply::format::CURRENT_FORMAT;
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
@@ -522,7 +522,14 @@ impl<'a> PostgresMigrator<'a> {
                         progress: mark.to_string(),
                     });
                 }
-                self.set_mark(revision, Some(&mark.failed()), None).await?;
+                // An interrupted run keeps its mark: the CLI names the
+                // statement it stopped at and points to `repair`.
+                let interrupted = self.options.interrupt.is_requested();
+                if history::failed_before_any_change(&mark, statement.sql()) && !interrupted {
+                    self.forget_attempt(revision, direction).await?;
+                } else {
+                    self.set_mark(revision, Some(&mark.failed()), None).await?;
+                }
                 let failed =
                     statement_error(revision, section, statement.line, statement.sql(), &describe(&error));
                 if is_lock_timeout(&error) {
@@ -532,6 +539,20 @@ impl<'a> PostgresMigrator<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Undoes the bookkeeping of a `transaction: none` revision none of
+    /// whose statements took effect: an upgrade's history row goes, a
+    /// downgrade's mark is cleared (the revision stays applied).
+    async fn forget_attempt(&self, revision: &Revision, direction: Direction) -> Result<(), ApplyError> {
+        match direction {
+            Direction::Upgrade => {
+                let delete =
+                    history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
+                self.client.batch_execute(&delete).await.map_err(database)
+            }
+            Direction::Downgrade => self.set_mark(revision, None, None).await,
+        }
     }
 
     /// Writes the revision's progress mark (`None` clears it) and, when

@@ -416,11 +416,35 @@ fn run_statements(
     for (mark, statement) in history::marked_statements(direction, section) {
         set_mark(conn, revision, options, Some(&mark), None)?;
         if let Err(error) = conn.execute_batch(statement.text) {
-            set_mark(conn, revision, options, Some(&mark.failed()), None)?;
+            // An interrupted run keeps its mark, as on PostgreSQL.
+            let interrupted = options.interrupt.is_requested();
+            if history::failed_before_any_change(&mark, statement.sql()) && !interrupted {
+                forget_attempt(conn, revision, options, direction)?;
+            } else {
+                set_mark(conn, revision, options, Some(&mark.failed()), None)?;
+            }
             return Err(statement_error(revision, section, statement.line, statement.sql(), &error));
         }
     }
     Ok(())
+}
+
+/// Undoes the bookkeeping of a `transaction: none` revision none of whose
+/// statements took effect: an upgrade's history row goes, a downgrade's
+/// mark is cleared (the revision stays applied).
+fn forget_attempt(
+    conn: &Connection,
+    revision: &Revision,
+    options: &Options,
+    direction: Direction,
+) -> Result<(), ApplyError> {
+    match direction {
+        Direction::Upgrade => {
+            let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
+            conn.execute_batch(&delete).map_err(database)
+        }
+        Direction::Downgrade => set_mark(conn, revision, options, None, None),
+    }
 }
 
 /// Writes the revision's progress mark (`None` clears it) and, when given,

@@ -37,6 +37,16 @@ pub trait TestDatabase {
         Ok(self.schema(history_table)?.only(objects))
     }
 
+    /// Empties the database as a new one is, so the walk can rebuild it
+    /// and go on after a defect. The default refuses: such a walk ends at
+    /// its first defect.
+    fn reset(&mut self) -> Result<(), DatabaseError> {
+        Err(DatabaseError::new(
+            "this database cannot be emptied for the walk to go on",
+            "TestDatabase::reset is not implemented",
+        ))
+    }
+
     /// Upgrades or reverts one revision of `graph` with its history row,
     /// the way this database's engine does in `upgrade` and `downgrade`;
     /// the walk runs every step through here. The default sends the
@@ -88,7 +98,7 @@ fn run_script<D: TestDatabase + ?Sized>(
 }
 
 /// `table user` → `user`: the names drivers filter introspection by.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "sqlite")]
 fn object_names(objects: &[String]) -> Vec<String> {
     objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name).to_string()).collect()
 }
@@ -125,6 +135,16 @@ impl TestDatabase for rusqlite::Connection {
 
     fn schema(&mut self, history_table: &str) -> Result<Schema, DatabaseError> {
         crate::sqlite::introspect::introspect(self, history_table).map_err(DatabaseError::from)
+    }
+
+    /// SQLite's own way to empty a database, in memory or in a file:
+    /// `VACUUM` with `SQLITE_DBCONFIG_RESET_DATABASE` set.
+    fn reset(&mut self) -> Result<(), DatabaseError> {
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_RESET_DATABASE as RESET;
+        self.set_db_config(RESET, true)?;
+        let vacuumed = self.execute_batch("VACUUM");
+        self.set_db_config(RESET, false)?;
+        vacuumed.map_err(DatabaseError::from)
     }
 
     fn object_fingerprints(
@@ -176,6 +196,8 @@ impl TestDatabase for crate::database::PostgresConnection {
             .map_err(DatabaseError::from)
     }
 
+    /// The revisions' statements cancelled on [`Options::interrupt`], as
+    /// `upgrade`'s are.
     fn run_revision(
         &mut self,
         graph: &Graph,
@@ -184,19 +206,40 @@ impl TestDatabase for crate::database::PostgresConnection {
         options: &Options,
     ) -> Result<(), ApplyError> {
         let migrator = crate::postgres::PostgresMigrator::new(self.client(), graph, options);
-        self.block_on(migrator.run_revision(revision, direction)).map(drop)
+        let cancel = self.canceller();
+        options
+            .interrupt
+            .cancelling_with(move || cancel(), || self.block_on(migrator.run_revision(revision, direction)))
+            .map(drop)
+    }
+
+    /// A superuser drops every schema but the system ones and creates
+    /// `public` again. Another role cannot drop `public` on PostgreSQL 14
+    /// and older (the bootstrap superuser owns it) and drops what it owns
+    /// instead: everything the walk created, as the walk ran as that role.
+    fn reset(&mut self) -> Result<(), DatabaseError> {
+        self.execute(RESET_POSTGRES)
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
-        let names = object_names(objects);
-        self.block_on(crate::postgres::introspect::introspect_objects(
-            self.client(),
-            history_table,
-            Some(&names),
-        ))
-        .map_err(DatabaseError::from)
+        self.block_on(crate::postgres::introspect::introspect_named(self.client(), history_table, objects))
+            .map_err(DatabaseError::from)
     }
 }
+
+/// [`TestDatabase::reset`] on PostgreSQL.
+#[cfg(feature = "postgres")]
+const RESET_POSTGRES: &str = "DO $reset$ DECLARE s name; BEGIN \
+     IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN \
+       FOR s IN SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' LOOP \
+         EXECUTE format('DROP SCHEMA %I CASCADE', s); \
+       END LOOP; \
+       CREATE SCHEMA public; \
+     ELSE \
+       EXECUTE 'DROP OWNED BY CURRENT_USER CASCADE'; \
+       CREATE SCHEMA IF NOT EXISTS public; \
+     END IF; \
+     END $reset$";
 
 /// `url` pointing at database `name` instead. A `key=value` string gets a
 /// `dbname` pair at its end, which wins over an earlier one.

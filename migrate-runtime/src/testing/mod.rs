@@ -17,6 +17,7 @@
 
 mod database;
 // Scratch databases are in-memory SQLite or temporary PostgreSQL ones.
+mod report;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod scratch;
 #[cfg(feature = "postgres")]
@@ -155,6 +156,9 @@ pub fn walk_postgres_folder(
 /// both with `dialects = ["sqlite", "postgres"]`. The macro cannot read
 /// `Cargo.toml` (only `cargo-migrate` knows cargo), so a PostgreSQL package
 /// says so here, as it does in its manifest.
+///
+/// The walk goes on after a defect, so a failing test lists every
+/// defective revision of the chain, each with its file, line and diff.
 ///
 /// The PostgreSQL test uses [`test_server`](crate::testing::test_server): without PostgreSQL binaries it
 /// is skipped, except under `CI`, where it fails. A SQLite-only package

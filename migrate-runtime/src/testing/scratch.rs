@@ -63,24 +63,60 @@ impl Scratch {
         }
     }
 
+    /// Reads PostgreSQL schemas `schemas` (the first under plain names, the
+    /// others as `schema.name`) instead of `public` alone; SQLite has one.
+    pub fn with_schemas(self, schemas: &[String]) -> Scratch {
+        match self {
+            Scratch::Sqlite => Scratch::Sqlite,
+            Scratch::Postgres(server) => {
+                Scratch::Postgres(PostgresScratch { schemas: schemas.to_vec(), ..server })
+            }
+        }
+    }
+
     /// The schema after applying the whole chain to an empty database.
     pub fn head_schema(&self, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
         let database = match self {
             Scratch::Sqlite => memory()?,
             Scratch::Postgres(server) => return server.head_schema(graph, options),
         };
-        build_head(&database, graph, options)
+        build_head(&database, graph, options, &[])
+    }
+
+    /// The schemas read: `public` unless [`Scratch::with_schemas`] said.
+    fn schemas(&self) -> &[String] {
+        match self {
+            Scratch::Sqlite => &[],
+            Scratch::Postgres(server) => &server.schemas,
+        }
+    }
+
+    /// The schema after each chain in turn is applied to one empty
+    /// database, each with its own options (its package's name, the history
+    /// table they share): for packages sharing a database, in the order
+    /// their revisions depend on each other. The last is their combined
+    /// head; each one before tells what the packages so far made.
+    pub fn heads_in_turn(&self, chains: &[(&Graph, Options)]) -> Result<Vec<Schema>, ScratchError> {
+        match self {
+            Scratch::Sqlite => build_heads(&memory()?, chains, &[]),
+            Scratch::Postgres(server) => {
+                let scratch = server.database("head")?;
+                // Declared after `scratch`, so it closes before the drop.
+                let database = scratch.open()?;
+                build_heads(&database, chains, self.schemas())
+            }
+        }
     }
 
     /// The schema `sql` (a desired schema, such as `schema.sql`) builds.
     pub fn sql_schema(&self, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
         match self {
-            Scratch::Sqlite => build_from_sql(&memory()?, sql, history_table),
+            Scratch::Sqlite => build_from_sql(&memory()?, sql, history_table, &[]),
             Scratch::Postgres(server) => {
                 let scratch = server.database("desired")?;
                 // Declared after `scratch`, so it closes before the drop.
                 let database = scratch.open()?;
-                build_from_sql(&database, &without_unmodelled(sql), history_table)
+                build_from_sql(&database, &without_unmodelled(sql), history_table, self.schemas())
             }
         }
     }
@@ -133,15 +169,38 @@ fn memory() -> Result<Database, ScratchError> {
     Ok(crate::connect(&crate::DatabaseUrl::SqliteMemory)?)
 }
 
-fn build_head(database: &Database, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
+fn build_head(
+    database: &Database,
+    graph: &Graph,
+    options: &Options,
+    schemas: &[String],
+) -> Result<Schema, ScratchError> {
     database.upgrade(graph, options, "heads", &mut |_| {}).map_err(ScratchError::Head)?;
-    database.schema(&options.history_table).map_err(ScratchError::Read)
+    read(database, &options.history_table, schemas)
 }
 
-fn build_from_sql(database: &Database, sql: &str, history_table: &str) -> Result<Schema, ScratchError> {
+fn build_heads(
+    database: &Database,
+    chains: &[(&Graph, Options)],
+    schemas: &[String],
+) -> Result<Vec<Schema>, ScratchError> {
+    let head = |(graph, options): &(&Graph, Options)| build_head(database, graph, options, schemas);
+    chains.iter().map(head).collect()
+}
+
+fn build_from_sql(
+    database: &Database,
+    sql: &str,
+    history_table: &str,
+    schemas: &[String],
+) -> Result<Schema, ScratchError> {
     let dialect = database.dialect();
     database.execute(sql).map_err(|reason| ScratchError::Sql { dialect, reason })?;
-    database.schema(history_table).map_err(ScratchError::Read)
+    read(database, history_table, schemas)
+}
+
+fn read(database: &Database, history_table: &str, schemas: &[String]) -> Result<Schema, ScratchError> {
+    database.schema_in(history_table, schemas).map_err(ScratchError::Read)
 }
 
 /// A PostgreSQL server for temporary databases: a given one, or a
@@ -149,6 +208,8 @@ fn build_from_sql(database: &Database, sql: &str, history_table: &str) -> Result
 pub struct PostgresScratch {
     _server: Option<ThrowawayServer>,
     base: String,
+    /// The schemas read, `public` by default.
+    schemas: Vec<String>,
     /// Why a throw-away server stands in for the one given, if it does.
     note: Option<String>,
 }
@@ -166,7 +227,7 @@ impl PostgresScratch {
             _ => return Err(ScratchError::NotPostgres { url: redact(url) }),
         };
         let Some(role) = role_without_createdb(&base)? else {
-            return Ok(PostgresScratch { _server: None, base, note: None });
+            return Ok(PostgresScratch { _server: None, base, note: None, schemas: public() });
         };
         let note = format!(
             "role `{role}` cannot create databases on {} (no CREATEDB): scratch databases are on a throw-away PostgreSQL server instead",
@@ -182,7 +243,7 @@ impl PostgresScratch {
     fn throwaway(note: Option<String>) -> Result<PostgresScratch, ScratchError> {
         let server = ThrowawayServer::start().map_err(|e| ScratchError::Server { reason: e.to_string() })?;
         let base = server.url();
-        Ok(PostgresScratch { _server: Some(server), base, note })
+        Ok(PostgresScratch { _server: Some(server), base, note, schemas: public() })
     }
 
     /// Why scratch databases are not where they were asked to be, if so.
@@ -213,8 +274,12 @@ impl PostgresScratch {
         let scratch = self.database("head")?;
         // Declared after `scratch`, so it closes before the drop.
         let database = scratch.open()?;
-        build_head(&database, graph, options)
+        build_head(&database, graph, options, &self.schemas)
     }
+}
+
+fn public() -> Vec<String> {
+    vec!["public".to_string()]
 }
 
 /// The current role's name when it may not create databases.
@@ -248,6 +313,18 @@ impl ScratchDatabase<'_> {
         Ok(PostgresConnection::connect(&self.url)?)
     }
 
+    /// Drops the database from a session of its own, for a process about
+    /// to end without running destructors (a second Ctrl-C exits at once):
+    /// callable from any thread, any number of times.
+    pub fn dropper(&self) -> impl Fn() + Send + Sync + 'static {
+        let (server, sql) = (self._server.base.clone(), drop_sql(&self.name));
+        move || {
+            if let Ok(mut admin) = PostgresConnection::connect(&server) {
+                let _ = admin.execute(&sql);
+            }
+        }
+    }
+
     fn open(&self) -> Result<Database, ScratchError> {
         Ok(Database::Postgres(PostgresConnection::connect(&self.url)?))
     }
@@ -255,9 +332,15 @@ impl ScratchDatabase<'_> {
 
 impl Drop for ScratchDatabase<'_> {
     fn drop(&mut self) {
-        // PostgreSQL waits a few seconds for closing sessions to end.
-        let _ = self.admin.execute(&format!("DROP DATABASE IF EXISTS {}", self.name));
+        let _ = self.admin.execute(&drop_sql(&self.name));
     }
+}
+
+/// `FORCE` (PostgreSQL 13 and newer, all the versions supported) ends the
+/// sessions still on it: one whose statement an interrupt cancelled may
+/// not have gone yet, and a plain drop would fail after waiting 5 s.
+fn drop_sql(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 }
 
 #[cfg(test)]

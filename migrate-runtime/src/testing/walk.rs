@@ -1,14 +1,18 @@
 //! The walk-versions harness: every revision up, down and up again, the
 //! schema compared at each step by fingerprints first, data hooks around
-//! each revision.
+//! each revision. By default a defect does not end the walk: it is kept,
+//! the database is rebuilt to where the walk was, and the walk goes on, so
+//! one run lists every defect of a chain.
 
 use super::database::TestDatabase;
+use super::report;
 use crate::apply::{Direction, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError, TargetError};
+use crate::model::location::Location;
 use crate::model::revision::Revision;
 use crate::schema::{changed_objects, diff_entries, undo, Difference, Schema};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// A data hook: inserts rows before an upgrade, checks them after.
@@ -37,24 +41,48 @@ impl fmt::Display for Stage {
 }
 
 /// Why a walk failed. Every variant names the revision.
+///
+/// `Downgrade`, `Reupgrade`, `Mismatch`, `Hook` and `LeftOver` are defects
+/// of the chain, which a walk that goes on ([`WalkVersions::fail_fast`] not
+/// called) gathers into `Defects`; the others end the walk at once.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
     #[error("hook for `{prefix}`: {error}")]
     UnknownHookRevision { prefix: String, error: TargetError },
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A revision's first upgrade failed: the revisions after it cannot be
+    /// walked, so this ends the walk.
     #[error("upgrade of revision `{revision}` failed: {error}")]
     Upgrade { revision: String, error: Box<ApplyError> },
     #[error("downgrade of revision `{revision}` failed: {error}")]
     Downgrade { revision: String, error: Box<ApplyError> },
-    #[error("{}", mismatch_message(revision, *stage, differences))]
-    Mismatch { revision: String, stage: Comparison, differences: Vec<Difference> },
+    /// The upgrade failed when run again after a downgrade that gave back
+    /// the schema: the downgrade left something else behind (rows, a
+    /// sequence's position, an object outside the compared schema).
+    #[error("upgrading revision `{revision}` again after its downgrade failed: {error}")]
+    Reupgrade { revision: String, error: Box<ApplyError> },
+    /// `at` is the section that ran last: the downgrade's, or the upgrade's
+    /// when run again.
+    #[error("{}", report::mismatch(at, revision, *stage, differences))]
+    Mismatch { revision: String, at: Location, stage: Comparison, differences: Vec<Difference> },
     #[error("hook {stage} of revision `{revision}` failed: {error}")]
     Hook { revision: String, stage: Stage, error: HookError },
     #[error("after downgrading to base, these are left: {}", left.join(", "))]
     LeftOver { left: Vec<String> },
     #[error("database error: {0}")]
     Database(DatabaseError),
+    /// Every defect of a walk that went on after the first, in the order
+    /// found (never empty).
+    #[error("{}", report::defects(.0))]
+    Defects(Vec<WalkError>),
+    /// The database could not be rebuilt to go on after a defect; the
+    /// defects found so far come first.
+    #[error("{}\ncannot go on after that: rebuilding the database failed: {error}", report::defects(found))]
+    Rebuild { found: Vec<WalkError>, error: Box<WalkError> },
+    /// [`Options::interrupt`] asked the walk to stop, and it did.
+    #[error("interrupted: the walk stopped at revision `{revision}`")]
+    Interrupted { revision: String },
 }
 
 /// Which two snapshots a mismatch compares.
@@ -64,22 +92,6 @@ pub enum Comparison {
     Downgrade,
     /// After the snake walk's second upgrade against after the first.
     Reupgrade,
-}
-
-fn mismatch_message(revision: &str, stage: Comparison, differences: &[Difference]) -> String {
-    let (now, then) = match stage {
-        Comparison::Downgrade => (format!("after downgrade of {revision}"), "before its upgrade"),
-        Comparison::Reupgrade => (format!("after upgrading {revision} again"), "after its first upgrade"),
-    };
-    let lines: Vec<String> = differences
-        .iter()
-        .map(|d| match (&d.before, &d.after) {
-            (None, _) => format!("{}: present {now}, absent {then}", d.object),
-            (Some(before), None) => format!("{}: absent {now}, present {then} ({before})", d.object),
-            (Some(before), Some(after)) => format!("{}: `{after}` {now}, `{before}` {then}", d.object),
-        })
-        .collect();
-    lines.join("\n")
 }
 
 /// What a walk did.
@@ -105,6 +117,16 @@ pub struct WalkVersions<'a> {
     stop_at: Option<String>,
     min_downgrade: Option<String>,
     hooks: Vec<(String, Stage, Hook<'a>)>,
+    after_defect: AfterDefect,
+}
+
+/// What a walk does once it found a defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterDefect {
+    /// Keep it, rebuild the database to where the walk was, go on.
+    GoOn,
+    /// Return it.
+    Stop,
 }
 
 impl<'a> WalkVersions<'a> {
@@ -117,6 +139,7 @@ impl<'a> WalkVersions<'a> {
             stop_at: None,
             min_downgrade: None,
             hooks: Vec::new(),
+            after_defect: AfterDefect::GoOn,
         }
     }
 
@@ -129,6 +152,16 @@ impl<'a> WalkVersions<'a> {
     /// Upgrade straight through, without the down-and-up at each step.
     pub fn without_snake(mut self) -> Self {
         self.snake = false;
+        self
+    }
+
+    /// Stop at the first defect and return it. Without this the walk goes
+    /// on after each defect from a database rebuilt to where it was (the
+    /// revisions walked so far upgraded on an emptied database, their
+    /// `before_upgrade` and `after_upgrade` hooks run again) and returns
+    /// every defect at the end as [`WalkError::Defects`].
+    pub fn fail_fast(mut self) -> Self {
+        self.after_defect = AfterDefect::Stop;
         self
     }
 
@@ -200,20 +233,31 @@ impl<'a> WalkVersions<'a> {
         self.run(&mut conn)
     }
 
-    /// Walks `db`, which should be empty.
+    /// Walks `db`, which must be a database made for the walk and empty:
+    /// after a defect the walk empties it ([`TestDatabase::reset`]) and
+    /// rebuilds it.
     pub fn run(mut self, db: &mut dyn TestDatabase) -> Result<WalkReport, WalkError> {
         let hooks = self.resolve_hooks()?;
         let revs = self.revisions_to_walk()?;
-        let history = crate::apply::history::create_table_sql(db.dialect(), &self.options.history_table);
-        db.execute(&history).map_err(WalkError::Database)?;
         let floor = match &self.min_downgrade {
             Some(target) => Some(self.graph.resolve_id(target)?),
             None => None,
         };
         let report = WalkReport { revisions: revs.len(), ..WalkReport::default() };
-        let mut walk = Walk { graph: self.graph, options: &self.options, db, hooks, report };
+        let mut walk = Walk {
+            graph: self.graph,
+            options: &self.options,
+            db,
+            hooks,
+            report,
+            after_defect: self.after_defect,
+            steps: Vec::with_capacity(revs.len()),
+            defects: Vec::new(),
+            broken: HashSet::new(),
+        };
+        walk.create_history()?;
         walk.up_and_down(&revs, self.snake, self.downgrade.then_some(floor))?;
-        Ok(walk.report)
+        walk.finish()
     }
 
     fn resolve_hooks(&mut self) -> Result<HashMap<(Rev, Stage), Vec<Hook<'a>>>, WalkError> {
@@ -242,6 +286,14 @@ struct Walk<'w, 'a> {
     db: &'w mut dyn TestDatabase,
     hooks: HashMap<(Rev, Stage), Vec<Hook<'a>>>,
     report: WalkReport,
+    after_defect: AfterDefect,
+    /// One per revision upgraded so far, in walk order.
+    steps: Vec<Step>,
+    defects: Vec<WalkError>,
+    /// Revisions whose downgrade was found defective: the final downgrade
+    /// does not run them again (it would report the same defect) but
+    /// rebuilds the database below them.
+    broken: HashSet<Rev>,
 }
 
 /// Per-object fingerprints, as [`TestDatabase::object_fingerprints`] gives them.
@@ -269,124 +321,285 @@ impl Walk<'_, '_> {
     ) -> Result<(), WalkError> {
         let mut current = self.schema()?;
         let mut fingerprints = self.fingerprints()?;
-        let mut steps = Vec::with_capacity(revs.len());
         for &rev in revs {
-            let (after, changes) =
-                self.step_up(rev, &mut current, &fingerprints, snake && downgrade.is_some())?;
-            steps.push(Step { rev, digest_before: digest(&fingerprints), changes });
-            fingerprints = after;
+            fingerprints = self.step_up(rev, &mut current, &fingerprints, snake && downgrade.is_some())?;
         }
         match downgrade {
-            Some(floor) => self.all_the_way_down(&steps, current.entries(), floor),
+            Some(floor) => self.all_the_way_down(current.entries(), floor),
             None => Ok(()),
         }
     }
 
     /// Upgrades `rev` (and, in the snake walk, down and up again), bringing
-    /// `current` up to date; returns the fingerprints after it and what it
-    /// changed.
+    /// `current` up to date and recording its step; returns the
+    /// fingerprints after it.
     fn step_up(
         &mut self,
         rev: Rev,
         current: &mut Schema,
         before: &Fingerprints,
         snake: bool,
-    ) -> Result<(Fingerprints, Vec<Difference>), WalkError> {
+    ) -> Result<Fingerprints, WalkError> {
         let revision = self.graph.revision(rev);
-        self.run_hooks(rev, Stage::BeforeUpgrade)?;
+        self.stop_if_interrupted(revision)?;
+        if let Err(defect) = self.run_hooks(rev, Stage::BeforeUpgrade) {
+            self.found(defect)?;
+        }
         self.upgrade(revision)?;
-        self.run_hooks(rev, Stage::AfterUpgrade)?;
+        if let Err(defect) = self.run_hooks(rev, Stage::AfterUpgrade) {
+            self.found(defect)?;
+        }
         let after = self.fingerprints()?;
         let changed = changed_objects(before, &after);
         let changed_after = self.schema_of(&changed)?;
         let changes = current.only(&changed).diff(&changed_after);
+        self.steps.push(Step { rev, digest_before: digest(before), changes });
         let reversible = snake && revision.downgrade_for(self.db.dialect()).is_some();
-        if reversible {
-            self.downgrade(revision)?;
-            self.expect(revision, Comparison::Downgrade, before, current)?;
-            self.run_hooks(rev, Stage::AfterDowngrade)?;
-        }
+        let mut defect = if reversible { self.down(rev, before, current)? } else { None };
         current.replace(&changed, changed_after);
-        if reversible {
-            self.upgrade(revision)?;
-            self.expect(revision, Comparison::Reupgrade, &after, current)?;
+        // The state the next step starts from is the one after the second
+        // upgrade, whose catalogue rows are new: comparing the next step
+        // with the first upgrade's fingerprints re-read its objects at
+        // every step, and left the final downgrade no digest that matched,
+        // so it read the whole schema at every step.
+        let mut now = after;
+        if reversible && defect.is_none() {
+            match self.up_again(revision, &now, current)? {
+                Ok(fingerprints) => now = fingerprints,
+                Err(found) => defect = Some(found),
+            }
         }
-        Ok((after, changes))
+        match defect {
+            None => Ok(now),
+            Some(defect) => {
+                self.broken.insert(rev);
+                self.found(defect)?;
+                self.rebuild(self.steps.len())
+            }
+        }
+    }
+
+    /// The snake walk's downgrade of `revision` and its comparison with the
+    /// state before its upgrade: the defect found, if any.
+    fn down(
+        &mut self,
+        rev: Rev,
+        before: &Fingerprints,
+        expected: &Schema,
+    ) -> Result<Option<WalkError>, WalkError> {
+        let revision = self.graph.revision(rev);
+        if let Err(defect) = self.downgrade(revision) {
+            return Ok(Some(defect));
+        }
+        let at = self.section_start(revision, Direction::Downgrade);
+        let now = self.fingerprints()?;
+        if let Some(defect) = self.expect(revision, at, Comparison::Downgrade, before, &now, expected)? {
+            return Ok(Some(defect));
+        }
+        Ok(self.run_hooks(rev, Stage::AfterDowngrade).err())
+    }
+
+    /// The snake walk's second upgrade of `revision` and its comparison
+    /// with the state after its first: the fingerprints after it, or the
+    /// defect found.
+    fn up_again(
+        &mut self,
+        revision: &Revision,
+        after: &Fingerprints,
+        expected: &Schema,
+    ) -> Result<Result<Fingerprints, WalkError>, WalkError> {
+        let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
+        if let Err(error) = ran {
+            self.stop_if_interrupted(revision)?;
+            return Ok(Err(WalkError::Reupgrade { revision: revision.id.clone(), error: Box::new(error) }));
+        }
+        self.report.upgraded += 1;
+        let at = self.section_start(revision, Direction::Upgrade);
+        let now = self.fingerprints()?;
+        match self.expect(revision, at, Comparison::Reupgrade, after, &now, expected)? {
+            Some(defect) => Ok(Err(defect)),
+            None => Ok(Ok(now)),
+        }
     }
 
     fn all_the_way_down(
         &mut self,
-        steps: &[Step],
         mut expected: BTreeMap<String, String>,
         floor: Option<Rev>,
     ) -> Result<(), WalkError> {
-        for step in steps.iter().rev() {
-            if Some(step.rev) == floor {
+        for k in (0..self.steps.len()).rev() {
+            let rev = self.steps[k].rev;
+            if Some(rev) == floor {
                 return Ok(());
             }
-            let revision = self.graph.revision(step.rev);
+            let revision = self.graph.revision(rev);
+            self.stop_if_interrupted(revision)?;
             if revision.downgrade_for(self.db.dialect()).is_none() {
                 self.report.stopped_at_irreversible = Some(revision.id.clone());
                 return Ok(());
             }
-            self.downgrade(revision)?;
-            undo(&mut expected, &step.changes);
-            if digest(&self.fingerprints()?) != step.digest_before {
-                let differences = diff_entries(&expected, &self.schema()?.entries());
-                self.fail_on(revision, Comparison::Downgrade, differences)?;
+            undo(&mut expected, &self.steps[k].changes);
+            if let Some(defect) = self.final_downgrade(k, &expected)? {
+                self.found(defect)?;
+                self.rebuild(k)?;
             }
-            self.run_hooks(step.rev, Stage::AfterDowngrade)?;
         }
         let left: Vec<String> = self.schema()?.entries().into_keys().collect();
-        if left.is_empty() || floor.is_some() {
-            Ok(())
-        } else {
-            Err(WalkError::LeftOver { left })
+        if !left.is_empty() && floor.is_none() {
+            self.found(WalkError::LeftOver { left })?;
         }
+        Ok(())
+    }
+
+    /// The final downgrade of step `k`, compared with `expected`: the
+    /// defect found, if any. A revision already found broken is not run
+    /// again, and counts as a defect without a second report.
+    fn final_downgrade(
+        &mut self,
+        k: usize,
+        expected: &BTreeMap<String, String>,
+    ) -> Result<Option<WalkError>, WalkError> {
+        let rev = self.steps[k].rev;
+        if self.broken.contains(&rev) {
+            self.rebuild(k)?;
+            return Ok(None);
+        }
+        let revision = self.graph.revision(rev);
+        if let Err(defect) = self.downgrade(revision) {
+            return Ok(Some(defect));
+        }
+        if digest(&self.fingerprints()?) != self.steps[k].digest_before {
+            let differences = diff_entries(expected, &self.schema()?.entries());
+            if !differences.is_empty() {
+                let at = self.section_start(revision, Direction::Downgrade);
+                let (revision, stage) = (revision.id.clone(), Comparison::Downgrade);
+                return Ok(Some(WalkError::Mismatch { revision, at, stage, differences }));
+            }
+        }
+        Ok(self.run_hooks(rev, Stage::AfterDowngrade).err())
+    }
+
+    /// Keeps `defect` when the walk goes on after defects, else returns it.
+    fn found(&mut self, defect: WalkError) -> Result<(), WalkError> {
+        match self.after_defect {
+            AfterDefect::Stop => Err(defect),
+            AfterDefect::GoOn => {
+                self.defects.push(defect);
+                Ok(())
+            }
+        }
+    }
+
+    /// The report, or every defect found.
+    fn finish(mut self) -> Result<WalkReport, WalkError> {
+        match self.defects.len() {
+            0 => Ok(self.report),
+            _ => Err(WalkError::Defects(std::mem::take(&mut self.defects))),
+        }
+    }
+
+    /// Empties the database and upgrades the first `n` steps' revisions
+    /// again, with their `before_upgrade` and `after_upgrade` hooks, so the
+    /// walk goes on after a defect from the state it expects rather than
+    /// from whatever the defective step left. A rebuilt database has new
+    /// catalogue rows, so each step's digest is taken again on the way;
+    /// returns the fingerprints at the end.
+    fn rebuild(&mut self, n: usize) -> Result<Fingerprints, WalkError> {
+        self.rebuild_steps(n).map_err(|error| WalkError::Rebuild {
+            found: std::mem::take(&mut self.defects),
+            error: Box::new(error),
+        })
+    }
+
+    fn rebuild_steps(&mut self, n: usize) -> Result<Fingerprints, WalkError> {
+        self.db.reset().map_err(WalkError::Database)?;
+        self.create_history()?;
+        let mut fingerprints = self.fingerprints()?;
+        for k in 0..n {
+            self.steps[k].digest_before = digest(&fingerprints);
+            let rev = self.steps[k].rev;
+            let revision = self.graph.revision(rev);
+            self.stop_if_interrupted(revision)?;
+            self.run_hooks(rev, Stage::BeforeUpgrade)?;
+            let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
+            ran.map_err(|error| WalkError::Upgrade {
+                revision: revision.id.clone(),
+                error: Box::new(error),
+            })?;
+            self.run_hooks(rev, Stage::AfterUpgrade)?;
+            fingerprints = self.fingerprints()?;
+        }
+        Ok(fingerprints)
+    }
+
+    fn create_history(&mut self) -> Result<(), WalkError> {
+        let history = crate::apply::history::create_table_sql(self.db.dialect(), &self.options.history_table);
+        self.db.execute(&history).map_err(WalkError::Database)
     }
 
     fn upgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
         let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
-        ran.map_err(|error| WalkError::Upgrade { revision: revision.id.clone(), error: Box::new(error) })?;
+        if let Err(error) = ran {
+            self.stop_if_interrupted(revision)?;
+            return Err(WalkError::Upgrade { revision: revision.id.clone(), error: Box::new(error) });
+        }
         self.report.upgraded += 1;
         Ok(())
     }
 
+    /// A failed downgrade is a defect; an interrupted one ends the walk.
     fn downgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
         let ran = self.db.run_revision(self.graph, revision, Direction::Downgrade, self.options);
-        ran.map_err(|error| WalkError::Downgrade { revision: revision.id.clone(), error: Box::new(error) })?;
+        if let Err(error) = ran {
+            self.stop_if_interrupted(revision)?;
+            return Err(WalkError::Downgrade { revision: revision.id.clone(), error: Box::new(error) });
+        }
         self.report.downgraded += 1;
         Ok(())
     }
 
-    /// Compares the database with the state `expected` (whose fingerprints
-    /// are `fingerprints`), re-reading only objects whose fingerprints differ.
+    /// Ends the walk once [`Options::interrupt`] was requested: checked
+    /// before each revision, and after a failure, which may be the
+    /// cancelled statement.
+    fn stop_if_interrupted(&self, revision: &Revision) -> Result<(), WalkError> {
+        match self.options.interrupt.is_requested() {
+            true => Err(WalkError::Interrupted { revision: revision.id.clone() }),
+            false => Ok(()),
+        }
+    }
+
+    /// Where the section that just ran starts in its file.
+    fn section_start(&self, revision: &Revision, direction: Direction) -> Location {
+        let dialect = self.db.dialect();
+        let section = match direction {
+            Direction::Upgrade => revision.upgrade_for(dialect),
+            Direction::Downgrade => revision.downgrade_for(dialect),
+        };
+        section.map_or_else(|| revision.location.clone(), |s| revision.location.at_line(s.first_line))
+    }
+
+    /// Compares the database, whose fingerprints are `now`, with the state
+    /// `expected` (whose fingerprints are `fingerprints`), re-reading only
+    /// objects whose fingerprints differ: the mismatch, if any.
     fn expect(
         &mut self,
         revision: &Revision,
+        at: Location,
         stage: Comparison,
         fingerprints: &Fingerprints,
+        now: &Fingerprints,
         expected: &Schema,
-    ) -> Result<(), WalkError> {
-        let now = self.fingerprints()?;
-        if now == *fingerprints {
-            return Ok(());
+    ) -> Result<Option<WalkError>, WalkError> {
+        if now == fingerprints {
+            return Ok(None);
         }
-        let differing = changed_objects(fingerprints, &now);
+        let differing = changed_objects(fingerprints, now);
         let actual = self.schema_of(&differing)?;
-        self.fail_on(revision, stage, expected.only(&differing).diff(&actual))
-    }
-
-    fn fail_on(
-        &self,
-        revision: &Revision,
-        stage: Comparison,
-        differences: Vec<Difference>,
-    ) -> Result<(), WalkError> {
+        let differences = expected.only(&differing).diff(&actual);
         if differences.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        Err(WalkError::Mismatch { revision: revision.id.clone(), stage, differences })
+        Ok(Some(WalkError::Mismatch { revision: revision.id.clone(), at, stage, differences }))
     }
 
     fn run_hooks(&mut self, rev: Rev, stage: Stage) -> Result<(), WalkError> {
@@ -420,6 +633,13 @@ impl Walk<'_, '_> {
 /// One digest of a whole fingerprint map, kept per revision for the final
 /// downgrade.
 fn digest(fingerprints: &Fingerprints) -> String {
-    let text: String = fingerprints.iter().map(|(object, digest)| format!("{object}={digest}\n")).collect();
-    crate::model::checksum::sql_checksum(&text)
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (object, digest) in fingerprints {
+        hasher.update(object.as_bytes());
+        hasher.update([0]);
+        hasher.update(digest.as_bytes());
+        hasher.update([0]);
+    }
+    crate::model::checksum::hex(&hasher.finalize())
 }

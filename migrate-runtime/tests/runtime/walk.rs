@@ -36,7 +36,12 @@ fn a_downgrade_that_forgets_a_column_is_named() {
     let graph = fixture("walk/forgets_column");
     assert_eq!(
         sqlite_error(WalkVersions::new(&graph)),
-        "table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade"
+        "migrations/20f04b9598da_add_login_count.sql:11: the downgrade of revision `20f04b9598da` does not give back the schema from before its upgrade\n\
+         \x20 table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade\n\
+         \x20   --- before its upgrade\n\
+         \x20   +++ after downgrade of 20f04b9598da\n\
+         \x20   @@ -0,0 +1 @@\n\
+         \x20   +integer"
     );
 }
 
@@ -45,8 +50,54 @@ fn a_downgrade_that_forgets_an_index_is_named() {
     let graph = fixture("walk/forgets_index");
     assert_eq!(
         sqlite_error(WalkVersions::new(&graph)),
-        "table user: index user_email: present after downgrade of 3c3c3c3c3c3c, absent before its upgrade"
+        "migrations/3c3c3c3c3c3c_index_emails.sql:10: the downgrade of revision `3c3c3c3c3c3c` does not give back the schema from before its upgrade\n\
+         \x20 table user: index user_email: present after downgrade of 3c3c3c3c3c3c, absent before its upgrade\n\
+         \x20   --- before its upgrade\n\
+         \x20   +++ after downgrade of 3c3c3c3c3c3c\n\
+         \x20   @@ -0,0 +1 @@\n\
+         \x20   +unique (email)"
     );
+}
+
+/// The first line of each defect a walk that goes on reports.
+fn defect_headlines(error: &WalkError) -> Vec<String> {
+    let WalkError::Defects(defects) = error else { panic!("expected several defects: {error}") };
+    defects.iter().map(|d| d.to_string().lines().next().unwrap_or_default().to_string()).collect()
+}
+
+const SEVERAL_DEFECTS: [&str; 3] = [
+    "migrations/2b2b2b2b2b2b_add_login_count.sql:10: the downgrade of revision `2b2b2b2b2b2b` does not give back the schema from before its upgrade",
+    "migrations/3c3c3c3c3c3c_widen_the_emails_view.sql:11: the downgrade of revision `3c3c3c3c3c3c` does not give back the schema from before its upgrade",
+    "migrations/5e5e5e5e5e5e_index_emails.sql:10: the downgrade of revision `5e5e5e5e5e5e` does not give back the schema from before its upgrade",
+];
+
+/// Three defective downgrades, each found once (the final downgrade does
+/// not report them again), the walk going on after each from a rebuilt
+/// database: the sound revisions between them are no findings, and the
+/// view's two definitions come as a diff marking the changed line.
+#[test]
+fn a_walk_goes_on_after_each_defect_and_reports_them_all() {
+    let graph = fixture("walk/several_defects");
+    let error = WalkVersions::new(&graph).run_sqlite().expect_err("three defects");
+    assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
+    let text = error.to_string();
+    assert!(text.starts_with("3 defects, in the order the walk met them:\n"), "{text}");
+    assert!(
+        text.contains("\n    +++ after downgrade of 2b2b2b2b2b2b\n    @@ -0,0 +1 @@\n    +integer\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  view emails: differs after downgrade of 3c3c3c3c3c3c from before its upgrade\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n    -CREATE VIEW emails AS SELECT email FROM \"user\"\n"), "{text}");
+    assert!(
+        text.contains("\n    +CREATE VIEW emails AS SELECT email FROM \"user\" WHERE login_count > 1\n"),
+        "{text}"
+    );
+    let first = WalkVersions::new(&graph).fail_fast().run_sqlite().expect_err("a defect");
+    assert!(matches!(first, WalkError::Mismatch { .. }), "{first}");
+    assert!(first.to_string().starts_with(SEVERAL_DEFECTS[0]), "{first}");
 }
 
 #[test]
@@ -235,6 +286,67 @@ mod postgres {
     }
 
     #[test]
+    fn a_walk_goes_on_after_each_defect_on_postgres() {
+        let Some(mut db) = database() else { return };
+        let graph = fixture("walk/several_defects");
+        let error = WalkVersions::new(&graph).run(&mut db).expect_err("three defects");
+        assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
+    }
+
+    /// A chain whose second revision re-indents a PL/pgSQL function's body
+    /// (and changes a comment in it) and whose downgrade puts back a copy
+    /// indented another way again: PostgreSQL keeps each body as written,
+    /// yet nothing differs that PostgreSQL runs, so nothing is a finding.
+    /// A downgrade that changes a string literal in the body still is.
+    fn reindented_function_chain(down_literal: &str) -> Graph {
+        let function = |indent: &str, comment: &str, literal: &str| {
+            format!(
+                "CREATE OR REPLACE FUNCTION greet(who text) RETURNS text LANGUAGE plpgsql AS $body$\n\
+                 {indent}BEGIN\n{indent}{indent}-- {comment}\n{indent}{indent}RETURN '{literal}' || who;\n{indent}END;\n$body$;"
+            )
+        };
+        let revision = |id: &str, parent: &str, up: &str, down: &str| {
+            let text = format!(
+                "-- revision: {id}\n-- revises: {parent}\n-- message: {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
+            );
+            migrate_runtime::chain::parse_revision(format!("migrations/{id}_.sql").as_ref(), &text)
+                .expect("revision")
+        };
+        Graph::build(vec![
+            revision(
+                "a1a1a1a1a1a1",
+                "",
+                &function("  ", "say hello", "hello  "),
+                "DROP FUNCTION greet(text);",
+            ),
+            revision(
+                "b2b2b2b2b2b2",
+                "a1a1a1a1a1a1",
+                &function("\t", "greet them", "hello  "),
+                &function("        ", "restored", down_literal),
+            ),
+        ])
+        .expect("chain")
+    }
+
+    #[test]
+    fn function_bodies_differing_only_in_indentation_are_no_defect_on_postgres() {
+        let Some(mut db) = database() else { return };
+        let report = WalkVersions::new(&reindented_function_chain("hello  "))
+            .run(&mut db)
+            .expect("only white space and comments differ");
+        assert_eq!(report.revisions, 2);
+        let Some(mut db) = database() else { return };
+        let error = WalkVersions::new(&reindented_function_chain("hello "))
+            .run(&mut db)
+            .expect_err("a string literal differs")
+            .to_string();
+        assert!(error.contains("function greet(text): differs after downgrade of b2b2b2b2b2b2"), "{error}");
+        assert!(error.contains("\n    -    RETURN 'hello  ' || who;\n"), "{error}");
+        assert!(error.contains("\n    +                RETURN 'hello ' || who;\n"), "{error}");
+    }
+
+    #[test]
     fn forgotten_column_index_and_function_are_named_on_postgres() {
         let cases = [
             ("walk/forgets_column", "table user: column login_count: present after downgrade of 20f04b9598da, absent before its upgrade"),
@@ -244,8 +356,9 @@ mod postgres {
         for (path, expected) in cases {
             let Some(mut db) = database() else { return };
             let graph = fixture(path);
-            let error = WalkVersions::new(&graph).run(&mut db).expect_err(path);
-            assert_eq!(error.to_string(), expected);
+            let error = WalkVersions::new(&graph).run(&mut db).expect_err(path).to_string();
+            assert!(error.starts_with("migrations/"), "{error}");
+            assert_eq!(error.lines().nth(1).map(str::trim), Some(expected), "{error}");
         }
     }
 }

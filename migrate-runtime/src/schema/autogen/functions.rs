@@ -39,7 +39,8 @@ impl Plan<'_> {
             .cloned()
             .partition(|k| called_by_a_table(&self.from, k) || called_by_a_table(self.to, k));
         let mut steps = self.drop_functions(&recreated);
-        let created = new.keys().filter(|k| old.get(*k) != new.get(*k) && !called.contains(k));
+        let changed = |k: &&String| !old.get(*k).is_some_and(|o| crate::schema::same_function(o, &new[*k]));
+        let created = new.keys().filter(changed).filter(|k| !called.contains(k));
         self.create_functions(created.cloned().collect(), &mut steps);
         let unsupported: Vec<Difference> = called.iter().map(|k| self.recreated_under_a_table(k)).collect();
         self.unsupported.extend(unsupported);
