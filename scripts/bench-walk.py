@@ -21,9 +21,7 @@ Run: scripts/bench-walk.py [--binary target/release/cargo-migrate]
 """
 
 import argparse
-import os
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -31,6 +29,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throwaway_postgres import Server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,42 +102,6 @@ def sqlite_baseline(n):
         conn.close()
 
     return run
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A throw-away PostgreSQL server from the local binaries."""
-
-    def __init__(self, work):
-        # PostgreSQL refuses to run as root: then the `postgres` OS user runs it.
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        home = work / "pg"
-        home.mkdir()
-        if self.as_user:
-            os.chmod(work, 0o755)
-            shutil.chown(home, "postgres")
-        self.data = home / "data"
-        self.port = free_port()
-        self.pg(["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-        options = f"-p {self.port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self.pg(["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(home / "server.log"), "-w", "start"])
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
-
-    def pg(self, command, check=True):
-        return subprocess.run(self.as_user + command, check=check, capture_output=True)
-
-    def psql(self, database, *args):
-        url = self.url.rsplit("/", 1)[0] + f"/{database}"
-        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, *args], check=True,
-                              capture_output=True, text=True)
-
-    def stop(self):
-        self.pg(["pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"], check=False)
 
 
 def psql_baseline(server, script):
