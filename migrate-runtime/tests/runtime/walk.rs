@@ -182,6 +182,14 @@ fn stop_at_and_min_downgrade_bound_the_walk() {
     assert_eq!(report.downgraded, graph.len() - 1, "everything above the floor is reverted, the floor stays");
 }
 
+/// One revision of a test chain: `up` and `down` are its sections.
+fn revision(id: &str, parent: &str, up: &str, down: &str) -> migrate_runtime::Revision {
+    let text = format!(
+        "-- revision: {id}\n-- revises: {parent}\n-- message: {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
+    );
+    migrate_runtime::chain::parse_revision(format!("migrations/{id}_.sql").as_ref(), &text).expect("revision")
+}
+
 /// A chain whose third revision renames a table another table's foreign
 /// key references, and whose fourth changes the referencing table.
 /// `rename_down` is the third revision's downgrade. The second revision
@@ -189,13 +197,6 @@ fn stop_at_and_min_downgrade_bound_the_walk() {
 /// read after its snake walk and only a changed fingerprint makes the walk
 /// read it again.
 fn rename_chain(rename_down: &str) -> Graph {
-    let revision = |id: &str, parent: &str, up: &str, down: &str| {
-        let text = format!(
-            "-- revision: {id}\n-- revises: {parent}\n-- message: {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
-        );
-        migrate_runtime::chain::parse_revision(format!("migrations/{id}_.sql").as_ref(), &text)
-            .expect("revision")
-    };
     Graph::build(vec![
         revision(
             "a1a1a1a1a1a1",
@@ -304,13 +305,6 @@ mod postgres {
                 "CREATE OR REPLACE FUNCTION greet(who text) RETURNS text LANGUAGE plpgsql AS $body$\n\
                  {indent}BEGIN\n{indent}{indent}-- {comment}\n{indent}{indent}RETURN '{literal}' || who;\n{indent}END;\n$body$;"
             )
-        };
-        let revision = |id: &str, parent: &str, up: &str, down: &str| {
-            let text = format!(
-                "-- revision: {id}\n-- revises: {parent}\n-- message: {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n"
-            );
-            migrate_runtime::chain::parse_revision(format!("migrations/{id}_.sql").as_ref(), &text)
-                .expect("revision")
         };
         Graph::build(vec![
             revision(
