@@ -217,7 +217,7 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct NewArgs {
     /// What the revision does; also its file-name slug
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = said)]
     pub message: String,
     /// Parent revision, when there are several heads; `base` starts a new base (no parent)
     #[arg(long, value_name = "REV")]
@@ -246,7 +246,8 @@ pub struct NewArgs {
 pub struct RenameArgs {
     /// Revision id or unique prefix
     pub rev: String,
-    /// New summary for the file name
+    /// New message: the file name's slug and the `-- message:` line
+    #[arg(value_parser = said)]
     pub summary: String,
 }
 
@@ -286,7 +287,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Message of the merge revision
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = said)]
     pub message: String,
     /// Revisions to merge (ids, prefixes, or `heads`)
     #[arg(required = true, value_name = "REV")]
@@ -385,4 +386,16 @@ mod tests {
             assert_eq!(args.rev_range.as_deref(), Some(range), "{line}");
         }
     }
+}
+
+/// A message or summary that says something: it names the revision's file
+/// and its history row, where an empty one helps nobody.
+fn said(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "it is empty: say in a few words what the revision does (it names the file and the history row)"
+                .to_string(),
+        );
+    }
+    Ok(text.trim().to_string())
 }

@@ -76,6 +76,35 @@ fn rename_changes_the_slug_and_keeps_the_id() {
     assert_eq!(ids(&before), ids(&after));
     let checksum = |g: &migrate_runtime::Graph| g.revisions()[1].upgrade[0].checksum.clone();
     assert_eq!(checksum(&before), checksum(&after), "renaming never changes the checksum");
+    assert_eq!(after.revisions()[1].message, "Add login fields", "the message line follows the new name");
+    assert_eq!(demo.files("migrations").len(), 2, "the old file is gone");
+}
+
+#[test]
+fn empty_messages_and_summaries_are_refused_and_nothing_is_written() {
+    let demo = Fixture::copy("demo");
+    for args in [
+        &["new", "-m", ""][..],
+        &["new", "-m", "   "],
+        &["merge", "-m", "", "heads"],
+        &["rename", "20f0", " "],
+    ] {
+        let stderr = demo.run(args).stderr;
+        assert!(
+            stderr.contains("it is empty: say in a few words what the revision does"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(demo.files("migrations").len(), 2);
+}
+
+#[test]
+fn check_says_when_there_is_no_desired_schema_to_compare() {
+    let demo = Fixture::copy("demo");
+    demo.write("schema.sql", "-- nothing declared yet\n");
+    let run = demo.run(&["check"]);
+    assert!(run.stderr.contains("note: package `demo`: schema.sql is missing or holds no statement, so the head schema was not compared"), "{}", run.stderr);
+    run.ok();
 }
 
 #[test]

@@ -243,7 +243,16 @@ fn lint_failure(package: &Package, findings: &lint::Findings) -> Option<anyhow::
 
 /// `schema.sql` against the head schema; an error listing the differences.
 fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
-    let Some(sql) = scratch::desired_sql(package)? else { return Ok(()) };
+    let Some(sql) = scratch::desired_sql(package)? else {
+        // Not an error (a package may keep no desired schema), but never
+        // silent: the comparison the README promises did not happen.
+        eprintln!(
+            "note: package `{}`: {} is missing or holds no statement, so the head schema was not compared with a desired one",
+            package.name,
+            package.config.schema.display()
+        );
+        return Ok(());
+    };
     let scratch =
         scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
