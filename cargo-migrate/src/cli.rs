@@ -306,6 +306,18 @@ pub struct RebaseArgs {
     pub onto: Option<String>,
 }
 
+/// A message or summary that says something: it names the revision's file
+/// and its history row, where an empty one helps nobody.
+fn said(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "it is empty: say in a few words what the revision does (it names the file and the history row)"
+                .to_string(),
+        );
+    }
+    Ok(text.trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,16 +398,4 @@ mod tests {
             assert_eq!(args.rev_range.as_deref(), Some(range), "{line}");
         }
     }
-}
-
-/// A message or summary that says something: it names the revision's file
-/// and its history row, where an empty one helps nobody.
-fn said(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        return Err(
-            "it is empty: say in a few words what the revision does (it names the file and the history row)"
-                .to_string(),
-        );
-    }
-    Ok(text.trim().to_string())
 }
