@@ -204,6 +204,23 @@ fn stamp_writes_history_rows_only_and_runs_no_sql() {
 }
 
 #[test]
+fn current_lists_the_pending_revisions_in_apply_order() {
+    let demo = Project::new("demo");
+    let out = demo.run(&["current"]).ok();
+    assert!(
+        out.ends_with("pending cf0f5b45967a, create user and role tables\npending 20f04b9598da, update to flask-diamond 0.2.0\n"),
+        "{out}"
+    );
+    demo.run(&["upgrade", "+1"]).ok();
+    let json = demo.run(&["current", "--format", "json"]).json();
+    assert_eq!(json["pending"], serde_json::json!(["20f04b9598da"]));
+    demo.run(&["upgrade"]).ok();
+    let out = demo.run(&["current"]).ok();
+    assert!(!out.contains("pending"), "{out}");
+    assert_eq!(demo.run(&["current", "--format", "json"]).json()["pending"], serde_json::json!([]));
+}
+
+#[test]
 fn current_does_not_create_a_missing_database_file() {
     let demo = Project::new("demo");
     let out = demo.run(&["current"]).ok();

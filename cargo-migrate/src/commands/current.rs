@@ -20,6 +20,8 @@ struct CurrentView<'a> {
     current: Vec<String>,
     at_head: bool,
     applied: &'a [AppliedRevision],
+    /// The code's revisions not applied, in apply order.
+    pending: Vec<String>,
     problems: Vec<String>,
 }
 
@@ -85,8 +87,12 @@ pub fn show(
         state.ensure_clean().err().into_iter().map(|e| crate::hint::with_hint(&e)).collect();
     problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
     problems.extend(state.drift(dialect).iter().map(crate::hint::with_hint));
+    let applied: std::collections::HashSet<&str> = rows.iter().map(|row| row.revision.as_str()).collect();
+    let pending: Vec<&migrate_runtime::Revision> =
+        graph.revisions().iter().filter(|r| !applied.contains(r.id.as_str())).collect();
     if cx.json() {
         return print_json(&CurrentView {
+            pending: pending.iter().map(|r| r.id.clone()).collect(),
             package: &package.name,
             database: db::url(cx, package)?.to_string(),
             current: state.graph().ids(&current),
@@ -107,6 +113,11 @@ pub fn show(
             None => String::new(),
         };
         out += &format!("current {}{tag}, {}\n", paint(ID, &revision.id), revision.message);
+    }
+    // What `upgrade heads` would apply, as sqlx's `migrate info` and
+    // Alembic's `history --indicate-current` show it.
+    for revision in &pending {
+        out += &format!("pending {}, {}\n", paint(ID, &revision.id), revision.message);
     }
     for problem in problems {
         out += &format!("warning: {problem}\n");
