@@ -143,3 +143,18 @@ fn walk_drops_its_scratch_database_on_a_signal_and_on_error() {
     assert!(run.stderr.contains("upgrade of revision `9a9a9a9a9a9a` failed"), "{run:?}");
     assert_eq!(walk_databases(&url, pid), Vec::<Vec<String>>::new(), "a failed walk left its database");
 }
+
+#[test]
+fn a_postgres_url_given_to_a_sqlite_walk_is_refused_not_ignored() {
+    let demo = Fixture::copy("demo");
+    let url = "postgres://postgres@127.0.0.1:1/nowhere";
+    let stderr = demo.run(&["walk", "--database-url", url]).fails();
+    assert!(
+        stderr.contains("package `demo` is walked on in-memory SQLite (its dialect), so `--database-url` naming a PostgreSQL server would not be used: pass `--dialect postgres`"),
+        "{stderr}"
+    );
+    // Only in the environment (set for other tools): a note, and the walk runs.
+    let run = demo.run_with_env(&[("DATABASE_URL", url)], &["walk"]);
+    assert!(run.stderr.contains("note: DATABASE_URL names a PostgreSQL server, not used"), "{}", run.stderr);
+    assert!(run.ok().contains("on in-memory SQLite"));
+}

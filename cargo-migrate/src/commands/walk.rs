@@ -20,6 +20,9 @@ pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
     let mut options = crate::db::options(package);
     options.interrupt = crate::signals::watch();
     let dialect = args.dialect.map_or(package.config.dialect, Into::into);
+    if dialect == Dialect::Sqlite {
+        refuse_a_postgres_url(cx, &package.name)?;
+    }
     let mut walk = WalkVersions::new(graph).options(options.clone());
     if args.fail_fast {
         walk = walk.fail_fast();
@@ -45,6 +48,26 @@ pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
     check_offline_sql(graph, dialect, &options)?;
     print(&summary(graph, &report, &package.name, &place, dialect));
     Ok(())
+}
+
+/// A SQLite walk runs in memory: a PostgreSQL URL given on the command
+/// line would otherwise be ignored in silence, the user believing the walk
+/// ran there. One that only comes from `DATABASE_URL` (set for other tools
+/// or packages) gets a note.
+fn refuse_a_postgres_url(cx: &Context, package: &str) -> Result<()> {
+    let Some(url) = cx.global.database_url.as_deref().filter(|url| !url.trim().is_empty()) else {
+        return Ok(());
+    };
+    if migrate_runtime::DatabaseUrl::parse(url).map(|u| u.dialect()).ok() != Some(Dialect::Postgres) {
+        return Ok(());
+    }
+    if std::env::var("DATABASE_URL").ok().as_deref() == Some(url) {
+        eprintln!("note: DATABASE_URL names a PostgreSQL server, not used: package `{package}` is walked on in-memory SQLite (`--dialect postgres` walks it on that server)");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "package `{package}` is walked on in-memory SQLite (its dialect), so `--database-url` naming a PostgreSQL server would not be used: pass `--dialect postgres` to walk it there, or leave the URL out"
+    )
 }
 
 fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, dialect: Dialect) -> String {
