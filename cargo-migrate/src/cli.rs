@@ -309,13 +309,16 @@ pub struct RebaseArgs {
 /// A message or summary that says something: it names the revision's file
 /// and its history row, where an empty one helps nobody.
 fn said(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
+    // One line: it becomes a header line, where a line break would start
+    // another.
+    let said = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if said.is_empty() {
         return Err(
             "it is empty: say in a few words what the revision does (it names the file and the history row)"
                 .to_string(),
         );
     }
-    Ok(text.trim().to_string())
+    Ok(said)
 }
 
 #[cfg(test)]

@@ -232,7 +232,7 @@ fn the_readme_snippets_compile() {
     let manifest = krate.fixture.read("Cargo.toml").replace(
         "[build-dependencies]",
         &format!(
-            "[dev-dependencies]\nmigrate-runtime = {{ path = \"{}/migrate-runtime\", default-features = false, features = [\"sqlite\", \"testing\"] }}\n\n[build-dependencies]",
+            "[dev-dependencies]\nmigrate-runtime = {{ path = '{}/migrate-runtime', default-features = false, features = [\"sqlite\", \"testing\"] }}\n\n[build-dependencies]",
             workspace.display()
         ),
     );

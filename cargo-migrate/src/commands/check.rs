@@ -100,7 +100,8 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     failures.extend(loaded.iter().filter_map(|(p, g)| check_heads(p, g)));
     let mut findings = Vec::new();
     for (package, graph) in &loaded {
-        match lint_chain(package, graph, args.all) {
+        let scope = if args.all { Lint::All } else { Lint::Unshipped };
+        match lint_chain(package, graph, scope) {
             Ok(found) => findings.push((*package, found)),
             Err(error) => failures.push(error),
         }
@@ -195,10 +196,19 @@ fn check_heads(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
     ))
 }
 
+/// Which revisions `check` lints.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lint {
+    /// Every revision (`--all`).
+    All,
+    /// Those after the package's `shipped` one.
+    Unshipped,
+}
+
 /// Lints the chain for the package's database with its settings; the
 /// findings on revisions up to the package's `shipped` one are dropped
-/// unless `all` (the schema is still followed through them).
-fn lint_chain(package: &Package, graph: &Graph, all: bool) -> Result<lint::Findings> {
+/// for [`Lint::Unshipped`] (the schema is still followed through them).
+fn lint_chain(package: &Package, graph: &Graph, scope: Lint) -> Result<lint::Findings> {
     let context = || format!("package `{}`", package.name);
     let settings = lint::Settings::for_dialect(package.config.dialect)
         .configure(&package.config.lint)
@@ -206,10 +216,14 @@ fn lint_chain(package: &Package, graph: &Graph, all: bool) -> Result<lint::Findi
     let mut findings = match lint::check(graph.revisions(), &settings) {
         Ok(findings) | Err(findings) => findings,
     };
-    if let (Some(shipped), false) = (&package.config.lint_shipped, all) {
+    if let Some(shipped) = &package.config.lint_shipped {
+        // Checked with `--all` too: a wrong id is a mistake either way.
         let Some(rev) = graph.find(shipped) else {
             bail!("{}: `shipped = \"{shipped}\"` under [package.metadata.migrate.lint] names no revision of its chain", context());
         };
+        if scope == Lint::All {
+            return Ok(findings);
+        }
         let deployed = graph.ancestors(&[rev]);
         findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
     }

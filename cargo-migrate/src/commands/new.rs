@@ -108,14 +108,20 @@ fn mark_lint_findings(package: &Package, graph: &Graph, new: &mut NewRevision) -
     let findings = match lint::check(&chain, &settings) {
         Ok(findings) | Err(findings) => findings,
     };
-    let ours: Vec<&lint::Finding> = findings.0.iter().filter(|f| f.revision == new.id).collect();
     let mut lines: Vec<String> = new.upgrade.lines().map(str::to_string).collect();
+    let ours: Vec<&lint::Finding> = findings.0.iter().filter(|f| f.revision == new.id).collect();
+    // The upgrade's findings are marked: a transaction rule may also find
+    // something in the generated downgrade, which is printed only.
+    let end = first_line + lines.len();
+    let marked: Vec<(usize, &lint::Finding)> = ours
+        .iter()
+        .filter_map(|f| Some((f.at.line.filter(|l| (first_line..end).contains(l))? - first_line, *f)))
+        .collect();
     let mut notes = String::new();
     // Bottom up, so earlier insertions do not move later lines.
-    for finding in ours.iter().rev() {
-        let Some(index) = finding.at.line.and_then(|line| line.checked_sub(first_line)) else { continue };
+    for (index, finding) in marked.into_iter().rev() {
         let comment = format!("-- lint {}: {}: {}", finding.rule.code, finding.message, finding.rule.fix);
-        lines.insert(index.min(lines.len()), comment);
+        lines.insert(index, comment);
     }
     for finding in ours {
         notes += &format!("warning: {} {}: {}\n", finding.rule.code, finding.message, finding.rule.fix);

@@ -12,11 +12,14 @@ pub fn run(cx: &Context, args: RenameArgs) -> Result<()> {
     let revision = graph.revision(single(graph, &args.rev)?);
     let old = revision.location.path.clone();
     let new = package.config.folder.join(file_name(&revision.id, &args.summary));
-    if old == new {
-        bail!("{} already has that name", display(&old));
+    // A new message with the same slug (other capitals, say) rewrites the
+    // message line in place.
+    let same_file = old == new;
+    if same_file && revision.message == args.summary {
+        bail!("{} already has that name and message", display(&old));
     }
     let target = package.file(&new);
-    if target.exists() {
+    if !same_file && target.exists() {
         bail!("{} already exists", display(&new));
     }
     let text = std::fs::read_to_string(package.file(&old))
@@ -25,7 +28,10 @@ pub fn run(cx: &Context, args: RenameArgs) -> Result<()> {
     // leaves one of the two complete.
     std::fs::write(&target, with_message(&text, &args.summary))
         .with_context(|| format!("cannot write {}", display(&new)))?;
-    std::fs::remove_file(package.file(&old)).with_context(|| format!("cannot remove {}", display(&old)))?;
+    if !same_file {
+        std::fs::remove_file(package.file(&old))
+            .with_context(|| format!("cannot remove {}", display(&old)))?;
+    }
     print(&format!("renamed {} -> {}\n", display(&old), display(&new)));
     Ok(())
 }
@@ -36,8 +42,10 @@ fn with_message(text: &str, message: &str) -> String {
     let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
     let header_end =
         lines.iter().position(|l| l.trim_start().starts_with("-- migrate:")).unwrap_or(lines.len());
+    // A leading byte-order mark belongs to the file, not to its first line.
     let is_key = |line: &str, key: &str| {
-        line.trim_start().strip_prefix("--").is_some_and(|rest| rest.trim_start().starts_with(key))
+        let line = line.trim_start_matches('\u{feff}').trim_start();
+        line.strip_prefix("--").is_some_and(|rest| rest.trim_start().starts_with(key))
     };
     let ending = |line: &str| if line.ends_with('\r') { "\r" } else { "" };
     match lines[..header_end].iter().position(|l| is_key(l, "message:")) {
@@ -65,6 +73,10 @@ mod tests {
         assert_eq!(
             with_message("-- revision: a1\r\n\r\n-- migrate:upgrade\r\nSELECT 1;\r\n", "x"),
             "-- revision: a1\r\n-- message: x\r\n\r\n-- migrate:upgrade\r\nSELECT 1;\r\n"
+        );
+        assert_eq!(
+            with_message("\u{feff}-- revision: a1\n-- migrate:upgrade\n", "x"),
+            "\u{feff}-- revision: a1\n-- message: x\n-- migrate:upgrade\n"
         );
     }
 }

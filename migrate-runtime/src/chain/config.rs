@@ -60,9 +60,10 @@ pub struct Config {
     /// the first being the one they create unqualified objects in; what
     /// `check` and `diff` compare (`public` unless configured).
     pub schemas: Vec<String>,
-    /// Lint severities: the workspace's, overridden rule by rule by the
-    /// package's.
-    pub lint: BTreeMap<String, Severity>,
+    /// Lint severities by rule code or name as written: the workspace's
+    /// first, then the package's, so that applying them in order lets the
+    /// package's win for the same rule however either names it.
+    pub lint: Vec<(String, Severity)>,
     /// The package's `shipped` revision: it and its ancestors are deployed,
     /// and `check` lints them only with `--all`.
     pub lint_shipped: Option<String>,
@@ -100,7 +101,7 @@ impl Default for Config {
             history_table: "migrate_history".to_string(),
             multiple_heads: false,
             schemas: vec!["public".to_string()],
-            lint: BTreeMap::new(),
+            lint: Vec::new(),
             lint_shipped: None,
         }
     }

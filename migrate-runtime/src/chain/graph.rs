@@ -91,9 +91,9 @@ impl Graph {
     }
 
     /// The graph with `revisions` put in `order`; `index` (id to input
-    /// position) is kept, its positions moved, rather than built again:
-    /// at ten thousand revisions the ids' copies and hashes are a tenth of
-    /// a read command's time.
+    /// position) gives its ids to the graph's index instead of copying
+    /// them again: at ten thousand revisions the copies showed in a read
+    /// command's time.
     fn in_order(
         revisions: Vec<Revision>,
         edges: Edges,

@@ -282,7 +282,14 @@ impl Parser {
             return None;
         };
         let (rules, reason) = match rest.split_once('"') {
-            Some((rules, reason)) => (rules, reason.strip_suffix('"').map(str::trim)),
+            Some((rules, quoted)) => match quoted.split_once('"') {
+                Some((reason, after)) if after.trim().is_empty() => (rules, Some(reason.trim())),
+                // Text after the reason, or no closing quote: malformed.
+                _ => {
+                    self.invalid_value(entry, expected);
+                    return None;
+                }
+            },
             None => (rest, None),
         };
         let rules: Vec<String> =

@@ -110,12 +110,13 @@ impl Settings {
         Settings { dialect: Some(dialect), severities: BTreeMap::new() }
     }
 
-    /// Applies `[package.metadata.migrate.lint]`: rule code or name to
-    /// `"error"`, `"warning"` or `"off"`.
-    pub fn configure(mut self, levels: &BTreeMap<String, Severity>) -> Result<Settings, UnknownRule> {
-        for (key, &severity) in levels {
+    /// Applies `[package.metadata.migrate.lint]` entries in order (a later
+    /// one wins for the same rule): rule code or name to `"error"`,
+    /// `"warning"` or `"off"`.
+    pub fn configure(mut self, levels: &[(String, Severity)]) -> Result<Settings, UnknownRule> {
+        for (key, severity) in levels {
             let rule = rules::find(key).ok_or_else(|| UnknownRule { key: key.clone() })?;
-            self.severities.insert(rule.code, severity);
+            self.severities.insert(rule.code, *severity);
         }
         Ok(self)
     }
@@ -146,7 +147,14 @@ pub fn check(revisions: &[Revision], settings: &Settings) -> Result<Findings, Fi
 /// upgrade so later revisions know what it created.
 fn lint_revision(revision: &Revision, settings: &Settings, schema: &mut known::Schema) -> Vec<Finding> {
     let mut found = Vec::new();
-    let sections = revision.upgrade.iter().chain(revision.downgrade.iter().flatten());
+    // With the package's database known, only the sections that run there;
+    // without it, every section.
+    let sections: Vec<&Section> = match settings.dialect {
+        Some(dialect) => {
+            revision.upgrade_for(dialect).into_iter().chain(revision.downgrade_for(dialect)).collect()
+        }
+        None => revision.upgrade.iter().chain(revision.downgrade.iter().flatten()).collect(),
+    };
     for section in sections {
         let dialect = section.dialect.or(settings.dialect);
         transaction::lint(revision, section, &mut |at, column, rule, message| {
@@ -215,7 +223,8 @@ fn allowances(revision: &Revision, found: &mut Vec<Finding>) -> Vec<&'static str
 pub(crate) fn place(section: &Section, offset: usize, line: usize, column: usize) -> (usize, usize) {
     let before = &section.sql[..offset.min(section.sql.len())];
     let start_line = section.first_line + before.matches('\n').count();
-    let start_column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    // Characters, as sqlparser counts columns, not bytes.
+    let start_column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
     match line {
         0 | 1 => (start_line, start_column + column.saturating_sub(1)),
         _ => (start_line + line - 1, column.max(1)),

@@ -691,17 +691,24 @@ mod tests {
             ("M301".to_string(), crate::sql::lint::Severity::Off),
             ("index-not-concurrent".to_string(), crate::sql::lint::Severity::Warning),
         ];
-        let settings =
-            Settings::for_dialect(PG).configure(&levels.into_iter().collect()).expect("known rules");
+        let settings = Settings::for_dialect(PG).configure(&levels).expect("known rules");
         let found = check(std::slice::from_ref(&revision), &settings).expect("no error left");
         let codes: Vec<_> = found.0.iter().map(|f| (f.rule.code, f.severity.as_str())).collect();
         assert_eq!(codes, [("M303", "warning"), ("M101", "warning")]);
-        let unknown = [("M998".to_string(), crate::sql::lint::Severity::Off)].into_iter().collect();
+        let unknown = [("M998".to_string(), crate::sql::lint::Severity::Off)];
         assert!(Settings::for_dialect(PG)
             .configure(&unknown)
             .unwrap_err()
             .to_string()
             .contains("`M998` is not a lint rule"));
+        // The workspace's entries come first and the package's last: the
+        // package's wins whichever way each names the rule.
+        let both = [
+            ("prefer-identity".to_string(), crate::sql::lint::Severity::Off),
+            ("M301".to_string(), crate::sql::lint::Severity::Error),
+        ];
+        let settings = Settings::for_dialect(PG).configure(&both).expect("known rules");
+        assert_eq!(settings.severity(&super::rules::PREFER_IDENTITY), crate::sql::lint::Severity::Error);
     }
 
     #[test]

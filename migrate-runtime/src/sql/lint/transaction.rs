@@ -52,9 +52,11 @@ pub(crate) fn lint(revision: &Revision, section: &Section, report: &mut Report<'
                 "`PRAGMA foreign_keys` has no effect inside the revision's transaction".to_string(),
             );
         } else if let Some((kind, value)) = new_enum_value(tokens) {
-            let later = statements[index + 1..]
-                .iter()
-                .find(|(_, _, later)| later.contains(&Token::Str(value.clone())));
+            // Another `ADD VALUE` of the same label (to another type) is not
+            // a use of this one.
+            let later = statements[index + 1..].iter().find(|(_, _, later)| {
+                new_enum_value(later).is_none() && later.contains(&Token::Str(value.clone()))
+            });
             if let Some((use_line, _, _)) = later {
                 found(
                     &rules::ENUM_VALUE_USED,
@@ -274,6 +276,8 @@ mod tests {
         // Added but not used before the commit: fine since PostgreSQL 12.
         clean("ALTER TYPE mood ADD VALUE 'meh';\nUPDATE person SET mood = 'ok';");
         clean("ALTER TYPE public.\"Mood\" ADD VALUE 'x'; ALTER TYPE public.\"Mood\" ADD VALUE 'y';");
+        // The same label added to two types is two additions, not a use.
+        clean("ALTER TYPE a ADD VALUE 'archived';\nALTER TYPE b ADD VALUE 'archived';");
     }
 
     #[test]
