@@ -52,6 +52,12 @@ impl Package {
 
     /// Reads and validates the package's chain, through the cache of parsed
     /// revisions when there is a place for it.
+    /// The lint for the package's database with its severities.
+    pub fn lint_settings(&self) -> Result<migrate_runtime::sql::lint::Settings> {
+        let settings = migrate_runtime::sql::lint::Settings::for_dialect(self.config.dialect);
+        settings.configure(&self.config.lint).with_context(|| format!("package `{}`", self.name))
+    }
+
     pub fn load(&self) -> Result<Graph> {
         let loader = Loader::new(&self.root, &self.config.folder);
         let loader = match &self.revisions_cache {

@@ -17,7 +17,7 @@ use crate::db;
 use crate::output::{paint, print, print_error, print_json, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use migrate_runtime::apply::State;
 use migrate_runtime::chain::combine;
 use migrate_runtime::sql::lint;
@@ -210,9 +210,7 @@ enum Lint {
 /// for [`Lint::Unshipped`] (the schema is still followed through them).
 fn lint_chain(package: &Package, graph: &Graph, scope: Lint) -> Result<lint::Findings> {
     let context = || format!("package `{}`", package.name);
-    let settings = lint::Settings::for_dialect(package.config.dialect)
-        .configure(&package.config.lint)
-        .with_context(context)?;
+    let settings = package.lint_settings()?;
     let mut findings = match lint::check(graph.revisions(), &settings) {
         Ok(findings) | Err(findings) => findings,
     };

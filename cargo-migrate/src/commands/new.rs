@@ -103,9 +103,8 @@ fn mark_lint_findings(package: &Package, graph: &Graph, new: &mut NewRevision) -
     let path = package.config.folder.join(new.file_name());
     let revision = migrate_runtime::chain::parse_revision(&path, &new.render())?;
     let Some(first_line) = revision.upgrade.first().map(|s| s.first_line) else { return Ok(String::new()) };
-    let settings = lint::Settings::for_dialect(package.config.dialect).configure(&package.config.lint)?;
-    let chain: Vec<_> = graph.revisions().iter().cloned().chain([revision]).collect();
-    let findings = match lint::check(&chain, &settings) {
+    let settings = package.lint_settings()?;
+    let findings = match lint::check(graph.revisions().iter().chain([&revision]), &settings) {
         Ok(findings) | Err(findings) => findings,
     };
     let mut lines: Vec<String> = new.upgrade.lines().map(str::to_string).collect();

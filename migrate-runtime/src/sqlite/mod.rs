@@ -235,8 +235,7 @@ impl<'a> SqliteMigrator<'a> {
             ensure_empty_or_baseline(&user_tables(tx, options)?, options)?;
         }
         format::create_or_upgrade(tx, options)?;
-        let state = State::new(self.graph, read_rows(tx, options)?)
-            .with_other_packages(&options.package, read_other_packages(tx, options)?);
+        let state = read_state(tx, self.graph, options)?;
         let revs = match state.plan_from_start(run.direction, run.target, &mut run.start, options, DIALECT) {
             Err(ApplyError::Dirty { revision, progress }) if ProgressMark::stored_in_progress(&progress) => {
                 // Another migrator may be running it right now: wait for
@@ -288,10 +287,13 @@ enum Planned {
     Finished,
 }
 
-/// The history rows, this package's and the others', over the graph.
+/// The history rows, this package's and the others', over the graph. The
+/// table's format is looked up once for both reads: this runs on every
+/// start-up.
 fn read_state<'g>(conn: &Connection, graph: &'g Graph, options: &Options) -> Result<State<'g>, ApplyError> {
-    Ok(State::new(graph, read_rows(conn, options)?)
-        .with_other_packages(&options.package, read_other_packages(conn, options)?))
+    let Some(format) = format::readable(conn, options)? else { return Ok(State::new(graph, Vec::new())) };
+    Ok(State::new(graph, rows_in(conn, options, format)?)
+        .with_other_packages(&options.package, other_packages_in(conn, options, format)?))
 }
 
 /// Applies or reverts one revision, committing `tx` as it goes.
@@ -558,7 +560,14 @@ fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Re
 }
 
 fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
-    let Some(format) = format::readable(conn, options)? else { return Ok(Vec::new()) };
+    match format::readable(conn, options)? {
+        Some(format) => rows_in(conn, options, format),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// This package's rows of a history table in `format`.
+fn rows_in(conn: &Connection, options: &Options, format: u32) -> Result<Vec<AppliedRevision>, ApplyError> {
     let mut statement =
         conn.prepare(&history::select_sql(DIALECT, &options.history_table, format)).map_err(database)?;
     let rows = statement
@@ -580,11 +589,12 @@ fn read_rows(conn: &Connection, options: &Options) -> Result<Vec<AppliedRevision
     rows.collect::<Result<_, _>>().map_err(database)
 }
 
-fn read_other_packages(
+/// The other packages' rows of a history table in `format`.
+fn other_packages_in(
     conn: &Connection,
     options: &Options,
+    format: u32,
 ) -> Result<Vec<OtherPackageRevision>, ApplyError> {
-    let Some(format) = format::readable(conn, options)? else { return Ok(Vec::new()) };
     let sql = history::select_others_sql(DIALECT, &options.history_table, format);
     let mut statement = conn.prepare(&sql).map_err(database)?;
     let rows = statement

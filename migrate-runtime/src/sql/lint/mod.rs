@@ -130,10 +130,13 @@ impl Settings {
 /// [`Graph::revisions`](crate::chain::Graph::revisions) gives them) and
 /// returns every finding not turned off or allowed: `Ok` with the
 /// warnings when there is no error, `Err` with every finding otherwise.
-pub fn check(revisions: &[Revision], settings: &Settings) -> Result<Findings, Findings> {
+pub fn check<'r>(
+    revisions: impl IntoIterator<Item = &'r Revision>,
+    settings: &Settings,
+) -> Result<Findings, Findings> {
     let mut schema = known::Schema::default();
     let mut findings: Vec<Finding> =
-        revisions.iter().flat_map(|revision| lint_revision(revision, settings, &mut schema)).collect();
+        revisions.into_iter().flat_map(|revision| lint_revision(revision, settings, &mut schema)).collect();
     findings.sort_by(|a, b| (&a.at, a.column).cmp(&(&b.at, b.column)));
     let findings = Findings(findings);
     if findings.has_errors() {
