@@ -3,8 +3,9 @@
 
 use crate::output::{paint, BOLD, ID, TAG};
 use migrate_runtime::chain::{Graph, Rev};
-use migrate_runtime::model::{Revision, TransactionMode};
+use migrate_runtime::model::{ChainError, Revision, TransactionMode};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// A revision as `--format json` prints it.
 #[derive(Debug, Serialize)]
@@ -39,7 +40,7 @@ pub struct SectionView<'a> {
     pub dialect: Option<&'static str>,
     pub line: usize,
     pub checksum: &'a str,
-    pub sql: &'a str,
+    pub sql: Cow<'a, str>,
 }
 
 impl<'a> RevisionView<'a> {
@@ -64,22 +65,25 @@ impl<'a> RevisionView<'a> {
         }
     }
 
-    pub fn with_sql(mut self, revision: &'a Revision) -> RevisionView<'a> {
+    /// With the sections' SQL, read from the revision's file.
+    pub fn with_sql(mut self, revision: &'a Revision) -> Result<RevisionView<'a>, ChainError> {
         let sections = |list: &'a [migrate_runtime::model::Section]| {
             list.iter()
-                .map(|s| SectionView {
-                    dialect: s.dialect.map(|d| d.as_str()),
-                    line: s.first_line,
-                    checksum: &s.checksum,
-                    sql: &s.sql,
+                .map(|s| {
+                    Ok(SectionView {
+                        dialect: s.dialect.map(|d| d.as_str()),
+                        line: s.first_line,
+                        checksum: &s.checksum,
+                        sql: s.sql()?,
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, ChainError>>()
         };
         self.sql = Some(SqlView {
-            upgrade: sections(&revision.upgrade),
-            downgrade: revision.downgrade.as_deref().map(sections),
+            upgrade: sections(&revision.upgrade)?,
+            downgrade: revision.downgrade.as_deref().map(sections).transpose()?,
         });
-        self
+        Ok(self)
     }
 
     /// `(head) (mergepoint) (branch: feature)` style tags.
@@ -145,7 +149,7 @@ impl<'a> RevisionView<'a> {
         for (kind, section) in sections.chain(downgrades) {
             let dialect = section.dialect.map(|d| format!(" {d}")).unwrap_or_default();
             out += &paint(TAG, &format!("-- migrate:{kind}{dialect}\n"));
-            out += section.sql;
+            out += &section.sql;
             out += "\n\n";
         }
         out

@@ -89,7 +89,7 @@ async fn run_floor(graph: &Graph, url: &str) -> Duration {
         let batch = format!(
             "BEGIN;\n{}\nINSERT INTO floor_history VALUES ('bench', '{}', '{}');\nCOMMIT;",
             // Ids and checksums are hexadecimal: nothing to escape.
-            section.sql,
+            section.sql().expect("readable"),
             revision.id,
             section.checksum
         );

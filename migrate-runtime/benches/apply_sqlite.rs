@@ -53,7 +53,7 @@ fn run_floor(graph: &Graph, path: &Path) -> Duration {
     .expect("history table");
     for revision in graph.revisions() {
         let tx = conn.transaction().expect("begin");
-        tx.execute_batch(&revision.upgrade[0].sql).expect("sql");
+        tx.execute_batch(&revision.upgrade[0].sql().expect("readable")).expect("sql");
         tx.execute(
             "INSERT INTO floor_history (package, revision, checksum) VALUES ('bench', ?1, ?2)",
             [&revision.id, &revision.upgrade[0].checksum],

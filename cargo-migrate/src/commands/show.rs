@@ -9,7 +9,7 @@ use anyhow::Result;
 pub fn run(cx: &Context, args: ShowArgs) -> Result<()> {
     let (_, graph) = cx.chain()?;
     let rev = single(graph, &args.rev)?;
-    let view = RevisionView::new(graph, rev).with_sql(graph.revision(rev));
+    let view = RevisionView::new(graph, rev).with_sql(graph.revision(rev))?;
     if cx.json() {
         return print_json(&view);
     }

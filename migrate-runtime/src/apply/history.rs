@@ -11,9 +11,11 @@
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use crate::apply::RepairMark;
+use crate::model::error::ChainError;
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use crate::model::Direction;
 use crate::sql::split::{split_statements, Statement};
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -44,19 +46,20 @@ pub struct AppliedRevision {
 
 impl AppliedRevision {
     /// The row a revision gets when applied (or stamped) for `dialect`.
-    pub fn for_revision(revision: &Revision, dialect: Dialect) -> AppliedRevision {
-        AppliedRevision {
+    pub fn for_revision(revision: &Revision, dialect: Dialect) -> Result<AppliedRevision, ChainError> {
+        let downgrade = revision.downgrade_for(dialect).map(Section::sql).transpose()?;
+        Ok(AppliedRevision {
             revision: revision.id.clone(),
             parents: revision.parents.clone(),
             depends_on: revision.depends_on.iter().map(ToString::to_string).collect(),
             checksum: revision.upgrade_for(dialect).map(|s| s.checksum.clone()).unwrap_or_default(),
             message: revision.message.clone(),
-            downgrade_sql: revision.downgrade_for(dialect).map(|s| s.sql.clone()),
+            downgrade_sql: downgrade.map(Cow::into_owned),
             transactional: revision.transaction == TransactionMode::Single,
             applied_at: String::new(),
             execution_ms: None,
             dirty: None,
-        }
+        })
     }
 }
 
@@ -199,11 +202,12 @@ pub(crate) fn failed_before_any_change(mark: &ProgressMark, sql: &str) -> bool {
     mark.statement == 1 && !concurrently
 }
 
-pub(crate) fn marked_statements(
+pub(crate) fn marked_statements<'s>(
     direction: Direction,
     section: &Section,
-) -> Vec<(ProgressMark, Statement<'_>)> {
-    let statements: Vec<_> = split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+    sql: &'s str,
+) -> Vec<(ProgressMark, Statement<'s>)> {
+    let statements: Vec<_> = split_statements(sql).into_iter().filter(|s| !s.is_empty()).collect();
     let of = statements.len();
     let mark = |k: usize, statement: &Statement<'_>| ProgressMark {
         direction,
@@ -573,9 +577,9 @@ mod tests {
     #[test]
     fn marks_count_statements_and_file_lines() {
         let sql = "CREATE INDEX a ON t (x);\n\n-- why\nCREATE INDEX b\n  ON t (y);\n";
-        let section = Section { dialect: None, sql: sql.to_string(), first_line: 7, checksum: String::new() };
+        let section = Section::new(None, 7, sql.to_string());
         let marks: Vec<String> =
-            marked_statements(Downgrade, &section).iter().map(|(mark, _)| mark.to_string()).collect();
+            marked_statements(Downgrade, &section, sql).iter().map(|(mark, _)| mark.to_string()).collect();
         assert_eq!(
             marks,
             ["downgrade at statement 1 of 2 (line 7)", "downgrade at statement 2 of 2 (line 10)"]

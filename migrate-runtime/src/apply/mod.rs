@@ -136,8 +136,8 @@ impl Step {
 
 /// How many statements a section runs: the `n` of progress marks such as
 /// `at statement 2 of n`.
-pub(crate) fn count_statements(section: &Section) -> usize {
-    split_statements(&section.sql).iter().filter(|s| !s.is_empty()).count()
+pub(crate) fn count_statements(sql: &str) -> usize {
+    split_statements(sql).iter().filter(|s| !s.is_empty()).count()
 }
 
 /// Runs `section` statement by statement through `execute`, turning a
@@ -148,7 +148,7 @@ pub(crate) fn run_section<E: std::fmt::Display>(
     section: &Section,
     mut execute: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), ApplyError> {
-    for statement in split_statements(&section.sql) {
+    for statement in split_statements(&section.sql()?) {
         if statement.is_empty() {
             continue;
         }

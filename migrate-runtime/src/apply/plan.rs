@@ -10,7 +10,6 @@ use crate::apply::history::{AppliedRevision, OtherPackageRevision};
 use crate::apply::{Direction, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{self, Target};
-use crate::model::checksum::sql_checksum;
 use crate::model::error::ApplyError;
 use crate::model::location::Location;
 use crate::model::revision::{Dependency, Dialect, Revision, Section};
@@ -345,12 +344,7 @@ fn stand_in_dependency(stored: &str, known: &HashMap<&str, ()>) -> Option<Depend
 }
 
 fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
-    let section = |sql: &str| Section {
-        dialect: None,
-        sql: sql.to_string(),
-        first_line: 1,
-        checksum: sql_checksum(sql),
-    };
+    let section = |sql: &str| Section::new(None, 1, sql.to_string());
     Revision {
         id: row.revision.clone(),
         parents: row.parents.iter().filter(|p| known.contains_key(p.as_str())).cloned().collect(),

@@ -48,7 +48,10 @@ pub fn downgrade_script(
 ) -> Result<String, ApplyError> {
     let mut script = format!("-- cargo-migrate: downgrade package {} ({dialect})\n", options.package);
     let applied = graph.ancestors(from);
-    let rows = applied.iter().map(|r| AppliedRevision::for_revision(graph.revision(r), dialect)).collect();
+    let rows = applied
+        .iter()
+        .map(|r| AppliedRevision::for_revision(graph.revision(r), dialect))
+        .collect::<Result<_, _>>()?;
     let state = State::new(graph, rows);
     to.check_direction(to_text, Direction::Downgrade, graph)?;
     for rev in state.downgrade_plan(to_text, to, dialect)? {
@@ -82,9 +85,9 @@ fn upgrade_text(
     opening: Opening,
 ) -> Result<String, ApplyError> {
     let section = revision.upgrade_section(dialect)?;
-    let row = AppliedRevision::for_revision(revision, dialect);
+    let row = AppliedRevision::for_revision(revision, dialect)?;
     let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
-    Ok(step(revision, dialect, options, Direction::Upgrade, section, &insert, opening))
+    step(revision, dialect, options, Direction::Upgrade, section, &insert, opening)
 }
 
 /// One revision's downgrade with the deletion of its history row.
@@ -115,7 +118,7 @@ fn downgrade_text(
 ) -> Result<String, ApplyError> {
     let section = revision.downgrade_section(dialect)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
-    Ok(step(revision, dialect, options, Direction::Downgrade, section, &delete, opening))
+    step(revision, dialect, options, Direction::Downgrade, section, &delete, opening)
 }
 
 /// How a PostgreSQL revision's transaction begins in the text: opened with
@@ -143,8 +146,8 @@ fn step(
     section: &Section,
     history_sql: &str,
     opening: Opening,
-) -> String {
-    let sql = &section.sql;
+) -> Result<String, ApplyError> {
+    let sql = section.sql()?;
     let parents =
         if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
     let word = match direction {
@@ -162,7 +165,7 @@ fn step(
         out += &unguarded_note(dialect);
     }
     // As the SQLite engine does (see `sql::pragmas`).
-    let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, section);
+    let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, &sql);
     if keys_off {
         out += "PRAGMA foreign_keys = OFF;\n";
     }
@@ -183,8 +186,8 @@ fn step(
         out += &format!("SET lock_timeout = '{timeout}';\n");
     }
     if !sql.trim().is_empty() {
-        out += sql;
-        out += if ends_with_terminator(sql) { "\n" } else { "\n;\n" };
+        out += &sql;
+        out += if ends_with_terminator(&sql) { "\n" } else { "\n;\n" };
     }
     out += history_sql;
     out += ";\n";
@@ -199,7 +202,7 @@ fn step(
     if keys_off {
         out += "PRAGMA foreign_keys = ON;\n";
     }
-    out
+    Ok(out)
 }
 
 /// What a `transaction: none` revision's text lacks next to a live run:

@@ -1,6 +1,6 @@
 //! The parsed-revisions cache behind [`crate::chain::Loader::cache`]: each
-//! revision file's parsed [`Revision`] (header, sections, checksums), kept in
-//! one file and used again while the file's [`Stamp`] (size, modification
+//! revision file's parsed [`Revision`] (header, checksums, and where each
+//! section's SQL is in the file, not the SQL), kept in one file and used again while the file's [`Stamp`] (size, modification
 //! and change times in nanoseconds, inode and device) is the same. A file
 //! that changed, appeared or was renamed has another stamp or name and is
 //! read again; one that went is dropped. Anything wrong with the cache file
@@ -13,17 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Bumped whenever the cache file's layout or the parser's output changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// A file changed this recently may change again within the same clock
 /// tick of its recorded times (coarse on some file systems) without its
 /// stamp changing: it is parsed again next time rather than kept (git's
-/// "racy clean" rule).
+/// "racy clean" rule). The SQL read when a section runs is checked against
+/// the checksum kept here, so even a change the stamp missed never runs.
 const SETTLE: Duration = Duration::from_secs(2);
-
-/// Files larger than this are parsed every time instead of being copied
-/// into the cache, whose every reader would then pay for them.
-pub(crate) const LARGEST_CACHED: u64 = 256 * 1024;
 
 /// One version of a file, told apart without reading it. The change time
 /// (`ctime`) cannot be set back by users, so an edit that restores the
@@ -66,7 +63,7 @@ impl Stamp {
     fn settled(&self, now: SystemTime) -> bool {
         let Ok(now) = now.duration_since(UNIX_EPOCH) else { return false };
         let limit = i64::try_from(now.saturating_sub(SETTLE).as_nanos()).unwrap_or(i64::MAX);
-        self.modified.max(self.changed) < limit && self.size <= LARGEST_CACHED
+        self.modified.max(self.changed) < limit
     }
 }
 
@@ -75,7 +72,7 @@ struct CacheFile<E> {
     format: u32,
     /// The binary that wrote it: another build may parse differently.
     build: String,
-    /// The folder as given to the loader: revisions carry paths under it.
+    /// The folder as the loader read it: sections name files in it.
     folder: PathBuf,
     /// Sorted by name, like the folder's listing.
     entries: Vec<E>,

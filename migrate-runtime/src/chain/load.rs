@@ -9,7 +9,7 @@
 
 use crate::chain::cache::{self, Cache, Stamp};
 use crate::chain::graph::Graph;
-use crate::chain::parse::parse_revision;
+use crate::chain::parse::{parse_file, parse_revision};
 use crate::model::error::{ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::Revision;
@@ -76,17 +76,19 @@ impl Loader {
         Graph::build(revisions)
     }
 
+    /// Parses a file as it reads it: its sections stay in the file.
     fn read_and_parse(&self, listed: &Listed) -> Result<Revision, ChainErrors> {
-        let path = self.folder.join(&listed.name);
-        let text = checked_metadata(listed, &path).and_then(|meta| read_text(listed, &path, &meta))?;
-        parse_revision(&path, &text)
+        let shown = self.folder.join(&listed.name);
+        checked_metadata(listed, &shown)?;
+        parse_file(&shown, &listed.entry.path(), MAX_FILE_SIZE)
     }
 
     /// Stamps every file, takes the unchanged ones from the cache, parses
     /// the rest, and rewrites the cache when anything changed.
     fn parse_cached(&self, names: &[Listed], file: &Path) -> Result<Vec<Revision>, ChainErrors> {
         let stamps = collect(parallel_map(names, |name| self.stamp(name)))?;
-        let mut cache = Cache::open(file, &self.folder);
+        let place = self.package_root.join(&self.folder);
+        let mut cache = Cache::open(file, &place);
         let cached: Vec<Option<Revision>> = names
             .iter()
             .zip(&stamps)
@@ -105,7 +107,7 @@ impl Loader {
             let named = names.iter().zip(stamps).zip(&revisions);
             let files: Vec<_> =
                 named.filter_map(|((l, stamp), r)| Some((l.name.to_str()?, stamp, r))).collect();
-            cache::save(file, &self.folder, &files);
+            cache::save(file, &place, &files);
         }
         Ok(revisions)
     }
@@ -156,7 +158,10 @@ struct Listed {
 fn list_names(package_root: &Path, folder: &Path) -> Result<Vec<Listed>, ChainErrors> {
     let unreadable =
         |e: std::io::Error| ChainError::Unreadable { at: Location::file(folder), reason: e.to_string() };
-    let entries = std::fs::read_dir(package_root.join(folder)).map_err(unreadable)?;
+    // Absolute, so each entry's path is: a loaded revision reads its SQL
+    // through it later, wherever the process's working folder is by then.
+    let absolute = std::path::absolute(package_root.join(folder)).map_err(unreadable)?;
+    let entries = std::fs::read_dir(absolute).map_err(unreadable)?;
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(unreadable)?;
@@ -397,5 +402,46 @@ mod tests {
         let second = "-- revision: b2\n-- revises: a1\n\n-- migrate:upgrade\nCREATE TABLE u (id INT);\n";
         std::fs::write(dir.path().join("migrations/b2_u.sql"), second).expect("revision");
         assert_eq!(loader.load().expect("graph").len(), 2);
+    }
+
+    /// Each section as `(dialect, first line, checksum, SQL)`.
+    fn sections(revision: &Revision) -> Vec<(Option<crate::Dialect>, usize, String, String)> {
+        let all = revision.upgrade.iter().chain(revision.downgrade.iter().flatten());
+        all.map(|s| (s.dialect, s.first_line, s.checksum.clone(), s.sql().expect("readable").into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_read_line_by_line_parses_as_its_text_does() {
+        let texts = [
+            "-- revision: a1\n\n-- migrate:upgrade\nCREATE TABLE t (id INT);\n",
+            "\u{feff}-- revision: a1\r\n-- migrate:upgrade\r\n\r\n  SELECT 1;  \r\n\r\nSELECT 2;\t \r\n\r\n-- migrate:downgrade\r\n",
+            "-- revision: a1\r-- migrate:upgrade sqlite\rSELECT 'é';\r-- migrate:upgrade\n  \n\tSELECT 2;\n\n\n",
+            "-- revision: a1\n-- migrate:upgrade\n\n\n-- migrate:downgrade\nDROP TABLE t;",
+            "-- revision: a1\n-- migrate:upgrade\n\u{feff}SELECT 1;\n-- migrate:downgrade\n\u{feff}\n",
+        ];
+        for text in texts {
+            let dir = tempfile::tempdir().expect("temporary folder");
+            std::fs::create_dir(dir.path().join("migrations")).expect("migrations");
+            std::fs::write(dir.path().join("migrations/a1_t.sql"), text).expect("revision");
+            let loaded = load_graph(dir.path(), "migrations".as_ref()).expect("graph");
+            let parsed = parse_revision("migrations/a1_t.sql".as_ref(), text).expect("revision");
+            assert_eq!(sections(&loaded.revisions()[0]), sections(&parsed), "{text:?}");
+            assert_eq!(loaded.revisions()[0].location, parsed.location);
+        }
+    }
+
+    #[test]
+    fn sql_that_changed_after_loading_is_refused_not_run() {
+        let dir = package();
+        let graph = load_graph(dir.path(), "migrations".as_ref()).expect("graph");
+        let section = &graph.revisions()[0].upgrade[0];
+        assert_eq!(section.sql().expect("unchanged"), "CREATE TABLE t (id INT);");
+        std::fs::write(dir.path().join("migrations/a1_t.sql"), REVISION.replace("INT", "TEXT"))
+            .expect("edit");
+        let error = section.sql().expect_err("changed");
+        assert!(error.to_string().ends_with("a1_t.sql:4: the file changed while this command ran (its SQL is no longer what was loaded and checked): run the command again"), "{error}");
+        std::fs::remove_file(dir.path().join("migrations/a1_t.sql")).expect("remove");
+        assert!(matches!(section.sql(), Err(ChainError::Unreadable { .. })));
     }
 }

@@ -5,15 +5,18 @@
 //! `-- migrate:upgrade` or `-- migrate:downgrade`, each optionally followed by
 //! a dialect (`-- migrate:upgrade postgres`).
 
-use crate::model::checksum::{normalise, sql_checksum};
+use crate::model::checksum::{hex, normalise};
 use crate::model::error::{ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::{
     validate_id, validate_label, Dependency, Dialect, LintAllow, Revision, Section, TransactionMode,
 };
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::ops::Range;
+use std::io::Read;
 use std::path::Path;
+
+mod lines;
 
 const KNOWN_KEYS: [&str; 8] =
     ["revision", "revises", "message", "created", "depends-on", "branch", "transaction", "lint"];
@@ -32,19 +35,55 @@ const KNOWN_KEYS: [&str; 8] =
 /// assert_eq!(revision.upgrade[0].first_line, 5);
 /// ```
 pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ChainErrors> {
-    let mut parser = Parser { file: Location::file(path), errors: Vec::new() };
-    // A stray `notes.txt` is one finding, not four: its text is not parsed.
-    let Some(file_prefix) = parser.file_prefix(path) else { return Err(ChainErrors(parser.errors)) };
     let text = normalise(text);
-    let (header, sections) = parser.split(&text);
-    let revision = parser.revision(header, sections, &file_prefix, &text);
-    match revision {
-        Some(revision) if parser.errors.is_empty() => Ok(revision),
-        _ => {
-            parser.errors.sort_by(|a, b| a.location().cmp(b.location()));
-            Err(ChainErrors(parser.errors))
+    let Some(mut parser) = Parser::new(path) else { return Err(not_a_revision_file(path)) };
+    let mut offset = 0;
+    for line in text.split('\n') {
+        parser.line(line, offset);
+        offset += line.len() as u64 + 1;
+    }
+    let sql = |body: &BodyBuilder| text[usize_of(body.start)..usize_of(body.end)].to_string();
+    parser.finish(|body| Section::with_checksum(body.dialect, body.first_line(), body.checksum(), sql(body)))
+}
+
+/// Parses the revision file at `path` (named `shown` in the result and in
+/// errors) as it is read, line by line: however large the file, only a
+/// line and the header are held, and its sections stay in the file
+/// ([`Section::sql`] reads them when they run). At most `limit` bytes are
+/// read, even from a file that grows meanwhile.
+pub(crate) fn parse_file(shown: &Path, path: &Path, limit: u64) -> Result<Revision, ChainErrors> {
+    let Some(mut parser) = Parser::new(shown) else { return Err(not_a_revision_file(shown)) };
+    let at = || Location::file(shown);
+    let unreadable = |e: std::io::Error| ChainError::Unreadable { at: at(), reason: e.to_string() };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file.take(limit + 1));
+    let read = lines::for_each(&mut reader, |line, offset| parser.line(line, offset));
+    match read {
+        Ok(size) if size > limit => Err(ChainError::TooLarge { at: at(), size, limit }.into()),
+        Ok(_) => parser.finish(|body| {
+            Section::stays_in_file(
+                body.dialect,
+                body.first_line(),
+                body.checksum(),
+                path,
+                body.start..body.end,
+            )
+        }),
+        Err(lines::Error::Io(e)) => Err(unreadable(e).into()),
+        Err(lines::Error::NotUtf8 { line }) => {
+            Err(ChainError::Unreadable { at: at().at_line(line), reason: "not UTF-8 text".to_string() }
+                .into())
         }
     }
+}
+
+fn not_a_revision_file(path: &Path) -> ChainErrors {
+    // A stray `notes.txt` is one finding, not four: its text is not parsed.
+    ChainErrors(vec![ChainError::NotARevisionFile { at: Location::file(path) }])
+}
+
+fn usize_of(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
 /// The id part of a revision file name (`3f2a9c1b7d4e_add.sql` →
@@ -55,79 +94,182 @@ pub fn file_id(file_name: &str) -> Option<&str> {
     (!id.is_empty()).then_some(id)
 }
 
-struct HeaderLine<'a> {
+struct HeaderLine {
     line: usize,
-    key: &'a str,
-    value: &'a str,
+    key: String,
+    value: String,
 }
 
-struct RawSection<'a> {
-    kind: &'a str,
-    dialect: Option<Dialect>,
+struct RawSection {
+    kind: SectionKind,
     line: usize,
-    /// The lines after the marker, as one byte range of the file's text (not
-    /// a list of lines: a 50 MB section would need millions of them).
-    body: Range<usize>,
+    body: BodyBuilder,
     /// The marker was reported as invalid: the body is swallowed (so it is
     /// not mistaken for header lines or for the previous section's SQL) and
     /// then dropped.
     invalid: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SectionKind {
+    Upgrade,
+    Downgrade,
+    Unknown,
+}
+
+impl SectionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::Upgrade => "upgrade",
+            SectionKind::Downgrade => "downgrade",
+            SectionKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// A section's body as its lines go by: where its SQL starts and ends in
+/// the file, and the SQL's checksum, computed without keeping the SQL.
+/// The SQL is the body without its leading blank lines and its trailing
+/// white space.
+struct BodyBuilder {
+    dialect: Option<Dialect>,
+    /// Line of the marker.
+    marker_line: usize,
+    leading_blank: usize,
+    /// Offset of the first line that is not blank, once seen.
+    started: bool,
+    start: u64,
+    /// Offset just after the last character that is not white space.
+    end: u64,
+    hasher: Sha256,
+    /// White space after the last hashed character: hashed only if more
+    /// SQL follows it, since the SQL's trailing white space is not part of it.
+    pending: String,
+}
+
+impl BodyBuilder {
+    fn new(dialect: Option<Dialect>, marker_line: usize) -> BodyBuilder {
+        BodyBuilder {
+            dialect,
+            marker_line,
+            leading_blank: 0,
+            started: false,
+            start: 0,
+            end: 0,
+            hasher: Sha256::new(),
+            pending: String::new(),
+        }
+    }
+
+    fn line(&mut self, line: &str, offset: u64) {
+        let content = line.trim_end();
+        if !self.started {
+            if content.is_empty() {
+                self.leading_blank += 1;
+                return;
+            }
+            self.started = true;
+            (self.start, self.end) = (offset, offset);
+        }
+        if !content.is_empty() {
+            // The checksum of SQL drops a leading byte-order mark (see
+            // `sql_checksum`), even one that starts a section.
+            let first = self.end == self.start;
+            let hashed = if first { content.strip_prefix('\u{feff}').unwrap_or(content) } else { content };
+            self.hasher.update(self.pending.as_bytes());
+            self.pending.clear();
+            self.hasher.update(hashed.as_bytes());
+            self.end = offset + content.len() as u64;
+        }
+        self.pending.push_str(&line[content.len()..]);
+        self.pending.push('\n');
+    }
+
+    /// The file's line on which the SQL starts; for an empty section, the
+    /// line after its marker (not past the end of the file).
+    fn first_line(&self) -> usize {
+        let skipped = if self.started { self.leading_blank } else { 0 };
+        self.marker_line + 1 + skipped
+    }
+
+    fn checksum(&self) -> String {
+        hex(&self.hasher.clone().finalize())
+    }
+}
+
 struct Parser {
     file: Location,
     errors: Vec<ChainError>,
+    file_prefix: String,
+    header: Vec<HeaderLine>,
+    sections: Vec<RawSection>,
+    reported_stray_sql: bool,
+    /// Number of the line being read.
+    number: usize,
 }
 
 impl Parser {
+    /// A parser for the file at `path`, or `None` when its name is not a
+    /// revision file's.
+    fn new(path: &Path) -> Option<Parser> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let file_prefix = file_id(name)?.to_string();
+        Some(Parser {
+            file: Location::file(path),
+            errors: Vec::new(),
+            file_prefix,
+            header: Vec::new(),
+            sections: Vec::new(),
+            reported_stray_sql: false,
+            number: 0,
+        })
+    }
+
     fn error(&mut self, error: ChainError) {
         self.errors.push(error);
     }
 
-    fn file_prefix(&mut self, path: &Path) -> Option<String> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let id = file_id(name).map(str::to_owned);
-        if id.is_none() {
-            self.error(ChainError::NotARevisionFile { at: self.file.clone() });
+    /// Takes the next line (without its line ending), which starts at
+    /// byte `offset` of the file.
+    fn line(&mut self, line: &str, offset: u64) {
+        self.number += 1;
+        let number = self.number;
+        if let Some(marker) = section_marker(line) {
+            let section = self.section_start(marker, number);
+            self.sections.push(section);
+            return;
         }
-        id
+        if let Some(section) = self.sections.last_mut() {
+            section.body.line(line, offset);
+            return;
+        }
+        match self.header_line(line, number) {
+            Some(Ok(entry)) => self.header.push(entry),
+            Some(Err(())) if !self.reported_stray_sql => {
+                self.reported_stray_sql = true;
+                self.error(ChainError::SqlBeforeSection { at: self.file.at_line(number) });
+            }
+            _ => {}
+        }
     }
 
-    /// Splits the text into header lines and raw sections.
-    fn split<'a>(&mut self, text: &'a str) -> (Vec<HeaderLine<'a>>, Vec<RawSection<'a>>) {
-        let mut header = Vec::new();
-        let mut sections: Vec<RawSection<'a>> = Vec::new();
-        let mut reported_stray_sql = false;
-        let mut offset = 0;
-        for (index, line) in text.split('\n').enumerate() {
-            let number = index + 1;
-            let start = offset;
-            offset += line.len() + 1;
-            if let Some(marker) = section_marker(line) {
-                let mut section = self.section_start(marker, number);
-                let body_start = offset.min(text.len());
-                section.body = body_start..body_start;
-                sections.push(section);
-                continue;
-            }
-            if let Some(section) = sections.last_mut() {
-                section.body.end = start + line.len();
-                continue;
-            }
-            match self.header_line(line, number) {
-                Some(Ok(entry)) => header.push(entry),
-                Some(Err(())) if !reported_stray_sql => {
-                    reported_stray_sql = true;
-                    self.error(ChainError::SqlBeforeSection { at: self.file.at_line(number) });
-                }
-                _ => {}
+    /// The revision, or every problem found, once every line was read;
+    /// `section` makes a section of each finished body.
+    fn finish(mut self, section: impl Fn(&BodyBuilder) -> Section) -> Result<Revision, ChainErrors> {
+        let header = std::mem::take(&mut self.header);
+        let sections = std::mem::take(&mut self.sections);
+        let revision = self.revision(&header, sections, section);
+        match revision {
+            Some(revision) if self.errors.is_empty() => Ok(revision),
+            _ => {
+                self.errors.sort_by(|a, b| a.location().cmp(b.location()));
+                Err(ChainErrors(self.errors))
             }
         }
-        (header, sections)
     }
 
     /// `None` for blank lines and free comments, `Err` for SQL.
-    fn header_line<'a>(&mut self, line: &'a str, number: usize) -> Option<Result<HeaderLine<'a>, ()>> {
+    fn header_line(&mut self, line: &str, number: usize) -> Option<Result<HeaderLine, ()>> {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             return None;
@@ -137,9 +279,11 @@ impl Parser {
         };
         let comment = comment.trim();
         match comment.split_once(':') {
-            Some((key, value)) if is_key_like(key) => {
-                Some(Ok(HeaderLine { line: number, key: key.trim(), value: value.trim() }))
-            }
+            Some((key, value)) if is_key_like(key) => Some(Ok(HeaderLine {
+                line: number,
+                key: key.trim().to_string(),
+                value: value.trim().to_string(),
+            })),
             _ => {
                 let first_word = comment.split_whitespace().next().unwrap_or_default();
                 if KNOWN_KEYS.contains(&first_word) {
@@ -151,11 +295,15 @@ impl Parser {
         }
     }
 
-    fn section_start<'a>(&mut self, marker: &'a str, line: usize) -> RawSection<'a> {
+    fn section_start(&mut self, marker: &str, line: usize) -> RawSection {
         let mut words = marker.split_whitespace();
-        let kind = words.next().unwrap_or_default();
-        let mut section = RawSection { kind, dialect: None, line, body: 0..0, invalid: true };
-        if kind != "upgrade" && kind != "downgrade" {
+        let kind = match words.next().unwrap_or_default() {
+            "upgrade" => SectionKind::Upgrade,
+            "downgrade" => SectionKind::Downgrade,
+            _ => SectionKind::Unknown,
+        };
+        let mut section = RawSection { kind, line, body: BodyBuilder::new(None, line), invalid: true };
+        if kind == SectionKind::Unknown {
             self.error(ChainError::UnknownSection {
                 at: self.file.at_line(line),
                 name: marker.trim().to_string(),
@@ -164,7 +312,7 @@ impl Parser {
         }
         if let Some(word) = words.next() {
             match word.parse::<Dialect>() {
-                Ok(dialect) => section.dialect = Some(dialect),
+                Ok(dialect) => section.body.dialect = Some(dialect),
                 Err(()) => {
                     let at = self.file.at_line(line);
                     self.error(ChainError::UnknownDialect { at, dialect: word.to_string() });
@@ -178,19 +326,18 @@ impl Parser {
 
     fn revision(
         &mut self,
-        header: Vec<HeaderLine<'_>>,
-        sections: Vec<RawSection<'_>>,
-        file_prefix: &str,
-        text: &str,
+        header: &[HeaderLine],
+        sections: Vec<RawSection>,
+        section: impl Fn(&BodyBuilder) -> Section,
     ) -> Option<Revision> {
         let header = self.header_map(header);
-        let id = self.revision_id(&header, file_prefix);
-        let (upgrade, downgrade) = self.sections(text, sections);
+        let id = self.revision_id(&header);
+        let (upgrade, downgrade) = self.sections(sections, section);
         let mut revision = Revision {
             id: id.clone().unwrap_or_default(),
             parents: Vec::new(),
             depends_on: Vec::new(),
-            message: header.get("message").map(|h| h.value.to_string()).unwrap_or_default(),
+            message: header.get("message").map(|h| h.value.clone()).unwrap_or_default(),
             created: None,
             branches: Vec::new(),
             transaction: TransactionMode::Single,
@@ -209,23 +356,23 @@ impl Parser {
         id.map(|_| revision)
     }
 
-    fn header_map<'a>(&mut self, lines: Vec<HeaderLine<'a>>) -> HashMap<&'a str, HeaderLine<'a>> {
-        let mut map: HashMap<&str, HeaderLine> = HashMap::new();
+    fn header_map<'a>(&mut self, lines: &'a [HeaderLine]) -> HashMap<&'a str, &'a HeaderLine> {
+        let mut map: HashMap<&str, &HeaderLine> = HashMap::new();
         for entry in lines {
             let at = self.file.at_line(entry.line);
-            if !KNOWN_KEYS.contains(&entry.key) {
+            if !KNOWN_KEYS.contains(&entry.key.as_str()) {
                 self.error(ChainError::UnknownHeaderKey { at, key: entry.key.to_string() });
-            } else if let Some(first) = map.get(entry.key) {
+            } else if let Some(first) = map.get(entry.key.as_str()) {
                 let first_line = first.line;
                 self.error(ChainError::DuplicateHeaderKey { at, key: entry.key.to_string(), first_line });
             } else {
-                map.insert(entry.key, entry);
+                map.insert(&entry.key, entry);
             }
         }
         map
     }
 
-    fn revision_id(&mut self, header: &HashMap<&str, HeaderLine<'_>>, file_prefix: &str) -> Option<String> {
+    fn revision_id(&mut self, header: &HashMap<&str, &HeaderLine>) -> Option<String> {
         let Some(entry) = header.get("revision") else {
             self.error(ChainError::MissingRevisionHeader { at: self.file.clone() });
             return None;
@@ -236,14 +383,14 @@ impl Parser {
             self.error(ChainError::InvalidId { at, id, reason });
             return None;
         }
-        if file_prefix != id {
-            let file_prefix = file_prefix.to_string();
+        if self.file_prefix != id {
+            let file_prefix = self.file_prefix.clone();
             self.error(ChainError::IdMismatch { at, header_id: id.clone(), file_prefix });
         }
         Some(id)
     }
 
-    fn header_values(&mut self, header: &HashMap<&str, HeaderLine<'_>>, revision: &mut Revision) {
+    fn header_values(&mut self, header: &HashMap<&str, &HeaderLine>, revision: &mut Revision) {
         if let Some(entry) = header.get("revises") {
             revision.parents = self.id_list(entry);
         }
@@ -254,16 +401,16 @@ impl Parser {
             revision.branches = self.labels(entry);
         }
         if let Some(entry) = header.get("created") {
-            if humantime::parse_rfc3339_weak(entry.value).is_err() {
+            if humantime::parse_rfc3339_weak(&entry.value).is_err() {
                 self.invalid_value(entry, "an RFC 3339 time such as `2026-11-22T20:00:00Z`");
             }
-            revision.created = Some(entry.value.to_string());
+            revision.created = Some(entry.value.clone());
         }
         if let Some(entry) = header.get("lint") {
             revision.lint_allow = self.lint_allow(entry);
         }
         if let Some(entry) = header.get("transaction") {
-            match entry.value {
+            match entry.value.as_str() {
                 "none" => revision.transaction = TransactionMode::None,
                 "single" => revision.transaction = TransactionMode::Single,
                 _ => self.invalid_value(entry, "`none` or `single`"),
@@ -273,7 +420,7 @@ impl Parser {
 
     /// `allow M101, index-not-concurrent "why"`: the rules and the reason;
     /// whether they exist and the reason is given is the lint's to say.
-    fn lint_allow(&mut self, entry: &HeaderLine<'_>) -> Option<LintAllow> {
+    fn lint_allow(&mut self, entry: &HeaderLine) -> Option<LintAllow> {
         let expected = "`allow CODE[, CODE…] \"why\"`, such as `allow M101 \"the table is empty here\"`";
         let Some(rest) =
             entry.value.strip_prefix("allow").filter(|rest| rest.starts_with(char::is_whitespace))
@@ -302,12 +449,12 @@ impl Parser {
         Some(LintAllow { rules, reason, line: entry.line })
     }
 
-    fn invalid_value(&mut self, entry: &HeaderLine<'_>, expected: &str) {
-        self.invalid_item(entry, entry.value, expected);
+    fn invalid_value(&mut self, entry: &HeaderLine, expected: &str) {
+        self.invalid_item(entry, &entry.value, expected);
     }
 
     /// One bad item of a list value: the message quotes the item, not the list.
-    fn invalid_item(&mut self, entry: &HeaderLine<'_>, item: &str, expected: &str) {
+    fn invalid_item(&mut self, entry: &HeaderLine, item: &str, expected: &str) {
         self.error(ChainError::InvalidHeaderValue {
             at: self.file.at_line(entry.line),
             key: entry.key.to_string(),
@@ -316,9 +463,9 @@ impl Parser {
         });
     }
 
-    fn id_list(&mut self, entry: &HeaderLine<'_>) -> Vec<String> {
+    fn id_list(&mut self, entry: &HeaderLine) -> Vec<String> {
         let mut ids = Vec::new();
-        for id in list(entry.value) {
+        for id in list(&entry.value) {
             match validate_id(id) {
                 Ok(()) => ids.push(id.to_string()),
                 Err(reason) => {
@@ -330,9 +477,9 @@ impl Parser {
         ids
     }
 
-    fn dependencies(&mut self, entry: &HeaderLine<'_>) -> Vec<Dependency> {
+    fn dependencies(&mut self, entry: &HeaderLine) -> Vec<Dependency> {
         let mut dependencies = Vec::new();
-        for item in list(entry.value) {
+        for item in list(&entry.value) {
             let (package, id) = match item.split_once(':') {
                 Some((package, id)) => (Some(package.trim().to_string()), id.trim()),
                 None => (None, item),
@@ -352,9 +499,9 @@ impl Parser {
         dependencies
     }
 
-    fn labels(&mut self, entry: &HeaderLine<'_>) -> Vec<String> {
+    fn labels(&mut self, entry: &HeaderLine) -> Vec<String> {
         let mut labels = Vec::new();
-        for label in list(entry.value) {
+        for label in list(&entry.value) {
             match validate_label(label) {
                 Ok(()) => labels.push(label.to_string()),
                 // `validate_label`'s reason is a sentence; this reads after "expected".
@@ -364,28 +511,32 @@ impl Parser {
         labels
     }
 
-    fn sections(&mut self, text: &str, raw: Vec<RawSection<'_>>) -> (Vec<Section>, Option<Vec<Section>>) {
+    fn sections(
+        &mut self,
+        raw: Vec<RawSection>,
+        section: impl Fn(&BodyBuilder) -> Section,
+    ) -> (Vec<Section>, Option<Vec<Section>>) {
         let mut upgrade = Vec::new();
         let mut downgrade: Option<Vec<Section>> = None;
-        let mut seen: HashMap<(&str, Option<Dialect>), usize> = HashMap::new();
+        let mut seen: HashMap<(SectionKind, Option<Dialect>), usize> = HashMap::new();
         // `-- migrate:upgrade mysql` was reported already: no second error
         // saying the upgrade is missing.
-        let attempted_upgrade = raw.iter().any(|s| s.invalid && s.kind == "upgrade");
-        for section in raw.into_iter().filter(|s| !s.invalid) {
-            let key = (section.kind, section.dialect);
+        let attempted_upgrade = raw.iter().any(|s| s.invalid && s.kind == SectionKind::Upgrade);
+        for raw in raw.into_iter().filter(|s| !s.invalid) {
+            let key = (raw.kind, raw.body.dialect);
             if let Some(&first_line) = seen.get(&key) {
-                let name = match section.dialect {
-                    Some(dialect) => format!("{} {dialect}", section.kind),
-                    None => section.kind.to_string(),
+                let name = match raw.body.dialect {
+                    Some(dialect) => format!("{} {dialect}", raw.kind.as_str()),
+                    None => raw.kind.as_str().to_string(),
                 };
-                let at = self.file.at_line(section.line);
+                let at = self.file.at_line(raw.line);
                 self.error(ChainError::DuplicateSection { at, section: name, first_line });
                 continue;
             }
-            seen.insert(key, section.line);
-            let built = build_section(text, &section);
-            match section.kind {
-                "upgrade" => upgrade.push(built),
+            seen.insert(key, raw.line);
+            let built = section(&raw.body);
+            match raw.kind {
+                SectionKind::Upgrade => upgrade.push(built),
                 _ => downgrade.get_or_insert_with(Vec::new).push(built),
             }
         }
@@ -393,33 +544,6 @@ impl Parser {
             self.error(ChainError::MissingUpgrade { at: self.file.clone() });
         }
         (upgrade, downgrade)
-    }
-}
-
-fn build_section(text: &str, raw: &RawSection<'_>) -> Section {
-    let body = &text[raw.body.clone()];
-    // An empty section "starts" on the line after its marker, not past the end.
-    let mut leading_blank = 0;
-    let mut skipped = 0;
-    for line in body.split('\n') {
-        if !line.trim().is_empty() {
-            break;
-        }
-        leading_blank += 1;
-        skipped += line.len() + 1;
-    }
-    let sql = match body.get(skipped..) {
-        Some(rest) => rest.trim_end().to_string(),
-        None => {
-            leading_blank = 0;
-            String::new()
-        }
-    };
-    Section {
-        dialect: raw.dialect,
-        checksum: sql_checksum(&sql),
-        first_line: raw.line + 1 + leading_blank,
-        sql,
     }
 }
 

@@ -172,8 +172,8 @@ mod tests {
         };
         let parsed =
             crate::chain::parse::parse_revision(new.file_name().as_ref(), &new.render()).expect("parses");
-        assert_eq!(parsed.upgrade[0].sql, new.upgrade);
-        assert_eq!(parsed.downgrade.expect("a downgrade")[0].sql, new.downgrade);
+        assert_eq!(parsed.upgrade[0].sql().expect("in memory"), new.upgrade);
+        assert_eq!(parsed.downgrade.expect("a downgrade")[0].sql().expect("in memory"), new.downgrade);
     }
 
     #[test]

@@ -129,13 +129,14 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     if chain.verify == Verify::Sqlite {
         verify_sqlite(&graph)?;
     }
-    let tokens = migrations(&graph, chain.package, chain.package_root);
+    let tokens = migrations(&graph, chain.package, chain.package_root).map_err(EmbedError::Chain)?;
     Ok(Embedded { tokens, files: files.into_iter().map(|file| file.path).collect() })
 }
 
 /// The expression of a [`Migrations`](crate::embed::embedded::Migrations) value holding `graph`, whose
-/// revision paths are relative to `package_root`.
-pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> TokenStream {
+/// revision paths are relative to `package_root`; an error when a
+/// section's SQL, kept in its file, cannot be read.
+pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<TokenStream, ChainError> {
     let tracked = graph.revisions().iter().map(|r| {
         let absolute = package_root.join(&r.location.path);
         let absolute = absolute.to_string_lossy();
@@ -143,10 +144,10 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> TokenStr
             const _: &str = ::core::include_str!(#absolute);
         )
     });
-    let revisions = graph.revisions().iter().map(revision);
+    let revisions = graph.revisions().iter().map(revision).collect::<Result<Vec<_>, _>>()?;
     // Short names inside the block keep the output small for large chains;
     // the `use` of `None`/`Some` also shields it from user items so named.
-    quote! {{
+    Ok(quote! {{
         #[allow(unused_imports)]
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
@@ -157,10 +158,10 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> TokenStr
         use ::migrate_runtime::model::{Dialect, TransactionMode};
         #(#tracked)*
         Migrations { package: #package, revisions: &[#(#revisions),*] }
-    }}
+    }})
 }
 
-fn revision(revision: &Revision) -> TokenStream {
+fn revision(revision: &Revision) -> Result<TokenStream, ChainError> {
     let Revision { id, parents, message, branches, .. } = revision;
     let depends_on = revision.depends_on.iter().map(dependency);
     let created = option(revision.created.as_ref().map(|created| quote!(#created)));
@@ -168,17 +169,17 @@ fn revision(revision: &Revision) -> TokenStream {
         TransactionMode::Single => quote!(TransactionMode::Single),
         TransactionMode::None => quote!(TransactionMode::None),
     };
-    let upgrade = sections(&revision.upgrade);
-    let downgrade = option(revision.downgrade.as_deref().map(sections));
+    let upgrade = sections(&revision.upgrade)?;
+    let downgrade = option(revision.downgrade.as_deref().map(sections).transpose()?);
     let path = Location::file(&revision.location.path).to_string();
     let line = revision.location.line.unwrap_or(1);
-    quote! {
+    Ok(quote! {
         R {
             id: #id, parents: &[#(#parents),*], depends_on: &[#(#depends_on),*], message: #message,
             created: #created, branches: &[#(#branches),*], transaction: #transaction,
             upgrade: #upgrade, downgrade: #downgrade, path: #path, line: #line,
         }
-    }
+    })
 }
 
 fn dependency(dependency: &Dependency) -> TokenStream {
@@ -187,16 +188,19 @@ fn dependency(dependency: &Dependency) -> TokenStream {
     quote!(D { package: #package, id: #id })
 }
 
-fn sections(sections: &[Section]) -> TokenStream {
+fn sections(sections: &[Section]) -> Result<TokenStream, ChainError> {
     let sections = sections.iter().map(|section| {
-        let Section { sql, first_line, checksum, .. } = section;
+        let Section { first_line, checksum, .. } = section;
+        let sql = section.sql()?;
+        let sql = sql.as_ref();
         let dialect = option(section.dialect.map(|dialect| match dialect {
             Dialect::Sqlite => quote!(Dialect::Sqlite),
             Dialect::Postgres => quote!(Dialect::Postgres),
         }));
-        quote!(S { dialect: #dialect, sql: #sql, first_line: #first_line, checksum: #checksum })
+        Ok(quote!(S { dialect: #dialect, sql: #sql, first_line: #first_line, checksum: #checksum }))
     });
-    quote!(&[#(#sections),*])
+    let sections = sections.collect::<Result<Vec<_>, ChainError>>()?;
+    Ok(quote!(&[#(#sections),*]))
 }
 
 fn option(value: Option<TokenStream>) -> TokenStream {

@@ -134,12 +134,7 @@ impl EmbeddedDependency {
 
 impl EmbeddedSection {
     pub fn to_section(&self) -> Section {
-        Section {
-            dialect: self.dialect,
-            sql: self.sql.to_string(),
-            first_line: self.first_line,
-            checksum: self.checksum.to_string(),
-        }
+        Section::with_checksum(self.dialect, self.first_line, self.checksum.to_string(), self.sql)
     }
 }
 

@@ -23,7 +23,11 @@ pub fn sql_checksum(sql: &str) -> String {
 /// there is nothing to change (the usual case), so a large revision file is
 /// not copied once more just to be hashed or parsed.
 pub(crate) fn normalise(text: &str) -> Cow<'_, str> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    normalise_line_endings(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// Turns every line ending into `\n`, borrowing when there is none else.
+pub(crate) fn normalise_line_endings(text: &str) -> Cow<'_, str> {
     if !text.contains('\r') {
         return Cow::Borrowed(text);
     }

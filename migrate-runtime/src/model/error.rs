@@ -18,6 +18,10 @@ pub enum ChainError {
     NotAFile { at: Location, kind: String },
     #[error("{at}: {size} bytes, larger than the {limit} bytes a revision file may have")]
     TooLarge { at: Location, size: u64, limit: u64 },
+    /// A revision file edited while a command that loaded it was running:
+    /// its SQL is read when it runs and no longer has the checksum it had.
+    #[error("{at}: the file changed while this command ran (its SQL is no longer what was loaded and checked): run the command again")]
+    ChangedWhileRunning { at: Location },
     #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)")]
     NotARevisionFile { at: Location },
     #[error("{at}: malformed header line `{text}`: expected `-- key: value` before `-- migrate:upgrade`")]
@@ -70,6 +74,7 @@ impl ChainError {
         use ChainError::*;
         match self {
             Unreadable { at, .. }
+            | ChangedWhileRunning { at }
             | NotAFile { at, .. }
             | TooLarge { at, .. }
             | NotARevisionFile { at }
@@ -192,6 +197,9 @@ pub enum TargetError {
 pub enum ApplyError {
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A revision's SQL could not be read when it was about to run.
+    #[error(transparent)]
+    File(#[from] ChainError),
     #[error("the database is ahead of this code: it has {} that these revision files do not ({})", plural(revisions.len(), "revision"), revisions.join(", "))]
     DatabaseAhead { revisions: Vec<String> },
     #[error(

@@ -3,9 +3,15 @@
 //! Parsing lives in [`crate::chain::parse`]; this module holds the data and the
 //! small rules about it (valid ids, dialect selection).
 
-use crate::model::error::{ApplyError, IdError, LabelError};
+use crate::model::checksum::{normalise_line_endings, sql_checksum};
+use crate::model::error::{ApplyError, ChainError, IdError, LabelError};
 use crate::model::location::Location;
+use crate::model::Direction;
+use std::borrow::Cow;
 use std::fmt;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// A SQL dialect a section can be written for.
@@ -73,17 +79,112 @@ impl fmt::Display for Dependency {
 }
 
 /// The SQL of one `-- migrate:upgrade` or `-- migrate:downgrade` section.
-/// Serialisable for the loader's cache of parsed revisions.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Serialisable for the loader's cache of parsed revisions. Sections are
+/// equal when their SQL is (same checksum), wherever it is held.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     /// `None` for the generic section, used by every dialect without its own.
     pub dialect: Option<Dialect>,
-    /// The SQL, normalised (LF line endings), surrounding blank lines trimmed.
-    pub sql: String,
-    /// Line of the file on which `sql` starts, to map statement errors back.
+    /// Line of the file on which the SQL starts, to map statement errors back.
     pub first_line: usize,
-    /// [`crate::model::checksum::sql_checksum`] of `sql`.
+    /// [`crate::model::checksum::sql_checksum`] of the SQL.
     pub checksum: String,
+    body: Body,
+}
+
+impl PartialEq for Section {
+    fn eq(&self, other: &Section) -> bool {
+        (self.dialect, self.first_line, &self.checksum) == (other.dialect, other.first_line, &other.checksum)
+    }
+}
+
+impl Eq for Section {}
+
+/// Where a section's SQL is. The loader keeps only the place in the file:
+/// a command that does not run or show SQL (`heads`, `history`, `current`,
+/// an `upgrade` at head) holds none, whatever the revisions' size, and the
+/// loader's cache stores none.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Body {
+    Text(Cow<'static, str>),
+    /// Bytes `start..end` of the file at `path`: with their line endings
+    /// made `\n` when read again, they are the SQL.
+    File {
+        path: PathBuf,
+        start: u64,
+        end: u64,
+    },
+}
+
+impl Section {
+    /// A section of SQL held in memory, normalised and trimmed by the caller
+    /// (as the parser and the code generator do).
+    pub fn new(dialect: Option<Dialect>, first_line: usize, sql: impl Into<Cow<'static, str>>) -> Section {
+        let sql = sql.into();
+        Section { dialect, first_line, checksum: sql_checksum(&sql), body: Body::Text(sql) }
+    }
+
+    /// A section of SQL whose checksum is known (the code generator's).
+    pub(crate) fn with_checksum(
+        dialect: Option<Dialect>,
+        first_line: usize,
+        checksum: String,
+        sql: impl Into<Cow<'static, str>>,
+    ) -> Section {
+        Section { dialect, first_line, checksum, body: Body::Text(sql.into()) }
+    }
+
+    /// A section whose SQL stays in its file, at bytes `range` of `path`;
+    /// `checksum` is that SQL's, computed while the file was read.
+    pub(crate) fn stays_in_file(
+        dialect: Option<Dialect>,
+        first_line: usize,
+        checksum: String,
+        path: &Path,
+        range: Range<u64>,
+    ) -> Section {
+        let body = Body::File { path: path.to_path_buf(), start: range.start, end: range.end };
+        Section { dialect, first_line, checksum, body }
+    }
+
+    /// The SQL. A section of a loaded file is read from the file here, and
+    /// refused when it no longer has the checksum it had when the chain was
+    /// loaded: what runs is always what was planned and checked.
+    pub fn sql(&self) -> Result<Cow<'_, str>, ChainError> {
+        let (path, start, end) = match &self.body {
+            Body::Text(sql) => return Ok(Cow::Borrowed(sql)),
+            Body::File { path, start, end } => (path, *start, *end),
+        };
+        let at = || Location::file(path).at_line(self.first_line);
+        let unreadable = |e: std::io::Error| ChainError::Unreadable { at: at(), reason: e.to_string() };
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
+        file.take(end - start).read_to_end(&mut bytes).map_err(unreadable)?;
+        let sql = String::from_utf8(bytes).ok().map(|text| normalise_line_endings(&text).into_owned());
+        match sql {
+            Some(sql) if sql_checksum(&sql) == self.checksum => Ok(Cow::Owned(sql)),
+            _ => Err(ChainError::ChangedWhileRunning { at: at() }),
+        }
+    }
+
+    /// This section with its SQL in memory (read and checked once).
+    pub fn loaded(&self) -> Result<Section, ChainError> {
+        let sql = self.sql()?.into_owned();
+        Ok(Section::with_checksum(self.dialect, self.first_line, self.checksum.clone(), sql))
+    }
+
+    fn in_file(&self) -> bool {
+        matches!(self.body, Body::File { .. })
+    }
+
+    /// Whether the section has no SQL at all.
+    pub fn is_empty(&self) -> bool {
+        match &self.body {
+            Body::Text(sql) => sql.is_empty(),
+            Body::File { start, end, .. } => start == end,
+        }
+    }
 }
 
 /// One parsed revision file (serialisable for the loader's cache).
@@ -150,6 +251,25 @@ impl Revision {
     pub fn downgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
         self.downgrade_for(dialect)
             .ok_or_else(|| ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() })
+    }
+
+    /// This revision with the SQL a step in `direction` reads in memory,
+    /// for an engine that reads it several times while it runs the step:
+    /// each section is read from its file once, and checked. An upgrade
+    /// reads the downgrade sections too (the history row keeps them); a
+    /// downgrade reads only those.
+    pub fn loaded(&self, direction: Direction) -> Result<Cow<'_, Revision>, ChainError> {
+        let upgrade_in_file = direction == Direction::Upgrade && self.upgrade.iter().any(Section::in_file);
+        if !upgrade_in_file && !self.downgrade.iter().flatten().any(Section::in_file) {
+            return Ok(Cow::Borrowed(self));
+        }
+        let load = |sections: &[Section]| sections.iter().map(Section::loaded).collect::<Result<Vec<_>, _>>();
+        let upgrade = if upgrade_in_file { load(&self.upgrade)? } else { self.upgrade.clone() };
+        Ok(Cow::Owned(Revision {
+            upgrade,
+            downgrade: self.downgrade.as_deref().map(load).transpose()?,
+            ..self.clone()
+        }))
     }
 
     pub fn is_base(&self) -> bool {

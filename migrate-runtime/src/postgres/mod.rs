@@ -453,13 +453,14 @@ impl<'a> PostgresMigrator<'a> {
     async fn apply_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
         let section = revision.upgrade_section(DIALECT)?;
-        let mut row = AppliedRevision::for_revision(revision, DIALECT);
-        let first = ProgressMark::before_first(Direction::Upgrade, count_statements(section));
+        let sql = section.sql()?;
+        let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
+        let first = ProgressMark::before_first(Direction::Upgrade, count_statements(&sql));
         row.dirty = Some(first.to_string());
         row.execution_ms = Some(0);
         let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
         self.client.batch_execute(&insert).await.map_err(database)?;
-        self.run_statements(revision, section, Direction::Upgrade).await?;
+        self.run_statements(revision, section, &sql, Direction::Upgrade).await?;
         let ms = started.elapsed().as_millis() as i64;
         self.set_mark(revision, None, Some(ms)).await?;
         Ok(Step::finished(revision, Direction::Upgrade, started))
@@ -471,9 +472,10 @@ impl<'a> PostgresMigrator<'a> {
     async fn revert_outside_transaction(&self, revision: &Revision) -> Result<Step, ApplyError> {
         let started = Instant::now();
         let section = revision.downgrade_section(DIALECT)?;
-        let first = ProgressMark::before_first(Direction::Downgrade, count_statements(section));
+        let sql = section.sql()?;
+        let first = ProgressMark::before_first(Direction::Downgrade, count_statements(&sql));
         self.set_mark(revision, Some(&first), None).await?;
-        self.run_statements(revision, section, Direction::Downgrade).await?;
+        self.run_statements(revision, section, &sql, Direction::Downgrade).await?;
         let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
         self.client.batch_execute(&delete).await.map_err(database)?;
         Ok(Step::finished(revision, Direction::Downgrade, started))
@@ -486,6 +488,7 @@ impl<'a> PostgresMigrator<'a> {
         &self,
         revision: &Revision,
         section: &Section,
+        sql: &str,
         direction: Direction,
     ) -> Result<(), ApplyError> {
         // Outside a transaction `SET LOCAL` would not last: the session's
@@ -494,7 +497,7 @@ impl<'a> PostgresMigrator<'a> {
         if let Some(timeout) = &lock_timeout {
             self.client.batch_execute(&format!("SET lock_timeout = '{timeout}'")).await.map_err(database)?;
         }
-        let ran = self.run_marked(revision, section, direction).await;
+        let ran = self.run_marked(revision, section, sql, direction).await;
         // A session that ended has no setting to reset, and the reset's
         // "connection closed" would hide why it ended.
         if lock_timeout.is_some() && !matches!(ran, Err(ApplyError::SessionEndedPartway { .. })) {
@@ -507,9 +510,10 @@ impl<'a> PostgresMigrator<'a> {
         &self,
         revision: &Revision,
         section: &Section,
+        sql: &str,
         direction: Direction,
     ) -> Result<(), ApplyError> {
-        for (mark, statement) in history::marked_statements(direction, section) {
+        for (mark, statement) in history::marked_statements(direction, section, sql) {
             self.set_mark(revision, Some(&mark), None).await?;
             if let Err(error) = self.client.batch_execute(statement.text).await {
                 if let Some(reason) = session_end(&error) {
@@ -587,7 +591,7 @@ impl<'a> PostgresMigrator<'a> {
         }
         for rev in add {
             let revision = state.graph().revision(rev);
-            let mut row = AppliedRevision::for_revision(revision, DIALECT);
+            let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
             row.execution_ms = Some(0);
             batch += &format!("{};\n", history::insert_sql(DIALECT, table, &self.options.package, &row));
             steps.push(Step::finished(revision, Action::Stamp, Instant::now()));
@@ -730,10 +734,13 @@ impl BatchFailure {
         };
         // The section is in the batch as written; its statements are the
         // batch's from the first that starts inside it.
-        let start = batch.find(section.sql.as_str()).filter(|_| !section.sql.trim().is_empty());
+        let sql = match section.sql() {
+            Ok(sql) => sql,
+            Err(error) => return error.into(),
+        };
+        let start = batch.find(sql.as_ref()).filter(|_| !sql.trim().is_empty());
         let first = start.and_then(|start| in_batch.iter().position(|s| s.sql_offset() >= start));
-        let in_section: Vec<_> =
-            split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()).collect();
+        let in_section: Vec<_> = split_statements(&sql).into_iter().filter(|s| !s.is_empty()).collect();
         let statement =
             failed.zip(first).and_then(|(failed, first)| in_section.get(failed.checked_sub(first)?));
         match statement {

@@ -62,7 +62,13 @@ pub(super) fn wants_them_off(revision: &Revision, direction: Direction) -> bool 
         Direction::Upgrade => revision.upgrade_for(DIALECT),
         _ => revision.downgrade_for(DIALECT),
     };
-    section.is_some_and(|section| turns_foreign_keys_off(revision, section))
+    section.is_some_and(|section| section_turns_them_off(revision, section))
+}
+
+/// [`turns_foreign_keys_off`] for a section. One that cannot be read does
+/// not: running it reports why it cannot be read.
+fn section_turns_them_off(revision: &Revision, section: &Section) -> bool {
+    section.sql().is_ok_and(|sql| turns_foreign_keys_off(revision, &sql))
 }
 
 /// Runs `work`, a section's SQL, and when the section turns foreign keys
@@ -74,7 +80,7 @@ pub(super) fn checked<T>(
     section: &Section,
     work: impl FnOnce() -> Result<T, ApplyError>,
 ) -> Result<T, ApplyError> {
-    if !turns_foreign_keys_off(revision, section) {
+    if !section_turns_them_off(revision, section) {
         return work();
     }
     without_new_dangling_rows(tx, revision, revision.location.at_line(section.first_line), work)

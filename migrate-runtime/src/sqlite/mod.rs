@@ -117,7 +117,7 @@ impl<'a> SqliteMigrator<'a> {
             steps.push(Step::finished(state.graph().revision(rev), Action::Unstamp, Instant::now()));
         }
         for rev in add {
-            let row = AppliedRevision::for_revision(state.graph().revision(rev), DIALECT);
+            let row = AppliedRevision::for_revision(state.graph().revision(rev), DIALECT)?;
             insert_row(&tx, options, &row)?;
             steps.push(Step::finished(state.graph().revision(rev), Action::Stamp, Instant::now()));
         }
@@ -203,7 +203,9 @@ impl<'a> SqliteMigrator<'a> {
                 tx.commit().map_err(database)?;
                 return Ok(run.steps);
             };
-            let revision = self.graph.revision(rev);
+            // Read once here: the steps below read its SQL several times.
+            let loaded = self.graph.revision(rev).loaded(direction)?;
+            let revision = loaded.as_ref();
             // The pragma cannot change inside a transaction: end this one
             // (it wrote nothing but, at most, the history table) and begin
             // again with foreign keys as the revision wants them.
@@ -351,7 +353,7 @@ fn apply_revision(
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
     let section = revision.upgrade_section(DIALECT)?;
-    let mut row = AppliedRevision::for_revision(revision, DIALECT);
+    let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
     if revision.transaction == TransactionMode::None {
         return apply_outside_transaction(conn, tx, revision, section, row, options);
     }
@@ -375,12 +377,13 @@ fn apply_outside_transaction(
     options: &Options,
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let first = ProgressMark::before_first(Direction::Upgrade, count_statements(section));
+    let sql = section.sql()?;
+    let first = ProgressMark::before_first(Direction::Upgrade, count_statements(&sql));
     row.dirty = Some(first.to_string());
     insert_row(&tx, options, &row)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, Direction::Upgrade)?;
+    run_statements(conn, revision, section, &sql, options, Direction::Upgrade)?;
     set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?;
     Ok(Step::finished(revision, Direction::Upgrade, started))
 }
@@ -395,11 +398,12 @@ fn revert_outside_transaction(
 ) -> Result<Step, ApplyError> {
     let started = Instant::now();
     let section = revision.downgrade_section(DIALECT)?;
-    let first = ProgressMark::before_first(Direction::Downgrade, count_statements(section));
+    let sql = section.sql()?;
+    let first = ProgressMark::before_first(Direction::Downgrade, count_statements(&sql));
     set_mark(&tx, revision, options, Some(&first), None)?;
     let _progress = hold_progress_lock(conn, options.lock_timeout)?;
     tx.commit().map_err(database)?;
-    run_statements(conn, revision, section, options, Direction::Downgrade)?;
+    run_statements(conn, revision, section, &sql, options, Direction::Downgrade)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     conn.execute_batch(&delete).map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
@@ -412,10 +416,11 @@ fn run_statements(
     conn: &Connection,
     revision: &Revision,
     section: &Section,
+    sql: &str,
     options: &Options,
     direction: Direction,
 ) -> Result<(), ApplyError> {
-    for (mark, statement) in history::marked_statements(direction, section) {
+    for (mark, statement) in history::marked_statements(direction, section, sql) {
         set_mark(conn, revision, options, Some(&mark), None)?;
         if let Err(error) = conn.execute_batch(statement.text) {
             // An interrupted run keeps its mark, as on PostgreSQL.

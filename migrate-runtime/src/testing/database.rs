@@ -86,7 +86,8 @@ fn run_script<D: TestDatabase + ?Sized>(
     let _ = db.execute("ROLLBACK");
     let _ = db.execute("BEGIN");
     let mut found = None;
-    for statement in split_statements(&section.sql).into_iter().filter(|s| !s.is_empty()) {
+    let sql = section.sql()?;
+    for statement in split_statements(&sql).into_iter().filter(|s| !s.is_empty()) {
         if let Err(error) = db.execute(statement.text) {
             found = Some(statement_error(revision, section, statement.line, statement.sql(), &error));
             break;

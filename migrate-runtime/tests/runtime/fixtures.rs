@@ -217,7 +217,8 @@ mod sqlite {
             _ => revision.downgrade_for(Dialect::Sqlite),
         };
         let sql = section.unwrap_or_else(|| panic!("{}: no {direction} SQL", revision.location));
-        db.execute_batch(&sql.sql).unwrap_or_else(|e| panic!("{} {direction}: {e}", revision.location));
+        db.execute_batch(&sql.sql().expect("readable"))
+            .unwrap_or_else(|e| panic!("{} {direction}: {e}", revision.location));
     }
 
     /// Walks `graph` in apply order and back; returns the schema at head.

@@ -37,7 +37,8 @@ fn check_sections(text: &str, expected: &str) {
     let sections = revision.downgrade.iter().flatten().map(|s| ("downgrade", s));
     for (kind, section) in revision.upgrade.iter().map(|s| ("upgrade", s)).chain(sections) {
         let dialect = section.dialect.map(|d| format!(" {d}")).unwrap_or_default();
-        actual += &format!("{kind}{dialect} {} {:?}\n", section.first_line, section.sql);
+        actual +=
+            &format!("{kind}{dialect} {} {:?}\n", section.first_line, section.sql().expect("in memory"));
     }
     if revision.downgrade.is_none() {
         actual += "no downgrade\n";
@@ -156,7 +157,13 @@ fn no_downgrade_is_irreversible_and_an_empty_one_undoes_nothing() {
     let empty = format!("{text}\n-- migrate:downgrade\n\n");
     check_sections(&empty, "upgrade 3 \"CREATE TABLE t (id INTEGER);\"\ndowngrade 6 \"\"\n");
     let revision = parse(&empty);
-    assert_eq!(revision.downgrade_for(Dialect::Postgres).map(|s| s.sql.as_str()), Some(""));
+    assert_eq!(
+        revision
+            .downgrade_for(Dialect::Postgres)
+            .map(|s| s.sql().expect("in memory").into_owned())
+            .as_deref(),
+        Some("")
+    );
 }
 
 #[test]
@@ -182,7 +189,9 @@ fn a_dialect_section_replaces_the_generic_one_for_its_dialect() {
         "#,
     );
     let revision = parse(text);
-    let sql = |section: Option<&migrate_runtime::model::Section>| section.map(|s| s.sql.clone());
+    let sql = |section: Option<&migrate_runtime::model::Section>| {
+        section.map(|s| s.sql().expect("in memory").into_owned())
+    };
     assert_eq!(
         sql(revision.upgrade_for(Dialect::Postgres)).as_deref(),
         Some("CREATE TABLE t (id BIGSERIAL PRIMARY KEY);")

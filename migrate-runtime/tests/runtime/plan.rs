@@ -80,7 +80,7 @@ fn rows(graph: &Graph, applied: &str) -> (Vec<AppliedRevision>, Vec<OtherPackage
             });
         } else if let Some((id, parent)) = token.split_once('^') {
             let (parent, needs) = parent.split_once('>').unwrap_or((parent, ""));
-            let mut row = AppliedRevision::for_revision(&graph.revisions()[0], Dialect::Sqlite);
+            let mut row = AppliedRevision::for_revision(&graph.revisions()[0], Dialect::Sqlite).expect("row");
             (row.revision, row.parents, row.message) = (id.into(), vec![parent.into()], id.into());
             row.depends_on = needs.split(',').filter(|d| !d.is_empty()).map(str::to_string).collect();
             row.downgrade_sql = Some(format!("DROP TABLE t_{id};"));
@@ -88,7 +88,7 @@ fn rows(graph: &Graph, applied: &str) -> (Vec<AppliedRevision>, Vec<OtherPackage
         } else {
             let id = token.trim_end_matches(['~', '!']);
             let rev = graph.find(id).unwrap_or_else(|| panic!("no revision `{id}` in the test chain"));
-            let mut row = AppliedRevision::for_revision(graph.revision(rev), Dialect::Sqlite);
+            let mut row = AppliedRevision::for_revision(graph.revision(rev), Dialect::Sqlite).expect("row");
             if token.ends_with('~') {
                 row.checksum = "0".repeat(64);
             }

@@ -159,8 +159,16 @@ fn lint_revision(revision: &Revision, settings: &Settings, schema: &mut known::S
         None => revision.upgrade.iter().chain(revision.downgrade.iter().flatten()).collect(),
     };
     for section in sections {
+        let sql = match section.sql() {
+            Ok(sql) => sql,
+            Err(error) => {
+                let at = revision.location.at_line(section.first_line);
+                found.push(finding(revision, at, 1, &rules::UNREADABLE, error.to_string()));
+                continue;
+            }
+        };
         let dialect = section.dialect.or(settings.dialect);
-        transaction::lint(revision, section, &mut |at, column, rule, message| {
+        transaction::lint(revision, section, &sql, &mut |at, column, rule, message| {
             if dialect.is_none_or(|dialect| rule.applies.to(dialect)) {
                 found.push(finding(revision, at, column, rule, message));
             }
@@ -169,8 +177,10 @@ fn lint_revision(revision: &Revision, settings: &Settings, schema: &mut known::S
     // Operations are judged for the package's database only: the same
     // statement is harmless on one and an outage on the other.
     if let Some(dialect) = settings.dialect {
-        if let Some(section) = revision.upgrade_for(dialect) {
-            operations::lint(revision, section, dialect, schema, &mut |at, column, rule, message| {
+        let section = revision.upgrade_for(dialect);
+        // An unreadable section was reported above.
+        if let Some((section, Ok(sql))) = section.map(|section| (section, section.sql())) {
+            operations::lint(revision, section, &sql, dialect, schema, &mut |at, column, rule, message| {
                 if rule.applies.to(dialect) {
                     found.push(finding(revision, at, column, rule, message));
                 }
@@ -221,10 +231,16 @@ fn allowances(revision: &Revision, found: &mut Vec<Finding>) -> Vec<&'static str
 }
 
 /// The place of a statement (or of a part of it) in the revision file:
-/// `section` holds the statement at byte `offset`; `line` and `column`
+/// `section`, whose SQL is `sql`, holds the statement at byte `offset`; `line` and `column`
 /// (1-based) are within the statement.
-pub(crate) fn place(section: &Section, offset: usize, line: usize, column: usize) -> (usize, usize) {
-    let before = &section.sql[..offset.min(section.sql.len())];
+pub(crate) fn place(
+    section: &Section,
+    sql: &str,
+    offset: usize,
+    line: usize,
+    column: usize,
+) -> (usize, usize) {
+    let before = &sql[..offset.min(sql.len())];
     let start_line = section.first_line + before.matches('\n').count();
     // Characters, as sqlparser counts columns, not bytes.
     let start_column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;

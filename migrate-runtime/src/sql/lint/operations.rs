@@ -44,11 +44,12 @@ const VOLATILE: &[&str] = &[
 pub(crate) fn lint(
     revision: &Revision,
     section: &Section,
+    sql: &str,
     dialect: Dialect,
     schema: &mut Schema,
     report: &mut Report<'_>,
 ) {
-    let statements = split_statements(&section.sql);
+    let statements = split_statements(sql);
     let parsed: Vec<(usize, &str, Option<Statement>)> = statements
         .iter()
         .filter(|s| !s.is_empty())
@@ -56,12 +57,12 @@ pub(crate) fn lint(
         .collect();
     let rebuilt = rebuilt_tables(&parsed);
     let mut cx =
-        Context { revision, section, dialect, schema, report, offset: 0, dropped: Vec::new(), rebuilt };
-    for (offset, sql, statement) in &parsed {
+        Context { revision, section, sql, dialect, schema, report, offset: 0, dropped: Vec::new(), rebuilt };
+    for (offset, text, statement) in &parsed {
         cx.offset = *offset;
         match statement {
             Some(statement) => cx.statement(statement),
-            None => cx.unparsed(sql),
+            None => cx.unparsed(text),
         }
     }
 }
@@ -108,6 +109,8 @@ fn parse(sql: &str, dialect: Dialect) -> Option<Statement> {
 struct Context<'a, 'r> {
     revision: &'a Revision,
     section: &'a Section,
+    /// The section's SQL.
+    sql: &'a str,
     dialect: Dialect,
     schema: &'a mut Schema,
     report: &'a mut Report<'r>,
@@ -122,14 +125,15 @@ struct Context<'a, 'r> {
 impl Context<'_, '_> {
     fn found(&mut self, span: Span, rule: &'static Rule, message: String) {
         let start = span.start;
-        let (line, column) = place(self.section, self.offset, start.line as usize, start.column as usize);
+        let (line, column) =
+            place(self.section, self.sql, self.offset, start.line as usize, start.column as usize);
         (self.report)(self.revision.location.at_line(line), column, rule, message);
     }
 
     /// A finding about the whole statement, at its first character (a
     /// statement's span in the tree starts at its first named part).
     fn found_here(&mut self, rule: &'static Rule, message: String) {
-        let (line, column) = place(self.section, self.offset, 1, 1);
+        let (line, column) = place(self.section, self.sql, self.offset, 1, 1);
         (self.report)(self.revision.location.at_line(line), column, rule, message);
     }
 

@@ -84,6 +84,9 @@ rules! {
     ENUM_VALUE_USED = "M004" "enum-value-used" Error PG,
         why "PostgreSQL refuses to use an enum value added in the same transaction (unsafe use of new value)",
         fix "add `-- transaction: none` to its header, or use the value in a later revision";
+    UNREADABLE = "M005" "unreadable-section" Error Applies::Both,
+        why "a section the lint cannot read is a section it cannot vouch for: the file went or changed while the command ran",
+        fix "run the command again once the file is saved";
     INDEX_NOT_CONCURRENT = "M101" "index-not-concurrent" Error PG,
         why "`CREATE INDEX` blocks every write to the table until the index is built",
         fix "`CREATE INDEX CONCURRENTLY` in a revision with `-- transaction: none` (one index per revision, so a failure leaves one invalid index to drop)";

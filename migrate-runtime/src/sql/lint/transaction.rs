@@ -20,15 +20,15 @@ use crate::sql::split::split_statements;
 
 /// Reports the section's statements that cannot run in its revision's
 /// transaction: none for a `transaction: none` revision.
-pub(crate) fn lint(revision: &Revision, section: &Section, report: &mut Report<'_>) {
+pub(crate) fn lint(revision: &Revision, section: &Section, sql: &str, report: &mut Report<'_>) {
     if revision.transaction == TransactionMode::None {
         return;
     }
-    let statements: Vec<(usize, usize, Vec<Token>)> = split_statements(&section.sql)
+    let statements: Vec<(usize, usize, Vec<Token>)> = split_statements(sql)
         .iter()
         .filter(|s| !s.is_empty())
         .map(|s| {
-            let (line, column) = place(section, s.sql_offset(), 1, 1);
+            let (line, column) = place(section, sql, s.sql_offset(), 1, 1);
             (line, column, tokens(s.sql()))
         })
         .collect();
@@ -46,7 +46,7 @@ pub(crate) fn lint(revision: &Revision, section: &Section, report: &mut Report<'
                 &rules::TRANSACTION_CONTROL,
                 format!("`{what}` would end or nest the revision's transaction"),
             );
-        } else if foreign_keys_pragma(tokens) && !(index == 0 && disables_foreign_keys(section)) {
+        } else if foreign_keys_pragma(tokens) && !(index == 0 && disables_foreign_keys(sql)) {
             found(
                 &rules::FOREIGN_KEYS_PRAGMA,
                 "`PRAGMA foreign_keys` has no effect inside the revision's transaction".to_string(),
