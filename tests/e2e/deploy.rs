@@ -187,3 +187,45 @@ fn packages_upgraded_one_by_one_share_the_workspace_database() {
     let out = ws.run(&["upgrade", "-p", "billing"]).ok();
     assert!(out.contains("(head)"), "{out}");
 }
+
+/// Read commands hold a line of a revision at a time, never its SQL: under
+/// an address-space limit well below the size of one revision file (the
+/// way the loader read before kept about twice the file), `heads`,
+/// `history` and `current` still work, the first run (which parses the
+/// file) and the cached ones alike.
+#[cfg(target_os = "linux")]
+#[test]
+fn read_commands_hold_no_revision_sql_whatever_its_size() {
+    let deploy = tempfile::Builder::new().prefix("migrate-big-").tempdir().expect("folder");
+    let folder = deploy.path().join("migrations");
+    std::fs::create_dir(&folder).expect("folder");
+    let row = format!("INSERT INTO big VALUES (1, '{}');\n", "x".repeat(100));
+    let mut text =
+        "-- revision: a1\n-- message: big\n\n-- migrate:upgrade\nCREATE TABLE big (id INTEGER, v TEXT);\n"
+            .to_string();
+    text += &row.repeat(50 * 1024 * 1024 / row.len());
+    text += "\n-- migrate:downgrade\nDROP TABLE big;\n";
+    std::fs::write(folder.join("a1_big.sql"), &text).expect("revision");
+    std::fs::write(folder.join("migrate.toml"), "package = \"big\"\n").expect("config");
+    let url = format!("sqlite:{}", deploy.path().join("db.sqlite3").display());
+    let exe = env!("CARGO_BIN_EXE_cargo-migrate");
+    // 80 MB of address space for the whole process: binary, stacks, heap.
+    let limited = |command: &str| {
+        let script = format!(
+            "ulimit -v 80000; exec \"$0\" --migrations-dir migrations --database-url {url} {command}"
+        );
+        let out = Command::new("sh")
+            .args(["-c", &script, exe])
+            .current_dir(deploy.path())
+            .env("XDG_CACHE_HOME", deploy.path().join("cache"))
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run cargo-migrate");
+        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(limited("heads").contains("a1 (head)"));
+    assert!(limited("heads").contains("a1 (head)"), "from the cache");
+    assert!(limited("history").contains("<base> -> a1 (head), big"));
+    assert!(limited("current").contains("pending a1"));
+}
