@@ -18,6 +18,11 @@ mod view;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// See the dependency's comment in Cargo.toml: start-up is mostly small
+/// allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     load_dotenv();
     let cli::Cargo::Migrate(args) = cli::Cargo::parse_from(argv());
