@@ -85,6 +85,25 @@ pub enum Command {
     Repair(RepairArgs),
     /// Every revision up, down and up again on a scratch database, the schema compared at each step
     Walk(WalkArgs),
+    /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+}
+
+const COMPLETIONS_HELP: &str = "Examples:
+  cargo migrate completions bash > ~/.local/share/bash-completion/completions/cargo-migrate
+  cargo migrate completions zsh > ~/.zfunc/_cargo-migrate      # a folder on $fpath
+  cargo migrate completions fish > ~/.config/fish/completions/cargo-migrate.fish
+
+The script completes the `cargo-migrate` command, which takes the same
+subcommands (`cargo-migrate upgrade`): a script for `cargo` itself would
+replace cargo's own completion.";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

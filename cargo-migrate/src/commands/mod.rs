@@ -3,6 +3,7 @@
 
 mod branches;
 mod check;
+mod completions;
 mod current;
 mod diff;
 mod heads;
@@ -48,6 +49,10 @@ impl Context {
 }
 
 pub fn run(args: MigrateArgs) -> Result<()> {
+    // Needs no project: it works anywhere, cargo or not.
+    if let Command::Completions(completions) = &args.command {
+        return completions::run(completions);
+    }
     let project = project(&args.global)?;
     let cx = Context { global: args.global, project };
     match args.command {
@@ -72,6 +77,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Current(args) => current::run(&cx, args),
         Command::Repair(args) => repair::run(&cx, args),
         Command::Walk(args) => walk::run(&cx, args),
+        Command::Completions(args) => completions::run(&args),
     }
 }
 
