@@ -24,23 +24,52 @@ pub struct MigrateArgs {
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// Package whose revisions to use (default: the one you stand in, or the only one with migrations)
-    #[arg(short = 'p', long, global = true, value_name = "SPEC")]
+    #[arg(short = 'p', long, global = true, value_name = "SPEC", help_heading = "Package Selection")]
     pub package: Option<String>,
     /// Path to Cargo.toml
-    #[arg(long, global = true, value_name = "PATH", conflicts_with = "migrations_dir")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "migrations_dir",
+        help_heading = "Package Selection"
+    )]
     pub manifest_path: Option<PathBuf>,
     /// Standalone mode, without cargo: the migrations folder to use (settings from DIR/migrate.toml)
-    #[arg(long, global = true, value_name = "DIR", env = "MIGRATE_MIGRATIONS_DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "MIGRATE_MIGRATIONS_DIR",
+        help_heading = "Package Selection"
+    )]
     pub migrations_dir: Option<PathBuf>,
     /// History table name (default: the package's `history-table` setting, else `migrate_history`)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Database")]
     pub history_table: Option<String>,
     /// Database URL: `sqlite:PATH`, `sqlite::memory:`, `postgres://…` or a libpq `key=value` string (default: $DATABASE_URL, also read from .env; else for SQLite the workspace's file under target/migrate/)
-    #[arg(long, global = true, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        help_heading = "Database"
+    )]
     pub database_url: Option<String>,
     /// Output format of read commands
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
+    /// When to colour the output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

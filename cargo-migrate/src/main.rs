@@ -26,6 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     load_dotenv();
     let cli::Cargo::Migrate(args) = cli::Cargo::parse_from(argv());
+    output::set_color(args.global.color);
     match commands::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -17,6 +17,17 @@ pub fn paint(style: Style, text: &str) -> String {
 }
 
 /// Writes `text` to stdout in one go (colour stripped when not a terminal).
+/// Applies `--color` to everything written from here on (`auto` leaves
+/// anstream's own choice: a terminal, `NO_COLOR` and `CLICOLOR_FORCE`).
+pub fn set_color(when: crate::cli::ColorWhen) {
+    let choice = match when {
+        crate::cli::ColorWhen::Auto => return,
+        crate::cli::ColorWhen::Always => anstream::ColorChoice::Always,
+        crate::cli::ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
 pub fn print(text: &str) {
     let mut stdout = anstream::stdout().lock();
     // A closed pipe (`| head`) is not an error worth reporting.

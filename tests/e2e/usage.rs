@@ -65,3 +65,19 @@ fn completion_scripts_complete_subcommands_and_flags() {
     }
     assert!(run("zsh").starts_with("#compdef cargo-migrate"));
 }
+
+/// `--color always` colours output that goes to a pipe, `never` (and the
+/// default, off a terminal) does not; the global options come under
+/// cargo-style headings in `--help`.
+#[test]
+fn color_is_chosen_by_flag_and_help_has_headings() {
+    let demo = Fixture::copy("demo");
+    let escape = '\u{1b}';
+    assert!(demo.run(&["--color", "always", "history"]).ok().contains(escape));
+    assert!(!demo.run(&["--color", "never", "history"]).ok().contains(escape));
+    assert!(!demo.run(&["history"]).ok().contains(escape), "a pipe is not a terminal");
+    let help = demo.run(&["upgrade", "--help"]).ok();
+    for heading in ["Package Selection:", "Database:", "Output:"] {
+        assert!(help.contains(heading), "{heading}\n{help}");
+    }
+}
