@@ -129,7 +129,10 @@ fn check_and_diff_compare_a_live_sqlite_database() {
     let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
     let missing = run(&["diff"]);
     assert_eq!(missing.code, 1, "{missing:?}");
-    assert!(missing.stdout.contains("table user: column login_count: added (integer)"), "{missing:?}");
+    assert!(
+        missing.stdout.contains("table user: column login_count: in the head, not in the database (integer)"),
+        "{missing:?}"
+    );
     assert!(!db.exists(), "diff never creates the database");
     assert!(run(&["check"]).fails().contains("does not exist"));
 
@@ -147,10 +150,13 @@ fn check_and_diff_compare_a_live_sqlite_database() {
     let message = run(&["check"]).fails();
     assert!(message.contains("database sqlite:"), "{message}");
     assert!(message.contains("20f04b9598da"), "drift: {message}");
-    assert!(message.contains("\n  schema: table role: column extra: removed (was integer)"), "{message}");
+    assert!(
+        message.contains("\n  schema: table role: column extra: in the database, not in the head (integer)"),
+        "{message}"
+    );
     let out = run(&["diff"]);
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout, "table role: column extra: removed (was integer)\n");
+    assert_eq!(out.stdout, "table role: column extra: in the database, not in the head (integer)\n");
     assert!(
         out.stderr.contains("differs from the head schema of package `demo` in 1 object"),
         "{}",
@@ -195,9 +201,15 @@ fn autogenerate_check_and_diff_on_postgres() {
 
     sql(&url, "ALTER TABLE role ADD COLUMN extra integer");
     let message = run(&["check"]).fails();
-    assert!(message.contains("\n  schema: table role: column extra: removed (was integer)"), "{message}");
+    assert!(
+        message.contains("\n  schema: table role: column extra: in the database, not in the head (integer)"),
+        "{message}"
+    );
     let out = run(&["diff"]);
-    assert_eq!((out.code, out.stdout.as_str()), (1, "table role: column extra: removed (was integer)\n"));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (1, "table role: column extra: in the database, not in the head (integer)\n")
+    );
     demo.write("schema.sql", "CREATE TABLE broken (id nosuchtype);\n");
     let message = run(&["check"]).fails();
     assert!(message.contains("schema.sql does not run on PostgreSQL"), "{message}");

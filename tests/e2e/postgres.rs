@@ -455,10 +455,13 @@ fn the_schemas_a_package_owns_are_configurable_and_compared() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stdout,
-        "table app.audit: column note: added (text)\ntable app.audit: index audit_note: added ((note))\n"
+        "table app.audit: column note: in the head, not in the database (text)\ntable app.audit: index audit_note: in the head, not in the database ((note))\n"
     );
     let stderr = demo.run(&["check", "--database-url", &url]).fails();
-    assert!(stderr.contains("schema: table app.audit: column note: added (text)"), "{stderr}");
+    assert!(
+        stderr.contains("schema: table app.audit: column note: in the head, not in the database (text)"),
+        "{stderr}"
+    );
     sql(&url, "ALTER TABLE app.audit ADD COLUMN note TEXT; CREATE INDEX audit_note ON app.audit (note)");
     assert_eq!(demo.run(&["diff", "--database-url", &url]).ok(), "no differences\n");
     demo.run(&["check", "--database-url", &url]).ok();

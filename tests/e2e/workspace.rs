@@ -99,10 +99,10 @@ fn check_and_diff_on_a_shared_database_compare_with_every_recorded_package_and_n
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stdout,
-        "table account: column email: added (text) (package `accounts`)\n\
-         table invoice: column paid_at: added (timestamp) (package `billing`)\n\
-         table stray: removed (was table) (in no package's head)\n\
-         table stray: column id: removed (was integer) (in no package's head)\n"
+        "table account: column email: in the head, not in the database (text) (package `accounts`)\n\
+         table invoice: column paid_at: in the head, not in the database (timestamp) (package `billing`)\n\
+         table stray: in the database, not in the head (table) (in no package's head)\n\
+         table stray: column id: in the database, not in the head (integer) (in no package's head)\n"
     );
     assert!(
         run.stderr
@@ -115,5 +115,5 @@ fn check_and_diff_on_a_shared_database_compare_with_every_recorded_package_and_n
     assert_eq!(json[1]["object"], "table invoice: column paid_at");
     assert_eq!(json[1]["package"], "billing");
     let err = ws.run(&["check", "-p", "billing", "--database-url", &url]).fails();
-    assert!(err.contains("schema: table account: column email: added (text) (package `accounts`)"), "{err}");
+    assert!(err.contains("schema: table account: column email: in the head, not in the database (text) (package `accounts`)"), "{err}");
 }

@@ -50,10 +50,30 @@ impl Owner {
 
 impl fmt::Display for LiveDifference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sides = Sides(&self.difference);
         match &self.package {
-            Owner::Alone => write!(f, "{}", self.difference),
-            Owner::Package(name) => write!(f, "{} (package `{name}`)", self.difference),
-            Owner::Nobody => write!(f, "{} (in no package's head)", self.difference),
+            Owner::Alone => write!(f, "{sides}"),
+            Owner::Package(name) => write!(f, "{sides} (package `{name}`)"),
+            Owner::Nobody => write!(f, "{sides} (in no package's head)"),
+        }
+    }
+}
+
+/// A difference between the database (the first schema) and the head (the
+/// second), saying which side has what: "added" or "removed" alone would
+/// not say which way the comparison went.
+struct Sides<'a>(&'a Difference);
+
+impl fmt::Display for Sides<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Difference { object, before: database, after: head } = self.0;
+        match (database, head) {
+            (Some(database), None) => write!(f, "{object}: in the database, not in the head ({database})"),
+            (None, Some(head)) => write!(f, "{object}: in the head, not in the database ({head})"),
+            (Some(database), Some(head)) => {
+                write!(f, "{object}: the database has {database}, the head {head}")
+            }
+            (None, None) => write!(f, "{object}"),
         }
     }
 }

@@ -86,8 +86,8 @@ pub fn file_name(id: &str, message: &str) -> String {
     format!("{id}_{}.sql", slug(message))
 }
 
-/// A file-name-safe summary of a message: lower-case ASCII letters and
-/// digits, other runs folded to `_`, at most 40 characters.
+/// A file-name-safe summary of a message: lower-case letters (of any
+/// script) and digits, other runs folded to `_`, at most 40 characters.
 ///
 /// ```
 /// assert_eq!(migrate_runtime::chain::slug("Add login fields!"), "add_login_fields");
@@ -96,8 +96,10 @@ pub fn file_name(id: &str, message: &str) -> String {
 pub fn slug(message: &str) -> String {
     let mut slug = String::new();
     for c in message.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
+        // Letters of every script are kept, lowercased (`Ärger` → `ärger`),
+        // as Alembic keeps them: dropping them left `ÄÖ only` as `only`.
+        if c.is_alphanumeric() {
+            slug.extend(c.to_lowercase());
         } else if !slug.is_empty() && !slug.ends_with('_') {
             slug.push('_');
         }
@@ -179,7 +181,9 @@ mod tests {
     #[test]
     fn slugs_are_short_and_safe() {
         assert_eq!(slug("update to flask-diamond 0.2.0"), "update_to_flask_diamond_0_2_0");
-        assert_eq!(slug("ÄÖ only"), "only");
+        assert_eq!(slug("ÄÖ only"), "äö_only");
+        assert_eq!(slug("добавить поле входа"), "добавить_поле_входа");
+        assert_eq!(slug("a/b\\c:d"), "a_b_c_d", "no path separators or colons");
         assert_eq!(slug(&"x".repeat(100)).len(), 40);
     }
 }
