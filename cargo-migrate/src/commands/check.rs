@@ -288,19 +288,25 @@ fn compare_live(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
         bail!("database {url} does not exist");
     };
     let options = db::options(package);
-    let state = State::new(graph, database.applied(graph, &options)?);
-    let mut problems: Vec<String> =
-        state.drift(database.dialect()).iter().map(crate::hint::with_hint).collect();
-    let (differences, _) = super::diff::live_differences(cx, package, graph, &database)?;
-    problems.extend(differences.iter().map(|d| format!("schema: {d}")));
+    let rows = database.applied(graph, &options)?;
+    let pending = super::diff::pending(graph, &rows);
+    let state = State::new(graph, rows);
+    let mut problems: Vec<String> = state.ensure_clean().err().iter().map(crate::hint::with_hint).collect();
+    problems.extend(state.drift(database.dialect()).iter().map(crate::hint::with_hint));
+    // A database that is only behind matches the revisions it has: its
+    // schema would differ from the head's by exactly the pending ones.
+    match pending.as_slice() {
+        [] => {
+            let (differences, _) = super::diff::live_differences(cx, package, graph, &database)?;
+            problems.extend(differences.iter().map(|d| format!("schema: {d}")));
+        }
+        pending => problems.push(super::diff::behind(pending)),
+    }
     if problems.is_empty() {
         return Ok(());
     }
     let lines: String = problems.iter().map(|p| format!("\n  {p}")).collect();
-    bail!(
-        "package `{}`: database {url} does not match the revisions (schema differences go from the database to the head):{lines}",
-        package.name
-    )
+    bail!("package `{}`: database {url} does not match the revisions:{lines}", package.name)
 }
 
 fn render(report: &PackageReport) -> String {

@@ -87,9 +87,7 @@ pub fn show(
         state.ensure_clean().err().into_iter().map(|e| crate::hint::with_hint(&e)).collect();
     problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
     problems.extend(state.drift(dialect).iter().map(crate::hint::with_hint));
-    let applied: std::collections::HashSet<&str> = rows.iter().map(|row| row.revision.as_str()).collect();
-    let pending: Vec<&migrate_runtime::Revision> =
-        graph.revisions().iter().filter(|r| !applied.contains(r.id.as_str())).collect();
+    let pending = super::diff::pending(graph, rows);
     if cx.json() {
         return print_json(&CurrentView {
             pending: pending.iter().map(|r| r.id.clone()).collect(),

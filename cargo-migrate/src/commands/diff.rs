@@ -10,15 +10,17 @@
 
 use super::Context;
 use crate::db;
-use crate::output::{print, print_json};
+use crate::output::{print, print_json, print_warning};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Result};
+use migrate_runtime::apply::AppliedRevision;
+use migrate_runtime::apply::State;
 use migrate_runtime::database::Database;
 use migrate_runtime::schema::{Difference, Schema};
-use migrate_runtime::Graph;
+use migrate_runtime::{Graph, Revision};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// A difference, and in a shared database the package whose head has the
@@ -82,7 +84,18 @@ pub fn run(cx: &Context) -> Result<()> {
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
     let (differences, heads) = match db::open_read_only(&url)? {
-        Some(database) => live_differences(cx, package, graph, &database)?,
+        Some(database) => {
+            let rows = database.applied(graph, &db::options(package))?;
+            let pending = pending(graph, &rows);
+            let state = State::new(graph, rows);
+            if !pending.is_empty() {
+                print_warning(&format!("{}; the differences include theirs", behind(&pending)));
+            }
+            if let Err(dirty) = state.ensure_clean() {
+                print_warning(&crate::hint::with_hint(&dirty));
+            }
+            live_differences(cx, package, graph, &database)?
+        }
         // A SQLite file that does not exist yet is an empty database.
         None => {
             let scratch = scratch::scratch(url.dialect(), None, &package.config.schemas)?;
@@ -106,6 +119,25 @@ pub fn run(cx: &Context) -> Result<()> {
         1 => bail!("database {url} differs from {head} in 1 object"),
         n => bail!("database {url} differs from {head} in {n} objects"),
     }
+}
+
+/// The revisions of `graph` that `rows` (a database's history) do not
+/// record, in apply order.
+pub fn pending<'g>(graph: &'g Graph, rows: &[AppliedRevision]) -> Vec<&'g Revision> {
+    let applied: HashSet<&str> = rows.iter().map(|row| row.revision.as_str()).collect();
+    graph.revisions().iter().filter(|r| !applied.contains(r.id.as_str())).collect()
+}
+
+/// Says a database is behind its head by `pending` revisions.
+pub fn behind(pending: &[&Revision]) -> String {
+    let count = match pending.len() {
+        1 => "1 revision".to_string(),
+        n => format!("{n} revisions"),
+    };
+    format!(
+        "the database is {count} behind the head (pending {}): run `cargo migrate upgrade` to compare it with the head",
+        pending.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// From `database`'s schema (history table left out) to the head schema
