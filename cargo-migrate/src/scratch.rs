@@ -55,8 +55,8 @@ pub fn head_schema(scratch: &Scratch, package: &Package, graph: &Graph) -> Resul
 pub fn desired_schema(scratch: &Scratch, package: &Package, sql: &str) -> Result<Schema> {
     let file = package.config.schema.display();
     scratch.sql_schema(sql, &package.config.history_table).map_err(|error| match error {
-        ScratchError::Sql { dialect, reason } => {
-            anyhow::anyhow!("{file} does not run on {}: {reason}", product(dialect))
+        ScratchError::Sql { dialect, line, reason } => {
+            anyhow::anyhow!("{file}:{line}: does not run on {}: {reason}", product(dialect))
         }
         other => anyhow::Error::new(other).context(format!("cannot read the schema of {file}")),
     })

@@ -210,9 +210,14 @@ fn autogenerate_check_and_diff_on_postgres() {
         (out.code, out.stdout.as_str()),
         (1, "table role: column extra: in the database, not in the head (integer)\n")
     );
-    demo.write("schema.sql", "CREATE TABLE broken (id nosuchtype);\n");
+    // Line 4, after a `pg_dump`-style preamble and a `COMMENT ON` that is
+    // left out: the line is still the file's.
+    demo.write(
+        "schema.sql",
+        "SET client_encoding = 'UTF8';\nCOMMENT ON SCHEMA public\n  IS 'x';\nCREATE TABLE broken (id nosuchtype);\n",
+    );
     let message = run(&["check"]).fails();
-    assert!(message.contains("schema.sql does not run on PostgreSQL"), "{message}");
+    assert!(message.contains("schema.sql:4: does not run on PostgreSQL"), "{message}");
     assert!(message.contains("type \"nosuchtype\" does not exist"), "{message}");
     let left = sql(
         &url,
@@ -310,4 +315,19 @@ fn check_and_diff_say_when_a_database_is_behind_or_partially_applied() {
         .unwrap();
     let check = run(&["check"]).fails();
     assert!(check.contains("partially applied"), "{check}");
+}
+
+/// A `schema.sql` that SQLite refuses is named with the line of the
+/// statement that failed, for `check` and for autogenerate alike.
+#[test]
+fn a_schema_sql_error_names_its_line() {
+    let demo = Fixture::copy("demo");
+    demo.write(
+        "schema.sql",
+        "CREATE TABLE a (id INTEGER);\n\n-- a comment\nCREATE TABLE b (id INTEGER,, x);\n",
+    );
+    for args in [&["check"][..], &["new", "-m", "x", "--autogenerate"]] {
+        let message = demo.run(args).fails();
+        assert!(message.contains("schema.sql:4: does not run on SQLite"), "{args:?}: {message}");
+    }
 }

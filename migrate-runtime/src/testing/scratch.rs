@@ -33,8 +33,9 @@ pub enum ScratchError {
     /// Building the head schema failed; callers say whose head it is.
     #[error(transparent)]
     Head(crate::ApplyError),
-    #[error("the SQL does not run on {}: {reason}", product(*dialect))]
-    Sql { dialect: Dialect, reason: crate::ApplyError },
+    /// `line` is where the statement that failed starts in the SQL.
+    #[error("line {line}: the SQL does not run on {}: {reason}", product(*dialect))]
+    Sql { dialect: Dialect, line: usize, reason: crate::ApplyError },
     #[error("cannot read the schema: {0}")]
     Read(crate::ApplyError),
 }
@@ -132,7 +133,12 @@ impl Scratch {
 /// depend on the `search_path` the preamble empties.
 fn without_unmodelled(sql: &str) -> String {
     let pieces = split_statements(sql).into_iter().map(|s| without_meta_commands(s.text));
-    pieces.filter(|piece| !is_unmodelled(piece)).collect()
+    // What goes leaves its line breaks, so errors keep naming the file's lines.
+    pieces.map(|piece| if is_unmodelled(&piece) { line_breaks(&piece) } else { piece }).collect()
+}
+
+fn line_breaks(text: &str) -> String {
+    "\n".repeat(text.matches('\n').count())
 }
 
 /// `piece` without the psql meta-commands that lead it: lines starting
@@ -143,6 +149,7 @@ fn without_meta_commands(piece: &str) -> String {
         let start = first.sql_offset();
         let end = rest[start..].find('\n').map_or(rest.len(), |at| start + at + 1);
         kept += &rest[..start];
+        kept += &line_breaks(&rest[start..end]);
         rest = &rest[end..];
     }
     kept + rest
@@ -195,7 +202,11 @@ fn build_from_sql(
     schemas: &[String],
 ) -> Result<Schema, ScratchError> {
     let dialect = database.dialect();
-    database.execute(sql).map_err(|reason| ScratchError::Sql { dialect, reason })?;
+    // Statement by statement, so a failure names its line.
+    for statement in split_statements(sql).into_iter().filter(|s| !s.is_empty()) {
+        let line = statement.line;
+        database.execute(statement.text).map_err(|reason| ScratchError::Sql { dialect, line, reason })?;
+    }
     read(database, history_table, schemas)
 }
 
