@@ -35,7 +35,7 @@ pub enum ScratchError {
     Head(crate::ApplyError),
     /// `line` is where the statement that failed starts in the SQL.
     #[error("line {line}: the SQL does not run on {}: {reason}", product(*dialect))]
-    Sql { dialect: Dialect, line: usize, reason: crate::ApplyError },
+    Sql { dialect: Dialect, line: usize, reason: Box<crate::ApplyError> },
     #[error("cannot read the schema: {0}")]
     Read(crate::ApplyError),
 }
@@ -205,7 +205,11 @@ fn build_from_sql(
     // Statement by statement, so a failure names its line.
     for statement in split_statements(sql).into_iter().filter(|s| !s.is_empty()) {
         let line = statement.line;
-        database.execute(statement.text).map_err(|reason| ScratchError::Sql { dialect, line, reason })?;
+        database.execute(statement.text).map_err(|reason| ScratchError::Sql {
+            dialect,
+            line,
+            reason: Box::new(reason),
+        })?;
     }
     read(database, history_table, schemas)
 }
