@@ -164,6 +164,24 @@ pub struct ApplyOptions {
     /// Upgrade a database that has tables but no history table yet, applying every revision from base on top of them (`upgrade` only)
     #[arg(long)]
     pub baseline: bool,
+    /// How many transactions the run takes: `each` revision its own (a failure keeps the revisions before it), or `all` of it in one (every revision or none; refused when one is `transaction: none`)
+    #[arg(long, value_enum, default_value_t = TransactionArg::Each, value_name = "SCOPE")]
+    pub transaction: TransactionArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransactionArg {
+    Each,
+    All,
+}
+
+impl From<TransactionArg> for migrate_runtime::apply::TransactionScope {
+    fn from(arg: TransactionArg) -> migrate_runtime::apply::TransactionScope {
+        match arg {
+            TransactionArg::Each => migrate_runtime::apply::TransactionScope::PerRevision,
+            TransactionArg::All => migrate_runtime::apply::TransactionScope::All,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -360,6 +378,8 @@ mod tests {
             "migrate upgrade",
             "migrate upgrade +2 --allow-drift --lock-timeout 5",
             "migrate upgrade --baseline",
+            "migrate upgrade --transaction all",
+            "migrate downgrade base --transaction each",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",
             "migrate downgrade head:base --sql",
@@ -382,6 +402,7 @@ mod tests {
             "check",
             "migrate diff head",
             "migrate history -r",
+            "migrate upgrade --transaction none",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");

@@ -45,6 +45,11 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              run `cargo migrate upgrade --baseline`"
                 .to_string()
         }
+        ApplyError::TransactionNone { .. } => {
+            ": run without `--transaction all`, or in one transaction up to the revision before it \
+             (`cargo migrate upgrade REV --transaction all`) and the rest without"
+                .to_string()
+        }
         ApplyError::NotDue { .. } => {
             "; another migrator changed the history while this run applied it: see `cargo migrate current`, \
              then run the command again"

@@ -1,7 +1,7 @@
 //! `cargo migrate upgrade [TARGET] [--sql]` and `downgrade TARGET [--sql]`.
 
 use super::{current, Context};
-use crate::cli::ApplyOptions;
+use crate::cli::{ApplyOptions, TransactionArg};
 use crate::db;
 use crate::output::{paint, print, ID};
 use crate::project::Package;
@@ -33,6 +33,9 @@ pub fn run(
         return run_workspace(cx, target, &args, direction);
     }
     let (package, graph) = cx.chain()?;
+    if args.sql && args.transaction == TransactionArg::All {
+        bail!("`--transaction all` is for a live run: `--sql` prints each revision in its own transaction, which a DBA may wrap in one");
+    }
     if args.sql {
         let dialect = args.dialect.map_or(package.config.dialect, Into::into);
         return offline(graph, &options(package, &args)?, dialect, target, direction);
@@ -80,6 +83,7 @@ fn options(package: &Package, args: &ApplyOptions) -> Result<Options> {
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
     options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
     options.lock_retries = args.retries;
+    options.transaction = args.transaction.into();
     Ok(options)
 }
 

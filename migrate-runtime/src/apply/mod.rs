@@ -59,6 +59,31 @@ pub struct Options {
     /// Let `stamp` remove rows of revisions above its target (they were
     /// reverted by hand); without it such a stamp is refused.
     pub allow_unstamp: bool,
+    /// How many transactions a run takes: one per revision (the default),
+    /// or one for the whole run.
+    pub transaction: TransactionScope,
+}
+
+/// How many transactions an `upgrade` or `downgrade` run takes.
+///
+/// ```
+/// use migrate_runtime::apply::{Options, TransactionScope};
+/// let mut options = Options::new("demo");
+/// options.transaction = TransactionScope::All;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionScope {
+    /// Each revision commits with its history row, so a failure keeps the
+    /// revisions before it: the safe default, and the only way a
+    /// `transaction: none` revision can run.
+    #[default]
+    PerRevision,
+    /// The whole run is one transaction, history rows included: a fresh
+    /// database gets every revision or none, and saves a commit per
+    /// revision. Refused, before anything runs, when a revision of the
+    /// plan is `transaction: none` ([`ApplyError::TransactionNone`]); a
+    /// failure rolls back the whole run ([`ApplyError::RunRolledBack`]).
+    All,
 }
 
 impl Options {
@@ -73,6 +98,7 @@ impl Options {
             interrupt: Interrupt::default(),
             baseline: false,
             allow_unstamp: false,
+            transaction: TransactionScope::PerRevision,
         }
     }
 }
@@ -208,7 +234,11 @@ pub(crate) fn interrupted(
             }
             ApplyError::Interrupted { revision: Some(revision) }
         }
-        ApplyError::Interrupted { .. } | ApplyError::InterruptedPartway { .. } => error,
+        // The cause inside says what stopped; the message says all of the
+        // run was rolled back, which is what happened.
+        ApplyError::Interrupted { .. }
+        | ApplyError::InterruptedPartway { .. }
+        | ApplyError::RunRolledBack { .. } => error,
         _ => ApplyError::Interrupted { revision: None },
     }
 }
@@ -222,6 +252,23 @@ pub(crate) fn timeout_ms(timeout: Duration) -> u128 {
         return 0;
     }
     timeout.as_micros().div_ceil(1000).max(1)
+}
+
+/// Refuses a one-transaction run whose plan holds `transaction: none`
+/// revisions, naming every one of them, before anything runs.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn ensure_transactional<'r>(
+    revisions: impl IntoIterator<Item = &'r Revision>,
+) -> Result<(), ApplyError> {
+    let outside: Vec<_> = revisions
+        .into_iter()
+        .filter(|revision| revision.transaction == crate::model::revision::TransactionMode::None)
+        .map(|revision| (revision.id.clone(), revision.location.clone()))
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::TransactionNone { revisions: outside })
 }
 
 /// Stops a run between revisions once an interrupt was requested.

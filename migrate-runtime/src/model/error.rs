@@ -280,6 +280,18 @@ pub enum ApplyError {
     /// format than this one; it was left as it is.
     #[error("the history table `{table}` is in format {found} (written by {written_by}), newer than format {supported}, the newest {ours} knows, so it was left as it is")]
     NewerHistoryFormat { table: String, found: u32, written_by: String, supported: u32, ours: &'static str },
+    /// A run in one transaction (`TransactionScope::All`) was asked for,
+    /// but these revisions of its plan are `transaction: none`: their
+    /// statements must each commit on their own. Nothing ran.
+    #[error("the run cannot be one transaction: {} {} `transaction: none`, whose statements must each commit on their own; nothing was run", revisions.iter().map(|(id, at)| format!("{at}: revision `{id}`")).collect::<Vec<_>>().join(", "), if revisions.len() == 1 { "is" } else { "are" })]
+    TransactionNone { revisions: Vec<(String, Location)> },
+    /// A run in one transaction failed; `cause` says where (file, line,
+    /// revision). The whole run was rolled back.
+    #[error("the run was one transaction, so all of it was rolled back and the database is as it was before the run")]
+    RunRolledBack {
+        #[source]
+        cause: Box<ApplyError>,
+    },
     #[error("database error: {0}")]
     Database(DatabaseError),
 }

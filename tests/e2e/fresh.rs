@@ -1,0 +1,154 @@
+//! Fresh databases in one step: `upgrade --transaction all` on SQLite and
+//! PostgreSQL, run by the built binary against real databases.
+
+use crate::support::sqlite::{open, query_strings, schema, tables};
+use crate::support::{pg, Fixture};
+use std::path::{Path, PathBuf};
+
+const DEMO_BASE: &str = "cf0f5b45967a";
+const DEMO_HEAD: &str = "20f04b9598da";
+
+/// A third demo revision whose third statement fails (line 9).
+const FAILING: &str = "-- revision: aaaaaaaaaaaa\n-- revises: 20f04b9598da\n-- message: breaks\n\n\
+                       -- migrate:upgrade\nCREATE TABLE one (id INTEGER);\nCREATE TABLE two (id INTEGER);\n\
+                       -- the next statement fails\nINSERT INTO nowhere VALUES (1);\nCREATE TABLE four (id INTEGER);\n\n\
+                       -- migrate:downgrade\nDROP TABLE two;\nDROP TABLE one;\n";
+const FAILING_FILE: &str = "migrations/aaaaaaaaaaaa_breaks.sql";
+
+/// A third demo revision that must run outside a transaction.
+const OUTSIDE: &str = "-- revision: bbbbbbbbbbbb\n-- revises: 20f04b9598da\n-- message: outside\n-- transaction: none\n\n\
+                       -- migrate:upgrade\nCREATE TABLE outside (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE outside;\n";
+const OUTSIDE_FILE: &str = "migrations/bbbbbbbbbbbb_outside.sql";
+
+fn sqlite_url(db: &Path) -> String {
+    format!("sqlite:{}", db.display())
+}
+
+/// A fixture copy and its SQLite file.
+fn project(name: &str) -> (Fixture, PathBuf) {
+    let fixture = Fixture::copy(name);
+    let db = fixture.path().join("app.sqlite3");
+    (fixture, db)
+}
+
+/// The history rows without the columns that depend on when and how fast
+/// they were written.
+fn sqlite_history_rows(db: &Path) -> Vec<String> {
+    query_strings(
+        &open(db),
+        "SELECT package || '|' || revision || '|' || parents || '|' || depends_on || '|' || checksum || '|' || \
+         message || '|' || coalesce(downgrade_sql, 'NULL') || '|' || transactional || '|' || \
+         coalesce(dirty, 'NULL') || '|' || typeof(execution_ms) FROM migrate_history ORDER BY rowid",
+    )
+}
+
+fn sqlite_master(db: &Path) -> Vec<String> {
+    query_strings(
+        &open(db),
+        "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY 1",
+    )
+}
+
+#[test]
+fn upgrade_in_one_transaction_leaves_the_schema_and_history_rows_of_a_per_revision_run_on_sqlite() {
+    let (each, each_db) = project("demo");
+    each.run(&["upgrade", "--database-url", &sqlite_url(&each_db)]).ok();
+    let (all, all_db) = project("demo");
+    let out = all.run(&["upgrade", "--transaction", "all", "--database-url", &sqlite_url(&all_db)]).ok();
+    assert!(out.contains(DEMO_BASE) && out.contains(DEMO_HEAD), "each revision is reported: {out}");
+    assert_eq!(sqlite_master(&all_db), sqlite_master(&each_db));
+    assert_eq!(sqlite_history_rows(&all_db), sqlite_history_rows(&each_db));
+    assert_eq!(sqlite_history_rows(&all_db).len(), 2);
+    // A second run has nothing to do, in either mode.
+    let again = all.run(&["upgrade", "--transaction", "all", "--database-url", &sqlite_url(&all_db)]).ok();
+    assert!(again.contains("nothing to do"), "{again}");
+}
+
+#[test]
+fn a_failure_rolls_back_the_whole_one_transaction_run_and_names_file_and_line_on_sqlite() {
+    let (demo, db) = project("demo");
+    demo.write(FAILING_FILE, FAILING);
+    let err = demo.run(&["upgrade", "--transaction", "all", "--database-url", &sqlite_url(&db)]).fails();
+    assert!(err.contains("all of it was rolled back"), "{err}");
+    assert!(err.contains("migrations/aaaaaaaaaaaa_breaks.sql:9: revision `aaaaaaaaaaaa` failed"), "{err}");
+    assert!(err.contains("no such table: nowhere"), "{err}");
+    // Not even the history table or the revisions before it stay.
+    assert_eq!(tables(&db), Vec::<String>::new());
+    // Per revision, the two before it commit.
+    demo.run(&["upgrade", "--database-url", &sqlite_url(&db)]).fails();
+    assert_eq!(
+        query_strings(&open(&db), "SELECT revision FROM migrate_history ORDER BY rowid"),
+        [DEMO_BASE, DEMO_HEAD]
+    );
+}
+
+#[test]
+fn one_transaction_is_refused_naming_each_transaction_none_revision_on_sqlite() {
+    let (demo, db) = project("demo");
+    demo.write(OUTSIDE_FILE, OUTSIDE);
+    let err = demo.run(&["upgrade", "--transaction", "all", "--database-url", &sqlite_url(&db)]).fails();
+    assert!(
+        err.contains("the run cannot be one transaction: migrations/bbbbbbbbbbbb_outside.sql:1: revision `bbbbbbbbbbbb` is `transaction: none`"),
+        "{err}"
+    );
+    assert!(err.contains("run without `--transaction all`"), "{err}");
+    assert!(schema(&db).is_empty(), "nothing ran: {:?}", schema(&db));
+    // Up to the revision before it, one transaction is fine.
+    demo.run(&["upgrade", DEMO_HEAD, "--transaction", "all", "--database-url", &sqlite_url(&db)]).ok();
+    demo.run(&["upgrade", "--database-url", &sqlite_url(&db)]).ok();
+    assert!(tables(&db).contains(&"outside".to_string()));
+}
+
+#[test]
+fn a_downgrade_in_one_transaction_reverts_every_revision_or_none_on_sqlite() {
+    let (demo, db) = project("demo");
+    let url = sqlite_url(&db);
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    demo.run(&["downgrade", "base", "--transaction", "all", "--database-url", &url]).ok();
+    assert!(schema(&db).is_empty(), "{:?}", schema(&db));
+    assert!(sqlite_history_rows(&db).is_empty());
+}
+
+/// The history rows on PostgreSQL without the columns that depend on when
+/// and how fast they were written.
+fn pg_history_rows(url: &str) -> Vec<Vec<String>> {
+    pg::sql(
+        url,
+        "SELECT package, revision, parents, depends_on, checksum, message, coalesce(downgrade_sql, 'NULL'), \
+         transactional::text, coalesce(dirty, 'NULL'), (execution_ms IS NOT NULL)::text \
+         FROM migrate_history ORDER BY applied_at",
+    )
+}
+
+#[test]
+fn upgrade_in_one_transaction_on_postgres_matches_a_per_revision_run_and_rolls_back_whole() {
+    let (Some(each), Some(all)) = (pg::database(), pg::database()) else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    demo.run(&["upgrade", "--database-url", &each]).ok();
+    demo.run(&["upgrade", "--transaction", "all", "--database-url", &all]).ok();
+    assert_eq!(pg::schema(&all), pg::schema(&each));
+    assert_eq!(pg_history_rows(&all), pg_history_rows(&each));
+    assert_eq!(pg::history(&all), [DEMO_BASE, DEMO_HEAD]);
+
+    let Some(failing) = pg::database() else { return };
+    demo.write(FAILING_FILE, FAILING);
+    let err = demo.run(&["upgrade", "--transaction", "all", "--database-url", &failing]).fails();
+    assert!(err.contains("all of it was rolled back"), "{err}");
+    assert!(err.contains("migrations/aaaaaaaaaaaa_breaks.sql:9: revision `aaaaaaaaaaaa` failed"), "{err}");
+    assert!(err.contains("relation \"nowhere\" does not exist"), "{err}");
+    assert!(pg::history(&failing).is_empty(), "the whole run rolled back");
+    assert!(pg::schema(&failing).is_empty(), "{:?}", pg::schema(&failing));
+
+    demo.write(FAILING_FILE, &FAILING.replace("INSERT INTO nowhere VALUES (1);", "SELECT 1;"));
+    demo.write(OUTSIDE_FILE, &OUTSIDE.replace("20f04b9598da", "aaaaaaaaaaaa"));
+    let err = demo.run(&["upgrade", "--transaction", "all", "--database-url", &failing]).fails();
+    assert!(
+        err.contains("migrations/bbbbbbbbbbbb_outside.sql:1: revision `bbbbbbbbbbbb` is `transaction: none`"),
+        "{err}"
+    );
+    assert!(pg::history(&failing).is_empty(), "a refused run runs nothing");
+    demo.run(&["upgrade", "aaaaaaaaaaaa", "--transaction", "all", "--database-url", &failing]).ok();
+    assert_eq!(pg::history(&failing), [DEMO_BASE, DEMO_HEAD, "aaaaaaaaaaaa"]);
+    demo.run(&["downgrade", "base", "--transaction", "all", "--database-url", &failing]).ok();
+    assert!(pg::history(&failing).is_empty());
+}
