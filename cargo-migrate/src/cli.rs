@@ -85,6 +85,15 @@ pub enum Command {
     Repair(RepairArgs),
     /// Every revision up, down and up again on a scratch database, the schema compared at each step
     Walk(WalkArgs),
+    /// Write the schema at a revision (default: head) as a snapshot a database with no history starts from
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The revision: `head`, an id, `-1`…
+    #[arg(default_value = "head", allow_hyphen_values = true)]
+    pub target: String,
 }
 
 #[derive(Debug, Args)]
@@ -379,6 +388,8 @@ mod tests {
             "migrate upgrade +2 --allow-drift --lock-timeout 5",
             "migrate upgrade --baseline",
             "migrate upgrade --transaction all",
+            "migrate snapshot",
+            "migrate snapshot ab12",
             "migrate downgrade base --transaction each",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",

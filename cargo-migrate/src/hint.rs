@@ -45,6 +45,9 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              run `cargo migrate upgrade --baseline`"
                 .to_string()
         }
+        ApplyError::Snapshot(migrate_runtime::chain::SnapshotError::ChainChanged { revision, .. }) => format!(
+            "; write it again with `cargo migrate snapshot {revision}` (and check it with `cargo migrate check`), or delete it"
+        ),
         ApplyError::TransactionNone { .. } => {
             ": run without `--transaction all`, or in one transaction up to the revision before it \
              (`cargo migrate upgrade REV --transaction all`) and the rest without"

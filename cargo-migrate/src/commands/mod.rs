@@ -14,6 +14,7 @@ mod rebase;
 mod rename;
 mod repair;
 mod show;
+mod snapshot;
 mod stamp;
 mod upgrade;
 mod walk;
@@ -72,6 +73,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Current(args) => current::run(&cx, args),
         Command::Repair(args) => repair::run(&cx, args),
         Command::Walk(args) => walk::run(&cx, args),
+        Command::Snapshot(args) => snapshot::run(&cx, args),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::output::{paint, print, ID};
 use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
-use migrate_runtime::apply::{Options, Step};
+use migrate_runtime::apply::{Action, Options, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -104,7 +104,11 @@ fn run_package(
     }
     let mut report = |step: &Step| {
         if !cx.json() {
-            let verb = if direction == Direction::Upgrade { "applied " } else { "reverted" };
+            let verb = match (step.action, direction) {
+                (Action::Snapshot, _) => "snapshot",
+                (_, Direction::Upgrade) => "applied ",
+                (_, Direction::Downgrade) => "reverted",
+            };
             let ms = step.elapsed.as_secs_f64() * 1000.0;
             print(&format!("{verb} {}  {}  ({ms:.1} ms)\n", paint(ID, &step.revision), step.message));
         }

@@ -7,12 +7,14 @@
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 pub(crate) mod format;
+pub(crate) mod fresh;
 pub(crate) mod history;
 pub(crate) mod interrupt;
 pub(crate) mod plan;
 pub(crate) mod script;
 
 pub use format::CURRENT_FORMAT;
+pub use fresh::FROM_SNAPSHOT_MS;
 pub use history::{
     create_table_sql, AppliedRevision, MarkState, NotAProgressMark, OtherPackageRevision, ProgressMark,
 };
@@ -62,6 +64,21 @@ pub struct Options {
     /// How many transactions a run takes: one per revision (the default),
     /// or one for the whole run.
     pub transaction: TransactionScope,
+    /// Whether a database with no history starts from the chain's newest
+    /// snapshot below the target (the default) or replays every revision.
+    pub snapshots: Snapshots,
+}
+
+/// Whether a run on a database with no history (and no tables) may start
+/// from a snapshot ([`crate::chain::Snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshots {
+    /// The newest snapshot at or below the target, in one transaction that
+    /// records it and every revision below it as applied; then the rest.
+    #[default]
+    Use,
+    /// Every revision runs: what `check` compares a snapshot with.
+    Ignore,
 }
 
 /// How many transactions an `upgrade` or `downgrade` run takes.
@@ -99,6 +116,7 @@ impl Options {
             baseline: false,
             allow_unstamp: false,
             transaction: TransactionScope::PerRevision,
+            snapshots: Snapshots::Use,
         }
     }
 }
@@ -110,6 +128,9 @@ pub use crate::model::Direction;
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Upgrade,
+    /// A snapshot applied: the step names its revision, which with every
+    /// revision below it is recorded as applied.
+    Snapshot,
     Downgrade,
     Stamp,
     Unstamp,

@@ -62,6 +62,9 @@ pub enum ChainError {
     Cycle { at: Location, cycle: Vec<String> },
     #[error("{at}: head `{id}` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork")]
     UnplannedHead { at: Location, id: String },
+    /// A snapshot file that cannot be used (see `chain::snapshot`).
+    #[error(transparent)]
+    Snapshot(#[from] crate::chain::snapshot::SnapshotError),
 }
 
 impl ChainError {
@@ -92,6 +95,7 @@ impl ChainError {
             | SelfReference { at, .. }
             | Cycle { at, .. }
             | UnplannedHead { at, .. } => at,
+            Snapshot(error) => error.location(),
         }
     }
 }
@@ -292,6 +296,12 @@ pub enum ApplyError {
         #[source]
         cause: Box<ApplyError>,
     },
+    #[error(transparent)]
+    Snapshot(#[from] crate::chain::snapshot::SnapshotError),
+    /// A statement of a snapshot failed; the snapshot's transaction was
+    /// rolled back, so the database is still empty.
+    #[error("{at}: the snapshot of revision `{revision}` failed, so nothing of it is applied: {message}\n  in statement: {statement}")]
+    SnapshotStatement { at: Location, revision: String, statement: String, message: String },
     #[error("database error: {0}")]
     Database(DatabaseError),
 }

@@ -20,12 +20,13 @@ pub(crate) mod tls;
 pub use introspect::{introspect, introspect_schemas};
 
 use crate::apply::format::CURRENT_FORMAT;
+use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::{
     count_statements, ensure_transactional, interrupted, statement_error, statement_location,
-    stop_if_interrupted, Action, Direction, Options, RepairMark, Step, TransactionScope,
+    stop_if_interrupted, Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
 };
 use crate::chain::graph::Graph;
 use crate::model::error::{ApplyError, DatabaseError};
@@ -232,11 +233,18 @@ impl<'a> PostgresMigrator<'a> {
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
         self.prepare(direction).await?;
+        let mut steps = Vec::new();
+        if direction == Direction::Upgrade {
+            if let Some(done) = self.in_transaction(self.start_from_snapshot(target)).await? {
+                on_step(&done);
+                steps.push(done);
+            }
+        }
         if self.options.transaction == TransactionScope::All {
-            return self.run_as_one(target, direction, on_step).await;
+            steps.extend(self.run_as_one(target, direction, on_step).await?);
+            return Ok(steps);
         }
         let mut start = None;
-        let mut steps = Vec::new();
         let mut raced: Option<String> = None;
         'plan: loop {
             let state = self.state().await?;
@@ -272,6 +280,49 @@ impl<'a> PostgresMigrator<'a> {
             }
             return Ok(steps);
         }
+    }
+
+    /// A database with no history and no tables starts from the chain's
+    /// newest snapshot below the target: its SQL as one batch, then the
+    /// history rows of the revisions it stands for, in the caller's
+    /// transaction (which holds the migration lock). The snapshot is
+    /// looked at (and a stale one refused) only for such a database.
+    async fn start_from_snapshot(&self, target: &str) -> Result<Option<Step>, ApplyError> {
+        let options = self.options;
+        if options.snapshots == Snapshots::Ignore || self.graph.snapshots().is_empty() {
+            return Ok(None);
+        }
+        if !read_all(self.client, options).await?.0.is_empty() || !self.user_tables().await?.is_empty() {
+            return Ok(None);
+        }
+        let Some(start) = fresh_start(self.graph, options, DIALECT, target)? else { return Ok(None) };
+        let started = Instant::now();
+        if let Err(failure) = run_counting(self.client, &start.snapshot.sql).await {
+            let statements: Vec<_> = fresh::statements(start.snapshot).collect();
+            let failed = failure.error_offset(&start.snapshot.sql).map_or(failure.completed, |offset| {
+                statements.iter().rposition(|s| s.offset <= offset).unwrap_or(0)
+            });
+            return Err(match statements.get(failed) {
+                Some(statement) => {
+                    fresh::statement_error(start.snapshot, statement, &describe(&failure.error))
+                }
+                None => database(failure.error),
+            });
+        }
+        let table = &options.history_table;
+        let inserts: Vec<String> =
+            start.rows.iter().map(|row| history::insert_sql(DIALECT, table, &options.package, row)).collect();
+        self.client.batch_execute(&(inserts.join(";\n") + ";")).await.map_err(database)?;
+        Ok(Some(Step::finished(self.graph.revision(start.revision), Action::Snapshot, started)))
+    }
+
+    /// The tables of the database other than the history table and its
+    /// format record.
+    async fn user_tables(&self) -> Result<Vec<String>, ApplyError> {
+        let table = &self.options.history_table;
+        let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
+        let names = rows.iter().map(|row| row.get::<_, String>(0));
+        Ok(names.filter(|name| name != table && *name != format!("{table}_format")).collect())
     }
 
     /// [`TransactionScope::All`]: one transaction holding the migration

@@ -16,11 +16,12 @@ mod foreign_keys;
 mod format;
 mod writable;
 
+use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::{
     count_statements, ensure_transactional, interrupted, run_section, statement_error, stop_if_interrupted,
-    Action, Direction, Options, RepairMark, Step, TransactionScope,
+    Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
 };
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError};
@@ -184,6 +185,12 @@ impl<'a> SqliteMigrator<'a> {
         }
         writable::ensure_writable(self.conn)?;
         let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
+        if direction == Direction::Upgrade {
+            if let Some(done) = self.start_from_snapshot(target)? {
+                on_step(&done);
+                run.steps.push(done);
+            }
+        }
         if self.options.transaction == TransactionScope::All {
             return self.run_as_one(run, on_step);
         }
@@ -251,8 +258,36 @@ impl<'a> SqliteMigrator<'a> {
                 .map_err(|cause| ApplyError::RunRolledBack { cause: Box::new(cause) })?;
             tx.commit().map_err(database)?;
             steps.iter().for_each(&mut *on_step);
-            return Ok(steps);
+            run.steps.extend(steps);
+            return Ok(run.steps);
         }
+    }
+
+    /// A database with no history and no tables starts from the chain's
+    /// newest snapshot below the target: its SQL and the history rows of
+    /// the revisions it stands for, in one transaction. Decided under the
+    /// write lock, so of racing first runs one applies it and the others
+    /// find its history; the snapshot is looked at (and a stale one
+    /// refused) only for such a database.
+    fn start_from_snapshot(&self, target: &str) -> Result<Option<Step>, ApplyError> {
+        let options = self.options;
+        if options.snapshots == Snapshots::Ignore || self.graph.snapshots().is_empty() {
+            return Ok(None);
+        }
+        let tx = begin(self.conn, options)?;
+        if !read_rows(&tx, options)?.is_empty() || !user_tables(&tx, options)?.is_empty() {
+            return Ok(None);
+        }
+        let Some(start) = fresh_start(self.graph, options, DIALECT, target)? else { return Ok(None) };
+        let started = Instant::now();
+        format::create_or_upgrade(&tx, options)?;
+        for statement in fresh::statements(start.snapshot) {
+            tx.execute_batch(statement.text)
+                .map_err(|error| fresh::statement_error(start.snapshot, &statement, &error))?;
+        }
+        start.rows.iter().try_for_each(|row| insert_row(&tx, options, row))?;
+        tx.commit().map_err(database)?;
+        Ok(Some(Step::finished(self.graph.revision(start.revision), Action::Snapshot, started)))
     }
 
     /// Runs `revisions` in the caller's transaction, each with its history
