@@ -42,6 +42,17 @@ fn sqlite_history_rows(db: &Path) -> Vec<String> {
     )
 }
 
+/// Every column of every table: name, declared type, nullability, default
+/// and key position.
+fn sqlite_columns(db: &Path) -> Vec<String> {
+    query_strings(
+        &open(db),
+        "SELECT m.name || '.' || c.name || ' ' || lower(c.type) || ' ' || c.\"notnull\" || ' ' || \
+         coalesce(c.dflt_value, '') || ' ' || c.pk FROM sqlite_master m, pragma_table_info(m.name) c \
+         WHERE m.type = 'table' ORDER BY 1",
+    )
+}
+
 fn sqlite_master(db: &Path) -> Vec<String> {
     query_strings(
         &open(db),
@@ -151,4 +162,133 @@ fn upgrade_in_one_transaction_on_postgres_matches_a_per_revision_run_and_rolls_b
     assert_eq!(pg::history(&failing), [DEMO_BASE, DEMO_HEAD, "aaaaaaaaaaaa"]);
     demo.run(&["downgrade", "base", "--transaction", "all", "--database-url", &failing]).ok();
     assert!(pg::history(&failing).is_empty());
+}
+
+/// A revision after the demo's head: a table and an index.
+const AFTER: &str = "-- revision: cccccccccccc\n-- revises: 20f04b9598da\n-- message: audit\n\n\
+                     -- migrate:upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT NOT NULL);\n\
+                     CREATE INDEX audit_what ON audit (what);\n\n-- migrate:downgrade\nDROP TABLE audit;\n";
+const AFTER_FILE: &str = "migrations/cccccccccccc_audit.sql";
+
+/// Adds [`AFTER`] (its key of type `key`) and its tables to `schema.sql`.
+fn add_audit(fixture: &Fixture, key: &str) {
+    let revision = AFTER.replace("INTEGER PRIMARY KEY", key);
+    fixture.write(AFTER_FILE, &revision);
+    let upgrade =
+        revision.split("-- migrate:upgrade\n").nth(1).and_then(|s| s.split("\n\n").next()).expect("sql");
+    fixture.write("schema.sql", &format!("{}\n{upgrade}\n", fixture.read("schema.sql")));
+}
+const SNAPSHOT_FILE: &str = "migrations/snapshots/20f04b9598da.sql";
+
+#[test]
+fn a_fresh_sqlite_database_from_a_snapshot_has_the_schema_and_history_replaying_gives() {
+    let (demo, db) = project("demo");
+    let wrote = demo.run(&["snapshot"]).ok();
+    assert!(wrote.contains(&format!("wrote {SNAPSHOT_FILE}")), "{wrote}");
+    let snapshot = demo.read(SNAPSHOT_FILE);
+    assert!(
+        snapshot.starts_with("-- snapshot: 20f04b9598da\n-- dialect: sqlite\n-- chain-checksum: "),
+        "{snapshot}"
+    );
+    add_audit(&demo, "INTEGER PRIMARY KEY");
+    // The loader does not take the snapshot for a revision, and it agrees.
+    let checked = demo.run(&["check"]).ok();
+    assert!(checked.contains("3 revisions"), "{checked}");
+
+    let out = demo.run(&["upgrade", "--database-url", &sqlite_url(&db)]).ok();
+    assert!(out.contains("snapshot 20f04b9598da"), "{out}");
+    assert!(out.contains("cccccccccccc"), "the rest is applied after it: {out}");
+    let (replay, replay_db) = project("demo");
+    add_audit(&replay, "INTEGER PRIMARY KEY");
+    replay.run(&["upgrade", "--database-url", &sqlite_url(&replay_db)]).ok();
+    // The same schema (names, columns, indexes; the model `diff` reads
+    // finds nothing either way), not the same text: the snapshot writes
+    // its own DDL.
+    assert_eq!(schema(&db), schema(&replay_db));
+    assert_eq!(sqlite_columns(&db), sqlite_columns(&replay_db));
+    for url in [sqlite_url(&db), sqlite_url(&replay_db)] {
+        demo.run(&["diff", "--database-url", &url]).ok();
+    }
+    assert_eq!(sqlite_history_rows(&db), sqlite_history_rows(&replay_db));
+    let marks = query_strings(
+        &open(&db),
+        "SELECT revision || ' ' || execution_ms FROM migrate_history ORDER BY rowid",
+    );
+    assert_eq!(
+        marks[..2],
+        [format!("{DEMO_BASE} -1"), format!("{DEMO_HEAD} -1")],
+        "marked as from the snapshot"
+    );
+    let current = demo.run(&["current", "--verbose", "--database-url", &sqlite_url(&db)]).ok();
+    assert!(current.contains("from a snapshot"), "{current}");
+
+    // A database with history ignores snapshots: from the base revision,
+    // the snapshot's own revision is replayed.
+    demo.run(&["downgrade", DEMO_BASE, "--database-url", &sqlite_url(&db)]).ok();
+    let again = demo.run(&["upgrade", "--database-url", &sqlite_url(&db)]).ok();
+    assert!(!again.contains("snapshot") && again.contains(DEMO_HEAD), "{again}");
+    assert_eq!(schema(&db), schema(&replay_db));
+}
+
+#[test]
+fn a_snapshot_that_disagrees_with_its_revisions_fails_check_and_a_stale_one_is_refused_on_sqlite() {
+    let (demo, db) = project("demo");
+    demo.run(&["snapshot", DEMO_HEAD]).ok();
+    let snapshot = demo.read(SNAPSHOT_FILE);
+    demo.write(SNAPSHOT_FILE, &snapshot.replace("\"login_count\" integer", "\"login_count\" text"));
+    let err = demo.run(&["check"]).fails();
+    assert!(err.contains("migrations/snapshots/20f04b9598da.sql: the snapshot's schema differs"), "{err}");
+    assert!(err.contains("table user: column login_count: changed from integer to text"), "{err}");
+
+    demo.write(SNAPSHOT_FILE, &snapshot);
+    demo.run(&["check"]).ok();
+    let base = "migrations/cf0f5b45967a_create_user_and_role_tables.sql";
+    demo.write(base, &demo.read(base).replacen("CREATE TABLE role (", "CREATE TABLE role  (", 1));
+    let err = demo.run(&["check"]).fails();
+    assert!(
+        err.contains("migrations/snapshots/20f04b9598da.sql: the revisions up to `20f04b9598da` changed"),
+        "{err}"
+    );
+    let err = demo.run(&["upgrade", "--database-url", &sqlite_url(&db)]).fails();
+    assert!(
+        err.contains("migrations/snapshots/20f04b9598da.sql: the revisions up to `20f04b9598da` changed"),
+        "{err}"
+    );
+    assert!(err.contains("cargo migrate snapshot 20f04b9598da"), "{err}");
+    assert!(!db.exists() || schema(&db).is_empty(), "nothing was applied");
+}
+
+#[test]
+fn a_fresh_postgres_database_from_a_snapshot_has_the_schema_and_history_replaying_gives() {
+    let (Some(fresh), Some(replayed)) = (pg::database(), pg::database()) else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    add_audit(&demo, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
+    demo.run(&["upgrade", "--database-url", &replayed]).ok();
+    demo.run(&["snapshot", "--database-url", &replayed]).ok();
+    let snapshot = demo.read("migrations/snapshots/cccccccccccc.sql");
+    assert!(snapshot.contains("-- dialect: postgres"), "{snapshot}");
+    demo.run(&["check", "--database-url", &replayed]).ok();
+
+    let out = demo.run(&["upgrade", "--database-url", &fresh]).ok();
+    assert!(out.contains("snapshot cccccccccccc"), "{out}");
+    assert_eq!(pg::schema(&fresh), pg::schema(&replayed));
+    let history = |url: &str| {
+        pg::sql(
+            url,
+            "SELECT package, revision, parents, depends_on, checksum, message, coalesce(downgrade_sql, 'NULL'), \
+             transactional::text, coalesce(dirty, 'NULL') FROM migrate_history ORDER BY revision",
+        )
+    };
+    assert_eq!(history(&fresh), history(&replayed));
+    let marks = pg::sql(&fresh, "SELECT DISTINCT execution_ms::text FROM migrate_history");
+    assert_eq!(marks, [["-1"]]);
+
+    // A snapshot that disagrees fails `check`, naming the difference.
+    demo.write(
+        "migrations/snapshots/cccccccccccc.sql",
+        &snapshot.replace("\"what\" text NOT NULL", "\"what\" text"),
+    );
+    let err = demo.run(&["check", "--database-url", &replayed]).fails();
+    assert!(err.contains("migrations/snapshots/cccccccccccc.sql: the snapshot's schema differs"), "{err}");
+    assert!(err.contains("audit") && err.contains("what"), "{err}");
 }

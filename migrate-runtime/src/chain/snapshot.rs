@@ -205,7 +205,7 @@ mod tests {
         let snapshot = parse_snapshot(&path, &text).expect("parses");
         assert_eq!(snapshot.revision, "bbbbbbbbbbbb");
         assert_eq!(snapshot.sql.trim(), "CREATE TABLE x (id INTEGER);");
-        assert_eq!(snapshot.location.to_string(), "migrations/snapshots/bbbbbbbbbbbb.sql:8");
+        assert_eq!(snapshot.location.to_string(), "migrations/snapshots/bbbbbbbbbbbb.sql:7");
         assert_eq!(snapshot.verify(&graph, Dialect::Sqlite), Ok(rev));
         let graph = graph.with_snapshots(vec![snapshot]);
         let head = graph.find("bbbbbbbbbbbb").expect("rev");
