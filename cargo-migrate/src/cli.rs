@@ -87,6 +87,37 @@ pub enum Command {
     Walk(WalkArgs),
     /// Write the schema at a revision (default: head) as a snapshot a database with no history starts from
     Snapshot(SnapshotArgs),
+    /// Development: drop what the package owns (the SQLite file; its PostgreSQL schemas) and upgrade to head
+    Reset(ResetArgs),
+    /// Create or drop the package's database
+    Database(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Also on a server elsewhere, or a database whose history records other packages
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    #[command(subcommand)]
+    pub command: DatabaseCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
+    /// Create the database the URL names (a SQLite file, a PostgreSQL database)
+    Create,
+    /// Drop it (a SQLite file and its journal files; a PostgreSQL database, ending its sessions)
+    Drop {
+        /// Also on a server elsewhere
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -390,6 +421,10 @@ mod tests {
             "migrate upgrade --transaction all",
             "migrate snapshot",
             "migrate snapshot ab12",
+            "migrate reset",
+            "migrate reset --force --transaction all",
+            "migrate database create",
+            "migrate database drop --force",
             "migrate downgrade base --transaction each",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",

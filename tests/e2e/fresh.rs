@@ -292,3 +292,116 @@ fn a_fresh_postgres_database_from_a_snapshot_has_the_schema_and_history_replayin
     assert!(err.contains("migrations/snapshots/cccccccccccc.sql: the snapshot's schema differs"), "{err}");
     assert!(err.contains("audit") && err.contains("what"), "{err}");
 }
+
+#[test]
+fn reset_deletes_the_sqlite_file_says_what_goes_and_rebuilds_it_from_the_snapshot() {
+    let (demo, db) = project("demo");
+    let url = sqlite_url(&db);
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute_batch("CREATE TABLE notes (x TEXT);"))
+        .expect("notes");
+    demo.run(&["snapshot"]).ok();
+    let out = demo.run(&["reset", "--database-url", &url]).ok();
+    assert!(out.contains(&format!("reset: deleting {} with", db.display())), "{out}");
+    assert!(out.contains("  drop table notes\n") && out.contains("  drop table user\n"), "{out}");
+    assert!(out.contains("snapshot 20f04b9598da"), "rebuilt from the snapshot: {out}");
+    assert!(!tables(&db).contains(&"notes".to_string()), "{:?}", tables(&db));
+    assert_eq!(
+        query_strings(&open(&db), "SELECT revision FROM migrate_history ORDER BY rowid"),
+        [DEMO_BASE, DEMO_HEAD]
+    );
+    // A missing file is simply built.
+    std::fs::remove_file(&db).expect("remove");
+    demo.run(&["reset", "--database-url", &url]).ok();
+    assert!(tables(&db).contains(&"role".to_string()));
+}
+
+#[test]
+fn reset_refuses_a_database_whose_history_records_another_package_unless_forced() {
+    let (demo, db) = project("demo");
+    let url = sqlite_url(&db);
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let other = "INSERT INTO migrate_history (package, revision, parents, checksum, message, transactional) \
+                 VALUES ('billing', 'abcdefabcdef', '', 'x', 'invoices', 1); CREATE TABLE invoice (id INTEGER);";
+    rusqlite::Connection::open(&db).and_then(|c| c.execute_batch(other)).expect("other package");
+    let err = demo.run(&["reset", "--database-url", &url]).fails();
+    assert!(err.contains("also records package `billing`"), "{err}");
+    assert!(tables(&db).contains(&"invoice".to_string()), "a refused reset drops nothing");
+    demo.run(&["reset", "--force", "--database-url", &url]).ok();
+    assert!(!tables(&db).contains(&"invoice".to_string()));
+}
+
+#[test]
+fn database_create_and_drop_a_sqlite_file() {
+    let (demo, db) = project("demo");
+    let url = sqlite_url(&db);
+    assert!(demo.run(&["database", "create", "--database-url", &url]).ok().contains("created"));
+    assert!(db.exists());
+    assert!(demo.run(&["database", "create", "--database-url", &url]).ok().contains("already exists"));
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    assert!(demo.run(&["database", "drop", "--database-url", &url]).ok().contains("dropped"));
+    assert!(!db.exists());
+    assert!(demo.run(&["database", "drop", "--database-url", &url]).ok().contains("does not exist"));
+}
+
+#[test]
+fn reset_and_database_create_drop_on_postgres() {
+    let Some(url) = pg::database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    pg::sql(&url, "CREATE TABLE notes (x text); CREATE TYPE mood AS ENUM ('ok')");
+    let out = demo.run(&["reset", "--database-url", &url]).ok();
+    assert!(out.contains("emptying schema public of"), "{out}");
+    assert!(
+        out.contains("  drop table public.notes\n") && out.contains("  drop type public.mood\n"),
+        "{out}"
+    );
+    assert!(!pg::schema(&url).iter().any(|c| c.starts_with("notes.")), "{:?}", pg::schema(&url));
+    assert!(pg::schema(&url).iter().any(|c| c.starts_with("user.login_count")));
+    assert_eq!(pg::history(&url), [DEMO_BASE, DEMO_HEAD]);
+
+    let fresh = format!("{}_made", url);
+    let made = demo.run(&["database", "create", "--database-url", &fresh]).ok();
+    assert!(made.contains("created"), "{made}");
+    demo.run(&["upgrade", "--database-url", &fresh]).ok();
+    assert_eq!(pg::history(&fresh), [DEMO_BASE, DEMO_HEAD]);
+    assert!(demo.run(&["database", "drop", "--database-url", &fresh]).ok().contains("dropped"));
+    assert!(demo.run(&["database", "drop", "--database-url", &fresh]).ok().contains("does not exist"));
+}
+
+/// This machine's address on its network (not loopback), if it has one.
+fn network_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // Connecting a UDP socket sends nothing: it only picks the route.
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+#[test]
+fn reset_and_database_drop_refuse_a_postgres_server_reached_off_loopback_unless_forced() {
+    let Some(address) = network_address() else {
+        eprintln!("skipped: this machine has no network address besides loopback");
+        return;
+    };
+    if migrate_runtime::testing::postgres_bin_dir().is_none() {
+        eprintln!("skipped: no PostgreSQL server binaries here");
+        return;
+    }
+    let server = migrate_runtime::testing::ThrowawayServer::builder()
+        .also_listen_on(&address.to_string())
+        .hba_rule(&format!("host all all {address}/32 trust"))
+        .start()
+        .expect("a server on the network address");
+    server.create_database("app").expect("database");
+    let url = format!("postgres://postgres@{address}:{}/app", server.port());
+    let demo = Fixture::copy_as_postgres("demo");
+    demo.run(&["upgrade", "--database-url", &url]).ok();
+    let err = demo.run(&["reset", "--database-url", &url]).fails();
+    assert!(err.contains("is not on this machine"), "{err}");
+    assert_eq!(pg::history(&url), [DEMO_BASE, DEMO_HEAD], "a refused reset drops nothing");
+    let err = demo.run(&["database", "drop", "--database-url", &url]).fails();
+    assert!(err.contains("is not on this machine"), "{err}");
+    demo.run(&["reset", "--force", "--database-url", &url]).ok();
+    assert_eq!(pg::history(&url), [DEMO_BASE, DEMO_HEAD]);
+}

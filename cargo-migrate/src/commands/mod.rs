@@ -4,6 +4,7 @@
 mod branches;
 mod check;
 mod current;
+mod database;
 mod diff;
 mod heads;
 mod history;
@@ -13,6 +14,7 @@ mod new;
 mod rebase;
 mod rename;
 mod repair;
+mod reset;
 mod show;
 mod snapshot;
 mod stamp;
@@ -74,6 +76,8 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Repair(args) => repair::run(&cx, args),
         Command::Walk(args) => walk::run(&cx, args),
         Command::Snapshot(args) => snapshot::run(&cx, args),
+        Command::Reset(args) => reset::run(&cx, args),
+        Command::Database(args) => database::run(&cx, args),
     }
 }
 

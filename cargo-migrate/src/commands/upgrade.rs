@@ -87,7 +87,7 @@ fn options(package: &Package, args: &ApplyOptions) -> Result<Options> {
     Ok(options)
 }
 
-fn run_package(
+pub fn run_package(
     cx: &Context,
     package: &Package,
     graph: &Graph,
