@@ -49,21 +49,6 @@ fn is_local_address(address: Option<&str>) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_local_address;
-
-    #[test]
-    fn a_unix_socket_and_loopback_are_local_and_any_other_address_is_not() {
-        for local in [None, Some("127.0.0.1/32"), Some("127.1.2.3/32"), Some("::1/128")] {
-            assert!(is_local_address(local), "{local:?}");
-        }
-        for elsewhere in [Some("192.0.2.2/32"), Some("10.0.0.5/32"), Some("fd00::2/128"), Some("garbage")] {
-            assert!(!is_local_address(elsewhere), "{elsewhere:?}");
-        }
-    }
-}
-
 /// What emptying drops, one line each (`table public.user`): on SQLite
 /// every table, view, index and trigger of the file; on PostgreSQL the
 /// relations, types and functions of `schemas`.
@@ -184,4 +169,19 @@ fn maintenance(connector: Connector, url: &str) -> Result<(Database, String), Ad
 fn exists(admin: &Database, name: &str) -> Result<bool, ApplyError> {
     let sql = format!("SELECT 1 FROM pg_database WHERE datname = {}", quote_literal(name));
     Ok(!admin.query_rows(&sql)?.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_address;
+
+    #[test]
+    fn a_unix_socket_and_loopback_are_local_and_any_other_address_is_not() {
+        for local in [None, Some("127.0.0.1/32"), Some("127.1.2.3/32"), Some("::1/128")] {
+            assert!(is_local_address(local), "{local:?}");
+        }
+        for elsewhere in [Some("192.0.2.2/32"), Some("10.0.0.5/32"), Some("fd00::2/128"), Some("garbage")] {
+            assert!(!is_local_address(elsewhere), "{elsewhere:?}");
+        }
+    }
 }
