@@ -249,6 +249,7 @@ fn a_snapshot_that_disagrees_with_its_revisions_fails_check_and_a_stale_one_is_r
         err.contains("migrations/snapshots/20f04b9598da.sql: the revisions up to `20f04b9598da` changed"),
         "{err}"
     );
+    assert!(err.contains("cargo migrate snapshot 20f04b9598da"), "{err}");
     let err = demo.run(&["upgrade", "--database-url", &sqlite_url(&db)]).fails();
     assert!(
         err.contains("migrations/snapshots/20f04b9598da.sql: the revisions up to `20f04b9598da` changed"),

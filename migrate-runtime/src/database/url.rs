@@ -253,7 +253,10 @@ mod tests {
         assert_eq!(database_name("host=h dbname='my app' user=u").as_deref(), Some("my app"));
         assert_eq!(database_name("host=h user=u"), None);
         assert_eq!(with_database_name("postgres://u@h/app?x=1", "postgres"), "postgres://u@h/postgres?x=1");
-        assert_eq!(with_database_name("host=h dbname=app", "postgres"), "host=h dbname=app dbname='postgres'");
+        assert_eq!(
+            with_database_name("host=h dbname=app", "postgres"),
+            "host=h dbname=app dbname='postgres'"
+        );
     }
 
     #[test]
