@@ -13,13 +13,17 @@ revisions (a table and an index each) in one step.
   revision's upgrade SQL to a new file in one transaction. Goal: at most
   1.2x.
 
+With `--postgres` (PostgreSQL server binaries and `psql` on PATH), the same
+two on a throw-away server (`fsync` off), each run on a new database,
+against `psql -1 -f` of the same SQL.
+
 The baselines write no history rows; cargo-migrate writes 1,000. Each
 measurement is the whole process, start-up included, on a new file in a
 temporary folder. Prints the median of `--runs` runs and the ratios.
 Timings belong here, never in tests.
 
 Run: scripts/bench-fresh.py [--binary target/release/cargo-migrate]
-     [--revisions 1000] [--runs 5]
+     [--revisions 1000] [--runs 5] [--postgres]
 """
 
 import argparse
@@ -76,11 +80,68 @@ def timed_sqlite3(script, fresh):
     return measure
 
 
-def report(name, ours, base, goal, absolute=None):
+class FreshPostgres:
+    """A new database on `server` for each run."""
+
+    def __init__(self, server):
+        self.server = server
+        self.count = 0
+
+    def next(self):
+        self.count += 1
+        name = f"fresh_{self.count}"
+        self.server.psql("postgres", "-c", f"CREATE DATABASE {name}")
+        return name
+
+    def url(self, name):
+        return self.server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def timed_pg_upgrade(binary, folder, fresh, *extra):
+    def measure():
+        url = fresh.url(fresh.next())
+        started = time.perf_counter()
+        run([binary, "--migrations-dir", str(folder), "upgrade", "--database-url", url, *extra])
+        return time.perf_counter() - started
+
+    return measure
+
+
+def timed_psql(script, fresh):
+    def measure():
+        name = fresh.next()
+        started = time.perf_counter()
+        fresh.server.psql(name, "-q", "-1", "-f", str(script))
+        return time.perf_counter() - started
+
+    return measure
+
+
+def postgres(args, work):
+    server = walk.Server(work)
+    try:
+        fresh = FreshPostgres(server)
+        folder = work / "pg-migrations"
+        walk.write_chain(folder, args.revisions, "postgres")
+        every = work / "every.sql"
+        every.write_text("\n".join(walk.upgrade_sql(i) for i in range(args.revisions)) + "\n")
+        ours = walk.median_of(args.runs, timed_pg_upgrade(args.binary, folder, fresh, "--transaction", "all"))
+        base = walk.median_of(args.runs, timed_psql(every, fresh))
+        report(f"PostgreSQL --transaction all, {args.revisions} revisions", ours, base, 1.2, baseline="psql -1")
+        run([args.binary, "--migrations-dir", str(folder), "snapshot", "--database-url", server.url])
+        snapshot = next((folder / "snapshots").glob("*.sql"))
+        ours = walk.median_of(args.runs, timed_pg_upgrade(args.binary, folder, fresh))
+        base = walk.median_of(args.runs, timed_psql(snapshot, fresh))
+        report(f"PostgreSQL from a snapshot, {args.revisions} revisions", ours, base, 1.3, baseline="psql -1")
+    finally:
+        server.stop()
+
+
+def report(name, ours, base, goal, absolute=None, baseline="sqlite3"):
     (ours_time, ours_runs), (base_time, base_runs) = ours, base
     ratio = ours_time / base_time
     line = (f"{name}: cargo-migrate {ours_time:.3f} s (runs {', '.join(f'{t:.3f}' for t in ours_runs)}), "
-            f"sqlite3 {base_time:.3f} s (runs {', '.join(f'{t:.3f}' for t in base_runs)}): "
+            f"{baseline} {base_time:.3f} s (runs {', '.join(f'{t:.3f}' for t in base_runs)}): "
             f"{ratio:.2f}x, {'within' if ratio <= goal else 'over'} the {goal}x goal")
     if absolute is not None:
         line += f"; {'within' if ours_time <= absolute else 'over'} the {absolute} s goal"
@@ -92,6 +153,7 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / "target/release/cargo-migrate"))
     parser.add_argument("--revisions", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
     if not Path(args.binary).is_file():
         sys.exit(f"{args.binary} not found: build it with `cargo build --release -p cargo-migrate`")
@@ -111,6 +173,8 @@ def main():
         ours = walk.median_of(args.runs, timed_upgrade(args.binary, folder, fresh))
         base = walk.median_of(args.runs, timed_sqlite3(f"BEGIN;\n{snapshot}\nCOMMIT;\n", fresh))
         report(f"from a snapshot, {n} revisions", ours, base, 1.3, absolute=0.15)
+        if args.postgres:
+            postgres(args, work)
 
 
 if __name__ == "__main__":
