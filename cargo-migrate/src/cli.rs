@@ -114,6 +114,12 @@ pub enum Command {
     Repair(RepairArgs),
     /// Every revision up, down and up again on a scratch database, the schema compared at each step
     Walk(WalkArgs),
+    /// Write the schema at a revision (default: head) as a snapshot a database with no history starts from
+    Snapshot(SnapshotArgs),
+    /// Development: drop what the package owns (the SQLite file; its PostgreSQL schemas) and upgrade to head
+    Reset(ResetArgs),
+    /// Create or drop the package's database
+    Database(DatabaseArgs),
     /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -133,6 +139,40 @@ pub struct CompletionsArgs {
     /// The shell to write the script for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Also on a server elsewhere, or a database whose history records other packages
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    #[command(subcommand)]
+    pub command: DatabaseCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
+    /// Create the database the URL names (a SQLite file, a PostgreSQL database)
+    Create,
+    /// Drop it (a SQLite file and its journal files; a PostgreSQL database, ending its sessions)
+    Drop {
+        /// Also on a server elsewhere
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The revision: `head`, an id, `-1`…
+    #[arg(default_value = "head", allow_hyphen_values = true)]
+    pub target: String,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +252,24 @@ pub struct ApplyOptions {
     /// Upgrade a database that has tables but no history table yet, applying every revision from base on top of them (`upgrade` only)
     #[arg(long)]
     pub baseline: bool,
+    /// How many transactions the run takes: `each` revision its own (a failure keeps the revisions before it), or `all` of it in one (every revision or none; refused when one is `transaction: none`)
+    #[arg(long, value_enum, default_value_t = TransactionArg::Each, value_name = "SCOPE")]
+    pub transaction: TransactionArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransactionArg {
+    Each,
+    All,
+}
+
+impl From<TransactionArg> for migrate_runtime::apply::TransactionScope {
+    fn from(arg: TransactionArg) -> migrate_runtime::apply::TransactionScope {
+        match arg {
+            TransactionArg::Each => migrate_runtime::apply::TransactionScope::PerRevision,
+            TransactionArg::All => migrate_runtime::apply::TransactionScope::All,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -408,6 +466,14 @@ mod tests {
             "migrate upgrade",
             "migrate upgrade +2 --allow-drift --lock-timeout 5",
             "migrate upgrade --baseline",
+            "migrate upgrade --transaction all",
+            "migrate snapshot",
+            "migrate snapshot ab12",
+            "migrate reset",
+            "migrate reset --force --transaction all",
+            "migrate database create",
+            "migrate database drop --force",
+            "migrate downgrade base --transaction each",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",
             "migrate downgrade head:base --sql",
@@ -430,6 +496,7 @@ mod tests {
             "check",
             "migrate diff head",
             "migrate history -r",
+            "migrate upgrade --transaction none",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");

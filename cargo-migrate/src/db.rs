@@ -65,7 +65,7 @@ pub fn open_read_only(url: &DatabaseUrl) -> Result<Option<Database>> {
 
 /// Why the server ended a session reaches the connection, not the query
 /// that then fails with "connection closed": print it as it happens.
-fn connector() -> Connector {
+pub fn connector() -> Connector {
     Connector::default()
         .on_connection_end(|reason| {
             crate::output::print_error(&anyhow::anyhow!("the database ended the connection: {reason}"))

@@ -2,6 +2,7 @@
 //! is wrong; the commands and flags that fix it are the CLI's to name, so
 //! they live here, keyed by error variant.
 
+use migrate_runtime::chain::SnapshotError;
 use migrate_runtime::testing::WalkError;
 use migrate_runtime::{ApplyError, TargetError};
 
@@ -18,8 +19,20 @@ pub fn for_error(error: &anyhow::Error) -> Option<String> {
         {
             return for_apply(error);
         }
+        if let Some(snapshot) = cause.downcast_ref::<SnapshotError>() {
+            return for_snapshot(snapshot);
+        }
         cause.downcast_ref::<TargetError>().and_then(for_target)
     })
+}
+
+/// A stale snapshot is written again (or deleted); `check` proves the new
+/// one.
+fn for_snapshot(error: &SnapshotError) -> Option<String> {
+    let SnapshotError::ChainChanged { revision, .. } = error else { return None };
+    Some(format!(
+        "; write it again with `cargo migrate snapshot {revision}` (and check it with `cargo migrate check`), or delete it"
+    ))
 }
 
 /// `error` followed by its hint, for errors listed rather than raised
@@ -43,6 +56,12 @@ fn for_apply(error: &ApplyError) -> Option<String> {
             ": if its schema is that of a revision, record that with `cargo migrate \
              stamp REV` and upgrade from there; to apply every revision from base on top of what is there, \
              run `cargo migrate upgrade --baseline`"
+                .to_string()
+        }
+        ApplyError::Snapshot(snapshot) => return for_snapshot(snapshot),
+        ApplyError::TransactionNone { .. } => {
+            ": run without `--transaction all`, or in one transaction up to the revision before it \
+             (`cargo migrate upgrade REV --transaction all`) and the rest without"
                 .to_string()
         }
         ApplyError::NotDue { .. } => {

@@ -9,6 +9,7 @@ mod deploy;
 mod downgrade;
 mod embed;
 mod formats;
+mod fresh;
 mod graph;
 mod pooler;
 mod postgres;

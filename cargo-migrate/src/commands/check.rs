@@ -17,9 +17,9 @@ use crate::db;
 use crate::output::{paint, print, print_error, print_json, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::State;
-use migrate_runtime::chain::combine;
+use migrate_runtime::chain::{combine, Snapshot};
 use migrate_runtime::sql::lint;
 use migrate_runtime::Graph;
 use serde::Serialize;
@@ -112,6 +112,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     failures.extend(findings.iter().filter_map(|(package, found)| lint_failure(package, found)));
     if failures.is_empty() {
         failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(cx, p, g).err()));
+        failures.extend(loaded.iter().flat_map(|(p, g)| compare_snapshots(cx, p, g)));
     }
     if failures.is_empty() && cx.global.database_url.is_some() {
         match live_package(cx, &loaded) {
@@ -278,6 +279,42 @@ fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> 
         package.name,
         package.config.schema.display()
     )
+}
+
+/// Each snapshot against its chain: the chain checksum it recorded, then
+/// its schema against the one replaying the revisions up to it builds
+/// (both in scratch databases). Every snapshot is checked; each failure
+/// names its file.
+fn compare_snapshots(cx: &Context, package: &Package, graph: &Graph) -> Vec<anyhow::Error> {
+    if graph.snapshots().is_empty() {
+        return Vec::new();
+    }
+    let dialect = package.config.dialect;
+    let scratch = match scratch::scratch(dialect, cx.global.database_url.as_deref(), &package.config.schemas)
+    {
+        Ok(scratch) => scratch,
+        Err(error) => return vec![error],
+    };
+    let check = |snapshot: &Snapshot| -> Result<()> {
+        snapshot.verify(graph, dialect)?;
+        let replayed = scratch.schema_at(graph, &db::options(package), &snapshot.revision)?;
+        let written = scratch
+            .sql_schema(&snapshot.sql, &package.config.history_table)
+            .with_context(|| format!("{}: the snapshot does not run", snapshot.file()))?;
+        let differences = replayed.diff(&written);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        let lines: String = differences.iter().map(|d| format!("\n  {d}")).collect();
+        bail!(
+            "{}: the snapshot's schema differs from the one the revisions up to `{}` build (differences go from the revisions to the snapshot; write it again with `cargo migrate snapshot {}`):{lines}",
+            snapshot.file(),
+            snapshot.revision,
+            snapshot.revision
+        )
+    };
+    let failures = graph.snapshots().iter().filter_map(|snapshot| check(snapshot).err());
+    failures.map(|error| error.context(format!("package `{}`", package.name))).collect()
 }
 
 /// The live database against the chain: drift of applied revisions, then

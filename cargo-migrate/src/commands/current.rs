@@ -45,7 +45,11 @@ fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Res
     }
     if verbose && !cx.json() {
         for row in &rows {
-            let ms = row.execution_ms.map(|ms| format!(", {ms} ms")).unwrap_or_default();
+            let ms = match row.execution_ms {
+                Some(migrate_runtime::apply::FROM_SNAPSHOT_MS) => ", from a snapshot".to_string(),
+                Some(ms) => format!(", {ms} ms"),
+                None => String::new(),
+            };
             print(&format!(
                 "  {} applied {}{ms}: {}\n",
                 paint(ID, &row.revision),

@@ -5,6 +5,7 @@ mod branches;
 mod check;
 mod completions;
 mod current;
+mod database;
 mod diff;
 mod heads;
 mod history;
@@ -14,7 +15,9 @@ mod new;
 mod rebase;
 mod rename;
 mod repair;
+mod reset;
 mod show;
+mod snapshot;
 mod stamp;
 mod upgrade;
 mod walk;
@@ -77,6 +80,9 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Current(args) => current::run(&cx, args),
         Command::Repair(args) => repair::run(&cx, args),
         Command::Walk(args) => walk::run(&cx, args),
+        Command::Snapshot(args) => snapshot::run(&cx, args),
+        Command::Reset(args) => reset::run(&cx, args),
+        Command::Database(args) => database::run(&cx, args),
         Command::Completions(args) => completions::run(&args),
     }
 }

@@ -1,13 +1,13 @@
 //! `cargo migrate upgrade [TARGET] [--sql]` and `downgrade TARGET [--sql]`.
 
 use super::{current, Context};
-use crate::cli::ApplyOptions;
+use crate::cli::{ApplyOptions, TransactionArg};
 use crate::db;
 use crate::output::{paint, print, ID};
 use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
-use migrate_runtime::apply::{Options, Step};
+use migrate_runtime::apply::{Action, Options, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -33,6 +33,9 @@ pub fn run(
         return run_workspace(cx, target, &args, direction);
     }
     let (package, graph) = cx.chain()?;
+    if args.sql && args.transaction == TransactionArg::All {
+        bail!("`--transaction all` is for a live run: `--sql` prints each revision in its own transaction, which a DBA may wrap in one");
+    }
     if args.sql {
         let dialect = args.dialect.map_or(package.config.dialect, Into::into);
         return offline(graph, &options(package, &args)?, dialect, target, direction);
@@ -80,10 +83,11 @@ fn options(package: &Package, args: &ApplyOptions) -> Result<Options> {
     options.lock_timeout = std::time::Duration::from_secs(args.lock_timeout);
     options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
     options.lock_retries = args.retries;
+    options.transaction = args.transaction.into();
     Ok(options)
 }
 
-fn run_package(
+pub fn run_package(
     cx: &Context,
     package: &Package,
     graph: &Graph,
@@ -100,7 +104,11 @@ fn run_package(
     }
     let mut report = |step: &Step| {
         if !cx.json() {
-            let verb = if direction == Direction::Upgrade { "applied " } else { "reverted" };
+            let verb = match (step.action, direction) {
+                (Action::Snapshot, _) => "snapshot",
+                (_, Direction::Upgrade) => "applied ",
+                (_, Direction::Downgrade) => "reverted",
+            };
             let ms = step.elapsed.as_secs_f64() * 1000.0;
             print(&format!("{verb} {}  {}  ({ms:.1} ms)\n", paint(ID, &step.revision), step.message));
         }

@@ -7,12 +7,14 @@
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 pub(crate) mod format;
+pub(crate) mod fresh;
 pub(crate) mod history;
 pub(crate) mod interrupt;
 pub(crate) mod plan;
 pub(crate) mod script;
 
 pub use format::CURRENT_FORMAT;
+pub use fresh::FROM_SNAPSHOT_MS;
 pub use history::{
     create_table_sql, AppliedRevision, MarkState, NotAProgressMark, OtherPackageRevision, ProgressMark,
 };
@@ -59,6 +61,46 @@ pub struct Options {
     /// Let `stamp` remove rows of revisions above its target (they were
     /// reverted by hand); without it such a stamp is refused.
     pub allow_unstamp: bool,
+    /// How many transactions a run takes: one per revision (the default),
+    /// or one for the whole run.
+    pub transaction: TransactionScope,
+    /// Whether a database with no history starts from the chain's newest
+    /// snapshot below the target (the default) or replays every revision.
+    pub snapshots: Snapshots,
+}
+
+/// Whether a run on a database with no history (and no tables) may start
+/// from a snapshot ([`crate::chain::Snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshots {
+    /// The newest snapshot at or below the target, in one transaction that
+    /// records it and every revision below it as applied; then the rest.
+    #[default]
+    Use,
+    /// Every revision runs: what `check` compares a snapshot with.
+    Ignore,
+}
+
+/// How many transactions an `upgrade` or `downgrade` run takes.
+///
+/// ```
+/// use migrate_runtime::apply::{Options, TransactionScope};
+/// let mut options = Options::new("demo");
+/// options.transaction = TransactionScope::All;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionScope {
+    /// Each revision commits with its history row, so a failure keeps the
+    /// revisions before it: the safe default, and the only way a
+    /// `transaction: none` revision can run.
+    #[default]
+    PerRevision,
+    /// The whole run is one transaction, history rows included: a fresh
+    /// database gets every revision or none, and saves a commit per
+    /// revision. Refused, before anything runs, when a revision of the
+    /// plan is `transaction: none` ([`ApplyError::TransactionNone`]); a
+    /// failure rolls back the whole run ([`ApplyError::RunRolledBack`]).
+    All,
 }
 
 impl Options {
@@ -73,6 +115,8 @@ impl Options {
             interrupt: Interrupt::default(),
             baseline: false,
             allow_unstamp: false,
+            transaction: TransactionScope::PerRevision,
+            snapshots: Snapshots::Use,
         }
     }
 }
@@ -84,6 +128,9 @@ pub use crate::model::Direction;
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Upgrade,
+    /// A snapshot applied: the step names its revision, which with every
+    /// revision below it is recorded as applied.
+    Snapshot,
     Downgrade,
     Stamp,
     Unstamp,
@@ -208,7 +255,11 @@ pub(crate) fn interrupted(
             }
             ApplyError::Interrupted { revision: Some(revision) }
         }
-        ApplyError::Interrupted { .. } | ApplyError::InterruptedPartway { .. } => error,
+        // The cause inside says what stopped; the message says all of the
+        // run was rolled back, which is what happened.
+        ApplyError::Interrupted { .. }
+        | ApplyError::InterruptedPartway { .. }
+        | ApplyError::RunRolledBack { .. } => error,
         _ => ApplyError::Interrupted { revision: None },
     }
 }
@@ -222,6 +273,23 @@ pub(crate) fn timeout_ms(timeout: Duration) -> u128 {
         return 0;
     }
     timeout.as_micros().div_ceil(1000).max(1)
+}
+
+/// Refuses a one-transaction run whose plan holds `transaction: none`
+/// revisions, naming every one of them, before anything runs.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn ensure_transactional<'r>(
+    revisions: impl IntoIterator<Item = &'r Revision>,
+) -> Result<(), ApplyError> {
+    let outside: Vec<_> = revisions
+        .into_iter()
+        .filter(|revision| revision.transaction == crate::model::revision::TransactionMode::None)
+        .map(|revision| (revision.id.clone(), revision.location.clone()))
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::TransactionNone { revisions: outside })
 }
 
 /// Stops a run between revisions once an interrupt was requested.

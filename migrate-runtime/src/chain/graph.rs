@@ -60,6 +60,9 @@ pub struct Graph {
     children: Vec<Vec<Rev>>,
     dependencies: Vec<Vec<Rev>>,
     dependents: Vec<Vec<Rev>>,
+    /// The chain's snapshots ([`crate::chain::snapshot`]), which travel
+    /// with it so every engine and embedded chain sees the same ones.
+    snapshots: Vec<crate::chain::snapshot::Snapshot>,
 }
 
 impl Graph {
@@ -126,9 +129,22 @@ impl Graph {
             revisions,
             parents: revs(parents),
             dependencies: revs(dependencies),
+            snapshots: Vec::new(),
         };
         graph.index.shrink_to_fit();
         graph
+    }
+
+    /// The graph with `snapshots`, sorted by revision id.
+    pub fn with_snapshots(mut self, mut snapshots: Vec<crate::chain::snapshot::Snapshot>) -> Graph {
+        snapshots.sort_by(|a, b| a.revision.cmp(&b.revision));
+        self.snapshots = snapshots;
+        self
+    }
+
+    /// The chain's snapshots, by revision id.
+    pub fn snapshots(&self) -> &[crate::chain::snapshot::Snapshot] {
+        &self.snapshots
     }
 
     /// Every revision, in apply order.

@@ -10,6 +10,7 @@
 use crate::chain::cache::{self, Cache, Stamp};
 use crate::chain::graph::Graph;
 use crate::chain::parse::{parse_file, parse_revision};
+use crate::chain::snapshot::{parse_snapshot, Snapshot, SNAPSHOTS_FOLDER};
 use crate::model::error::{ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::Revision;
@@ -73,7 +74,8 @@ impl Loader {
             Some(file) => self.parse_cached(&names, file)?,
             None => collect(parallel_map(&names, |name| self.read_and_parse(name)))?,
         };
-        Graph::build(revisions)
+        let snapshots = parse_snapshots(&read_snapshots(&self.package_root, &self.folder)?)?;
+        Ok(Graph::build(revisions)?.with_snapshots(snapshots))
     }
 
     /// Parses a file as it reads it: its sections stay in the file.
@@ -146,6 +148,23 @@ pub fn read_folder(package_root: &Path, folder: &Path) -> Result<Vec<SourceFile>
     }))
 }
 
+/// Reads the snapshot files of `package_root/folder/snapshots/`, sorted by
+/// name; none when there is no such folder.
+pub fn read_snapshots(package_root: &Path, folder: &Path) -> Result<Vec<SourceFile>, ChainErrors> {
+    let snapshots = folder.join(SNAPSHOTS_FOLDER);
+    if !package_root.join(&snapshots).is_dir() {
+        return Ok(Vec::new());
+    }
+    read_folder(package_root, &snapshots)
+}
+
+/// Parses snapshot files, reporting the problems of all of them at once.
+pub fn parse_snapshots(files: &[SourceFile]) -> Result<Vec<Snapshot>, ChainErrors> {
+    collect(
+        files.iter().map(|file| parse_snapshot(&file.path, &file.text).map_err(ChainError::from)).collect(),
+    )
+}
+
 /// One file of the folder's listing.
 struct Listed {
     name: OsString,
@@ -167,8 +186,9 @@ fn list_names(package_root: &Path, folder: &Path) -> Result<Vec<Listed>, ChainEr
         let entry = entry.map_err(unreadable)?;
         let name = entry.file_name();
         let text = name.to_string_lossy();
-        // The folder's own settings file (standalone mode) is not a revision.
-        if !text.starts_with('.') && text != FOLDER_CONFIG {
+        // The folder's own settings file (standalone mode) and its snapshots
+        // are not revisions.
+        if !text.starts_with('.') && text != FOLDER_CONFIG && text != SNAPSHOTS_FOLDER {
             names.push(Listed { name, entry });
         }
     }

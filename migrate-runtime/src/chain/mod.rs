@@ -9,12 +9,20 @@ pub(crate) mod graph;
 pub(crate) mod load;
 pub(crate) mod parse;
 pub(crate) mod scaffold;
+pub(crate) mod snapshot;
 pub mod target;
 pub(crate) mod workspace;
 
 pub use config::{Config, ConfigTable};
 pub use graph::{Graph, Rev, RevSet};
-pub use load::{load_graph, parse_files, read_folder, Loader, SourceFile, FOLDER_CONFIG, MAX_FILE_SIZE};
+pub use load::{
+    load_graph, parse_files, parse_snapshots, read_folder, read_snapshots, Loader, SourceFile, FOLDER_CONFIG,
+    MAX_FILE_SIZE,
+};
 pub use parse::{file_id, parse_revision};
 pub use scaffold::{file_name, set_parents, slug, NewRevision};
+pub use snapshot::{
+    chain_checksum, newest_below, parse_snapshot, snapshot_path, snapshot_text, Snapshot, SnapshotError,
+    SNAPSHOTS_FOLDER,
+};
 pub use workspace::{combine, package_order, PackageChain};

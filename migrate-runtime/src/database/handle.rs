@@ -150,6 +150,19 @@ impl Connector {
     }
 }
 
+/// A SQLite value as text, as PostgreSQL's simple protocol gives it.
+#[cfg(feature = "sqlite")]
+fn sqlite_text(value: rusqlite::types::Value) -> Option<String> {
+    use rusqlite::types::Value;
+    match value {
+        Value::Null => None,
+        Value::Integer(n) => Some(n.to_string()),
+        Value::Real(x) => Some(x.to_string()),
+        Value::Text(text) => Some(text),
+        Value::Blob(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
 /// Opens `url` for writing with the default settings.
 pub fn connect(url: &DatabaseUrl) -> Result<Database, ConnectError> {
     Connector::default().open(url)
@@ -200,6 +213,40 @@ impl Database {
             #[cfg(feature = "postgres")]
             Database::Postgres(pg) => {
                 pg.block_on(pg.client.batch_execute(sql)).map_err(|e| ApplyError::Database(e.into()))
+            }
+        }
+    }
+
+    /// Every row `sql` (one query) returns, each column as text (`None` for
+    /// NULL): for the few questions outside the engines (`database::admin`).
+    pub fn query_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, ApplyError> {
+        let database = |e: DatabaseError| ApplyError::Database(e);
+        match self {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(conn) => {
+                let mut statement = conn.prepare(sql).map_err(|e| database(e.into()))?;
+                let width = statement.column_count();
+                let rows = statement
+                    .query_map([], |row| {
+                        (0..width)
+                            .map(|i| row.get::<_, rusqlite::types::Value>(i).map(sqlite_text))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(|e| database(e.into()))?;
+                rows.collect::<Result<_, _>>().map_err(|e| database(e.into()))
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => {
+                let messages = pg.block_on(pg.client.simple_query(sql)).map_err(|e| database(e.into()))?;
+                Ok(messages
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => {
+                            Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+                        }
+                        _ => None,
+                    })
+                    .collect())
             }
         }
     }

@@ -12,9 +12,16 @@ pub(crate) mod pgpass;
 pub(crate) mod url;
 pub(crate) mod versions;
 
-pub use url::{redact, DatabaseUrl, PostgresUrl, UrlError};
+pub use url::{database_name, redact, with_database_name, DatabaseUrl, PostgresUrl, UrlError};
 pub use versions::{check_postgres_version, check_sqlite_version, PostgresSupport, VersionError};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod admin;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use admin::{
+    create_database, drop_database, empty_schemas, forget_package, is_local, owned_objects,
+    remove_sqlite_file, AdminError,
+};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod handle;
 

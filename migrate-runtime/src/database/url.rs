@@ -9,6 +9,36 @@ use super::libpq::{key_values, looks_like_key_values};
 use std::fmt;
 use std::path::PathBuf;
 
+/// The database a PostgreSQL URL or `key=value` string names (its path, or
+/// `dbname`); `None` when it names none (libpq would take the user's name,
+/// which `database create` does not guess).
+pub fn database_name(url: &str) -> Option<String> {
+    if !url.contains("://") {
+        let pairs = key_values(url).ok()?;
+        return pairs.into_iter().rev().find(|pair| pair.key == "dbname").map(|pair| pair.value);
+    }
+    let base = url.split_once('?').map_or(url, |(base, _)| base);
+    let authority = base.find("://")? + 3;
+    let path = &base[authority..][base[authority..].find('/')? + 1..];
+    let name = super::libpq::percent_decode(path);
+    (!name.is_empty()).then_some(name)
+}
+
+/// `url` naming database `name` instead: a URL's path replaced, a
+/// `key=value` string given a last `dbname` (libpq takes the last).
+pub fn with_database_name(url: &str, name: &str) -> String {
+    if !url.contains("://") {
+        return format!("{url} dbname={}", super::libpq::quote(name));
+    }
+    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    match query {
+        Some(query) => format!("{}/{name}?{query}", &base[..path]),
+        None => format!("{}/{name}", &base[..path]),
+    }
+}
+
 /// A parsed database URL.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -215,6 +245,19 @@ fn cut_remaining_password(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_a_url_names() {
+        assert_eq!(database_name("postgres://u:p@h:5/app%20db?sslmode=require").as_deref(), Some("app db"));
+        assert_eq!(database_name("postgres://u@h/").as_deref(), None);
+        assert_eq!(database_name("host=h dbname='my app' user=u").as_deref(), Some("my app"));
+        assert_eq!(database_name("host=h user=u"), None);
+        assert_eq!(with_database_name("postgres://u@h/app?x=1", "postgres"), "postgres://u@h/postgres?x=1");
+        assert_eq!(
+            with_database_name("host=h dbname=app", "postgres"),
+            "host=h dbname=app dbname='postgres'"
+        );
+    }
 
     #[test]
     fn every_form_is_redacted() {

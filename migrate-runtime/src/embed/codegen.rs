@@ -23,6 +23,7 @@
 
 use crate::chain::graph::Graph;
 use crate::chain::load;
+use crate::chain::snapshot::Snapshot;
 use crate::model::error::{ApplyError, ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
@@ -61,7 +62,8 @@ pub enum Verify {
 pub struct Embedded {
     /// An expression of type [`Migrations`](crate::embed::embedded::Migrations), usable in a `static`.
     pub tokens: TokenStream,
-    /// Every file of the folder, relative to the package root.
+    /// Every file of the folder and its `snapshots/`, relative to the
+    /// package root.
     pub files: Vec<PathBuf>,
 }
 
@@ -116,8 +118,10 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     if !chain.package_root.join(chain.folder).is_dir() {
         return Err(EmbedError::MissingFolder { at: Location::file(chain.folder) }.into());
     }
-    let files = load::read_folder(chain.package_root, chain.folder)?;
-    let graph = load::build_graph(&files)?;
+    let mut files = load::read_folder(chain.package_root, chain.folder)?;
+    let snapshot_files = load::read_snapshots(chain.package_root, chain.folder)?;
+    let graph = load::build_graph(&files)?.with_snapshots(load::parse_snapshots(&snapshot_files)?);
+    files.extend(snapshot_files);
     // The dialect is the package's setting, which the macro does not read:
     // only the statements that fail inside a transaction stop the build
     // (`cargo migrate check` runs every rule for the package's database).
@@ -137,14 +141,16 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
 /// revision paths are relative to `package_root`; an error when a
 /// section's SQL, kept in its file, cannot be read.
 pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<TokenStream, ChainError> {
-    let tracked = graph.revisions().iter().map(|r| {
-        let absolute = package_root.join(&r.location.path);
+    let paths = graph.revisions().iter().map(|r| &r.location.path);
+    let tracked = paths.chain(graph.snapshots().iter().map(|s| &s.location.path)).map(|path| {
+        let absolute = package_root.join(path);
         let absolute = absolute.to_string_lossy();
         quote!(
             const _: &str = ::core::include_str!(#absolute);
         )
     });
     let revisions = graph.revisions().iter().map(revision).collect::<Result<Vec<_>, _>>()?;
+    let snapshots = graph.snapshots().iter().map(snapshot);
     // Short names inside the block keep the output small for large chains;
     // the `use` of `None`/`Some` also shields it from user items so named.
     Ok(quote! {{
@@ -152,12 +158,12 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<T
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
         use ::migrate_runtime::embed::{
-            EmbeddedDependency as D, EmbeddedRevision as R, EmbeddedSection as S, Migrations,
+            EmbeddedDependency as D, EmbeddedRevision as R, EmbeddedSection as S, EmbeddedSnapshot, Migrations,
         };
         #[allow(unused_imports)]
         use ::migrate_runtime::model::{Dialect, TransactionMode};
         #(#tracked)*
-        Migrations { package: #package, revisions: &[#(#revisions),*] }
+        Migrations { package: #package, revisions: &[#(#revisions),*], snapshots: &[#(#snapshots),*] }
     }})
 }
 
@@ -182,6 +188,26 @@ fn revision(revision: &Revision) -> Result<TokenStream, ChainError> {
     })
 }
 
+fn snapshot(snapshot: &Snapshot) -> TokenStream {
+    let Snapshot { revision, chain_checksum, sql, .. } = snapshot;
+    let dialect = dialect(snapshot.dialect);
+    let path = Location::file(&snapshot.location.path).to_string();
+    let line = snapshot.location.line.unwrap_or(1);
+    quote! {
+        EmbeddedSnapshot {
+            revision: #revision, dialect: #dialect, chain_checksum: #chain_checksum, sql: #sql, path: #path,
+            line: #line,
+        }
+    }
+}
+
+fn dialect(dialect: Dialect) -> TokenStream {
+    match dialect {
+        Dialect::Sqlite => quote!(Dialect::Sqlite),
+        Dialect::Postgres => quote!(Dialect::Postgres),
+    }
+}
+
 fn dependency(dependency: &Dependency) -> TokenStream {
     let package = option(dependency.package.as_ref().map(|package| quote!(#package)));
     let id = &dependency.id;
@@ -193,10 +219,7 @@ fn sections(sections: &[Section]) -> Result<TokenStream, ChainError> {
         let Section { first_line, checksum, .. } = section;
         let sql = section.sql()?;
         let sql = sql.as_ref();
-        let dialect = option(section.dialect.map(|dialect| match dialect {
-            Dialect::Sqlite => quote!(Dialect::Sqlite),
-            Dialect::Postgres => quote!(Dialect::Postgres),
-        }));
+        let dialect = option(section.dialect.map(dialect));
         Ok(quote!(S { dialect: #dialect, sql: #sql, first_line: #first_line, checksum: #checksum }))
     });
     let sections = sections.collect::<Result<Vec<_>, ChainError>>()?;
@@ -283,6 +306,20 @@ mod tests {
         let code = embedded.tokens.to_string();
         assert!(code.contains(&format!("include_str ! ({:?})", absolute.to_string_lossy())), "{code}");
         assert_eq!(embedded.files, [PathBuf::from("migrations/a1b2_x.sql")]);
+    }
+
+    #[test]
+    fn snapshots_are_embedded_and_tracked() {
+        let dir = folder(&[("a1b2_x.sql", GOOD)]);
+        fs::create_dir(dir.path().join("migrations/snapshots")).unwrap();
+        let snapshot = "-- snapshot: a1b2\n-- dialect: sqlite\n-- chain-checksum: c0ffee\n\nCREATE TABLE t (id INTEGER);\n";
+        fs::write(dir.path().join("migrations/snapshots/a1b2.sql"), snapshot).unwrap();
+        let embedded = embed_in(dir.path(), Verify::Off).unwrap();
+        let code = embedded.tokens.to_string();
+        assert!(code.contains("EmbeddedSnapshot { revision : \"a1b2\""), "{code}");
+        assert!(code.contains("path : \"migrations/snapshots/a1b2.sql\" , line : 4"), "{code}");
+        let files = [PathBuf::from("migrations/a1b2_x.sql"), PathBuf::from("migrations/snapshots/a1b2.sql")];
+        assert_eq!(embedded.files, files);
     }
 
     #[cfg(feature = "sqlite")]

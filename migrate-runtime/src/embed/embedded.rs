@@ -9,6 +9,7 @@
 //! [`Migrations::graph`] turns it back into the [`Graph`] every driver takes.
 
 use crate::chain::graph::Graph;
+use crate::chain::snapshot::Snapshot;
 use crate::model::error::ChainErrors;
 use crate::model::location::Location;
 use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
@@ -34,6 +35,33 @@ pub struct Migrations {
     pub package: &'static str,
     /// Every revision, in apply order.
     pub revisions: &'static [EmbeddedRevision],
+    /// The folder's snapshots (`snapshots/<revision>.sql`), by revision id.
+    pub snapshots: &'static [EmbeddedSnapshot],
+}
+
+/// A snapshot of a [`Migrations`] chain, as [`crate::chain::parse_snapshot`]
+/// read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedSnapshot {
+    pub revision: &'static str,
+    pub dialect: Dialect,
+    pub chain_checksum: &'static str,
+    pub sql: &'static str,
+    /// The file, relative to its package, and the line `sql` starts on.
+    pub path: &'static str,
+    pub line: usize,
+}
+
+impl EmbeddedSnapshot {
+    pub fn to_snapshot(&self) -> Snapshot {
+        Snapshot {
+            revision: self.revision.to_string(),
+            dialect: self.dialect,
+            chain_checksum: self.chain_checksum.to_string(),
+            sql: self.sql.to_string(),
+            location: Location::line(self.path, self.line),
+        }
+    }
 }
 
 /// One revision of a [`Migrations`] chain: the parsed header and sections.
@@ -86,7 +114,8 @@ impl Migrations {
     /// in one place. Errors name files and revision lines, not the lines of
     /// `revises` or `depends-on`, which are not embedded.
     pub fn graph(&self) -> Result<Graph, ChainErrors> {
-        Graph::build(self.revisions.iter().map(EmbeddedRevision::to_revision).collect())
+        let graph = Graph::build(self.revisions.iter().map(EmbeddedRevision::to_revision).collect())?;
+        Ok(graph.with_snapshots(self.snapshots.iter().map(EmbeddedSnapshot::to_snapshot).collect()))
     }
 
     /// Revision ids, in apply order.
@@ -181,6 +210,14 @@ mod tests {
                 line: 2,
             },
         ],
+        snapshots: &[EmbeddedSnapshot {
+            revision: "a1",
+            dialect: Dialect::Sqlite,
+            chain_checksum: "c0ffee",
+            sql: "CREATE TABLE t (id INTEGER);\n",
+            path: "migrations/snapshots/a1.sql",
+            line: 4,
+        }],
     };
 
     #[test]
@@ -193,11 +230,12 @@ mod tests {
         assert_eq!(b2.depends_on[0].to_string(), "accounts:ff00");
         assert_eq!((b2.transaction, b2.downgrade.as_deref()), (TransactionMode::None, Some(&[][..])));
         assert_eq!(graph.revision(graph.find("a1").unwrap()).upgrade[0].first_line, 4);
+        assert_eq!(graph.snapshots()[0].location.to_string(), "migrations/snapshots/a1.sql:4");
     }
 
     #[test]
     fn a_hand_made_chain_is_validated() {
-        let broken = Migrations { package: "x", revisions: &CHAIN.revisions[1..] };
+        let broken = Migrations { package: "x", revisions: &CHAIN.revisions[1..], snapshots: &[] };
         let errors = broken.graph().unwrap_err();
         assert_eq!(
             errors.to_string(),

@@ -9,4 +9,4 @@ pub(crate) mod embedded;
 
 pub use builder::{compile_migrations, rerun_if_migrations_changed, BuildError, Builder, CargoEnv};
 pub use codegen::Verify;
-pub use embedded::{EmbeddedDependency, EmbeddedRevision, EmbeddedSection, Migrations};
+pub use embedded::{EmbeddedDependency, EmbeddedRevision, EmbeddedSection, EmbeddedSnapshot, Migrations};

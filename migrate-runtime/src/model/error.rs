@@ -66,6 +66,15 @@ pub enum ChainError {
     Cycle { at: Location, cycle: Vec<String> },
     #[error("{at}: head `{id}` is one of several heads and no branch label leads to it alone: it looks like an unplanned fork")]
     UnplannedHead { at: Location, id: String },
+    /// A snapshot file that cannot be used (see `chain::snapshot`).
+    #[error(transparent)]
+    Snapshot(#[from] crate::chain::snapshot::SnapshotError),
+}
+
+impl From<ChainError> for ApplyError {
+    fn from(error: ChainError) -> ApplyError {
+        ApplyError::File(Box::new(error))
+    }
 }
 
 impl ChainError {
@@ -97,6 +106,7 @@ impl ChainError {
             | SelfReference { at, .. }
             | Cycle { at, .. }
             | UnplannedHead { at, .. } => at,
+            Snapshot(error) => error.location(),
         }
     }
 }
@@ -199,7 +209,7 @@ pub enum ApplyError {
     Target(#[from] TargetError),
     /// A revision's SQL could not be read when it was about to run.
     #[error(transparent)]
-    File(#[from] ChainError),
+    File(Box<ChainError>),
     #[error("the database is ahead of this code: it has {} that these revision files do not ({})", plural(revisions.len(), "revision"), revisions.join(", "))]
     DatabaseAhead { revisions: Vec<String> },
     #[error(
@@ -288,6 +298,24 @@ pub enum ApplyError {
     /// format than this one; it was left as it is.
     #[error("the history table `{table}` is in format {found} (written by {written_by}), newer than format {supported}, the newest {ours} knows, so it was left as it is")]
     NewerHistoryFormat { table: String, found: u32, written_by: String, supported: u32, ours: &'static str },
+    /// A run in one transaction (`TransactionScope::All`) was asked for,
+    /// but these revisions of its plan are `transaction: none`: their
+    /// statements must each commit on their own. Nothing ran.
+    #[error("the run cannot be one transaction: {} {} `transaction: none`, whose statements must each commit on their own; nothing was run", revisions.iter().map(|(id, at)| format!("{at}: revision `{id}`")).collect::<Vec<_>>().join(", "), if revisions.len() == 1 { "is" } else { "are" })]
+    TransactionNone { revisions: Vec<(String, Location)> },
+    /// A run in one transaction failed; `cause` says where (file, line,
+    /// revision). The whole run was rolled back.
+    #[error("the run was one transaction, so all of it was rolled back and the database is as it was before the run")]
+    RunRolledBack {
+        #[source]
+        cause: Box<ApplyError>,
+    },
+    #[error(transparent)]
+    Snapshot(#[from] crate::chain::snapshot::SnapshotError),
+    /// A statement of a snapshot failed; the snapshot's transaction was
+    /// rolled back, so the database is still empty.
+    #[error("{at}: the snapshot of revision `{revision}` failed, so nothing of it is applied: {message}\n  in statement: {statement}")]
+    SnapshotStatement { at: Location, revision: String, statement: String, message: String },
     #[error("database error: {0}")]
     Database(DatabaseError),
 }

@@ -20,12 +20,13 @@ pub(crate) mod tls;
 pub use introspect::{introspect, introspect_schemas};
 
 use crate::apply::format::CURRENT_FORMAT;
+use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::{
-    count_statements, interrupted, statement_error, statement_location, stop_if_interrupted, Action,
-    Direction, Options, RepairMark, Step,
+    count_statements, ensure_transactional, interrupted, statement_error, statement_location,
+    stop_if_interrupted, Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
 };
 use crate::chain::graph::Graph;
 use crate::model::error::{ApplyError, DatabaseError};
@@ -232,8 +233,18 @@ impl<'a> PostgresMigrator<'a> {
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Vec<Step>, ApplyError> {
         self.prepare(direction).await?;
-        let mut start = None;
         let mut steps = Vec::new();
+        if direction == Direction::Upgrade {
+            if let Some(done) = self.in_transaction(self.start_from_snapshot(target)).await? {
+                on_step(&done);
+                steps.push(done);
+            }
+        }
+        if self.options.transaction == TransactionScope::All {
+            steps.extend(self.run_as_one(target, direction, on_step).await?);
+            return Ok(steps);
+        }
+        let mut start = None;
         let mut raced: Option<String> = None;
         'plan: loop {
             let state = self.state().await?;
@@ -269,6 +280,153 @@ impl<'a> PostgresMigrator<'a> {
             }
             return Ok(steps);
         }
+    }
+
+    /// A database with no history and no tables starts from the chain's
+    /// newest snapshot below the target: its SQL as one batch, then the
+    /// history rows of the revisions it stands for, in the caller's
+    /// transaction (which holds the migration lock). The snapshot is
+    /// looked at (and a stale one refused) only for such a database.
+    async fn start_from_snapshot(&self, target: &str) -> Result<Option<Step>, ApplyError> {
+        let options = self.options;
+        if options.snapshots == Snapshots::Ignore || self.graph.snapshots().is_empty() {
+            return Ok(None);
+        }
+        if !read_all(self.client, options).await?.0.is_empty() || !self.user_tables().await?.is_empty() {
+            return Ok(None);
+        }
+        let Some(start) = fresh_start(self.graph, options, DIALECT, target)? else { return Ok(None) };
+        let started = Instant::now();
+        if let Err(failure) = run_counting(self.client, &start.snapshot.sql).await {
+            let statements: Vec<_> = fresh::statements(start.snapshot).collect();
+            let failed = failure.error_offset(&start.snapshot.sql).map_or(failure.completed, |offset| {
+                statements.iter().rposition(|s| s.offset <= offset).unwrap_or(0)
+            });
+            return Err(match statements.get(failed) {
+                Some(statement) => {
+                    fresh::statement_error(start.snapshot, statement, &describe(&failure.error))
+                }
+                None => database(failure.error),
+            });
+        }
+        let table = &options.history_table;
+        let inserts: Vec<String> =
+            start.rows.iter().map(|row| history::insert_sql(DIALECT, table, &options.package, row)).collect();
+        self.client.batch_execute(&(inserts.join(";\n") + ";")).await.map_err(database)?;
+        Ok(Some(Step::finished(self.graph.revision(start.revision), Action::Snapshot, started)))
+    }
+
+    /// The tables of the database other than the history table and its
+    /// format record.
+    async fn user_tables(&self) -> Result<Vec<String>, ApplyError> {
+        let table = &self.options.history_table;
+        let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
+        let names = rows.iter().map(|row| row.get::<_, String>(0));
+        Ok(names.filter(|name| name != table && *name != format!("{table}_format")).collect())
+    }
+
+    /// [`TransactionScope::All`]: one transaction holding the migration
+    /// lock plans the run and runs all of it, history rows included; a
+    /// failure rolls it all back. Planned under the lock, the history
+    /// cannot change under the run, so no revision needs the guard; a mark
+    /// still in progress there is one a crashed run left. Steps are
+    /// reported once the transaction committed.
+    async fn run_as_one(
+        &self,
+        target: &str,
+        direction: Direction,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>, ApplyError> {
+        self.begin_with_lock().await?;
+        let planned = self.plan_as_one(target, direction).await;
+        let steps = match planned {
+            Ok(revisions) => self
+                .run_all(&revisions, direction)
+                .await
+                .map_err(|cause| ApplyError::RunRolledBack { cause: Box::new(cause) }),
+            Err(error) => Err(error),
+        };
+        let steps = match steps {
+            Ok(steps) => steps,
+            Err(error) => {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                return Err(error);
+            }
+        };
+        self.client.batch_execute("COMMIT").await.map_err(database)?;
+        steps.iter().for_each(&mut *on_step);
+        Ok(steps)
+    }
+
+    /// The revisions of a one-transaction run (stand-ins for revisions the
+    /// code lacks included), refused when one is `transaction: none`.
+    async fn plan_as_one(&self, target: &str, direction: Direction) -> Result<Vec<Revision>, ApplyError> {
+        let state = self.state().await?;
+        let plan = state.plan_from_start(direction, target, &mut None, self.options, DIALECT)?;
+        let revisions: Vec<Revision> = plan.iter().map(|&rev| state.graph().revision(rev).clone()).collect();
+        ensure_transactional(&revisions)?;
+        if let Some(timeout) = lock_timeout_sql(DIALECT, self.options) {
+            let set = format!("SET LOCAL lock_timeout = '{timeout}'");
+            self.client.batch_execute(&set).await.map_err(database)?;
+        }
+        Ok(revisions)
+    }
+
+    /// Runs each revision in the open transaction: its section as one
+    /// batch (a failure named from the server's reply, as [`Self::send`]
+    /// does), then its history row with the time the section took.
+    async fn run_all(&self, revisions: &[Revision], direction: Direction) -> Result<Vec<Step>, ApplyError> {
+        let mut steps = Vec::with_capacity(revisions.len());
+        for revision in revisions {
+            stop_if_interrupted(self.options)?;
+            let started = Instant::now();
+            let section = match direction {
+                Direction::Upgrade => revision.upgrade_section(DIALECT)?,
+                Direction::Downgrade => revision.downgrade_section(DIALECT)?,
+            };
+            let sql = section.sql()?;
+            let ran = if sql.trim().is_empty() { Ok(()) } else { run_counting(self.client, &sql).await };
+            if let Err(failure) = ran {
+                return Err(self.failed_in_run(revision, section, failure, direction).await);
+            }
+            let table = &self.options.history_table;
+            let history = match direction {
+                Direction::Upgrade => {
+                    let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
+                    row.execution_ms = Some(started.elapsed().as_millis() as i64);
+                    history::insert_sql(DIALECT, table, &self.options.package, &row)
+                }
+                Direction::Downgrade => history::delete_sql(table, &self.options.package, &revision.id),
+            };
+            self.client.batch_execute(&history).await.map_err(database)?;
+            steps.push(Step::finished(revision, direction, started));
+        }
+        Ok(steps)
+    }
+
+    /// The error for a section that failed inside a one-transaction run.
+    async fn failed_in_run(
+        &self,
+        revision: &Revision,
+        section: &Section,
+        failure: BatchFailure,
+        direction: Direction,
+    ) -> ApplyError {
+        if let Some(reason) = session_end(&failure.error) {
+            return ApplyError::SessionEnded { revision: revision.id.clone(), direction, reason };
+        }
+        let lock_timeout = is_lock_timeout(&failure.error);
+        let error = match section.sql() {
+            Ok(sql) => failure.locate(revision, section, &sql),
+            Err(error) => error.into(),
+        };
+        if lock_timeout {
+            // The aborted transaction answers no query: end it first (the
+            // blockers are still there after).
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return self.name_blockers(error).await;
+        }
+        error
     }
 
     /// Upgrades or reverts one revision with its history row, whatever

@@ -16,11 +16,12 @@ mod foreign_keys;
 mod format;
 mod writable;
 
+use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::{
-    count_statements, interrupted, run_section, statement_error, stop_if_interrupted, Action, Direction,
-    Options, RepairMark, Step,
+    count_statements, ensure_transactional, interrupted, run_section, statement_error, stop_if_interrupted,
+    Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
 };
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError};
@@ -184,6 +185,15 @@ impl<'a> SqliteMigrator<'a> {
         }
         writable::ensure_writable(self.conn)?;
         let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
+        if direction == Direction::Upgrade {
+            if let Some(done) = self.start_from_snapshot(target)? {
+                on_step(&done);
+                run.steps.push(done);
+            }
+        }
+        if self.options.transaction == TransactionScope::All {
+            return self.run_as_one(run, on_step);
+        }
         let mut foreign_keys = ForeignKeys::read(self.conn)?;
         loop {
             foreign_keys.apply()?;
@@ -218,6 +228,95 @@ impl<'a> SqliteMigrator<'a> {
             let done = run_one(self.conn, tx, revision, direction, self.options)?;
             on_step(&done);
             run.steps.push(done);
+        }
+    }
+
+    /// [`TransactionScope::All`]: plans under the write lock and runs the
+    /// whole plan in that one transaction, history rows included. With
+    /// foreign keys off for one revision, all run so and the transaction
+    /// is checked as a whole, as stand-ins are. Steps are reported once
+    /// the transaction committed: before, none of them is applied.
+    fn run_as_one(&self, mut run: Run<'_>, on_step: &mut dyn FnMut(&Step)) -> Result<Vec<Step>, ApplyError> {
+        let mut foreign_keys = ForeignKeys::read(self.conn)?;
+        loop {
+            foreign_keys.apply()?;
+            let tx = begin(self.conn, self.options)?;
+            let revs = match self.plan_under_lock(&tx, &mut run, &mut foreign_keys, on_step)? {
+                Planned::Revisions(revs) => revs,
+                Planned::Again => continue,
+                Planned::Finished => {
+                    tx.commit().map_err(database)?;
+                    return Ok(run.steps);
+                }
+            };
+            let revisions: Vec<&Revision> = revs.iter().map(|&rev| self.graph.revision(rev)).collect();
+            ensure_transactional(revisions.iter().copied())?;
+            if foreign_keys.must_switch(revisions.iter().any(|r| wants_them_off(r, run.direction))) {
+                tx.commit().map_err(database)?;
+                continue;
+            }
+            let steps = self
+                .run_all(&tx, &revisions, run.direction, foreign_keys.off())
+                .map_err(|cause| ApplyError::RunRolledBack { cause: Box::new(cause) })?;
+            tx.commit().map_err(database)?;
+            steps.iter().for_each(&mut *on_step);
+            run.steps.extend(steps);
+            return Ok(run.steps);
+        }
+    }
+
+    /// A database with no history and no tables starts from the chain's
+    /// newest snapshot below the target: its SQL and the history rows of
+    /// the revisions it stands for, in one transaction. Decided under the
+    /// write lock, so of racing first runs one applies it and the others
+    /// find its history; the snapshot is looked at (and a stale one
+    /// refused) only for such a database.
+    fn start_from_snapshot(&self, target: &str) -> Result<Option<Step>, ApplyError> {
+        let options = self.options;
+        if options.snapshots == Snapshots::Ignore || self.graph.snapshots().is_empty() {
+            return Ok(None);
+        }
+        let tx = begin(self.conn, options)?;
+        if !read_rows(&tx, options)?.is_empty() || !user_tables(&tx, options)?.is_empty() {
+            return Ok(None);
+        }
+        let Some(start) = fresh_start(self.graph, options, DIALECT, target)? else { return Ok(None) };
+        let started = Instant::now();
+        format::create_or_upgrade(&tx, options)?;
+        for statement in fresh::statements(start.snapshot) {
+            tx.execute_batch(statement.text)
+                .map_err(|error| fresh::statement_error(start.snapshot, &statement, &error))?;
+        }
+        start.rows.iter().try_for_each(|row| insert_row(&tx, options, row))?;
+        tx.commit().map_err(database)?;
+        Ok(Some(Step::finished(self.graph.revision(start.revision), Action::Snapshot, started)))
+    }
+
+    /// Runs `revisions` in the caller's transaction, each with its history
+    /// row; with `keys_off`, fails if the whole leaves rows breaking a
+    /// foreign key that did not before.
+    fn run_all(
+        &self,
+        tx: &Connection,
+        revisions: &[&Revision],
+        direction: Direction,
+        keys_off: bool,
+    ) -> Result<Vec<Step>, ApplyError> {
+        let run = || {
+            revisions
+                .iter()
+                .map(|revision| {
+                    stop_if_interrupted(self.options)?;
+                    match direction {
+                        Direction::Upgrade => apply_in(tx, revision, self.options),
+                        Direction::Downgrade => revert_revision(tx, revision, self.options),
+                    }
+                })
+                .collect()
+        };
+        match revisions.first().filter(|_| keys_off) {
+            Some(first) => without_new_dangling_rows(tx, first, first.location.clone(), run),
+            None => run(),
         }
     }
 
@@ -351,16 +450,25 @@ fn apply_revision(
     revision: &Revision,
     options: &Options,
 ) -> Result<Step, ApplyError> {
+    if revision.transaction == TransactionMode::None {
+        let section = revision.upgrade_section(DIALECT)?;
+        let row = AppliedRevision::for_revision(revision, DIALECT)?;
+        return apply_outside_transaction(conn, tx, revision, section, row, options);
+    }
+    let done = apply_in(&tx, revision, options)?;
+    tx.commit().map_err(database)?;
+    Ok(done)
+}
+
+/// Runs a transactional revision's upgrade and inserts its history row,
+/// inside the caller's transaction.
+fn apply_in(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
     let section = revision.upgrade_section(DIALECT)?;
     let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
-    if revision.transaction == TransactionMode::None {
-        return apply_outside_transaction(conn, tx, revision, section, row, options);
-    }
-    checked(&tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
     row.execution_ms = Some(started.elapsed().as_millis() as i64);
-    insert_row(&tx, options, &row)?;
-    tx.commit().map_err(database)?;
+    insert_row(tx, options, &row)?;
     Ok(Step::finished(revision, Direction::Upgrade, started))
 }
 

@@ -246,14 +246,5 @@ const RESET_POSTGRES: &str = "DO $reset$ DECLARE s name; BEGIN \
 /// `dbname` pair at its end, which wins over an earlier one.
 #[cfg(feature = "postgres")]
 pub fn database_url(url: &str, name: &str) -> String {
-    if !url.contains("://") {
-        return format!("{url} dbname={}", crate::database::libpq::quote(name));
-    }
-    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
-    match query {
-        Some(query) => format!("{}/{name}?{query}", &base[..path]),
-        None => format!("{}/{name}", &base[..path]),
-    }
+    crate::database::url::with_database_name(url, name)
 }

@@ -5,7 +5,7 @@
 //! `new --autogenerate`, `check`, `diff`, `walk`); an application's tests
 //! can do the same.
 
-use crate::apply::Options;
+use crate::apply::{Options, Snapshots};
 use crate::database::url::{redact, DatabaseUrl};
 use crate::database::{self, Database, PostgresConnection};
 use crate::schema::Schema;
@@ -77,11 +77,18 @@ impl Scratch {
 
     /// The schema after applying the whole chain to an empty database.
     pub fn head_schema(&self, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
+        self.schema_at(graph, options, "heads")
+    }
+
+    /// The schema after replaying the chain up to `target` on an empty
+    /// database, every revision run (never from a snapshot: this is what a
+    /// snapshot is written from and compared with).
+    pub fn schema_at(&self, graph: &Graph, options: &Options, target: &str) -> Result<Schema, ScratchError> {
         let database = match self {
             Scratch::Sqlite => memory()?,
-            Scratch::Postgres(server) => return server.head_schema(graph, options),
+            Scratch::Postgres(server) => return server.schema_at(graph, options, target),
         };
-        build_head(&database, graph, options, &[])
+        build_head(&database, graph, options, target, &[])
     }
 
     /// The schemas read: `public` unless [`Scratch::with_schemas`] said.
@@ -180,9 +187,11 @@ fn build_head(
     database: &Database,
     graph: &Graph,
     options: &Options,
+    target: &str,
     schemas: &[String],
 ) -> Result<Schema, ScratchError> {
-    database.upgrade(graph, options, "heads", &mut |_| {}).map_err(ScratchError::Head)?;
+    let replay = Options { snapshots: Snapshots::Ignore, ..options.clone() };
+    database.upgrade(graph, &replay, target, &mut |_| {}).map_err(ScratchError::Head)?;
     read(database, &options.history_table, schemas)
 }
 
@@ -191,7 +200,7 @@ fn build_heads(
     chains: &[(&Graph, Options)],
     schemas: &[String],
 ) -> Result<Vec<Schema>, ScratchError> {
-    let head = |(graph, options): &(&Graph, Options)| build_head(database, graph, options, schemas);
+    let head = |(graph, options): &(&Graph, Options)| build_head(database, graph, options, "heads", schemas);
     chains.iter().map(head).collect()
 }
 
@@ -285,11 +294,11 @@ impl PostgresScratch {
         format!("PostgreSQL (temporary database {} on {})", database.name, redact(&self.base))
     }
 
-    fn head_schema(&self, graph: &Graph, options: &Options) -> Result<Schema, ScratchError> {
+    fn schema_at(&self, graph: &Graph, options: &Options, target: &str) -> Result<Schema, ScratchError> {
         let scratch = self.database("head")?;
         // Declared after `scratch`, so it closes before the drop.
         let database = scratch.open()?;
-        build_head(&database, graph, options, &self.schemas)
+        build_head(&database, graph, options, target, &self.schemas)
     }
 }
 

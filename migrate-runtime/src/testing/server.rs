@@ -130,6 +130,7 @@ pub struct ServerBuilder {
     tls: Option<(String, String)>,
     client_ca: Option<String>,
     hba: Vec<String>,
+    also_listen: Vec<String>,
 }
 
 /// The first `pg_hba.conf` rules of a server given rules of its own: the
@@ -156,6 +157,14 @@ impl ServerBuilder {
     /// after rules that let the superuser `postgres` in without a password.
     pub fn hba_rule(mut self, line: &str) -> ServerBuilder {
         self.hba.push(line.to_string());
+        self
+    }
+
+    /// Listens on this address too, besides 127.0.0.1 (a machine's own
+    /// network address, for what a client treats differently from
+    /// loopback); give `hba_rule`s for it.
+    pub fn also_listen_on(mut self, address: &str) -> ServerBuilder {
+        self.also_listen.push(address.to_string());
         self
     }
 
@@ -268,6 +277,9 @@ impl ThrowawayServer {
         }
         if let Some(ca) = &options.client_ca {
             settings += &format!("ssl_ca_file = {}\n", self.private_file("client-ca.crt", ca)?);
+        }
+        if !options.also_listen.is_empty() {
+            settings += &format!("listen_addresses = '127.0.0.1,{}'\n", options.also_listen.join(","));
         }
         let data = self.data_dir();
         let append = |conf: &Path| OpenOptions::new().append(true).open(conf)?.write_all(settings.as_bytes());

@@ -320,7 +320,7 @@ fn constraint_sql(constraint: &Constraint) -> String {
 /// `FOREIGN KEY ("a") REFERENCES "t" ("id") ON DELETE CASCADE`.
 fn foreign_key_sql(key: &ForeignKey) -> String {
     let mut text =
-        format!("FOREIGN KEY ({}) REFERENCES {}", quoted_list(&key.columns), quote(&key.references));
+        format!("FOREIGN KEY ({}) REFERENCES {}", quoted_list(&key.columns), quote_relation(&key.references));
     if !key.referenced_columns.is_empty() {
         text += &format!(" ({})", quoted_list(&key.referenced_columns));
     }
@@ -366,6 +366,37 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A referenced table as the model holds it, in double quotes: SQLite's
+/// introspection gives the plain name (`user`), PostgreSQL's the
+/// catalogue's `regclass` text, already quoted where the name needs it
+/// (`"user"`) and schema-qualified outside the schema read
+/// (`billing.invoice`). Each dot-separated part is quoted unless it
+/// already is, so neither form is quoted twice.
+fn quote_relation(name: &str) -> String {
+    let mut parts = Vec::new();
+    let (mut part, mut quoted) = (String::new(), false);
+    for c in name.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => {
+                parts.push(std::mem::take(&mut part));
+                continue;
+            }
+            _ => {}
+        }
+        part.push(c);
+    }
+    parts.push(part);
+    let one = |part: &String| {
+        if part.len() > 1 && part.starts_with('"') && part.ends_with('"') {
+            part.clone()
+        } else {
+            quote(part)
+        }
+    };
+    parts.iter().map(one).collect::<Vec<_>>().join(".")
+}
+
 fn quoted_list(names: &[String]) -> String {
     names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
 }
@@ -373,6 +404,14 @@ fn quoted_list(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_referenced_table_is_quoted_once_in_either_form() {
+        assert_eq!(quote_relation("user"), r#""user""#);
+        assert_eq!(quote_relation(r#""user""#), r#""user""#);
+        assert_eq!(quote_relation("billing.invoice"), r#""billing"."invoice""#);
+        assert_eq!(quote_relation(r#"billing."Odd.Name""#), r#""billing"."Odd.Name""#);
+    }
 
     #[test]
     fn narrowing_is_judged_by_type_and_length() {
