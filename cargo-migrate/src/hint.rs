@@ -91,7 +91,9 @@ fn for_apply(error: &ApplyError) -> Option<String> {
                 .to_string()
         }
         ApplyError::Drift { .. } => {
-            ": restore the file, or pass `--allow-drift` to accept the change".to_string()
+            ": restore the file; `--allow-drift` goes on this once (the history keeps the \
+             recorded checksum, so the next run stops here again)"
+                .to_string()
         }
         ApplyError::Dirty { .. } => {
             ": fix the schema by hand, then run `cargo migrate repair --mark applied` \

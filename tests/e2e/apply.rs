@@ -426,6 +426,10 @@ fn editing_an_applied_revision_is_drift_that_stops_upgrade_unless_allowed() {
     demo.run(&["upgrade", "--allow-drift"]).ok();
     assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD, "bbbbbbbbbbbb"]);
     assert!(demo.tables().contains(&"extra".to_string()));
+    // Once: the recorded checksum stays, and the hint says so.
+    let again = demo.run(&["upgrade"]).fails();
+    assert!(again.contains("changed after it was applied"), "{again}");
+    assert!(again.contains("`--allow-drift` goes on this once"), "{again}");
 }
 
 #[test]
