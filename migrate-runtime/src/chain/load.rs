@@ -89,7 +89,10 @@ impl Loader {
     /// the rest, and rewrites the cache when anything changed.
     fn parse_cached(&self, names: &[Listed], file: &Path) -> Result<Vec<Revision>, ChainErrors> {
         let stamps = collect(parallel_map(names, |name| self.stamp(name)))?;
+        // Absolute, as the sections' files are: the same relative folder
+        // seen from elsewhere is another folder.
         let place = self.package_root.join(&self.folder);
+        let place = std::path::absolute(&place).unwrap_or(place);
         let mut cache = Cache::open(file, &place);
         let cached: Vec<Option<Revision>> = names
             .iter()
