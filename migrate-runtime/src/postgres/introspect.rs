@@ -60,11 +60,11 @@ const TRIGGERS: &str =
 /// A function's key, `name(argument types)`: the types PostgreSQL tells
 /// overloads apart by and `DROP FUNCTION` takes. (The identity arguments
 /// would add argument names, making a renamed argument another function.)
-const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proargtypes) || ')'";
+pub(super) const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proargtypes) || ')'";
 
 /// Functions and procedures (not aggregates or window functions) of the
 /// current schema that no extension brought (`deptype` `e`).
-const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
+pub(super) const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
 
 const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2::name) \
@@ -74,7 +74,8 @@ const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2
 /// Whether sequence `c` is an identity column's (`deptype` `i`): it belongs
 /// to the column, as a unique constraint's index does to the constraint,
 /// and is not listed on its own.
-const IDENTITY_SEQUENCE: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+pub(super) const IDENTITY_SEQUENCE: &str =
+    "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
      AND d.objid = c.oid AND d.deptype = 'i')";
 
 const SEQUENCES: &str =
@@ -90,74 +91,9 @@ const EXTENSIONS: &str =
     "SELECT e.extname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
      WHERE n.nspname = $2::name AND ($1::text[] IS NULL OR e.extname::text = ANY($1)) ORDER BY 1";
 
-/// Per object, the identity and row version (`oid`, `xmin`) of every
-/// catalogue row that describes it. No definition is rendered; a rewrite
-/// that ends up identical gives new row versions, which only makes the walk
-/// re-read that object. (One grouped aggregate per catalogue measured
-/// slower than these per-table subqueries on a thousand tables.)
-///
-/// What is read about an object also names the objects it uses: a foreign
-/// key its target table and columns, a default its sequence, a column its
-/// type, a view its tables, a trigger its function. Renaming one of those
-/// changes no row of the object itself, so a table's or view's digest also
-/// takes the names of everything its parts depend on (`pg_depend`, normal
-/// dependencies, as `pg_describe_object` words them), and a trigger's the
-/// name of its function. Those names are joined to their tables (a hash
-/// join), not looked up per table: a lookup per table scanned the whole
-/// list each time and made this query three times slower at a thousand
-/// tables (the row versions of what is depended on instead of its names
-/// measured no faster).
-// Fingerprints serve the walk harness only.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
-const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind FROM pg_class c \
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname::text NOT IN ($1::text, $1::text || '_format')), \
-     parts AS (SELECT c.oid AS rel, 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM own c \
-       UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass::oid, k.oid FROM pg_constraint k JOIN own c ON c.oid = k.conrelid \
-       UNION ALL SELECT d.adrelid, 'pg_attrdef'::regclass::oid, d.oid FROM pg_attrdef d JOIN own c ON c.oid = d.adrelid \
-       UNION ALL SELECT i.indrelid, 'pg_class'::regclass::oid, i.indexrelid FROM pg_index i JOIN own c ON c.oid = i.indrelid \
-       UNION ALL SELECT r.ev_class, 'pg_rewrite'::regclass::oid, r.oid FROM pg_rewrite r JOIN own c ON c.oid = r.ev_class), \
-     uses AS (SELECT p.rel, string_agg(pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ',' \
-       ORDER BY d.refclassid, d.refobjid, d.refobjsubid) AS names FROM parts p \
-       JOIN pg_depend d ON d.classid = p.classid AND d.objid = p.objid WHERE d.deptype = 'n' GROUP BY p.rel) \
-     SELECT 'table ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
-       u.names, \
-       (SELECT string_agg(a.attnum || ':' || a.xmin::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), \
-       (SELECT string_agg(d.oid || ':' || d.xmin::text, ',' ORDER BY d.oid) FROM pg_attrdef d WHERE d.adrelid = c.oid), \
-       (SELECT string_agg(k.oid || ':' || k.xmin::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.conrelid = c.oid), \
-       (SELECT string_agg(i.indexrelid || ':' || i.xmin::text, ',' ORDER BY i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid))) \
-     FROM own c LEFT JOIN uses u ON u.rel = c.oid WHERE c.relkind IN ('r', 'p') \
-     UNION ALL SELECT 'view ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
-       u.names, \
-       (SELECT string_agg(r.oid || ':' || r.xmin::text, ',' ORDER BY r.oid) FROM pg_rewrite r WHERE r.ev_class = c.oid))) \
-     FROM own c LEFT JOIN uses u ON u.rel = c.oid WHERE c.relkind IN ('v', 'm') \
-     UNION ALL SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text) FROM own c WHERE c.relkind = 'S' \
-       AND NOT %IDENTITY% \
-     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, \
-       md5(t.oid || ':' || t.xmin::text || ':' || pg_describe_object('pg_proc'::regclass, t.tgfoid, 0)) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
-       WHERE NOT t.tgisinternal \
-     UNION ALL SELECT 'function ' || %KEY%, md5(p.oid || ':' || p.xmin::text) FROM pg_proc p \
-       JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \
-     UNION ALL SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)) FROM pg_type t \
-       JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
-       WHERE n.nspname = $2::name GROUP BY t.typname \
-     UNION ALL SELECT 'extension ' || e.extname, md5(e.oid || ':' || e.xmin::text) FROM pg_extension e \
-       JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $2::name";
-
 /// The PostgreSQL schema a package's revisions create their objects in,
 /// and the only one introspection reads.
 pub(crate) const OWNED_SCHEMA: &str = "public";
-
-/// A digest per object (`table t`, `view v`, …) that changes whenever
-/// anything [`introspect`] reads about it may have changed, in one query.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
-pub async fn object_fingerprints(
-    client: &Client,
-    history_table: &str,
-) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
-    let sql = with_functions(&OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE));
-    let rows = in_schema(client, OWNED_SCHEMA, client.query(&sql, &[&history_table, &OWNED_SCHEMA])).await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
 
 /// The objects of schema `public`, the one a package owns, leaving out
 /// `history_table` and its format record, whatever the session's `search_path`.
@@ -225,20 +161,21 @@ async fn introspect_in(
 
 /// Which kinds of objects a read covers.
 #[derive(Debug, Clone, Copy)]
-struct Kinds {
-    tables: bool,
-    views: bool,
-    triggers: bool,
-    functions: bool,
+pub(super) struct Kinds {
+    pub(super) tables: bool,
+    pub(super) views: bool,
+    pub(super) triggers: bool,
+    pub(super) functions: bool,
     /// Sequences, enums and extensions.
-    types: bool,
+    pub(super) types: bool,
 }
 
 impl Kinds {
-    const ALL: Kinds = Kinds { tables: true, views: true, triggers: true, functions: true, types: true };
+    pub(super) const ALL: Kinds =
+        Kinds { tables: true, views: true, triggers: true, functions: true, types: true };
 
     /// The kinds of `objects` (`table t`, …).
-    fn of(objects: &[String]) -> Kinds {
+    pub(super) fn of(objects: &[String]) -> Kinds {
         let any = |kinds: &[&str]| objects.iter().any(|o| kinds.iter().any(|k| o.starts_with(k)));
         Kinds {
             tables: any(&["table "]),
@@ -273,7 +210,7 @@ async fn read_schema(
 /// Runs `read` with the session's `search_path` set to `schema` alone,
 /// then puts the session's own back (also when `read` failed), so what
 /// the catalogue renders does not depend on what the session ran before.
-async fn in_schema<T>(
+pub(super) async fn in_schema<T>(
     client: &Client,
     schema: &str,
     read: impl std::future::Future<Output = Result<T, Error>>,
