@@ -24,10 +24,29 @@ pub(crate) struct Seen {
 
 struct Row {
     kind: String,
-    /// The walk object the row describes: `table t` for `t` and its indexes.
-    object: String,
+    table: String,
     sql: String,
     read: u64,
+}
+
+impl Row {
+    /// The walk object the row describes: `table t` for `t` and its indexes.
+    fn object(&self, name: &str) -> String {
+        match self.kind.as_str() {
+            "index" => format!("table {}", self.table),
+            kind => format!("{kind} {name}"),
+        }
+    }
+
+    /// Whether this row, named `name`, describes `object` (no allocation:
+    /// every row is asked about every object that changed).
+    fn describes(&self, name: &str, object: &str) -> bool {
+        let Some((kind, object_name)) = object.split_once(' ') else { return false };
+        match self.kind.as_str() {
+            "index" => kind == "table" && self.table == object_name,
+            own => own == kind && name == object_name,
+        }
+    }
 }
 
 /// Brings `fingerprints` up to date with `conn`'s main schema.
@@ -49,50 +68,56 @@ pub(crate) fn update(
 }
 
 /// The objects whose rows were added, removed or changed since the last
-/// read, `seen` brought up to date.
+/// read, `seen` brought up to date. The rows are filtered here, not in SQL,
+/// and a row that reads as before costs no allocation: this runs at every
+/// step over every row.
 fn touched_objects(
     conn: &Connection,
     history_table: &str,
     seen: &mut Seen,
 ) -> rusqlite::Result<BTreeSet<String>> {
-    // The history table, its format record and SQLite's own tables are
-    // not the schema (as in introspection).
-    let sql = "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL \
-         AND lower(substr(name, 1, 7)) <> 'sqlite_' AND tbl_name NOT IN (?1, ?1 || '_format')";
-    let mut statement = conn.prepare_cached(sql)?;
-    let mut rows = statement.query([history_table])?;
+    let format_table = crate::apply::format::format_table(history_table);
+    let mut statement = conn.prepare_cached("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
+    let mut rows = statement.query([])?;
     seen.read += 1;
     let mut touched = BTreeSet::new();
     while let Some(r) = rows.next()? {
-        let (kind, name, table, sql) = (
-            r.get_ref(0)?.as_str()?,
-            r.get_ref(1)?.as_str()?,
-            r.get_ref(2)?.as_str()?,
-            r.get_ref(3)?.as_str()?,
-        );
-        let object = match kind {
-            "index" => format!("table {table}"),
-            _ => format!("{kind} {name}"),
-        };
+        let (kind, name, table) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
+        let Some(sql) = r.get_ref(3)?.as_str_or_null()? else { continue };
+        // The history table, its format record and SQLite's own tables
+        // are not the schema (as in introspection).
+        if table == history_table || table == format_table || is_internal(name) {
+            continue;
+        }
         match seen.rows.get_mut(name) {
-            Some(row) if row.kind == kind && row.object == object && row.sql == sql => row.read = seen.read,
+            Some(row) if row.kind == kind && row.table == table && row.sql == sql => row.read = seen.read,
             _ => {
-                let row = Row { kind: kind.to_string(), object, sql: sql.to_string(), read: seen.read };
+                let row = Row {
+                    kind: kind.to_string(),
+                    table: table.to_string(),
+                    sql: sql.to_string(),
+                    read: seen.read,
+                };
+                touched.insert(row.object(name));
                 let old = seen.rows.insert(name.to_string(), row);
-                touched.extend(old.map(|old| old.object));
-                touched.insert(seen.rows[name].object.clone());
+                touched.extend(old.map(|old| old.object(name)));
             }
         }
     }
     let read = seen.read;
-    seen.rows.retain(|_, row| {
+    seen.rows.retain(|name, row| {
         let kept = row.read == read;
         if !kept {
-            touched.insert(row.object.clone());
+            touched.insert(row.object(name));
         }
         kept
     });
     Ok(touched)
+}
+
+/// SQLite's own objects: `sqlite_` in any case.
+fn is_internal(name: &str) -> bool {
+    name.get(..7).is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite_"))
 }
 
 /// The digest of each of `objects` that exists: its rows' type, name and
@@ -100,8 +125,8 @@ fn touched_objects(
 fn digests_of(seen: &Seen, objects: &BTreeSet<String>) -> HashMap<String, String> {
     let mut rows: BTreeMap<&str, Vec<(&str, &Row)>> = BTreeMap::new();
     for (name, row) in &seen.rows {
-        if objects.contains(&row.object) {
-            rows.entry(row.object.as_str()).or_default().push((name.as_str(), row));
+        if let Some(object) = objects.iter().find(|object| row.describes(name, object)) {
+            rows.entry(object.as_str()).or_default().push((name.as_str(), row));
         }
     }
     rows.into_iter()

@@ -177,9 +177,11 @@ impl TestDatabase for rusqlite::Connection {
         crate::sqlite::changes::update(self, history_table, fingerprints).map_err(DatabaseError::from)
     }
 
+    /// Only `objects`: reading a table also reads the triggers on it.
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
-        crate::sqlite::introspect::introspect_objects(self, history_table, Some(&object_names(objects)))
-            .map_err(DatabaseError::from)
+        let names = object_names(objects);
+        let schema = crate::sqlite::introspect::introspect_objects(self, history_table, Some(&names))?;
+        Ok(schema.only(objects))
     }
 }
 
