@@ -28,6 +28,7 @@
 use super::introspect::{in_schema, Kinds, FUNCTION_KEY, IDENTITY_SEQUENCE, OWNED_SCHEMA, OWN_FUNCTION};
 use crate::testing::Fingerprints;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Error};
 
 /// The log lives in schema `migrate_walk_changes`: the walk's scratch
@@ -133,7 +134,7 @@ pub(crate) async fn update(
     history_table: &str,
     fingerprints: &mut Fingerprints,
 ) -> Result<(), Error> {
-    let objects = match fingerprints.postgres.logging {
+    let logged = match fingerprints.postgres.logging {
         Logging::NotInstalled => {
             fingerprints.postgres.logging = match client.batch_execute(INSTALL).await {
                 Ok(()) => Logging::Installed,
@@ -142,19 +143,22 @@ pub(crate) async fn update(
             None
         }
         Logging::Refused => None,
-        Logging::Installed => touched_objects(client, &mut fingerprints.postgres).await?,
+        Logging::Installed => take_log(client, &mut fingerprints.postgres).await?,
     };
-    match objects {
-        None => read_all(client, history_table, fingerprints).await,
-        Some(objects) if objects.is_empty() => Ok(()),
-        Some(objects) => read_some(client, history_table, fingerprints, objects).await,
+    match logged {
+        None => in_schema(client, OWNED_SCHEMA, read_all(client, history_table, fingerprints)).await,
+        Some(logged) if logged.is_empty() => Ok(()),
+        Some(logged) => {
+            let read = read_logged(client, history_table, fingerprints, &logged);
+            in_schema(client, OWNED_SCHEMA, read).await
+        }
     }
 }
 
-/// The walk objects the log names, or `None` when the step must read
-/// everything.
-async fn touched_objects(client: &Client, seen: &mut Seen) -> Result<Option<BTreeSet<String>>, Error> {
-    let logged: Vec<i64> = client.query(TAKE_LOG, &[]).await?.iter().map(|r| r.get(0)).collect();
+/// The log's rows (`classid << 32 | objid`), or `None` when the step must
+/// read everything.
+async fn take_log(client: &Client, seen: &mut Seen) -> Result<Option<Vec<i64>>, Error> {
+    let logged: Vec<i64> = client.query_typed(TAKE_LOG, &[]).await?.iter().map(|r| r.get(0)).collect();
     if logged.contains(&-1) {
         seen.logging = Logging::NotInstalled;
         return Ok(None);
@@ -162,18 +166,32 @@ async fn touched_objects(client: &Client, seen: &mut Seen) -> Result<Option<BTre
     if logged.iter().any(|&x| x >> 32 == 0 || x >> 32 == PG_NAMESPACE) {
         return Ok(None);
     }
-    let mut objects = BTreeSet::new();
-    if logged.is_empty() {
-        return Ok(Some(objects));
-    }
+    Ok(Some(logged))
+}
+
+/// Fingerprints the objects `logged` names and those depending on them.
+async fn read_logged(
+    client: &Client,
+    history_table: &str,
+    fingerprints: &mut Fingerprints,
+    logged: &[i64],
+) -> Result<(), Error> {
+    let objects = touched_objects(client, &fingerprints.postgres, logged).await?;
+    read_some(client, history_table, fingerprints, objects).await
+}
+
+/// The walk objects the logged rows and those depending on them belong
+/// to, before (by the rows remembered) and after the step.
+async fn touched_objects(client: &Client, seen: &Seen, logged: &[i64]) -> Result<BTreeSet<String>, Error> {
     let resolve = RESOLVE.replace("%KEY%", FUNCTION_KEY);
-    let rows = in_schema(client, OWNED_SCHEMA, client.query(&resolve, &[&logged, &OWNED_SCHEMA])).await?;
-    for row in rows {
+    let params: [(&(dyn ToSql + Sync), Type); 2] = [(&logged, Type::INT8_ARRAY), (&OWNED_SCHEMA, Type::TEXT)];
+    let mut objects = BTreeSet::new();
+    for row in client.query_typed(&resolve, &params).await? {
         let (part, object): (i64, Option<String>) = (row.get(0), row.get(1));
         objects.extend(seen.owner.get(&part).cloned());
         objects.extend(object);
     }
-    Ok(Some(objects))
+    Ok(objects)
 }
 
 async fn read_all(
@@ -234,12 +252,13 @@ pub(crate) async fn object_fingerprints(
     client: &Client,
     history_table: &str,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let rows = fingerprint_rows(client, history_table, None).await?;
+    let rows = in_schema(client, OWNED_SCHEMA, fingerprint_rows(client, history_table, None)).await?;
     Ok(rows.into_iter().map(|(object, fingerprint, _)| (object, fingerprint)).collect())
 }
 
 /// Rows of [`fingerprint_sql`]: object, digest, and the catalogue rows
-/// (`classid << 32 | objid`) it is made of.
+/// (`classid << 32 | objid`) it is made of. Run with the `search_path` set
+/// to the schema ([`in_schema`]): names are rendered relative to it.
 async fn fingerprint_rows(
     client: &Client,
     history_table: &str,
@@ -249,9 +268,13 @@ async fn fingerprint_rows(
     let relations: Option<Vec<&str>> = objects.map(relation_names);
     let keys: Option<Vec<&str>> = objects.map(|o| o.iter().map(String::as_str).collect());
     let sql = fingerprint_sql(kinds);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&history_table, &OWNED_SCHEMA, &keys, &relations];
-    let rows = in_schema(client, OWNED_SCHEMA, client.query(&sql, &params)).await?;
+    let params: [(&(dyn ToSql + Sync), Type); 4] = [
+        (&history_table, Type::TEXT),
+        (&OWNED_SCHEMA, Type::TEXT),
+        (&keys, Type::TEXT_ARRAY),
+        (&relations, Type::TEXT_ARRAY),
+    ];
+    let rows = client.query_typed(&sql, &params).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }
 

@@ -10,6 +10,7 @@
 //! unqualified, as the revisions wrote them.
 
 use crate::schema::{normalise_sql, Column, Constraint, ForeignKey, Identity, Index, Schema, Table};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Error, Row};
 
 const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -144,7 +145,8 @@ pub(crate) async fn introspect_named(
     let names: Vec<&str> =
         objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name)).collect();
     let kinds = Kinds::of(objects);
-    let params: Params = &[&Some(names), &OWNED_SCHEMA];
+    let names = Some(names);
+    let params: Params = &[(&names, Type::TEXT_ARRAY), (&OWNED_SCHEMA, Type::TEXT)];
     in_schema(client, OWNED_SCHEMA, read_schema(client, params, history_table, kinds)).await
 }
 
@@ -155,7 +157,7 @@ async fn introspect_in(
     schema: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
-    let params: Params = &[&filter, &schema];
+    let params: Params = &[(&filter, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
     in_schema(client, schema, read_schema(client, params, history_table, Kinds::ALL)).await
 }
 
@@ -215,18 +217,26 @@ pub(super) async fn in_schema<T>(
     schema: &str,
     read: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    let saved: String = client.query_one("SELECT current_setting('search_path')", &[]).await?.get(0);
-    client.execute("SELECT set_config('search_path', quote_ident($1::text), false)", &[&schema]).await?;
+    // One round trip each way: the walk reads at every step. The
+    // materialised CTE reads the setting before the outer query sets it.
+    let set = "WITH saved AS MATERIALIZED (SELECT current_setting('search_path') AS v) \
+         SELECT v, set_config('search_path', quote_ident($1::text), false) FROM saved";
+    let rows = client.query_typed(set, &[(&schema, Type::TEXT)]).await?;
+    // One row, always (the CTE's).
+    let saved: String = rows.first().map_or_else(String::new, |row| row.get(0));
     let read = read.await;
-    let restored = client.execute("SELECT set_config('search_path', $1::text, false)", &[&saved]).await;
+    let restore = "SELECT set_config('search_path', $1::text, false)";
+    let restored = client.query_typed(restore, &[(&saved, Type::TEXT)]).await;
     let value = read?;
     restored?;
     Ok(value)
 }
 
-/// The two parameters of every query: the object names to read (NULL for
-/// all), and the schema they are in.
-type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+/// The two parameters of every query, with their types: the object names
+/// to read (NULL for all), and the schema they are in. Typed, so each
+/// query is one round trip (an unnamed statement), not a prepare and an
+/// execution.
+type Params<'a> = &'a [(&'a (dyn tokio_postgres::types::ToSql + Sync), Type)];
 
 async fn tables(
     client: &Client,
@@ -234,7 +244,7 @@ async fn tables(
     history_table: &str,
     schema: &mut Schema,
 ) -> Result<(), Error> {
-    for row in client.query(TABLES, filter).await? {
+    for row in client.query_typed(TABLES, filter).await? {
         let name: String = row.get(0);
         if name != history_table && name != crate::apply::format::format_table(history_table) {
             schema.tables.insert(name, Default::default());
@@ -244,7 +254,7 @@ async fn tables(
 }
 
 async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
-    for row in client.query(COLUMNS, filter).await? {
+    for row in client.query_typed(COLUMNS, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         // A generated column's expression is kept where a default would be.
         let (stored, expression): (bool, Option<String>) = (row.get(7), row.get(4));
@@ -264,7 +274,7 @@ async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Re
 }
 
 async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
-    for row in client.query(INDEXES, filter).await? {
+    for row in client.query_typed(INDEXES, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         let predicate: Option<String> = row.get(4);
         let index = Index {
@@ -279,16 +289,19 @@ async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Re
 
 /// Views, triggers and functions: objects defined by SQL text.
 async fn code(client: &Client, filter: Params<'_>, kinds: Kinds, schema: &mut Schema) -> Result<(), Error> {
-    let views = if kinds.views { client.query(VIEWS, filter).await? } else { Vec::new() };
+    let views = if kinds.views { client.query_typed(VIEWS, filter).await? } else { Vec::new() };
     for row in views {
         schema.views.insert(row.get(0), normalise_sql(row.get(1)));
     }
-    let triggers = if kinds.triggers { client.query(TRIGGERS, filter).await? } else { Vec::new() };
+    let triggers = if kinds.triggers { client.query_typed(TRIGGERS, filter).await? } else { Vec::new() };
     for row in triggers {
         schema.triggers.insert(row.get(0), normalise_sql(&unqualified_trigger(row.get(1), row.get(2))));
     }
-    let functions =
-        if kinds.functions { client.query(&with_functions(FUNCTIONS), filter).await? } else { Vec::new() };
+    let functions = if kinds.functions {
+        client.query_typed(&with_functions(FUNCTIONS), filter).await?
+    } else {
+        Vec::new()
+    };
     for row in functions {
         let definition = unqualified_function(row.get(1), row.get(2));
         schema.functions.insert(row.get(0), normalise_sql(&definition));
@@ -299,11 +312,11 @@ async fn code(client: &Client, filter: Params<'_>, kinds: Kinds, schema: &mut Sc
 /// Sequences, enums and extensions.
 async fn types(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
-    schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
-    for row in client.query(ENUMS, filter).await? {
+    schema.sequences = client.query_typed(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
+    for row in client.query_typed(ENUMS, filter).await? {
         schema.enums.insert(row.get(0), row.get(1));
     }
-    schema.extensions = client.query(EXTENSIONS, filter).await?.iter().map(|r| r.get(0)).collect();
+    schema.extensions = client.query_typed(EXTENSIONS, filter).await?.iter().map(|r| r.get(0)).collect();
     Ok(())
 }
 
@@ -335,7 +348,7 @@ async fn constraints(client: &Client, filter: Params<'_>, schema: &mut Schema) -
     let own = KEY_COLUMNS.replace("%KEY%", "con.conkey").replace("%REL%", "con.conrelid");
     let referenced = KEY_COLUMNS.replace("%KEY%", "con.confkey").replace("%REL%", "con.confrelid");
     let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);
-    for row in client.query(&sql, filter).await? {
+    for row in client.query_typed(&sql, filter).await? {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         add_constraint(table, &row);
     }
