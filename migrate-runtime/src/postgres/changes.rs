@@ -58,27 +58,22 @@ pub(crate) const UNINSTALL: &str = "DROP EVENT TRIGGER IF EXISTS migrate_walk_dd
      DROP EVENT TRIGGER IF EXISTS migrate_walk_drop; \
      DROP SCHEMA IF EXISTS migrate_walk_changes CASCADE";
 
-/// Takes the log. A row `-1` says a trigger is gone or disabled (a revision
-/// dropped it), so the log may lack commands.
-const TAKE_LOG: &str = "WITH taken AS (DELETE FROM migrate_walk_changes.touched RETURNING classid, objid) \
-     SELECT DISTINCT (classid::int8 << 32) | objid::int8 FROM taken \
-     UNION ALL SELECT -1 WHERE (SELECT count(*) FROM pg_event_trigger \
-       WHERE evtname IN ('migrate_walk_ddl', 'migrate_walk_drop') AND evtenabled = 'A') <> 2";
-
-/// Each logged object (`$1`, as `classid << 32 | objid`) and each object
-/// depending on one, with the walk object it belongs to in schema `$2`
-/// when it still exists: a relation's part (index, constraint, default,
-/// rule, row type) its table or view, a trigger, function, enum or
-/// extension itself.
-const RESOLVE: &str = "WITH logged AS (SELECT (x >> 32)::oid AS classid, (x & 4294967295)::oid AS objid \
-       FROM unnest($1::int8[]) x), \
+/// Takes the log: each logged object (as `classid << 32 | objid`) and
+/// each object depending on one, with the walk object it belongs to in
+/// schema `$1` when it still exists: a relation's part (index, constraint,
+/// default, rule, row type) its table or view, a trigger, function, enum
+/// or extension itself. One statement, one round trip. A row `-1` says a
+/// trigger is gone or disabled (a revision dropped it), so the log may
+/// lack commands.
+const TAKE_LOG: &str = "WITH taken AS (DELETE FROM migrate_walk_changes.touched RETURNING classid, objid), \
+     logged AS (SELECT DISTINCT classid, objid FROM taken), \
      objs AS (SELECT classid, objid FROM logged UNION SELECT d.classid, d.objid FROM pg_depend d \
        JOIN logged l ON d.refclassid = l.classid AND d.refobjid = l.objid) \
      SELECT (o.classid::int8 << 32) | o.objid::int8, k.key FROM objs o LEFT JOIN LATERAL ( \
        SELECT CASE WHEN c.relkind IN ('r', 'p') THEN 'table ' WHEN c.relkind IN ('v', 'm') THEN 'view ' \
          ELSE 'sequence ' END || c.relname AS key \
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-       WHERE n.nspname = $2::name AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.oid = CASE o.classid \
+       WHERE n.nspname = $1::name AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.oid = CASE o.classid \
          WHEN 'pg_class'::regclass::oid THEN coalesce((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = o.objid), o.objid) \
          WHEN 'pg_constraint'::regclass::oid THEN (SELECT k.conrelid FROM pg_constraint k WHERE k.oid = o.objid) \
          WHEN 'pg_attrdef'::regclass::oid THEN (SELECT d.adrelid FROM pg_attrdef d WHERE d.oid = o.objid) \
@@ -86,14 +81,16 @@ const RESOLVE: &str = "WITH logged AS (SELECT (x >> 32)::oid AS classid, (x & 42
          WHEN 'pg_type'::regclass::oid THEN (SELECT nullif(t.typrelid, 0) FROM pg_type t WHERE t.oid = o.objid) END \
        UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname FROM pg_trigger t \
          JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE o.classid = 'pg_trigger'::regclass::oid AND t.oid = o.objid AND n.nspname = $2::name AND NOT t.tgisinternal \
+         WHERE o.classid = 'pg_trigger'::regclass::oid AND t.oid = o.objid AND n.nspname = $1::name AND NOT t.tgisinternal \
        UNION ALL SELECT 'function ' || %KEY% FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE o.classid = 'pg_proc'::regclass::oid AND p.oid = o.objid AND n.nspname = $2::name \
+         WHERE o.classid = 'pg_proc'::regclass::oid AND p.oid = o.objid AND n.nspname = $1::name \
        UNION ALL SELECT 'enum ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         WHERE o.classid = 'pg_type'::regclass::oid AND t.oid = o.objid AND t.typtype = 'e' AND n.nspname = $2::name \
+         WHERE o.classid = 'pg_type'::regclass::oid AND t.oid = o.objid AND t.typtype = 'e' AND n.nspname = $1::name \
        UNION ALL SELECT 'extension ' || e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-         WHERE o.classid = 'pg_extension'::regclass::oid AND e.oid = o.objid AND n.nspname = $2::name \
-     ) k ON true";
+         WHERE o.classid = 'pg_extension'::regclass::oid AND e.oid = o.objid AND n.nspname = $1::name \
+     ) k ON true \
+     UNION ALL SELECT -1, NULL WHERE (SELECT count(*) FROM pg_event_trigger \
+       WHERE evtname IN ('migrate_walk_ddl', 'migrate_walk_drop') AND evtenabled = 'A') <> 2";
 
 /// `pg_namespace`'s fixed oid: a logged schema makes the step read
 /// everything (every name in it may read differently).
@@ -134,64 +131,55 @@ pub(crate) async fn update(
     history_table: &str,
     fingerprints: &mut Fingerprints,
 ) -> Result<(), Error> {
-    let logged = match fingerprints.postgres.logging {
-        Logging::NotInstalled => {
-            fingerprints.postgres.logging = match client.batch_execute(INSTALL).await {
-                Ok(()) => Logging::Installed,
-                Err(_) => Logging::Refused,
-            };
-            None
-        }
-        Logging::Refused => None,
-        Logging::Installed => take_log(client, &mut fingerprints.postgres).await?,
-    };
-    match logged {
-        None => in_schema(client, OWNED_SCHEMA, read_all(client, history_table, fingerprints)).await,
-        Some(logged) if logged.is_empty() => Ok(()),
-        Some(logged) => {
-            let read = read_logged(client, history_table, fingerprints, &logged);
-            in_schema(client, OWNED_SCHEMA, read).await
-        }
+    if fingerprints.postgres.logging == Logging::NotInstalled {
+        fingerprints.postgres.logging = match client.batch_execute(INSTALL).await {
+            Ok(()) => Logging::Installed,
+            Err(_) => Logging::Refused,
+        };
+        return in_schema(client, OWNED_SCHEMA, read_all(client, history_table, fingerprints)).await;
     }
+    in_schema(client, OWNED_SCHEMA, read_changed(client, history_table, fingerprints)).await
 }
 
-/// The log's rows (`classid << 32 | objid`), or `None` when the step must
-/// read everything.
-async fn take_log(client: &Client, seen: &mut Seen) -> Result<Option<Vec<i64>>, Error> {
-    let logged: Vec<i64> = client.query_typed(TAKE_LOG, &[]).await?.iter().map(|r| r.get(0)).collect();
-    if logged.contains(&-1) {
-        seen.logging = Logging::NotInstalled;
-        return Ok(None);
-    }
-    if logged.iter().any(|&x| x >> 32 == 0 || x >> 32 == PG_NAMESPACE) {
-        return Ok(None);
-    }
-    Ok(Some(logged))
-}
-
-/// Fingerprints the objects `logged` names and those depending on them.
-async fn read_logged(
+/// Fingerprints what the log names and what depends on it, or everything
+/// when the log cannot tell.
+async fn read_changed(
     client: &Client,
     history_table: &str,
     fingerprints: &mut Fingerprints,
-    logged: &[i64],
 ) -> Result<(), Error> {
-    let objects = touched_objects(client, &fingerprints.postgres, logged).await?;
-    read_some(client, history_table, fingerprints, objects).await
+    let objects = match fingerprints.postgres.logging {
+        Logging::Installed => touched_objects(client, &mut fingerprints.postgres).await?,
+        _ => None,
+    };
+    match objects {
+        None => read_all(client, history_table, fingerprints).await,
+        Some(objects) if objects.is_empty() => Ok(()),
+        Some(objects) => read_some(client, history_table, fingerprints, objects).await,
+    }
 }
 
-/// The walk objects the logged rows and those depending on them belong
-/// to, before (by the rows remembered) and after the step.
-async fn touched_objects(client: &Client, seen: &Seen, logged: &[i64]) -> Result<BTreeSet<String>, Error> {
-    let resolve = RESOLVE.replace("%KEY%", FUNCTION_KEY);
-    let params: [(&(dyn ToSql + Sync), Type); 2] = [(&logged, Type::INT8_ARRAY), (&OWNED_SCHEMA, Type::TEXT)];
+/// Takes the log: the walk objects the logged rows and those depending on
+/// them belong to, before (by the rows remembered) and after the step; or
+/// `None` when the step must read everything (a trigger gone, a schema or
+/// a command naming no object logged).
+async fn touched_objects(client: &Client, seen: &mut Seen) -> Result<Option<BTreeSet<String>>, Error> {
+    let take = TAKE_LOG.replace("%KEY%", FUNCTION_KEY);
+    let rows = client.query_typed(&take, &[(&OWNED_SCHEMA, Type::TEXT)]).await?;
     let mut objects = BTreeSet::new();
-    for row in client.query_typed(&resolve, &params).await? {
+    for row in rows {
         let (part, object): (i64, Option<String>) = (row.get(0), row.get(1));
+        if part == -1 {
+            seen.logging = Logging::NotInstalled;
+            return Ok(None);
+        }
+        if part >> 32 == 0 || part >> 32 == PG_NAMESPACE {
+            return Ok(None);
+        }
         objects.extend(seen.owner.get(&part).cloned());
         objects.extend(object);
     }
-    Ok(objects)
+    Ok(Some(objects))
 }
 
 async fn read_all(

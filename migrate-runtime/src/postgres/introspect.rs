@@ -197,10 +197,20 @@ async fn read_schema(
 ) -> Result<Schema, Error> {
     let mut schema = Schema::default();
     if kinds.tables {
-        tables(client, params, history_table, &mut schema).await?;
-        columns(client, params, &mut schema).await?;
-        constraints(client, params, &mut schema).await?;
-        indexes(client, params, &mut schema).await?;
+        // Sent together, answered in one round trip (the walk reads a
+        // table or two at each of thousands of steps).
+        let constraints_sql = constraints_sql();
+        let (t, c, k, i) = futures_util::future::try_join4(
+            client.query_typed(TABLES, params),
+            client.query_typed(COLUMNS, params),
+            client.query_typed(&constraints_sql, params),
+            client.query_typed(INDEXES, params),
+        )
+        .await?;
+        tables(t, history_table, &mut schema);
+        columns(c, &mut schema);
+        constraints(k, &mut schema);
+        indexes(i, &mut schema);
     }
     code(client, params, kinds, &mut schema).await?;
     if kinds.types {
@@ -221,10 +231,12 @@ pub(super) async fn in_schema<T>(
     // materialised CTE reads the setting before the outer query sets it.
     let set = "WITH saved AS MATERIALIZED (SELECT current_setting('search_path') AS v) \
          SELECT v, set_config('search_path', quote_ident($1::text), false) FROM saved";
-    let rows = client.query_typed(set, &[(&schema, Type::TEXT)]).await?;
+    // The read's first query is sent right behind the setting: requests
+    // are sent in the order first polled, and answered in that order.
+    let (rows, read) =
+        futures_util::future::join(client.query_typed(set, &[(&schema, Type::TEXT)]), read).await;
     // One row, always (the CTE's).
-    let saved: String = rows.first().map_or_else(String::new, |row| row.get(0));
-    let read = read.await;
+    let saved: String = rows?.first().map_or_else(String::new, |row| row.get(0));
     let restore = "SELECT set_config('search_path', $1::text, false)";
     let restored = client.query_typed(restore, &[(&saved, Type::TEXT)]).await;
     let value = read?;
@@ -238,23 +250,17 @@ pub(super) async fn in_schema<T>(
 /// execution.
 type Params<'a> = &'a [(&'a (dyn tokio_postgres::types::ToSql + Sync), Type)];
 
-async fn tables(
-    client: &Client,
-    filter: Params<'_>,
-    history_table: &str,
-    schema: &mut Schema,
-) -> Result<(), Error> {
-    for row in client.query_typed(TABLES, filter).await? {
+fn tables(rows: Vec<Row>, history_table: &str, schema: &mut Schema) {
+    for row in rows {
         let name: String = row.get(0);
         if name != history_table && name != crate::apply::format::format_table(history_table) {
             schema.tables.insert(name, Default::default());
         }
     }
-    Ok(())
 }
 
-async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
-    for row in client.query_typed(COLUMNS, filter).await? {
+fn columns(rows: Vec<Row>, schema: &mut Schema) {
+    for row in rows {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         // A generated column's expression is kept where a default would be.
         let (stored, expression): (bool, Option<String>) = (row.get(7), row.get(4));
@@ -270,11 +276,10 @@ async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Re
             generated,
         });
     }
-    Ok(())
 }
 
-async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
-    for row in client.query_typed(INDEXES, filter).await? {
+fn indexes(rows: Vec<Row>, schema: &mut Schema) {
+    for row in rows {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         let predicate: Option<String> = row.get(4);
         let index = Index {
@@ -284,7 +289,6 @@ async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Re
         };
         table.indexes.insert(row.get(1), index);
     }
-    Ok(())
 }
 
 /// Views, triggers and functions: objects defined by SQL text.
@@ -344,11 +348,14 @@ fn unqualified_trigger(definition: &str, schema: &str) -> String {
     definition.replacen(&format!(" ON {schema}."), " ON ", 1)
 }
 
-async fn constraints(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
+fn constraints_sql() -> String {
     let own = KEY_COLUMNS.replace("%KEY%", "con.conkey").replace("%REL%", "con.conrelid");
     let referenced = KEY_COLUMNS.replace("%KEY%", "con.confkey").replace("%REL%", "con.confrelid");
-    let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);
-    for row in client.query_typed(&sql, filter).await? {
+    CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced)
+}
+
+fn constraints(rows: Vec<Row>, schema: &mut Schema) {
+    for row in rows {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         add_constraint(table, &row);
     }
@@ -357,7 +364,6 @@ async fn constraints(client: &Client, filter: Params<'_>, schema: &mut Schema) -
         table.foreign_keys.sort();
         table.checks.sort();
     }
-    Ok(())
 }
 
 /// Adds a row of `CONSTRAINTS` to its table, with its name; exclusion
