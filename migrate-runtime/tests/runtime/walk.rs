@@ -411,6 +411,38 @@ mod postgres {
         assert_eq!(left, [vec![Some("0".to_string())]], "the walk removes its event triggers");
     }
 
+    /// A role that may not create event triggers (a user's server under
+    /// `walk --database-url`) reads everything at every step: as strict.
+    #[test]
+    fn a_role_without_event_triggers_reads_everything_and_is_as_strict() {
+        let as_plain_role = |db: &mut PostgresConnection| {
+            db.execute(
+                "DO $$BEGIN CREATE ROLE migrate_walk_plain NOSUPERUSER; \
+                 EXCEPTION WHEN duplicate_object THEN NULL; END$$; \
+                 GRANT ALL ON SCHEMA public TO migrate_walk_plain; SET ROLE migrate_walk_plain",
+            )
+            .expect("a plain role")
+        };
+        let Some(mut db) = database() else { return };
+        as_plain_role(&mut db);
+        let report = WalkVersions::new(&rename_chain(RENAME_BACK))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect("a correct chain walks");
+        assert_eq!(report.revisions, 4);
+        let Some(mut db) = database() else { return };
+        as_plain_role(&mut db);
+        let message = WalkVersions::new(&rename_chain(RENAME_BACK_FORGETTING_THE_COLUMN))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect_err("the key column stays renamed")
+            .to_string();
+        assert!(
+            message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn a_checked_walk_goes_on_after_defects_with_the_same_findings_on_postgres() {
         let Some(mut db) = database() else { return };
