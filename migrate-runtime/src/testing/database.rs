@@ -250,7 +250,8 @@ impl TestDatabase for crate::database::PostgresConnection {
             .map(drop)
     }
 
-    /// A superuser drops every schema but the system ones and creates
+    /// A superuser drops the walk's event triggers (before the schema of
+    /// their log goes), every schema but the system ones, and creates
     /// `public` again. Another role cannot drop `public` on PostgreSQL 14
     /// and older (the bootstrap superuser owns it) and drops what it owns
     /// instead: everything the walk created, as the walk ran as that role.
