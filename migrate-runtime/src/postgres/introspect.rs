@@ -10,6 +10,7 @@
 //! unqualified, as the revisions wrote them.
 
 use crate::schema::{normalise_sql, Column, Constraint, ForeignKey, Identity, Index, Schema, Table};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Error, Row};
 
 const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -60,11 +61,11 @@ const TRIGGERS: &str =
 /// A function's key, `name(argument types)`: the types PostgreSQL tells
 /// overloads apart by and `DROP FUNCTION` takes. (The identity arguments
 /// would add argument names, making a renamed argument another function.)
-const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proargtypes) || ')'";
+pub(super) const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proargtypes) || ')'";
 
 /// Functions and procedures (not aggregates or window functions) of the
 /// current schema that no extension brought (`deptype` `e`).
-const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
+pub(super) const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
 
 const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2::name) \
@@ -74,7 +75,8 @@ const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2
 /// Whether sequence `c` is an identity column's (`deptype` `i`): it belongs
 /// to the column, as a unique constraint's index does to the constraint,
 /// and is not listed on its own.
-const IDENTITY_SEQUENCE: &str = "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+pub(super) const IDENTITY_SEQUENCE: &str =
+    "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
      AND d.objid = c.oid AND d.deptype = 'i')";
 
 const SEQUENCES: &str =
@@ -90,74 +92,9 @@ const EXTENSIONS: &str =
     "SELECT e.extname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
      WHERE n.nspname = $2::name AND ($1::text[] IS NULL OR e.extname::text = ANY($1)) ORDER BY 1";
 
-/// Per object, the identity and row version (`oid`, `xmin`) of every
-/// catalogue row that describes it. No definition is rendered; a rewrite
-/// that ends up identical gives new row versions, which only makes the walk
-/// re-read that object. (One grouped aggregate per catalogue measured
-/// slower than these per-table subqueries on a thousand tables.)
-///
-/// What is read about an object also names the objects it uses: a foreign
-/// key its target table and columns, a default its sequence, a column its
-/// type, a view its tables, a trigger its function. Renaming one of those
-/// changes no row of the object itself, so a table's or view's digest also
-/// takes the names of everything its parts depend on (`pg_depend`, normal
-/// dependencies, as `pg_describe_object` words them), and a trigger's the
-/// name of its function. Those names are joined to their tables (a hash
-/// join), not looked up per table: a lookup per table scanned the whole
-/// list each time and made this query three times slower at a thousand
-/// tables (the row versions of what is depended on instead of its names
-/// measured no faster).
-// Fingerprints serve the walk harness only.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
-const OBJECT_FINGERPRINTS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind FROM pg_class c \
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name AND c.relname::text NOT IN ($1::text, $1::text || '_format')), \
-     parts AS (SELECT c.oid AS rel, 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM own c \
-       UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass::oid, k.oid FROM pg_constraint k JOIN own c ON c.oid = k.conrelid \
-       UNION ALL SELECT d.adrelid, 'pg_attrdef'::regclass::oid, d.oid FROM pg_attrdef d JOIN own c ON c.oid = d.adrelid \
-       UNION ALL SELECT i.indrelid, 'pg_class'::regclass::oid, i.indexrelid FROM pg_index i JOIN own c ON c.oid = i.indrelid \
-       UNION ALL SELECT r.ev_class, 'pg_rewrite'::regclass::oid, r.oid FROM pg_rewrite r JOIN own c ON c.oid = r.ev_class), \
-     uses AS (SELECT p.rel, string_agg(pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ',' \
-       ORDER BY d.refclassid, d.refobjid, d.refobjsubid) AS names FROM parts p \
-       JOIN pg_depend d ON d.classid = p.classid AND d.objid = p.objid WHERE d.deptype = 'n' GROUP BY p.rel) \
-     SELECT 'table ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
-       u.names, \
-       (SELECT string_agg(a.attnum || ':' || a.xmin::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), \
-       (SELECT string_agg(d.oid || ':' || d.xmin::text, ',' ORDER BY d.oid) FROM pg_attrdef d WHERE d.adrelid = c.oid), \
-       (SELECT string_agg(k.oid || ':' || k.xmin::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.conrelid = c.oid), \
-       (SELECT string_agg(i.indexrelid || ':' || i.xmin::text, ',' ORDER BY i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid))) \
-     FROM own c LEFT JOIN uses u ON u.rel = c.oid WHERE c.relkind IN ('r', 'p') \
-     UNION ALL SELECT 'view ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, \
-       u.names, \
-       (SELECT string_agg(r.oid || ':' || r.xmin::text, ',' ORDER BY r.oid) FROM pg_rewrite r WHERE r.ev_class = c.oid))) \
-     FROM own c LEFT JOIN uses u ON u.rel = c.oid WHERE c.relkind IN ('v', 'm') \
-     UNION ALL SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text) FROM own c WHERE c.relkind = 'S' \
-       AND NOT %IDENTITY% \
-     UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, \
-       md5(t.oid || ':' || t.xmin::text || ':' || pg_describe_object('pg_proc'::regclass, t.tgfoid, 0)) FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid \
-       WHERE NOT t.tgisinternal \
-     UNION ALL SELECT 'function ' || %KEY%, md5(p.oid || ':' || p.xmin::text) FROM pg_proc p \
-       JOIN pg_namespace n ON n.oid = p.pronamespace WHERE %OWN% \
-     UNION ALL SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)) FROM pg_type t \
-       JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
-       WHERE n.nspname = $2::name GROUP BY t.typname \
-     UNION ALL SELECT 'extension ' || e.extname, md5(e.oid || ':' || e.xmin::text) FROM pg_extension e \
-       JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $2::name";
-
 /// The PostgreSQL schema a package's revisions create their objects in,
 /// and the only one introspection reads.
 pub(crate) const OWNED_SCHEMA: &str = "public";
-
-/// A digest per object (`table t`, `view v`, …) that changes whenever
-/// anything [`introspect`] reads about it may have changed, in one query.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
-pub async fn object_fingerprints(
-    client: &Client,
-    history_table: &str,
-) -> Result<std::collections::BTreeMap<String, String>, tokio_postgres::Error> {
-    let sql = with_functions(&OBJECT_FINGERPRINTS.replace("%IDENTITY%", IDENTITY_SEQUENCE));
-    let rows = in_schema(client, OWNED_SCHEMA, client.query(&sql, &[&history_table, &OWNED_SCHEMA])).await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
 
 /// The objects of schema `public`, the one a package owns, leaving out
 /// `history_table` and its format record, whatever the session's `search_path`.
@@ -208,7 +145,8 @@ pub(crate) async fn introspect_named(
     let names: Vec<&str> =
         objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name)).collect();
     let kinds = Kinds::of(objects);
-    let params: Params = &[&Some(names), &OWNED_SCHEMA];
+    let names = Some(names);
+    let params: Params = &[(&names, Type::TEXT_ARRAY), (&OWNED_SCHEMA, Type::TEXT)];
     in_schema(client, OWNED_SCHEMA, read_schema(client, params, history_table, kinds)).await
 }
 
@@ -219,26 +157,27 @@ async fn introspect_in(
     schema: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
-    let params: Params = &[&filter, &schema];
+    let params: Params = &[(&filter, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
     in_schema(client, schema, read_schema(client, params, history_table, Kinds::ALL)).await
 }
 
 /// Which kinds of objects a read covers.
 #[derive(Debug, Clone, Copy)]
-struct Kinds {
-    tables: bool,
-    views: bool,
-    triggers: bool,
-    functions: bool,
+pub(super) struct Kinds {
+    pub(super) tables: bool,
+    pub(super) views: bool,
+    pub(super) triggers: bool,
+    pub(super) functions: bool,
     /// Sequences, enums and extensions.
-    types: bool,
+    pub(super) types: bool,
 }
 
 impl Kinds {
-    const ALL: Kinds = Kinds { tables: true, views: true, triggers: true, functions: true, types: true };
+    pub(super) const ALL: Kinds =
+        Kinds { tables: true, views: true, triggers: true, functions: true, types: true };
 
     /// The kinds of `objects` (`table t`, …).
-    fn of(objects: &[String]) -> Kinds {
+    pub(super) fn of(objects: &[String]) -> Kinds {
         let any = |kinds: &[&str]| objects.iter().any(|o| kinds.iter().any(|k| o.starts_with(k)));
         Kinds {
             tables: any(&["table "]),
@@ -258,10 +197,20 @@ async fn read_schema(
 ) -> Result<Schema, Error> {
     let mut schema = Schema::default();
     if kinds.tables {
-        tables(client, params, history_table, &mut schema).await?;
-        columns(client, params, &mut schema).await?;
-        constraints(client, params, &mut schema).await?;
-        indexes(client, params, &mut schema).await?;
+        // Sent together, answered in one round trip (the walk reads a
+        // table or two at each of thousands of steps).
+        let constraints_sql = constraints_sql();
+        let (t, c, k, i) = futures_util::future::try_join4(
+            client.query_typed(TABLES, params),
+            client.query_typed(COLUMNS, params),
+            client.query_typed(&constraints_sql, params),
+            client.query_typed(INDEXES, params),
+        )
+        .await?;
+        tables(t, history_table, &mut schema);
+        columns(c, &mut schema);
+        constraints(k, &mut schema);
+        indexes(i, &mut schema);
     }
     code(client, params, kinds, &mut schema).await?;
     if kinds.types {
@@ -273,41 +222,45 @@ async fn read_schema(
 /// Runs `read` with the session's `search_path` set to `schema` alone,
 /// then puts the session's own back (also when `read` failed), so what
 /// the catalogue renders does not depend on what the session ran before.
-async fn in_schema<T>(
+pub(super) async fn in_schema<T>(
     client: &Client,
     schema: &str,
     read: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    let saved: String = client.query_one("SELECT current_setting('search_path')", &[]).await?.get(0);
-    client.execute("SELECT set_config('search_path', quote_ident($1::text), false)", &[&schema]).await?;
-    let read = read.await;
-    let restored = client.execute("SELECT set_config('search_path', $1::text, false)", &[&saved]).await;
+    // One round trip each way: the walk reads at every step. The
+    // materialised CTE reads the setting before the outer query sets it.
+    let set = "WITH saved AS MATERIALIZED (SELECT current_setting('search_path') AS v) \
+         SELECT v, set_config('search_path', quote_ident($1::text), false) FROM saved";
+    // The read's first query is sent right behind the setting: requests
+    // are sent in the order first polled, and answered in that order.
+    let (rows, read) =
+        futures_util::future::join(client.query_typed(set, &[(&schema, Type::TEXT)]), read).await;
+    // One row, always (the CTE's).
+    let saved: String = rows?.first().map_or_else(String::new, |row| row.get(0));
+    let restore = "SELECT set_config('search_path', $1::text, false)";
+    let restored = client.query_typed(restore, &[(&saved, Type::TEXT)]).await;
     let value = read?;
     restored?;
     Ok(value)
 }
 
-/// The two parameters of every query: the object names to read (NULL for
-/// all), and the schema they are in.
-type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+/// The two parameters of every query, with their types: the object names
+/// to read (NULL for all), and the schema they are in. Typed, so each
+/// query is one round trip (an unnamed statement), not a prepare and an
+/// execution.
+type Params<'a> = &'a [(&'a (dyn tokio_postgres::types::ToSql + Sync), Type)];
 
-async fn tables(
-    client: &Client,
-    filter: Params<'_>,
-    history_table: &str,
-    schema: &mut Schema,
-) -> Result<(), Error> {
-    for row in client.query(TABLES, filter).await? {
+fn tables(rows: Vec<Row>, history_table: &str, schema: &mut Schema) {
+    for row in rows {
         let name: String = row.get(0);
         if name != history_table && name != crate::apply::format::format_table(history_table) {
             schema.tables.insert(name, Default::default());
         }
     }
-    Ok(())
 }
 
-async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
-    for row in client.query(COLUMNS, filter).await? {
+fn columns(rows: Vec<Row>, schema: &mut Schema) {
+    for row in rows {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         // A generated column's expression is kept where a default would be.
         let (stored, expression): (bool, Option<String>) = (row.get(7), row.get(4));
@@ -323,11 +276,10 @@ async fn columns(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Re
             generated,
         });
     }
-    Ok(())
 }
 
-async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
-    for row in client.query(INDEXES, filter).await? {
+fn indexes(rows: Vec<Row>, schema: &mut Schema) {
+    for row in rows {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         let predicate: Option<String> = row.get(4);
         let index = Index {
@@ -337,21 +289,23 @@ async fn indexes(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Re
         };
         table.indexes.insert(row.get(1), index);
     }
-    Ok(())
 }
 
 /// Views, triggers and functions: objects defined by SQL text.
 async fn code(client: &Client, filter: Params<'_>, kinds: Kinds, schema: &mut Schema) -> Result<(), Error> {
-    let views = if kinds.views { client.query(VIEWS, filter).await? } else { Vec::new() };
+    let views = if kinds.views { client.query_typed(VIEWS, filter).await? } else { Vec::new() };
     for row in views {
         schema.views.insert(row.get(0), normalise_sql(row.get(1)));
     }
-    let triggers = if kinds.triggers { client.query(TRIGGERS, filter).await? } else { Vec::new() };
+    let triggers = if kinds.triggers { client.query_typed(TRIGGERS, filter).await? } else { Vec::new() };
     for row in triggers {
         schema.triggers.insert(row.get(0), normalise_sql(&unqualified_trigger(row.get(1), row.get(2))));
     }
-    let functions =
-        if kinds.functions { client.query(&with_functions(FUNCTIONS), filter).await? } else { Vec::new() };
+    let functions = if kinds.functions {
+        client.query_typed(&with_functions(FUNCTIONS), filter).await?
+    } else {
+        Vec::new()
+    };
     for row in functions {
         let definition = unqualified_function(row.get(1), row.get(2));
         schema.functions.insert(row.get(0), normalise_sql(&definition));
@@ -362,11 +316,11 @@ async fn code(client: &Client, filter: Params<'_>, kinds: Kinds, schema: &mut Sc
 /// Sequences, enums and extensions.
 async fn types(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
     let sequences = SEQUENCES.replace("%IDENTITY%", IDENTITY_SEQUENCE);
-    schema.sequences = client.query(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
-    for row in client.query(ENUMS, filter).await? {
+    schema.sequences = client.query_typed(&sequences, filter).await?.iter().map(|r| r.get(0)).collect();
+    for row in client.query_typed(ENUMS, filter).await? {
         schema.enums.insert(row.get(0), row.get(1));
     }
-    schema.extensions = client.query(EXTENSIONS, filter).await?.iter().map(|r| r.get(0)).collect();
+    schema.extensions = client.query_typed(EXTENSIONS, filter).await?.iter().map(|r| r.get(0)).collect();
     Ok(())
 }
 
@@ -394,11 +348,14 @@ fn unqualified_trigger(definition: &str, schema: &str) -> String {
     definition.replacen(&format!(" ON {schema}."), " ON ", 1)
 }
 
-async fn constraints(client: &Client, filter: Params<'_>, schema: &mut Schema) -> Result<(), Error> {
+fn constraints_sql() -> String {
     let own = KEY_COLUMNS.replace("%KEY%", "con.conkey").replace("%REL%", "con.conrelid");
     let referenced = KEY_COLUMNS.replace("%KEY%", "con.confkey").replace("%REL%", "con.confrelid");
-    let sql = CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced);
-    for row in client.query(&sql, filter).await? {
+    CONSTRAINTS.replace("%OWN%", &own).replace("%REFERENCED%", &referenced)
+}
+
+fn constraints(rows: Vec<Row>, schema: &mut Schema) {
+    for row in rows {
         let Some(table) = schema.tables.get_mut(row.get::<_, &str>(0)) else { continue };
         add_constraint(table, &row);
     }
@@ -407,7 +364,6 @@ async fn constraints(client: &Client, filter: Params<'_>, schema: &mut Schema) -
         table.foreign_keys.sort();
         table.checks.sort();
     }
-    Ok(())
 }
 
 /// Adds a row of `CONSTRAINTS` to its table, with its name; exclusion

@@ -12,6 +12,9 @@
 //! unnamed statements for the same reason. A `transaction: none` revision,
 //! whose statements are transactions of their own, holds a session lock.
 
+// The walk's change log and fingerprints.
+#[cfg(feature = "testing")]
+pub(crate) mod changes;
 pub(crate) mod connect;
 mod format;
 pub(crate) mod introspect;

@@ -338,36 +338,6 @@ fn same_entry(name: &str, before: Option<&String>, after: Option<&String>) -> bo
     }
 }
 
-/// Objects whose digests differ between two fingerprint maps.
-#[cfg(feature = "testing")]
-pub(crate) fn changed_objects(
-    before: &BTreeMap<String, String>,
-    after: &BTreeMap<String, String>,
-) -> Vec<String> {
-    // One merge of the two sorted maps: a lookup per key was a twentieth
-    // of a long SQLite walk.
-    let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
-    let mut objects = Vec::new();
-    loop {
-        let order = match (old.peek(), new.peek()) {
-            (None, None) => return objects,
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some((a, _)), Some((b, _))) => a.cmp(b),
-        };
-        match order {
-            std::cmp::Ordering::Less => objects.extend(old.next().map(|(o, _)| o.clone())),
-            std::cmp::Ordering::Greater => objects.extend(new.next().map(|(o, _)| o.clone())),
-            std::cmp::Ordering::Equal => {
-                let ((object, a), (_, b)) = (old.next().expect("peeked"), new.next().expect("peeked"));
-                if a != b {
-                    objects.push(object.clone());
-                }
-            }
-        }
-    }
-}
-
 /// Turns `entries` of the newer schema back into those of the older one.
 pub fn undo(entries: &mut BTreeMap<String, String>, differences: &[Difference]) {
     for difference in differences {
@@ -521,17 +491,6 @@ mod tests {
     use super::normalise_sql;
 
     #[cfg(feature = "testing")]
-    #[test]
-    fn changed_objects_are_those_added_removed_or_with_another_digest() {
-        let map = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-        };
-        let before = map(&[("table a", "1"), ("table b", "2"), ("table d", "4")]);
-        let after = map(&[("table b", "2"), ("table c", "3"), ("table d", "5"), ("view e", "6")]);
-        assert_eq!(super::changed_objects(&before, &after), ["table a", "table c", "table d", "view e"]);
-        assert!(super::changed_objects(&before, &before).is_empty());
-    }
-
     #[test]
     fn normalise_sql_folds_blanks_and_keeps_quotes() {
         assert_eq!(normalise_sql("SELECT  a ,b -- why\n FROM ( t )"), "SELECT a,b FROM (t)");

@@ -7,7 +7,7 @@ use crate::sql::split::solid_tokens;
 use rusqlite::Connection;
 #[cfg(feature = "testing")]
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The schema of `conn`'s main database, leaving out `history_table`, its
 /// format record (`<history_table>_format`) and SQLite's own `sqlite_*` tables. A fixed number of queries whatever the
@@ -26,11 +26,13 @@ pub(crate) fn introspect_objects(
     let filter = names.map(json_array);
     let params = rusqlite::params![history_table, filter];
     let mut schema = Schema::default();
-    let mut objects = conn
-        .prepare(&format!("SELECT m.type, m.name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.name"))?;
+    let mut objects = conn.prepare_cached(&format!(
+        "SELECT m.type, m.name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.name"
+    ))?;
     let rows = objects.query_map(params, |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
     })?;
+    let mut index_sql = HashMap::new();
     for row in rows {
         let (kind, name, sql) = row?;
         match kind.as_str() {
@@ -43,12 +45,15 @@ pub(crate) fn introspect_objects(
             "trigger" => {
                 schema.triggers.insert(name, normalise_sql(&sql));
             }
+            "index" => {
+                index_sql.insert(name, sql);
+            }
             _ => {}
         }
     }
     columns(conn, params, &mut schema)?;
     table_options(conn, &filter, &mut schema)?;
-    indexes(conn, params, &mut schema)?;
+    indexes(conn, params, &index_sql, &mut schema)?;
     foreign_keys(conn, params, &mut schema)?;
     Ok(schema)
 }
@@ -100,19 +105,23 @@ fn json_array(names: &[String]) -> String {
 const OWN: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.sql IS NOT NULL AND m.tbl_name NOT IN (?1, ?1 || '_format') \
      AND (?2 IS NULL OR m.name IN (SELECT value FROM json_each(?2)) OR m.tbl_name IN (SELECT value FROM json_each(?2)))";
 
-/// Tables of the schema, for joining with a `pragma_*` function.
-const TABLES: &str =
-    "sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT IN (?1, ?1 || '_format') \
-     AND (?2 IS NULL OR m.name IN (SELECT value FROM json_each(?2)))";
+/// The tables to read (`m.name`), for joining with a `pragma_*` function:
+/// every table of the schema, or the tables among the names the filter
+/// `?2` lists (which may name views or gone objects too). A filtered read names its tables
+/// directly, never scanning `sqlite_master`: the walk reads a table or
+/// two at each step of a chain of a thousand.
+const TABLES: &str = "(SELECT m.name FROM sqlite_master m WHERE ?2 IS NULL AND m.type = 'table' \
+     AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT IN (?1, ?1 || '_format') \
+     UNION ALL SELECT t.name FROM json_each(?2) j JOIN pragma_table_list(j.value) t \
+       WHERE t.schema = 'main' AND t.type = 'table') m";
 
 fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {
     let sql = format!(
-        "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk, c.hidden, CASE WHEN c.hidden IN (2, 3) THEN m.sql END FROM {TABLES_JOIN} pragma_table_xinfo(m.name) c \
-         WHERE {TABLES_WHERE} AND c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid",
-        TABLES_JOIN = "sqlite_master m JOIN",
-        TABLES_WHERE = TABLES.trim_start_matches("sqlite_master m WHERE ")
+        "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk, c.hidden, \
+         CASE WHEN c.hidden IN (2, 3) THEN (SELECT t.sql FROM sqlite_master t WHERE t.type = 'table' AND t.name = m.name) END \
+         FROM {TABLES} JOIN pragma_table_xinfo(m.name) c WHERE c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid"
     );
-    let mut statement = conn.prepare(&sql)?;
+    let mut statement = conn.prepare_cached(&sql)?;
     let mut rows = statement.query(params)?;
     let mut keys: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
@@ -173,11 +182,12 @@ fn collation_and_autoincrement(
 }
 
 /// `STRICT` and `WITHOUT ROWID`, from `pragma_table_list`, for the tables
-/// `filter` names (a JSON array; all when `None`).
+/// `filter` names (a JSON array, each looked up by name; all when `None`).
 fn table_options(conn: &Connection, filter: &Option<String>, schema: &mut Schema) -> rusqlite::Result<()> {
-    let mut statement = conn.prepare(
-        "SELECT name, wr, strict FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
-         AND (?1 IS NULL OR name IN (SELECT value FROM json_each(?1)))",
+    let mut statement = conn.prepare_cached(
+        "SELECT name, wr, strict FROM pragma_table_list WHERE ?1 IS NULL AND schema = 'main' AND type = 'table' \
+         UNION ALL SELECT t.name, t.wr, t.strict FROM json_each(?1) j JOIN pragma_table_list(j.value) t \
+         WHERE t.schema = 'main' AND t.type = 'table'",
     )?;
     let mut rows = statement.query([filter])?;
     while let Some(r) = rows.next()? {
@@ -191,15 +201,20 @@ fn table_options(conn: &Connection, filter: &Option<String>, schema: &mut Schema
     Ok(())
 }
 
-fn indexes(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {
-    let sql = format!(
-        "SELECT m.name, il.name, il.\"unique\", il.origin, coalesce(ii.name, '<expression>'), \
-         (SELECT sql FROM sqlite_master WHERE type = 'index' AND name = il.name) \
-         FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
-         WHERE {} ORDER BY m.name, il.name, ii.seqno",
-        TABLES.trim_start_matches("sqlite_master m WHERE ")
+/// Indexes, their SQL (`sql`, by name: for predicates and expressions)
+/// taken from the objects query rather than looked up per index.
+fn indexes(
+    conn: &Connection,
+    params: impl rusqlite::Params,
+    sql: &HashMap<String, String>,
+    schema: &mut Schema,
+) -> rusqlite::Result<()> {
+    let query = format!(
+        "SELECT m.name, il.name, il.\"unique\", il.origin, coalesce(ii.name, '<expression>') \
+         FROM {TABLES} JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
+         ORDER BY m.name, il.name, ii.seqno"
     );
-    let mut statement = conn.prepare(&sql)?;
+    let mut statement = conn.prepare_cached(&query)?;
     let mut rows = statement.query(params)?;
     let mut uniques: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
@@ -209,7 +224,7 @@ fn indexes(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema
         match origin.as_str() {
             "u" => uniques.entry((table, name)).or_default().push(column),
             "c" => {
-                let sql: Option<String> = r.get(5)?;
+                let sql = sql.get(&name).cloned();
                 let index = entry.indexes.entry(name).or_insert_with(|| Index {
                     columns: Vec::new(),
                     unique,
@@ -242,10 +257,9 @@ fn foreign_keys(
 ) -> rusqlite::Result<()> {
     let sql = format!(
         "SELECT m.name, fk.id, fk.\"table\", fk.\"from\", coalesce(fk.\"to\", ''), lower(fk.on_delete), lower(fk.on_update) \
-         FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk WHERE {} ORDER BY m.name, fk.id, fk.seq",
-        TABLES.trim_start_matches("sqlite_master m WHERE ")
+         FROM {TABLES} JOIN pragma_foreign_key_list(m.name) fk ORDER BY m.name, fk.id, fk.seq"
     );
-    let mut statement = conn.prepare(&sql)?;
+    let mut statement = conn.prepare_cached(&sql)?;
     let mut rows = statement.query(params)?;
     let mut keys: BTreeMap<(String, i64), ForeignKey> = BTreeMap::new();
     while let Some(r) = rows.next()? {

@@ -7,6 +7,9 @@
 //! one file apply every revision exactly once, and the first run on an empty
 //! file creates the history table without a race.
 
+// What changed in a schema between two steps of the walk.
+#[cfg(feature = "testing")]
+pub(crate) mod changes;
 pub(crate) mod introspect;
 
 pub use introspect::introspect;

@@ -1,6 +1,7 @@
 //! The database the harness and data hooks talk to: the [`TestDatabase`]
 //! trait and its SQLite and PostgreSQL implementations.
 
+use super::fingerprints::Fingerprints;
 use crate::apply::script::{downgrade_step, upgrade_step};
 use crate::apply::{statement_error, Direction, Options};
 use crate::chain::graph::Graph;
@@ -30,6 +31,18 @@ pub trait TestDatabase {
         history_table: &str,
     ) -> Result<BTreeMap<String, String>, DatabaseError> {
         Ok(self.schema(history_table)?.object_digests())
+    }
+
+    /// Brings `fingerprints` up to date with the database. The default reads
+    /// every object's fingerprint; SQLite and PostgreSQL read only what may
+    /// have changed since the last update (see [`Fingerprints`]).
+    fn update_fingerprints(
+        &mut self,
+        history_table: &str,
+        fingerprints: &mut Fingerprints,
+    ) -> Result<(), DatabaseError> {
+        fingerprints.set_all(self.object_fingerprints(history_table)?);
+        Ok(())
     }
 
     /// The schema of only the objects named (as in [`TestDatabase::object_fingerprints`]).
@@ -155,9 +168,21 @@ impl TestDatabase for rusqlite::Connection {
         crate::sqlite::introspect::object_fingerprints(self, history_table).map_err(DatabaseError::from)
     }
 
+    /// Reads `sqlite_schema` and fingerprints only the objects whose rows
+    /// changed.
+    fn update_fingerprints(
+        &mut self,
+        history_table: &str,
+        fingerprints: &mut Fingerprints,
+    ) -> Result<(), DatabaseError> {
+        crate::sqlite::changes::update(self, history_table, fingerprints).map_err(DatabaseError::from)
+    }
+
+    /// Only `objects`: reading a table also reads the triggers on it.
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
-        crate::sqlite::introspect::introspect_objects(self, history_table, Some(&object_names(objects)))
-            .map_err(DatabaseError::from)
+        let names = object_names(objects);
+        let schema = crate::sqlite::introspect::introspect_objects(self, history_table, Some(&names))?;
+        Ok(schema.only(objects))
     }
 }
 
@@ -193,7 +218,19 @@ impl TestDatabase for crate::database::PostgresConnection {
         &mut self,
         history_table: &str,
     ) -> Result<BTreeMap<String, String>, DatabaseError> {
-        self.block_on(crate::postgres::introspect::object_fingerprints(self.client(), history_table))
+        self.block_on(crate::postgres::changes::object_fingerprints(self.client(), history_table))
+            .map_err(DatabaseError::from)
+    }
+
+    /// Fingerprints only the objects the walk's event triggers logged, and
+    /// those depending on them; everything where the role may not create
+    /// event triggers.
+    fn update_fingerprints(
+        &mut self,
+        history_table: &str,
+        fingerprints: &mut Fingerprints,
+    ) -> Result<(), DatabaseError> {
+        self.block_on(crate::postgres::changes::update(self.client(), history_table, fingerprints))
             .map_err(DatabaseError::from)
     }
 
@@ -214,7 +251,8 @@ impl TestDatabase for crate::database::PostgresConnection {
             .map(drop)
     }
 
-    /// A superuser drops every schema but the system ones and creates
+    /// A superuser drops the walk's event triggers (before the schema of
+    /// their log goes), every schema but the system ones, and creates
     /// `public` again. Another role cannot drop `public` on PostgreSQL 14
     /// and older (the bootstrap superuser owns it) and drops what it owns
     /// instead: everything the walk created, as the walk ran as that role.
@@ -232,6 +270,7 @@ impl TestDatabase for crate::database::PostgresConnection {
 #[cfg(feature = "postgres")]
 const RESET_POSTGRES: &str = "DO $reset$ DECLARE s name; BEGIN \
      IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN \
+       DROP EVENT TRIGGER IF EXISTS migrate_walk_ddl; DROP EVENT TRIGGER IF EXISTS migrate_walk_drop; \
        FOR s IN SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' LOOP \
          EXECUTE format('DROP SCHEMA %I CASCADE', s); \
        END LOOP; \

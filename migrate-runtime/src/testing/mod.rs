@@ -16,6 +16,7 @@
 //! ```
 
 mod database;
+mod fingerprints;
 // Scratch databases are in-memory SQLite or temporary PostgreSQL ones.
 mod report;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
@@ -31,6 +32,7 @@ pub use crate::database::PostgresConnection;
 #[cfg(feature = "postgres")]
 pub use database::database_url;
 pub use database::TestDatabase;
+pub use fingerprints::Fingerprints;
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 pub use scratch::{product, PostgresScratch, Scratch, ScratchDatabase, ScratchError};
 #[cfg(feature = "postgres")]

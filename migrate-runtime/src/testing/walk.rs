@@ -5,13 +5,14 @@
 //! one run lists every defect of a chain.
 
 use super::database::TestDatabase;
+use super::fingerprints::{Changes, Fingerprints};
 use super::report;
 use crate::apply::{Direction, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError, TargetError};
 use crate::model::location::Location;
 use crate::model::revision::Revision;
-use crate::schema::{changed_objects, diff_entries, undo, Difference, Schema};
+use crate::schema::{diff_entries, undo, Difference, Schema};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
@@ -83,6 +84,12 @@ pub enum WalkError {
     /// [`Options::interrupt`] asked the walk to stop, and it did.
     #[error("interrupted: the walk stopped at revision `{revision}`")]
     Interrupted { revision: String },
+    /// [`WalkVersions::check_incremental_reads`]: after revision
+    /// `revision` ran, reading only what may have changed missed objects
+    /// a full read shows changed, or the snapshot kept step by step
+    /// differs from a full read. A fault of the walk, not of the chain.
+    #[error("after revision `{revision}` the walk's incremental read differs from a full read: {}", objects.join(", "))]
+    IncrementalRead { revision: String, objects: Vec<String> },
 }
 
 /// Which two snapshots a mismatch compares.
@@ -118,6 +125,16 @@ pub struct WalkVersions<'a> {
     min_downgrade: Option<String>,
     hooks: Vec<(String, Stage, Hook<'a>)>,
     after_defect: AfterDefect,
+    reads: Reads,
+}
+
+/// How the walk knows the schema at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// Only what may have changed.
+    Incremental,
+    /// Only what may have changed, each read checked against a full read.
+    Checked,
 }
 
 /// What a walk does once it found a defect.
@@ -140,7 +157,19 @@ impl<'a> WalkVersions<'a> {
             min_downgrade: None,
             hooks: Vec::new(),
             after_defect: AfterDefect::GoOn,
+            reads: Reads::Incremental,
         }
+    }
+
+    /// Checks the walk itself: after every step, the objects a full read
+    /// shows changed must be among those the walk's cheaper read of what
+    /// may have changed reported, and the schema the walk keeps step by
+    /// step must equal a full read ([`WalkError::IncrementalRead`]
+    /// otherwise). A full read per step makes a long walk slow; this is
+    /// for testing the walk and for doubting it.
+    pub fn check_incremental_reads(mut self) -> Self {
+        self.reads = Reads::Checked;
+        self
     }
 
     /// History-table name and package for the walk's history rows.
@@ -254,9 +283,15 @@ impl<'a> WalkVersions<'a> {
             steps: Vec::with_capacity(revs.len()),
             defects: Vec::new(),
             broken: HashSet::new(),
+            fingerprints: Fingerprints::default(),
+            reads: self.reads,
+            last_full: None,
+            last_revision: String::new(),
         };
         walk.create_history()?;
-        walk.up_and_down(&revs, self.snake, self.downgrade.then_some(floor))?;
+        let walked = walk.up_and_down(&revs, self.snake, self.downgrade.then_some(floor));
+        walk.stop_logging();
+        walked?;
         walk.finish()
     }
 
@@ -294,25 +329,31 @@ struct Walk<'w, 'a> {
     /// does not run them again (it would report the same defect) but
     /// rebuilds the database below them.
     broken: HashSet<Rev>,
+    /// The fingerprints of the database as it is now.
+    fingerprints: Fingerprints,
+    reads: Reads,
+    /// [`Reads::Checked`]: the full read at the last update.
+    last_full: Option<BTreeMap<String, String>>,
+    /// The revision that ran last, for [`WalkError::IncrementalRead`].
+    last_revision: String,
 }
-
-/// Per-object fingerprints, as [`TestDatabase::object_fingerprints`] gives them.
-type Fingerprints = BTreeMap<String, String>;
 
 /// What the final downgrade needs of each revision: a digest of the
 /// fingerprints from before its upgrade, and what its upgrade changed.
 /// Keeping changes instead of snapshots keeps a long walk's memory small.
 struct Step {
     rev: Rev,
-    digest_before: String,
+    digest_before: [u8; 32],
     changes: Vec<Difference>,
 }
 
 impl Walk<'_, '_> {
     /// Upgrades every revision in `revs` (in the snake walk each also down
     /// and up again), then, with `downgrade`, all the way down. Each step
-    /// re-reads only the objects whose fingerprints changed, so a walk costs
-    /// about the same per revision on a long chain as on a short one.
+    /// reads only the objects that may have changed
+    /// ([`TestDatabase::update_fingerprints`]) and re-reads only those whose
+    /// fingerprints changed, so a walk costs about the same per revision on
+    /// a long chain as on a short one.
     fn up_and_down(
         &mut self,
         revs: &[Rev],
@@ -320,9 +361,9 @@ impl Walk<'_, '_> {
         downgrade: Option<Option<Rev>>,
     ) -> Result<(), WalkError> {
         let mut current = self.schema()?;
-        let mut fingerprints = self.fingerprints()?;
+        self.update()?;
         for &rev in revs {
-            fingerprints = self.step_up(rev, &mut current, &fingerprints, snake && downgrade.is_some())?;
+            self.step_up(rev, &mut current, snake && downgrade.is_some())?;
         }
         match downgrade {
             Some(floor) => self.all_the_way_down(current.entries(), floor),
@@ -331,17 +372,11 @@ impl Walk<'_, '_> {
     }
 
     /// Upgrades `rev` (and, in the snake walk, down and up again), bringing
-    /// `current` up to date and recording its step; returns the
-    /// fingerprints after it.
-    fn step_up(
-        &mut self,
-        rev: Rev,
-        current: &mut Schema,
-        before: &Fingerprints,
-        snake: bool,
-    ) -> Result<Fingerprints, WalkError> {
+    /// `current` up to date and recording its step.
+    fn step_up(&mut self, rev: Rev, current: &mut Schema, snake: bool) -> Result<(), WalkError> {
         let revision = self.graph.revision(rev);
         self.stop_if_interrupted(revision)?;
+        let digest_before = self.fingerprints.digest();
         if let Err(defect) = self.run_hooks(rev, Stage::BeforeUpgrade) {
             self.found(defect)?;
         }
@@ -349,28 +384,22 @@ impl Walk<'_, '_> {
         if let Err(defect) = self.run_hooks(rev, Stage::AfterUpgrade) {
             self.found(defect)?;
         }
-        let after = self.fingerprints()?;
-        let changed = changed_objects(before, &after);
+        let up = self.update()?;
+        let changed = sorted_objects(&up);
         let changed_after = self.schema_of(&changed)?;
         let changes = current.only(&changed).diff(&changed_after);
-        self.steps.push(Step { rev, digest_before: digest(before), changes });
+        self.steps.push(Step { rev, digest_before, changes });
         let reversible = snake && revision.downgrade_for(self.db.dialect()).is_some();
-        let mut defect = if reversible { self.down(rev, before, current)? } else { None };
+        let (mut defect, down) = match reversible {
+            true => self.down(rev, &up, current)?,
+            false => (None, Changes::new()),
+        };
         current.replace(&changed, changed_after);
-        // The state the next step starts from is the one after the second
-        // upgrade, whose catalogue rows are new: comparing the next step
-        // with the first upgrade's fingerprints re-read its objects at
-        // every step, and left the final downgrade no digest that matched,
-        // so it read the whole schema at every step.
-        let mut now = after;
         if reversible && defect.is_none() {
-            match self.up_again(revision, &now, current)? {
-                Ok(fingerprints) => now = fingerprints,
-                Err(found) => defect = Some(found),
-            }
+            defect = self.up_again(revision, &down, current)?;
         }
         match defect {
-            None => Ok(now),
+            None => self.check_snapshot(current),
             Some(defect) => {
                 self.broken.insert(rev);
                 self.found(defect)?;
@@ -380,46 +409,45 @@ impl Walk<'_, '_> {
     }
 
     /// The snake walk's downgrade of `revision` and its comparison with the
-    /// state before its upgrade: the defect found, if any.
+    /// state before its upgrade, whose changes were `up`: the defect found,
+    /// if any, and what the downgrade changed.
     fn down(
         &mut self,
         rev: Rev,
-        before: &Fingerprints,
+        up: &Changes,
         expected: &Schema,
-    ) -> Result<Option<WalkError>, WalkError> {
+    ) -> Result<(Option<WalkError>, Changes), WalkError> {
         let revision = self.graph.revision(rev);
         if let Err(defect) = self.downgrade(revision) {
-            return Ok(Some(defect));
+            return Ok((Some(defect), Changes::new()));
         }
         let at = self.section_start(revision, Direction::Downgrade);
-        let now = self.fingerprints()?;
-        if let Some(defect) = self.expect(revision, at, Comparison::Downgrade, before, &now, expected)? {
-            return Ok(Some(defect));
+        let down = self.update()?;
+        if let Some(defect) = self.expect(revision, at, Comparison::Downgrade, &[up, &down], expected)? {
+            return Ok((Some(defect), down));
         }
-        Ok(self.run_hooks(rev, Stage::AfterDowngrade).err())
+        Ok((self.run_hooks(rev, Stage::AfterDowngrade).err(), down))
     }
 
     /// The snake walk's second upgrade of `revision` and its comparison
-    /// with the state after its first: the fingerprints after it, or the
-    /// defect found.
+    /// with the state after its first, which the downgrade's changes
+    /// `down` left: the defect found, if any.
     fn up_again(
         &mut self,
         revision: &Revision,
-        after: &Fingerprints,
+        down: &Changes,
         expected: &Schema,
-    ) -> Result<Result<Fingerprints, WalkError>, WalkError> {
+    ) -> Result<Option<WalkError>, WalkError> {
+        self.last_revision.clone_from(&revision.id);
         let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
         if let Err(error) = ran {
             self.stop_if_interrupted(revision)?;
-            return Ok(Err(WalkError::Reupgrade { revision: revision.id.clone(), error: Box::new(error) }));
+            return Ok(Some(WalkError::Reupgrade { revision: revision.id.clone(), error: Box::new(error) }));
         }
         self.report.upgraded += 1;
         let at = self.section_start(revision, Direction::Upgrade);
-        let now = self.fingerprints()?;
-        match self.expect(revision, at, Comparison::Reupgrade, after, &now, expected)? {
-            Some(defect) => Ok(Err(defect)),
-            None => Ok(Ok(now)),
-        }
+        let again = self.update()?;
+        self.expect(revision, at, Comparison::Reupgrade, &[down, &again], expected)
     }
 
     fn all_the_way_down(
@@ -454,6 +482,11 @@ impl Walk<'_, '_> {
     /// The final downgrade of step `k`, compared with `expected`: the
     /// defect found, if any. A revision already found broken is not run
     /// again, and counts as a defect without a second report.
+    ///
+    /// The database matched the expected schema before (the step above
+    /// was compared, or rebuilt), so only two kinds of objects can differ
+    /// now: those the downgrade changed, and those the upgrade of step `k`
+    /// changed (which `expected` gives back); only those are read.
     fn final_downgrade(
         &mut self,
         k: usize,
@@ -468,8 +501,14 @@ impl Walk<'_, '_> {
         if let Err(defect) = self.downgrade(revision) {
             return Ok(Some(defect));
         }
-        if digest(&self.fingerprints()?) != self.steps[k].digest_before {
-            let differences = diff_entries(expected, &self.schema()?.entries());
+        let down = self.update()?;
+        if self.fingerprints.digest() != self.steps[k].digest_before {
+            let mut objects: Vec<String> = sorted_objects(&down);
+            objects.extend(self.steps[k].changes.iter().map(|d| object_of(&d.object).to_string()));
+            objects.sort();
+            objects.dedup();
+            let actual = self.schema_of(&objects)?.entries();
+            let differences = diff_entries(&entries_of(expected, &objects), &actual);
             if !differences.is_empty() {
                 let at = self.section_start(revision, Direction::Downgrade);
                 let (revision, stage) = (revision.id.clone(), Comparison::Downgrade);
@@ -498,38 +537,52 @@ impl Walk<'_, '_> {
         }
     }
 
+    /// Removes what the database's driver installed to tell what changed
+    /// (PostgreSQL's event triggers), so the database is left as the walk
+    /// got it. A failure changes nothing the walk found.
+    fn stop_logging(&mut self) {
+        #[cfg(feature = "postgres")]
+        if self.fingerprints.postgres.installed() {
+            let _ = self.db.execute(crate::postgres::changes::UNINSTALL);
+        }
+    }
+
     /// Empties the database and upgrades the first `n` steps' revisions
     /// again, with their `before_upgrade` and `after_upgrade` hooks, so the
     /// walk goes on after a defect from the state it expects rather than
     /// from whatever the defective step left. A rebuilt database has new
-    /// catalogue rows, so each step's digest is taken again on the way;
-    /// returns the fingerprints at the end.
-    fn rebuild(&mut self, n: usize) -> Result<Fingerprints, WalkError> {
+    /// catalogue rows, so each step's digest is taken again on the way.
+    fn rebuild(&mut self, n: usize) -> Result<(), WalkError> {
         self.rebuild_steps(n).map_err(|error| WalkError::Rebuild {
             found: std::mem::take(&mut self.defects),
             error: Box::new(error),
         })
     }
 
-    fn rebuild_steps(&mut self, n: usize) -> Result<Fingerprints, WalkError> {
+    fn rebuild_steps(&mut self, n: usize) -> Result<(), WalkError> {
         self.db.reset().map_err(WalkError::Database)?;
+        // What the driver remembered describes the database before it was
+        // emptied: the next update reads everything.
+        self.fingerprints = Fingerprints::default();
+        self.last_full = None;
         self.create_history()?;
-        let mut fingerprints = self.fingerprints()?;
+        self.update()?;
         for k in 0..n {
-            self.steps[k].digest_before = digest(&fingerprints);
+            self.steps[k].digest_before = self.fingerprints.digest();
             let rev = self.steps[k].rev;
             let revision = self.graph.revision(rev);
             self.stop_if_interrupted(revision)?;
             self.run_hooks(rev, Stage::BeforeUpgrade)?;
+            self.last_revision.clone_from(&revision.id);
             let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
             ran.map_err(|error| WalkError::Upgrade {
                 revision: revision.id.clone(),
                 error: Box::new(error),
             })?;
             self.run_hooks(rev, Stage::AfterUpgrade)?;
-            fingerprints = self.fingerprints()?;
+            self.update()?;
         }
-        Ok(fingerprints)
+        Ok(())
     }
 
     fn create_history(&mut self) -> Result<(), WalkError> {
@@ -538,6 +591,7 @@ impl Walk<'_, '_> {
     }
 
     fn upgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
+        self.last_revision.clone_from(&revision.id);
         let ran = self.db.run_revision(self.graph, revision, Direction::Upgrade, self.options);
         if let Err(error) = ran {
             self.stop_if_interrupted(revision)?;
@@ -549,6 +603,7 @@ impl Walk<'_, '_> {
 
     /// A failed downgrade is a defect; an interrupted one ends the walk.
     fn downgrade(&mut self, revision: &Revision) -> Result<(), WalkError> {
+        self.last_revision.clone_from(&revision.id);
         let ran = self.db.run_revision(self.graph, revision, Direction::Downgrade, self.options);
         if let Err(error) = ran {
             self.stop_if_interrupted(revision)?;
@@ -578,22 +633,21 @@ impl Walk<'_, '_> {
         section.map_or_else(|| revision.location.clone(), |s| revision.location.at_line(s.first_line))
     }
 
-    /// Compares the database, whose fingerprints are `now`, with the state
-    /// `expected` (whose fingerprints are `fingerprints`), re-reading only
-    /// objects whose fingerprints differ: the mismatch, if any.
+    /// Compares the database with the state `expected`, from before the
+    /// updates that made `changes` (oldest first), re-reading only the
+    /// objects whose fingerprints differ from then: the mismatch, if any.
     fn expect(
         &mut self,
         revision: &Revision,
         at: Location,
         stage: Comparison,
-        fingerprints: &Fingerprints,
-        now: &Fingerprints,
+        changes: &[&Changes],
         expected: &Schema,
     ) -> Result<Option<WalkError>, WalkError> {
-        if now == fingerprints {
+        let differing = self.fingerprints.differing(changes);
+        if differing.is_empty() {
             return Ok(None);
         }
-        let differing = changed_objects(fingerprints, now);
         let actual = self.schema_of(&differing)?;
         let differences = expected.only(&differing).diff(&actual);
         if differences.is_empty() {
@@ -625,21 +679,80 @@ impl Walk<'_, '_> {
         self.db.schema_of(&self.options.history_table, objects).map_err(WalkError::Database)
     }
 
-    fn fingerprints(&mut self) -> Result<Fingerprints, WalkError> {
-        self.db.object_fingerprints(&self.options.history_table).map_err(WalkError::Database)
+    /// Brings the fingerprints up to date: what changed since the last
+    /// update.
+    fn update(&mut self) -> Result<Changes, WalkError> {
+        let history = &self.options.history_table;
+        self.db.update_fingerprints(history, &mut self.fingerprints).map_err(WalkError::Database)?;
+        let changes = self.fingerprints.take_changes();
+        self.check_update(&changes)?;
+        Ok(changes)
+    }
+
+    /// [`Reads::Checked`]: every object a full read shows changed since
+    /// the last update is among `changes`.
+    fn check_update(&mut self, changes: &Changes) -> Result<(), WalkError> {
+        if self.reads != Reads::Checked {
+            return Ok(());
+        }
+        let full = self.schema()?.entries();
+        let missed: Vec<String> = match &self.last_full {
+            Some(last) => changed_in(last, &full).into_iter().filter(|o| !changes.contains_key(o)).collect(),
+            None => Vec::new(),
+        };
+        self.last_full = Some(full);
+        match missed.is_empty() {
+            true => Ok(()),
+            false => {
+                Err(WalkError::IncrementalRead { revision: self.last_revision.clone(), objects: missed })
+            }
+        }
+    }
+
+    /// [`Reads::Checked`]: the schema kept step by step equals a full read.
+    fn check_snapshot(&mut self, current: &Schema) -> Result<(), WalkError> {
+        if self.reads != Reads::Checked {
+            return Ok(());
+        }
+        let differences = current.diff(&self.schema()?);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        let objects = differences.iter().map(|d| d.to_string()).collect();
+        Err(WalkError::IncrementalRead { revision: self.last_revision.clone(), objects })
     }
 }
 
-/// One digest of a whole fingerprint map, kept per revision for the final
-/// downgrade.
-fn digest(fingerprints: &Fingerprints) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for (object, digest) in fingerprints {
-        hasher.update(object.as_bytes());
-        hasher.update([0]);
-        hasher.update(digest.as_bytes());
-        hasher.update([0]);
+/// The objects of `changes`, in name order.
+fn sorted_objects(changes: &Changes) -> Vec<String> {
+    let mut objects: Vec<String> = changes.keys().cloned().collect();
+    objects.sort();
+    objects
+}
+
+/// `table t` of the entry `table t: column c`.
+fn object_of(entry: &str) -> &str {
+    entry.split_once(": ").map_or(entry, |(object, _)| object)
+}
+
+/// The entries of `objects` only (each sorted list's entries are a range).
+fn entries_of(entries: &BTreeMap<String, String>, objects: &[String]) -> BTreeMap<String, String> {
+    let mut picked = BTreeMap::new();
+    for object in objects {
+        // `table t2` sorts between `table t` and `table t: column c`.
+        let prefixed =
+            entries.range(object.clone()..).take_while(|(entry, _)| entry.starts_with(object.as_str()));
+        let of_object = prefixed.filter(|(entry, _)| object_of(entry) == object);
+        picked.extend(of_object.map(|(k, v)| (k.clone(), v.clone())));
     }
-    crate::model::checksum::hex(&hasher.finalize())
+    picked
+}
+
+/// The objects whose entries differ between two full reads.
+fn changed_in(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    let mut objects: Vec<String> =
+        diff_entries(before, after).into_iter().map(|d| object_of(&d.object).to_string()).collect();
+    objects.sort();
+    objects.dedup();
+    objects
 }

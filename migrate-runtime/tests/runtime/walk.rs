@@ -238,6 +238,72 @@ fn renaming_a_referenced_table_is_no_defect_on_sqlite_and_a_broken_downgrade_sti
     );
 }
 
+/// A chain that renames a referenced table and a column, drops an index,
+/// creates and changes a view, changes a foreign key (SQLite: the table
+/// rebuild) and adds a trigger. (Renaming a table a view or trigger names
+/// and back leaves its name quoted in their SQL: a real difference.)
+fn incremental_chain_sqlite() -> Graph {
+    let steps = [
+        (
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\n\
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));\n\
+             CREATE INDEX child_parent ON child (parent_id);",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        ("ALTER TABLE parent RENAME TO guardian;", "ALTER TABLE guardian RENAME TO parent;"),
+        (
+            "ALTER TABLE guardian RENAME COLUMN name TO title;",
+            "ALTER TABLE guardian RENAME COLUMN title TO name;",
+        ),
+        ("DROP INDEX child_parent;", "CREATE INDEX child_parent ON child (parent_id);"),
+        ("CREATE VIEW named AS SELECT id, title FROM guardian;", "DROP VIEW named;"),
+        (
+            "DROP VIEW named;\nCREATE VIEW named AS SELECT id, title FROM guardian WHERE id > 0;",
+            "DROP VIEW named;\nCREATE VIEW named AS SELECT id, title FROM guardian;",
+        ),
+        (
+            "CREATE TABLE child_new (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES guardian (id) ON DELETE CASCADE);\n\
+             INSERT INTO child_new SELECT id, parent_id FROM child;\nDROP TABLE child;\nALTER TABLE child_new RENAME TO child;",
+            "CREATE TABLE child_old (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES guardian (id));\n\
+             INSERT INTO child_old SELECT id, parent_id FROM child;\nDROP TABLE child;\nALTER TABLE child_old RENAME TO child;",
+        ),
+        (
+            "CREATE TRIGGER keep AFTER UPDATE ON guardian BEGIN UPDATE child SET parent_id = NEW.id WHERE parent_id = OLD.id; END;",
+            "DROP TRIGGER keep;",
+        ),
+    ];
+    chain(&steps)
+}
+
+/// A linear chain of `(upgrade, downgrade)` sections, ids `000000000001`…
+fn chain(steps: &[(&str, &str)]) -> Graph {
+    let id = |i: usize| format!("{i:012x}");
+    let revisions = steps.iter().enumerate().map(|(i, (up, down))| {
+        let parent = if i == 0 { String::new() } else { id(i) };
+        revision(&id(i + 1), &parent, up, down)
+    });
+    Graph::build(revisions.collect()).expect("chain")
+}
+
+/// Reading only what each step may have changed gives what a full read
+/// gives, after every step, renames and rebuilt tables included.
+#[test]
+fn incremental_reads_equal_full_reads_after_every_step_on_sqlite() {
+    let graph = incremental_chain_sqlite();
+    let report =
+        WalkVersions::new(&graph).check_incremental_reads().run_sqlite().expect("incremental = full");
+    assert_eq!(report.revisions, graph.len());
+}
+
+/// Rebuilding after a defect starts the reads over: the checked walk finds
+/// exactly the defects the plain walk does.
+#[test]
+fn a_checked_walk_goes_on_after_defects_with_the_same_findings() {
+    let graph = fixture("walk/several_defects");
+    let error = WalkVersions::new(&graph).check_incremental_reads().run_sqlite().expect_err("three defects");
+    assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
@@ -284,6 +350,106 @@ mod postgres {
             message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
             "{message}"
         );
+    }
+
+    /// The PostgreSQL chain: renames of a referenced table, a column, a
+    /// trigger's function, a column's type and a default's sequence; an
+    /// index dropped; a view replaced; a foreign key changed in place; an
+    /// index built and dropped `CONCURRENTLY` outside a transaction.
+    fn incremental_chain_postgres() -> Graph {
+        let steps = [
+            (
+                "CREATE TYPE mood AS ENUM ('ok');\nCREATE SEQUENCE counter;\n\
+                 CREATE TABLE parent (id integer PRIMARY KEY, name text);\n\
+                 CREATE TABLE child (id integer PRIMARY KEY, parent_id integer REFERENCES parent (id), \
+                   feeling mood, n bigint DEFAULT nextval('counter'));\n\
+                 CREATE INDEX child_parent ON child (parent_id);\n\
+                 CREATE VIEW named AS SELECT id, name FROM parent;\n\
+                 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n\
+                 CREATE TRIGGER parent_touch BEFORE UPDATE ON parent FOR EACH ROW EXECUTE FUNCTION touch();",
+                "DROP VIEW named;\nDROP TABLE child;\nDROP TABLE parent;\nDROP FUNCTION touch();\n\
+                 DROP SEQUENCE counter;\nDROP TYPE mood;",
+            ),
+            ("ALTER TABLE parent RENAME TO guardian;", "ALTER TABLE guardian RENAME TO parent;"),
+            (
+                "ALTER TABLE guardian RENAME COLUMN name TO title;",
+                "ALTER TABLE guardian RENAME COLUMN title TO name;",
+            ),
+            ("DROP INDEX child_parent;", "CREATE INDEX child_parent ON child (parent_id);"),
+            (
+                "CREATE OR REPLACE VIEW named AS SELECT id, title AS name FROM guardian WHERE id > 0;",
+                "CREATE OR REPLACE VIEW named AS SELECT id, title AS name FROM guardian;",
+            ),
+            (
+                "ALTER TABLE child DROP CONSTRAINT child_parent_id_fkey, ADD CONSTRAINT child_parent_id_fkey \
+                 FOREIGN KEY (parent_id) REFERENCES guardian (id) ON DELETE CASCADE;",
+                "ALTER TABLE child DROP CONSTRAINT child_parent_id_fkey, ADD CONSTRAINT child_parent_id_fkey \
+                 FOREIGN KEY (parent_id) REFERENCES guardian (id);",
+            ),
+            ("ALTER FUNCTION touch() RENAME TO touched;", "ALTER FUNCTION touched() RENAME TO touch;"),
+            ("ALTER TYPE mood RENAME TO feeling;", "ALTER TYPE feeling RENAME TO mood;"),
+            ("ALTER SEQUENCE counter RENAME TO tally;", "ALTER SEQUENCE tally RENAME TO counter;"),
+            ("DROP VIEW named;", "CREATE VIEW named AS SELECT id, title AS name FROM guardian WHERE id > 0;"),
+        ];
+        let mut graph = chain(&steps).revisions().to_vec();
+        let text = "-- revision: 00000000000b\n-- revises: 00000000000a\n-- message: concurrently\n\
+             -- transaction: none\n\n-- migrate:upgrade\nCREATE INDEX CONCURRENTLY child_feeling ON child (feeling);\n\n\
+             -- migrate:downgrade\nDROP INDEX CONCURRENTLY child_feeling;\n";
+        let path = "migrations/00000000000b_.sql";
+        graph.push(migrate_runtime::chain::parse_revision(path.as_ref(), text).expect("revision"));
+        Graph::build(graph).expect("chain")
+    }
+
+    #[test]
+    fn incremental_reads_equal_full_reads_after_every_step_on_postgres() {
+        let Some(mut db) = database() else { return };
+        let graph = incremental_chain_postgres();
+        let report =
+            WalkVersions::new(&graph).check_incremental_reads().run(&mut db).expect("incremental = full");
+        assert_eq!(report.revisions, graph.len());
+        let left = db.query("SELECT count(*) FROM pg_event_trigger").expect("event triggers");
+        assert_eq!(left, [vec![Some("0".to_string())]], "the walk removes its event triggers");
+    }
+
+    /// A role that may not create event triggers (a user's server under
+    /// `walk --database-url`) reads everything at every step: as strict.
+    #[test]
+    fn a_role_without_event_triggers_reads_everything_and_is_as_strict() {
+        let as_plain_role = |db: &mut PostgresConnection| {
+            db.execute(
+                "DO $$BEGIN CREATE ROLE migrate_walk_plain NOSUPERUSER; \
+                 EXCEPTION WHEN duplicate_object THEN NULL; END$$; \
+                 GRANT ALL ON SCHEMA public TO migrate_walk_plain; SET ROLE migrate_walk_plain",
+            )
+            .expect("a plain role")
+        };
+        let Some(mut db) = database() else { return };
+        as_plain_role(&mut db);
+        let report = WalkVersions::new(&rename_chain(RENAME_BACK))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect("a correct chain walks");
+        assert_eq!(report.revisions, 4);
+        let Some(mut db) = database() else { return };
+        as_plain_role(&mut db);
+        let message = WalkVersions::new(&rename_chain(RENAME_BACK_FORGETTING_THE_COLUMN))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect_err("the key column stays renamed")
+            .to_string();
+        assert!(
+            message.contains("table parent: column guardian_id: present after downgrade of c3c3c3c3c3c3"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_checked_walk_goes_on_after_defects_with_the_same_findings_on_postgres() {
+        let Some(mut db) = database() else { return };
+        let graph = fixture("walk/several_defects");
+        let error =
+            WalkVersions::new(&graph).check_incremental_reads().run(&mut db).expect_err("three defects");
+        assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
     }
 
     #[test]

@@ -1,0 +1,406 @@
+//! What changed in a PostgreSQL schema since the walk last looked, and the
+//! walk's per-object fingerprints.
+//!
+//! Where the role may (a superuser: the test server's, a throw-away
+//! server's), the walk's scratch database gets two event triggers,
+//! `ddl_command_end` and `sql_drop`, that log the catalogue identity
+//! (`classid`, `objid`) of every object a command created, changed or
+//! dropped into a table of their own schema. After each step the walk
+//! takes the log, adds every object depending on a logged one
+//! (`pg_depend`: a foreign key on a renamed table, a view over a renamed
+//! column, a trigger on a renamed function, a column of a renamed type),
+//! names the walk objects they belong to, and fingerprints only those. So a
+//! step costs what it touched, where reading every fingerprint cost a
+//! thousand tables' catalogue rows at every step of a thousand-revision
+//! chain.
+//!
+//! Elsewhere (`walk --database-url` on a server where the role is not a
+//! superuser, so `CREATE EVENT TRIGGER` is refused) every step reads every
+//! fingerprint, as before: slower, as strict. A logged schema (`pg_namespace`)
+//! or a command that names no object also makes the step read everything.
+//!
+//! What the log cannot see: catalogue rows written by hand (`UPDATE
+//! pg_catalog.…`) and commands run with `event_triggers = off`
+//! (PostgreSQL 17, superuser only). The triggers fire with
+//! `session_replication_role = replica` too (`ENABLE ALWAYS`), which data
+//! loads set to skip foreign key checks.
+
+use super::introspect::{in_schema, Kinds, FUNCTION_KEY, IDENTITY_SEQUENCE, OWNED_SCHEMA, OWN_FUNCTION};
+use crate::testing::Fingerprints;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Error};
+
+/// The log lives in schema `migrate_walk_changes`: the walk's scratch
+/// database is its own, and no package reads a schema of that name.
+const INSTALL: &str = "DROP EVENT TRIGGER IF EXISTS migrate_walk_ddl; \
+     DROP EVENT TRIGGER IF EXISTS migrate_walk_drop; \
+     DROP SCHEMA IF EXISTS migrate_walk_changes CASCADE; \
+     CREATE SCHEMA migrate_walk_changes; \
+     CREATE TABLE migrate_walk_changes.touched (classid oid NOT NULL, objid oid NOT NULL); \
+     CREATE FUNCTION migrate_walk_changes.ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER \
+       SET search_path = pg_catalog, pg_temp AS $log$ BEGIN \
+       INSERT INTO migrate_walk_changes.touched \
+         SELECT coalesce(classid, 0), coalesce(objid, 0) FROM pg_event_trigger_ddl_commands(); \
+       END $log$; \
+     CREATE FUNCTION migrate_walk_changes.dropped() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER \
+       SET search_path = pg_catalog, pg_temp AS $log$ BEGIN \
+       INSERT INTO migrate_walk_changes.touched \
+         SELECT coalesce(classid, 0), coalesce(objid, 0) FROM pg_event_trigger_dropped_objects(); \
+       END $log$; \
+     CREATE EVENT TRIGGER migrate_walk_ddl ON ddl_command_end EXECUTE FUNCTION migrate_walk_changes.ddl(); \
+     CREATE EVENT TRIGGER migrate_walk_drop ON sql_drop EXECUTE FUNCTION migrate_walk_changes.dropped(); \
+     ALTER EVENT TRIGGER migrate_walk_ddl ENABLE ALWAYS; \
+     ALTER EVENT TRIGGER migrate_walk_drop ENABLE ALWAYS";
+
+/// Removes the triggers and the log, leaving the database as the walk got it.
+pub(crate) const UNINSTALL: &str = "DROP EVENT TRIGGER IF EXISTS migrate_walk_ddl; \
+     DROP EVENT TRIGGER IF EXISTS migrate_walk_drop; \
+     DROP SCHEMA IF EXISTS migrate_walk_changes CASCADE";
+
+/// Takes the log: each logged object (as `classid << 32 | objid`) and
+/// each object depending on one, with the walk object it belongs to in
+/// schema `$1` when it still exists: a relation's part (index, constraint,
+/// default, rule, row type) its table or view, a trigger, function, enum
+/// or extension itself. One statement, one round trip. A row `-1` says a
+/// trigger is gone or disabled (a revision dropped it), so the log may
+/// lack commands.
+const TAKE_LOG: &str = "WITH taken AS (DELETE FROM migrate_walk_changes.touched RETURNING classid, objid), \
+     logged AS (SELECT DISTINCT classid, objid FROM taken), \
+     objs AS (SELECT classid, objid FROM logged UNION SELECT d.classid, d.objid FROM pg_depend d \
+       JOIN logged l ON d.refclassid = l.classid AND d.refobjid = l.objid) \
+     SELECT (o.classid::int8 << 32) | o.objid::int8, k.key FROM objs o LEFT JOIN LATERAL ( \
+       SELECT CASE WHEN c.relkind IN ('r', 'p') THEN 'table ' WHEN c.relkind IN ('v', 'm') THEN 'view ' \
+         ELSE 'sequence ' END || c.relname AS key \
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+       WHERE n.nspname = $1::name AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.oid = CASE o.classid \
+         WHEN 'pg_class'::regclass::oid THEN coalesce((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = o.objid), o.objid) \
+         WHEN 'pg_constraint'::regclass::oid THEN (SELECT k.conrelid FROM pg_constraint k WHERE k.oid = o.objid) \
+         WHEN 'pg_attrdef'::regclass::oid THEN (SELECT d.adrelid FROM pg_attrdef d WHERE d.oid = o.objid) \
+         WHEN 'pg_rewrite'::regclass::oid THEN (SELECT r.ev_class FROM pg_rewrite r WHERE r.oid = o.objid) \
+         WHEN 'pg_type'::regclass::oid THEN (SELECT nullif(t.typrelid, 0) FROM pg_type t WHERE t.oid = o.objid) END \
+       UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname FROM pg_trigger t \
+         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE o.classid = 'pg_trigger'::regclass::oid AND t.oid = o.objid AND n.nspname = $1::name AND NOT t.tgisinternal \
+       UNION ALL SELECT 'function ' || %KEY% FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE o.classid = 'pg_proc'::regclass::oid AND p.oid = o.objid AND n.nspname = $1::name \
+       UNION ALL SELECT 'enum ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE o.classid = 'pg_type'::regclass::oid AND t.oid = o.objid AND t.typtype = 'e' AND n.nspname = $1::name \
+       UNION ALL SELECT 'extension ' || e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+         WHERE o.classid = 'pg_extension'::regclass::oid AND e.oid = o.objid AND n.nspname = $1::name \
+     ) k ON true \
+     UNION ALL SELECT -1, NULL WHERE (SELECT count(*) FROM pg_event_trigger \
+       WHERE evtname IN ('migrate_walk_ddl', 'migrate_walk_drop') AND evtenabled = 'A') <> 2";
+
+/// `pg_namespace`'s fixed oid: a logged schema makes the step read
+/// everything (every name in it may read differently).
+const PG_NAMESPACE: i64 = 2615;
+
+/// What the walk remembers of a PostgreSQL database between two updates.
+#[derive(Default)]
+pub(crate) struct Seen {
+    logging: Logging,
+    /// The walk object each catalogue row (`classid << 32 | objid`) of the
+    /// objects fingerprinted belongs to: a dropped object can no longer
+    /// be looked up.
+    owner: HashMap<i64, String>,
+    parts: HashMap<String, Vec<i64>>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Logging {
+    /// Not tried yet (or the triggers went): the next update installs them.
+    #[default]
+    NotInstalled,
+    Installed,
+    /// The role may not create event triggers: every update reads all.
+    Refused,
+}
+
+impl Seen {
+    /// Whether the walk's triggers are in the database, to be removed.
+    pub(crate) fn installed(&self) -> bool {
+        self.logging == Logging::Installed
+    }
+}
+
+/// Brings `fingerprints` up to date with schema `public` of `client`'s
+/// database, reading only what changed where the log can tell.
+pub(crate) async fn update(
+    client: &Client,
+    history_table: &str,
+    fingerprints: &mut Fingerprints,
+) -> Result<(), Error> {
+    if fingerprints.postgres.logging == Logging::NotInstalled {
+        fingerprints.postgres.logging = match client.batch_execute(INSTALL).await {
+            Ok(()) => Logging::Installed,
+            Err(_) => Logging::Refused,
+        };
+        return in_schema(client, OWNED_SCHEMA, read_all(client, history_table, fingerprints)).await;
+    }
+    in_schema(client, OWNED_SCHEMA, read_changed(client, history_table, fingerprints)).await
+}
+
+/// Fingerprints what the log names and what depends on it, or everything
+/// when the log cannot tell.
+async fn read_changed(
+    client: &Client,
+    history_table: &str,
+    fingerprints: &mut Fingerprints,
+) -> Result<(), Error> {
+    let objects = match fingerprints.postgres.logging {
+        Logging::Installed => touched_objects(client, &mut fingerprints.postgres).await?,
+        _ => None,
+    };
+    match objects {
+        None => read_all(client, history_table, fingerprints).await,
+        Some(objects) if objects.is_empty() => Ok(()),
+        Some(objects) => read_some(client, history_table, fingerprints, objects).await,
+    }
+}
+
+/// Takes the log: the walk objects the logged rows and those depending on
+/// them belong to, before (by the rows remembered) and after the step; or
+/// `None` when the step must read everything (a trigger gone, a schema or
+/// a command naming no object logged).
+async fn touched_objects(client: &Client, seen: &mut Seen) -> Result<Option<BTreeSet<String>>, Error> {
+    let take = TAKE_LOG.replace("%KEY%", FUNCTION_KEY);
+    let rows = client.query_typed(&take, &[(&OWNED_SCHEMA, Type::TEXT)]).await?;
+    let mut objects = BTreeSet::new();
+    for row in rows {
+        let (part, object): (i64, Option<String>) = (row.get(0), row.get(1));
+        if part == -1 {
+            seen.logging = Logging::NotInstalled;
+            return Ok(None);
+        }
+        if part >> 32 == 0 || part >> 32 == PG_NAMESPACE {
+            return Ok(None);
+        }
+        objects.extend(seen.owner.get(&part).cloned());
+        objects.extend(object);
+    }
+    Ok(Some(objects))
+}
+
+async fn read_all(
+    client: &Client,
+    history_table: &str,
+    fingerprints: &mut Fingerprints,
+) -> Result<(), Error> {
+    let read = fingerprint_rows(client, history_table, None).await?;
+    let seen = &mut fingerprints.postgres;
+    seen.owner.clear();
+    seen.parts.clear();
+    let mut all = BTreeMap::new();
+    for (object, fingerprint, parts) in read {
+        remember_parts(seen, &object, parts);
+        all.insert(object, fingerprint);
+    }
+    fingerprints.set_all(all);
+    Ok(())
+}
+
+async fn read_some(
+    client: &Client,
+    history_table: &str,
+    fingerprints: &mut Fingerprints,
+    objects: BTreeSet<String>,
+) -> Result<(), Error> {
+    let wanted: Vec<String> = objects.iter().cloned().collect();
+    let read = fingerprint_rows(client, history_table, Some(&wanted)).await?;
+    let seen = &mut fingerprints.postgres;
+    for object in &objects {
+        for part in seen.parts.remove(object).unwrap_or_default() {
+            seen.owner.remove(&part);
+        }
+    }
+    let mut found = HashMap::new();
+    for (object, fingerprint, parts) in read {
+        remember_parts(seen, &object, parts);
+        found.insert(object, fingerprint);
+    }
+    for object in objects {
+        let fingerprint = found.remove(&object);
+        fingerprints.set(&object, fingerprint);
+    }
+    Ok(())
+}
+
+fn remember_parts(seen: &mut Seen, object: &str, parts: Vec<i64>) {
+    for &part in &parts {
+        seen.owner.insert(part, object.to_string());
+    }
+    seen.parts.insert(object.to_string(), parts);
+}
+
+/// A digest per object (`table t`, `view v`, …) that changes whenever
+/// anything [`super::introspect::introspect`] reads about it may have
+/// changed, for every object (`None`) or those named.
+pub(crate) async fn object_fingerprints(
+    client: &Client,
+    history_table: &str,
+) -> Result<BTreeMap<String, String>, Error> {
+    let rows = in_schema(client, OWNED_SCHEMA, fingerprint_rows(client, history_table, None)).await?;
+    Ok(rows.into_iter().map(|(object, fingerprint, _)| (object, fingerprint)).collect())
+}
+
+/// Rows of [`fingerprint_sql`]: object, digest, and the catalogue rows
+/// (`classid << 32 | objid`) it is made of. Run with the `search_path` set
+/// to the schema ([`in_schema`]): names are rendered relative to it.
+async fn fingerprint_rows(
+    client: &Client,
+    history_table: &str,
+    objects: Option<&[String]>,
+) -> Result<Vec<(String, String, Vec<i64>)>, Error> {
+    let kinds = objects.map_or(Kinds::ALL, Kinds::of);
+    let relations: Option<Vec<&str>> = objects.map(relation_names);
+    let keys: Option<Vec<&str>> = objects.map(|o| o.iter().map(String::as_str).collect());
+    let sql = fingerprint_sql(kinds);
+    let params: [(&(dyn ToSql + Sync), Type); 4] = [
+        (&history_table, Type::TEXT),
+        (&OWNED_SCHEMA, Type::TEXT),
+        (&keys, Type::TEXT_ARRAY),
+        (&relations, Type::TEXT_ARRAY),
+    ];
+    let rows = client.query_typed(&sql, &params).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+/// The relations the objects named are or belong to: `t` of `table t`,
+/// `view t`, `sequence t` and (every reading of) `trigger x on t`.
+fn relation_names(objects: &[String]) -> Vec<&str> {
+    let mut names = Vec::new();
+    for object in objects {
+        let Some((kind, name)) = object.split_once(' ') else { continue };
+        match kind {
+            "table" | "view" | "sequence" => names.push(name),
+            "trigger" => names.extend(name.match_indices(" on ").map(|(at, on)| &name[at + on.len()..])),
+            _ => {}
+        }
+    }
+    names
+}
+
+/// `classid << 32 | objid` of catalogue `class`'s row `oid`.
+fn part(class: &str, oid: &str) -> String {
+    format!("(('{class}'::regclass::oid::int8 << 32) | {oid}::int8)")
+}
+
+/// Per object, the identity and row version (`oid`, `xmin`) of every
+/// catalogue row that describes it, and those rows' identities. No
+/// definition is rendered; a rewrite that ends up identical gives new row
+/// versions, which only makes the walk re-read that object. Parameters:
+/// the history table, the schema, the objects wanted and the relations
+/// they are or belong to (NULL: all).
+///
+/// What is read about an object also names the objects it uses: a foreign
+/// key its target table and columns, a default its sequence, a column its
+/// type, a view its tables, a trigger its function. Renaming one of those
+/// changes no row of the object itself, so a table's or view's digest also
+/// takes the names of everything its parts depend on (`pg_depend`, normal
+/// dependencies, as `pg_describe_object` words them), and a trigger's the
+/// name of its function. Those names are joined to their tables (a hash
+/// join), not looked up per table: a lookup per table scanned the whole
+/// list each time and made this query three times slower at a thousand
+/// tables. Only the kinds wanted are queried: each scans its catalogue.
+fn fingerprint_sql(kinds: Kinds) -> String {
+    let mut branches = Vec::new();
+    if kinds.tables {
+        branches.push(format!(
+            "SELECT 'table ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, u.names, \
+               (SELECT string_agg(a.attnum || ':' || a.xmin::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), \
+               (SELECT string_agg(d.oid || ':' || d.xmin::text, ',' ORDER BY d.oid) FROM pg_attrdef d WHERE d.adrelid = c.oid), \
+               (SELECT string_agg(k.oid || ':' || k.xmin::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.conrelid = c.oid), \
+               (SELECT string_agg(i.indexrelid || ':' || i.xmin::text, ',' ORDER BY i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid))), \
+             ARRAY[{}, {}] || array(SELECT {} FROM pg_index i WHERE i.indrelid = c.oid) \
+               || array(SELECT {} FROM pg_constraint k WHERE k.conrelid = c.oid) \
+               || array(SELECT {} FROM pg_attrdef d WHERE d.adrelid = c.oid) \
+             FROM own c LEFT JOIN uses u ON u.rel = c.oid WHERE c.relkind IN ('r', 'p') \
+               AND ($3::text[] IS NULL OR 'table ' || c.relname = ANY($3))",
+            part("pg_class", "c.oid"),
+            part("pg_type", "c.reltype"),
+            part("pg_class", "i.indexrelid"),
+            part("pg_constraint", "k.oid"),
+            part("pg_attrdef", "d.oid"),
+        ));
+    }
+    if kinds.views {
+        branches.push(format!(
+            "SELECT 'view ' || c.relname, md5(concat_ws('|', c.oid::text, c.xmin::text, u.names, \
+               (SELECT string_agg(r.oid || ':' || r.xmin::text, ',' ORDER BY r.oid) FROM pg_rewrite r WHERE r.ev_class = c.oid))), \
+             ARRAY[{}, {}] || array(SELECT {} FROM pg_rewrite r WHERE r.ev_class = c.oid) \
+             FROM own c LEFT JOIN uses u ON u.rel = c.oid WHERE c.relkind IN ('v', 'm') \
+               AND ($3::text[] IS NULL OR 'view ' || c.relname = ANY($3))",
+            part("pg_class", "c.oid"),
+            part("pg_type", "c.reltype"),
+            part("pg_rewrite", "r.oid"),
+        ));
+    }
+    if kinds.types {
+        branches.push(format!(
+            "SELECT 'sequence ' || c.relname, md5(c.oid || ':' || c.xmin::text), ARRAY[{}] FROM own c \
+             WHERE c.relkind = 'S' AND NOT {IDENTITY_SEQUENCE} AND ($3::text[] IS NULL OR 'sequence ' || c.relname = ANY($3))",
+            part("pg_class", "c.oid"),
+        ));
+        branches.push(format!(
+            "SELECT 'enum ' || t.typname, md5(string_agg(e.oid || ':' || e.xmin::text, ',' ORDER BY e.oid)), ARRAY[{}] \
+             FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE n.nspname = $2::name AND ($3::text[] IS NULL OR 'enum ' || t.typname = ANY($3)) GROUP BY t.oid, t.typname",
+            part("pg_type", "t.oid"),
+        ));
+        branches.push(format!(
+            "SELECT 'extension ' || e.extname, md5(e.oid || ':' || e.xmin::text), ARRAY[{}] FROM pg_extension e \
+             JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $2::name \
+             AND ($3::text[] IS NULL OR 'extension ' || e.extname = ANY($3))",
+            part("pg_extension", "e.oid"),
+        ));
+    }
+    if kinds.triggers {
+        branches.push(format!(
+            "SELECT 'trigger ' || t.tgname || ' on ' || c.relname, \
+               md5(t.oid || ':' || t.xmin::text || ':' || pg_describe_object('pg_proc'::regclass, t.tgfoid, 0)), ARRAY[{}] \
+             FROM pg_trigger t JOIN own c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal \
+               AND ($3::text[] IS NULL OR 'trigger ' || t.tgname || ' on ' || c.relname = ANY($3))",
+            part("pg_trigger", "t.oid"),
+        ));
+    }
+    if kinds.functions {
+        branches.push(format!(
+            "SELECT 'function ' || {FUNCTION_KEY}, md5(p.oid || ':' || p.xmin::text), ARRAY[{}] FROM pg_proc p \
+             JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {OWN_FUNCTION} \
+               AND ($3::text[] IS NULL OR 'function ' || {FUNCTION_KEY} = ANY($3))",
+            part("pg_proc", "p.oid"),
+        ));
+    }
+    // The placeholders keep their types when a kind's branch is left out.
+    branches.push(
+        "SELECT NULL::text, NULL::text, NULL::int8[] WHERE $1::text IS NULL AND $3::text[] IS NULL".into(),
+    );
+    format!("{FINGERPRINT_RELATIONS} {}", branches.join(" UNION ALL "))
+}
+
+/// The relations fingerprinted (`own`), and the names of what their parts
+/// depend on (`uses`).
+const FINGERPRINT_RELATIONS: &str = "WITH own AS (SELECT c.oid, c.xmin, c.relname, c.relkind, c.reltype FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2::name \
+       AND c.relname::text NOT IN ($1::text, $1::text || '_format') AND ($4::text[] IS NULL OR c.relname::text = ANY($4))), \
+     parts AS (SELECT c.oid AS rel, 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM own c \
+       UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass::oid, k.oid FROM pg_constraint k JOIN own c ON c.oid = k.conrelid \
+       UNION ALL SELECT d.adrelid, 'pg_attrdef'::regclass::oid, d.oid FROM pg_attrdef d JOIN own c ON c.oid = d.adrelid \
+       UNION ALL SELECT i.indrelid, 'pg_class'::regclass::oid, i.indexrelid FROM pg_index i JOIN own c ON c.oid = i.indrelid \
+       UNION ALL SELECT r.ev_class, 'pg_rewrite'::regclass::oid, r.oid FROM pg_rewrite r JOIN own c ON c.oid = r.ev_class), \
+     uses AS (SELECT p.rel, string_agg(pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ',' \
+       ORDER BY d.refclassid, d.refobjid, d.refobjsubid) AS names FROM parts p \
+       JOIN pg_depend d ON d.classid = p.classid AND d.objid = p.objid WHERE d.deptype = 'n' GROUP BY p.rel)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_name_their_table_however_it_reads() {
+        let objects =
+            ["table a".to_string(), "trigger x on b".into(), "trigger y on z on c".into(), "enum e".into()];
+        assert_eq!(relation_names(&objects), ["a", "b", "z on c", "c"]);
+    }
+}
