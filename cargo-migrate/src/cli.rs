@@ -120,6 +120,8 @@ pub enum Command {
     Reset(ResetArgs),
     /// Create or drop the package's database
     Database(DatabaseArgs),
+    /// Convert a sqlx, diesel or refinery migrations folder into revision files (`--adopt`: record what it applied)
+    Import(ImportArgs),
     /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -148,6 +150,25 @@ pub struct ResetArgs {
     pub force: bool,
     #[command(flatten)]
     pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool the folder was written for
+    #[arg(long, value_enum)]
+    pub from: ImportFrom,
+    /// The folder of its migrations (default: `migrations`)
+    pub path: Option<PathBuf>,
+    /// Also stamp the revisions that tool's history table in the database shows as applied
+    #[arg(long)]
+    pub adopt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFrom {
+    Sqlx,
+    Diesel,
+    Refinery,
 }
 
 #[derive(Debug, Args)]
