@@ -229,31 +229,52 @@ fn an_adopted_diesel_database_at_its_first_migration_upgrades_the_rest() {
     assert!(tables(&db).contains(&"posts".to_string()));
 }
 
-#[test]
-fn an_adopted_refinery_database_needs_no_upgrade() {
-    let (fixture, db) = project();
+/// `refinery_schema_history` as refinery's rusqlite driver creates it,
+/// with both migrations of `refinery/` applied and `checksums` recorded.
+fn refinery_sqlite_database(db: &Path, checksums: [&str; 2]) {
+    let [first, second] = checksums;
     sqlite_exec(
-        &db,
+        db,
         &format!(
             "{USERS}\n{POSTS}\nCREATE TABLE refinery_schema_history (version INTEGER PRIMARY KEY, name VARCHAR(255), \
              applied_on VARCHAR(255), checksum VARCHAR(255));\n\
-             INSERT INTO refinery_schema_history VALUES (1, 'create_users', '2024-01-01T00:00:00Z', '1234'), \
-             (2, 'add_posts', '2024-01-01T00:00:00Z', '5678');"
+             INSERT INTO refinery_schema_history VALUES (1, 'create_users', '2024-01-01T00:00:00Z', '{first}'), \
+             (2, 'add_posts', '2024-01-01T00:00:00Z', '{second}');"
         ),
     );
+}
+
+/// What refinery records for the two files of `refinery/`: its SipHash-1-3
+/// of name, `i32` version and SQL, in decimal (checked with a separate
+/// SipHash-1-3 written in Python over the same bytes).
+const REFINERY_CHECKSUMS: [&str; 2] = ["18435496531957181202", "4257580721246369015"];
+
+#[test]
+fn an_adopted_refinery_database_needs_no_upgrade() {
+    let (fixture, db) = project();
+    refinery_sqlite_database(&db, REFINERY_CHECKSUMS);
     let out = fixture
         .run(&["import", "--from", "refinery", "refinery", "--adopt", "--database-url", &url(&db)])
         .ok();
-    assert!(
-        out.contains(
-            "2 applied; refinery's checksums are not computed here, so the contents were not verified"
-        ),
-        "{out}"
-    );
+    assert!(out.contains("2 applied, each file checked against refinery's checksum"), "{out}");
     assert!(fixture.run(&["upgrade", "--database-url", &url(&db)]).ok().contains("nothing to do"));
     add_revision(&fixture, "0002");
     fixture.run(&["upgrade", "--database-url", &url(&db)]).ok();
     assert!(tables(&db).contains(&"tags".to_string()));
+}
+
+#[test]
+fn a_changed_refinery_file_is_not_adopted() {
+    let (fixture, db) = project();
+    refinery_sqlite_database(&db, ["1234", REFINERY_CHECKSUMS[1]]);
+    let err = fixture
+        .run(&["import", "--from", "refinery", "refinery", "--adopt", "--database-url", &url(&db)])
+        .fails();
+    let expected = format!(
+        "refinery/V1__create_users.sql: the file differs from the one refinery applied (checksum 1234 recorded, {} now)",
+        REFINERY_CHECKSUMS[0]
+    );
+    assert!(err.contains(&expected), "{err}");
 }
 
 #[test]

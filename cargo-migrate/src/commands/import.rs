@@ -146,8 +146,8 @@ fn verification(source: Source, adoption: &Adoption) -> String {
         _ if source == Source::Diesel => {
             format!("{applied}; diesel keeps no checksums, so the contents were not verified")
         }
-        _ => format!(
-            "{applied}; {source}'s checksums are not computed here, so the contents were not verified"
-        ),
+        (_, verified) => {
+            format!("{applied}; {verified} checked against {source}'s checksum, the others not verified")
+        }
     }
 }

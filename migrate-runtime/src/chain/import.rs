@@ -83,10 +83,11 @@ pub struct Imported {
     /// `<id>_<slug>.sql`.
     pub file_name: String,
     pub text: String,
-    /// What the source tool records to check the file against, when it
-    /// records one this crate can compute exactly (sqlx: SHA-384 of the
-    /// file, lower-case hex).
-    pub checksum: Option<String>,
+    /// What the source tool may have recorded for this file, computed as
+    /// it computes it (sqlx: SHA-384 of the file, lower-case hex; refinery:
+    /// its hash, in decimal, for either width of its version number); empty
+    /// when the tool records none (diesel).
+    pub checksums: Vec<String>,
 }
 
 /// Why a folder cannot be imported or adopted.
@@ -131,7 +132,7 @@ struct Migration {
     up: SourceFile,
     down: Option<SourceFile>,
     transaction: TransactionMode,
-    checksum: Option<String>,
+    checksums: Vec<String>,
 }
 
 /// Converts the files of a `source` folder (as `load::read_tree` reads
@@ -188,7 +189,7 @@ fn revision(migration: Migration, parent: Option<String>) -> Result<Imported, Im
     parse_revision(Path::new(&file_name), &text)
         .map_err(|e| ImportError::Unparsable { at, reason: e.to_string().replace('\n', "; ") })?;
     let from = std::iter::once(migration.up.path).chain(migration.down.map(|d| d.path)).collect();
-    Ok(Imported { version: migration.version, id, from, file_name, text, checksum: migration.checksum })
+    Ok(Imported { version: migration.version, id, from, file_name, text, checksums: migration.checksums })
 }
 
 /// A rendered file keeps its (empty) downgrade section only when the
@@ -292,7 +293,7 @@ fn sqlx_migration(version: i64, name: &str, file: &SourceFile) -> Migration {
         up: file.clone(),
         down: None,
         transaction: if no_transaction { TransactionMode::None } else { TransactionMode::default() },
-        checksum: Some(hex(&Sha384::digest(file.text.as_bytes()))),
+        checksums: vec![hex(&Sha384::digest(file.text.as_bytes()))],
     }
 }
 
@@ -397,7 +398,7 @@ fn diesel_migration(folder: &str, files: &[&SourceFile]) -> Result<Migration, Ve
     }
     let version = diesel_version(folder).unwrap_or_default();
     let name = folder.split_once('_').map_or("", |(_, name)| name).to_string();
-    Ok(Migration { version, name, up, down, transaction, checksum: None })
+    Ok(Migration { version, name, up, down, transaction, checksums: Vec::new() })
 }
 
 /// Whether diesel runs a migration with this `metadata.toml` outside a
@@ -413,9 +414,6 @@ fn runs_outside_transaction(toml: &str) -> bool {
 }
 
 /// refinery: `V<version>__<name>.sql`, versioned, with no down migrations.
-/// Its checksum is a hash of name, version and SQL through Rust's `Hash`
-/// trait, which is not computed here: adoption says the contents were not
-/// verified.
 fn refinery(files: &[SourceFile]) -> Result<Vec<Migration>, ImportErrors> {
     let mut errors = Vec::new();
     let mut migrations: BTreeMap<i64, Migration> = BTreeMap::new();
@@ -437,7 +435,7 @@ fn refinery(files: &[SourceFile]) -> Result<Vec<Migration>, ImportErrors> {
             up: file.clone(),
             down: None,
             transaction: TransactionMode::default(),
-            checksum: None,
+            checksums: refinery_checksums(description, version, &file.text),
         };
         migrations.insert(version, migration);
     }
@@ -453,6 +451,25 @@ fn refinery_refusal(file: &SourceFile, name: &str, at: Location) -> ImportError 
     } else {
         not_a(Source::Refinery, file, "`V<version>__<name>.sql`")
     }
+}
+
+/// refinery's checksum: SipHash-1-3 with zero keys (the `siphasher` crate
+/// it uses) over the name, the version and the SQL, each fed through
+/// Rust's `Hash` trait as refinery feeds them, in decimal. The version is
+/// an `i32`, or an `i64` with its `int8-versions` feature: both are
+/// offered. The name is what refinery's pattern takes, `\w+` after `__`.
+fn refinery_checksums(description: &str, version: i64, sql: &str) -> Vec<String> {
+    use std::hash::{Hash, Hasher};
+    let name: String = description.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let hash = |feed_version: &dyn Fn(&mut siphasher::sip::SipHasher13)| {
+        let mut hasher = siphasher::sip::SipHasher13::new();
+        name.hash(&mut hasher);
+        feed_version(&mut hasher);
+        sql.hash(&mut hasher);
+        hasher.finish().to_string()
+    };
+    let narrow = i32::try_from(version).ok().map(|v| hash(&|h| v.hash(h)));
+    narrow.into_iter().chain([hash(&|h| version.hash(h))]).collect()
 }
 
 fn refinery_name(name: &str) -> Option<(i64, &str)> {
@@ -547,15 +564,17 @@ pub fn adoption(source: Source, imported: &[Imported], rows: &[HistoryRow]) -> R
 
 /// Whether `one` was checked against `recorded` (an error when it differs).
 fn verify(source: Source, one: &Imported, recorded: &str) -> Result<bool, AdoptError> {
-    let Some(found) = &one.checksum else { return Ok(false) };
-    if found.eq_ignore_ascii_case(recorded.trim()) {
+    let Some(found) = one.checksums.first() else { return Ok(false) };
+    if one.checksums.iter().any(|c| c.eq_ignore_ascii_case(recorded.trim())) {
         return Ok(true);
     }
+    // A SHA-384 is shortened as git shortens hashes; refinery's fit.
+    let short = |text: &str| if text.len() > 20 { text.chars().take(16).collect() } else { text.to_string() };
     Err(AdoptError::ChecksumMismatch {
         at: Location::file(&one.from[0]),
         tool: source,
-        recorded: recorded.chars().take(16).collect(),
-        found: found.chars().take(16).collect(),
+        recorded: short(recorded.trim()),
+        found: short(found),
     })
 }
 
@@ -613,7 +632,7 @@ mod tests {
         let imported = import(Source::Sqlx, Path::new("m"), &files).expect("imports");
         let row =
             |v: &str, sum: &str| vec![Some(v.to_string()), Some(sum.to_string()), Some("1".to_string())];
-        let sum = |i: usize| imported[i].checksum.clone().expect("sqlx has one");
+        let sum = |i: usize| imported[i].checksums[0].clone();
         let ok = adoption(Source::Sqlx, &imported, &[row("1", &sum(0)), row("2", &sum(1))]).expect("adopts");
         assert_eq!(ok, Adoption { stamp: Some("0002".into()), verified: 2, applied: 2 });
         let unknown = adoption(Source::Sqlx, &imported, &[row("9", "")]).expect_err("unknown");
