@@ -494,6 +494,8 @@ mod tests {
             "migrate reset --force --transaction all",
             "migrate database create",
             "migrate database drop --force",
+            "migrate import --from sqlx",
+            "migrate import --from diesel db/migrations --adopt --database-url sqlite:app.db",
             "migrate downgrade base --transaction each",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",
@@ -518,6 +520,8 @@ mod tests {
             "migrate diff head",
             "migrate history -r",
             "migrate upgrade --transaction none",
+            "migrate import",
+            "migrate import --from alembic",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");
