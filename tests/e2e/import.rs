@@ -129,6 +129,24 @@ fn refinery_files_import_and_unversioned_ones_are_refused() {
 }
 
 #[test]
+fn the_package_migrations_folder_is_not_a_source() {
+    let (fixture, _) = project();
+    std::fs::rename(fixture.path().join("sqlx"), fixture.path().join("migrations")).expect("rename");
+    let err = fixture.run(&["import", "--from", "sqlx"]).fails();
+    assert!(err.contains("migrations is package `imported`'s migrations folder"), "{err}");
+    assert!(err.contains("`git mv migrations migrations.sqlx`"), "{err}");
+}
+
+#[test]
+fn adoption_without_the_tools_history_table_is_refused() {
+    let (fixture, db) = project();
+    sqlite_exec(&db, USERS);
+    let err =
+        fixture.run(&["import", "--from", "sqlx", "sqlx", "--adopt", "--database-url", &url(&db)]).fails();
+    assert!(err.contains("cannot read sqlx's history table `_sqlx_migrations`"), "{err}");
+}
+
+#[test]
 fn source_files_that_are_not_migrations_are_named() {
     let (fixture, _) = project();
     fixture.write("sqlx/notes.txt", "not SQL\n");

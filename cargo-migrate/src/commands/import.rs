@@ -17,7 +17,7 @@ pub fn run(cx: &Context, args: ImportArgs) -> Result<()> {
     let source = source(args.from);
     let package = cx.project.select_for_init(cx.global.package.as_deref())?;
     let folder = args.path.as_deref().unwrap_or(Path::new("migrations"));
-    refuse_own_folder(package, folder)?;
+    refuse_own_folder(package, source, folder)?;
     let files = chain::read_tree(folder)?;
     let imported = chain::import(source, folder, &files)?;
     write(package, source, folder, &imported)?;
@@ -37,18 +37,17 @@ fn source(from: ImportFrom) -> Source {
 
 /// The converted files cannot share the folder with their sources: the
 /// loader would read the sources as broken revisions.
-fn refuse_own_folder(package: &Package, folder: &Path) -> Result<()> {
+fn refuse_own_folder(package: &Package, source: Source, folder: &Path) -> Result<()> {
     let same = match (folder.canonicalize(), package.migrations_dir().canonicalize()) {
-        (Ok(source), Ok(own)) => source == own,
+        (Ok(given), Ok(own)) => given == own,
         _ => false,
     };
     if same {
         bail!(
-            "{} is package `{}`'s migrations folder: move the {} files elsewhere first (e.g. `git mv {0} {0}.old`) \
-             and import from there",
-            display(folder),
+            "{folder} is package `{}`'s migrations folder, where the revision files go: move the {source} \
+             files elsewhere first (`git mv {folder} {folder}.{source}`) and import from there",
             package.name,
-            folder.display()
+            folder = display(folder),
         );
     }
     Ok(())
