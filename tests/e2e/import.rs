@@ -335,3 +335,24 @@ fn an_adopted_diesel_database_on_postgres_needs_no_upgrade() {
     fixture.run(&["import", "--from", "diesel", "diesel", "--adopt", "--database-url", &database]).ok();
     assert!(fixture.run(&["upgrade", "--database-url", &database]).ok().contains("nothing to do"));
 }
+
+#[test]
+fn an_adopted_refinery_database_on_postgres_is_verified_and_needs_no_upgrade() {
+    let Some(database) = pg::database() else { return };
+    let fixture = Fixture::copy_as_postgres("import");
+    let [first, second] = REFINERY_CHECKSUMS;
+    pg::sql(
+        &database,
+        &format!(
+            "{USERS}\n{POSTS}\nCREATE TABLE refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255), \
+             applied_on VARCHAR(255), checksum VARCHAR(255));\n\
+             INSERT INTO refinery_schema_history VALUES (1, 'create_users', '2024-01-01T00:00:00Z', '{first}'), \
+             (2, 'add_posts', '2024-01-01T00:00:00Z', '{second}');"
+        ),
+    );
+    let out = fixture
+        .run(&["import", "--from", "refinery", "refinery", "--adopt", "--database-url", &database])
+        .ok();
+    assert!(out.contains("2 applied, each file checked against refinery's checksum"), "{out}");
+    assert!(fixture.run(&["upgrade", "--database-url", &database]).ok().contains("nothing to do"));
+}

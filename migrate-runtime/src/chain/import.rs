@@ -639,6 +639,12 @@ mod tests {
         assert!(matches!(unknown, AdoptError::UnknownVersion { .. }));
         let gap = adoption(Source::Sqlx, &imported, &[row("2", &sum(1))]).expect_err("gap");
         assert!(matches!(gap, AdoptError::Gap { .. }));
+        let failed = vec![Some("1".to_string()), Some(sum(0)), Some("0".to_string())];
+        let failed = adoption(Source::Sqlx, &imported, &[failed]).expect_err("failed");
+        assert_eq!(
+            failed.to_string(),
+            "_sqlx_migrations records version 1 as failed: settle it with sqlx first"
+        );
         let changed = adoption(Source::Sqlx, &imported, &[row("1", "00")]).expect_err("changed");
         assert!(changed.to_string().starts_with("m/1_a.sql: the file differs"), "{changed}");
     }
