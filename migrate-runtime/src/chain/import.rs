@@ -185,20 +185,17 @@ fn revision(migration: Migration, parent: Option<String>) -> Result<Imported, Im
         ..NewRevision::default()
     };
     let file_name = new.file_name();
-    let text = irreversible_unless(migration.down.is_some(), new.render());
+    let text = if migration.down.is_some() { new.render() } else { without_downgrade(new.render()) };
     parse_revision(Path::new(&file_name), &text)
         .map_err(|e| ImportError::Unparsable { at, reason: e.to_string().replace('\n', "; ") })?;
     let from = std::iter::once(migration.up.path).chain(migration.down.map(|d| d.path)).collect();
     Ok(Imported { version: migration.version, id, from, file_name, text, checksums: migration.checksums })
 }
 
-/// A rendered file keeps its (empty) downgrade section only when the
-/// source had a down migration: no section is what makes a revision
-/// irreversible.
-fn irreversible_unless(has_down: bool, text: String) -> String {
-    if has_down {
-        return text;
-    }
+/// A rendered file without its (empty) downgrade section, for a source
+/// migration with no down migration: no section is what makes a revision
+/// irreversible, where an empty one would revert by doing nothing.
+fn without_downgrade(text: String) -> String {
     match text.rfind("\n-- migrate:downgrade\n") {
         Some(at) => format!("{}\n", text[..at].trim_end()),
         None => text,
@@ -251,38 +248,46 @@ fn sqlx(files: &[SourceFile]) -> Result<Vec<Migration>, ImportErrors> {
     let mut errors = Vec::new();
     let mut ups: BTreeMap<i64, Migration> = BTreeMap::new();
     let mut downs: Vec<(i64, &SourceFile)> = Vec::new();
-    let mut seen: HashMap<i64, Location> = HashMap::new();
     for file in files {
         let file_name = name_of(file);
         let Some((version, name, kind)) = sqlx_name(&file_name) else {
             errors.push(not_a(Source::Sqlx, file, "`<version>_<description>.sql` or `.up.sql`/`.down.sql`"));
             continue;
         };
-        if kind == SqlxKind::Down {
-            downs.push((version, file));
-            continue;
+        match (kind, ups.get(&version)) {
+            (SqlxKind::Down, _) => downs.push((version, file)),
+            (_, Some(other)) => {
+                errors.push(duplicate(file, &version.to_string(), Location::file(&other.up.path)))
+            }
+            (_, None) => {
+                ups.insert(version, sqlx_migration(version, name, file));
+            }
         }
-        if let Some(other) = seen.insert(version, Location::file(&file.path)) {
-            errors.push(duplicate(file, &version.to_string(), other));
-            continue;
-        }
-        ups.insert(version, sqlx_migration(version, name, file));
     }
     for (version, file) in downs {
-        match ups.get_mut(&version) {
-            Some(up) => {
-                if file.text.starts_with(SQLX_NO_TRANSACTION) {
-                    up.transaction = TransactionMode::None;
-                }
-                up.down = Some(file.clone());
-            }
-            None => errors.push(ImportError::DownWithoutUp {
-                at: Location::file(&file.path),
-                up: name_of(file).replace(".down.sql", ".up.sql"),
-            }),
+        if let Err(error) = attach_down(&mut ups, version, file) {
+            errors.push(error);
         }
     }
     finish(ups.into_values().collect(), errors)
+}
+
+/// Gives the up migration of `version` its down file; a down file's own
+/// `-- no-transaction` also puts the revision outside a transaction.
+fn attach_down(
+    ups: &mut BTreeMap<i64, Migration>,
+    version: i64,
+    file: &SourceFile,
+) -> Result<(), ImportError> {
+    let Some(up) = ups.get_mut(&version) else {
+        let up = name_of(file).replace(".down.sql", ".up.sql");
+        return Err(ImportError::DownWithoutUp { at: Location::file(&file.path), up });
+    };
+    if file.text.starts_with(SQLX_NO_TRANSACTION) {
+        up.transaction = TransactionMode::None;
+    }
+    up.down = Some(file.clone());
+    Ok(())
 }
 
 fn sqlx_migration(version: i64, name: &str, file: &SourceFile) -> Migration {
