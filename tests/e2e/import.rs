@@ -206,6 +206,7 @@ fn a_changed_sqlx_file_is_not_adopted() {
         err.contains("sqlx-pairs/1_create_users.up.sql: the file differs from the one sqlx applied"),
         "{err}"
     );
+    assert!(!fixture.path().join("migrations").exists(), "refused before anything is written");
 }
 
 #[test]

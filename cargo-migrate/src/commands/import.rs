@@ -10,7 +10,7 @@ use crate::output::{paint, print, ID};
 use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::{self, Adoption, Imported, Source};
-use migrate_runtime::database::Database;
+use migrate_runtime::database::{Database, DatabaseUrl};
 use std::path::Path;
 
 pub fn run(cx: &Context, args: ImportArgs) -> Result<()> {
@@ -20,11 +20,21 @@ pub fn run(cx: &Context, args: ImportArgs) -> Result<()> {
     refuse_own_folder(package, source, folder)?;
     let files = chain::read_tree(folder)?;
     let imported = chain::import(source, folder, &files)?;
+    // The database is read before any file is written, so a refused
+    // adoption leaves the folder as it was.
+    let adopting = if args.adopt { Some(read_history(cx, package, source, &imported)?) } else { None };
     write(package, source, folder, &imported)?;
-    if args.adopt {
-        adopt(cx, package, source, &imported)?;
+    match adopting {
+        Some(adopting) => stamp(package, source, &adopting),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The database and what its history of the source tool shows as applied.
+struct Adopting {
+    database: Database,
+    url: DatabaseUrl,
+    adoption: Adoption,
 }
 
 fn source(from: ImportFrom) -> Source {
@@ -107,14 +117,20 @@ fn already_there(package: &Package, existing: &[chain::SourceFile], imported: &[
     )
 }
 
-/// Stamps the revisions the source tool's history table shows as applied.
-fn adopt(cx: &Context, package: &Package, source: Source, imported: &[Imported]) -> Result<()> {
+/// Reads the source tool's history table and checks it against the folder.
+fn read_history(cx: &Context, package: &Package, source: Source, imported: &[Imported]) -> Result<Adopting> {
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
     let rows = history_rows(&database, source)?;
     let adoption = chain::adoption(source, imported, &rows)?;
+    Ok(Adopting { database, url, adoption })
+}
+
+/// Stamps the revisions the source tool's history table shows as applied.
+fn stamp(package: &Package, source: Source, adopting: &Adopting) -> Result<()> {
+    let Adopting { database, url, adoption } = adopting;
     print(&format!("database {url}\n"));
-    print(&format!("{}: {}\n", source.history_table(), verification(source, &adoption)));
+    print(&format!("{}: {}\n", source.history_table(), verification(source, adoption)));
     let Some(target) = &adoption.stamp else { return Ok(()) };
     let graph = package.load()?;
     let steps = database.stamp(&graph, &db::options(package), target)?;
