@@ -120,6 +120,8 @@ pub enum Command {
     Reset(ResetArgs),
     /// Create or drop the package's database
     Database(DatabaseArgs),
+    /// Convert a sqlx, diesel or refinery migrations folder into revision files (`--adopt`: record what it applied)
+    Import(ImportArgs),
     /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -148,6 +150,25 @@ pub struct ResetArgs {
     pub force: bool,
     #[command(flatten)]
     pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool the folder was written for
+    #[arg(long, value_enum)]
+    pub from: ImportFrom,
+    /// The folder of its migrations (default: `migrations`)
+    pub path: Option<PathBuf>,
+    /// Also stamp the revisions that tool's history table in the database shows as applied
+    #[arg(long)]
+    pub adopt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFrom {
+    Sqlx,
+    Diesel,
+    Refinery,
 }
 
 #[derive(Debug, Args)]
@@ -473,6 +494,8 @@ mod tests {
             "migrate reset --force --transaction all",
             "migrate database create",
             "migrate database drop --force",
+            "migrate import --from sqlx",
+            "migrate import --from diesel db/migrations --adopt --database-url sqlite:app.db",
             "migrate downgrade base --transaction each",
             "migrate upgrade base:head --sql --dialect postgres",
             "migrate downgrade -1",
@@ -497,6 +520,8 @@ mod tests {
             "migrate diff head",
             "migrate history -r",
             "migrate upgrade --transaction none",
+            "migrate import",
+            "migrate import --from alembic",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");

@@ -11,6 +11,7 @@ mod embed;
 mod formats;
 mod fresh;
 mod graph;
+mod import;
 mod pooler;
 mod postgres;
 mod read;

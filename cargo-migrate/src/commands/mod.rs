@@ -9,6 +9,7 @@ mod database;
 mod diff;
 mod heads;
 mod history;
+mod import;
 mod init;
 mod merge;
 mod new;
@@ -83,6 +84,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Snapshot(args) => snapshot::run(&cx, args),
         Command::Reset(args) => reset::run(&cx, args),
         Command::Database(args) => database::run(&cx, args),
+        Command::Import(args) => import::run(&cx, args),
         Command::Completions(args) => completions::run(&args),
     }
 }

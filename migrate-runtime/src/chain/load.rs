@@ -151,6 +151,37 @@ pub fn read_folder(package_root: &Path, folder: &Path) -> Result<Vec<SourceFile>
     }))
 }
 
+/// Reads another tool's migrations folder for `import`: its files and
+/// the files of its sub-folders (diesel keeps a folder per migration),
+/// each sorted by name, paths as `folder` names it (the user's). Hidden
+/// files are skipped; anything else that is not a readable UTF-8 regular
+/// file is reported.
+pub fn read_tree(folder: &Path) -> Result<Vec<SourceFile>, ChainErrors> {
+    let here = Path::new("");
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for listed in list_names(here, folder)? {
+        let path = folder.join(&listed.name);
+        let read = if listed.entry.file_type().is_ok_and(|t| t.is_dir()) {
+            read_folder(here, &path)
+        } else {
+            checked_metadata(&listed, &path)
+                .and_then(|meta| read_text(&listed, &path, &meta))
+                .map(|text| vec![SourceFile { path, text }])
+                .map_err(ChainErrors::from)
+        };
+        match read {
+            Ok(mut read) => files.append(&mut read),
+            Err(mut found) => errors.append(&mut found.0),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(ChainErrors(errors))
+    }
+}
+
 /// Reads the snapshot files of `package_root/folder/snapshots/`, sorted by
 /// name; none when there is no such folder.
 pub fn read_snapshots(package_root: &Path, folder: &Path) -> Result<Vec<SourceFile>, ChainErrors> {

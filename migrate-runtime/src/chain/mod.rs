@@ -6,6 +6,7 @@
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod graph;
+pub(crate) mod import;
 pub(crate) mod load;
 pub(crate) mod parse;
 pub(crate) mod scaffold;
@@ -15,9 +16,12 @@ pub(crate) mod workspace;
 
 pub use config::{Config, ConfigTable};
 pub use graph::{Graph, Rev, RevSet};
+pub use import::{
+    adoption, import, AdoptError, Adoption, HistoryRow, ImportError, ImportErrors, Imported, Source,
+};
 pub use load::{
-    load_graph, parse_files, parse_snapshots, read_folder, read_snapshots, Loader, SourceFile, FOLDER_CONFIG,
-    MAX_FILE_SIZE,
+    load_graph, parse_files, parse_snapshots, read_folder, read_snapshots, read_tree, Loader, SourceFile,
+    FOLDER_CONFIG, MAX_FILE_SIZE,
 };
 pub use parse::{file_id, parse_revision};
 pub use scaffold::{file_name, set_parents, slug, NewRevision};

@@ -1,0 +1,168 @@
+//! `cargo migrate import --from sqlx|diesel|refinery [PATH] [--adopt]`:
+//! another tool's migrations folder written as revision files into the
+//! package's empty migrations folder, and with `--adopt` the revisions its
+//! history table shows as applied stamped, as `stamp` records them.
+
+use super::{display, write_new_file, Context};
+use crate::cli::{ImportArgs, ImportFrom};
+use crate::db;
+use crate::output::{paint, print, ID};
+use crate::project::Package;
+use anyhow::{bail, Context as _, Result};
+use migrate_runtime::chain::{self, Adoption, Imported, Source};
+use migrate_runtime::database::{Database, DatabaseUrl};
+use std::path::Path;
+
+pub fn run(cx: &Context, args: ImportArgs) -> Result<()> {
+    let source = source(args.from);
+    let package = cx.project.select_for_init(cx.global.package.as_deref())?;
+    let folder = args.path.as_deref().unwrap_or(Path::new("migrations"));
+    refuse_own_folder(package, source, folder)?;
+    let files = chain::read_tree(folder)?;
+    let imported = chain::import(source, folder, &files)?;
+    // The database is read before any file is written, so a refused
+    // adoption leaves the folder as it was.
+    let adopting = if args.adopt { Some(read_history(cx, package, source, &imported)?) } else { None };
+    write(package, source, folder, &imported)?;
+    match adopting {
+        Some(adopting) => stamp(package, source, &adopting),
+        None => Ok(()),
+    }
+}
+
+/// The database and what its history of the source tool shows as applied.
+struct Adopting {
+    database: Database,
+    url: DatabaseUrl,
+    adoption: Adoption,
+}
+
+fn source(from: ImportFrom) -> Source {
+    match from {
+        ImportFrom::Sqlx => Source::Sqlx,
+        ImportFrom::Diesel => Source::Diesel,
+        ImportFrom::Refinery => Source::Refinery,
+    }
+}
+
+/// The converted files cannot share the folder with their sources: the
+/// loader would read the sources as broken revisions.
+fn refuse_own_folder(package: &Package, source: Source, folder: &Path) -> Result<()> {
+    let same = match (folder.canonicalize(), package.migrations_dir().canonicalize()) {
+        (Ok(given), Ok(own)) => given == own,
+        _ => false,
+    };
+    if same {
+        bail!(
+            "{folder} is package `{}`'s migrations folder, where the revision files go: move the {source} \
+             files elsewhere first (`git mv {folder} {folder}.{source}`) and import from there",
+            package.name,
+            folder = display(folder),
+        );
+    }
+    Ok(())
+}
+
+/// Writes the files into an empty migrations folder; a folder holding
+/// exactly these files already is left as it is.
+fn write(package: &Package, source: Source, folder: &Path, imported: &[Imported]) -> Result<()> {
+    let own = &package.config.folder;
+    let existing =
+        if package.has_migrations() { chain::read_folder(&package.root, own)? } else { Vec::new() };
+    if !existing.is_empty() {
+        return already_there(package, &existing, imported);
+    }
+    let dir = package.migrations_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    print(&format!(
+        "importing {} {source} migration(s) from {} into package `{}`\n",
+        imported.len(),
+        display(folder),
+        package.name
+    ));
+    for one in imported {
+        let path = write_new_file(package, &one.file_name, &one.text)?;
+        let from: Vec<String> = one.from.iter().map(|p| display(p)).collect();
+        print(&format!("created {}  (from {})\n", display(&path), from.join(", ")));
+    }
+    Ok(())
+}
+
+/// Nothing to do when the folder holds exactly what import writes;
+/// anything else is refused, naming the first file that differs.
+fn already_there(package: &Package, existing: &[chain::SourceFile], imported: &[Imported]) -> Result<()> {
+    let name = |file: &chain::SourceFile| file.path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let same = existing.len() == imported.len()
+        && existing
+            .iter()
+            .zip(imported)
+            .all(|(old, new)| name(old).as_deref() == Some(new.file_name.as_str()) && old.text == new.text);
+    if same {
+        print(&format!(
+            "{} already holds these revisions: nothing written\n",
+            display(&package.config.folder)
+        ));
+        return Ok(());
+    }
+    let differing = existing
+        .iter()
+        .find(|old| {
+            !imported.iter().any(|new| name(old).as_deref() == Some(&new.file_name) && old.text == new.text)
+        })
+        .or(existing.first())
+        .map_or_else(String::new, |file| format!(" (such as {})", display(&file.path)));
+    bail!(
+        "{} already holds revision files{differing}: import writes into an empty migrations folder",
+        display(&package.config.folder)
+    )
+}
+
+/// Reads the source tool's history table and checks it against the folder.
+fn read_history(cx: &Context, package: &Package, source: Source, imported: &[Imported]) -> Result<Adopting> {
+    let url = db::url(cx, package)?;
+    let database = db::open(&url)?;
+    let rows = history_rows(&database, source)?;
+    let adoption = chain::adoption(source, imported, &rows)?;
+    Ok(Adopting { database, url, adoption })
+}
+
+/// Stamps the revisions the source tool's history table shows as applied.
+fn stamp(package: &Package, source: Source, adopting: &Adopting) -> Result<()> {
+    let Adopting { database, url, adoption } = adopting;
+    print(&format!("database {url}\n"));
+    print(&format!("{}: {}\n", source.history_table(), verification(source, adoption)));
+    let Some(target) = &adoption.stamp else { return Ok(()) };
+    let graph = package.load()?;
+    let steps = database.stamp(&graph, &db::options(package), target)?;
+    for step in &steps {
+        print(&format!("stamped {}  {}\n", paint(ID, &step.revision), step.message));
+    }
+    Ok(())
+}
+
+fn history_rows(database: &Database, source: Source) -> Result<Vec<chain::HistoryRow>> {
+    let sql = source.history_sql(database.dialect());
+    database.query_rows(&sql).with_context(|| {
+        format!(
+            "cannot read {source}'s history table `{}` (is this the database {source} migrated?)",
+            source.history_table()
+        )
+    })
+}
+
+/// `2 applied, contents verified by checksum`, or why they were not.
+fn verification(source: Source, adoption: &Adoption) -> String {
+    let applied = format!("{} applied", adoption.applied);
+    match (adoption.applied, adoption.verified) {
+        (0, _) => applied,
+        (all, verified) if all == verified => {
+            format!("{applied}, each file checked against {source}'s checksum")
+        }
+        _ if source == Source::Diesel => {
+            format!("{applied}; diesel keeps no checksums, so the contents were not verified")
+        }
+        (_, verified) => {
+            format!("{applied}; {verified} checked against {source}'s checksum, the others not verified")
+        }
+    }
+}
