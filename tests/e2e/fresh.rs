@@ -394,9 +394,12 @@ fn reset_and_database_drop_refuse_a_postgres_server_reached_off_loopback_unless_
         .hba_rule(&format!("host all all {address}/32 trust"))
         .start()
         .expect("a server on the network address");
-    server.create_database("app").expect("database");
-    let url = format!("postgres://postgres@{address}:{}/app", server.port());
     let demo = Fixture::copy_as_postgres("demo");
+    // Created over loopback with the tool itself: the version matrix's
+    // server packages have no `createdb`.
+    let local = format!("postgres://postgres@127.0.0.1:{}/app", server.port());
+    demo.run(&["database", "create", "--database-url", &local]).ok();
+    let url = format!("postgres://postgres@{address}:{}/app", server.port());
     demo.run(&["upgrade", "--database-url", &url]).ok();
     let err = demo.run(&["reset", "--database-url", &url]).fails();
     assert!(err.contains("is not on this machine"), "{err}");
