@@ -366,7 +366,11 @@ impl<'a> PostgresMigrator<'a> {
     async fn plan_as_one(&self, target: &str, direction: Direction) -> Result<Vec<Revision>, ApplyError> {
         let state = self.state().await?;
         let plan = state.plan_from_start(direction, target, &mut None, self.options, DIALECT)?;
-        let revisions: Vec<Revision> = plan.iter().map(|&rev| state.graph().revision(rev).clone()).collect();
+        // Each read from its file once, for the section and its history row.
+        let revisions = plan
+            .iter()
+            .map(|&rev| Ok(state.graph().revision(rev).loaded(direction)?.into_owned()))
+            .collect::<Result<Vec<Revision>, ApplyError>>()?;
         ensure_transactional(&revisions)?;
         if let Some(timeout) = lock_timeout_sql(DIALECT, self.options) {
             let set = format!("SET LOCAL lock_timeout = '{timeout}'");
@@ -450,6 +454,10 @@ impl<'a> PostgresMigrator<'a> {
 
     /// One revision; `None` when the history changed under the run.
     async fn run_one(&self, revision: &Revision, direction: Direction) -> Result<Option<Step>, ApplyError> {
+        // Read once: the batch, its history row and a failure's location
+        // all read the step's SQL.
+        let loaded = revision.loaded(direction)?;
+        let revision = loaded.as_ref();
         if revision.transaction == TransactionMode::None {
             return self.locked(|| self.outside_transaction(revision, direction)).await;
         }

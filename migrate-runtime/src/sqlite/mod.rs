@@ -310,9 +310,11 @@ impl<'a> SqliteMigrator<'a> {
                 .iter()
                 .map(|revision| {
                     stop_if_interrupted(self.options)?;
+                    // Read once: a step reads its SQL several times.
+                    let loaded = revision.loaded(direction)?;
                     match direction {
-                        Direction::Upgrade => apply_in(tx, revision, self.options),
-                        Direction::Downgrade => revert_revision(tx, revision, self.options),
+                        Direction::Upgrade => apply_in(tx, &loaded, self.options),
+                        Direction::Downgrade => revert_revision(tx, &loaded, self.options),
                     }
                 })
                 .collect()
