@@ -64,6 +64,42 @@ pub fn print_error(error: &anyhow::Error) {
     }
 }
 
+/// `--format json`'s document for a failed command, on stdout: what a
+/// tool reads instead of the `error:` lines, which still go to stderr for
+/// the person watching. Fields are documented in docs/json.md.
+/// `finished` is the document of what the command did before it failed
+/// (the packages a workspace run finished, the revisions applied).
+pub fn print_error_json(error: &anyhow::Error, finished: Option<serde_json::Value>) {
+    let hint = crate::hint::for_error(error).map(|h| h.trim_start_matches([';', ',', ':', ' ']).to_string());
+    print_error_document(&format!("{error:#}"), hint, crate::errors::problems(error), finished);
+}
+
+/// The error document: the first problem's code, file and line, the whole
+/// message, the hint, and every problem.
+pub fn print_error_document(
+    message: &str,
+    hint: Option<String>,
+    problems: Vec<crate::errors::Problem>,
+    finished: Option<serde_json::Value>,
+) {
+    let first = problems.first();
+    let mut document = serde_json::json!({
+        "error": {
+            "code": first.map_or("error", |p| p.code.as_str()),
+            "message": message,
+            "file": first.and_then(|p| p.file.clone()),
+            "line": first.and_then(|p| p.line),
+            "hint": hint,
+            "problems": problems,
+        }
+    });
+    if let Some(finished) = finished {
+        document["finished"] = finished;
+    }
+    // Printing a `Value` cannot fail; a closed stdout is ignored as in `print`.
+    let _ = print_json(&document);
+}
+
 /// A `warning: …` line on stderr.
 pub fn print_warning(message: &str) {
     let mut stderr = anstream::stderr().lock();

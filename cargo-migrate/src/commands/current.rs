@@ -4,11 +4,12 @@
 use super::Context;
 use crate::cli::CurrentArgs;
 use crate::db;
-use crate::output::{paint, print, print_json, ID, TAG};
+use crate::errors::Problem;
+use crate::output::{paint, print, ID, TAG};
 use crate::project::Package;
 use anyhow::Result;
-use migrate_runtime::apply::AppliedRevision;
 use migrate_runtime::apply::State;
+use migrate_runtime::apply::{Action, AppliedRevision, Step};
 use migrate_runtime::chain::Rev;
 use migrate_runtime::{Dialect, Graph};
 use serde::Serialize;
@@ -22,7 +23,31 @@ struct CurrentView<'a> {
     applied: &'a [AppliedRevision],
     /// The code's revisions not applied, in apply order.
     pending: Vec<String>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
+    /// What `upgrade`, `downgrade` and `stamp` did, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<StepView<'a>>>,
+}
+
+/// A revision applied, reverted or stamped, for `--format json`.
+#[derive(Serialize)]
+pub struct StepView<'a> {
+    pub revision: &'a str,
+    pub message: &'a str,
+    /// `upgrade`, `snapshot`, `downgrade`, `stamp` or `unstamp`.
+    pub action: Action,
+    pub elapsed_ms: f64,
+}
+
+impl<'a> StepView<'a> {
+    pub fn new(step: &'a Step) -> StepView<'a> {
+        StepView {
+            revision: &step.revision,
+            message: &step.message,
+            action: step.action,
+            elapsed_ms: step.elapsed.as_secs_f64() * 1000.0,
+        }
+    }
 }
 
 pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
@@ -58,7 +83,7 @@ fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Res
             ));
         }
     }
-    show(cx, package, graph, dialect, &rows)
+    show(cx, package, graph, dialect, &rows, None)
 }
 
 /// The database's current revisions that the code has, read without
@@ -80,6 +105,7 @@ pub fn show(
     graph: &Graph,
     dialect: Dialect,
     rows: &[AppliedRevision],
+    steps: Option<&[Step]>,
 ) -> Result<()> {
     let state = State::new(graph, rows.to_vec());
     let current = state.current();
@@ -87,13 +113,12 @@ pub fn show(
     let heads = graph.ids(&graph.heads());
     let is_head = |rev: Rev| heads.contains(&state.graph().revision(rev).id);
     let at_head = !current.is_empty() && current.iter().all(|&r| is_head(r));
-    let mut problems: Vec<String> =
-        state.ensure_clean().err().into_iter().map(|e| crate::hint::with_hint(&e)).collect();
-    problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
-    problems.extend(state.drift(dialect).iter().map(crate::hint::with_hint));
+    let mut problems: Vec<Problem> = state.ensure_clean().err().iter().map(Problem::with_hint).collect();
+    problems.extend(state.ensure_not_ahead().err().as_ref().map(Problem::with_hint));
+    problems.extend(state.drift(dialect).iter().map(Problem::with_hint));
     let pending = super::diff::pending(graph, rows);
     if cx.json() {
-        return print_json(&CurrentView {
+        return cx.document(&CurrentView {
             pending: pending.iter().map(|r| r.id.clone()).collect(),
             package: &package.name,
             database: db::url(cx, package)?.to_string(),
@@ -101,6 +126,7 @@ pub fn show(
             at_head,
             applied: rows,
             problems,
+            steps: steps.map(|steps| steps.iter().map(StepView::new).collect()),
         });
     }
     let mut out = String::new();
@@ -122,7 +148,7 @@ pub fn show(
         out += &format!("pending {}, {}\n", paint(ID, &revision.id), revision.message);
     }
     for problem in problems {
-        out += &format!("warning: {problem}\n");
+        out += &format!("warning: {}\n", problem.message);
     }
     print(&out);
     Ok(())

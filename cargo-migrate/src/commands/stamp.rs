@@ -22,5 +22,5 @@ pub fn run(cx: &Context, args: StampArgs) -> Result<()> {
             print(&format!("{verb} {}  {}\n", paint(ID, &step.revision), step.message));
         }
     }
-    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?)
+    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?, Some(&steps))
 }

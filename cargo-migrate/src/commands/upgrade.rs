@@ -1,11 +1,12 @@
 //! `cargo migrate upgrade [TARGET] [--sql]` and `downgrade TARGET [--sql]`.
 
-use super::{current, Context};
+use super::current::{self, StepView};
+use super::Context;
 use crate::cli::{ApplyOptions, TransactionArg};
 use crate::db;
 use crate::output::{paint, print, ID};
 use crate::project::Package;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
 use migrate_runtime::apply::{Action, Options, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
@@ -102,6 +103,7 @@ pub fn run_package(
     if !cx.json() {
         print(&format!("database {url}\n"));
     }
+    let mut done: Vec<Step> = Vec::new();
     let mut report = |step: &Step| {
         if !cx.json() {
             let verb = match (step.action, direction) {
@@ -112,16 +114,32 @@ pub fn run_package(
             let ms = step.elapsed.as_secs_f64() * 1000.0;
             print(&format!("{verb} {}  {}  ({ms:.1} ms)\n", paint(ID, &step.revision), step.message));
         }
+        done.push(step.clone());
     };
-    let steps = match direction {
+    let run = match direction {
         Direction::Upgrade => database.upgrade(graph, &options, target, &mut report),
         Direction::Downgrade => database.downgrade(graph, &options, target, &mut report),
+    };
+    if let Err(error) = run {
+        // What committed before the failure, for the error's JSON document.
+        cx.document(&Finished { package: &package.name, steps: done.iter().map(StepView::new).collect() })?;
+        return Err(anyhow::Error::new(error).context(format!(
+            "{} of package `{}` stopped",
+            noun(direction),
+            package.name
+        )));
     }
-    .with_context(|| format!("{} of package `{}` stopped", noun(direction), package.name))?;
-    if steps.is_empty() && !cx.json() {
+    if done.is_empty() && !cx.json() {
         print("nothing to do\n");
     }
-    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?)
+    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?, Some(&done))
+}
+
+/// The steps of a package's run that failed part-way.
+#[derive(serde::Serialize)]
+struct Finished<'a> {
+    package: &'a str,
+    steps: Vec<StepView<'a>>,
 }
 
 /// Prints the script for `A:B` (or `base:TARGET` for an upgrade); a

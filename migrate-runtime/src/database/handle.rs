@@ -30,7 +30,8 @@ use crate::postgres::{connect as postgres_connect, describe, PostgresMigrator};
 use crate::sqlite::SqliteMigrator;
 
 /// Why a database could not be opened. Messages show the URL redacted.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ConnectError {
     #[error("cannot create {}", folder.display())]
     Folder {
@@ -53,6 +54,18 @@ pub enum ConnectError {
     /// The database is a version this crate does not support.
     #[error("cannot use {url}: {error}")]
     Unsupported { url: String, error: VersionError },
+}
+
+impl ConnectError {
+    /// A stable name for the kind of failure (`connect`, `invalid-url`), as
+    /// [`ChainError::code`](crate::ChainError::code); an unsupported
+    /// version gives the version error's.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectError::Unsupported { error, .. } => error.code(),
+            other => other.into(),
+        }
+    }
 }
 
 /// How to open databases: the session settings every connection gets.
