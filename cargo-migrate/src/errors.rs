@@ -39,10 +39,48 @@ impl Problem {
     }
 }
 
+/// A failure the CLI itself finds, with its stable code (`schema-differs`).
+#[derive(Debug)]
+pub struct Coded {
+    code: &'static str,
+    message: String,
+}
+
+impl Coded {
+    pub fn new(code: &'static str, message: String) -> Coded {
+        Coded { code, message }
+    }
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+/// Several failures of one command (`check` of several packages), each
+/// printed as it was found: the error that ends the command counts them,
+/// and its JSON document lists the problems of each.
+#[derive(Debug)]
+pub struct Several(pub Vec<anyhow::Error>);
+
+impl std::fmt::Display for Several {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} packages have broken revision chains", self.0.len())
+    }
+}
+
+impl std::error::Error for Several {}
+
 /// The problems of the first library error in `error`'s chain; one
 /// problem with code `error` when the chain holds none (a failure the CLI
 /// itself found, such as a flag that does not apply).
 pub fn problems(error: &anyhow::Error) -> Vec<Problem> {
+    if let Some(Several(errors)) = error.downcast_ref() {
+        return errors.iter().flat_map(problems).collect();
+    }
     error.chain().find_map(typed).unwrap_or_else(|| vec![Problem::new("error", format!("{error:#}"), None)])
 }
 
@@ -74,6 +112,9 @@ fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Vec<Problem>> {
     }
     if let Some(error) = cause.downcast_ref::<AdminError>() {
         return one(error.code(), None);
+    }
+    if let Some(error) = cause.downcast_ref::<Coded>() {
+        return one(error.code, None);
     }
     None
 }

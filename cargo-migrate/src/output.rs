@@ -34,6 +34,11 @@ pub fn print(text: &str) {
     let _ = stdout.write_all(text.as_bytes());
 }
 
+/// `text` on stderr, as it is.
+pub fn eprint(text: &str) {
+    let _ = anstream::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Pretty JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
@@ -83,19 +88,23 @@ pub fn print_error_document(
     finished: Option<serde_json::Value>,
 ) {
     let first = problems.first();
-    let mut document = serde_json::json!({
-        "error": {
+    let error = serde_json::json!({
             "code": first.map_or("error", |p| p.code.as_str()),
             "message": message,
             "file": first.and_then(|p| p.file.clone()),
             "line": first.and_then(|p| p.line),
             "hint": hint,
             "problems": problems,
-        }
     });
-    if let Some(finished) = finished {
-        document["finished"] = finished;
-    }
+    // The document of what finished, with the error beside it: a failed
+    // `check` is its report plus `error`.
+    let document = match finished {
+        Some(serde_json::Value::Object(mut fields)) => {
+            fields.insert("error".to_string(), error);
+            serde_json::Value::Object(fields)
+        }
+        _ => serde_json::json!({ "error": error }),
+    };
     // Printing a `Value` cannot fail; a closed stdout is ignored as in `print`.
     let _ = print_json(&document);
 }

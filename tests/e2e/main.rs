@@ -12,6 +12,7 @@ mod formats;
 mod fresh;
 mod graph;
 mod import;
+mod json;
 mod pooler;
 mod postgres;
 mod read;

@@ -14,7 +14,7 @@
 use super::Context;
 use crate::cli::CheckArgs;
 use crate::db;
-use crate::output::{paint, print, print_error, print_json, print_warning, ID};
+use crate::output::{paint, print, print_error, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
@@ -133,7 +133,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
             .iter()
             .flat_map(|(p, found)| found.0.iter().map(|f| FindingView::new(&p.name, f)))
             .collect();
-        print_json(&CheckReport { packages: reports, findings })?;
+        cx.document(&CheckReport { packages: reports, findings })?;
         return fail_with(failures);
     }
     fail_with(failures)?;
@@ -141,14 +141,15 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     Ok(())
 }
 
-/// One failure as it is; several printed, then one error counting them.
+/// One failure as it is; several printed, then one error counting them
+/// (whose JSON document lists the problems of each).
 fn fail_with(mut failures: Vec<anyhow::Error>) -> Result<()> {
     match failures.len() {
         0 => Ok(()),
         1 => Err(failures.remove(0)),
-        n => {
+        _ => {
             failures.iter().for_each(print_error);
-            bail!("{n} packages have broken revision chains");
+            Err(crate::errors::Several(failures).into())
         }
     }
 }

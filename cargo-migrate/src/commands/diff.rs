@@ -10,7 +10,8 @@
 
 use super::Context;
 use crate::db;
-use crate::output::{print, print_json, print_warning};
+use crate::errors::Coded;
+use crate::output::{print, print_warning};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Result};
@@ -104,7 +105,9 @@ pub fn run(cx: &Context) -> Result<()> {
         }
     };
     if cx.json() {
-        print_json(&differences)?;
+        let view =
+            serde_json::json!({ "database": url.to_string(), "heads": heads, "differences": differences });
+        cx.document(&view)?;
     } else if differences.is_empty() {
         print("no differences\n");
     } else {
@@ -114,11 +117,12 @@ pub fn run(cx: &Context) -> Result<()> {
         [one] => format!("the head schema of package `{one}`"),
         many => format!("the combined head schema of packages {}", quoted(many)),
     };
-    match differences.len() {
-        0 => Ok(()),
-        1 => bail!("database {url} differs from {head} in 1 object"),
-        n => bail!("database {url} differs from {head} in {n} objects"),
-    }
+    let objects = match differences.len() {
+        0 => return Ok(()),
+        1 => "1 object".to_string(),
+        n => format!("{n} objects"),
+    };
+    Err(Coded::new("schema-differs", format!("database {url} differs from {head} in {objects}")).into())
 }
 
 /// The revisions of `graph` that `rows` (a database's history) do not

@@ -56,6 +56,27 @@ impl Context {
         Ok(())
     }
 
+    /// `text` on stdout for a person; with `--format json`, `view` kept
+    /// for the command's document instead.
+    pub fn report(&self, text: &str, view: &impl serde::Serialize) -> Result<()> {
+        match self.json() {
+            true => self.document(view),
+            false => {
+                crate::output::print(text);
+                Ok(())
+            }
+        }
+    }
+
+    /// `text` for a person: on stdout, or on stderr with `--format json`,
+    /// where stdout holds only the document.
+    pub fn tell(&self, text: &str) {
+        match self.json() {
+            true => crate::output::eprint(text),
+            false => crate::output::print(text),
+        }
+    }
+
     /// What [`Context::document`] kept, as one document.
     fn take_documents(&self) -> Option<serde_json::Value> {
         let mut documents = self.documents.take();
