@@ -14,7 +14,7 @@ use crate::errors::Coded;
 use crate::output::{print, print_warning};
 use crate::project::Package;
 use crate::scratch;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use migrate_runtime::apply::AppliedRevision;
 use migrate_runtime::apply::State;
 use migrate_runtime::database::Database;
