@@ -11,6 +11,7 @@ mod errors;
 mod hint;
 mod metadata_cache;
 mod output;
+mod progress;
 mod project;
 mod scratch;
 mod signals;

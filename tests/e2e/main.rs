@@ -15,6 +15,7 @@ mod import;
 mod json;
 mod pooler;
 mod postgres;
+mod progress;
 mod read;
 mod reliability;
 mod scaffold;

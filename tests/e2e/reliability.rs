@@ -858,7 +858,14 @@ fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
     let holder = Connection::open(&db).expect("open");
     holder.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
     let waiter = fixture.spawn(&["upgrade", "--database-url", &sqlite_url(&db), "--lock-timeout", "0"]);
-    still_waiting_after_a_while(waiter, || holder.execute_batch("ROLLBACK").expect("release"));
+    let said = still_waiting_after_a_while(waiter, || holder.execute_batch("ROLLBACK").expect("release"));
+    assert!(
+        said.contains(&format!(
+            "waiting for the lock (1 s so far): another connection holds the write lock of `{}`",
+            db.display()
+        )),
+        "{said}"
+    );
     assert_eq!(history(&db, "migrate_history"), [id(1), id(2)]);
 
     let Some(url) = pg_database() else { return };
@@ -872,9 +879,11 @@ fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
         client
     });
     let waiter = fixture.spawn(&["upgrade", "--database-url", &url, "--lock-timeout", "0"]);
-    still_waiting_after_a_while(waiter, || {
+    let said = still_waiting_after_a_while(waiter, || {
         runtime.block_on(client.query_one("SELECT pg_advisory_unlock($1)", &[&key])).expect("unlock");
     });
+    let holder = format!("advisory lock {key} on the history table `migrate_history` is held by backend pid");
+    assert!(said.contains("waiting for the lock (1 s so far): ") && said.contains(&holder), "{said}");
     assert_eq!(pg::history(&url), [id(1), id(2)]);
     let script = fixture.run(&["upgrade", "--sql", "--dialect", "postgres", "--lock-timeout", "0"]).ok();
     assert!(
@@ -884,13 +893,17 @@ fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
 
 /// Asserts `waiter` is still running 2 s on, then lets `release` free
 /// what it waits for and expects it to succeed.
-fn still_waiting_after_a_while(mut waiter: Child, release: impl FnOnce()) {
+/// Returns the waiter's stderr, which says it waits once it has waited a
+/// second.
+fn still_waiting_after_a_while(mut waiter: Child, release: impl FnOnce()) -> String {
     std::thread::sleep(Duration::from_secs(2));
     let exited = waiter.try_wait().expect("poll the waiter");
     release();
     let run = finish(waiter);
     assert!(exited.is_none(), "gave up instead of waiting: {}", run.stderr);
+    let stderr = run.stderr.clone();
     run.ok();
+    stderr
 }
 
 /// A timeout under a millisecond is the shortest PostgreSQL takes, 1 ms,

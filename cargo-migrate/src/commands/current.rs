@@ -53,10 +53,12 @@ impl<'a> StepView<'a> {
 pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
     if args.workspace {
         let packages = super::workspace_order(cx)?;
-        return packages.iter().try_for_each(|(package, graph)| current(cx, package, graph, args.verbose));
+        return packages
+            .iter()
+            .try_for_each(|(package, graph)| current(cx, package, graph, cx.global.verbose));
     }
     let (package, graph) = cx.chain()?;
-    current(cx, package, graph, args.verbose)
+    current(cx, package, graph, cx.global.verbose)
 }
 
 fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Result<()> {

@@ -23,7 +23,7 @@ mod stamp;
 mod upgrade;
 mod walk;
 
-use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
+use crate::cli::{ApplyOptions, Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
 use anyhow::Result;
 use migrate_runtime::chain::{package_order, PackageChain, Rev};
@@ -139,18 +139,25 @@ fn dispatch(cx: &Context, command: Command) -> Result<()> {
         Command::New(args) => new::run(cx, args),
         Command::Rename(args) => rename::run(cx, args),
         Command::History(args) => history::run(cx, args),
-        Command::Heads(args) => heads::run(cx, args),
-        Command::Branches(args) => branches::run(cx, args),
+        Command::Heads => heads::run(cx),
+        Command::Branches => branches::run(cx),
         Command::Show(args) => show::run(cx, args),
         Command::Merge(args) => merge::run(cx, args),
         Command::Rebase(args) => rebase::run(cx, args),
         Command::Check(args) => check::run(cx, args),
         Command::Diff => diff::run(cx),
         Command::Upgrade(args) => {
-            upgrade::run(cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Upgrade)
+            let apply = ApplyOptions {
+                sql: args.script.sql,
+                dialect: args.script.dialect,
+                baseline: args.baseline,
+                ..args.apply
+            };
+            upgrade::run(cx, &args.target, args.workspace, apply, migrate_runtime::Direction::Upgrade)
         }
         Command::Downgrade(args) => {
-            upgrade::run(cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Downgrade)
+            let apply = ApplyOptions { sql: args.script.sql, dialect: args.script.dialect, ..args.apply };
+            upgrade::run(cx, &args.target, args.workspace, apply, migrate_runtime::Direction::Downgrade)
         }
         Command::Stamp(args) => stamp::run(cx, args),
         Command::Current(args) => current::run(cx, args),

@@ -15,9 +15,6 @@ use migrate_runtime::database::{self as admin, Database, DatabaseUrl};
 use migrate_runtime::Direction;
 
 pub fn run(cx: &Context, args: ResetArgs) -> Result<()> {
-    if args.apply.sql || args.apply.baseline {
-        bail!("`reset` rebuilds a database from empty: `--sql` and `--baseline` are for `upgrade`");
-    }
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
     if let Some(database) = db::open_read_only(&url)? {

@@ -4,11 +4,12 @@ use super::current::{self, StepView};
 use super::Context;
 use crate::cli::{ApplyOptions, TransactionArg};
 use crate::db;
-use crate::output::{paint, print, ID};
+use crate::output::print;
+use crate::progress::RunView;
 use crate::project::Package;
 use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
-use migrate_runtime::apply::{Action, Options, Step};
+use migrate_runtime::apply::{Options, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -27,9 +28,6 @@ pub fn run(
     args: ApplyOptions,
     direction: Direction,
 ) -> Result<()> {
-    if args.baseline && direction == Direction::Downgrade {
-        bail!("`--baseline` is for `upgrade`: it lets a first upgrade run on a database that already has tables");
-    }
     if workspace {
         return run_workspace(cx, target, &args, direction);
     }
@@ -98,22 +96,16 @@ pub fn run_package(
 ) -> Result<()> {
     let mut options = options(package, args)?;
     options.interrupt = crate::signals::watch();
+    let view = RunView::new(cx, direction);
+    options.progress = view.progress();
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
-    if !cx.json() {
+    if !cx.json() && !cx.global.quiet {
         print(&format!("database {url}\n"));
     }
     let mut done: Vec<Step> = Vec::new();
     let mut report = |step: &Step| {
-        if !cx.json() {
-            let verb = match (step.action, direction) {
-                (Action::Snapshot, _) => "snapshot",
-                (_, Direction::Upgrade) => "applied ",
-                (_, Direction::Downgrade) => "reverted",
-            };
-            let ms = step.elapsed.as_secs_f64() * 1000.0;
-            print(&format!("{verb} {}  {}  ({ms:.1} ms)\n", paint(ID, &step.revision), step.message));
-        }
+        view.finished(step);
         done.push(step.clone());
     };
     let run = match direction {
@@ -129,8 +121,9 @@ pub fn run_package(
             package.name
         )));
     }
-    if done.is_empty() && !cx.json() {
-        print("nothing to do\n");
+    view.end();
+    if cx.global.quiet && !cx.json() {
+        return Ok(());
     }
     current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?, Some(&done))
 }

@@ -11,6 +11,7 @@ pub(crate) mod fresh;
 pub(crate) mod history;
 pub(crate) mod interrupt;
 pub(crate) mod plan;
+pub(crate) mod progress;
 pub(crate) mod script;
 
 pub use format::CURRENT_FORMAT;
@@ -20,6 +21,7 @@ pub use history::{
 };
 pub use interrupt::Interrupt;
 pub use plan::State;
+pub use progress::{Event, Progress};
 pub use script::{downgrade_script, downgrade_step, upgrade_script, upgrade_step};
 
 use crate::model::error::ApplyError;
@@ -67,6 +69,9 @@ pub struct Options {
     /// Whether a database with no history starts from the chain's newest
     /// snapshot below the target (the default) or replays every revision.
     pub snapshots: Snapshots,
+    /// Where the run says that a revision starts, or that it waits for a
+    /// lock; nowhere by default.
+    pub progress: Progress,
 }
 
 /// Whether a run on a database with no history (and no tables) may start
@@ -117,6 +122,7 @@ impl Options {
             allow_unstamp: false,
             transaction: TransactionScope::PerRevision,
             snapshots: Snapshots::Use,
+            progress: Progress::default(),
         }
     }
 }

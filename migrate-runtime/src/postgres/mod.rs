@@ -26,6 +26,7 @@ use crate::apply::format::CURRENT_FORMAT;
 use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
+use crate::apply::progress::{Counter, Waiting};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::{
     count_statements, ensure_transactional, interrupted, statement_error, statement_location,
@@ -130,6 +131,7 @@ impl<'a> PostgresMigrator<'a> {
     async fn begin_with_lock(&self) -> Result<(), ApplyError> {
         let deadline = deadline(self.options.lock_timeout);
         let try_lock = history::try_transaction_lock_sql(&self.options.history_table);
+        let mut waiting = Waiting::new(&self.options.progress);
         loop {
             let messages = match self.client.simple_query(&try_lock).await {
                 Ok(messages) => messages,
@@ -152,6 +154,9 @@ impl<'a> PostgresMigrator<'a> {
             stop_if_interrupted(self.options)?;
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(self.lock_timeout().await);
+            }
+            if waiting.due() {
+                waiting.tell(&self.holder(lock_key(&self.options.history_table)).await);
             }
             tokio::time::sleep(POLL).await;
         }
@@ -177,6 +182,7 @@ impl<'a> PostgresMigrator<'a> {
 
     async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
         let deadline = deadline(self.options.lock_timeout);
+        let mut waiting = Waiting::new(&self.options.progress);
         loop {
             let rows = self
                 .client
@@ -192,6 +198,9 @@ impl<'a> PostgresMigrator<'a> {
                     seconds: self.options.lock_timeout.as_secs(),
                     holder: self.holder(key).await,
                 });
+            }
+            if waiting.due() {
+                waiting.tell(&self.holder(key).await);
             }
             tokio::time::sleep(POLL).await;
         }
@@ -249,6 +258,7 @@ impl<'a> PostgresMigrator<'a> {
         }
         let mut start = None;
         let mut raced: Option<String> = None;
+        let mut counter = Counter::default();
         'plan: loop {
             let state = self.state().await?;
             let plan = match state.plan_from_start(direction, target, &mut start, self.options, DIALECT) {
@@ -265,9 +275,11 @@ impl<'a> PostgresMigrator<'a> {
                 }
                 plan => plan?,
             };
-            for rev in plan {
+            let planned = plan.len();
+            for (i, rev) in plan.into_iter().enumerate() {
                 stop_if_interrupted(self.options)?;
                 let revision = state.graph().revision(rev);
+                counter.start(&self.options.progress, revision, direction, planned - i);
                 let Some(done) = self.run_one(revision, direction).await? else {
                     // Planned again, the same revision must not come first
                     // again: the planner and the guard would disagree
@@ -384,8 +396,10 @@ impl<'a> PostgresMigrator<'a> {
     /// does), then its history row with the time the section took.
     async fn run_all(&self, revisions: &[Revision], direction: Direction) -> Result<Vec<Step>, ApplyError> {
         let mut steps = Vec::with_capacity(revisions.len());
-        for revision in revisions {
+        let mut counter = Counter::default();
+        for (i, revision) in revisions.iter().enumerate() {
             stop_if_interrupted(self.options)?;
+            counter.start(&self.options.progress, revision, direction, revisions.len() - i);
             let started = Instant::now();
             let section = match direction {
                 Direction::Upgrade => revision.upgrade_section(DIALECT)?,
