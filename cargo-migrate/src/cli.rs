@@ -48,15 +48,18 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME", help_heading = "Database")]
     pub history_table: Option<String>,
     /// Database URL: `sqlite:PATH`, `sqlite::memory:`, `postgres://…` or a libpq `key=value` string (default: $DATABASE_URL, also read from .env; else for SQLite the workspace's file under target/migrate/)
+    ///
+    /// `upgrade`, `downgrade` and `current` take it several times, for a fleet of databases.
     #[arg(
         long,
         global = true,
         value_name = "URL",
         env = "DATABASE_URL",
         hide_env_values = true,
+        action = clap::ArgAction::Append,
         help_heading = "Database"
     )]
-    pub database_url: Option<String>,
+    pub database_url: Vec<String>,
     /// Output format of read commands
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
@@ -69,6 +72,14 @@ pub struct GlobalArgs {
     /// Less output: `upgrade`, `downgrade`, `stamp` and `reset` print nothing but warnings and errors
     #[arg(short, long, global = true, help_heading = "Output")]
     pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// The one database URL a command uses (see [`crate::commands::run`],
+    /// which refuses several where a command takes one).
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.first().map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -245,6 +256,8 @@ pub struct UpgradeArgs {
     #[command(flatten)]
     pub script: ScriptArgs,
     #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
     pub apply: ApplyOptions,
 }
 
@@ -269,6 +282,8 @@ pub struct DowngradeArgs {
     pub workspace: bool,
     #[command(flatten)]
     pub script: ScriptArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub apply: ApplyOptions,
 }
@@ -413,6 +428,19 @@ pub struct CurrentArgs {
     /// Every package of the workspace that has migrations
     #[arg(long, conflicts_with = "package")]
     pub workspace: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Many databases in one run (a database per tenant).
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Run on every database listed in FILE, one URL per line (`#` starts a comment)
+    #[arg(long, value_name = "FILE", help_heading = "Fleets")]
+    pub database_urls: Option<PathBuf>,
+    /// How many databases of a fleet run at once
+    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Fleets")]
+    pub jobs: u16,
 }
 
 #[derive(Debug, Args)]

@@ -84,6 +84,17 @@ pub fn problems(error: &anyhow::Error) -> Vec<Problem> {
     error.chain().find_map(typed).unwrap_or_else(|| vec![Problem::new("error", format!("{error:#}"), None)])
 }
 
+/// The failure as one problem: the first problem's code, file and line
+/// with the whole message (what a fleet lists per database).
+pub fn summary(error: &anyhow::Error) -> Problem {
+    let first = problems(error).into_iter().next();
+    let (code, at) = match &first {
+        Some(problem) => (problem.code.clone(), (problem.file.clone(), problem.line)),
+        None => ("error".to_string(), (None, None)),
+    };
+    Problem { code, message: format!("{error:#}"), file: at.0, line: at.1 }
+}
+
 fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Vec<Problem>> {
     if let Some(errors) = cause.downcast_ref::<ChainErrors>() {
         return Some(errors.iter().map(chain).collect());

@@ -27,7 +27,7 @@ fn documented() -> BTreeMap<String, Vec<String>> {
 
 /// Asserts that `value` has every field of section `shape`.
 #[track_caller]
-fn conforms(value: &Value, shape: &str) {
+pub fn conforms(value: &Value, shape: &str) {
     let shapes = documented();
     let fields = shapes.get(shape).unwrap_or_else(|| panic!("docs/json.md has no `### {shape}`"));
     assert!(!fields.is_empty(), "`### {shape}` documents no field");
@@ -172,7 +172,7 @@ fn writing_commands_say_what_they_wrote() {
     assert_eq!(init["config_added"], true, "{init}");
 
     let database = ok(&demo, &["database", "create"]);
-    conforms(&database, "database");
+    conforms(&database, "database-admin");
 }
 
 #[test]

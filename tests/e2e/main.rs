@@ -8,6 +8,7 @@ mod concurrency;
 mod deploy;
 mod downgrade;
 mod embed;
+mod fleet;
 mod formats;
 mod fresh;
 mod graph;

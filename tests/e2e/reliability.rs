@@ -1408,8 +1408,10 @@ fn a_first_upgrade_of_a_sqlite_database_with_tables_is_refused_unless_stamped_or
     let refusal = "the database holds 1 table (legacy) but no history table `migrate_history`, so cargo migrate does not know what it has applied: if its schema is that of a revision, record that with `cargo migrate stamp REV` and upgrade from there; to apply every revision from base on top of what is there, run `cargo migrate upgrade --baseline`";
     assert!(stderr.contains(refusal), "{stderr}");
     assert_eq!(tables(&db), ["legacy"], "the refused run created nothing");
-    let stderr = fixture.run(&["downgrade", "-1", "--baseline", "--database-url", &url]).fails();
-    assert!(stderr.contains("`--baseline` is for `upgrade`"), "{stderr}");
+    // `--baseline` is `upgrade`'s alone: `downgrade` does not take it.
+    let run = fixture.run(&["downgrade", "-1", "--baseline", "--database-url", &url]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("unexpected argument '--baseline'"), "{run:?}");
 
     // `--baseline`: every revision from base, on top of what is there.
     fixture.run(&["upgrade", "--baseline", "--database-url", &url]).ok();

@@ -114,7 +114,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
         failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(cx, p, g).err()));
         failures.extend(loaded.iter().flat_map(|(p, g)| compare_snapshots(cx, p, g)));
     }
-    if failures.is_empty() && cx.global.database_url.is_some() {
+    if failures.is_empty() && cx.global.database_url().is_some() {
         match live_package(cx, &loaded) {
             Some((package, graph)) => failures.extend(compare_live(cx, package, graph).err()),
             // A DATABASE_URL set for other tools must not break `check` in a
@@ -268,7 +268,7 @@ fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> 
         return Ok(());
     };
     let scratch =
-        scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
+        scratch::scratch(package.config.dialect, cx.global.database_url(), &package.config.schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let differences = head.diff(&scratch::desired_schema(&scratch, package, &sql)?);
     if differences.is_empty() {
@@ -291,8 +291,7 @@ fn compare_snapshots(cx: &Context, package: &Package, graph: &Graph) -> Vec<anyh
         return Vec::new();
     }
     let dialect = package.config.dialect;
-    let scratch = match scratch::scratch(dialect, cx.global.database_url.as_deref(), &package.config.schemas)
-    {
+    let scratch = match scratch::scratch(dialect, cx.global.database_url(), &package.config.schemas) {
         Ok(scratch) => scratch,
         Err(error) => return vec![error],
     };

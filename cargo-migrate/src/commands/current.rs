@@ -1,6 +1,7 @@
 //! `cargo migrate current`: where the database is. Never writes, not even
 //! the history table.
 
+use super::fleet::Job;
 use super::Context;
 use crate::cli::CurrentArgs;
 use crate::db;
@@ -51,6 +52,13 @@ impl<'a> StepView<'a> {
 }
 
 pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
+    if let Some(fleet) = super::fleet::targets(cx, &args.fleet)? {
+        if args.workspace {
+            anyhow::bail!("a fleet runs one package's revisions: choose it with `-p`, not `--workspace`");
+        }
+        let (package, graph) = cx.chain()?;
+        return super::fleet::run(cx, package, graph, fleet, Job::Read, "heads", &db::options(package));
+    }
     if args.workspace {
         let packages = super::workspace_order(cx)?;
         return packages

@@ -159,7 +159,7 @@ pub fn live_differences(
     if recorded.iter().all(|name| *name == package.name) {
         let schemas = &package.config.schemas;
         let live = database.schema_in(table, schemas)?;
-        let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref(), schemas)?;
+        let scratch = scratch::scratch(database.dialect(), cx.global.database_url(), schemas)?;
         let head = scratch::head_schema(&scratch, package, graph)?;
         return Ok((alone(live.diff(&head)), vec![package.name.clone()]));
     }
@@ -172,7 +172,7 @@ pub fn live_differences(
         }
     }
     let live = database.schema_in(table, &schemas)?;
-    let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref(), &schemas)?;
+    let scratch = scratch::scratch(database.dialect(), cx.global.database_url(), &schemas)?;
     let chains: Vec<_> = sharing.iter().map(|(p, g)| (g, db::options(p))).collect();
     let heads = scratch.heads_in_turn(&chains)?;
     let owners = owners(sharing.iter().map(|(p, _)| p.name.as_str()).zip(&heads));

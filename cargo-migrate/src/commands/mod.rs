@@ -7,6 +7,7 @@ mod completions;
 mod current;
 mod database;
 mod diff;
+mod fleet;
 mod heads;
 mod history;
 mod import;
@@ -106,6 +107,15 @@ pub fn run(args: MigrateArgs) -> Result<(), Failure> {
     if let Command::Completions(completions) = &args.command {
         return completions::run(completions).map_err(Failure::from);
     }
+    if args.global.database_url.len() > 1
+        && !matches!(args.command, Command::Upgrade(_) | Command::Downgrade(_) | Command::Current(_))
+    {
+        return Err(anyhow::anyhow!(
+            "`--database-url` is given {} times: only `upgrade`, `downgrade` and `current` run on several databases",
+            args.global.database_url.len()
+        )
+        .into());
+    }
     let project = project(&args.global)?;
     let cx = Context { global: args.global, project, documents: RefCell::default() };
     let outcome = dispatch(&cx, args.command);
@@ -153,11 +163,13 @@ fn dispatch(cx: &Context, command: Command) -> Result<()> {
                 baseline: args.baseline,
                 ..args.apply
             };
-            upgrade::run(cx, &args.target, args.workspace, apply, migrate_runtime::Direction::Upgrade)
+            let scope = upgrade::Scope::new(cx, args.workspace, &args.fleet)?;
+            upgrade::run(cx, &args.target, scope, apply, migrate_runtime::Direction::Upgrade)
         }
         Command::Downgrade(args) => {
             let apply = ApplyOptions { sql: args.script.sql, dialect: args.script.dialect, ..args.apply };
-            upgrade::run(cx, &args.target, args.workspace, apply, migrate_runtime::Direction::Downgrade)
+            let scope = upgrade::Scope::new(cx, args.workspace, &args.fleet)?;
+            upgrade::run(cx, &args.target, scope, apply, migrate_runtime::Direction::Downgrade)
         }
         Command::Stamp(args) => stamp::run(cx, args),
         Command::Current(args) => current::run(cx, args),

@@ -107,7 +107,7 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
             schemas[0]
         ));
     }
-    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), schemas)?;
+    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url(), schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let desired = scratch::desired_schema(&scratch, package, &sql)?;
     Ok(generate(&head, &desired, package.config.dialect, &renames))

@@ -18,7 +18,7 @@ pub fn run(cx: &Context, args: SnapshotArgs) -> Result<()> {
     let rev = one_revision(graph, &args.target)?;
     let id = &graph.revision(rev).id;
     let dialect = package.config.dialect;
-    let scratch = scratch::scratch(dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
+    let scratch = scratch::scratch(dialect, cx.global.database_url(), &package.config.schemas)?;
     let schema = scratch.schema_at(graph, &db::options(package), id).with_context(|| {
         format!("cannot build the schema at revision `{id}` of package `{}`", package.name)
     })?;

@@ -1,8 +1,9 @@
 //! `cargo migrate upgrade [TARGET] [--sql]` and `downgrade TARGET [--sql]`.
 
 use super::current::{self, StepView};
+use super::fleet::{Fleet, Job};
 use super::Context;
-use crate::cli::{ApplyOptions, TransactionArg};
+use crate::cli::{ApplyOptions, FleetArgs, TransactionArg};
 use crate::db;
 use crate::output::print;
 use crate::progress::RunView;
@@ -21,17 +22,44 @@ fn noun(direction: Direction) -> &'static str {
     }
 }
 
-pub fn run(
-    cx: &Context,
-    target: &str,
-    workspace: bool,
-    args: ApplyOptions,
-    direction: Direction,
-) -> Result<()> {
-    if workspace {
-        return run_workspace(cx, target, &args, direction);
+/// Which databases a run goes to.
+pub enum Scope {
+    /// The package's database.
+    One,
+    /// Every package of the workspace, each into its database.
+    Workspace,
+    /// The package's revisions on each of many databases.
+    Fleet(Fleet),
+}
+
+impl Scope {
+    pub fn new(cx: &Context, workspace: bool, fleet: &FleetArgs) -> Result<Scope> {
+        match (workspace, super::fleet::targets(cx, fleet)?) {
+            (true, Some(_)) => {
+                bail!("a fleet runs one package's revisions: choose it with `-p`, not `--workspace`")
+            }
+            (true, None) => Ok(Scope::Workspace),
+            (false, Some(fleet)) => Ok(Scope::Fleet(fleet)),
+            (false, None) => Ok(Scope::One),
+        }
     }
+}
+
+pub fn run(cx: &Context, target: &str, scope: Scope, args: ApplyOptions, direction: Direction) -> Result<()> {
+    let fleet = match scope {
+        Scope::Workspace => return run_workspace(cx, target, &args, direction),
+        Scope::Fleet(fleet) => Some(fleet),
+        Scope::One => None,
+    };
     let (package, graph) = cx.chain()?;
+    if let Some(fleet) = fleet {
+        if args.sql {
+            bail!("`--sql` prints one script and runs nothing: leave out the fleet's databases");
+        }
+        let mut options = options(package, &args)?;
+        options.interrupt = crate::signals::watch();
+        return super::fleet::run(cx, package, graph, fleet, Job::Apply(direction), target, &options);
+    }
     if args.sql && args.transaction == TransactionArg::All {
         bail!("`--transaction all` is for a live run: `--sql` prints each revision in its own transaction, which a DBA may wrap in one");
     }

@@ -35,7 +35,10 @@ pub enum Event<'a> {
 /// });
 /// ```
 #[derive(Clone, Default)]
-pub struct Progress(Option<Arc<dyn Fn(&Event<'_>) + Send + Sync>>);
+pub struct Progress(Option<Arc<Report>>);
+
+/// What hears a run's events.
+type Report = dyn Fn(&Event<'_>) + Send + Sync;
 
 impl Progress {
     /// How often a wait for a lock is reported again.
