@@ -355,6 +355,9 @@ pub struct StampArgs {
     /// a stamp that would remove rows is refused
     #[arg(long)]
     pub allow_down: bool,
+    /// Accept the edit of an applied revision: TARGET's history row takes the file's checksum (its SQL does not run again)
+    #[arg(long, conflicts_with = "allow_down")]
+    pub update_checksum: bool,
 }
 
 #[derive(Debug, Args)]

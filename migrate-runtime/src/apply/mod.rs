@@ -140,6 +140,9 @@ pub enum Action {
     Downgrade,
     Stamp,
     Unstamp,
+    /// An applied revision's edit accepted: its history row takes the
+    /// file's checksum ([`Database::accept_edits`](crate::Database::accept_edits)).
+    Accept,
 }
 
 impl From<Direction> for Action {

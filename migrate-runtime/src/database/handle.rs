@@ -365,6 +365,46 @@ impl Database {
         on_engine!(self, graph, options, |migrator| migrator.stamp(target))
     }
 
+    /// Accepts the edits of applied revisions: each of `revisions` (ids)
+    /// whose file changed since it was applied (drift) gets the file's
+    /// checksum and downgrade SQL in its history row, so later runs take the
+    /// file as it is now. Its SQL does not run again. Returns a step
+    /// ([`Action::Accept`](crate::apply::Action::Accept)) per row updated;
+    /// none when no named revision drifted.
+    pub fn accept_edits(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        revisions: &[&str],
+    ) -> Result<Vec<Step>, ApplyError> {
+        let state = crate::apply::State::new(graph, self.applied(graph, options)?);
+        let mut sql = String::from("BEGIN;\n");
+        let mut steps = Vec::new();
+        for drift in state.drift(self.dialect()) {
+            let ApplyError::Drift { revision, recorded, .. } = &drift else { continue };
+            let Some(rev) = graph.find(revision).filter(|_| revisions.contains(&revision.as_str())) else {
+                continue;
+            };
+            let row = crate::apply::AppliedRevision::for_revision(graph.revision(rev), self.dialect())?;
+            sql += &crate::apply::history::accept_edit_sql(
+                &options.history_table,
+                &options.package,
+                recorded,
+                &row,
+            );
+            sql += ";\n";
+            steps.push(Step::finished(
+                graph.revision(rev),
+                crate::apply::Action::Accept,
+                std::time::Instant::now(),
+            ));
+        }
+        if !steps.is_empty() {
+            self.execute(&(sql + "COMMIT;"))?;
+        }
+        Ok(steps)
+    }
+
     /// Settles revisions left partially applied.
     pub fn repair(
         &self,
