@@ -1177,6 +1177,38 @@ fn check_rejects_statements_that_cannot_run_in_a_transaction_naming_file_line_an
     assert!(out.contains("ok: package `demo`: 3 revisions"), "{out}");
 }
 
+/// "Only revisions not yet applied anywhere need to pass": with a database,
+/// `check` lints only what that database has not applied.
+#[test]
+fn check_with_a_database_lints_only_the_revisions_it_has_not_applied() {
+    let Some(url) = pg_database() else { return };
+    let chain = [
+        Rev::new(1, "CREATE TABLE person (id bigint PRIMARY KEY, name text);", "DROP TABLE person;"),
+        Rev::new(2, "CREATE INDEX person_name ON person (name);", "DROP INDEX person_name;"),
+        Rev::new(3, "CREATE INDEX person_id_name ON person (id, name);", "DROP INDEX person_id_name;"),
+    ];
+    let fixture = project(&chain);
+    fixture.write(
+        "Cargo.toml",
+        &fixture.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
+    );
+    fixture.run(&["upgrade", id(2).as_str(), "--database-url", &url]).ok();
+    let unapplied = format!("migrations/{}_.sql:6:1: M101", id(3));
+    let applied = format!("migrations/{}_.sql:6:1: M101", id(2));
+    // Without a database both are linted.
+    let stderr = fixture.run(&["check"]).fails();
+    assert!(stderr.contains(&applied) && stderr.contains(&unapplied), "{stderr}");
+    // With it, the revision it applied is past changing; the other is not.
+    let stderr = fixture.run(&["check", "--database-url", &url]).fails();
+    assert!(stderr.contains(&unapplied), "{stderr}");
+    assert!(!stderr.contains(&applied), "revision 2 is applied there: {stderr}");
+    fixture.run(&["upgrade", "--database-url", &url]).ok();
+    let out = fixture.run(&["check", "--database-url", &url]).ok();
+    assert!(out.contains("ok: package `demo`: 3 revisions"), "{out}");
+    // `--all` lints every revision, applied or not.
+    assert!(fixture.run(&["check", "--all", "--database-url", &url]).fails().contains(&applied));
+}
+
 #[test]
 fn check_lints_operations_for_the_package_database_with_allowances_and_settings() {
     let fixture = project(&[

@@ -101,7 +101,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     let mut findings = Vec::new();
     for (package, graph) in &loaded {
         let scope = if args.all { Lint::All } else { Lint::Unshipped };
-        match lint_chain(package, graph, scope) {
+        match lint_chain(cx, package, graph, scope) {
             Ok(found) => findings.push((*package, found)),
             Err(error) => failures.push(error),
         }
@@ -203,31 +203,53 @@ fn check_heads(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
 enum Lint {
     /// Every revision (`--all`).
     All,
-    /// Those after the package's `shipped` one.
+    /// Those not applied anywhere yet: after the package's `shipped` one,
+    /// and not applied in the database `check` is given.
     Unshipped,
 }
 
 /// Lints the chain for the package's database with its settings; the
-/// findings on revisions up to the package's `shipped` one are dropped
-/// for [`Lint::Unshipped`] (the schema is still followed through them).
-fn lint_chain(package: &Package, graph: &Graph, scope: Lint) -> Result<lint::Findings> {
+/// findings on revisions up to the package's `shipped` one, and on those
+/// the given database has applied, are dropped for [`Lint::Unshipped`]
+/// (the schema is still followed through them): a revision that already
+/// ran cannot be made safer by editing it.
+fn lint_chain(cx: &Context, package: &Package, graph: &Graph, scope: Lint) -> Result<lint::Findings> {
     let context = || format!("package `{}`", package.name);
     let settings = package.lint_settings()?;
     let mut findings = match lint::check(graph.revisions(), &settings) {
         Ok(findings) | Err(findings) => findings,
     };
-    if let Some(shipped) = &package.config.lint_shipped {
+    let mut deployed = match &package.config.lint_shipped {
         // Checked with `--all` too: a wrong id is a mistake either way.
-        let Some(rev) = graph.find(shipped) else {
-            bail!("{}: `shipped = \"{shipped}\"` under [package.metadata.migrate.lint] names no revision of its chain", context());
-        };
-        if scope == Lint::All {
-            return Ok(findings);
-        }
-        let deployed = graph.ancestors(&[rev]);
-        findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
+        Some(shipped) => match graph.find(shipped) {
+            Some(rev) => graph.ancestors(&[rev]),
+            None => bail!("{}: `shipped = \"{shipped}\"` under [package.metadata.migrate.lint] names no revision of its chain", context()),
+        },
+        None => graph.ancestors(&[]),
+    };
+    if scope == Lint::All {
+        return Ok(findings);
     }
+    if cx.global.database_url().is_some() {
+        let applied = applied_in_database(cx, package, graph)?;
+        deployed = graph.ancestors(&applied);
+    }
+    findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
     Ok(findings)
+}
+
+/// The revisions the given database has applied for `package`, with what
+/// the `shipped` setting names: none when its SQLite file does not exist.
+fn applied_in_database(
+    cx: &Context,
+    package: &Package,
+    graph: &Graph,
+) -> Result<Vec<migrate_runtime::chain::Rev>> {
+    let mut revs = super::current::revisions(cx, package, graph)?;
+    if let Some(rev) = package.config.lint_shipped.as_deref().and_then(|id| graph.find(id)) {
+        revs.push(rev);
+    }
+    Ok(revs)
 }
 
 /// Each finding as an `error:` or `warning:` line
