@@ -441,6 +441,9 @@ pub struct FleetArgs {
     /// Run on every database listed in FILE, one URL per line (`#` starts a comment)
     #[arg(long, value_name = "FILE", help_heading = "Fleets")]
     pub database_urls: Option<PathBuf>,
+    /// PostgreSQL, a schema per tenant: run in each of these schemas (comma-separated) of every database, each with its own history table and `search_path`
+    #[arg(long, value_name = "LIST", value_delimiter = ',', help_heading = "Fleets")]
+    pub schemas: Vec<String>,
     /// How many databases of a fleet run at once
     #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Fleets")]
     pub jobs: u16,

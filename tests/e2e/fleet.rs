@@ -108,3 +108,50 @@ fn twenty_postgres_databases_upgrade_and_one_failure_is_isolated() {
         }
     }
 }
+
+#[test]
+fn twenty_tenant_schemas_of_one_database_each_get_their_own_history() {
+    let Some(url) = pg_database() else { return };
+    let schemas: Vec<String> = (1..=20).map(|i| format!("tenant_{i:02}")).collect();
+    // The seventh tenant already has a `role` table the first revision creates.
+    pg::sql(&url, "CREATE SCHEMA tenant_07; CREATE TABLE tenant_07.role (id integer)");
+    let demo = Fixture::copy_as_postgres("demo");
+    let list = schemas.join(",");
+    let run = demo.run(&["upgrade", "--database-url", &url, "--schemas", &list, "-j", "4"]);
+    let stdout = run.stdout.clone();
+    let error = run.fails();
+    assert!(error.contains("1 of 20 databases failed"), "{error}");
+    assert!(stdout.contains("(schema tenant_07)") && stdout.contains("FAILED"), "{stdout}");
+    let history = |schema: &str| -> Vec<String> {
+        pg::sql(&url, &format!("SELECT revision FROM {schema}.migrate_history ORDER BY applied_at, revision"))
+            .into_iter()
+            .map(|row| row[0].clone())
+            .collect()
+    };
+    for schema in schemas.iter().filter(|s| *s != "tenant_07") {
+        assert_eq!(history(schema).last().map(String::as_str), Some(HEAD), "{schema}");
+        let user = pg::sql(&url, &format!("SELECT to_regclass('{schema}.\"user\"') IS NOT NULL"));
+        assert_eq!(user[0][0], "t", "{schema} has its own tables");
+    }
+    let public = pg::sql(
+        &url,
+        "SELECT to_regclass('public.\"user\"') IS NULL AND to_regclass('public.migrate_history') IS NULL",
+    );
+    assert_eq!(public[0][0], "t", "nothing in public");
+    assert_eq!(
+        pg::sql(&url, "SELECT to_regclass('tenant_07.\"user\"') IS NULL")[0][0],
+        "t",
+        "tenant_07 as it was"
+    );
+
+    // Read back as one document: each schema at head but the failed one.
+    let run = demo.run(&["current", "--database-url", &url, "--schemas", &list, "--format", "json"]);
+    let document: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    run.ok();
+    let at_head =
+        document["databases"].as_array().unwrap().iter().filter(|d| d["to"] == serde_json::json!([HEAD]));
+    assert_eq!(at_head.count(), 19, "{document}");
+    // `--schemas` is PostgreSQL's.
+    let error = Fixture::copy("demo").run(&["upgrade", "--schemas", "a,b"]).fails();
+    assert!(error.contains("`--schemas` is for PostgreSQL"), "{error}");
+}

@@ -36,17 +36,57 @@ pub fn targets(cx: &Context, args: &FleetArgs) -> Result<Option<Fleet>> {
     if let Some(file) = &args.database_urls {
         urls.extend(read_list(file)?);
     }
-    if args.database_urls.is_none() && cx.global.database_url.len() < 2 {
+    if args.database_urls.is_none() && cx.global.database_url.len() < 2 && args.schemas.is_empty() {
         return Ok(None);
     }
     for url in &cx.global.database_url {
         urls.push(DatabaseUrl::parse(url).with_context(|| "in --database-url".to_string())?);
     }
-    if urls.is_empty() {
+    if urls.is_empty() && args.schemas.is_empty() {
         let file = args.database_urls.as_deref().map_or(String::new(), |f| f.display().to_string());
         bail!("{file} lists no database");
     }
-    Ok(Some(Fleet { urls, jobs: usize::from(args.jobs) }))
+    if urls.is_empty() {
+        // `--schemas` alone: the schemas of the one database the command
+        // would use.
+        let (package, _) = cx.chain()?;
+        urls.push(crate::db::url(cx, package)?);
+    }
+    Ok(Some(Fleet { targets: with_schemas(urls, &args.schemas)?, jobs: usize::from(args.jobs) }))
+}
+
+/// Each database, or each schema of each database (PostgreSQL only).
+fn with_schemas(urls: Vec<DatabaseUrl>, schemas: &[String]) -> Result<Vec<Target>> {
+    if schemas.is_empty() {
+        return Ok(urls.into_iter().map(|url| Target { url, schema: None }).collect());
+    }
+    if let Some(url) = urls.iter().find(|url| url.dialect() != migrate_runtime::Dialect::Postgres) {
+        bail!("`--schemas` is for PostgreSQL (a schema per tenant); {url} is not a PostgreSQL database");
+    }
+    if let Some(empty) = schemas.iter().find(|s| s.trim().is_empty()) {
+        bail!("`--schemas` names an empty schema (`{empty}`): give names separated by commas");
+    }
+    Ok(urls
+        .iter()
+        .flat_map(|url| {
+            schemas.iter().map(|schema| Target { url: url.clone(), schema: Some(schema.trim().to_string()) })
+        })
+        .collect())
+}
+
+/// One database of a fleet, or one schema of one.
+pub struct Target {
+    url: DatabaseUrl,
+    schema: Option<String>,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "{} (schema {schema})", self.url),
+            None => write!(f, "{}", self.url),
+        }
+    }
 }
 
 /// One URL per line; blank lines and `#` comments skipped. A line that is
@@ -91,7 +131,7 @@ struct FleetView<'a> {
 
 /// The databases of a run and how many run at once.
 pub struct Fleet {
-    pub urls: Vec<DatabaseUrl>,
+    pub targets: Vec<Target>,
     pub jobs: usize,
 }
 
@@ -105,8 +145,8 @@ pub fn run(
     target: &str,
     options: &Options,
 ) -> Result<()> {
-    let Fleet { urls, jobs } = fleet;
-    let total = urls.len();
+    let Fleet { targets, jobs } = fleet;
+    let total = targets.len();
     let live = Live::new(cx, total);
     let next = AtomicUsize::new(0);
     let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..total).map(|_| None).collect());
@@ -117,7 +157,7 @@ pub fn run(
                 if i >= total || options.interrupt.is_requested() {
                     return;
                 }
-                let outcome = one(&urls[i], graph, target, options, job);
+                let outcome = one(&targets[i], graph, target, options, job);
                 live.ended(&outcome);
                 outcomes.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
             });
@@ -146,18 +186,28 @@ pub fn run(
 
 /// One database: opened, run, read back. Every error is caught here, so
 /// one database's failure never stops the others.
-fn one(url: &DatabaseUrl, graph: &Graph, target: &str, options: &Options, job: Job) -> Outcome {
+fn one(fleet_target: &Target, graph: &Graph, target: &str, options: &Options, job: Job) -> Outcome {
     let started = Instant::now();
     let mut from = Vec::new();
     let mut steps = 0;
+    let Target { url, schema } = fleet_target;
+    let options = &Options { schema: schema.clone(), ..options.clone() };
+    let connector = || match schema {
+        Some(schema) => crate::db::connector().search_path(schema),
+        None => crate::db::connector(),
+    };
     let result = (|| -> Result<Vec<String>> {
         let database = match job {
-            Job::Read => match crate::db::open_read_only(url)? {
+            Job::Read => match connector().open_read_only(url)? {
                 Some(database) => database,
                 None => return Ok(Vec::new()),
             },
-            Job::Apply(_) => crate::db::open(url)?,
+            Job::Apply(_) => connector().open(url)?,
         };
+        if let (Some(schema), Job::Apply(Direction::Upgrade)) = (schema, job) {
+            // A new tenant's schema is made on its first upgrade.
+            migrate_runtime::database::create_schema(&database, schema)?;
+        }
         from = current(graph, database.applied(graph, options)?);
         let mut count = |_: &migrate_runtime::apply::Step| steps += 1;
         match job {
@@ -168,7 +218,7 @@ fn one(url: &DatabaseUrl, graph: &Graph, target: &str, options: &Options, job: J
         Ok(current(graph, database.applied(graph, options)?))
     })();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let database = url.to_string();
+    let database = fleet_target.to_string();
     match result {
         Ok(to) => Outcome { database, from, to, steps, elapsed_ms, result: "ok", error: None },
         Err(error) => {

@@ -72,6 +72,14 @@ pub struct Options {
     /// Where the run says that a revision starts, or that it waits for a
     /// lock; nowhere by default.
     pub progress: Progress,
+    /// PostgreSQL, schema per tenant: the one schema this run owns. The
+    /// connection's `search_path` must name it first (see
+    /// [`Connector::search_path`](crate::database::Connector::search_path)),
+    /// so the history table and the revisions' unqualified objects live
+    /// there; the migration lock is this schema's own, so tenants of one
+    /// database migrate side by side; and a first run judges emptiness by
+    /// this schema's tables alone. `None` (the default): the database's.
+    pub schema: Option<String>,
 }
 
 /// Whether a run on a database with no history (and no tables) may start
@@ -123,6 +131,17 @@ impl Options {
             transaction: TransactionScope::PerRevision,
             snapshots: Snapshots::Use,
             progress: Progress::default(),
+            schema: None,
+        }
+    }
+
+    /// The name the migration lock's key is made from: the history table,
+    /// or `schema.table` for a schema per tenant (so an existing
+    /// database's key never changes).
+    pub(crate) fn lock_name(&self) -> std::borrow::Cow<'_, str> {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.history_table).into(),
+            None => self.history_table.as_str().into(),
         }
     }
 }

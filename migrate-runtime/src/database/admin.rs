@@ -106,6 +106,12 @@ pub fn empty_schemas(database: &Database, schemas: &[String]) -> Result<(), Appl
     database.execute(&sql)
 }
 
+/// Creates PostgreSQL schema `schema` unless it exists: a new tenant's,
+/// before its first upgrade (see [`Connector::search_path`](crate::database::Connector::search_path)).
+pub fn create_schema(database: &Database, schema: &str) -> Result<(), ApplyError> {
+    database.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
+}
+
 /// Deletes `package`'s rows from history table `table`, if it has any: a
 /// history table outside the emptied schemas would otherwise still say the
 /// dropped revisions are applied.

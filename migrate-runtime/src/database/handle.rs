@@ -73,6 +73,7 @@ pub struct Connector {
     application_name: String,
     on_connection_end: Option<Report>,
     on_warning: Option<Report>,
+    search_path: Option<String>,
     #[cfg(feature = "postgres")]
     env: Env,
 }
@@ -86,6 +87,7 @@ impl Default for Connector {
             application_name: "cargo-migrate".to_string(),
             on_connection_end: None,
             on_warning: None,
+            search_path: None,
             #[cfg(feature = "postgres")]
             env: Env::default(),
         }
@@ -113,6 +115,18 @@ impl Connector {
     /// such as a PostgreSQL major version newer than any tested.
     pub fn on_warning(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Connector {
         self.on_warning = Some(Box::new(report));
+        self
+    }
+
+    /// PostgreSQL, schema per tenant: the session's `search_path` is this
+    /// schema alone (set as it starts, in the same round trip), so the
+    /// revisions' unqualified names and the history table are the
+    /// tenant's. Run with [`Options::schema`](crate::apply::Options::schema)
+    /// naming the same schema. A session setting: it needs a direct or
+    /// session-pooled connection (a transaction-mode pooler hands the next
+    /// transaction to a server connection without it).
+    pub fn search_path(mut self, schema: &str) -> Connector {
+        self.search_path = Some(schema.to_string());
         self
     }
 
@@ -477,7 +491,7 @@ impl PostgresConnection {
             }
         });
         let version = runtime
-            .block_on(start_session(&client))
+            .block_on(start_session(&client, connector.search_path.as_deref()))
             .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
         let support = check_postgres_version(version)
             .map_err(|error| ConnectError::Unsupported { url: url.to_string(), error })?;
@@ -523,12 +537,23 @@ impl PostgresConnection {
 /// statement within a second, rolls back and frees the lock for the next
 /// migrator.
 #[cfg(feature = "postgres")]
-async fn start_session(client: &tokio_postgres::Client) -> Result<u32, String> {
-    let both =
-        client.simple_query("SHOW server_version_num; SET client_connection_check_interval = 1000").await;
+async fn start_session(client: &tokio_postgres::Client, search_path: Option<&str>) -> Result<u32, String> {
+    // The schema first: should the check's setting be refused, the version
+    // is read again with the schema set alone.
+    let schema = search_path.map_or(String::new(), |schema| {
+        format!("SET search_path TO {}; ", crate::apply::history::quote_ident(schema))
+    });
+    let both = client
+        .simple_query(&format!(
+            "{schema}SHOW server_version_num; SET client_connection_check_interval = 1000"
+        ))
+        .await;
     let messages = match both {
         Ok(messages) => messages,
-        Err(_) => client.simple_query("SHOW server_version_num").await.map_err(|e| describe(&e))?,
+        Err(_) => client
+            .simple_query(&format!("{schema}SHOW server_version_num"))
+            .await
+            .map_err(|e| describe(&e))?,
     };
     messages
         .iter()
