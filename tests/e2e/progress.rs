@@ -36,6 +36,10 @@ fn a_run_says_each_start_and_end_with_k_of_n_and_a_total() {
     );
     assert!(demo.run(&["upgrade"]).ok().contains("applied 1 revision in "));
     assert!(demo.run(&["upgrade"]).ok().contains("nothing to do\n"));
+    // `current -v` says which time it shows: the SQL's, without the commit
+    // the run's line counts.
+    let current = demo.run(&["current", "-v"]).ok();
+    assert_eq!(current.matches("its SQL took ").count(), 2, "{current}");
 }
 
 #[test]

@@ -82,7 +82,11 @@ fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Res
         for row in &rows {
             let ms = match row.execution_ms {
                 Some(migrate_runtime::apply::FROM_SNAPSHOT_MS) => ", from a snapshot".to_string(),
-                Some(ms) => format!(", {ms} ms"),
+                // The history records the time its SQL took, in whole
+                // milliseconds; `upgrade`'s line also counts the commit
+                // (on SQLite, the write to disk), so the two differ.
+                Some(0) => ", its SQL took under 1 ms".to_string(),
+                Some(ms) => format!(", its SQL took {ms} ms"),
                 None => String::new(),
             };
             print(&format!(
