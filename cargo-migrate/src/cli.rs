@@ -118,6 +118,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Development: drop what the package owns (the SQLite file; its PostgreSQL schemas) and upgrade to head
     Reset(ResetArgs),
+    /// Development: bring the database straight to `schema.sql`, no revision (`upgrade` refuses it until `reset` or `stamp`)
+    Sync(SyncArgs),
     /// Create or drop the package's database
     Database(DatabaseArgs),
     /// Convert a sqlx, diesel or refinery migrations folder into revision files (`--adopt`: record what it applied)
@@ -150,6 +152,19 @@ pub struct ResetArgs {
     pub force: bool,
     #[command(flatten)]
     pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Print the statements and warnings only; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run statements that drop tables or columns or narrow types
+    #[arg(long)]
+    pub accept_data_loss: bool,
+    /// Also on a server elsewhere
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -492,6 +507,8 @@ mod tests {
             "migrate snapshot ab12",
             "migrate reset",
             "migrate reset --force --transaction all",
+            "migrate sync",
+            "migrate sync --dry-run --accept-data-loss --force",
             "migrate database create",
             "migrate database drop --force",
             "migrate import --from sqlx",

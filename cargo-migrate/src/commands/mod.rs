@@ -20,6 +20,7 @@ mod reset;
 mod show;
 mod snapshot;
 mod stamp;
+mod sync;
 mod upgrade;
 mod walk;
 
@@ -83,6 +84,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         Command::Walk(args) => walk::run(&cx, args),
         Command::Snapshot(args) => snapshot::run(&cx, args),
         Command::Reset(args) => reset::run(&cx, args),
+        Command::Sync(args) => sync::run(&cx, args),
         Command::Database(args) => database::run(&cx, args),
         Command::Import(args) => import::run(&cx, args),
         Command::Completions(args) => completions::run(&args),
