@@ -122,7 +122,7 @@ pub enum Command {
     Sync(SyncArgs),
     /// Create or drop the package's database
     Database(DatabaseArgs),
-    /// Convert a sqlx, diesel or refinery migrations folder into revision files (`--adopt`: record what it applied)
+    /// Convert a sqlx, diesel, refinery or Alembic migrations folder into revision files (`--adopt`: record what it applied)
     Import(ImportArgs),
     /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETIONS_HELP)]
@@ -184,6 +184,8 @@ pub enum ImportFrom {
     Sqlx,
     Diesel,
     Refinery,
+    /// An Alembic project (PATH: the folder of its `alembic.ini`, default `.`), through Alembic's offline mode
+    Alembic,
 }
 
 #[derive(Debug, Args)]
@@ -507,6 +509,7 @@ mod tests {
             "migrate snapshot ab12",
             "migrate reset",
             "migrate reset --force --transaction all",
+            "migrate import --from alembic . --adopt",
             "migrate sync",
             "migrate sync --dry-run --accept-data-loss --force",
             "migrate database create",

@@ -1,9 +1,12 @@
-//! `cargo migrate import --from sqlx|diesel|refinery [PATH] [--adopt]`:
-//! another tool's migrations folder written as revision files into the
-//! package's empty migrations folder, and with `--adopt` the revisions its
-//! history table shows as applied stamped, as `stamp` records them.
+//! `cargo migrate import --from sqlx|diesel|refinery|alembic [PATH]
+//! [--adopt]`: another tool's migrations folder written as revision files
+//! into the package's empty migrations folder, and with `--adopt` the
+//! revisions its history table shows as applied stamped, as `stamp`
+//! records them. Alembic's Python revisions are read through Alembic itself
+//! (`crate::alembic`).
 
 use super::{display, write_new_file, Context};
+use crate::alembic::Alembic;
 use crate::cli::{ImportArgs, ImportFrom};
 use crate::db;
 use crate::output::{paint, print, ID};
@@ -14,20 +17,51 @@ use migrate_runtime::database::{Database, DatabaseUrl};
 use std::path::Path;
 
 pub fn run(cx: &Context, args: ImportArgs) -> Result<()> {
-    let source = source(args.from);
     let package = cx.project.select_for_init(cx.global.package.as_deref())?;
+    let Some(source) = source(args.from) else { return run_alembic(cx, package, &args) };
     let folder = args.path.as_deref().unwrap_or(Path::new("migrations"));
-    refuse_own_folder(package, source, folder)?;
+    refuse_own_folder(package, source.name(), folder)?;
     let files = chain::read_tree(folder)?;
     let imported = chain::import(source, folder, &files)?;
     // The database is read before any file is written, so a refused
     // adoption leaves the folder as it was.
     let adopting = if args.adopt { Some(read_history(cx, package, source, &imported)?) } else { None };
-    write(package, source, folder, &imported)?;
+    write(package, source.name(), folder, &imported)?;
     match adopting {
         Some(adopting) => stamp(package, source, &adopting),
         None => Ok(()),
     }
+}
+
+/// `--from alembic`: the project's revisions through Alembic's offline
+/// mode, for the package's dialect; with `--adopt`, each head
+/// `alembic_version` holds stamped.
+fn run_alembic(cx: &Context, package: &Package, args: &ImportArgs) -> Result<()> {
+    let folder = args.path.as_deref().unwrap_or(Path::new("."));
+    refuse_own_folder(package, "alembic", folder)?;
+    let alembic = Alembic::find(folder, package.config.dialect)?;
+    let imported = chain::import_alembic(&alembic.revisions()?)?;
+    let adopting = match args.adopt {
+        true => {
+            let url = db::url(cx, package)?;
+            let database = db::open(&url)?;
+            let rows = database
+                .query_rows(&chain::alembic_history_sql())
+                .context("cannot read Alembic's history table `alembic_version` (is this the database Alembic migrated?)")?;
+            Some((chain::alembic_adoption(&imported, &rows)?, database, url))
+        }
+        false => None,
+    };
+    write(package, "alembic", folder, &imported)?;
+    let Some((heads, database, url)) = adopting else { return Ok(()) };
+    print(&format!("database {url}\nalembic_version: at {}\n", heads.join(", ")));
+    let graph = package.load()?;
+    for head in &heads {
+        for step in database.stamp(&graph, &db::options(package), head)? {
+            print(&format!("stamped {}  {}\n", paint(ID, &step.revision), step.message));
+        }
+    }
+    Ok(())
 }
 
 /// The database and what its history of the source tool shows as applied.
@@ -37,17 +71,19 @@ struct Adopting {
     adoption: Adoption,
 }
 
-fn source(from: ImportFrom) -> Source {
+/// The SQL tool `from` names; `None` for Alembic, read another way.
+fn source(from: ImportFrom) -> Option<Source> {
     match from {
-        ImportFrom::Sqlx => Source::Sqlx,
-        ImportFrom::Diesel => Source::Diesel,
-        ImportFrom::Refinery => Source::Refinery,
+        ImportFrom::Sqlx => Some(Source::Sqlx),
+        ImportFrom::Diesel => Some(Source::Diesel),
+        ImportFrom::Refinery => Some(Source::Refinery),
+        ImportFrom::Alembic => None,
     }
 }
 
 /// The converted files cannot share the folder with their sources: the
 /// loader would read the sources as broken revisions.
-fn refuse_own_folder(package: &Package, source: Source, folder: &Path) -> Result<()> {
+fn refuse_own_folder(package: &Package, source: &str, folder: &Path) -> Result<()> {
     let same = match (folder.canonicalize(), package.migrations_dir().canonicalize()) {
         (Ok(given), Ok(own)) => given == own,
         _ => false,
@@ -65,7 +101,7 @@ fn refuse_own_folder(package: &Package, source: Source, folder: &Path) -> Result
 
 /// Writes the files into an empty migrations folder; a folder holding
 /// exactly these files already is left as it is.
-fn write(package: &Package, source: Source, folder: &Path, imported: &[Imported]) -> Result<()> {
+fn write(package: &Package, source: &str, folder: &Path, imported: &[Imported]) -> Result<()> {
     let own = &package.config.folder;
     let existing =
         if package.has_migrations() { chain::read_folder(&package.root, own)? } else { Vec::new() };

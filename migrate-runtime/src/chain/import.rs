@@ -109,6 +109,10 @@ pub enum ImportError {
         "{at}: the converted revision does not parse (does the SQL hold a `-- migrate:` line?): {reason}"
     )]
     Unparsable { at: Location, reason: String },
+    #[error(
+        "{at}: branch label `{label}` cannot be a branch label here: use ASCII letters, digits, `_` and `.`"
+    )]
+    InvalidLabel { at: Location, label: String },
     #[error("no {tool} migrations in {folder}")]
     Empty { folder: String, tool: Source },
 }
@@ -195,7 +199,7 @@ fn revision(migration: Migration, parent: Option<String>) -> Result<Imported, Im
 /// A rendered file without its (empty) downgrade section, for a source
 /// migration with no down migration: no section is what makes a revision
 /// irreversible, where an empty one would revert by doing nothing.
-fn without_downgrade(text: String) -> String {
+pub(crate) fn without_downgrade(text: String) -> String {
     match text.rfind("\n-- migrate:downgrade\n") {
         Some(at) => format!("{}\n", text[..at].trim_end()),
         None => text,
