@@ -83,13 +83,16 @@ impl Alembic {
 
     fn ensure_installed(&self) -> Result<()> {
         let python = self.python.to_string_lossy();
-        let why = match self.command().args(["-c", "import alembic"]).output() {
+        let (why, install) = match self.command().args(["-c", "import alembic"]).output() {
             Ok(output) if output.status.success() => return Ok(()),
-            Ok(output) => last_line(&output),
-            Err(error) => format!("cannot run `{python}`: {error}"),
+            Ok(output) => (last_line(&output), format!("{python} -m pip install alembic")),
+            // No interpreter at all: name the usual one to install into.
+            Err(error) => {
+                (format!("cannot run `{python}`: {error}"), "python3 -m pip install alembic".to_string())
+            }
         };
         bail!(
-            "Alembic is not installed ({why}): Alembic revisions are Python, and their SQL is read through Alembic's offline mode. Install it with `{python} -m pip install alembic` (or set PYTHON to an interpreter that has it) and import again; nothing was written"
+            "Alembic is not installed ({why}): Alembic revisions are Python, and their SQL is read through Alembic's offline mode. Install it with `{install}` (or set PYTHON to an interpreter that has it) and import again; nothing was written"
         )
     }
 

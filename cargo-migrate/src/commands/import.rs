@@ -128,11 +128,14 @@ fn write(package: &Package, source: &str, folder: &Path, imported: &[Imported]) 
 /// anything else is refused, naming the first file that differs.
 fn already_there(package: &Package, existing: &[chain::SourceFile], imported: &[Imported]) -> Result<()> {
     let name = |file: &chain::SourceFile| file.path.file_name().map(|n| n.to_string_lossy().into_owned());
+    // By name, not position: an Alembic graph is imported bases first, not
+    // in file-name order.
     let same = existing.len() == imported.len()
-        && existing
-            .iter()
-            .zip(imported)
-            .all(|(old, new)| name(old).as_deref() == Some(new.file_name.as_str()) && old.text == new.text);
+        && imported.iter().all(|new| {
+            existing
+                .iter()
+                .any(|old| name(old).as_deref() == Some(new.file_name.as_str()) && old.text == new.text)
+        });
     if same {
         print(&format!(
             "{} already holds these revisions: nothing written\n",
