@@ -9,6 +9,14 @@ use crate::support::{pg, Fixture};
 const DEMO_BASE: &str = "cf0f5b45967a";
 const DEMO_HEAD: &str = "20f04b9598da";
 
+/// A copy of the demo, its SQLite file (not created yet) and its URL.
+fn project() -> (Fixture, std::path::PathBuf, String) {
+    let demo = Fixture::copy("demo");
+    let db = demo.path().join("app.sqlite3");
+    let url = format!("sqlite:{}", db.display());
+    (demo, db, url)
+}
+
 /// `role` with one more column.
 fn add_nickname(demo: &Fixture) {
     let schema = demo.read("schema.sql");
@@ -41,9 +49,7 @@ fn history(db: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn sync_builds_an_empty_sqlite_database_then_adds_a_column_and_a_dry_run_changes_nothing() {
-    let demo = Fixture::copy("demo");
-    let db = demo.path().join("app.sqlite3");
-    let url = format!("sqlite:{}", db.display());
+    let (demo, db, url) = project();
     let dry = demo.run(&["sync", "--dry-run", "--database-url", &url]).ok();
     assert!(dry.contains("CREATE TABLE \"role\"") && dry.contains("dry run: nothing was changed"), "{dry}");
     assert!(!db.exists(), "a dry run creates no file");
@@ -68,9 +74,7 @@ fn sync_builds_an_empty_sqlite_database_then_adds_a_column_and_a_dry_run_changes
 
 #[test]
 fn sync_refuses_data_loss_on_sqlite_naming_it_until_accepted() {
-    let demo = Fixture::copy("demo");
-    let db = demo.path().join("app.sqlite3");
-    let url = format!("sqlite:{}", db.display());
+    let (demo, db, url) = project();
     demo.run(&["sync", "--database-url", &url]).ok();
     write(&db, "INSERT INTO role (id, name, description) VALUES (1, 'a', 'kept')");
     drop_description(&demo);
@@ -89,9 +93,7 @@ fn sync_refuses_data_loss_on_sqlite_naming_it_until_accepted() {
 
 #[test]
 fn upgrade_and_downgrade_refuse_a_synced_sqlite_database_until_reset_or_stamp() {
-    let demo = Fixture::copy("demo");
-    let db = demo.path().join("app.sqlite3");
-    let url = format!("sqlite:{}", db.display());
+    let (demo, db, url) = project();
     demo.run(&["sync", "--database-url", &url]).ok();
     let err = demo.run(&["upgrade", "--database-url", &url]).fails();
     assert!(err.contains("the database was synced to schema.sql at"), "{err}");
@@ -118,9 +120,7 @@ fn upgrade_and_downgrade_refuse_a_synced_sqlite_database_until_reset_or_stamp() 
 
 #[test]
 fn check_compares_a_synced_sqlite_database_with_schema_sql() {
-    let demo = Fixture::copy("demo");
-    let db = demo.path().join("app.sqlite3");
-    let url = format!("sqlite:{}", db.display());
+    let (demo, db, url) = project();
     demo.run(&["sync", "--database-url", &url]).ok();
     let run = demo.run(&["check", "--database-url", &url]);
     assert!(run.stderr.contains("was synced to schema.sql at"), "{}", run.stderr);
