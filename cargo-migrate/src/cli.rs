@@ -541,7 +541,7 @@ mod tests {
             "migrate history -r",
             "migrate upgrade --transaction none",
             "migrate import",
-            "migrate import --from alembic",
+            "migrate import --from flyway",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");
