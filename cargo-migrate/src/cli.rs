@@ -135,9 +135,11 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Development: drop what the package owns (the SQLite file; its PostgreSQL schemas) and upgrade to head
     Reset(ResetArgs),
+    /// Development: bring the database straight to `schema.sql`, no revision (`upgrade` refuses it until `reset` or `stamp`)
+    Sync(SyncArgs),
     /// Create or drop the package's database
     Database(DatabaseArgs),
-    /// Convert a sqlx, diesel or refinery migrations folder into revision files (`--adopt`: record what it applied)
+    /// Convert a sqlx, diesel, refinery or Alembic migrations folder into revision files (`--adopt`: record what it applied)
     Import(ImportArgs),
     /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell)
     #[command(after_help = COMPLETIONS_HELP)]
@@ -170,6 +172,19 @@ pub struct ResetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Print the statements and warnings only; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run statements that drop tables or columns or narrow types
+    #[arg(long)]
+    pub accept_data_loss: bool,
+    /// Also on a server elsewhere
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The tool the folder was written for
     #[arg(long, value_enum)]
@@ -186,6 +201,8 @@ pub enum ImportFrom {
     Sqlx,
     Diesel,
     Refinery,
+    /// An Alembic project (PATH: the folder of its `alembic.ini`, default `.`), through Alembic's offline mode
+    Alembic,
 }
 
 #[derive(Debug, Args)]
@@ -536,6 +553,9 @@ mod tests {
             "migrate snapshot ab12",
             "migrate reset",
             "migrate reset --force --transaction all",
+            "migrate import --from alembic . --adopt",
+            "migrate sync",
+            "migrate sync --dry-run --accept-data-loss --force",
             "migrate database create",
             "migrate database drop --force",
             "migrate import --from sqlx",
@@ -565,7 +585,7 @@ mod tests {
             "migrate history -r",
             "migrate upgrade --transaction none",
             "migrate import",
-            "migrate import --from alembic",
+            "migrate import --from flyway",
         ];
         for line in usage_errors {
             assert!(parse(line).is_err(), "{line} should be a usage error");

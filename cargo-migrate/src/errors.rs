@@ -2,7 +2,8 @@
 //! line of each problem, read from the library's typed errors in an
 //! `anyhow` chain (the context the commands add stays in the message).
 
-use migrate_runtime::chain::SnapshotError;
+use migrate_runtime::apply::SyncError;
+use migrate_runtime::chain::{AdoptError, ImportError, ImportErrors, SnapshotError};
 use migrate_runtime::database::{AdminError, ConnectError, UrlError, VersionError};
 use migrate_runtime::{ApplyError, ChainError, ChainErrors, Location, TargetError};
 use serde::Serialize;
@@ -123,6 +124,22 @@ fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Vec<Problem>> {
     }
     if let Some(error) = cause.downcast_ref::<AdminError>() {
         return one(error.code(), None);
+    }
+    if let Some(errors) = cause.downcast_ref::<ImportErrors>() {
+        return Some(errors.0.iter().map(|e| Problem::new(e.code(), e.to_string(), e.location())).collect());
+    }
+    if let Some(error) = cause.downcast_ref::<ImportError>() {
+        return one(error.code(), error.location());
+    }
+    if let Some(error) = cause.downcast_ref::<AdoptError>() {
+        return one(error.code(), error.location());
+    }
+    if let Some(error) = cause.downcast_ref::<SyncError>() {
+        let at = match error {
+            SyncError::Apply(apply) => apply.location(),
+            _ => None,
+        };
+        return one(error.code(), at);
     }
     if let Some(error) = cause.downcast_ref::<Coded>() {
         return one(error.code, None);

@@ -52,6 +52,11 @@ fn for_apply(error: &ApplyError) -> Option<String> {
              (the downgrade SQL is stored in the history table)"
                 .to_string()
         }
+        ApplyError::Synced { .. } => {
+            ": rebuild it from the revisions with `cargo migrate reset`, or, once its schema matches a \
+             revision, record that with `cargo migrate stamp REV`"
+                .to_string()
+        }
         ApplyError::NotEmpty { .. } => {
             ": if its schema is that of a revision, record that with `cargo migrate \
              stamp REV` and upgrade from there; to apply every revision from base on top of what is there, \

@@ -4,6 +4,7 @@
 //! `migrate_runtime`, render the result. Exit codes: 0 ok, 1 user error,
 //! 2 usage error.
 
+mod alembic;
 mod cli;
 mod commands;
 mod db;

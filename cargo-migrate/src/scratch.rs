@@ -62,6 +62,26 @@ pub fn desired_schema(scratch: &Scratch, package: &Package, sql: &str) -> Result
     })
 }
 
+/// The schema the package's `schema.sql` builds in a scratch database of
+/// `dialect` reading its first schema (autogenerate writes plain names,
+/// which only the first schema has), and that schema's name in a list;
+/// an error naming the file when it is missing or empty.
+pub fn first_schema_desired(
+    package: &Package,
+    dialect: Dialect,
+    database_url: Option<&str>,
+) -> Result<(Schema, Vec<String>)> {
+    let Some(sql) = desired_sql(package)? else {
+        anyhow::bail!(
+            "{} is missing or empty: declare the schema you want there",
+            package.config.schema.display()
+        );
+    };
+    let schemas = package.config.schemas[..package.config.schemas.len().min(1)].to_vec();
+    let scratch = scratch(dialect, database_url, &schemas)?;
+    Ok((desired_schema(&scratch, package, &sql)?, schemas))
+}
+
 /// The text of the package's `schema.sql`; `None` when the file is missing
 /// or holds no statement.
 pub fn desired_sql(package: &Package) -> Result<Option<String>> {

@@ -357,3 +357,134 @@ fn an_adopted_refinery_database_on_postgres_is_verified_and_needs_no_upgrade() {
     assert!(out.contains("2 applied, each file checked against refinery's checksum"), "{out}");
     assert!(fixture.run(&["upgrade", "--database-url", &database]).ok().contains("nothing to do"));
 }
+
+/// Runs Alembic itself (`python3 -m alembic ARGS`) in the fixture's Alembic
+/// project, as a team on Alembic would; returns what it printed.
+fn alembic(fixture: &Fixture, args: &[&str]) -> String {
+    let output = std::process::Command::new("python3")
+        .args(["-m", "alembic"])
+        .args(args)
+        .current_dir(fixture.path().join("alembic"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run python3 (Alembic is installed by .ci/run: `python3 -m pip install alembic`)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "alembic {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const ALEMBIC_BASE: &str = "a1b2c3d4e5f6";
+const ALEMBIC_MERGE: &str = "d4e5f6a7b8c9";
+
+#[test]
+fn an_alembic_project_imports_with_its_graph_and_upgrades_on_sqlite() {
+    let (fixture, db) = project();
+    let out = fixture.run(&["import", "--from", "alembic", "alembic"]).ok();
+    assert!(out.contains("importing 4 alembic migration(s) from alembic"), "{out}");
+    assert!(
+        out.contains(
+            "created migrations/d4e5f6a7b8c9_merge_posts_and_email.sql  (from alembic/versions/d4e5f6a7b8c9_merge_posts_and_email.py)"
+        ),
+        "{out}"
+    );
+    let base = fixture.read("migrations/a1b2c3d4e5f6_create_users.sql");
+    assert!(base.contains("CREATE TABLE users (") && !base.contains("alembic_version"), "{base}");
+    assert!(base.contains("-- migrate:downgrade\nDROP TABLE users;"), "{base}");
+    let email = fixture.read("migrations/c3d4e5f6a7b8_add_user_email.sql");
+    assert!(
+        email.contains("-- revises: a1b2c3d4e5f6\n-- branch: email\n-- message: add user email"),
+        "{email}"
+    );
+    assert!(email.contains("DROP INDEX ix_emails_address;\n\nDROP TABLE emails;"), "{email}");
+    assert!(!email.contains("CREATE TABLE posts"), "only its own section: {email}");
+    let merge = fixture.read("migrations/d4e5f6a7b8c9_merge_posts_and_email.sql");
+    assert!(
+        merge.contains("-- revises: b2c3d4e5f6a7, c3d4e5f6a7b8\n-- message: merge posts and email"),
+        "{merge}"
+    );
+    assert!(merge.contains("CREATE TABLE audit") && !merge.contains("CREATE TABLE emails"), "{merge}");
+    assert!(
+        !merge.contains("-- migrate:downgrade"),
+        "a downgrade that writes nothing is irreversible: {merge}"
+    );
+
+    fixture.run(&["upgrade", "--database-url", &url(&db)]).ok();
+    for table in ["audit", "emails", "posts", "users"] {
+        assert!(tables(&db).contains(&table.to_string()), "{table}: {:?}", tables(&db));
+    }
+    let err = fixture.run(&["downgrade", "base", "--database-url", &url(&db)]).fails();
+    assert!(err.contains("revision `d4e5f6a7b8c9` has no downgrade section"), "{err}");
+    fixture.run(&["downgrade", "b2c3d4e5f6a7", "--database-url", &url(&db)]).fails();
+    let again = fixture.run(&["import", "--from", "alembic", "alembic"]).ok();
+    assert!(again.contains("already holds these revisions"), "the same files again: {again}");
+}
+
+#[test]
+fn an_alembic_applied_sqlite_database_is_adopted_and_takes_new_revisions() {
+    let (fixture, db) = project();
+    alembic(&fixture, &["-x", &format!("url=sqlite:///{}", db.display()), "upgrade", "head"]);
+    let query = |sql| query_strings(&crate::support::sqlite::open(&db), sql);
+    assert_eq!(query("SELECT version_num FROM alembic_version"), [ALEMBIC_MERGE]);
+    let out =
+        fixture.run(&["import", "--from", "alembic", "alembic", "--adopt", "--database-url", &url(&db)]).ok();
+    assert!(out.contains("alembic_version: at d4e5f6a7b8c9"), "{out}");
+    assert!(
+        out.contains(&format!("stamped {ALEMBIC_BASE}")) && out.contains("stamped d4e5f6a7b8c9"),
+        "{out}"
+    );
+    let upgrade = fixture.run(&["upgrade", "--database-url", &url(&db)]).ok();
+    assert!(upgrade.contains("nothing to do"), "{upgrade}");
+    add_revision(&fixture, ALEMBIC_MERGE);
+    fixture.run(&["upgrade", "--database-url", &url(&db)]).ok();
+    assert!(tables(&db).contains(&"tags".to_string()));
+    assert_eq!(query("SELECT CAST(count(*) AS TEXT) FROM migrate_history"), ["5"]);
+}
+
+#[test]
+fn an_alembic_applied_postgres_database_is_adopted_and_takes_new_revisions() {
+    let Some(url) = pg::database() else { return };
+    let fixture = Fixture::copy_as_postgres("import");
+    // No Python PostgreSQL driver is installed: Alembic writes its script
+    // for PostgreSQL offline, and the server runs it, `alembic_version`
+    // included, as `alembic upgrade head` would have.
+    let script = alembic(&fixture, &["-x", "url=postgresql://", "upgrade", "head", "--sql"]);
+    pg::sql(&url, &script);
+    assert_eq!(pg::sql(&url, "SELECT version_num FROM alembic_version"), [[ALEMBIC_MERGE]]);
+    let out =
+        fixture.run(&["import", "--from", "alembic", "alembic", "--adopt", "--database-url", &url]).ok();
+    assert!(out.contains("stamped d4e5f6a7b8c9"), "{out}");
+    assert!(fixture.read("migrations/a1b2c3d4e5f6_create_users.sql").contains("SERIAL"), "PostgreSQL's SQL");
+    let upgrade = fixture.run(&["upgrade", "--database-url", &url]).ok();
+    assert!(upgrade.contains("nothing to do"), "{upgrade}");
+    add_revision(&fixture, ALEMBIC_MERGE);
+    fixture.run(&["upgrade", "--database-url", &url]).ok();
+    assert_eq!(pg::history(&url).len(), 5);
+    assert!(pg::schema(&url).iter().any(|c| c.starts_with("tags.name")), "{:?}", pg::schema(&url));
+}
+
+#[test]
+fn without_alembic_import_says_how_to_install_it_and_writes_nothing() {
+    let (fixture, _) = project();
+    let err = fixture
+        .run_with_env(&[("PYTHON", "/nonexistent/python3")], &["import", "--from", "alembic", "alembic"])
+        .fails();
+    assert!(err.contains("Alembic is not installed (cannot run `/nonexistent/python3`"), "{err}");
+    assert!(err.contains("`python3 -m pip install alembic`") && err.contains("nothing was written"), "{err}");
+    // An interpreter without the module, as Python reports it.
+    let python = fixture.path().join("python-without-alembic");
+    fixture.write(
+        "python-without-alembic",
+        "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'alembic'\" >&2\nexit 1\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).expect("executable");
+    let python = python.display().to_string();
+    let err =
+        fixture.run_with_env(&[("PYTHON", &python)], &["import", "--from", "alembic", "alembic"]).fails();
+    assert!(
+        err.contains("Alembic is not installed (ModuleNotFoundError: No module named 'alembic')"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("`{python} -m pip install alembic`")), "{err}");
+    assert!(!fixture.path().join("migrations").exists(), "nothing written");
+}

@@ -173,6 +173,28 @@ fn writing_commands_say_what_they_wrote() {
 
     let database = ok(&demo, &["database", "create"]);
     conforms(&database, "database-admin");
+
+    // `sync` from schema.sql: a dry run lists, a run applies.
+    let synced = Fixture::copy("demo");
+    let dry = ok(&synced, &["sync", "--dry-run"]);
+    conforms(&dry, "sync");
+    assert_eq!(dry["synced"], false, "{dry}");
+    assert!(!dry["statements"].as_array().expect("statements").is_empty(), "{dry}");
+    assert_eq!(ok(&synced, &["sync"])["synced"], true);
+}
+
+#[test]
+fn import_says_what_it_wrote() {
+    let demo = Fixture::copy("demo");
+    std::fs::remove_dir_all(demo.path().join("migrations")).unwrap();
+    let source = crate::support::fixtures_dir().join("import/sqlx");
+    let import = ok(&demo, &["import", "--from", "sqlx", source.to_str().unwrap()]);
+    conforms(&import, "import");
+    assert!(!import["created"].as_array().expect("created").is_empty(), "{import}");
+    assert_eq!(import["stamped"], serde_json::json!([]));
+    // A source that is no migrations folder: one error document.
+    let broken = failed(&demo, &["import", "--from", "diesel", "no/such/folder"]);
+    assert!(broken["error"]["message"].is_string(), "{broken}");
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod scaffold;
 mod sections;
 mod startup;
 mod support;
+mod sync;
 mod usage;
 mod walk;
 mod workspace;

@@ -18,8 +18,9 @@ use crate::output::{paint, print, print_error, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
-use migrate_runtime::apply::State;
+use migrate_runtime::apply::{State, SyncMark};
 use migrate_runtime::chain::{combine, Snapshot};
+use migrate_runtime::database::{Database, DatabaseUrl};
 use migrate_runtime::sql::lint;
 use migrate_runtime::Graph;
 use serde::Serialize;
@@ -347,6 +348,9 @@ fn compare_live(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
         bail!("database {url} does not exist");
     };
     let options = db::options(package);
+    if let Some(mark) = database.synced(&options)? {
+        return compare_synced(cx, package, &database, &url, &mark);
+    }
     let rows = database.applied(graph, &options)?;
     let pending = super::diff::pending(graph, &rows);
     let state = State::new(graph, rows);
@@ -367,6 +371,35 @@ fn compare_live(cx: &Context, package: &Package, graph: &Graph) -> Result<()> {
     }
     let lines: String = problems.iter().map(|p| format!("\n  {p}")).collect();
     bail!("package `{}`: database {url} does not match the revisions:{lines}", package.name)
+}
+
+/// A synced database against `schema.sql`, what it was synced to: its
+/// history says nothing of the revisions, so they are not compared.
+fn compare_synced(
+    cx: &Context,
+    package: &Package,
+    database: &Database,
+    url: &DatabaseUrl,
+    mark: &SyncMark,
+) -> Result<()> {
+    let file = package.config.schema.display();
+    let (desired, schemas) =
+        scratch::first_schema_desired(package, database.dialect(), cx.global.database_url())?;
+    let differences = database.schema_in(&package.config.history_table, &schemas)?.diff(&desired);
+    if differences.is_empty() {
+        print_warning(&format!(
+            "database {url} was synced to {} at {}: compared with {file}, not with the revisions (`upgrade` refuses it until `cargo migrate reset` or `cargo migrate stamp REV`)",
+            mark.source, mark.synced_at
+        ));
+        return Ok(());
+    }
+    let lines: String = differences.iter().map(|d| format!("\n  {d}")).collect();
+    bail!(
+        "package `{}`: database {url}, synced to {} at {}, differs from {file} (run `cargo migrate sync` again):{lines}",
+        package.name,
+        mark.source,
+        mark.synced_at
+    )
 }
 
 fn render(report: &PackageReport) -> String {

@@ -72,7 +72,10 @@ pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
 fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Result<()> {
     let url = db::url(cx, package)?;
     let (rows, dialect) = match db::open_read_only(&url)? {
-        Some(database) => (database.applied(graph, &db::options(package))?, database.dialect()),
+        Some(database) => {
+            warn_if_synced(&database, package)?;
+            (database.applied(graph, &db::options(package))?, database.dialect())
+        }
         None => (Vec::new(), url.dialect()),
     };
     if !cx.json() {
@@ -165,5 +168,15 @@ pub fn show(
         out += &format!("warning: {}\n", problem.message);
     }
     print(&out);
+    Ok(())
+}
+
+/// A synced database's history says nothing of its schema: say so, with
+/// the way back to revisions.
+pub fn warn_if_synced(database: &migrate_runtime::Database, package: &Package) -> Result<()> {
+    if let Some(mark) = database.synced(&db::options(package))? {
+        let error = migrate_runtime::ApplyError::Synced { synced_at: mark.synced_at, schema: mark.source };
+        crate::output::print_warning(&crate::hint::with_hint(&error));
+    }
     Ok(())
 }

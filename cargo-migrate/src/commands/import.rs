@@ -1,12 +1,15 @@
-//! `cargo migrate import --from sqlx|diesel|refinery [PATH] [--adopt]`:
-//! another tool's migrations folder written as revision files into the
-//! package's empty migrations folder, and with `--adopt` the revisions its
-//! history table shows as applied stamped, as `stamp` records them.
+//! `cargo migrate import --from sqlx|diesel|refinery|alembic [PATH]
+//! [--adopt]`: another tool's migrations folder written as revision files
+//! into the package's empty migrations folder, and with `--adopt` the
+//! revisions its history table shows as applied stamped, as `stamp`
+//! records them. Alembic's Python revisions are read through Alembic itself
+//! (`crate::alembic`).
 
 use super::{display, write_new_file, Context};
+use crate::alembic::Alembic;
 use crate::cli::{ImportArgs, ImportFrom};
 use crate::db;
-use crate::output::{paint, print, ID};
+use crate::output::{paint, ID};
 use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::{self, Adoption, Imported, Source};
@@ -14,20 +17,77 @@ use migrate_runtime::database::{Database, DatabaseUrl};
 use std::path::Path;
 
 pub fn run(cx: &Context, args: ImportArgs) -> Result<()> {
-    let source = source(args.from);
     let package = cx.project.select_for_init(cx.global.package.as_deref())?;
+    let Some(source) = source(args.from) else { return run_alembic(cx, package, &args) };
     let folder = args.path.as_deref().unwrap_or(Path::new("migrations"));
-    refuse_own_folder(package, source, folder)?;
+    refuse_own_folder(package, source.name(), folder)?;
     let files = chain::read_tree(folder)?;
     let imported = chain::import(source, folder, &files)?;
     // The database is read before any file is written, so a refused
     // adoption leaves the folder as it was.
     let adopting = if args.adopt { Some(read_history(cx, package, source, &imported)?) } else { None };
-    write(package, source, folder, &imported)?;
-    match adopting {
-        Some(adopting) => stamp(package, source, &adopting),
-        None => Ok(()),
+    let created = write(cx, package, source.name(), folder, &imported)?;
+    let stamped = match &adopting {
+        Some(adopting) => stamp(cx, package, source, adopting)?,
+        None => Vec::new(),
+    };
+    let database = adopting.map(|a| a.url.to_string());
+    cx.document(&ImportView { package: &package.name, source: source.name(), created, database, stamped })
+}
+
+/// `import --format json`: the files written and the revisions stamped.
+#[derive(serde::Serialize)]
+struct ImportView<'a> {
+    package: &'a str,
+    source: &'a str,
+    /// The revision files written, relative to the package (empty when the
+    /// folder held them already).
+    created: Vec<String>,
+    /// With `--adopt`, the database adopted (password hidden).
+    database: Option<String>,
+    /// The revisions `--adopt` recorded as applied.
+    stamped: Vec<String>,
+}
+
+/// `--from alembic`: the project's revisions through Alembic's offline
+/// mode, for the package's dialect; with `--adopt`, each head
+/// `alembic_version` holds stamped.
+fn run_alembic(cx: &Context, package: &Package, args: &ImportArgs) -> Result<()> {
+    let folder = args.path.as_deref().unwrap_or(Path::new("."));
+    refuse_own_folder(package, "alembic", folder)?;
+    let alembic = Alembic::find(folder, package.config.dialect)?;
+    let imported = chain::import_alembic(&alembic.revisions()?)?;
+    let adopting = match args.adopt {
+        true => {
+            let url = db::url(cx, package)?;
+            let database = db::open(&url)?;
+            let rows = database
+                .query_rows(&chain::alembic_history_sql())
+                .context("cannot read Alembic's history table `alembic_version` (is this the database Alembic migrated?)")?;
+            Some((chain::alembic_adoption(&imported, &rows)?, database, url))
+        }
+        false => None,
+    };
+    let created = write(cx, package, "alembic", folder, &imported)?;
+    let mut view = ImportView {
+        package: &package.name,
+        source: "alembic",
+        created,
+        database: None,
+        stamped: Vec::new(),
+    };
+    if let Some((heads, database, url)) = adopting {
+        cx.tell(&format!("database {url}\nalembic_version: at {}\n", heads.join(", ")));
+        let graph = package.load()?;
+        for head in &heads {
+            for step in database.stamp(&graph, &db::options(package), head)? {
+                cx.tell(&format!("stamped {}  {}\n", paint(ID, &step.revision), step.message));
+                view.stamped.push(step.revision);
+            }
+        }
+        view.database = Some(url.to_string());
     }
+    cx.document(&view)
 }
 
 /// The database and what its history of the source tool shows as applied.
@@ -37,17 +97,19 @@ struct Adopting {
     adoption: Adoption,
 }
 
-fn source(from: ImportFrom) -> Source {
+/// The SQL tool `from` names; `None` for Alembic, read another way.
+fn source(from: ImportFrom) -> Option<Source> {
     match from {
-        ImportFrom::Sqlx => Source::Sqlx,
-        ImportFrom::Diesel => Source::Diesel,
-        ImportFrom::Refinery => Source::Refinery,
+        ImportFrom::Sqlx => Some(Source::Sqlx),
+        ImportFrom::Diesel => Some(Source::Diesel),
+        ImportFrom::Refinery => Some(Source::Refinery),
+        ImportFrom::Alembic => None,
     }
 }
 
 /// The converted files cannot share the folder with their sources: the
 /// loader would read the sources as broken revisions.
-fn refuse_own_folder(package: &Package, source: Source, folder: &Path) -> Result<()> {
+fn refuse_own_folder(package: &Package, source: &str, folder: &Path) -> Result<()> {
     let same = match (folder.canonicalize(), package.migrations_dir().canonicalize()) {
         (Ok(given), Ok(own)) => given == own,
         _ => false,
@@ -65,40 +127,57 @@ fn refuse_own_folder(package: &Package, source: Source, folder: &Path) -> Result
 
 /// Writes the files into an empty migrations folder; a folder holding
 /// exactly these files already is left as it is.
-fn write(package: &Package, source: Source, folder: &Path, imported: &[Imported]) -> Result<()> {
+fn write(
+    cx: &Context,
+    package: &Package,
+    source: &str,
+    folder: &Path,
+    imported: &[Imported],
+) -> Result<Vec<String>> {
     let own = &package.config.folder;
     let existing =
         if package.has_migrations() { chain::read_folder(&package.root, own)? } else { Vec::new() };
     if !existing.is_empty() {
-        return already_there(package, &existing, imported);
+        already_there(cx, package, &existing, imported)?;
+        return Ok(Vec::new());
     }
     let dir = package.migrations_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    print(&format!(
+    cx.tell(&format!(
         "importing {} {source} migration(s) from {} into package `{}`\n",
         imported.len(),
         display(folder),
         package.name
     ));
+    let mut created = Vec::new();
     for one in imported {
         let path = write_new_file(package, &one.file_name, &one.text)?;
         let from: Vec<String> = one.from.iter().map(|p| display(p)).collect();
-        print(&format!("created {}  (from {})\n", display(&path), from.join(", ")));
+        cx.tell(&format!("created {}  (from {})\n", display(&path), from.join(", ")));
+        created.push(display(&path));
     }
-    Ok(())
+    Ok(created)
 }
 
 /// Nothing to do when the folder holds exactly what import writes;
 /// anything else is refused, naming the first file that differs.
-fn already_there(package: &Package, existing: &[chain::SourceFile], imported: &[Imported]) -> Result<()> {
+fn already_there(
+    cx: &Context,
+    package: &Package,
+    existing: &[chain::SourceFile],
+    imported: &[Imported],
+) -> Result<()> {
     let name = |file: &chain::SourceFile| file.path.file_name().map(|n| n.to_string_lossy().into_owned());
+    // By name, not position: an Alembic graph is imported bases first, not
+    // in file-name order.
     let same = existing.len() == imported.len()
-        && existing
-            .iter()
-            .zip(imported)
-            .all(|(old, new)| name(old).as_deref() == Some(new.file_name.as_str()) && old.text == new.text);
+        && imported.iter().all(|new| {
+            existing
+                .iter()
+                .any(|old| name(old).as_deref() == Some(new.file_name.as_str()) && old.text == new.text)
+        });
     if same {
-        print(&format!(
+        cx.tell(&format!(
             "{} already holds these revisions: nothing written\n",
             display(&package.config.folder)
         ));
@@ -127,17 +206,18 @@ fn read_history(cx: &Context, package: &Package, source: Source, imported: &[Imp
 }
 
 /// Stamps the revisions the source tool's history table shows as applied.
-fn stamp(package: &Package, source: Source, adopting: &Adopting) -> Result<()> {
+/// Returns the ids it stamped.
+fn stamp(cx: &Context, package: &Package, source: Source, adopting: &Adopting) -> Result<Vec<String>> {
     let Adopting { database, url, adoption } = adopting;
-    print(&format!("database {url}\n"));
-    print(&format!("{}: {}\n", source.history_table(), verification(source, adoption)));
-    let Some(target) = &adoption.stamp else { return Ok(()) };
+    cx.tell(&format!("database {url}\n"));
+    cx.tell(&format!("{}: {}\n", source.history_table(), verification(source, adoption)));
+    let Some(target) = &adoption.stamp else { return Ok(Vec::new()) };
     let graph = package.load()?;
     let steps = database.stamp(&graph, &db::options(package), target)?;
     for step in &steps {
-        print(&format!("stamped {}  {}\n", paint(ID, &step.revision), step.message));
+        cx.tell(&format!("stamped {}  {}\n", paint(ID, &step.revision), step.message));
     }
-    Ok(())
+    Ok(steps.into_iter().map(|step| step.revision).collect())
 }
 
 fn history_rows(database: &Database, source: Source) -> Result<Vec<chain::HistoryRow>> {

@@ -21,6 +21,7 @@ mod reset;
 mod show;
 mod snapshot;
 mod stamp;
+mod sync;
 mod upgrade;
 mod walk;
 
@@ -177,6 +178,7 @@ fn dispatch(cx: &Context, command: Command) -> Result<()> {
         Command::Walk(args) => walk::run(cx, args),
         Command::Snapshot(args) => snapshot::run(cx, args),
         Command::Reset(args) => reset::run(cx, args),
+        Command::Sync(args) => sync::run(cx, args),
         Command::Database(args) => database::run(cx, args),
         Command::Import(args) => import::run(cx, args),
         Command::Completions(args) => completions::run(&args),

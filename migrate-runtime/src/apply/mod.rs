@@ -13,6 +13,7 @@ pub(crate) mod interrupt;
 pub(crate) mod plan;
 pub(crate) mod progress;
 pub(crate) mod script;
+pub(crate) mod sync;
 
 pub use format::CURRENT_FORMAT;
 pub use fresh::FROM_SNAPSHOT_MS;
@@ -23,6 +24,7 @@ pub use interrupt::Interrupt;
 pub use plan::State;
 pub use progress::{Event, Progress};
 pub use script::{downgrade_script, downgrade_step, upgrade_script, upgrade_step};
+pub use sync::{DataLoss, SyncError, SyncMark, SyncPlan, SYNC_MARK};
 
 use crate::model::error::ApplyError;
 use crate::model::location::Location;

@@ -7,6 +7,7 @@
 //! history rows, so they can be shown and reverted like any other.
 
 use crate::apply::history::{AppliedRevision, OtherPackageRevision};
+use crate::apply::sync::{split_mark, SyncMark};
 use crate::apply::{Direction, Options};
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{self, Target};
@@ -26,10 +27,13 @@ pub struct State<'g> {
     /// database, for cross-package `depends-on`.
     package: String,
     others: Vec<OtherPackageRevision>,
+    /// The mark `sync` left, split off the rows (see `apply::sync`).
+    synced: Option<SyncMark>,
 }
 
 impl<'g> State<'g> {
     pub fn new(code: &'g Graph, rows: Vec<AppliedRevision>) -> State<'g> {
+        let (rows, synced) = split_mark(rows);
         let unknown_rows: Vec<&AppliedRevision> =
             rows.iter().filter(|r| code.find(&r.revision).is_none()).collect();
         let graph = if unknown_rows.is_empty() {
@@ -47,7 +51,7 @@ impl<'g> State<'g> {
                 by_rev[rev.index()] = Some(row);
             }
         }
-        State { graph, rows: by_rev, unknown, package: String::new(), others: Vec::new() }
+        State { graph, rows: by_rev, unknown, package: String::new(), others: Vec::new(), synced }
     }
 
     /// Adds what other packages applied to the same database, so plans
@@ -102,6 +106,22 @@ impl<'g> State<'g> {
     /// The ids of [`State::current`], for [`State::resolve_from`].
     pub fn current_ids(&self) -> Vec<String> {
         self.graph.ids(&self.current())
+    }
+
+    /// When the database was synced to a desired schema rather than
+    /// upgraded (`apply::sync`): its history no longer says what it holds.
+    pub fn synced(&self) -> Option<&SyncMark> {
+        self.synced.as_ref()
+    }
+
+    /// Refuses to run revisions on a synced database.
+    pub fn ensure_not_synced(&self) -> Result<(), ApplyError> {
+        match &self.synced {
+            Some(mark) => {
+                Err(ApplyError::Synced { synced_at: mark.synced_at.clone(), schema: mark.source.clone() })
+            }
+            None => Ok(()),
+        }
     }
 
     /// Refuses to go on past a revision left partially applied.
@@ -160,7 +180,7 @@ impl<'g> State<'g> {
         self.plan(direction, target_text, &self.resolve_from(target_text, start)?, options, dialect)
     }
 
-    /// Checks that a run may go on (no dirty mark, no drift unless allowed,
+    /// Checks that a run may go on (not synced, no dirty mark, no drift unless allowed,
     /// not ahead of the code for an upgrade) and lists the revisions to run,
     /// in order, to reach `target`, resolved by the caller from
     /// `target_text`.
@@ -172,6 +192,7 @@ impl<'g> State<'g> {
         options: &Options,
         dialect: Dialect,
     ) -> Result<Vec<Rev>, ApplyError> {
+        self.ensure_not_synced()?;
         self.ensure_clean()?;
         if !options.allow_drift {
             if let Some(drift) = self.drift(dialect).into_iter().next() {

@@ -91,7 +91,8 @@ pub struct Imported {
 }
 
 /// Why a folder cannot be imported or adopted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "import-")]
 pub enum ImportError {
     #[error("{at}: not a {tool} migration file (expected {expected})")]
     NotAMigration { at: Location, tool: Source, expected: &'static str },
@@ -109,8 +110,51 @@ pub enum ImportError {
         "{at}: the converted revision does not parse (does the SQL hold a `-- migrate:` line?): {reason}"
     )]
     Unparsable { at: Location, reason: String },
+    #[error(
+        "{at}: branch label `{label}` cannot be a branch label here: use ASCII letters, digits, `_` and `.`"
+    )]
+    InvalidLabel { at: Location, label: String },
     #[error("no {tool} migrations in {folder}")]
     Empty { folder: String, tool: Source },
+}
+
+impl ImportError {
+    /// A stable name for the kind of problem (`import-duplicate-version`),
+    /// as [`ChainError::code`](crate::ChainError::code).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
+
+    /// The file it concerns; none for an empty folder.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ImportError::NotAMigration { at, .. }
+            | ImportError::Unversioned { at }
+            | ImportError::RustMigration { at }
+            | ImportError::DownWithoutUp { at, .. }
+            | ImportError::DuplicateVersion { at, .. }
+            | ImportError::InvalidId { at, .. }
+            | ImportError::Unparsable { at, .. }
+            | ImportError::InvalidLabel { at, .. } => Some(at),
+            ImportError::Empty { .. } => None,
+        }
+    }
+}
+
+impl AdoptError {
+    /// A stable name for the kind of problem (`adopt-gap`), as
+    /// [`ChainError::code`](crate::ChainError::code).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
+
+    /// The file it concerns, when it concerns one.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            AdoptError::ChecksumMismatch { at, .. } => Some(at),
+            _ => None,
+        }
+    }
 }
 
 /// Every problem of a folder, in file order. Never empty.
@@ -195,7 +239,7 @@ fn revision(migration: Migration, parent: Option<String>) -> Result<Imported, Im
 /// A rendered file without its (empty) downgrade section, for a source
 /// migration with no down migration: no section is what makes a revision
 /// irreversible, where an empty one would revert by doing nothing.
-fn without_downgrade(text: String) -> String {
+pub(crate) fn without_downgrade(text: String) -> String {
     match text.rfind("\n-- migrate:downgrade\n") {
         Some(at) => format!("{}\n", text[..at].trim_end()),
         None => text,
@@ -517,7 +561,8 @@ pub struct Adoption {
 }
 
 /// Why the source tool's history cannot be adopted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "adopt-")]
 pub enum AdoptError {
     #[error("{table} lists version {version}, which the folder does not have: import the folder the database was migrated with")]
     UnknownVersion { table: &'static str, version: String },

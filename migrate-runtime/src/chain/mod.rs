@@ -3,6 +3,7 @@
 //! scaffolding new files. Pure functions of `(path, text)` data; only
 //! `load` reads the file system.
 
+pub(crate) mod alembic;
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod graph;
@@ -14,6 +15,10 @@ pub(crate) mod snapshot;
 pub mod target;
 pub(crate) mod workspace;
 
+pub use alembic::{
+    alembic_adoption, alembic_history_sql, alembic_section, import_alembic, AlembicRevision,
+    ALEMBIC_VERSION_TABLE,
+};
 pub use config::{Config, ConfigTable};
 pub use graph::{Graph, Rev, RevSet};
 pub use import::{

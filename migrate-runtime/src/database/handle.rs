@@ -13,7 +13,7 @@ use super::url::{DatabaseUrl, PostgresUrl};
 use super::versions::check_postgres_version;
 use super::versions::VersionError;
 use crate::apply::history::AppliedRevision;
-use crate::apply::{Options, RepairMark, Step};
+use crate::apply::{DataLoss, Options, RepairMark, Step, SyncError, SyncMark, SyncPlan};
 use crate::model::error::{ApplyError, DatabaseError};
 use crate::schema::Schema;
 use crate::{Dialect, Graph};
@@ -347,9 +347,48 @@ impl Database {
         }
     }
 
-    /// This package's history rows (none when there is no history table).
+    /// This package's history rows (none when there is no history table),
+    /// without the mark a sync leaves ([`Database::synced`]).
     pub fn applied(&self, graph: &Graph, options: &Options) -> Result<Vec<AppliedRevision>, ApplyError> {
-        on_engine!(self, graph, options, |migrator| migrator.applied())
+        let rows = on_engine!(self, graph, options, |migrator| migrator.applied())?;
+        Ok(crate::apply::sync::split_mark(rows).0)
+    }
+
+    /// When and to what the package's database was last synced, if it was
+    /// and no `stamp` or reset has cleared that since. Only reads.
+    pub fn synced(&self, options: &Options) -> Result<Option<SyncMark>, ApplyError> {
+        let graph = Graph::empty();
+        let rows = on_engine!(self, &graph, options, |migrator| migrator.applied())?;
+        Ok(crate::apply::sync::split_mark(rows).1)
+    }
+
+    /// What syncing the package's schemas (`schemas`; SQLite has one) to
+    /// `desired` would run: from the live schema, without the history
+    /// table. Only reads.
+    pub fn plan_sync(
+        &self,
+        desired: &Schema,
+        options: &Options,
+        schemas: &[String],
+    ) -> Result<SyncPlan, ApplyError> {
+        let live = self.schema_in(&options.history_table, schemas)?;
+        Ok(SyncPlan::new(&live, desired, self.dialect()))
+    }
+
+    /// Runs `plan`, refused first when it cannot be written or loses data
+    /// that `data_loss` does not accept, in one transaction that also marks
+    /// the database as synced to `source` (`schema.sql`): from then on
+    /// `upgrade` and `downgrade` refuse it until `stamp` or a reset.
+    pub fn sync(
+        &self,
+        plan: &SyncPlan,
+        options: &Options,
+        data_loss: DataLoss,
+        source: &str,
+    ) -> Result<(), SyncError> {
+        plan.ensure_runnable(data_loss)?;
+        let graph = Graph::empty();
+        on_engine!(self, &graph, options, |migrator| migrator.sync(plan, source))
     }
 
     /// Applies revisions up to `target`; see [`crate::chain::target`].

@@ -120,6 +120,7 @@ impl ApplyError {
             | SqliteBusy { .. }
             | SessionEnded { .. }
             | NewerHistoryFormat { .. }
+            | Synced { .. }
             | Database(_) => None,
         }
     }
@@ -287,6 +288,8 @@ pub enum ApplyError {
     File(Box<ChainError>),
     #[error("the database is ahead of this code: it has {} that these revision files do not ({})", plural(revisions.len(), "revision"), revisions.join(", "))]
     DatabaseAhead { revisions: Vec<String> },
+    #[error("the database was synced to {schema} at {synced_at} instead of upgraded through revisions, so its history does not say what it holds")]
+    Synced { synced_at: String, schema: String },
     #[error(
         "the database holds {} but no history table `{table}`, so cargo migrate does not know what it has applied",
         listed(objects)

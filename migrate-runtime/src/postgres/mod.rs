@@ -28,6 +28,7 @@ use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, Progres
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::progress::{Counter, Waiting};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
+use crate::apply::sync::{self, SyncError, SyncPlan};
 use crate::apply::{
     count_statements, ensure_transactional, interrupted, statement_error, statement_location,
     stop_if_interrupted, Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
@@ -114,6 +115,33 @@ impl<'a> PostgresMigrator<'a> {
     pub async fn stamp(&self, target: &str) -> Result<Vec<Step>, ApplyError> {
         self.prepare(Direction::Downgrade).await?;
         self.in_transaction(self.stamp_locked(target)).await
+    }
+
+    /// Runs `plan` (see [`crate::apply::sync`]) in one transaction holding
+    /// the migration lock, with the package's sync mark, creating the
+    /// history table when there is none.
+    pub async fn sync(&self, plan: &SyncPlan, source: &str) -> Result<(), SyncError> {
+        self.prepare(Direction::Downgrade).await?;
+        self.begin_with_lock().await?;
+        let result = self.sync_locked(plan, source).await;
+        if result.is_err() {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return result;
+        }
+        self.client.batch_execute("COMMIT").await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn sync_locked(&self, plan: &SyncPlan, source: &str) -> Result<(), SyncError> {
+        for statement in plan.runnable() {
+            self.client.batch_execute(statement).await.map_err(|error| SyncError::Statement {
+                statement: sync::one_line(statement),
+                message: describe(&error),
+            })?;
+        }
+        let mark = sync::mark_sql(DIALECT, &self.options.history_table, &self.options.package, source, None);
+        self.client.batch_execute(&mark).await.map_err(database)?;
+        Ok(())
     }
 
     /// Settles revisions left partially applied; returns them with the
@@ -788,6 +816,7 @@ impl<'a> PostgresMigrator<'a> {
             steps.push(Step::finished(revision, Action::Stamp, Instant::now()));
         }
         batch += &history::clear_marks_sql(table, &self.options.package);
+        batch += &format!(";\n{}", sync::forget_sql(table, &self.options.package));
         self.client.batch_execute(&batch).await.map_err(database)?;
         Ok(steps)
     }

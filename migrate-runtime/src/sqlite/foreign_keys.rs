@@ -105,7 +105,7 @@ pub(super) fn without_new_dangling_rows<T>(
 
 /// `table c row 20 references a missing row of p`, one per row
 /// `PRAGMA foreign_key_check` finds.
-fn dangling_rows(tx: &Connection) -> Result<Vec<String>, ApplyError> {
+pub(super) fn dangling_rows(tx: &Connection) -> Result<Vec<String>, ApplyError> {
     let mut statement = tx.prepare("PRAGMA foreign_key_check").map_err(database)?;
     let rows = statement
         .query_map([], |row| {

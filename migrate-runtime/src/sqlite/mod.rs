@@ -23,6 +23,7 @@ use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
 use crate::apply::progress::{Counter, Waiting};
+use crate::apply::sync::{self, SyncError, SyncPlan};
 use crate::apply::{
     count_statements, ensure_transactional, interrupted, run_section, statement_error, stop_if_interrupted,
     Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
@@ -30,7 +31,7 @@ use crate::apply::{
 use crate::chain::graph::{Graph, Rev};
 use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
-use foreign_keys::{checked, wants_them_off, without_new_dangling_rows, ForeignKeys};
+use foreign_keys::{checked, dangling_rows, wants_them_off, without_new_dangling_rows, ForeignKeys};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -128,8 +129,42 @@ impl<'a> SqliteMigrator<'a> {
         }
         tx.execute_batch(&history::clear_marks_sql(&options.history_table, &options.package))
             .map_err(database)?;
+        tx.execute_batch(&sync::forget_sql(&options.history_table, &options.package)).map_err(database)?;
         tx.commit().map_err(database)?;
         Ok(steps)
+    }
+
+    /// Runs `plan` (see [`crate::apply::sync`]) in one `BEGIN IMMEDIATE`
+    /// transaction with the package's sync mark, creating the history
+    /// table when there is none. A plan that rebuilds a referenced table
+    /// runs with foreign keys off and fails, rolled back, if it leaves rows
+    /// breaking one that did not before.
+    pub fn sync(&self, plan: &SyncPlan, source: &str) -> Result<(), SyncError> {
+        writable::ensure_writable(self.conn)?;
+        self.wait_for_writers()?;
+        let mut foreign_keys = ForeignKeys::read(self.conn)?;
+        foreign_keys.must_switch(plan.turns_foreign_keys_off());
+        foreign_keys.apply()?;
+        let started = Instant::now();
+        let tx = begin(self.conn, self.options)?;
+        format::create_or_upgrade(&tx, self.options)?;
+        let before = dangling_rows(&tx)?;
+        for statement in plan.runnable() {
+            tx.execute_batch(statement).map_err(|error| SyncError::Statement {
+                statement: sync::one_line(statement),
+                message: error.to_string(),
+            })?;
+        }
+        let violations: Vec<String> =
+            dangling_rows(&tx)?.into_iter().filter(|v| !before.contains(v)).collect();
+        if !violations.is_empty() {
+            return Err(SyncError::ForeignKeyCheck { violations });
+        }
+        let ms = i64::try_from(started.elapsed().as_millis()).ok();
+        let mark = sync::mark_sql(DIALECT, &self.options.history_table, &self.options.package, source, ms);
+        tx.execute_batch(&mark).map_err(database)?;
+        tx.commit().map_err(database)?;
+        Ok(())
     }
 
     /// Settles revisions left partially applied; returns them with the
