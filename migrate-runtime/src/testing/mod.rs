@@ -23,6 +23,7 @@ mod report;
 mod scratch;
 #[cfg(feature = "postgres")]
 mod server;
+mod snapshots;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod template;
 mod walk;

@@ -43,8 +43,8 @@ impl fmt::Display for Stage {
 
 /// Why a walk failed. Every variant names the revision.
 ///
-/// `Downgrade`, `Reupgrade`, `Mismatch`, `Hook` and `LeftOver` are defects
-/// of the chain, which a walk that goes on ([`WalkVersions::fail_fast`] not
+/// `Downgrade`, `Reupgrade`, `Mismatch`, `Hook`, `LeftOver`, `Snapshot`
+/// and `SnapshotMismatch` are defects of the chain, which a walk that goes on ([`WalkVersions::fail_fast`] not
 /// called) gathers into `Defects`; the others end the walk at once.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
@@ -90,6 +90,16 @@ pub enum WalkError {
     /// differs from a full read. A fault of the walk, not of the chain.
     #[error("after revision `{revision}` the walk's incremental read differs from a full read: {}", objects.join(", "))]
     IncrementalRead { revision: String, objects: Vec<String> },
+    /// A snapshot of the chain ([`crate::chain::snapshot`]) the walk
+    /// cannot prove: written for another chain (stale, or of a revision
+    /// the folder lacks), or one of its statements fails. A defect.
+    #[error("{0}")]
+    Snapshot(Box<ApplyError>),
+    /// The schema a snapshot creates in an empty database differs from
+    /// the one replaying the revisions up to its own builds. A defect;
+    /// `at` is the snapshot's file.
+    #[error("{}", report::snapshot_mismatch(at, revision, differences))]
+    SnapshotMismatch { revision: String, at: Location, differences: Vec<Difference> },
 }
 
 /// Which two snapshots a mismatch compares.
@@ -287,11 +297,13 @@ impl<'a> WalkVersions<'a> {
             reads: self.reads,
             last_full: None,
             last_revision: String::new(),
+            replayed: HashMap::new(),
         };
         walk.create_history()?;
         let walked = walk.up_and_down(&revs, self.snake, self.downgrade.then_some(floor));
         walk.stop_logging();
         walked?;
+        walk.prove_snapshots(&revs)?;
         walk.finish()
     }
 
@@ -336,6 +348,9 @@ struct Walk<'w, 'a> {
     last_full: Option<BTreeMap<String, String>>,
     /// The revision that ran last, for [`WalkError::IncrementalRead`].
     last_revision: String,
+    /// The schema replayed up to each revision that has a snapshot, kept
+    /// when the walk passed through exactly its ancestors.
+    replayed: HashMap<Rev, Schema>,
 }
 
 /// What the final downgrade needs of each revision: a digest of the
@@ -398,6 +413,7 @@ impl Walk<'_, '_> {
         if reversible && defect.is_none() {
             defect = self.up_again(revision, &down, current)?;
         }
+        self.keep_for_snapshot(rev, current);
         match defect {
             None => self.check_snapshot(current),
             Some(defect) => {
@@ -516,6 +532,30 @@ impl Walk<'_, '_> {
             }
         }
         Ok(self.run_hooks(rev, Stage::AfterDowngrade).err())
+    }
+
+    /// Keeps `current`, the schema replayed up to `rev`, for proving a
+    /// snapshot of `rev`, when the walk upgraded exactly its ancestors so
+    /// far (a branch walked before it would be in `current` too).
+    fn keep_for_snapshot(&mut self, rev: Rev, current: &Schema) {
+        if !super::snapshots::has_snapshot(self.graph, rev, self.db.dialect()) {
+            return;
+        }
+        let ancestors = self.graph.ancestors(&[rev]);
+        let only_ancestors = self.steps.iter().all(|step| ancestors.contains(step.rev));
+        if only_ancestors && self.steps.len() == ancestors.iter().count() {
+            self.replayed.insert(rev, current.clone());
+        }
+    }
+
+    /// Proves the chain's snapshots (see [`super::snapshots`]), each
+    /// finding a defect.
+    fn prove_snapshots(&mut self, walked: &[Rev]) -> Result<(), WalkError> {
+        let replayed = std::mem::take(&mut self.replayed);
+        for finding in super::snapshots::prove(self.db, self.graph, self.options, walked, replayed)? {
+            self.found(finding)?;
+        }
+        Ok(())
     }
 
     /// Keeps `defect` when the walk goes on after defects, else returns it.

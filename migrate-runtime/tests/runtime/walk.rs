@@ -304,6 +304,80 @@ fn a_checked_walk_goes_on_after_defects_with_the_same_findings() {
     assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
 }
 
+/// `graph` with a snapshot of its revision `id` whose SQL is `sql`, as
+/// `cargo migrate snapshot` writes one (for `dialect`).
+fn with_snapshot(graph: Graph, id: &str, dialect: migrate_runtime::Dialect, sql: &[&str]) -> Graph {
+    use migrate_runtime::chain::{parse_snapshot, snapshot_path, snapshot_text};
+    let rev = graph.find(id).expect("the snapshot's revision");
+    let statements: Vec<String> = sql.iter().map(|s| s.to_string()).collect();
+    let text = snapshot_text(&graph, rev, dialect, &statements);
+    let snapshot = parse_snapshot(&snapshot_path("migrations".as_ref(), id), &text).expect("snapshot");
+    graph.with_snapshots(vec![snapshot])
+}
+
+/// Two revisions; snapshots are taken at the first.
+fn snapshot_chain() -> Graph {
+    chain(&[
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "DROP TABLE t;"),
+        ("CREATE INDEX t_name ON t (name);", "DROP INDEX t_name;"),
+    ])
+}
+
+/// The walk proves a snapshot as `check` does: one giving the replayed
+/// schema passes; one that disagrees is a defect naming its file, the
+/// object and a diff, after the chain's own defects, and the walk goes on.
+#[test]
+fn the_walk_proves_snapshots_on_sqlite() {
+    use migrate_runtime::Dialect::Sqlite;
+    let right = ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"];
+    let graph = with_snapshot(snapshot_chain(), "000000000001", Sqlite, &right);
+    let report =
+        WalkVersions::new(&graph).check_incremental_reads().run_sqlite().expect("the snapshot agrees");
+    assert_eq!(report.revisions, 2);
+    let wrong = ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);"];
+    let graph = with_snapshot(snapshot_chain(), "000000000001", Sqlite, &wrong);
+    assert_eq!(
+        sqlite_error(WalkVersions::new(&graph)),
+        "migrations/snapshots/000000000001.sql: the snapshot's schema differs from the one the revisions up to `000000000001` build (write it again with `cargo migrate snapshot 000000000001`)\n\
+         \x20 table t: column name: differs in the snapshot from replayed\n\
+         \x20   --- replayed\n\
+         \x20   +++ in the snapshot\n\
+         \x20   @@ -1 +1 @@\n\
+         \x20   -text not null\n\
+         \x20   +text"
+    );
+    let broken =
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "CREATE INDEX x ON nowhere (a);"];
+    let graph = with_snapshot(snapshot_chain(), "000000000001", Sqlite, &broken);
+    let message = sqlite_error(WalkVersions::new(&graph));
+    assert!(
+        message.starts_with(
+            "migrations/snapshots/000000000001.sql:9: the snapshot of revision `000000000001` failed"
+        ),
+        "{message}"
+    );
+}
+
+/// A snapshot's defect comes with the chain's own, in one run.
+#[test]
+fn a_wrong_snapshot_is_one_more_defect_of_a_walk_that_goes_on() {
+    let graph = fixture("walk/several_defects");
+    let head = graph.revisions().last().expect("a revision").id.clone();
+    let graph = with_snapshot(
+        graph,
+        &head,
+        migrate_runtime::Dialect::Sqlite,
+        &["CREATE TABLE nothing_else (id INTEGER);"],
+    );
+    let error = WalkVersions::new(&graph).run_sqlite().expect_err("four defects");
+    let headlines = defect_headlines(&error);
+    assert_eq!(headlines[..3], SEVERAL_DEFECTS);
+    assert!(
+        headlines[3].starts_with(&format!("migrations/snapshots/{head}.sql: the snapshot's schema differs")),
+        "{headlines:?}"
+    );
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
@@ -458,6 +532,33 @@ mod postgres {
         let graph = fixture("walk/several_defects");
         let error = WalkVersions::new(&graph).run(&mut db).expect_err("three defects");
         assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
+    }
+
+    /// The walk proves a snapshot on PostgreSQL too: a right one passes,
+    /// a wrong one is named with its file and the object that differs.
+    #[test]
+    fn the_walk_proves_snapshots_on_postgres() {
+        use migrate_runtime::Dialect::Postgres;
+        let Some(mut db) = database() else { return };
+        let right = ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL,\n    \"name\" text NOT NULL,\n    PRIMARY KEY (\"id\")\n);"];
+        let graph = with_snapshot(snapshot_chain(), "000000000001", Postgres, &right);
+        let report = WalkVersions::new(&graph).run(&mut db).expect("the snapshot agrees");
+        assert_eq!(report.revisions, 2);
+        let tables = db.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").expect("tables");
+        assert_eq!(tables, [vec![Some("0".to_string())]], "the proof leaves the database empty");
+        let Some(mut db) = database() else { return };
+        let wrong = ["CREATE TABLE t (id integer PRIMARY KEY, name text NOT NULL, extra integer);"];
+        let graph = with_snapshot(snapshot_chain(), "000000000001", Postgres, &wrong);
+        let error =
+            WalkVersions::new(&graph).run(&mut db).expect_err("the snapshot has a column more").to_string();
+        assert!(
+            error.starts_with("migrations/snapshots/000000000001.sql: the snapshot's schema differs"),
+            "{error}"
+        );
+        assert!(
+            error.contains("\n  table t: column extra: present in the snapshot, absent replayed\n"),
+            "{error}"
+        );
     }
 
     /// A chain whose second revision re-indents a PL/pgSQL function's body
