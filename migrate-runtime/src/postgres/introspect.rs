@@ -132,8 +132,10 @@ pub async fn introspect_objects(
 }
 
 /// The objects `objects` names as the walk's fingerprints do (`table t`,
-/// `view v`, `trigger x on t`, `function f(integer)`, …), reading only
-/// the catalogues of the kinds named: each query scans its whole
+/// `view v`, `trigger x on t`, `function f(integer)`, …; `table auth.t`
+/// for an object of a schema of `schemas` but the first, as
+/// [`introspect_schemas`] names them), reading only the catalogues of the
+/// kinds named, and only the schemas named: each query scans its whole
 /// catalogue, so a walk step that changed one table skips the function,
 /// trigger and type queries, most of such a read's time.
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -141,13 +143,69 @@ pub(crate) async fn introspect_named(
     client: &Client,
     history_table: &str,
     objects: &[String],
+    schemas: &[String],
+) -> Result<Schema, tokio_postgres::Error> {
+    let mut schema = Schema::default();
+    for (at, local) in by_schema(objects, schemas) {
+        let read = introspect_named_in(client, history_table, &local, &schemas[at]).await?;
+        match at {
+            0 => schema.replace(&[], read),
+            _ => schema.merge_qualified(read, &schemas[at]),
+        }
+    }
+    Ok(schema)
+}
+
+/// `objects` grouped by the schema of `schemas` they are in (its index),
+/// each named as in its own schema: `table auth.t` is `table t` of `auth`
+/// when `auth` is configured and not first. Schemas with nothing named
+/// are left out.
+pub(crate) fn by_schema(objects: &[String], schemas: &[String]) -> Vec<(usize, Vec<String>)> {
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    for object in objects {
+        let (at, local) = local_object(object, schemas);
+        match groups.iter_mut().find(|(i, _)| *i == at) {
+            Some((_, group)) => group.push(local),
+            None => groups.push((at, vec![local])),
+        }
+    }
+    groups.sort_by_key(|(at, _)| *at);
+    groups
+}
+
+/// The index in `schemas` of the schema `object` (`kind name`) is in, and
+/// its name there: a name starting with another configured schema's
+/// `name.` is that schema's, every other one the first's.
+fn local_object(object: &str, schemas: &[String]) -> (usize, String) {
+    let Some((kind, name)) = object.split_once(' ') else { return (0, object.to_string()) };
+    let other = schemas.iter().enumerate().skip(1).find_map(|(at, schema)| {
+        let rest = name.strip_prefix(schema.as_str())?.strip_prefix('.')?;
+        Some((at, format!("{kind} {rest}")))
+    });
+    other.unwrap_or_else(|| (0, object.to_string()))
+}
+
+/// `object` (`kind name`) of schema `schema` named as the walk names it:
+/// `kind schema.name`, or unchanged for the first schema (`first`).
+pub(crate) fn qualified_object(object: &str, schema: &str, first: bool) -> String {
+    match (first, object.split_once(' ')) {
+        (false, Some((kind, name))) => format!("{kind} {schema}.{name}"),
+        _ => object.to_string(),
+    }
+}
+
+async fn introspect_named_in(
+    client: &Client,
+    history_table: &str,
+    objects: &[String],
+    schema: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let names: Vec<&str> =
         objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name)).collect();
     let kinds = Kinds::of(objects);
     let names = Some(names);
-    let params: Params = &[(&names, Type::TEXT_ARRAY), (&OWNED_SCHEMA, Type::TEXT)];
-    in_schema(client, OWNED_SCHEMA, read_schema(client, params, history_table, kinds)).await
+    let params: Params = &[(&names, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
+    in_schema(client, schema, read_schema(client, params, history_table, kinds)).await
 }
 
 async fn introspect_in(

@@ -561,6 +561,62 @@ mod postgres {
         );
     }
 
+    /// A package with two schemas, `public` (first) and `auth`: a foreign
+    /// key and a view across them, an index, a function and a trigger in
+    /// `auth`, and a rename there that the key in `public` follows.
+    /// `index_down` is the index revision's downgrade.
+    fn two_schema_chain(index_down: &str) -> Graph {
+        chain(&[
+            (
+                "CREATE SCHEMA auth;\n\
+                 CREATE TABLE auth.users (id integer PRIMARY KEY, email text NOT NULL);\n\
+                 CREATE TABLE orders (id integer PRIMARY KEY, user_id integer REFERENCES auth.users (id));\n\
+                 CREATE VIEW order_emails AS SELECT o.id, u.email FROM orders o JOIN auth.users u ON u.id = o.user_id;",
+                "DROP VIEW order_emails;\nDROP TABLE orders;\nDROP TABLE auth.users;\nDROP SCHEMA auth;",
+            ),
+            ("CREATE INDEX users_email ON auth.users (email);", index_down),
+            (
+                "CREATE FUNCTION auth.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n\
+                 CREATE TRIGGER users_touch BEFORE UPDATE ON auth.users FOR EACH ROW EXECUTE FUNCTION auth.touch();",
+                "DROP TRIGGER users_touch ON auth.users;\nDROP FUNCTION auth.touch();",
+            ),
+            ("ALTER TABLE auth.users RENAME TO accounts;", "ALTER TABLE auth.accounts RENAME TO users;"),
+            ("ALTER TABLE orders ADD COLUMN note text;", "ALTER TABLE orders DROP COLUMN note;"),
+        ])
+    }
+
+    fn two_schemas() -> Vec<String> {
+        vec!["public".to_string(), "auth".to_string()]
+    }
+
+    /// The walk compares every configured schema: a downgrade that
+    /// forgets an index in the second one is found, the corrected chain
+    /// passes, and reading only what each step changed equals full reads
+    /// across both schemas.
+    #[test]
+    fn the_walk_compares_every_configured_schema_on_postgres() {
+        let Some(db) = database() else { return };
+        let mut db = db.with_schemas(&two_schemas());
+        let report = WalkVersions::new(&two_schema_chain("DROP INDEX auth.users_email;"))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect("the corrected chain walks");
+        assert_eq!(report.revisions, 5);
+        let Some(db) = database() else { return };
+        let mut db = db.with_schemas(&two_schemas());
+        let error = WalkVersions::new(&two_schema_chain("SELECT 1;"))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect_err("the index stays")
+            .to_string();
+        assert!(error.starts_with("migrations/000000000002_.sql:"), "{error}");
+        assert_eq!(
+            error.lines().nth(1).map(str::trim),
+            Some("table auth.users: index users_email: present after downgrade of 000000000002, absent before its upgrade"),
+            "{error}"
+        );
+    }
+
     /// A chain whose second revision re-indents a PL/pgSQL function's body
     /// (and changes a comment in it) and whose downgrade puts back a copy
     /// indented another way again: PostgreSQL keeps each body as written,
