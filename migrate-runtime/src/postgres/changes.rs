@@ -136,14 +136,15 @@ pub(crate) async fn update(
     fingerprints: &mut Fingerprints,
     schemas: &[String],
 ) -> Result<(), Error> {
+    let Some(first) = schemas.first() else { return Ok(()) };
     if fingerprints.postgres.logging == Logging::NotInstalled {
         fingerprints.postgres.logging = match client.batch_execute(INSTALL).await {
             Ok(()) => Logging::Installed,
             Err(_) => Logging::Refused,
         };
-        return read_all(client, history_table, fingerprints, schemas).await;
+        return in_schema(client, first, read_all(client, history_table, fingerprints, schemas)).await;
     }
-    read_changed(client, history_table, fingerprints, schemas).await
+    in_schema(client, first, read_changed(client, history_table, fingerprints, schemas)).await
 }
 
 /// Fingerprints what the log names and what depends on it, or everything
@@ -177,7 +178,7 @@ async fn touched_objects(
     let take = TAKE_LOG.replace("%KEY%", FUNCTION_KEY);
     let Some(first) = schemas.first() else { return Ok(Some(BTreeSet::new())) };
     let params: &[(&(dyn ToSql + Sync), Type)] = &[(&schemas, Type::TEXT_ARRAY)];
-    let rows = in_schema(client, first, client.query_typed(&take, params)).await?;
+    let rows = client.query_typed(&take, params).await?;
     let mut objects = BTreeSet::new();
     for row in rows {
         let (part, object, schema): (i64, Option<String>, Option<String>) =
@@ -259,7 +260,8 @@ pub(crate) async fn object_fingerprints(
     history_table: &str,
     schemas: &[String],
 ) -> Result<BTreeMap<String, String>, Error> {
-    let rows = rows_in(client, history_table, None, schemas).await?;
+    let Some(first) = schemas.first() else { return Ok(BTreeMap::new()) };
+    let rows = in_schema(client, first, rows_in(client, history_table, None, schemas)).await?;
     Ok(rows.into_iter().map(|(object, fingerprint, _)| (object, fingerprint)).collect())
 }
 
@@ -268,9 +270,9 @@ pub(crate) async fn object_fingerprints(
 type FingerprintRow = (String, String, Vec<i64>);
 
 /// [`fingerprint_rows`] of `objects` (every object when `None`) in each
-/// of `schemas` they are in, each schema read with the `search_path` set
-/// to it ([`in_schema`]) as introspection reads it, and named as the walk
-/// names them (`table auth.t` outside the first schema).
+/// of `schemas` they are in, named as the walk names them (`table auth.t`
+/// outside the first schema). Run with the `search_path` set to the first
+/// schema ([`in_schema`]), as introspection reads every schema.
 async fn rows_in(
     client: &Client,
     history_table: &str,
@@ -286,8 +288,7 @@ async fn rows_in(
     let mut rows = Vec::new();
     for (at, local) in groups {
         let schema = &schemas[at];
-        let read = fingerprint_rows(client, history_table, local.as_deref(), schema);
-        let read = in_schema(client, schema, read).await?;
+        let read = fingerprint_rows(client, history_table, local.as_deref(), schema).await?;
         let named = read.into_iter().map(|(object, fingerprint, parts)| {
             (qualified_object(&object, schema, at == 0), fingerprint, parts)
         });
@@ -296,9 +297,7 @@ async fn rows_in(
     Ok(rows)
 }
 
-/// Rows of [`fingerprint_sql`] in schema `schema`, named in it. Run with
-/// the `search_path` set to the schema ([`in_schema`]): names are
-/// rendered relative to it.
+/// Rows of [`fingerprint_sql`] in schema `schema`, named in it.
 async fn fingerprint_rows(
     client: &Client,
     history_table: &str,

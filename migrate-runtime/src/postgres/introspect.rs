@@ -68,7 +68,7 @@ pub(super) const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proa
 pub(super) const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
 
-const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2::name) \
+const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), coalesce(quote_ident(current_schema()), '') \
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
      WHERE %OWN% AND ($1::text[] IS NULL OR %KEY% = ANY($1)) ORDER BY 1";
 
@@ -105,18 +105,23 @@ pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, 
 /// The objects of `schemas` (those a package owns, see
 /// [`crate::chain::Config::schemas`]), leaving out `history_table`: the
 /// first schema's under their own names, each other's as `schema.name`
-/// ([`Schema::merge_qualified`]). Each schema is read with the
-/// `search_path` set to it alone, so what refers to another schema is
-/// qualified in the definitions, the same way in every database compared.
+/// ([`Schema::merge_qualified`]). Every schema is read with the
+/// `search_path` set to the first alone, the one revisions create
+/// unqualified objects in: the catalogue then renders what is in the
+/// first schema unqualified and everything else qualified (a foreign key
+/// to `auth.users`, a view joining it, a column of type `auth.mood`), as
+/// the model names them. So a definition read from any schema runs as
+/// written in a revision's session, and reads the same in every database
+/// compared.
 pub async fn introspect_schemas(
     client: &Client,
     history_table: &str,
     schemas: &[String],
 ) -> Result<Schema, tokio_postgres::Error> {
     let Some((first, others)) = schemas.split_first() else { return Ok(Schema::default()) };
-    let mut schema = introspect_in(client, history_table, None, first).await?;
+    let mut schema = introspect_in(client, history_table, None, first, first).await?;
     for other in others {
-        schema.merge_qualified(introspect_in(client, history_table, None, other).await?, other);
+        schema.merge_qualified(introspect_in(client, history_table, None, other, first).await?, other);
     }
     Ok(schema)
 }
@@ -128,7 +133,7 @@ pub async fn introspect_objects(
     history_table: &str,
     names: Option<&[String]>,
 ) -> Result<Schema, tokio_postgres::Error> {
-    introspect_in(client, history_table, names, OWNED_SCHEMA).await
+    introspect_in(client, history_table, names, OWNED_SCHEMA, OWNED_SCHEMA).await
 }
 
 /// The objects `objects` names as the walk's fingerprints do (`table t`,
@@ -147,7 +152,7 @@ pub(crate) async fn introspect_named(
 ) -> Result<Schema, tokio_postgres::Error> {
     let mut schema = Schema::default();
     for (at, local) in by_schema(objects, schemas) {
-        let read = introspect_named_in(client, history_table, &local, &schemas[at]).await?;
+        let read = introspect_named_in(client, history_table, &local, &schemas[at], &schemas[0]).await?;
         match at {
             0 => schema.replace(&[], read),
             _ => schema.merge_qualified(read, &schemas[at]),
@@ -194,29 +199,36 @@ pub(crate) fn qualified_object(object: &str, schema: &str, first: bool) -> Strin
     }
 }
 
+/// `objects` of `schema`, with the `search_path` set to `path` alone (the
+/// first schema, see [`introspect_schemas`]).
 async fn introspect_named_in(
     client: &Client,
     history_table: &str,
     objects: &[String],
     schema: &str,
+    path: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let names: Vec<&str> =
         objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name)).collect();
     let kinds = Kinds::of(objects);
     let names = Some(names);
     let params: Params = &[(&names, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
-    in_schema(client, schema, read_schema(client, params, history_table, kinds)).await
+    in_schema(client, path, read_schema(client, params, history_table, kinds)).await
 }
 
+/// The objects of `schema` named in `names` (all when `None`), with the
+/// `search_path` set to `path` alone (the first schema, see
+/// [`introspect_schemas`]).
 async fn introspect_in(
     client: &Client,
     history_table: &str,
     names: Option<&[String]>,
     schema: &str,
+    path: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
     let params: Params = &[(&filter, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
-    in_schema(client, schema, read_schema(client, params, history_table, Kinds::ALL)).await
+    in_schema(client, path, read_schema(client, params, history_table, Kinds::ALL)).await
 }
 
 /// Which kinds of objects a read covers.
@@ -388,7 +400,7 @@ fn with_functions(sql: &str) -> String {
 }
 
 /// `pg_get_functiondef`'s text without `schema.` (the current schema,
-/// quoted as needed) before the function's own name, so it creates the
+/// quoted as needed; a function of another schema keeps its own) before the function's own name, so it creates the
 /// function wherever it runs, as the rest of the model does; and without
 /// the trailing line break.
 fn unqualified_function(definition: &str, schema: &str) -> String {
