@@ -53,7 +53,7 @@ const VIEWS: &str = "SELECT viewname::text, definition FROM pg_views WHERE schem
 /// Triggers keyed `name on table`, as PostgreSQL names a trigger per table
 /// (`set_updated_at` on every table is common).
 const TRIGGERS: &str =
-    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), quote_ident($2::name) \
+    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), coalesce(quote_ident(current_schema()), '') \
      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $2::name AND NOT t.tgisinternal \
      AND ($1::text[] IS NULL OR t.tgname || ' on ' || c.relname = ANY($1)) ORDER BY 1";
@@ -68,7 +68,8 @@ pub(super) const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proa
 pub(super) const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
 
-const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), coalesce(quote_ident(current_schema()), '') \
+const FUNCTIONS: &str =
+    "SELECT %KEY%, pg_get_functiondef(p.oid), coalesce(quote_ident(current_schema()), '') \
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
      WHERE %OWN% AND ($1::text[] IS NULL OR %KEY% = ANY($1)) ORDER BY 1";
 

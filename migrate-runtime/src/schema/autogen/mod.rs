@@ -201,7 +201,7 @@ impl<'a> Plan<'a> {
                     keys.for_each(|k| k.references = new.clone());
                 });
             }
-            self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote(old), quote(new)));
+            self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote_object(old), quote(local_name(new))));
         }
         for (old, new) in renames {
             let (Some((table, old)), Some((_, new))) = (column_rename(old), column_rename(new)) else {
@@ -234,7 +234,8 @@ impl<'a> Plan<'a> {
                 keys.flat_map(|k| k.referenced_columns.iter_mut()).for_each(rename);
             });
         }
-        self.out.push(format!("ALTER TABLE {} RENAME COLUMN {} TO {};", quote(name), quote(old), quote(new)));
+        let table = quote_object(name);
+        self.out.push(format!("ALTER TABLE {table} RENAME COLUMN {} TO {};", quote(old), quote(new)));
     }
 
     /// Differences of objects whose entries start with one of `kinds`.
@@ -297,7 +298,7 @@ fn create_table(name: &str, table: &Table, names_in_use: &BTreeSet<String>) -> S
     let options: Vec<String> =
         table.options.iter().filter(|o| *o != "autoincrement").map(|o| o.to_uppercase()).collect();
     let options = if options.is_empty() { String::new() } else { format!(" {}", options.join(", ")) };
-    format!("CREATE TABLE {} (\n    {}\n){options};", quote(name), parts.join(",\n    "))
+    format!("CREATE TABLE {} (\n    {}\n){options};", quote_object(name), parts.join(",\n    "))
 }
 
 /// `CONSTRAINT "name" UNIQUE ("a")`, or without a name for the database
@@ -364,6 +365,39 @@ fn literal(text: &str) -> String {
 /// An identifier in double quotes, which both dialects accept.
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// An object's name as the model holds it, in double quotes: `"t"`, or
+/// `"auth"."t"` for one of a PostgreSQL schema other than the package's
+/// first, which the model names `auth.t` ([`Schema::merge_qualified`]).
+/// Autogenerate writes names qualified only there: the first schema's
+/// objects keep the plain names every revision of a one-schema package
+/// writes, and run in the session's `search_path` as they always did. (So
+/// a name whose own text holds a dot reads as qualified.)
+fn quote_object(name: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, local)) => format!("{}.{}", quote(schema), quote(local)),
+        None => quote(name),
+    }
+}
+
+/// `name`, which lives in the schema of object `owner` (an index of
+/// table `owner`), quoted and qualified as `owner` is.
+fn quote_beside(owner: &str, name: &str) -> String {
+    match schema_of(owner) {
+        Some(schema) => format!("{}.{}", quote(schema), quote(name)),
+        None => quote(name),
+    }
+}
+
+/// `auth` of `auth.t`; `None` for an object of the first schema.
+fn schema_of(name: &str) -> Option<&str> {
+    name.split_once('.').map(|(schema, _)| schema)
+}
+
+/// `t` of `auth.t`: the name `RENAME TO` takes, in the object's schema.
+fn local_name(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(_, local)| local)
 }
 
 /// A referenced table as the model holds it, in double quotes: SQLite's

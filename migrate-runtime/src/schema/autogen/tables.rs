@@ -45,7 +45,7 @@ impl Plan<'_> {
     /// Old tables, each after the tables whose foreign keys reference it.
     pub(super) fn drop_tables(&mut self) {
         for name in drop_order(&self.from, self.to) {
-            self.losing(&format!("table {name}"), format!("DROP TABLE {};", quote(&name)));
+            self.losing(&format!("table {name}"), format!("DROP TABLE {};", quote_object(&name)));
         }
     }
 
@@ -98,7 +98,7 @@ impl Plan<'_> {
         };
         for (index_name, index) in &old.indexes {
             if rebuilt_index(index_name, index) {
-                self.out.push(format!("DROP INDEX {};", quote(index_name)));
+                self.out.push(format!("DROP INDEX {};", quote_beside(name, index_name)));
             }
         }
         let dropped = old.columns.iter().filter(|c| !has_column(new, &c.name));
@@ -159,7 +159,7 @@ impl Plan<'_> {
         // identity's is gone (they share the name `table_column_seq`).
         let to_serial = before.identity.and(serial_sequence(after));
         if let Some(sequence) = &to_serial {
-            self.out.push(format!("CREATE SEQUENCE {} AS {};", quote(sequence), after.data_type));
+            self.out.push(format!("CREATE SEQUENCE {} AS {};", quote_object(sequence), after.data_type));
         }
         if before.default != after.default {
             self.out.push(match &after.default {
@@ -168,7 +168,7 @@ impl Plan<'_> {
             });
         }
         if let Some(sequence) = after.identity.and(serial_sequence(before)) {
-            self.out.push(format!("DROP SEQUENCE {};", quote(&sequence)));
+            self.out.push(format!("DROP SEQUENCE {};", quote_object(&sequence)));
         }
         if before.nullable != after.nullable {
             self.nullability_change(table, after, &alter);
@@ -254,7 +254,7 @@ impl Plan<'_> {
         let unique = if index.unique { "UNIQUE " } else { "" };
         let parts: Vec<String> = index.columns.iter().map(|part| key_part(part)).collect();
         let mut statement =
-            format!("CREATE {unique}INDEX {} ON {} ({})", quote(name), quote(table), parts.join(", "));
+            format!("CREATE {unique}INDEX {} ON {} ({})", quote(name), quote_object(table), parts.join(", "));
         if let Some(predicate) = &index.predicate {
             statement += &format!(" WHERE {predicate}");
         }
