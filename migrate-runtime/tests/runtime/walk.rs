@@ -708,6 +708,15 @@ mod postgres_package {
     migrate_runtime::walk_versions_test!("../fixtures/walk/postgres_only/migrations", dialect = "postgres");
 }
 
+/// A package owning `public` and `auth` says so, and both are compared.
+mod two_schema_package {
+    migrate_runtime::walk_versions_test!(
+        "../fixtures/walk/two_schemas/migrations",
+        dialect = "postgres",
+        schemas = ["public", "auth"]
+    );
+}
+
 mod portable_package {
     migrate_runtime::walk_versions_test!("../fixtures/demo/migrations", dialects = ["sqlite", "postgres"]);
 }
