@@ -192,7 +192,7 @@ async fn touched_objects(
         }
         objects.extend(seen.owner.get(&part).cloned());
         if let (Some(object), Some(schema)) = (object, schema) {
-            objects.insert(qualified_object(&object, &schema, &schema == first));
+            objects.insert(qualified_object(&object, &schema, first));
         }
     }
     Ok(Some(objects))
@@ -290,7 +290,7 @@ async fn rows_in(
         let schema = &schemas[at];
         let read = fingerprint_rows(client, history_table, local.as_deref(), schema).await?;
         let named = read.into_iter().map(|(object, fingerprint, parts)| {
-            (qualified_object(&object, schema, at == 0), fingerprint, parts)
+            (qualified_object(&object, schema, &schemas[0]), fingerprint, parts)
         });
         rows.extend(named);
     }

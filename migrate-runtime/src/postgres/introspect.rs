@@ -192,10 +192,12 @@ fn local_object(object: &str, schemas: &[String]) -> (usize, String) {
 }
 
 /// `object` (`kind name`) of schema `schema` named as the walk names it:
-/// `kind schema.name`, or unchanged for the first schema (`first`).
-pub(crate) fn qualified_object(object: &str, schema: &str, first: bool) -> String {
-    match (first, object.split_once(' ')) {
-        (false, Some((kind, name))) => format!("{kind} {schema}.{name}"),
+/// `kind schema.name`, or unchanged when `schema` is `first`, the first of
+/// the package's schemas.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub(crate) fn qualified_object(object: &str, schema: &str, first: &str) -> String {
+    match object.split_once(' ') {
+        Some((kind, name)) if schema != first => format!("{kind} {schema}.{name}"),
         _ => object.to_string(),
     }
 }

@@ -274,7 +274,10 @@ impl<'a> WalkVersions<'a> {
 
     /// Walks `db`, which must be a database made for the walk and empty:
     /// after a defect the walk empties it ([`TestDatabase::reset`]) and
-    /// rebuilds it.
+    /// rebuilds it. When the chain has snapshots of `db`'s dialect, the
+    /// walk then proves each against the schema it replayed up to the
+    /// snapshot's revision, in `db` emptied again (and leaves it empty);
+    /// a snapshot that disagrees is a defect like the others.
     pub fn run(mut self, db: &mut dyn TestDatabase) -> Result<WalkReport, WalkError> {
         let hooks = self.resolve_hooks()?;
         let revs = self.revisions_to_walk()?;
