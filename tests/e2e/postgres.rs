@@ -540,3 +540,42 @@ fn autogenerate_and_the_walk_cover_every_configured_schema() {
     run(&["upgrade"]).ok();
     assert_eq!(run(&["diff"]).ok(), "no differences\n");
 }
+
+/// `cargo migrate walk` on a package owning `public` and `auth`: a
+/// downgrade that forgets an index in `auth` is named, with the object in
+/// its schema, and the corrected chain passes.
+#[test]
+fn the_walk_finds_a_defect_in_the_second_schema() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    let manifest = demo.read("Cargo.toml");
+    demo.write(
+        "Cargo.toml",
+        &manifest
+            .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"auth\"]"),
+    );
+    for file in demo.files("migrations") {
+        std::fs::remove_file(demo.path().join("migrations").join(file)).expect("remove the demo's revisions");
+    }
+    let two = crate::support::fixtures_dir().join("walk/two_schemas/migrations");
+    for entry in std::fs::read_dir(&two).expect("fixture") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        demo.write(&format!("migrations/{name}"), &std::fs::read_to_string(&path).expect("read"));
+    }
+    let index = "migrations/b2c2d2e2f2a2_index_emails.sql";
+    let correct = demo.read(index);
+    demo.write(index, &correct.replace("DROP INDEX auth.users_email;", "SELECT 1;"));
+    let err = demo.run(&["walk", "--database-url", &url]).fails();
+    assert!(
+        err.contains("migrations/b2c2d2e2f2a2_index_emails.sql:10: the downgrade of revision `b2c2d2e2f2a2` does not give back the schema"),
+        "{err}"
+    );
+    assert!(
+        err.contains("table auth.users: index users_email: present after downgrade of b2c2d2e2f2a2, absent before its upgrade"),
+        "{err}"
+    );
+    demo.write(index, &correct);
+    let out = demo.run(&["walk", "--database-url", &url]).ok();
+    assert!(out.contains("walked 2 revisions"), "{out}");
+}
