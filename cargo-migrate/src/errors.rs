@@ -5,6 +5,7 @@
 use migrate_runtime::apply::SyncError;
 use migrate_runtime::chain::{AdoptError, ImportError, ImportErrors, SnapshotError};
 use migrate_runtime::database::{AdminError, ConnectError, UrlError, VersionError};
+use migrate_runtime::testing::WalkError;
 use migrate_runtime::{ApplyError, ChainError, ChainErrors, Location, TargetError};
 use serde::Serialize;
 
@@ -124,6 +125,10 @@ fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Vec<Problem>> {
     }
     if let Some(error) = cause.downcast_ref::<AdminError>() {
         return one(error.code(), None);
+    }
+    if let Some(error) = cause.downcast_ref::<WalkError>() {
+        let defects = error.defects().into_iter();
+        return Some(defects.map(|d| Problem::new(d.code(), d.to_string(), d.location())).collect());
     }
     if let Some(errors) = cause.downcast_ref::<ImportErrors>() {
         return Some(errors.0.iter().map(|e| Problem::new(e.code(), e.to_string(), e.location())).collect());

@@ -239,9 +239,14 @@ fn a_snapshot_that_disagrees_with_its_revisions_fails_check_and_a_stale_one_is_r
     let err = demo.run(&["check"]).fails();
     assert!(err.contains("migrations/snapshots/20f04b9598da.sql: the snapshot's schema differs"), "{err}");
     assert!(err.contains("table user: column login_count: changed from integer to text"), "{err}");
+    // The walk proves it too: a defect naming the file and the object.
+    let err = demo.run(&["walk"]).fails();
+    assert!(err.contains("migrations/snapshots/20f04b9598da.sql: the snapshot's schema differs"), "{err}");
+    assert!(err.contains("table user: column login_count: differs in the snapshot from replayed"), "{err}");
 
     demo.write(SNAPSHOT_FILE, &snapshot);
     demo.run(&["check"]).ok();
+    demo.run(&["walk"]).ok();
     let base = "migrations/cf0f5b45967a_create_user_and_role_tables.sql";
     demo.write(base, &demo.read(base).replacen("CREATE TABLE role (", "CREATE TABLE role  (", 1));
     let err = demo.run(&["check"]).fails();
@@ -292,6 +297,11 @@ fn a_fresh_postgres_database_from_a_snapshot_has_the_schema_and_history_replayin
     let err = demo.run(&["check", "--database-url", &replayed]).fails();
     assert!(err.contains("migrations/snapshots/cccccccccccc.sql: the snapshot's schema differs"), "{err}");
     assert!(err.contains("audit") && err.contains("what"), "{err}");
+    let err = demo.run(&["walk", "--database-url", &replayed]).fails();
+    assert!(err.contains("migrations/snapshots/cccccccccccc.sql: the snapshot's schema differs"), "{err}");
+    assert!(err.contains("table audit: column what: differs in the snapshot from replayed"), "{err}");
+    demo.write("migrations/snapshots/cccccccccccc.sql", &snapshot);
+    demo.run(&["walk", "--database-url", &replayed]).ok();
 }
 
 #[test]

@@ -184,6 +184,22 @@ fn writing_commands_say_what_they_wrote() {
 }
 
 #[test]
+fn a_walk_reports_its_counts_or_every_defect_with_its_file_and_line() {
+    let demo = Fixture::copy("demo");
+    let walk = ok(&demo, &["walk"]);
+    conforms(&walk, "walk");
+    assert_eq!(walk["revisions"], 2, "{walk}");
+    // A downgrade that forgets a column: a defect naming the section.
+    let head = "migrations/20f04b9598da_update_to_flask_diamond_0_2_0.sql";
+    demo.write(head, &demo.read(head).replace("ALTER TABLE \"user\" DROP COLUMN login_count;\n", ""));
+    let defect = failed(&demo, &["walk"]);
+    let problem = &defect["error"]["problems"][0];
+    assert_eq!(problem["code"], "walk-mismatch", "{defect}");
+    assert_eq!(problem["file"], head, "{defect}");
+    assert!(problem["line"].is_number(), "{defect}");
+}
+
+#[test]
 fn import_says_what_it_wrote() {
     let demo = Fixture::copy("demo");
     std::fs::remove_dir_all(demo.path().join("migrations")).unwrap();

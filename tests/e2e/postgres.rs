@@ -466,3 +466,116 @@ fn the_schemas_a_package_owns_are_configurable_and_compared() {
     assert_eq!(demo.run(&["diff", "--database-url", &url]).ok(), "no differences\n");
     demo.run(&["check", "--database-url", &url]).ok();
 }
+
+/// What a package owning `public` and `auth` adds to the demo's head:
+/// objects of every kind in `auth`, a foreign key from `public` into it,
+/// a view in `auth` joining both, a column of an `auth` type.
+const TWO_SCHEMAS_SQL: &str = "\nCREATE SCHEMA auth;\n\
+CREATE TYPE auth.level AS ENUM ('low', 'high');\n\
+CREATE SEQUENCE auth.tickets;\n\
+CREATE TABLE auth.account (id integer PRIMARY KEY, email text NOT NULL UNIQUE, level auth.level DEFAULT 'low');\n\
+CREATE INDEX account_level ON auth.account (level) WHERE level = 'high';\n\
+CREATE TABLE orders (id integer PRIMARY KEY, account_id integer NOT NULL REFERENCES auth.account (id) ON DELETE CASCADE, \
+note text CHECK (length(note) < 100));\n\
+CREATE VIEW auth.order_emails AS SELECT o.id, a.email FROM orders o JOIN auth.account a ON a.id = o.account_id;\n\
+CREATE FUNCTION auth.normal(e text) RETURNS text LANGUAGE sql AS $$ SELECT lower(e) $$;\n\
+CREATE FUNCTION auth.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n\
+CREATE TRIGGER account_touch BEFORE UPDATE ON auth.account FOR EACH ROW EXECUTE FUNCTION auth.touch();\n";
+
+/// With `schemas = ["public", "auth"]`, autogenerate reads both: a
+/// `schema.sql` with objects in `auth` and references across the two
+/// gives a revision that creates the schema, names `auth`'s objects
+/// qualified, upgrades to "no changes", and walks (its downgrade drops the
+/// schema again).
+#[test]
+fn autogenerate_and_the_walk_cover_every_configured_schema() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    let manifest = demo.read("Cargo.toml");
+    demo.write(
+        "Cargo.toml",
+        &manifest
+            .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"auth\"]"),
+    );
+    let schema = demo.read("schema.sql");
+    demo.write("schema.sql", &(schema + TWO_SCHEMAS_SQL));
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    let message = run(&["check"]).fails();
+    assert!(message.contains("table auth.account: added"), "{message}");
+
+    let out = run(&["new", "-m", "auth", "--autogenerate"]).ok();
+    assert!(out.starts_with("created migrations/"), "{out}");
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_auth.sql")).expect("new file");
+    let text = demo.read(&format!("migrations/{name}"));
+    let (upgrade, downgrade) = text.split_once("-- migrate:downgrade").expect("two sections");
+    for statement in [
+        "CREATE SCHEMA IF NOT EXISTS \"auth\";",
+        "CREATE TYPE \"auth\".\"level\" AS ENUM ('low', 'high');",
+        "CREATE TABLE \"auth\".\"account\" (",
+        "CREATE INDEX \"account_level\" ON \"auth\".\"account\" (\"level\") WHERE",
+        "CREATE VIEW \"auth\".\"order_emails\" AS",
+        "REFERENCES \"auth\".\"account\" (\"id\") ON DELETE CASCADE",
+    ] {
+        assert!(upgrade.contains(statement), "{statement} missing from\n{text}");
+    }
+    assert!(
+        upgrade.find("CREATE SCHEMA").expect("schema") < upgrade.find("CREATE TYPE").expect("type"),
+        "{text}"
+    );
+    assert!(downgrade.trim_end().ends_with("DROP SCHEMA IF EXISTS \"auth\";"), "{text}");
+    assert!(downgrade.contains("DROP TABLE \"auth\".\"account\";"), "{text}");
+
+    run(&["upgrade"]).ok();
+    assert!(run(&["check"]).ok().contains("ok: package `demo`"));
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+    let again = run(&["new", "-m", "y", "--autogenerate"]).ok();
+    assert_eq!(again, "no changes: the head of package `demo` matches schema.sql\n");
+    let walked = run(&["walk"]).ok();
+    assert!(walked.contains("walked 3 revisions"), "{walked}");
+
+    // Back to base and up again: the downgrade took the schema away.
+    run(&["downgrade", "base"]).ok();
+    let left = sql(&url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'auth'");
+    assert_eq!(left[0][0], "0", "the downgrade drops schema auth");
+    run(&["upgrade"]).ok();
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+}
+
+/// `cargo migrate walk` on a package owning `public` and `auth`: a
+/// downgrade that forgets an index in `auth` is named, with the object in
+/// its schema, and the corrected chain passes.
+#[test]
+fn the_walk_finds_a_defect_in_the_second_schema() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    let manifest = demo.read("Cargo.toml");
+    demo.write(
+        "Cargo.toml",
+        &manifest
+            .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"auth\"]"),
+    );
+    for file in demo.files("migrations") {
+        std::fs::remove_file(demo.path().join("migrations").join(file)).expect("remove the demo's revisions");
+    }
+    let two = crate::support::fixtures_dir().join("walk/two_schemas/migrations");
+    for entry in std::fs::read_dir(&two).expect("fixture") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        demo.write(&format!("migrations/{name}"), &std::fs::read_to_string(&path).expect("read"));
+    }
+    let index = "migrations/b2c2d2e2f2a2_index_emails.sql";
+    let correct = demo.read(index);
+    demo.write(index, &correct.replace("DROP INDEX auth.users_email;", "SELECT 1;"));
+    let err = demo.run(&["walk", "--database-url", &url]).fails();
+    assert!(
+        err.contains("migrations/b2c2d2e2f2a2_index_emails.sql:10: the downgrade of revision `b2c2d2e2f2a2` does not give back the schema"),
+        "{err}"
+    );
+    assert!(
+        err.contains("table auth.users: index users_email: present after downgrade of b2c2d2e2f2a2, absent before its upgrade"),
+        "{err}"
+    );
+    demo.write(index, &correct);
+    let out = demo.run(&["walk", "--database-url", &url]).ok();
+    assert!(out.contains("walked 2 revisions"), "{out}");
+}

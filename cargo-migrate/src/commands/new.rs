@@ -98,15 +98,9 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
             _ => Err(anyhow::anyhow!("invalid rename `{pair}`: expected OLD:NEW")),
         })
         .collect::<Result<Vec<_>>>()?;
-    // Autogenerate writes plain names, which only the first schema has
-    // (the others' objects are `schema.name` in the model).
-    let schemas = &package.config.schemas[..package.config.schemas.len().min(1)];
-    if package.config.schemas.len() > 1 {
-        crate::output::print_warning(&format!(
-            "autogenerate reads schema `{}` only: write the changes of the other schemas by hand",
-            schemas[0]
-        ));
-    }
+    // Every schema the package owns: the first's objects are written
+    // with plain names, the others' qualified (see `schema::generate`).
+    let schemas = &package.config.schemas;
     let scratch = scratch::scratch(package.config.dialect, cx.global.database_url(), schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let desired = scratch::desired_schema(&scratch, package, &sql)?;
@@ -117,7 +111,8 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
 fn fill(new: &mut NewRevision, changes: &Changes) -> String {
     new.upgrade = section(&changes.unsupported, &changes.upgrade);
     new.downgrade = section(&changes.unsupported_downgrade, &changes.downgrade);
-    let mut notes: String = changes.warnings.iter().map(|w| format!("warning: {w}\n")).collect();
+    let mut notes: String =
+        changes.warnings.iter().chain(&changes.cautions).map(|w| format!("warning: {w}\n")).collect();
     for difference in &changes.unsupported {
         notes += &format!("warning: not generated, write by hand: {difference}\n");
     }

@@ -7,7 +7,6 @@
 
 use super::Context;
 use crate::cli::WalkArgs;
-use crate::output::print;
 use crate::scratch;
 use anyhow::{Context as _, Result};
 use migrate_runtime::testing::{
@@ -41,13 +40,20 @@ pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
     }
     let (report, place) = match dialect {
         Dialect::Sqlite => (walk.run_sqlite().map_err(anyhow::Error::from), "in-memory SQLite".to_string()),
-        Dialect::Postgres => on_postgres(cx, walk)?,
+        Dialect::Postgres => on_postgres(cx, walk, &package.config.schemas)?,
     };
     let report =
         report.with_context(|| format!("the walk of package `{}` on {place} failed", package.name))?;
     check_offline_sql(graph, dialect, &options)?;
-    print(&summary(graph, &report, &package.name, &place, dialect));
-    Ok(())
+    let view = serde_json::json!({
+        "package": package.name,
+        "database": place,
+        "revisions": report.revisions,
+        "upgraded": report.upgraded,
+        "downgraded": report.downgraded,
+        "stopped_at_irreversible": report.stopped_at_irreversible,
+    });
+    cx.report(&summary(graph, &report, &package.name, &place, dialect), &view)
 }
 
 /// A SQLite walk runs in memory: a PostgreSQL URL given on the command
@@ -88,8 +94,13 @@ fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, diale
 }
 
 /// A temporary database on the `--database-url` server, else on a
-/// throw-away server; dropped afterwards.
-fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
+/// throw-away server, comparing the package's `schemas`; dropped
+/// afterwards.
+fn on_postgres(
+    cx: &Context,
+    walk: WalkVersions<'_>,
+    schemas: &[String],
+) -> Result<(Result<WalkReport>, String)> {
     let server = scratch::postgres_server(cx.global.database_url())?;
     let scratch = server.database("walk")?;
     // A first signal ends the walk and `scratch`'s drop removes the
@@ -98,6 +109,6 @@ fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkRepor
     let result = scratch
         .connect()
         .map_err(anyhow::Error::from)
-        .and_then(|mut db| walk.run(&mut db).map_err(anyhow::Error::from));
+        .and_then(|db| walk.run(&mut db.with_schemas(schemas)).map_err(anyhow::Error::from));
     Ok((result, server.describe(&scratch)))
 }

@@ -124,12 +124,14 @@ impl<'p> Waiting<'p> {
     }
 
     /// Whether the wait is due to be told (and its holder worth looking up).
+    #[cfg(feature = "postgres")]
     pub(crate) fn due(&self) -> bool {
         self.next.is_some_and(|next| Instant::now() >= next)
     }
 
     /// How long until the wait is due to be told; `None` when nobody
     /// listens.
+    #[cfg(feature = "sqlite")]
     pub(crate) fn until_due(&self) -> Option<Duration> {
         self.next.map(|next| next.saturating_duration_since(Instant::now()))
     }

@@ -482,6 +482,9 @@ pub struct PostgresConnection {
     cancel: std::sync::Arc<dyn Fn() + Send + Sync>,
     /// The server's `server_version_num`, read on connecting.
     server_version: u32,
+    /// The PostgreSQL schemas the walk and data hooks read
+    /// ([`PostgresConnection::with_schemas`]).
+    schemas: Vec<String>,
 }
 
 #[cfg(feature = "postgres")]
@@ -538,13 +541,32 @@ impl PostgresConnection {
             report(&warning);
         }
         let cancel = std::sync::Arc::new(postgres_connect::canceller(&client, &target));
-        Ok(PostgresConnection { runtime, client, cancel, server_version: version })
+        let schemas = vec![crate::postgres::introspect::OWNED_SCHEMA.to_string()];
+        Ok(PostgresConnection { runtime, client, cancel, server_version: version, schemas })
     }
 
     /// The server's `server_version_num` (`150004` for 15.4), as read and
     /// checked on connecting.
     pub fn server_version(&self) -> u32 {
         self.server_version
+    }
+
+    /// The connection, reading `schemas` (a package's
+    /// [`crate::chain::Config::schemas`], the first the one its revisions
+    /// create unqualified objects in) where it reads a schema as a
+    /// [`crate::testing::TestDatabase`]: the walk then compares the objects
+    /// of each, those of the others named `schema.name`. `public` alone
+    /// unless set; an empty list keeps it.
+    pub fn with_schemas(mut self, schemas: &[String]) -> PostgresConnection {
+        if !schemas.is_empty() {
+            self.schemas = schemas.to_vec();
+        }
+        self
+    }
+
+    /// The schemas [`PostgresConnection::with_schemas`] set.
+    pub fn schemas(&self) -> &[String] {
+        &self.schemas
     }
 
     /// The driver's client, for what this handle does not offer.

@@ -25,7 +25,9 @@
 //! `session_replication_role = replica` too (`ENABLE ALWAYS`), which data
 //! loads set to skip foreign key checks.
 
-use super::introspect::{in_schema, Kinds, FUNCTION_KEY, IDENTITY_SEQUENCE, OWNED_SCHEMA, OWN_FUNCTION};
+use super::introspect::{
+    by_schema, in_schema, qualified_object, Kinds, FUNCTION_KEY, IDENTITY_SEQUENCE, OWN_FUNCTION,
+};
 use crate::testing::Fingerprints;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio_postgres::types::{ToSql, Type};
@@ -60,7 +62,8 @@ pub(crate) const UNINSTALL: &str = "DROP EVENT TRIGGER IF EXISTS migrate_walk_dd
 
 /// Takes the log: each logged object (as `classid << 32 | objid`) and
 /// each object depending on one, with the walk object it belongs to in
-/// schema `$1` when it still exists: a relation's part (index, constraint,
+/// one of the schemas `$1` when it still exists (named in its schema, and
+/// that schema): a relation's part (index, constraint,
 /// default, rule, row type) its table or view, a trigger, function, enum
 /// or extension itself. One statement, one round trip. A row `-1` says a
 /// trigger is gone or disabled (a revision dropped it), so the log may
@@ -69,27 +72,27 @@ const TAKE_LOG: &str = "WITH taken AS (DELETE FROM migrate_walk_changes.touched 
      logged AS (SELECT DISTINCT classid, objid FROM taken), \
      objs AS (SELECT classid, objid FROM logged UNION SELECT d.classid, d.objid FROM pg_depend d \
        JOIN logged l ON d.refclassid = l.classid AND d.refobjid = l.objid) \
-     SELECT (o.classid::int8 << 32) | o.objid::int8, k.key FROM objs o LEFT JOIN LATERAL ( \
+     SELECT (o.classid::int8 << 32) | o.objid::int8, k.key, k.nsp FROM objs o LEFT JOIN LATERAL ( \
        SELECT CASE WHEN c.relkind IN ('r', 'p') THEN 'table ' WHEN c.relkind IN ('v', 'm') THEN 'view ' \
-         ELSE 'sequence ' END || c.relname AS key \
+         ELSE 'sequence ' END || c.relname AS key, n.nspname::text AS nsp \
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-       WHERE n.nspname = $1::name AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.oid = CASE o.classid \
+       WHERE n.nspname = ANY($1::name[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.oid = CASE o.classid \
          WHEN 'pg_class'::regclass::oid THEN coalesce((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = o.objid), o.objid) \
          WHEN 'pg_constraint'::regclass::oid THEN (SELECT k.conrelid FROM pg_constraint k WHERE k.oid = o.objid) \
          WHEN 'pg_attrdef'::regclass::oid THEN (SELECT d.adrelid FROM pg_attrdef d WHERE d.oid = o.objid) \
          WHEN 'pg_rewrite'::regclass::oid THEN (SELECT r.ev_class FROM pg_rewrite r WHERE r.oid = o.objid) \
          WHEN 'pg_type'::regclass::oid THEN (SELECT nullif(t.typrelid, 0) FROM pg_type t WHERE t.oid = o.objid) END \
-       UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname FROM pg_trigger t \
+       UNION ALL SELECT 'trigger ' || t.tgname || ' on ' || c.relname, n.nspname::text FROM pg_trigger t \
          JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE o.classid = 'pg_trigger'::regclass::oid AND t.oid = o.objid AND n.nspname = $1::name AND NOT t.tgisinternal \
-       UNION ALL SELECT 'function ' || %KEY% FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE o.classid = 'pg_proc'::regclass::oid AND p.oid = o.objid AND n.nspname = $1::name \
-       UNION ALL SELECT 'enum ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         WHERE o.classid = 'pg_type'::regclass::oid AND t.oid = o.objid AND t.typtype = 'e' AND n.nspname = $1::name \
-       UNION ALL SELECT 'extension ' || e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-         WHERE o.classid = 'pg_extension'::regclass::oid AND e.oid = o.objid AND n.nspname = $1::name \
+         WHERE o.classid = 'pg_trigger'::regclass::oid AND t.oid = o.objid AND n.nspname = ANY($1::name[]) AND NOT t.tgisinternal \
+       UNION ALL SELECT 'function ' || %KEY%, n.nspname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE o.classid = 'pg_proc'::regclass::oid AND p.oid = o.objid AND n.nspname = ANY($1::name[]) \
+       UNION ALL SELECT 'enum ' || t.typname, n.nspname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE o.classid = 'pg_type'::regclass::oid AND t.oid = o.objid AND t.typtype = 'e' AND n.nspname = ANY($1::name[]) \
+       UNION ALL SELECT 'extension ' || e.extname, n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+         WHERE o.classid = 'pg_extension'::regclass::oid AND e.oid = o.objid AND n.nspname = ANY($1::name[]) \
      ) k ON true \
-     UNION ALL SELECT -1, NULL WHERE (SELECT count(*) FROM pg_event_trigger \
+     UNION ALL SELECT -1, NULL, NULL WHERE (SELECT count(*) FROM pg_event_trigger \
        WHERE evtname IN ('migrate_walk_ddl', 'migrate_walk_drop') AND evtenabled = 'A') <> 2";
 
 /// `pg_namespace`'s fixed oid: a logged schema makes the step read
@@ -124,21 +127,24 @@ impl Seen {
     }
 }
 
-/// Brings `fingerprints` up to date with schema `public` of `client`'s
-/// database, reading only what changed where the log can tell.
+/// Brings `fingerprints` up to date with `schemas` of `client`'s
+/// database (see [`super::introspect::introspect_schemas`]), reading only
+/// what changed where the log can tell.
 pub(crate) async fn update(
     client: &Client,
     history_table: &str,
     fingerprints: &mut Fingerprints,
+    schemas: &[String],
 ) -> Result<(), Error> {
+    let Some(first) = schemas.first() else { return Ok(()) };
     if fingerprints.postgres.logging == Logging::NotInstalled {
         fingerprints.postgres.logging = match client.batch_execute(INSTALL).await {
             Ok(()) => Logging::Installed,
             Err(_) => Logging::Refused,
         };
-        return in_schema(client, OWNED_SCHEMA, read_all(client, history_table, fingerprints)).await;
+        return in_schema(client, first, read_all(client, history_table, fingerprints, schemas)).await;
     }
-    in_schema(client, OWNED_SCHEMA, read_changed(client, history_table, fingerprints)).await
+    in_schema(client, first, read_changed(client, history_table, fingerprints, schemas)).await
 }
 
 /// Fingerprints what the log names and what depends on it, or everything
@@ -147,15 +153,16 @@ async fn read_changed(
     client: &Client,
     history_table: &str,
     fingerprints: &mut Fingerprints,
+    schemas: &[String],
 ) -> Result<(), Error> {
     let objects = match fingerprints.postgres.logging {
-        Logging::Installed => touched_objects(client, &mut fingerprints.postgres).await?,
+        Logging::Installed => touched_objects(client, &mut fingerprints.postgres, schemas).await?,
         _ => None,
     };
     match objects {
-        None => read_all(client, history_table, fingerprints).await,
+        None => read_all(client, history_table, fingerprints, schemas).await,
         Some(objects) if objects.is_empty() => Ok(()),
-        Some(objects) => read_some(client, history_table, fingerprints, objects).await,
+        Some(objects) => read_some(client, history_table, fingerprints, objects, schemas).await,
     }
 }
 
@@ -163,12 +170,19 @@ async fn read_changed(
 /// them belong to, before (by the rows remembered) and after the step; or
 /// `None` when the step must read everything (a trigger gone, a schema or
 /// a command naming no object logged).
-async fn touched_objects(client: &Client, seen: &mut Seen) -> Result<Option<BTreeSet<String>>, Error> {
+async fn touched_objects(
+    client: &Client,
+    seen: &mut Seen,
+    schemas: &[String],
+) -> Result<Option<BTreeSet<String>>, Error> {
     let take = TAKE_LOG.replace("%KEY%", FUNCTION_KEY);
-    let rows = client.query_typed(&take, &[(&OWNED_SCHEMA, Type::TEXT)]).await?;
+    let Some(first) = schemas.first() else { return Ok(Some(BTreeSet::new())) };
+    let params: &[(&(dyn ToSql + Sync), Type)] = &[(&schemas, Type::TEXT_ARRAY)];
+    let rows = client.query_typed(&take, params).await?;
     let mut objects = BTreeSet::new();
     for row in rows {
-        let (part, object): (i64, Option<String>) = (row.get(0), row.get(1));
+        let (part, object, schema): (i64, Option<String>, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
         if part == -1 {
             seen.logging = Logging::NotInstalled;
             return Ok(None);
@@ -177,7 +191,9 @@ async fn touched_objects(client: &Client, seen: &mut Seen) -> Result<Option<BTre
             return Ok(None);
         }
         objects.extend(seen.owner.get(&part).cloned());
-        objects.extend(object);
+        if let (Some(object), Some(schema)) = (object, schema) {
+            objects.insert(qualified_object(&object, &schema, first));
+        }
     }
     Ok(Some(objects))
 }
@@ -186,8 +202,9 @@ async fn read_all(
     client: &Client,
     history_table: &str,
     fingerprints: &mut Fingerprints,
+    schemas: &[String],
 ) -> Result<(), Error> {
-    let read = fingerprint_rows(client, history_table, None).await?;
+    let read = rows_in(client, history_table, None, schemas).await?;
     let seen = &mut fingerprints.postgres;
     seen.owner.clear();
     seen.parts.clear();
@@ -205,9 +222,10 @@ async fn read_some(
     history_table: &str,
     fingerprints: &mut Fingerprints,
     objects: BTreeSet<String>,
+    schemas: &[String],
 ) -> Result<(), Error> {
     let wanted: Vec<String> = objects.iter().cloned().collect();
-    let read = fingerprint_rows(client, history_table, Some(&wanted)).await?;
+    let read = rows_in(client, history_table, Some(&wanted), schemas).await?;
     let seen = &mut fingerprints.postgres;
     for object in &objects {
         for part in seen.parts.remove(object).unwrap_or_default() {
@@ -233,32 +251,66 @@ fn remember_parts(seen: &mut Seen, object: &str, parts: Vec<i64>) {
     seen.parts.insert(object.to_string(), parts);
 }
 
-/// A digest per object (`table t`, `view v`, …) that changes whenever
-/// anything [`super::introspect::introspect`] reads about it may have
-/// changed, for every object (`None`) or those named.
+/// A digest per object (`table t`, `view v`, `table auth.t`, …) of
+/// `schemas` that changes whenever anything
+/// [`super::introspect::introspect_schemas`] reads about it may have
+/// changed.
 pub(crate) async fn object_fingerprints(
     client: &Client,
     history_table: &str,
+    schemas: &[String],
 ) -> Result<BTreeMap<String, String>, Error> {
-    let rows = in_schema(client, OWNED_SCHEMA, fingerprint_rows(client, history_table, None)).await?;
+    let Some(first) = schemas.first() else { return Ok(BTreeMap::new()) };
+    let rows = in_schema(client, first, rows_in(client, history_table, None, schemas)).await?;
     Ok(rows.into_iter().map(|(object, fingerprint, _)| (object, fingerprint)).collect())
 }
 
-/// Rows of [`fingerprint_sql`]: object, digest, and the catalogue rows
-/// (`classid << 32 | objid`) it is made of. Run with the `search_path` set
-/// to the schema ([`in_schema`]): names are rendered relative to it.
+/// One row of [`fingerprint_sql`]: object, digest, and the catalogue rows
+/// (`classid << 32 | objid`) it is made of.
+type FingerprintRow = (String, String, Vec<i64>);
+
+/// [`fingerprint_rows`] of `objects` (every object when `None`) in each
+/// of `schemas` they are in, named as the walk names them (`table auth.t`
+/// outside the first schema). Run with the `search_path` set to the first
+/// schema ([`in_schema`]), as introspection reads every schema.
+async fn rows_in(
+    client: &Client,
+    history_table: &str,
+    objects: Option<&[String]>,
+    schemas: &[String],
+) -> Result<Vec<FingerprintRow>, Error> {
+    let groups: Vec<(usize, Option<Vec<String>>)> = match objects {
+        None => (0..schemas.len()).map(|at| (at, None)).collect(),
+        Some(objects) => {
+            by_schema(objects, schemas).into_iter().map(|(at, local)| (at, Some(local))).collect()
+        }
+    };
+    let mut rows = Vec::new();
+    for (at, local) in groups {
+        let schema = &schemas[at];
+        let read = fingerprint_rows(client, history_table, local.as_deref(), schema).await?;
+        let named = read.into_iter().map(|(object, fingerprint, parts)| {
+            (qualified_object(&object, schema, &schemas[0]), fingerprint, parts)
+        });
+        rows.extend(named);
+    }
+    Ok(rows)
+}
+
+/// Rows of [`fingerprint_sql`] in schema `schema`, named in it.
 async fn fingerprint_rows(
     client: &Client,
     history_table: &str,
     objects: Option<&[String]>,
-) -> Result<Vec<(String, String, Vec<i64>)>, Error> {
+    schema: &str,
+) -> Result<Vec<FingerprintRow>, Error> {
     let kinds = objects.map_or(Kinds::ALL, Kinds::of);
     let relations: Option<Vec<&str>> = objects.map(relation_names);
     let keys: Option<Vec<&str>> = objects.map(|o| o.iter().map(String::as_str).collect());
     let sql = fingerprint_sql(kinds);
     let params: [(&(dyn ToSql + Sync), Type); 4] = [
         (&history_table, Type::TEXT),
-        (&OWNED_SCHEMA, Type::TEXT),
+        (&schema, Type::TEXT),
         (&keys, Type::TEXT_ARRAY),
         (&relations, Type::TEXT_ARRAY),
     ];

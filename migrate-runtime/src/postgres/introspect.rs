@@ -53,7 +53,7 @@ const VIEWS: &str = "SELECT viewname::text, definition FROM pg_views WHERE schem
 /// Triggers keyed `name on table`, as PostgreSQL names a trigger per table
 /// (`set_updated_at` on every table is common).
 const TRIGGERS: &str =
-    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), quote_ident($2::name) \
+    "SELECT t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid), coalesce(quote_ident(current_schema()), '') \
      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $2::name AND NOT t.tgisinternal \
      AND ($1::text[] IS NULL OR t.tgname || ' on ' || c.relname = ANY($1)) ORDER BY 1";
@@ -68,7 +68,8 @@ pub(super) const FUNCTION_KEY: &str = "p.proname || '(' || oidvectortypes(p.proa
 pub(super) const OWN_FUNCTION: &str = "n.nspname = $2::name AND p.prokind IN ('f', 'p') \
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
 
-const FUNCTIONS: &str = "SELECT %KEY%, pg_get_functiondef(p.oid), quote_ident($2::name) \
+const FUNCTIONS: &str =
+    "SELECT %KEY%, pg_get_functiondef(p.oid), coalesce(quote_ident(current_schema()), '') \
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
      WHERE %OWN% AND ($1::text[] IS NULL OR %KEY% = ANY($1)) ORDER BY 1";
 
@@ -105,18 +106,23 @@ pub async fn introspect(client: &Client, history_table: &str) -> Result<Schema, 
 /// The objects of `schemas` (those a package owns, see
 /// [`crate::chain::Config::schemas`]), leaving out `history_table`: the
 /// first schema's under their own names, each other's as `schema.name`
-/// ([`Schema::merge_qualified`]). Each schema is read with the
-/// `search_path` set to it alone, so what refers to another schema is
-/// qualified in the definitions, the same way in every database compared.
+/// ([`Schema::merge_qualified`]). Every schema is read with the
+/// `search_path` set to the first alone, the one revisions create
+/// unqualified objects in: the catalogue then renders what is in the
+/// first schema unqualified and everything else qualified (a foreign key
+/// to `auth.users`, a view joining it, a column of type `auth.mood`), as
+/// the model names them. So a definition read from any schema runs as
+/// written in a revision's session, and reads the same in every database
+/// compared.
 pub async fn introspect_schemas(
     client: &Client,
     history_table: &str,
     schemas: &[String],
 ) -> Result<Schema, tokio_postgres::Error> {
     let Some((first, others)) = schemas.split_first() else { return Ok(Schema::default()) };
-    let mut schema = introspect_in(client, history_table, None, first).await?;
+    let mut schema = introspect_in(client, history_table, None, first, first).await?;
     for other in others {
-        schema.merge_qualified(introspect_in(client, history_table, None, other).await?, other);
+        schema.merge_qualified(introspect_in(client, history_table, None, other, first).await?, other);
     }
     Ok(schema)
 }
@@ -128,12 +134,14 @@ pub async fn introspect_objects(
     history_table: &str,
     names: Option<&[String]>,
 ) -> Result<Schema, tokio_postgres::Error> {
-    introspect_in(client, history_table, names, OWNED_SCHEMA).await
+    introspect_in(client, history_table, names, OWNED_SCHEMA, OWNED_SCHEMA).await
 }
 
 /// The objects `objects` names as the walk's fingerprints do (`table t`,
-/// `view v`, `trigger x on t`, `function f(integer)`, …), reading only
-/// the catalogues of the kinds named: each query scans its whole
+/// `view v`, `trigger x on t`, `function f(integer)`, …; `table auth.t`
+/// for an object of a schema of `schemas` but the first, as
+/// [`introspect_schemas`] names them), reading only the catalogues of the
+/// kinds named, and only the schemas named: each query scans its whole
 /// catalogue, so a walk step that changed one table skips the function,
 /// trigger and type queries, most of such a read's time.
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -141,24 +149,89 @@ pub(crate) async fn introspect_named(
     client: &Client,
     history_table: &str,
     objects: &[String],
+    schemas: &[String],
+) -> Result<Schema, tokio_postgres::Error> {
+    let mut schema = Schema::default();
+    for (at, local) in by_schema(objects, schemas) {
+        let read = introspect_named_in(client, history_table, &local, &schemas[at], &schemas[0]).await?;
+        match at {
+            0 => schema.replace(&[], read),
+            _ => schema.merge_qualified(read, &schemas[at]),
+        }
+    }
+    Ok(schema)
+}
+
+/// `objects` grouped by the schema of `schemas` they are in (its index),
+/// each named as in its own schema: `table auth.t` is `table t` of `auth`
+/// when `auth` is configured and not first. Schemas with nothing named
+/// are left out.
+pub(crate) fn by_schema(objects: &[String], schemas: &[String]) -> Vec<(usize, Vec<String>)> {
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    for object in objects {
+        let (at, local) = local_object(object, schemas);
+        match groups.iter_mut().find(|(i, _)| *i == at) {
+            Some((_, group)) => group.push(local),
+            None => groups.push((at, vec![local])),
+        }
+    }
+    groups.sort_by_key(|(at, _)| *at);
+    groups
+}
+
+/// The index in `schemas` of the schema `object` (`kind name`) is in, and
+/// its name there: a name starting with another configured schema's
+/// `name.` is that schema's, every other one the first's.
+fn local_object(object: &str, schemas: &[String]) -> (usize, String) {
+    let Some((kind, name)) = object.split_once(' ') else { return (0, object.to_string()) };
+    let other = schemas.iter().enumerate().skip(1).find_map(|(at, schema)| {
+        let rest = name.strip_prefix(schema.as_str())?.strip_prefix('.')?;
+        Some((at, format!("{kind} {rest}")))
+    });
+    other.unwrap_or_else(|| (0, object.to_string()))
+}
+
+/// `object` (`kind name`) of schema `schema` named as the walk names it:
+/// `kind schema.name`, or unchanged when `schema` is `first`, the first of
+/// the package's schemas.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub(crate) fn qualified_object(object: &str, schema: &str, first: &str) -> String {
+    match object.split_once(' ') {
+        Some((kind, name)) if schema != first => format!("{kind} {schema}.{name}"),
+        _ => object.to_string(),
+    }
+}
+
+/// `objects` of `schema`, with the `search_path` set to `path` alone (the
+/// first schema, see [`introspect_schemas`]).
+async fn introspect_named_in(
+    client: &Client,
+    history_table: &str,
+    objects: &[String],
+    schema: &str,
+    path: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let names: Vec<&str> =
         objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name)).collect();
     let kinds = Kinds::of(objects);
     let names = Some(names);
-    let params: Params = &[(&names, Type::TEXT_ARRAY), (&OWNED_SCHEMA, Type::TEXT)];
-    in_schema(client, OWNED_SCHEMA, read_schema(client, params, history_table, kinds)).await
+    let params: Params = &[(&names, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
+    in_schema(client, path, read_schema(client, params, history_table, kinds)).await
 }
 
+/// The objects of `schema` named in `names` (all when `None`), with the
+/// `search_path` set to `path` alone (the first schema, see
+/// [`introspect_schemas`]).
 async fn introspect_in(
     client: &Client,
     history_table: &str,
     names: Option<&[String]>,
     schema: &str,
+    path: &str,
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
     let params: Params = &[(&filter, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
-    in_schema(client, schema, read_schema(client, params, history_table, Kinds::ALL)).await
+    in_schema(client, path, read_schema(client, params, history_table, Kinds::ALL)).await
 }
 
 /// Which kinds of objects a read covers.
@@ -330,7 +403,7 @@ fn with_functions(sql: &str) -> String {
 }
 
 /// `pg_get_functiondef`'s text without `schema.` (the current schema,
-/// quoted as needed) before the function's own name, so it creates the
+/// quoted as needed; a function of another schema keeps its own) before the function's own name, so it creates the
 /// function wherever it runs, as the rest of the model does; and without
 /// the trailing line break.
 fn unqualified_function(definition: &str, schema: &str) -> String {

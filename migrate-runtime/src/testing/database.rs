@@ -210,7 +210,8 @@ impl TestDatabase for crate::database::PostgresConnection {
     }
 
     fn schema(&mut self, history_table: &str) -> Result<Schema, DatabaseError> {
-        self.block_on(crate::postgres::introspect::introspect(self.client(), history_table))
+        let schemas = self.schemas();
+        self.block_on(crate::postgres::introspect::introspect_schemas(self.client(), history_table, schemas))
             .map_err(DatabaseError::from)
     }
 
@@ -218,7 +219,8 @@ impl TestDatabase for crate::database::PostgresConnection {
         &mut self,
         history_table: &str,
     ) -> Result<BTreeMap<String, String>, DatabaseError> {
-        self.block_on(crate::postgres::changes::object_fingerprints(self.client(), history_table))
+        let schemas = self.schemas();
+        self.block_on(crate::postgres::changes::object_fingerprints(self.client(), history_table, schemas))
             .map_err(DatabaseError::from)
     }
 
@@ -230,7 +232,8 @@ impl TestDatabase for crate::database::PostgresConnection {
         history_table: &str,
         fingerprints: &mut Fingerprints,
     ) -> Result<(), DatabaseError> {
-        self.block_on(crate::postgres::changes::update(self.client(), history_table, fingerprints))
+        let schemas = self.schemas();
+        self.block_on(crate::postgres::changes::update(self.client(), history_table, fingerprints, schemas))
             .map_err(DatabaseError::from)
     }
 
@@ -261,7 +264,8 @@ impl TestDatabase for crate::database::PostgresConnection {
     }
 
     fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
-        self.block_on(crate::postgres::introspect::introspect_named(self.client(), history_table, objects))
+        let (client, schemas) = (self.client(), self.schemas());
+        self.block_on(crate::postgres::introspect::introspect_named(client, history_table, objects, schemas))
             .map_err(DatabaseError::from)
     }
 }

@@ -23,6 +23,7 @@ mod report;
 mod scratch;
 #[cfg(feature = "postgres")]
 mod server;
+mod snapshots;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod template;
 mod walk;
@@ -123,11 +124,24 @@ pub fn walk_sqlite_folder(
 }
 
 /// Walks the chain on a fresh database of the test PostgreSQL server
-/// ([`crate::testing::server::test_server`]); `Ok(None)` when no server can be
-/// had and `CI` is not set. Without the `postgres` feature, always `Ok(None)`.
+/// ([`crate::testing::server::test_server`]), comparing schema `public`;
+/// `Ok(None)` when no server can be had and `CI` is not set. Without the
+/// `postgres` feature, always `Ok(None)`.
 pub fn walk_postgres_folder(
     package_root: &std::path::Path,
     folder: &str,
+) -> Result<Option<WalkReport>, WalkFolderError> {
+    walk_postgres_folder_in(package_root, folder, &["public"])
+}
+
+/// [`walk_postgres_folder`] comparing `schemas`, the package's
+/// `schemas` setting (the first the one its revisions create unqualified
+/// objects in): what `walk_versions_test!(dialect = "postgres", schemas
+/// = [...])` runs.
+pub fn walk_postgres_folder_in(
+    package_root: &std::path::Path,
+    folder: &str,
+    schemas: &[&str],
 ) -> Result<Option<WalkReport>, WalkFolderError> {
     #[cfg(feature = "postgres")]
     {
@@ -139,7 +153,8 @@ pub fn walk_postgres_folder(
         let mut admin = PostgresConnection::connect(&server)?;
         admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
         admin.execute(&format!("CREATE DATABASE {name}"))?;
-        let mut db = PostgresConnection::connect(&database_url(&server, &name))?;
+        let schemas: Vec<String> = schemas.iter().map(|s| s.to_string()).collect();
+        let mut db = PostgresConnection::connect(&database_url(&server, &name))?.with_schemas(&schemas);
         let report = WalkVersions::new(&graph).run(&mut db);
         drop(db);
         let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
@@ -147,7 +162,7 @@ pub fn walk_postgres_folder(
     }
     #[cfg(not(feature = "postgres"))]
     {
-        let _ = (package_root, folder);
+        let _ = (package_root, folder, schemas);
         Ok(None)
     }
 }
@@ -172,6 +187,8 @@ pub fn walk_postgres_folder(
 /// migrate_runtime::walk_versions_test!(dialect = "postgres");  // a PostgreSQL package
 /// migrate_runtime::walk_versions_test!(dialects = ["sqlite", "postgres"]); // SQL for both
 /// migrate_runtime::walk_versions_test!("db/revisions", dialect = "postgres"); // another folder
+/// // A package whose `schemas = ["public", "auth"]`: both are compared.
+/// migrate_runtime::walk_versions_test!(dialect = "postgres", schemas = ["public", "auth"]);
 /// ```
 #[macro_export]
 macro_rules! walk_versions_test {
@@ -180,6 +197,9 @@ macro_rules! walk_versions_test {
     };
     (dialect = $dialect:tt) => {
         $crate::walk_versions_test!("migrations", dialect = $dialect);
+    };
+    (dialect = "postgres", schemas = [$($schema:literal),+ $(,)?]) => {
+        $crate::walk_versions_test!("migrations", dialect = "postgres", schemas = [$($schema),+]);
     };
     (dialects = [$($dialect:tt),+ $(,)?]) => {
         $crate::walk_versions_test!("migrations", dialects = [$($dialect),+]);
@@ -200,10 +220,13 @@ macro_rules! walk_versions_test {
         }
     };
     ($folder:literal, dialect = "postgres") => {
+        $crate::walk_versions_test!($folder, dialect = "postgres", schemas = ["public"]);
+    };
+    ($folder:literal, dialect = "postgres", schemas = [$($schema:literal),+ $(,)?]) => {
         #[test]
         fn walk_versions_postgres() {
             let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            match $crate::testing::walk_postgres_folder(root, $folder) {
+            match $crate::testing::walk_postgres_folder_in(root, $folder, &[$($schema),+]) {
                 Ok(Some(_)) => {}
                 Ok(None) => eprintln!("walk-versions on PostgreSQL skipped: no server here (CI would fail)"),
                 Err(error) => panic!("walk-versions on PostgreSQL failed:\n{error}"),
@@ -213,7 +236,7 @@ macro_rules! walk_versions_test {
     ($($other:tt)*) => {
         ::core::compile_error!(
             "walk_versions_test!: expected `()`, `(\"folder\")`, then optionally `dialect = \"sqlite\"`, \
-             `dialect = \"postgres\"` or `dialects = [\"sqlite\", \"postgres\"]`"
+             `dialect = \"postgres\"` (with `schemas = [\"public\", …]`) or `dialects = [\"sqlite\", \"postgres\"]`"
         );
     };
 }

@@ -41,6 +41,21 @@ pub(super) fn mismatch(
     out
 }
 
+/// `{at}: the snapshot differs …`, then each object that differs with its
+/// diff, from the replayed schema to the snapshot's, as a mismatch of the
+/// walk is shown.
+pub(super) fn snapshot_mismatch(at: &Location, revision: &str, differences: &[Difference]) -> String {
+    let (now, then) = ("in the snapshot", "replayed");
+    let mut out = format!(
+        "{at}: the snapshot's schema differs from the one the revisions up to `{revision}` build (write it again with `cargo migrate snapshot {revision}`)"
+    );
+    for difference in differences {
+        out += &format!("\n  {}", object_line(difference, now, then));
+        out += &indented(&diff(difference, now, then));
+    }
+    out
+}
+
 /// Every defect, in the order the walk found them.
 pub(super) fn defects(defects: &[WalkError]) -> String {
     match defects {

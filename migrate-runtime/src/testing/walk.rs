@@ -43,10 +43,11 @@ impl fmt::Display for Stage {
 
 /// Why a walk failed. Every variant names the revision.
 ///
-/// `Downgrade`, `Reupgrade`, `Mismatch`, `Hook` and `LeftOver` are defects
-/// of the chain, which a walk that goes on ([`WalkVersions::fail_fast`] not
+/// `Downgrade`, `Reupgrade`, `Mismatch`, `Hook`, `LeftOver`, `Snapshot`
+/// and `SnapshotMismatch` are defects of the chain, which a walk that goes on ([`WalkVersions::fail_fast`] not
 /// called) gathers into `Defects`; the others end the walk at once.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "walk-")]
 pub enum WalkError {
     #[error("hook for `{prefix}`: {error}")]
     UnknownHookRevision { prefix: String, error: TargetError },
@@ -90,6 +91,48 @@ pub enum WalkError {
     /// differs from a full read. A fault of the walk, not of the chain.
     #[error("after revision `{revision}` the walk's incremental read differs from a full read: {}", objects.join(", "))]
     IncrementalRead { revision: String, objects: Vec<String> },
+    /// A snapshot of the chain ([`crate::chain::snapshot`]) the walk
+    /// cannot prove: written for another chain (stale, or of a revision
+    /// the folder lacks), or one of its statements fails. A defect.
+    #[error("{0}")]
+    Snapshot(Box<ApplyError>),
+    /// The schema a snapshot creates in an empty database differs from
+    /// the one replaying the revisions up to its own builds. A defect;
+    /// `at` is the snapshot's file.
+    #[error("{}", report::snapshot_mismatch(at, revision, differences))]
+    SnapshotMismatch { revision: String, at: Location, differences: Vec<Difference> },
+}
+
+impl WalkError {
+    /// A stable name for the kind of defect (`walk-mismatch`,
+    /// `walk-downgrade`), as [`ChainError::code`](crate::ChainError::code).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
+
+    /// The file (and line) it concerns, when it concerns one: the section
+    /// that ran last for a mismatch, the failing statement's for a failed
+    /// step, the snapshot's file for a snapshot.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            WalkError::Mismatch { at, .. } | WalkError::SnapshotMismatch { at, .. } => Some(at),
+            WalkError::Upgrade { error, .. }
+            | WalkError::Downgrade { error, .. }
+            | WalkError::Reupgrade { error, .. }
+            | WalkError::Snapshot(error) => error.location(),
+            _ => None,
+        }
+    }
+
+    /// The defects it holds, one by one: itself, or each of a walk that
+    /// went on (with those found before a rebuild failed, then that).
+    pub fn defects(&self) -> Vec<&WalkError> {
+        match self {
+            WalkError::Defects(found) => found.iter().collect(),
+            WalkError::Rebuild { found, error } => found.iter().chain([&**error]).collect(),
+            other => vec![other],
+        }
+    }
 }
 
 /// Which two snapshots a mismatch compares.
@@ -264,7 +307,10 @@ impl<'a> WalkVersions<'a> {
 
     /// Walks `db`, which must be a database made for the walk and empty:
     /// after a defect the walk empties it ([`TestDatabase::reset`]) and
-    /// rebuilds it.
+    /// rebuilds it. When the chain has snapshots of `db`'s dialect, the
+    /// walk then proves each against the schema it replayed up to the
+    /// snapshot's revision, in `db` emptied again (and leaves it empty);
+    /// a snapshot that disagrees is a defect like the others.
     pub fn run(mut self, db: &mut dyn TestDatabase) -> Result<WalkReport, WalkError> {
         let hooks = self.resolve_hooks()?;
         let revs = self.revisions_to_walk()?;
@@ -287,11 +333,13 @@ impl<'a> WalkVersions<'a> {
             reads: self.reads,
             last_full: None,
             last_revision: String::new(),
+            replayed: HashMap::new(),
         };
         walk.create_history()?;
         let walked = walk.up_and_down(&revs, self.snake, self.downgrade.then_some(floor));
         walk.stop_logging();
         walked?;
+        walk.prove_snapshots(&revs)?;
         walk.finish()
     }
 
@@ -336,6 +384,9 @@ struct Walk<'w, 'a> {
     last_full: Option<BTreeMap<String, String>>,
     /// The revision that ran last, for [`WalkError::IncrementalRead`].
     last_revision: String,
+    /// The schema replayed up to each revision that has a snapshot, kept
+    /// when the walk passed through exactly its ancestors.
+    replayed: HashMap<Rev, Schema>,
 }
 
 /// What the final downgrade needs of each revision: a digest of the
@@ -398,6 +449,7 @@ impl Walk<'_, '_> {
         if reversible && defect.is_none() {
             defect = self.up_again(revision, &down, current)?;
         }
+        self.keep_for_snapshot(rev, current);
         match defect {
             None => self.check_snapshot(current),
             Some(defect) => {
@@ -516,6 +568,30 @@ impl Walk<'_, '_> {
             }
         }
         Ok(self.run_hooks(rev, Stage::AfterDowngrade).err())
+    }
+
+    /// Keeps `current`, the schema replayed up to `rev`, for proving a
+    /// snapshot of `rev`, when the walk upgraded exactly its ancestors so
+    /// far (a branch walked before it would be in `current` too).
+    fn keep_for_snapshot(&mut self, rev: Rev, current: &Schema) {
+        if !super::snapshots::has_snapshot(self.graph, rev, self.db.dialect()) {
+            return;
+        }
+        let ancestors = self.graph.ancestors(&[rev]);
+        let only_ancestors = self.steps.iter().all(|step| ancestors.contains(step.rev));
+        if only_ancestors && self.steps.len() == ancestors.iter().count() {
+            self.replayed.insert(rev, current.clone());
+        }
+    }
+
+    /// Proves the chain's snapshots (see [`super::snapshots`]), each
+    /// finding a defect.
+    fn prove_snapshots(&mut self, walked: &[Rev]) -> Result<(), WalkError> {
+        let replayed = std::mem::take(&mut self.replayed);
+        for finding in super::snapshots::prove(self.db, self.graph, self.options, walked, replayed)? {
+            self.found(finding)?;
+        }
+        Ok(())
     }
 
     /// Keeps `defect` when the walk goes on after defects, else returns it.

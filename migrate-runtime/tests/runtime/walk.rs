@@ -304,6 +304,80 @@ fn a_checked_walk_goes_on_after_defects_with_the_same_findings() {
     assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
 }
 
+/// `graph` with a snapshot of its revision `id` whose SQL is `sql`, as
+/// `cargo migrate snapshot` writes one (for `dialect`).
+fn with_snapshot(graph: Graph, id: &str, dialect: migrate_runtime::Dialect, sql: &[&str]) -> Graph {
+    use migrate_runtime::chain::{parse_snapshot, snapshot_path, snapshot_text};
+    let rev = graph.find(id).expect("the snapshot's revision");
+    let statements: Vec<String> = sql.iter().map(|s| s.to_string()).collect();
+    let text = snapshot_text(&graph, rev, dialect, &statements);
+    let snapshot = parse_snapshot(&snapshot_path("migrations".as_ref(), id), &text).expect("snapshot");
+    graph.with_snapshots(vec![snapshot])
+}
+
+/// Two revisions; snapshots are taken at the first.
+fn snapshot_chain() -> Graph {
+    chain(&[
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "DROP TABLE t;"),
+        ("CREATE INDEX t_name ON t (name);", "DROP INDEX t_name;"),
+    ])
+}
+
+/// The walk proves a snapshot as `check` does: one giving the replayed
+/// schema passes; one that disagrees is a defect naming its file, the
+/// object and a diff, after the chain's own defects, and the walk goes on.
+#[test]
+fn the_walk_proves_snapshots_on_sqlite() {
+    use migrate_runtime::Dialect::Sqlite;
+    let right = ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"];
+    let graph = with_snapshot(snapshot_chain(), "000000000001", Sqlite, &right);
+    let report =
+        WalkVersions::new(&graph).check_incremental_reads().run_sqlite().expect("the snapshot agrees");
+    assert_eq!(report.revisions, 2);
+    let wrong = ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);"];
+    let graph = with_snapshot(snapshot_chain(), "000000000001", Sqlite, &wrong);
+    assert_eq!(
+        sqlite_error(WalkVersions::new(&graph)),
+        "migrations/snapshots/000000000001.sql: the snapshot's schema differs from the one the revisions up to `000000000001` build (write it again with `cargo migrate snapshot 000000000001`)\n\
+         \x20 table t: column name: differs in the snapshot from replayed\n\
+         \x20   --- replayed\n\
+         \x20   +++ in the snapshot\n\
+         \x20   @@ -1 +1 @@\n\
+         \x20   -text not null\n\
+         \x20   +text"
+    );
+    let broken =
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "CREATE INDEX x ON nowhere (a);"];
+    let graph = with_snapshot(snapshot_chain(), "000000000001", Sqlite, &broken);
+    let message = sqlite_error(WalkVersions::new(&graph));
+    assert!(
+        message.starts_with(
+            "migrations/snapshots/000000000001.sql:9: the snapshot of revision `000000000001` failed"
+        ),
+        "{message}"
+    );
+}
+
+/// A snapshot's defect comes with the chain's own, in one run.
+#[test]
+fn a_wrong_snapshot_is_one_more_defect_of_a_walk_that_goes_on() {
+    let graph = fixture("walk/several_defects");
+    let head = graph.revisions().last().expect("a revision").id.clone();
+    let graph = with_snapshot(
+        graph,
+        &head,
+        migrate_runtime::Dialect::Sqlite,
+        &["CREATE TABLE nothing_else (id INTEGER);"],
+    );
+    let error = WalkVersions::new(&graph).run_sqlite().expect_err("four defects");
+    let headlines = defect_headlines(&error);
+    assert_eq!(headlines[..3], SEVERAL_DEFECTS);
+    assert!(
+        headlines[3].starts_with(&format!("migrations/snapshots/{head}.sql: the snapshot's schema differs")),
+        "{headlines:?}"
+    );
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
@@ -460,6 +534,89 @@ mod postgres {
         assert_eq!(defect_headlines(&error), SEVERAL_DEFECTS);
     }
 
+    /// The walk proves a snapshot on PostgreSQL too: a right one passes,
+    /// a wrong one is named with its file and the object that differs.
+    #[test]
+    fn the_walk_proves_snapshots_on_postgres() {
+        use migrate_runtime::Dialect::Postgres;
+        let Some(mut db) = database() else { return };
+        let right = ["CREATE TABLE \"t\" (\n    \"id\" integer NOT NULL,\n    \"name\" text NOT NULL,\n    PRIMARY KEY (\"id\")\n);"];
+        let graph = with_snapshot(snapshot_chain(), "000000000001", Postgres, &right);
+        let report = WalkVersions::new(&graph).run(&mut db).expect("the snapshot agrees");
+        assert_eq!(report.revisions, 2);
+        let tables = db.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").expect("tables");
+        assert_eq!(tables, [vec![Some("0".to_string())]], "the proof leaves the database empty");
+        let Some(mut db) = database() else { return };
+        let wrong = ["CREATE TABLE t (id integer PRIMARY KEY, name text NOT NULL, extra integer);"];
+        let graph = with_snapshot(snapshot_chain(), "000000000001", Postgres, &wrong);
+        let error =
+            WalkVersions::new(&graph).run(&mut db).expect_err("the snapshot has a column more").to_string();
+        assert!(
+            error.starts_with("migrations/snapshots/000000000001.sql: the snapshot's schema differs"),
+            "{error}"
+        );
+        assert!(
+            error.contains("\n  table t: column extra: present in the snapshot, absent replayed\n"),
+            "{error}"
+        );
+    }
+
+    /// A package with two schemas, `public` (first) and `auth`: a foreign
+    /// key and a view across them, an index, a function and a trigger in
+    /// `auth`, and a rename there that the key in `public` follows.
+    /// `index_down` is the index revision's downgrade.
+    fn two_schema_chain(index_down: &str) -> Graph {
+        chain(&[
+            (
+                "CREATE SCHEMA auth;\n\
+                 CREATE TABLE auth.users (id integer PRIMARY KEY, email text NOT NULL);\n\
+                 CREATE TABLE orders (id integer PRIMARY KEY, user_id integer REFERENCES auth.users (id));\n\
+                 CREATE VIEW order_emails AS SELECT o.id, u.email FROM orders o JOIN auth.users u ON u.id = o.user_id;",
+                "DROP VIEW order_emails;\nDROP TABLE orders;\nDROP TABLE auth.users;\nDROP SCHEMA auth;",
+            ),
+            ("CREATE INDEX users_email ON auth.users (email);", index_down),
+            (
+                "CREATE FUNCTION auth.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n\
+                 CREATE TRIGGER users_touch BEFORE UPDATE ON auth.users FOR EACH ROW EXECUTE FUNCTION auth.touch();",
+                "DROP TRIGGER users_touch ON auth.users;\nDROP FUNCTION auth.touch();",
+            ),
+            ("ALTER TABLE auth.users RENAME TO accounts;", "ALTER TABLE auth.accounts RENAME TO users;"),
+            ("ALTER TABLE orders ADD COLUMN note text;", "ALTER TABLE orders DROP COLUMN note;"),
+        ])
+    }
+
+    fn two_schemas() -> Vec<String> {
+        vec!["public".to_string(), "auth".to_string()]
+    }
+
+    /// The walk compares every configured schema: a downgrade that
+    /// forgets an index in the second one is found, the corrected chain
+    /// passes, and reading only what each step changed equals full reads
+    /// across both schemas.
+    #[test]
+    fn the_walk_compares_every_configured_schema_on_postgres() {
+        let Some(db) = database() else { return };
+        let mut db = db.with_schemas(&two_schemas());
+        let report = WalkVersions::new(&two_schema_chain("DROP INDEX auth.users_email;"))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect("the corrected chain walks");
+        assert_eq!(report.revisions, 5);
+        let Some(db) = database() else { return };
+        let mut db = db.with_schemas(&two_schemas());
+        let error = WalkVersions::new(&two_schema_chain("SELECT 1;"))
+            .check_incremental_reads()
+            .run(&mut db)
+            .expect_err("the index stays")
+            .to_string();
+        assert!(error.starts_with("migrations/000000000002_.sql:"), "{error}");
+        assert_eq!(
+            error.lines().nth(1).map(str::trim),
+            Some("table auth.users: index users_email: present after downgrade of 000000000002, absent before its upgrade"),
+            "{error}"
+        );
+    }
+
     /// A chain whose second revision re-indents a PL/pgSQL function's body
     /// (and changes a comment in it) and whose downgrade puts back a copy
     /// indented another way again: PostgreSQL keeps each body as written,
@@ -549,6 +706,15 @@ mod sqlite_package {
 
 mod postgres_package {
     migrate_runtime::walk_versions_test!("../fixtures/walk/postgres_only/migrations", dialect = "postgres");
+}
+
+/// A package owning `public` and `auth` says so, and both are compared.
+mod two_schema_package {
+    migrate_runtime::walk_versions_test!(
+        "../fixtures/walk/two_schemas/migrations",
+        dialect = "postgres",
+        schemas = ["public", "auth"]
+    );
 }
 
 mod portable_package {

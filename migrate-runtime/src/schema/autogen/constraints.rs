@@ -61,13 +61,13 @@ fn changed_constraints<'s>(from: &'s Schema, to: &'s Schema) -> (Vec<Placed<'s>>
 
 /// `ALTER TABLE "t" DROP CONSTRAINT "name";`
 pub(super) fn drop_sql(table: &str, name: &str) -> String {
-    format!("ALTER TABLE {} DROP CONSTRAINT {};", quote(table), quote(name))
+    format!("ALTER TABLE {} DROP CONSTRAINT {};", quote_object(table), quote(name))
 }
 
 /// `ALTER TABLE "t" ADD [CONSTRAINT "name"] UNIQUE ("a");`, PostgreSQL
 /// choosing a name when `name` is `None`.
 pub(super) fn add_sql(table: &str, name: Option<&str>, constraint: &Constraint) -> String {
-    format!("ALTER TABLE {} ADD {};", quote(table), named_constraint_sql(name, constraint))
+    format!("ALTER TABLE {} ADD {};", quote_object(table), named_constraint_sql(name, constraint))
 }
 
 /// Every name `schema` gives a relation or constraint: a new table's

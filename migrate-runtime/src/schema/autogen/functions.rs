@@ -145,7 +145,7 @@ fn name_of(key: &str) -> &str {
 fn drop_function(key: &str, definition: &str) -> String {
     let kind = if header(definition).contains(" PROCEDURE ") { "PROCEDURE" } else { "FUNCTION" };
     let (name, arguments) = key.split_once('(').unwrap_or((key, ")"));
-    format!("DROP {kind} {}({arguments};", quote(name))
+    format!("DROP {kind} {}({arguments};", quote_object(name))
 }
 
 /// Whether a column default, check or index of `schema` mentions the
@@ -176,9 +176,18 @@ fn function_order(functions: &BTreeMap<String, String>, keys: Vec<String>) -> Ve
     order
 }
 
-/// The table in a trigger's definition, as written after its `ON`.
+/// The table in a trigger's definition, as written after its `ON`, with
+/// its schema when qualified (`auth.account`: a table outside the first
+/// schema).
 fn trigger_table(definition: &str) -> Option<&str> {
-    token_after(definition, "ON")
+    let mut tokens = crate::sql::split::solid_tokens(definition);
+    tokens.find(|(_, token)| token.eq_ignore_ascii_case("ON"))?;
+    let (start, first) = tokens.next()?;
+    let mut end = start + first.len();
+    while let (Some((_, ".")), Some((at, part))) = (tokens.next(), tokens.next()) {
+        end = at + part.len();
+    }
+    definition.get(start..end)
 }
 
 /// The trigger's own name in its definition, as written after `TRIGGER`.
@@ -211,6 +220,8 @@ mod tests {
             format!("CREATE TRIGGER x BEFORE UPDATE OF a,b ON {table} FOR EACH ROW EXECUTE FUNCTION f()")
         };
         assert_eq!(trigger_table(&on("t")), Some("t"));
+        assert_eq!(trigger_table(&on("auth.t")), Some("auth.t"));
+        assert_eq!(trigger_table(&on("\"My App\".\"T\"")), Some("\"My App\".\"T\""));
         assert_eq!(trigger_table(&on("\"My \"\"T\"\"\"")), Some("\"My \"\"T\"\"\""));
         assert_eq!(trigger_table("CREATE TRIGGER x AFTER INSERT ON t"), Some("t"));
         assert_eq!(trigger_table("garbage"), None);

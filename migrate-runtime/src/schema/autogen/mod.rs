@@ -42,6 +42,11 @@ pub struct Changes {
     pub downgrade: Vec<String>,
     /// One line per data-losing upgrade step: `drops data: table t`.
     pub warnings: Vec<String>,
+    /// One line per upgrade step that fails on a table with rows (a `NOT
+    /// NULL` column with nothing to hold): `fails on a table with rows:
+    /// column t.c is NOT NULL without a default: …`. Loses nothing: the
+    /// revision rolls back.
+    pub cautions: Vec<String>,
     /// Differences no statement was written for, which the user writes by
     /// hand: enum labels removed or reordered (or appended and used in the
     /// same revision, or taken away from a type an array column uses), a
@@ -90,6 +95,7 @@ pub fn generate(from: &Schema, to: &Schema, dialect: Dialect, renames: &[(String
         upgrade: up.out,
         downgrade: down.out,
         warnings: up.warnings,
+        cautions: up.cautions,
         unsupported: up.unsupported,
         unsupported_downgrade,
     }
@@ -140,6 +146,7 @@ struct Plan<'a> {
     to: &'a Schema,
     out: Vec<String>,
     warnings: Vec<String>,
+    cautions: Vec<String>,
     unsupported: Vec<Difference>,
     /// `ALTER TYPE … ADD VALUE` statements written, with type and label.
     added_labels: Vec<(String, String, String)>,
@@ -166,6 +173,7 @@ impl<'a> Plan<'a> {
             to,
             out: Vec::new(),
             warnings: Vec::new(),
+            cautions: Vec::new(),
             unsupported: Vec::new(),
             added_labels: Vec::new(),
             foreign_keys_off: false,
@@ -201,7 +209,7 @@ impl<'a> Plan<'a> {
                     keys.for_each(|k| k.references = new.clone());
                 });
             }
-            self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote(old), quote(new)));
+            self.out.push(format!("ALTER TABLE {} RENAME TO {};", quote_object(old), quote(local_name(new))));
         }
         for (old, new) in renames {
             let (Some((table, old)), Some((_, new))) = (column_rename(old), column_rename(new)) else {
@@ -234,7 +242,8 @@ impl<'a> Plan<'a> {
                 keys.flat_map(|k| k.referenced_columns.iter_mut()).for_each(rename);
             });
         }
-        self.out.push(format!("ALTER TABLE {} RENAME COLUMN {} TO {};", quote(name), quote(old), quote(new)));
+        let table = quote_object(name);
+        self.out.push(format!("ALTER TABLE {table} RENAME COLUMN {} TO {};", quote(old), quote(new)));
     }
 
     /// Differences of objects whose entries start with one of `kinds`.
@@ -252,6 +261,17 @@ impl<'a> Plan<'a> {
 
     fn warn(&mut self, what: &str) {
         self.warnings.push(format!("drops data: {what}"));
+    }
+
+    /// A statement that fails on a table with rows, marked in the file and
+    /// warned about.
+    fn failing_on_rows(&mut self, what: &str, statement: String) {
+        self.caution(what);
+        self.out.push(format!("-- WARNING: {}: {what}\n{statement}", tables::FAILS_ON_ROWS));
+    }
+
+    fn caution(&mut self, what: &str) {
+        self.cautions.push(format!("{}: {what}", tables::FAILS_ON_ROWS));
     }
 }
 
@@ -297,7 +317,7 @@ fn create_table(name: &str, table: &Table, names_in_use: &BTreeSet<String>) -> S
     let options: Vec<String> =
         table.options.iter().filter(|o| *o != "autoincrement").map(|o| o.to_uppercase()).collect();
     let options = if options.is_empty() { String::new() } else { format!(" {}", options.join(", ")) };
-    format!("CREATE TABLE {} (\n    {}\n){options};", quote(name), parts.join(",\n    "))
+    format!("CREATE TABLE {} (\n    {}\n){options};", quote_object(name), parts.join(",\n    "))
 }
 
 /// `CONSTRAINT "name" UNIQUE ("a")`, or without a name for the database
@@ -366,6 +386,39 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// An object's name as the model holds it, in double quotes: `"t"`, or
+/// `"auth"."t"` for one of a PostgreSQL schema other than the package's
+/// first, which the model names `auth.t` ([`Schema::merge_qualified`]).
+/// Autogenerate writes names qualified only there: the first schema's
+/// objects keep the plain names every revision of a one-schema package
+/// writes, and run in the session's `search_path` as they always did. (So
+/// a name whose own text holds a dot reads as qualified.)
+fn quote_object(name: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, local)) => format!("{}.{}", quote(schema), quote(local)),
+        None => quote(name),
+    }
+}
+
+/// `name`, which lives in the schema of object `owner` (an index of
+/// table `owner`), quoted and qualified as `owner` is.
+fn quote_beside(owner: &str, name: &str) -> String {
+    match schema_of(owner) {
+        Some(schema) => format!("{}.{}", quote(schema), quote(name)),
+        None => quote(name),
+    }
+}
+
+/// `auth` of `auth.t`; `None` for an object of the first schema.
+fn schema_of(name: &str) -> Option<&str> {
+    name.split_once('.').map(|(schema, _)| schema)
+}
+
+/// `t` of `auth.t`: the name `RENAME TO` takes, in the object's schema.
+fn local_name(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(_, local)| local)
+}
+
 /// A referenced table as the model holds it, in double quotes: SQLite's
 /// introspection gives the plain name (`user`), PostgreSQL's the
 /// catalogue's `regclass` text, already quoted where the name needs it
@@ -428,6 +481,57 @@ mod tests {
         ];
         for (old, new, expected) in cases {
             assert_eq!(narrows(old, new), expected, "{old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn sqlite_narrows_only_when_the_affinity_may_change_a_value() {
+        let cases = [
+            ("text", "varchar(100)", false),
+            ("varchar(255)", "varchar(10)", false),
+            ("integer", "smallint", false),
+            ("int", "real", false),
+            ("text", "integer", true),
+            ("text", "numeric", true),
+            ("real", "integer", true),
+            ("blob", "text", false),
+            ("numeric", "text", false),
+        ];
+        for (old, new, expected) in cases {
+            assert_eq!(tables::sqlite_narrows(old, new), expected, "{old} -> {new}");
+        }
+    }
+
+    /// A `NOT NULL` column with nothing to fill the existing rows fails on
+    /// a table with rows, in place (PostgreSQL) and through a rebuild
+    /// (SQLite): autogenerate says so in the file and in its warnings. A
+    /// default, or a nullable column, passes quietly.
+    #[test]
+    fn a_not_null_column_without_a_default_is_marked_as_failing_on_rows() {
+        let table = |columns: Vec<Column>| Table { columns, ..Table::default() };
+        let mut before = Schema::default();
+        before.tables.insert("account".into(), table(vec![Column::new("id", "integer")]));
+        let mut after = before.clone();
+        let mut email = Column::new("email", "text");
+        email.nullable = false;
+        after.tables.get_mut("account").unwrap().columns.push(email.clone());
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            let changes = generate(&before, &after, dialect, &[]);
+            let warning = "fails on a table with rows: column account.email is NOT NULL without a default";
+            assert!(
+                changes.cautions.iter().any(|w| w.starts_with(warning)),
+                "{dialect:?}: {:?}",
+                changes.cautions
+            );
+            assert!(
+                changes.upgrade.join("\n").contains("-- WARNING: fails on a table with rows"),
+                "{dialect:?}"
+            );
+        }
+        email.default = Some("''".into());
+        after.tables.get_mut("account").unwrap().columns[1] = email;
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            assert_eq!(generate(&before, &after, dialect, &[]).cautions, Vec::<String>::new(), "{dialect:?}");
         }
     }
 

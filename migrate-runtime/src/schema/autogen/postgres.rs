@@ -45,6 +45,7 @@ impl Plan<'_> {
         touched.extend(views);
         self.postgres_triggers(&touched);
         self.extensions();
+        self.schemas();
         self.unused_new_labels();
     }
 
@@ -54,10 +55,25 @@ impl Plan<'_> {
         let (from, to) = (&self.from.extensions, &self.to.extensions);
         let created = to.iter().filter(|e| !from.contains(e));
         let created: Vec<String> =
-            created.map(|e| format!("CREATE EXTENSION IF NOT EXISTS {};", quote(e))).collect();
+            created.map(|e| format!("CREATE EXTENSION IF NOT EXISTS {};", extension_in_schema(e))).collect();
         self.out.splice(0..0, created);
         for name in from.iter().filter(|e| !to.contains(e)) {
-            self.out.push(format!("DROP EXTENSION {};", quote(name)));
+            self.out.push(format!("DROP EXTENSION {};", quote(local_name(name))));
+        }
+    }
+
+    /// `CREATE SCHEMA` first for each schema other than the first that
+    /// only `to` has objects in, `DROP SCHEMA` last for each only `from`
+    /// has objects in: a revision that brings a package's first objects
+    /// of a schema makes it, and its downgrade takes it away. Without
+    /// `CASCADE`, so a schema that holds anything else is refused, not
+    /// emptied.
+    fn schemas(&mut self) {
+        let (from, to) = (schema_names(&self.from), schema_names(self.to));
+        let created = to.difference(&from).map(|s| format!("CREATE SCHEMA IF NOT EXISTS {};", quote(s)));
+        self.out.splice(0..0, created.collect::<Vec<_>>());
+        for schema in from.difference(&to) {
+            self.out.push(format!("DROP SCHEMA IF EXISTS {};", quote(schema)));
         }
     }
 
@@ -71,7 +87,8 @@ impl Plan<'_> {
                 Some(old) if old == labels => {}
                 Some(old) if labels.starts_with(old) => {
                     for label in &labels[old.len()..] {
-                        let statement = format!("ALTER TYPE {} ADD VALUE {};", quote(name), literal(label));
+                        let statement =
+                            format!("ALTER TYPE {} ADD VALUE {};", quote_object(name), literal(label));
                         self.added_labels.push((name.clone(), label.clone(), statement.clone()));
                         self.out.push(statement);
                     }
@@ -112,21 +129,22 @@ impl Plan<'_> {
         }
         let comparing = self.comparing_with(&columns);
         self.out.extend(comparing.iter().map(|d| d.drop.clone()));
-        let old = format!("_migrate_old_{name}");
-        self.out.push(format!("ALTER TYPE {} RENAME TO {};", quote(name), quote(&old)));
+        let old_local = format!("_migrate_old_{}", local_name(name));
+        let old = quote_beside(name, &old_local);
+        self.out.push(format!("ALTER TYPE {} RENAME TO {};", quote_object(name), quote(&old_local)));
         self.out.push(create_enum(name, &self.to.enums[name]));
         for (table, column) in columns {
-            let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote(table), quote(&column.name));
+            let alter = format!("ALTER TABLE {} ALTER COLUMN {}", quote_object(table), quote(&column.name));
             if column.default.is_some() {
                 self.out.push(format!("{alter} DROP DEFAULT;"));
             }
-            let name = quote(name);
+            let name = quote_object(name);
             self.out.push(format!("{alter} TYPE {name} USING {}::text::{name};", quote(&column.name)));
             if let Some(default) = &column.default {
                 self.out.push(format!("{alter} SET DEFAULT {default};"));
             }
         }
-        self.out.push(format!("DROP TYPE {};", quote(&old)));
+        self.out.push(format!("DROP TYPE {old};"));
         self.out.extend(comparing.into_iter().map(|d| d.create));
     }
 
@@ -154,7 +172,8 @@ impl Plan<'_> {
                     let before = self.out.len();
                     self.create_index(table_name, index_name, index);
                     let create = self.out.drain(before..).collect();
-                    found.push(Dependent { drop: format!("DROP INDEX {};", quote(index_name)), create });
+                    let drop = format!("DROP INDEX {};", quote_beside(table_name, index_name));
+                    found.push(Dependent { drop, create });
                 }
             }
         }
@@ -163,7 +182,7 @@ impl Plan<'_> {
 
     pub(super) fn drop_enums(&mut self) {
         for name in self.from.enums.keys().filter(|n| !self.to.enums.contains_key(*n)) {
-            self.out.push(format!("DROP TYPE {};", quote(name)));
+            self.out.push(format!("DROP TYPE {};", quote_object(name)));
         }
     }
 
@@ -194,13 +213,13 @@ impl Plan<'_> {
         for name in self.to.sequences.iter().filter(|s| !self.from.sequences.contains(s)) {
             match owner(self.to, name) {
                 Some(owner) if owner.switches_identity(&self.from) => {}
-                None => self.out.push(format!("CREATE SEQUENCE {};", quote(name))),
+                None => self.out.push(format!("CREATE SEQUENCE {};", quote_object(name))),
                 Some(Owner { table, column }) => {
                     let integer = ["smallint", "integer", "bigint"].contains(&column.data_type.as_str());
                     let kind = if integer { format!(" AS {}", column.data_type) } else { String::new() };
-                    self.out.push(format!("CREATE SEQUENCE {}{kind};", quote(name)));
-                    let (table, column) = (quote(&table), quote(&column.name));
-                    later.push(format!("ALTER SEQUENCE {} OWNED BY {table}.{column};", quote(name)));
+                    self.out.push(format!("CREATE SEQUENCE {}{kind};", quote_object(name)));
+                    let (table, column) = (quote_object(&table), quote(&column.name));
+                    later.push(format!("ALTER SEQUENCE {} OWNED BY {table}.{column};", quote_object(name)));
                 }
             }
         }
@@ -215,7 +234,7 @@ impl Plan<'_> {
             match owner(&self.from, name) {
                 Some(Owner { table, column }) if !kept(&table, &column.name) => continue,
                 Some(owner) if owner.switches_identity(self.to) => continue,
-                _ => self.out.push(format!("DROP SEQUENCE {};", quote(name))),
+                _ => self.out.push(format!("DROP SEQUENCE {};", quote_object(name))),
             }
         }
     }
@@ -240,11 +259,14 @@ impl Plan<'_> {
         }
         let created: Vec<String> =
             new.keys().filter(|n| !old.contains_key(*n) || dropped.contains(n)).cloned().collect();
-        let mut before: Vec<String> =
-            view_order(old, &dropped).iter().rev().map(|n| format!("DROP VIEW {};", quote(n))).collect();
+        let mut before: Vec<String> = view_order(old, &dropped)
+            .iter()
+            .rev()
+            .map(|n| format!("DROP VIEW {};", quote_object(n)))
+            .collect();
         let after = view_order(new, &created)
             .into_iter()
-            .map(|n| format!("CREATE VIEW {} AS {};", quote(&n), new[&n]));
+            .map(|n| format!("CREATE VIEW {} AS {};", quote_object(&n), new[&n]));
         before.append(&mut self.out);
         before.extend(after);
         self.out = before;
@@ -297,12 +319,12 @@ pub(super) fn owner(schema: &Schema, name: &str) -> Option<Owner> {
 /// `CREATE TYPE "name" AS ENUM ('a', 'b');`
 pub(super) fn create_enum(name: &str, labels: &[String]) -> String {
     let labels: Vec<String> = labels.iter().map(|l| literal(l)).collect();
-    format!("CREATE TYPE {} AS ENUM ({});", quote(name), labels.join(", "))
+    format!("CREATE TYPE {} AS ENUM ({});", quote_object(name), labels.join(", "))
 }
 
 /// Whether a column's reported type is the enum `name` (not an array of it).
 pub(super) fn is_type(data_type: &str, name: &str) -> bool {
-    data_type == name || data_type == quote(name)
+    data_type == name || data_type == quote(name) || data_type == quote_object(name)
 }
 
 /// Views in the order they can be created: a view after the views of
@@ -316,4 +338,23 @@ pub(super) fn view_order(views: &BTreeMap<String, String>, names: &[String]) -> 
         order.push(left.remove(at).clone());
     }
     order
+}
+
+/// The schemas other than the first that `schema`'s objects are in.
+fn schema_names(schema: &Schema) -> BTreeSet<String> {
+    let names = schema.tables.keys().chain(schema.views.keys()).chain(schema.enums.keys());
+    let names = names.chain(&schema.sequences).chain(&schema.extensions).map(String::as_str);
+    // A function's key is `name(types)`, and a type may be qualified.
+    let functions =
+        schema.functions.keys().map(|key| key.split_once('(').map_or(key.as_str(), |(name, _)| name));
+    names.chain(functions).filter_map(schema_of).map(str::to_string).collect()
+}
+
+/// `"ext"`, or `"ext" SCHEMA "auth"` for an extension the model names
+/// `auth.ext` (`CREATE EXTENSION` takes the schema apart).
+fn extension_in_schema(name: &str) -> String {
+    match schema_of(name) {
+        Some(schema) => format!("{} SCHEMA {}", quote(local_name(name)), quote(schema)),
+        None => quote(name),
+    }
 }

@@ -45,7 +45,7 @@ impl Plan<'_> {
     /// Old tables, each after the tables whose foreign keys reference it.
     pub(super) fn drop_tables(&mut self) {
         for name in drop_order(&self.from, self.to) {
-            self.losing(&format!("table {name}"), format!("DROP TABLE {};", quote(&name)));
+            self.losing(&format!("table {name}"), format!("DROP TABLE {};", quote_object(&name)));
         }
     }
 
@@ -98,7 +98,7 @@ impl Plan<'_> {
         };
         for (index_name, index) in &old.indexes {
             if rebuilt_index(index_name, index) {
-                self.out.push(format!("DROP INDEX {};", quote(index_name)));
+                self.out.push(format!("DROP INDEX {};", quote_beside(name, index_name)));
             }
         }
         let dropped = old.columns.iter().filter(|c| !has_column(new, &c.name));
@@ -117,7 +117,11 @@ impl Plan<'_> {
         }
         let added = new.columns.iter().filter(|c| !has_column(old, &c.name));
         for column in added.chain(regenerated.iter().copied()) {
-            self.out.push(format!("ALTER TABLE {} ADD COLUMN {};", quote(name), column_sql(column)));
+            let statement = format!("ALTER TABLE {} ADD COLUMN {};", quote(name), column_sql(column));
+            match unfilled(column) {
+                true => self.failing_on_rows(&unfilled_warning(name, column), statement),
+                false => self.out.push(statement),
+            }
         }
         for before in &old.columns {
             let after = new.columns.iter().find(|c| c.name == before.name);
@@ -159,7 +163,7 @@ impl Plan<'_> {
         // identity's is gone (they share the name `table_column_seq`).
         let to_serial = before.identity.and(serial_sequence(after));
         if let Some(sequence) = &to_serial {
-            self.out.push(format!("CREATE SEQUENCE {} AS {};", quote(sequence), after.data_type));
+            self.out.push(format!("CREATE SEQUENCE {} AS {};", quote_object(sequence), after.data_type));
         }
         if before.default != after.default {
             self.out.push(match &after.default {
@@ -168,7 +172,7 @@ impl Plan<'_> {
             });
         }
         if let Some(sequence) = after.identity.and(serial_sequence(before)) {
-            self.out.push(format!("DROP SEQUENCE {};", quote(&sequence)));
+            self.out.push(format!("DROP SEQUENCE {};", quote_object(&sequence)));
         }
         if before.nullable != after.nullable {
             self.nullability_change(table, after, &alter);
@@ -223,6 +227,12 @@ impl Plan<'_> {
             create += &format!("-- WARNING: drops data: {what}\n");
             self.warn(&what);
         }
+        // The copy of the rows gives a new `NOT NULL` column nothing to hold.
+        for column in new.columns.iter().filter(|c| !has_column(old, &c.name) && unfilled(c)) {
+            let what = unfilled_warning(name, column);
+            create += &format!("-- WARNING: {FAILS_ON_ROWS}: {what}\n");
+            self.caution(&what);
+        }
         self.out.push(create + &create_table(&scratch, new, &BTreeSet::new()));
         self.out.extend(copy_rows(name, &scratch, old, new));
         if [old, new].iter().all(|t| t.options.iter().any(|o| o == "autoincrement")) {
@@ -254,7 +264,7 @@ impl Plan<'_> {
         let unique = if index.unique { "UNIQUE " } else { "" };
         let parts: Vec<String> = index.columns.iter().map(|part| key_part(part)).collect();
         let mut statement =
-            format!("CREATE {unique}INDEX {} ON {} ({})", quote(name), quote(table), parts.join(", "));
+            format!("CREATE {unique}INDEX {} ON {} ({})", quote(name), quote_object(table), parts.join(", "));
         if let Some(predicate) = &index.predicate {
             statement += &format!(" WHERE {predicate}");
         }
@@ -303,8 +313,26 @@ pub(super) fn regenerated<'t>(old: &Table, new: &'t Table) -> Vec<&'t Column> {
     new.columns.iter().filter(|c| c.generated.is_some()).filter(changed).collect()
 }
 
+/// What autogenerate says of a statement that fails on a table with rows.
+pub(super) const FAILS_ON_ROWS: &str = "fails on a table with rows";
+
+/// Whether a new column has nothing to hold in the rows a table already
+/// has: `NOT NULL` with no default, not generated, not an identity.
+fn unfilled(column: &Column) -> bool {
+    !column.nullable && column.default.is_none() && column.generated.is_none() && column.identity.is_none()
+}
+
+fn unfilled_warning(table: &str, column: &Column) -> String {
+    format!(
+        "column {table}.{} is NOT NULL without a default: give it a default, or add it nullable, fill it, and set NOT NULL in a later revision",
+        column.name
+    )
+}
+
 /// What rebuilding table `name` from `old` to `new` loses: dropped
-/// columns, narrowed types, values a generated column replaces.
+/// columns, narrowed types, values a generated column replaces. Types
+/// narrow by SQLite's rules, the only dialect rebuilt: its lengths are
+/// not enforced, so only a change of type affinity can change a value.
 fn rebuild_losses(name: &str, old: &Table, new: &Table) -> Vec<String> {
     let mut losses: Vec<String> = old
         .columns
@@ -314,7 +342,7 @@ fn rebuild_losses(name: &str, old: &Table, new: &Table) -> Vec<String> {
         .collect();
     for before in &old.columns {
         let Some(after) = new.columns.iter().find(|c| c.name == before.name) else { continue };
-        if narrows(&before.data_type, &after.data_type) {
+        if sqlite_narrows(&before.data_type, &after.data_type) {
             losses.push(format!(
                 "column {name}.{} narrows from {} to {}",
                 after.name, before.data_type, after.data_type
@@ -435,6 +463,46 @@ pub(super) fn copy_expression(before: &Column, after: &Column) -> String {
             format!("coalesce({}, {default})", quote(&before.name))
         }
         _ => quote(&before.name),
+    }
+}
+
+/// [`narrows`] for SQLite, which enforces no length and stores a value
+/// by its column's type affinity: a change may alter a value only when the
+/// affinity changes to a numeric one (text `'1.50'` into a `NUMERIC`
+/// column becomes the number 1.5) or from `REAL` to `INTEGER`. `text` to
+/// `varchar(100)`, or `int` to `smallint`, keeps every value.
+pub(super) fn sqlite_narrows(old: &str, new: &str) -> bool {
+    use Affinity::*;
+    match (affinity(old), affinity(new)) {
+        (a, b) if a == b => false,
+        (_, Text | Blob) => false,
+        (Integer, Real | Numeric) => false,
+        _ => true,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Affinity {
+    Integer,
+    Text,
+    Blob,
+    Real,
+    Numeric,
+}
+
+/// SQLite's rules, in their order (section 3.1 of "Datatypes In SQLite").
+fn affinity(declared: &str) -> Affinity {
+    let upper = declared.to_ascii_uppercase();
+    if upper.contains("INT") {
+        Affinity::Integer
+    } else if ["CHAR", "CLOB", "TEXT"].iter().any(|t| upper.contains(t)) {
+        Affinity::Text
+    } else if upper.contains("BLOB") || upper.trim().is_empty() {
+        Affinity::Blob
+    } else if ["REAL", "FLOA", "DOUB"].iter().any(|t| upper.contains(t)) {
+        Affinity::Real
+    } else {
+        Affinity::Numeric
     }
 }
 
