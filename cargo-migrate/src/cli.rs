@@ -60,7 +60,7 @@ pub struct GlobalArgs {
         help_heading = "Database"
     )]
     pub database_url: Vec<String>,
-    /// Output format of read commands
+    /// Output format: `json` prints one document on stdout, succeeding or failing (fields in docs/json.md)
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
     /// When to colour the output (`auto`: on a terminal, unless NO_COLOR is set)
@@ -100,6 +100,7 @@ pub enum Command {
     /// Create the migrations folder, config and desired-schema file
     Init(InitArgs),
     /// Scaffold a new revision on the current head
+    #[command(after_help = NEW_HELP)]
     New(NewArgs),
     /// Give a revision file a new slug (its id never changes)
     Rename(RenameArgs),
@@ -116,20 +117,26 @@ pub enum Command {
     /// Re-parent a revision onto another head
     Rebase(RebaseArgs),
     /// Validate every chain of the workspace
+    #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Show how the live database's schema differs from the head's; never writes
     Diff,
     /// Apply revisions up to a target (default: head)
+    #[command(after_help = UPGRADE_HELP)]
     Upgrade(UpgradeArgs),
     /// Revert revisions down to a target (`-1`, `base`, a revision)
+    #[command(after_help = DOWNGRADE_HELP)]
     Downgrade(DowngradeArgs),
     /// Record revisions as applied without running them (`base` clears)
+    #[command(after_help = STAMP_HELP)]
     Stamp(StampArgs),
     /// Show the database's current revisions; never writes
+    #[command(after_help = CURRENT_HELP)]
     Current(CurrentArgs),
     /// Explain and settle a partially applied `transaction: none` revision
     Repair(RepairArgs),
     /// Every revision up, down and up again on a scratch database, the schema compared at each step
+    #[command(after_help = WALK_HELP)]
     Walk(WalkArgs),
     /// Write the schema at a revision (default: head) as a snapshot a database with no history starts from
     Snapshot(SnapshotArgs),
@@ -145,6 +152,41 @@ pub enum Command {
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
 }
+
+const UPGRADE_HELP: &str = "Examples:
+  cargo migrate upgrade                           # to head, on the package's database
+  cargo migrate upgrade +1 --database-url postgres://app@db/app
+  cargo migrate upgrade --sql > upgrade.sql       # the script, for a DBA
+  cargo migrate upgrade --database-urls tenants.txt -j 8
+  cargo migrate upgrade --workspace               # every package, in dependency order";
+
+const DOWNGRADE_HELP: &str = "Examples:
+  cargo migrate downgrade -1                      # revert the newest revision
+  cargo migrate downgrade base                    # revert everything
+  cargo migrate downgrade head:base --sql         # the script, for a DBA";
+
+const CURRENT_HELP: &str = "Examples:
+  cargo migrate current -v                        # every applied revision with its time
+  cargo migrate current --format json             # fields in docs/json.md";
+
+const CHECK_HELP: &str = "Examples:
+  cargo migrate check                             # chains, lint, schema.sql
+  cargo migrate check --database-url \"$DATABASE_URL\"   # also drift and the live schema
+  cargo migrate check --all --format json         # lint every revision, as diagnostics";
+
+const NEW_HELP: &str = "Examples:
+  cargo migrate new -m \"add login fields\"
+  cargo migrate new -m \"sync the model\" --autogenerate   # the SQL from schema.sql
+  cargo migrate new -m \"index emails\" --no-transaction   # for CREATE INDEX CONCURRENTLY";
+
+const STAMP_HELP: &str = "Examples:
+  cargo migrate stamp head                        # the schema is already the head's
+  cargo migrate stamp --update-checksum 3f2a      # accept an edit of an applied revision
+  cargo migrate stamp base --allow-down           # forget every row";
+
+const WALK_HELP: &str = "Examples:
+  cargo migrate walk                              # every revision up, down and up again
+  cargo migrate walk --dialect postgres --database-url postgres://localhost/postgres";
 
 const COMPLETIONS_HELP: &str = "Examples:
   cargo migrate completions bash > ~/.local/share/bash-completion/completions/cargo-migrate
