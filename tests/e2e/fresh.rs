@@ -372,7 +372,7 @@ fn reset_and_database_create_drop_on_postgres() {
 }
 
 /// This machine's address on its network (not loopback), if it has one.
-fn network_address() -> Option<std::net::IpAddr> {
+pub fn network_address() -> Option<std::net::IpAddr> {
     let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
     // Connecting a UDP socket sends nothing: it only picks the route.
     socket.connect("192.0.2.1:9").ok()?;
