@@ -48,21 +48,38 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME", help_heading = "Database")]
     pub history_table: Option<String>,
     /// Database URL: `sqlite:PATH`, `sqlite::memory:`, `postgres://…` or a libpq `key=value` string (default: $DATABASE_URL, also read from .env; else for SQLite the workspace's file under target/migrate/)
+    ///
+    /// `upgrade`, `downgrade` and `current` take it several times, for a fleet of databases.
     #[arg(
         long,
         global = true,
         value_name = "URL",
         env = "DATABASE_URL",
         hide_env_values = true,
+        action = clap::ArgAction::Append,
         help_heading = "Database"
     )]
-    pub database_url: Option<String>,
+    pub database_url: Vec<String>,
     /// Output format of read commands
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
     /// When to colour the output (`auto`: on a terminal, unless NO_COLOR is set)
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorWhen,
+    /// More output: every detail of each revision (`history`, `heads`, `branches`, `current`), a line as each revision starts (`upgrade`, `downgrade`, `reset`)
+    #[arg(short, long, global = true, conflicts_with = "quiet", help_heading = "Output")]
+    pub verbose: bool,
+    /// Less output: `upgrade`, `downgrade`, `stamp` and `reset` print nothing but warnings and errors
+    #[arg(short, long, global = true, help_heading = "Output")]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// The one database URL a command uses (see [`crate::commands::run`],
+    /// which refuses several where a command takes one).
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.first().map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,9 +106,9 @@ pub enum Command {
     /// List revisions, newest first
     History(HistoryArgs),
     /// Show the head revisions
-    Heads(ListArgs),
+    Heads,
     /// Show the bases (when there are several) and each branch point with the branches leaving it
-    Branches(ListArgs),
+    Branches,
     /// Show one revision in full
     Show(ShowArgs),
     /// Create a merge revision over several heads
@@ -250,8 +267,26 @@ pub struct UpgradeArgs {
     /// Every package of the workspace that has migrations, in the order their revisions depend on each other
     #[arg(long, conflicts_with = "package")]
     pub workspace: bool,
+    /// Upgrade a database that has tables but no history table yet, applying every revision from base on top of them
+    #[arg(long)]
+    pub baseline: bool,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub apply: ApplyOptions,
+}
+
+/// `--sql` and its dialect, for `upgrade` and `downgrade`.
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
+    /// Print the SQL script instead of running it
+    #[arg(long)]
+    pub sql: bool,
+    /// Dialect of the `--sql` script (default: the package's)
+    #[arg(long, value_enum, requires = "sql")]
+    pub dialect: Option<DialectArg>,
 }
 
 #[derive(Debug, Args)]
@@ -263,17 +298,21 @@ pub struct DowngradeArgs {
     #[arg(long, conflicts_with = "package")]
     pub workspace: bool,
     #[command(flatten)]
+    pub script: ScriptArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
     pub apply: ApplyOptions,
 }
 
-/// Options shared by `upgrade` and `downgrade`.
+/// Options of a run, shared by `upgrade`, `downgrade` and `reset`. The
+/// fields clap skips are those only some of them take, copied in from
+/// their own arguments, so each command's help lists only its flags.
 #[derive(Debug, Args)]
 pub struct ApplyOptions {
-    /// Print the SQL script instead of running it
-    #[arg(long)]
+    #[arg(skip)]
     pub sql: bool,
-    /// Dialect of the `--sql` script (default: the package's)
-    #[arg(long, value_enum, requires = "sql")]
+    #[arg(skip)]
     pub dialect: Option<DialectArg>,
     /// Go on even if applied revisions were edited since
     #[arg(long)]
@@ -287,8 +326,7 @@ pub struct ApplyOptions {
     /// Try a revision again this many times (pausing 1 s, doubling) when its statement timed out on a lock
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub retries: u32,
-    /// Upgrade a database that has tables but no history table yet, applying every revision from base on top of them (`upgrade` only)
-    #[arg(long)]
+    #[arg(skip)]
     pub baseline: bool,
     /// How many transactions the run takes: `each` revision its own (a failure keeps the revisions before it), or `all` of it in one (every revision or none; refused when one is `transaction: none`)
     #[arg(long, value_enum, default_value_t = TransactionArg::Each, value_name = "SCOPE")]
@@ -334,6 +372,9 @@ pub struct StampArgs {
     /// a stamp that would remove rows is refused
     #[arg(long)]
     pub allow_down: bool,
+    /// Accept the edit of an applied revision: TARGET's history row takes the file's checksum (its SQL does not run again)
+    #[arg(long, conflicts_with = "allow_down")]
+    pub update_checksum: bool,
 }
 
 #[derive(Debug, Args)]
@@ -400,26 +441,29 @@ pub struct HistoryArgs {
     /// Range `A:B` (either end may be left out; a relative end such as `-1` steps from the database's current revision)
     #[arg(short = 'r', long, value_name = "A:B", allow_hyphen_values = true)]
     pub rev_range: Option<String>,
-    /// Show every detail of each revision
-    #[arg(short, long)]
-    pub verbose: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Show every detail of each revision
-    #[arg(short, long)]
-    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CurrentArgs {
-    /// Show every applied revision with its time
-    #[arg(short, long)]
-    pub verbose: bool,
     /// Every package of the workspace that has migrations
     #[arg(long, conflicts_with = "package")]
     pub workspace: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Many databases in one run (a database per tenant).
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Run on every database listed in FILE, one URL per line (`#` starts a comment)
+    #[arg(long, value_name = "FILE", help_heading = "Fleets")]
+    pub database_urls: Option<PathBuf>,
+    /// PostgreSQL, a schema per tenant: run in each of these schemas (comma-separated) of every database, each with its own history table and `search_path`
+    #[arg(long, value_name = "LIST", value_delimiter = ',', help_heading = "Fleets")]
+    pub schemas: Vec<String>,
+    /// How many databases of a fleet run at once
+    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Fleets")]
+    pub jobs: u16,
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use migrate_runtime::Dialect;
 pub fn url(cx: &Context, package: &Package) -> Result<DatabaseUrl> {
     // `DATABASE_URL=` (set but empty) means unset, as it does for libpq's
     // variables and sqlx.
-    if let Some(url) = cx.global.database_url.as_deref().filter(|url| !url.trim().is_empty()) {
+    if let Some(url) = cx.global.database_url().filter(|url| !url.trim().is_empty()) {
         return Ok(DatabaseUrl::parse(url)?);
     }
     if package.config.dialect == Dialect::Postgres {

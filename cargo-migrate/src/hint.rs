@@ -96,7 +96,8 @@ fn for_apply(error: &ApplyError) -> Option<String> {
                 .to_string()
         }
         ApplyError::Drift { .. } => {
-            ": restore the file; `--allow-drift` goes on this once (the history keeps the \
+            ": restore the file, or accept the edit with `cargo migrate stamp --update-checksum REV` \
+             (its SQL does not run again); `--allow-drift` goes on this once (the history keeps the \
              recorded checksum, so the next run stops here again)"
                 .to_string()
         }

@@ -8,9 +8,11 @@ mod alembic;
 mod cli;
 mod commands;
 mod db;
+mod errors;
 mod hint;
 mod metadata_cache;
 mod output;
+mod progress;
 mod project;
 mod scratch;
 mod signals;
@@ -26,15 +28,45 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     load_dotenv();
-    let cli::Cargo::Migrate(args) = cli::Cargo::parse_from(argv());
+    let argv = argv();
+    let json = wants_json(&argv);
+    let args = match cli::Cargo::try_parse_from(argv) {
+        Ok(cli::Cargo::Migrate(args)) => args,
+        Err(error) => return usage_error(error, json),
+    };
     output::set_color(args.global.color);
     match commands::run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(commands::Failure { error, finished }) => {
+            if json {
+                output::print_error_json(&error, finished);
+            }
             output::print_error(&error);
             signals::exit_code().map_or(ExitCode::FAILURE, ExitCode::from)
         }
     }
+}
+
+/// Whether the command line asks for `--format json`, read before clap
+/// parses it so that a usage error can be JSON too.
+fn wants_json(argv: &[std::ffi::OsString]) -> bool {
+    argv.iter().zip(argv.iter().skip(1)).any(|(flag, value)| flag == "--format" && value == "json")
+        || argv.iter().any(|a| a == "--format=json")
+}
+
+/// clap's message for a command line it cannot read (exit 2); `--help`
+/// and `--version` are not errors and print as clap prints them.
+fn usage_error(error: clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    let is_error =
+        !matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) && error.use_stderr();
+    if json && is_error {
+        let message = error.render().to_string();
+        let message = message.trim().trim_start_matches("error: ");
+        output::print_error_document(message, None, vec![errors::Problem::usage(message)], None);
+    }
+    let _ = error.print();
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
 /// Variables from the nearest `.env` at or above the current folder, as

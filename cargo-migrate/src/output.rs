@@ -34,6 +34,11 @@ pub fn print(text: &str) {
     let _ = stdout.write_all(text.as_bytes());
 }
 
+/// `text` on stderr, as it is.
+pub fn eprint(text: &str) {
+    let _ = anstream::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Pretty JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
@@ -62,6 +67,46 @@ pub fn print_error(error: &anyhow::Error) {
             let _ = writeln!(stderr, "{prefix}: {error:#}");
         }
     }
+}
+
+/// `--format json`'s document for a failed command, on stdout: what a
+/// tool reads instead of the `error:` lines, which still go to stderr for
+/// the person watching. Fields are documented in docs/json.md.
+/// `finished` is the document of what the command did before it failed
+/// (the packages a workspace run finished, the revisions applied).
+pub fn print_error_json(error: &anyhow::Error, finished: Option<serde_json::Value>) {
+    let hint = crate::hint::for_error(error).map(|h| h.trim_start_matches([';', ',', ':', ' ']).to_string());
+    print_error_document(&format!("{error:#}"), hint, crate::errors::problems(error), finished);
+}
+
+/// The error document: the first problem's code, file and line, the whole
+/// message, the hint, and every problem.
+pub fn print_error_document(
+    message: &str,
+    hint: Option<String>,
+    problems: Vec<crate::errors::Problem>,
+    finished: Option<serde_json::Value>,
+) {
+    let first = problems.first();
+    let error = serde_json::json!({
+            "code": first.map_or("error", |p| p.code.as_str()),
+            "message": message,
+            "file": first.and_then(|p| p.file.clone()),
+            "line": first.and_then(|p| p.line),
+            "hint": hint,
+            "problems": problems,
+    });
+    // The document of what finished, with the error beside it: a failed
+    // `check` is its report plus `error`.
+    let document = match finished {
+        Some(serde_json::Value::Object(mut fields)) => {
+            fields.insert("error".to_string(), error);
+            serde_json::Value::Object(fields)
+        }
+        _ => serde_json::json!({ "error": error }),
+    };
+    // Printing a `Value` cannot fail; a closed stdout is ignored as in `print`.
+    let _ = print_json(&document);
 }
 
 /// A `warning: …` line on stderr.

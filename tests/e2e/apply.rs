@@ -430,6 +430,25 @@ fn editing_an_applied_revision_is_drift_that_stops_upgrade_unless_allowed() {
     let again = demo.run(&["upgrade"]).fails();
     assert!(again.contains("changed after it was applied"), "{again}");
     assert!(again.contains("`--allow-drift` goes on this once"), "{again}");
+
+    // Accepting the edit: the row takes the file's checksum, nothing runs.
+    assert!(again.contains("`cargo migrate stamp --update-checksum REV`"), "{again}");
+    let accepted = demo.run(&["stamp", "--update-checksum", "20f0"]).ok();
+    assert!(accepted.contains("accepted the edit of 20f04b9598da"), "{accepted}");
+    assert_eq!(demo.history(), [DEMO_BASE, DEMO_HEAD, "bbbbbbbbbbbb"], "no row added or removed");
+    assert!(demo.run(&["upgrade"]).ok().contains("nothing to do"));
+    assert!(!demo.run(&["current"]).ok().contains("warning"), "no drift left");
+    // The downgrade SQL kept in the row is the file's now too.
+    let kept = rusqlite::Connection::open(&demo.db)
+        .unwrap()
+        .query_row("SELECT downgrade_sql FROM migrate_history WHERE revision = '20f04b9598da'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    assert!(kept.contains("DROP COLUMN login_count"), "{kept}");
+    // Nothing edited: nothing to accept, said as an error.
+    let none = demo.run(&["stamp", "--update-checksum", "cf0f"]).fails();
+    assert!(none.contains("cf0f5b45967a was not edited since applied"), "{none}");
 }
 
 #[test]

@@ -139,7 +139,7 @@ fn check_and_diff_compare_a_live_sqlite_database() {
     run(&["upgrade"]).ok();
     assert!(run(&["check"]).ok().contains("ok: package `demo`: 2 revisions"));
     assert_eq!(run(&["diff"]).ok(), "no differences\n");
-    assert_eq!(run(&["diff", "--format", "json"]).ok(), "[]\n");
+    assert_eq!(run(&["diff", "--format", "json"]).json()["differences"], serde_json::json!([]));
 
     rusqlite::Connection::open(&db)
         .unwrap()
@@ -164,8 +164,9 @@ fn check_and_diff_compare_a_live_sqlite_database() {
     );
     let json = run(&["diff", "--format", "json"]).stdout;
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(json[0]["object"], "table role: column extra");
-    assert_eq!(json[0]["after"], serde_json::Value::Null);
+    assert_eq!(json["differences"][0]["object"], "table role: column extra");
+    assert_eq!(json["differences"][0]["after"], serde_json::Value::Null);
+    assert_eq!(json["error"]["code"], "schema-differs", "{json}");
     assert!(demo.run(&["check"]).ok().contains("ok:"), "without a URL, no live checks");
 }
 

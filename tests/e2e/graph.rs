@@ -48,8 +48,12 @@ fn a_reversed_range_is_an_error_naming_both_ends() {
         let err = fails_quietly(&branched, args);
         assert!(err.contains(reversed), "{args:?}: {err}");
     }
-    let err = fails_quietly(&branched, &["history", "-r", "head:base", "--format", "json"]);
+    // With `--format json` the error is also a document on stdout.
+    let out = run(&branched, &["history", "-r", "head:base", "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    let err = out.fails();
     assert!(err.contains("range `head:base` is empty: `head` is not an ancestor of `base`"), "{err}");
+    assert_eq!(document["error"]["code"], "target-empty-range", "{document}");
     // A downgrade range runs from newer to older: `base:head` is the reversed one.
     let err = fails_quietly(&branched, &["downgrade", "--sql", "a904:461b"]);
     assert!(err.contains("range `a904:461b` is empty: `461b` is not an ancestor of `a904`"), "{err}");

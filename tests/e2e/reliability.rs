@@ -858,7 +858,14 @@ fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
     let holder = Connection::open(&db).expect("open");
     holder.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
     let waiter = fixture.spawn(&["upgrade", "--database-url", &sqlite_url(&db), "--lock-timeout", "0"]);
-    still_waiting_after_a_while(waiter, || holder.execute_batch("ROLLBACK").expect("release"));
+    let said = still_waiting_after_a_while(waiter, || holder.execute_batch("ROLLBACK").expect("release"));
+    assert!(
+        said.contains(&format!(
+            "waiting for the lock (1 s so far): another connection holds the write lock of `{}`",
+            db.display()
+        )),
+        "{said}"
+    );
     assert_eq!(history(&db, "migrate_history"), [id(1), id(2)]);
 
     let Some(url) = pg_database() else { return };
@@ -872,9 +879,11 @@ fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
         client
     });
     let waiter = fixture.spawn(&["upgrade", "--database-url", &url, "--lock-timeout", "0"]);
-    still_waiting_after_a_while(waiter, || {
+    let said = still_waiting_after_a_while(waiter, || {
         runtime.block_on(client.query_one("SELECT pg_advisory_unlock($1)", &[&key])).expect("unlock");
     });
+    let holder = format!("advisory lock {key} on the history table `migrate_history` is held by backend pid");
+    assert!(said.contains("waiting for the lock (1 s so far): ") && said.contains(&holder), "{said}");
     assert_eq!(pg::history(&url), [id(1), id(2)]);
     let script = fixture.run(&["upgrade", "--sql", "--dialect", "postgres", "--lock-timeout", "0"]).ok();
     assert!(
@@ -884,13 +893,17 @@ fn a_lock_timeout_of_zero_waits_for_the_holder_on_sqlite_and_postgres() {
 
 /// Asserts `waiter` is still running 2 s on, then lets `release` free
 /// what it waits for and expects it to succeed.
-fn still_waiting_after_a_while(mut waiter: Child, release: impl FnOnce()) {
+/// Returns the waiter's stderr, which says it waits once it has waited a
+/// second.
+fn still_waiting_after_a_while(mut waiter: Child, release: impl FnOnce()) -> String {
     std::thread::sleep(Duration::from_secs(2));
     let exited = waiter.try_wait().expect("poll the waiter");
     release();
     let run = finish(waiter);
     assert!(exited.is_none(), "gave up instead of waiting: {}", run.stderr);
+    let stderr = run.stderr.clone();
     run.ok();
+    stderr
 }
 
 /// A timeout under a millisecond is the shortest PostgreSQL takes, 1 ms,
@@ -1164,6 +1177,38 @@ fn check_rejects_statements_that_cannot_run_in_a_transaction_naming_file_line_an
     assert!(out.contains("ok: package `demo`: 3 revisions"), "{out}");
 }
 
+/// "Only revisions not yet applied anywhere need to pass": with a database,
+/// `check` lints only what that database has not applied.
+#[test]
+fn check_with_a_database_lints_only_the_revisions_it_has_not_applied() {
+    let Some(url) = pg_database() else { return };
+    let chain = [
+        Rev::new(1, "CREATE TABLE person (id bigint PRIMARY KEY, name text);", "DROP TABLE person;"),
+        Rev::new(2, "CREATE INDEX person_name ON person (name);", "DROP INDEX person_name;"),
+        Rev::new(3, "CREATE INDEX person_id_name ON person (id, name);", "DROP INDEX person_id_name;"),
+    ];
+    let fixture = project(&chain);
+    fixture.write(
+        "Cargo.toml",
+        &fixture.read("Cargo.toml").replace("dialect = \"sqlite\"", "dialect = \"postgres\""),
+    );
+    fixture.run(&["upgrade", id(2).as_str(), "--database-url", &url]).ok();
+    let unapplied = format!("migrations/{}_.sql:6:1: M101", id(3));
+    let applied = format!("migrations/{}_.sql:6:1: M101", id(2));
+    // Without a database both are linted.
+    let stderr = fixture.run(&["check"]).fails();
+    assert!(stderr.contains(&applied) && stderr.contains(&unapplied), "{stderr}");
+    // With it, the revision it applied is past changing; the other is not.
+    let stderr = fixture.run(&["check", "--database-url", &url]).fails();
+    assert!(stderr.contains(&unapplied), "{stderr}");
+    assert!(!stderr.contains(&applied), "revision 2 is applied there: {stderr}");
+    fixture.run(&["upgrade", "--database-url", &url]).ok();
+    let out = fixture.run(&["check", "--database-url", &url]).ok();
+    assert!(out.contains("ok: package `demo`: 3 revisions"), "{out}");
+    // `--all` lints every revision, applied or not.
+    assert!(fixture.run(&["check", "--all", "--database-url", &url]).fails().contains(&applied));
+}
+
 #[test]
 fn check_lints_operations_for_the_package_database_with_allowances_and_settings() {
     let fixture = project(&[
@@ -1395,8 +1440,10 @@ fn a_first_upgrade_of_a_sqlite_database_with_tables_is_refused_unless_stamped_or
     let refusal = "the database holds 1 table (legacy) but no history table `migrate_history`, so cargo migrate does not know what it has applied: if its schema is that of a revision, record that with `cargo migrate stamp REV` and upgrade from there; to apply every revision from base on top of what is there, run `cargo migrate upgrade --baseline`";
     assert!(stderr.contains(refusal), "{stderr}");
     assert_eq!(tables(&db), ["legacy"], "the refused run created nothing");
-    let stderr = fixture.run(&["downgrade", "-1", "--baseline", "--database-url", &url]).fails();
-    assert!(stderr.contains("`--baseline` is for `upgrade`"), "{stderr}");
+    // `--baseline` is `upgrade`'s alone: `downgrade` does not take it.
+    let run = fixture.run(&["downgrade", "-1", "--baseline", "--database-url", &url]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("unexpected argument '--baseline'"), "{run:?}");
 
     // `--baseline`: every revision from base, on top of what is there.
     fixture.run(&["upgrade", "--baseline", "--database-url", &url]).ok();

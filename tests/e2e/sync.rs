@@ -190,3 +190,17 @@ fn sync_refuses_a_postgres_server_reached_off_loopback_unless_forced() {
     demo.run(&["sync", "--force", "--database-url", &url]).ok();
     assert_eq!(pg::history(&local), ["(synced)"]);
 }
+
+#[test]
+fn sync_with_format_json_prints_the_documented_document() {
+    let (demo, db, url) = project();
+    let run = demo.run(&["sync", "--dry-run", "--database-url", &url, "--format", "json"]);
+    let dry = run.json();
+    crate::json::conforms(&dry, "sync");
+    assert_eq!(dry["changed"], false, "{dry}");
+    assert_eq!(dry["statements"].as_array().map(Vec::len), Some(3), "{dry}");
+    let synced = demo.run(&["sync", "--database-url", &url, "--format", "json"]).json();
+    crate::json::conforms(&synced, "sync");
+    assert_eq!(synced["changed"], true, "{synced}");
+    assert_eq!(history(&db), ["(synced)"]);
+}

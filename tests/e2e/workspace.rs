@@ -112,8 +112,8 @@ fn check_and_diff_on_a_shared_database_compare_with_every_recorded_package_and_n
     );
     let json = ws.run(&["diff", "-p", "billing", "--database-url", &url, "--format", "json"]).stdout;
     let json: serde_json::Value = serde_json::from_str(&json).expect("json");
-    assert_eq!(json[1]["object"], "table invoice: column paid_at");
-    assert_eq!(json[1]["package"], "billing");
+    assert_eq!(json["differences"][1]["object"], "table invoice: column paid_at");
+    assert_eq!(json["differences"][1]["package"], "billing");
     let err = ws.run(&["check", "-p", "billing", "--database-url", &url]).fails();
     assert!(err.contains("schema: table account: column email: in the head, not in the database (text) (package `accounts`)"), "{err}");
 }

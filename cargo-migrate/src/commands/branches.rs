@@ -3,7 +3,6 @@
 //! the revisions leaving it.
 
 use super::Context;
-use crate::cli::ListArgs;
 use crate::output::{print, print_json};
 use crate::view::RevisionView;
 use anyhow::Result;
@@ -17,7 +16,7 @@ struct BranchesView<'a> {
     branch_points: Vec<RevisionView<'a>>,
 }
 
-pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
+pub fn run(cx: &Context) -> Result<()> {
     let (_, graph) = cx.chain()?;
     let (bases, points) = (graph.bases(), graph.branch_points());
     if cx.json() {
@@ -26,7 +25,7 @@ pub fn run(cx: &Context, args: ListArgs) -> Result<()> {
     }
     let render = |rev: Rev| {
         let view = RevisionView::new(graph, rev);
-        if args.verbose {
+        if cx.global.verbose {
             view.block()
         } else {
             view.line()

@@ -14,7 +14,7 @@
 use super::Context;
 use crate::cli::CheckArgs;
 use crate::db;
-use crate::output::{paint, print, print_error, print_json, print_warning, ID};
+use crate::output::{paint, print, print_error, print_warning, ID};
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
@@ -102,7 +102,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     let mut findings = Vec::new();
     for (package, graph) in &loaded {
         let scope = if args.all { Lint::All } else { Lint::Unshipped };
-        match lint_chain(package, graph, scope) {
+        match lint_chain(cx, package, graph, scope) {
             Ok(found) => findings.push((*package, found)),
             Err(error) => failures.push(error),
         }
@@ -115,7 +115,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
         failures.extend(loaded.iter().filter_map(|(p, g)| compare_schema(cx, p, g).err()));
         failures.extend(loaded.iter().flat_map(|(p, g)| compare_snapshots(cx, p, g)));
     }
-    if failures.is_empty() && cx.global.database_url.is_some() {
+    if failures.is_empty() && cx.global.database_url().is_some() {
         match live_package(cx, &loaded) {
             Some((package, graph)) => failures.extend(compare_live(cx, package, graph).err()),
             // A DATABASE_URL set for other tools must not break `check` in a
@@ -134,7 +134,7 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
             .iter()
             .flat_map(|(p, found)| found.0.iter().map(|f| FindingView::new(&p.name, f)))
             .collect();
-        print_json(&CheckReport { packages: reports, findings })?;
+        cx.document(&CheckReport { packages: reports, findings })?;
         return fail_with(failures);
     }
     fail_with(failures)?;
@@ -142,14 +142,15 @@ pub fn run(cx: &Context, args: CheckArgs) -> Result<()> {
     Ok(())
 }
 
-/// One failure as it is; several printed, then one error counting them.
+/// One failure as it is; several printed, then one error counting them
+/// (whose JSON document lists the problems of each).
 fn fail_with(mut failures: Vec<anyhow::Error>) -> Result<()> {
     match failures.len() {
         0 => Ok(()),
         1 => Err(failures.remove(0)),
-        n => {
+        _ => {
             failures.iter().for_each(print_error);
-            bail!("{n} packages have broken revision chains");
+            Err(crate::errors::Several(failures).into())
         }
     }
 }
@@ -203,31 +204,53 @@ fn check_heads(package: &Package, graph: &Graph) -> Option<anyhow::Error> {
 enum Lint {
     /// Every revision (`--all`).
     All,
-    /// Those after the package's `shipped` one.
+    /// Those not applied anywhere yet: after the package's `shipped` one,
+    /// and not applied in the database `check` is given.
     Unshipped,
 }
 
 /// Lints the chain for the package's database with its settings; the
-/// findings on revisions up to the package's `shipped` one are dropped
-/// for [`Lint::Unshipped`] (the schema is still followed through them).
-fn lint_chain(package: &Package, graph: &Graph, scope: Lint) -> Result<lint::Findings> {
+/// findings on revisions up to the package's `shipped` one, and on those
+/// the given database has applied, are dropped for [`Lint::Unshipped`]
+/// (the schema is still followed through them): a revision that already
+/// ran cannot be made safer by editing it.
+fn lint_chain(cx: &Context, package: &Package, graph: &Graph, scope: Lint) -> Result<lint::Findings> {
     let context = || format!("package `{}`", package.name);
     let settings = package.lint_settings()?;
     let mut findings = match lint::check(graph.revisions(), &settings) {
         Ok(findings) | Err(findings) => findings,
     };
-    if let Some(shipped) = &package.config.lint_shipped {
+    let mut deployed = match &package.config.lint_shipped {
         // Checked with `--all` too: a wrong id is a mistake either way.
-        let Some(rev) = graph.find(shipped) else {
-            bail!("{}: `shipped = \"{shipped}\"` under [package.metadata.migrate.lint] names no revision of its chain", context());
-        };
-        if scope == Lint::All {
-            return Ok(findings);
-        }
-        let deployed = graph.ancestors(&[rev]);
-        findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
+        Some(shipped) => match graph.find(shipped) {
+            Some(rev) => graph.ancestors(&[rev]),
+            None => bail!("{}: `shipped = \"{shipped}\"` under [package.metadata.migrate.lint] names no revision of its chain", context()),
+        },
+        None => graph.ancestors(&[]),
+    };
+    if scope == Lint::All {
+        return Ok(findings);
     }
+    if cx.global.database_url().is_some() {
+        let applied = applied_in_database(cx, package, graph)?;
+        deployed = graph.ancestors(&applied);
+    }
+    findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
     Ok(findings)
+}
+
+/// The revisions the given database has applied for `package`, with what
+/// the `shipped` setting names: none when its SQLite file does not exist.
+fn applied_in_database(
+    cx: &Context,
+    package: &Package,
+    graph: &Graph,
+) -> Result<Vec<migrate_runtime::chain::Rev>> {
+    let mut revs = super::current::revisions(cx, package, graph)?;
+    if let Some(rev) = package.config.lint_shipped.as_deref().and_then(|id| graph.find(id)) {
+        revs.push(rev);
+    }
+    Ok(revs)
 }
 
 /// Each finding as an `error:` or `warning:` line
@@ -268,7 +291,7 @@ fn compare_schema(cx: &Context, package: &Package, graph: &Graph) -> Result<()> 
         return Ok(());
     };
     let scratch =
-        scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
+        scratch::scratch(package.config.dialect, cx.global.database_url(), &package.config.schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let differences = head.diff(&scratch::desired_schema(&scratch, package, &sql)?);
     if differences.is_empty() {
@@ -291,8 +314,7 @@ fn compare_snapshots(cx: &Context, package: &Package, graph: &Graph) -> Vec<anyh
         return Vec::new();
     }
     let dialect = package.config.dialect;
-    let scratch = match scratch::scratch(dialect, cx.global.database_url.as_deref(), &package.config.schemas)
-    {
+    let scratch = match scratch::scratch(dialect, cx.global.database_url(), &package.config.schemas) {
         Ok(scratch) => scratch,
         Err(error) => return vec![error],
     };
@@ -362,7 +384,7 @@ fn compare_synced(
 ) -> Result<()> {
     let file = package.config.schema.display();
     let (desired, schemas) =
-        scratch::first_schema_desired(package, database.dialect(), cx.global.database_url.as_deref())?;
+        scratch::first_schema_desired(package, database.dialect(), cx.global.database_url())?;
     let differences = database.schema_in(&package.config.history_table, &schemas)?.diff(&desired);
     if differences.is_empty() {
         print_warning(&format!(

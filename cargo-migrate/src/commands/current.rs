@@ -1,14 +1,16 @@
 //! `cargo migrate current`: where the database is. Never writes, not even
 //! the history table.
 
+use super::fleet::Job;
 use super::Context;
 use crate::cli::CurrentArgs;
 use crate::db;
-use crate::output::{paint, print, print_json, ID, TAG};
+use crate::errors::Problem;
+use crate::output::{paint, print, ID, TAG};
 use crate::project::Package;
 use anyhow::Result;
-use migrate_runtime::apply::AppliedRevision;
 use migrate_runtime::apply::State;
+use migrate_runtime::apply::{Action, AppliedRevision, Step};
 use migrate_runtime::chain::Rev;
 use migrate_runtime::{Dialect, Graph};
 use serde::Serialize;
@@ -22,16 +24,49 @@ struct CurrentView<'a> {
     applied: &'a [AppliedRevision],
     /// The code's revisions not applied, in apply order.
     pending: Vec<String>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
+    /// What `upgrade`, `downgrade` and `stamp` did, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<StepView<'a>>>,
+}
+
+/// A revision applied, reverted or stamped, for `--format json`.
+#[derive(Serialize)]
+pub struct StepView<'a> {
+    pub revision: &'a str,
+    pub message: &'a str,
+    /// `upgrade`, `snapshot`, `downgrade`, `stamp` or `unstamp`.
+    pub action: Action,
+    pub elapsed_ms: f64,
+}
+
+impl<'a> StepView<'a> {
+    pub fn new(step: &'a Step) -> StepView<'a> {
+        StepView {
+            revision: &step.revision,
+            message: &step.message,
+            action: step.action,
+            elapsed_ms: step.elapsed.as_secs_f64() * 1000.0,
+        }
+    }
 }
 
 pub fn run(cx: &Context, args: CurrentArgs) -> Result<()> {
+    if let Some(fleet) = super::fleet::targets(cx, &args.fleet)? {
+        if args.workspace {
+            anyhow::bail!("a fleet runs one package's revisions: choose it with `-p`, not `--workspace`");
+        }
+        let (package, graph) = cx.chain()?;
+        return super::fleet::run(cx, package, graph, fleet, Job::Read, "heads", &db::options(package));
+    }
     if args.workspace {
         let packages = super::workspace_order(cx)?;
-        return packages.iter().try_for_each(|(package, graph)| current(cx, package, graph, args.verbose));
+        return packages
+            .iter()
+            .try_for_each(|(package, graph)| current(cx, package, graph, cx.global.verbose));
     }
     let (package, graph) = cx.chain()?;
-    current(cx, package, graph, args.verbose)
+    current(cx, package, graph, cx.global.verbose)
 }
 
 fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Result<()> {
@@ -50,7 +85,11 @@ fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Res
         for row in &rows {
             let ms = match row.execution_ms {
                 Some(migrate_runtime::apply::FROM_SNAPSHOT_MS) => ", from a snapshot".to_string(),
-                Some(ms) => format!(", {ms} ms"),
+                // The history records the time its SQL took, in whole
+                // milliseconds; `upgrade`'s line also counts the commit
+                // (on SQLite, the write to disk), so the two differ.
+                Some(0) => ", its SQL took under 1 ms".to_string(),
+                Some(ms) => format!(", its SQL took {ms} ms"),
                 None => String::new(),
             };
             print(&format!(
@@ -61,7 +100,7 @@ fn current(cx: &Context, package: &Package, graph: &Graph, verbose: bool) -> Res
             ));
         }
     }
-    show(cx, package, graph, dialect, &rows)
+    show(cx, package, graph, dialect, &rows, None)
 }
 
 /// The database's current revisions that the code has, read without
@@ -83,6 +122,7 @@ pub fn show(
     graph: &Graph,
     dialect: Dialect,
     rows: &[AppliedRevision],
+    steps: Option<&[Step]>,
 ) -> Result<()> {
     let state = State::new(graph, rows.to_vec());
     let current = state.current();
@@ -90,13 +130,12 @@ pub fn show(
     let heads = graph.ids(&graph.heads());
     let is_head = |rev: Rev| heads.contains(&state.graph().revision(rev).id);
     let at_head = !current.is_empty() && current.iter().all(|&r| is_head(r));
-    let mut problems: Vec<String> =
-        state.ensure_clean().err().into_iter().map(|e| crate::hint::with_hint(&e)).collect();
-    problems.extend(state.ensure_not_ahead().err().map(|e| crate::hint::with_hint(&e)));
-    problems.extend(state.drift(dialect).iter().map(crate::hint::with_hint));
+    let mut problems: Vec<Problem> = state.ensure_clean().err().iter().map(Problem::with_hint).collect();
+    problems.extend(state.ensure_not_ahead().err().as_ref().map(Problem::with_hint));
+    problems.extend(state.drift(dialect).iter().map(Problem::with_hint));
     let pending = super::diff::pending(graph, rows);
     if cx.json() {
-        return print_json(&CurrentView {
+        return cx.document(&CurrentView {
             pending: pending.iter().map(|r| r.id.clone()).collect(),
             package: &package.name,
             database: db::url(cx, package)?.to_string(),
@@ -104,6 +143,7 @@ pub fn show(
             at_head,
             applied: rows,
             problems,
+            steps: steps.map(|steps| steps.iter().map(StepView::new).collect()),
         });
     }
     let mut out = String::new();
@@ -125,7 +165,7 @@ pub fn show(
         out += &format!("pending {}, {}\n", paint(ID, &revision.id), revision.message);
     }
     for problem in problems {
-        out += &format!("warning: {problem}\n");
+        out += &format!("warning: {}\n", problem.message);
     }
     print(&out);
     Ok(())

@@ -6,25 +6,27 @@
 use super::Context;
 use crate::cli::{DatabaseArgs, DatabaseCommand};
 use crate::db;
-use crate::output::print;
 use anyhow::{bail, Result};
 use migrate_runtime::database::{self as admin, DatabaseUrl};
 
 pub fn run(cx: &Context, args: DatabaseArgs) -> Result<()> {
     let package = cx.project.select(cx.global.package.as_deref())?;
     let url = db::url(cx, package)?;
-    match args.command {
-        DatabaseCommand::Create => {
-            let created = admin::create_database(db::connector(), &url)?;
-            print(&format!("{url}: {}\n", if created { "created" } else { "already exists" }));
-        }
+    let outcome = match args.command {
+        DatabaseCommand::Create => match admin::create_database(db::connector(), &url)? {
+            true => "created",
+            false => "already exists",
+        },
         DatabaseCommand::Drop { force } => {
             refuse_elsewhere(&url, force)?;
-            let dropped = admin::drop_database(db::connector(), &url)?;
-            print(&format!("{url}: {}\n", if dropped { "dropped" } else { "does not exist" }));
+            match admin::drop_database(db::connector(), &url)? {
+                true => "dropped",
+                false => "does not exist",
+            }
         }
-    }
-    Ok(())
+    };
+    let view = serde_json::json!({ "database": url.to_string(), "outcome": outcome });
+    cx.report(&format!("{url}: {outcome}\n"), &view)
 }
 
 /// A PostgreSQL server elsewhere is refused unless forced; the check asks

@@ -10,10 +10,11 @@
 
 use super::Context;
 use crate::db;
-use crate::output::{print, print_json, print_warning};
+use crate::errors::Coded;
+use crate::output::{print, print_warning};
 use crate::project::Package;
 use crate::scratch;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use migrate_runtime::apply::AppliedRevision;
 use migrate_runtime::apply::State;
 use migrate_runtime::database::Database;
@@ -104,7 +105,9 @@ pub fn run(cx: &Context) -> Result<()> {
         }
     };
     if cx.json() {
-        print_json(&differences)?;
+        let view =
+            serde_json::json!({ "database": url.to_string(), "heads": heads, "differences": differences });
+        cx.document(&view)?;
     } else if differences.is_empty() {
         print("no differences\n");
     } else {
@@ -114,11 +117,12 @@ pub fn run(cx: &Context) -> Result<()> {
         [one] => format!("the head schema of package `{one}`"),
         many => format!("the combined head schema of packages {}", quoted(many)),
     };
-    match differences.len() {
-        0 => Ok(()),
-        1 => bail!("database {url} differs from {head} in 1 object"),
-        n => bail!("database {url} differs from {head} in {n} objects"),
-    }
+    let objects = match differences.len() {
+        0 => return Ok(()),
+        1 => "1 object".to_string(),
+        n => format!("{n} objects"),
+    };
+    Err(Coded::new("schema-differs", format!("database {url} differs from {head} in {objects}")).into())
 }
 
 /// The revisions of `graph` that `rows` (a database's history) do not
@@ -155,7 +159,7 @@ pub fn live_differences(
     if recorded.iter().all(|name| *name == package.name) {
         let schemas = &package.config.schemas;
         let live = database.schema_in(table, schemas)?;
-        let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref(), schemas)?;
+        let scratch = scratch::scratch(database.dialect(), cx.global.database_url(), schemas)?;
         let head = scratch::head_schema(&scratch, package, graph)?;
         return Ok((alone(live.diff(&head)), vec![package.name.clone()]));
     }
@@ -168,7 +172,7 @@ pub fn live_differences(
         }
     }
     let live = database.schema_in(table, &schemas)?;
-    let scratch = scratch::scratch(database.dialect(), cx.global.database_url.as_deref(), &schemas)?;
+    let scratch = scratch::scratch(database.dialect(), cx.global.database_url(), &schemas)?;
     let chains: Vec<_> = sharing.iter().map(|(p, g)| (g, db::options(p))).collect();
     let heads = scratch.heads_in_turn(&chains)?;
     let owners = owners(sharing.iter().map(|(p, _)| p.name.as_str()).zip(&heads));

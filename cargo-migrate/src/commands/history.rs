@@ -22,7 +22,7 @@ pub fn run(cx: &Context, args: HistoryArgs) -> Result<()> {
     if cx.json() {
         return print_json(&views);
     }
-    let render = if args.verbose { RevisionView::block } else { RevisionView::line };
+    let render = if cx.global.verbose { RevisionView::block } else { RevisionView::line };
     print(&views.iter().map(render).collect::<String>());
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 use super::{display, Context};
 use crate::cli::InitArgs;
-use crate::output::print;
 use crate::project::STANDALONE_CONFIG;
 use anyhow::{bail, Context as _, Result};
 use std::path::Path;
@@ -19,14 +18,19 @@ pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
         bail!("`init` sets up a cargo package; in standalone mode create the folder and its {STANDALONE_CONFIG} yourself");
     };
     let mut report = String::new();
+    let (mut created, mut kept) = (Vec::new(), Vec::new());
     let folder = package.migrations_dir();
+    let folder_name = format!("{}/", display(&package.config.folder));
     if folder.is_dir() {
-        report += &format!("kept     {}/ (already there)\n", display(&package.config.folder));
+        report += &format!("kept     {folder_name} (already there)\n");
+        kept.push(folder_name);
     } else {
         std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
-        report += &format!("created  {}/\n", display(&package.config.folder));
+        report += &format!("created  {folder_name}\n");
+        created.push(folder_name);
     }
-    if add_config(manifest, &args.dialect)? {
+    let configured = add_config(manifest, &args.dialect)?;
+    if configured {
         report += "added    [package.metadata.migrate] to Cargo.toml\n";
     }
     let schema = package.root.join(&package.config.schema);
@@ -34,11 +38,12 @@ pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
         std::fs::write(&schema, SCHEMA_TEMPLATE)
             .with_context(|| format!("cannot write {}", schema.display()))?;
         report += &format!("created  {}\n", display(&package.config.schema));
+        created.push(display(&package.config.schema));
     }
     report += &build_script_advice(&package.config.folder);
     report += &format!("\nNext: cargo migrate new -m \"create tables\" -p {}\n", package.name);
-    print(&report);
-    Ok(())
+    let view = serde_json::json!({ "package": package.name, "created": created, "kept": kept, "config_added": configured });
+    cx.report(&report, &view)
 }
 
 /// What embedding needs so that a new revision file rebuilds the crate:

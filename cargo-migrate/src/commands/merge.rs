@@ -1,9 +1,9 @@
 //! `cargo migrate merge -m MSG REV...`: a revision whose parents are several
 //! heads, joining their branches.
 
-use super::{display, new::checked_new_id, write_new_file, Context};
+use super::new::{checked_new_id, Created};
+use super::{display, write_new_file, Context};
 use crate::cli::MergeArgs;
-use crate::output::print;
 use anyhow::{bail, Result};
 use migrate_runtime::chain::target::resolve;
 use migrate_runtime::chain::NewRevision;
@@ -36,11 +36,11 @@ pub fn run(cx: &Context, args: MergeArgs) -> Result<()> {
         new.id = checked_new_id(graph, id)?;
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
-    print(&format!(
+    let text = format!(
         "created merge {} of {} in package `{}`\n",
         display(&path),
         new.parents.join(", "),
         package.name
-    ));
-    Ok(())
+    );
+    cx.report(&text, &Created::revision(&package.name, &path, &new, ""))
 }

@@ -7,6 +7,7 @@ mod completions;
 mod current;
 mod database;
 mod diff;
+mod fleet;
 mod heads;
 mod history;
 mod import;
@@ -24,22 +25,68 @@ mod sync;
 mod upgrade;
 mod walk;
 
-use crate::cli::{Command, Format, GlobalArgs, MigrateArgs};
+use crate::cli::{ApplyOptions, Command, Format, GlobalArgs, MigrateArgs};
 use crate::project::{Package, Project};
 use anyhow::Result;
 use migrate_runtime::chain::{package_order, PackageChain, Rev};
 use migrate_runtime::{chain::target, Graph};
+use std::cell::RefCell;
 use std::path::Path;
 
 /// What every command gets: the global options and the workspace.
 pub struct Context {
     pub global: GlobalArgs,
     pub project: Project,
+    /// `--format json` documents of the packages a command went through,
+    /// printed as one document when it ends (see [`Context::document`]).
+    documents: RefCell<Vec<serde_json::Value>>,
 }
 
 impl Context {
     pub fn json(&self) -> bool {
         self.global.format == Format::Json
+    }
+
+    /// Keeps `view` (with `--format json`) for the document the command
+    /// prints when it ends: `view` itself, or `{"packages": [...]}` when
+    /// it went through several packages. A command that fails part-way
+    /// gives the documents of what it finished in its error document.
+    pub fn document(&self, view: &impl serde::Serialize) -> Result<()> {
+        if self.json() {
+            self.documents.borrow_mut().push(serde_json::to_value(view)?);
+        }
+        Ok(())
+    }
+
+    /// `text` on stdout for a person; with `--format json`, `view` kept
+    /// for the command's document instead.
+    pub fn report(&self, text: &str, view: &impl serde::Serialize) -> Result<()> {
+        match self.json() {
+            true => self.document(view),
+            false => {
+                crate::output::print(text);
+                Ok(())
+            }
+        }
+    }
+
+    /// `text` for a person: on stdout, or on stderr with `--format json`,
+    /// where stdout holds only the document.
+    pub fn tell(&self, text: &str) {
+        match self.json() {
+            true => crate::output::eprint(text),
+            false => crate::output::print(text),
+        }
+    }
+
+    /// What [`Context::document`] kept, as one document.
+    fn take_documents(&self) -> Option<serde_json::Value> {
+        let mut documents = self.documents.take();
+        match documents.len() {
+            0 => None,
+            1 => documents.pop(),
+            _ => Some(serde_json::json!({ "packages": documents })),
+        }
     }
 
     /// The selected package and its validated chain.
@@ -53,40 +100,87 @@ impl Context {
     }
 }
 
-pub fn run(args: MigrateArgs) -> Result<()> {
+/// Runs the command; with `--format json` its document is printed when it
+/// succeeds, and what it finished is handed to the error document when it
+/// fails.
+pub fn run(args: MigrateArgs) -> Result<(), Failure> {
     // Needs no project: it works anywhere, cargo or not.
     if let Command::Completions(completions) = &args.command {
-        return completions::run(completions);
+        return completions::run(completions).map_err(Failure::from);
+    }
+    if args.global.database_url.len() > 1
+        && !matches!(args.command, Command::Upgrade(_) | Command::Downgrade(_) | Command::Current(_))
+    {
+        return Err(anyhow::anyhow!(
+            "`--database-url` is given {} times: only `upgrade`, `downgrade` and `current` run on several databases",
+            args.global.database_url.len()
+        )
+        .into());
     }
     let project = project(&args.global)?;
-    let cx = Context { global: args.global, project };
-    match args.command {
-        Command::Init(args) => init::run(&cx, args),
-        Command::New(args) => new::run(&cx, args),
-        Command::Rename(args) => rename::run(&cx, args),
-        Command::History(args) => history::run(&cx, args),
-        Command::Heads(args) => heads::run(&cx, args),
-        Command::Branches(args) => branches::run(&cx, args),
-        Command::Show(args) => show::run(&cx, args),
-        Command::Merge(args) => merge::run(&cx, args),
-        Command::Rebase(args) => rebase::run(&cx, args),
-        Command::Check(args) => check::run(&cx, args),
-        Command::Diff => diff::run(&cx),
+    let cx = Context { global: args.global, project, documents: RefCell::default() };
+    let outcome = dispatch(&cx, args.command);
+    let finished = cx.take_documents();
+    match outcome {
+        Ok(()) => {
+            if let Some(document) = finished {
+                crate::output::print_json(&document)?;
+            }
+            Ok(())
+        }
+        Err(error) => Err(Failure { error, finished }),
+    }
+}
+
+/// A command's error, and the JSON document of what it finished first.
+pub struct Failure {
+    pub error: anyhow::Error,
+    pub finished: Option<serde_json::Value>,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure { error, finished: None }
+    }
+}
+
+fn dispatch(cx: &Context, command: Command) -> Result<()> {
+    match command {
+        Command::Init(args) => init::run(cx, args),
+        Command::New(args) => new::run(cx, args),
+        Command::Rename(args) => rename::run(cx, args),
+        Command::History(args) => history::run(cx, args),
+        Command::Heads => heads::run(cx),
+        Command::Branches => branches::run(cx),
+        Command::Show(args) => show::run(cx, args),
+        Command::Merge(args) => merge::run(cx, args),
+        Command::Rebase(args) => rebase::run(cx, args),
+        Command::Check(args) => check::run(cx, args),
+        Command::Diff => diff::run(cx),
         Command::Upgrade(args) => {
-            upgrade::run(&cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Upgrade)
+            let apply = ApplyOptions {
+                sql: args.script.sql,
+                dialect: args.script.dialect,
+                baseline: args.baseline,
+                ..args.apply
+            };
+            let scope = upgrade::Scope::new(cx, args.workspace, &args.fleet)?;
+            upgrade::run(cx, &args.target, scope, apply, migrate_runtime::Direction::Upgrade)
         }
         Command::Downgrade(args) => {
-            upgrade::run(&cx, &args.target, args.workspace, args.apply, migrate_runtime::Direction::Downgrade)
+            let apply = ApplyOptions { sql: args.script.sql, dialect: args.script.dialect, ..args.apply };
+            let scope = upgrade::Scope::new(cx, args.workspace, &args.fleet)?;
+            upgrade::run(cx, &args.target, scope, apply, migrate_runtime::Direction::Downgrade)
         }
-        Command::Stamp(args) => stamp::run(&cx, args),
-        Command::Current(args) => current::run(&cx, args),
-        Command::Repair(args) => repair::run(&cx, args),
-        Command::Walk(args) => walk::run(&cx, args),
-        Command::Snapshot(args) => snapshot::run(&cx, args),
-        Command::Reset(args) => reset::run(&cx, args),
-        Command::Sync(args) => sync::run(&cx, args),
-        Command::Database(args) => database::run(&cx, args),
-        Command::Import(args) => import::run(&cx, args),
+        Command::Stamp(args) => stamp::run(cx, args),
+        Command::Current(args) => current::run(cx, args),
+        Command::Repair(args) => repair::run(cx, args),
+        Command::Walk(args) => walk::run(cx, args),
+        Command::Snapshot(args) => snapshot::run(cx, args),
+        Command::Reset(args) => reset::run(cx, args),
+        Command::Sync(args) => sync::run(cx, args),
+        Command::Database(args) => database::run(cx, args),
+        Command::Import(args) => import::run(cx, args),
         Command::Completions(args) => completions::run(&args),
     }
 }

@@ -3,7 +3,6 @@
 
 use super::{display, single, write_new_file, Context};
 use crate::cli::NewArgs;
-use crate::output::print;
 use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
@@ -33,19 +32,53 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     if args.autogenerate {
         let changes = autogenerate(cx, package, graph, &args.rename)?;
         if changes.is_empty() {
-            print(&format!(
+            let text = format!(
                 "no changes: the head of package `{}` matches {}\n",
                 package.name,
                 schema_file(package)
-            ));
-            return Ok(());
+            );
+            return cx.report(&text, &Created::nothing(&package.name));
         }
         notes = fill(&mut new, &changes);
         notes += &mark_lint_findings(package, graph, &mut new)?;
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
-    print(&format!("created {} in package `{}`\n{notes}", display(&path), package.name));
-    Ok(())
+    let text = format!("created {} in package `{}`\n{notes}", display(&path), package.name);
+    cx.report(&text, &Created::revision(&package.name, &path, &new, &notes))
+}
+
+/// `new` and `merge` with `--format json`: the file written, if any.
+#[derive(serde::Serialize)]
+pub struct Created<'a> {
+    package: &'a str,
+    /// The new file, relative to the package; null when autogenerate found
+    /// no changes.
+    created: Option<String>,
+    id: Option<&'a str>,
+    parents: &'a [String],
+    /// What autogenerate warns of (data loss, lint findings), one per line.
+    notes: Vec<&'a str>,
+}
+
+impl<'a> Created<'a> {
+    pub fn revision(
+        package: &'a str,
+        path: &std::path::Path,
+        new: &'a NewRevision,
+        notes: &'a str,
+    ) -> Created<'a> {
+        Created {
+            package,
+            created: Some(display(path)),
+            id: Some(&new.id),
+            parents: &new.parents,
+            notes: notes.lines().map(str::trim).filter(|l| !l.is_empty()).collect(),
+        }
+    }
+
+    fn nothing(package: &'a str) -> Created<'a> {
+        Created { package, created: None, id: None, parents: &[], notes: Vec::new() }
+    }
 }
 
 /// The changes from the head schema to `schema.sql`.
@@ -74,7 +107,7 @@ fn autogenerate(cx: &Context, package: &Package, graph: &Graph, renames: &[Strin
             schemas[0]
         ));
     }
-    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url.as_deref(), schemas)?;
+    let scratch = scratch::scratch(package.config.dialect, cx.global.database_url(), schemas)?;
     let head = scratch::head_schema(&scratch, package, graph)?;
     let desired = scratch::desired_schema(&scratch, package, &sql)?;
     Ok(generate(&head, &desired, package.config.dialect, &renames))

@@ -5,7 +5,6 @@
 
 use super::{single, Context};
 use crate::cli::RebaseArgs;
-use crate::output::print;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::parse_revision;
 use migrate_runtime::chain::set_parents;
@@ -39,8 +38,8 @@ pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     Graph::build(revisions)?;
     std::fs::write(&path, new_text).with_context(|| format!("cannot write {}", path.display()))?;
     let was = if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
-    print(&format!("rebased {}: now revises {} (was {was})\n", ids[0], ids[1]));
-    Ok(())
+    let view = serde_json::json!({ "id": ids[0], "parents": [ids[1]], "was": revision.parents });
+    cx.report(&format!("rebased {}: now revises {} (was {was})\n", ids[0], ids[1]), &view)
 }
 
 /// The one head outside `rev`'s own branch.

@@ -3,7 +3,6 @@
 
 use super::{display, single, Context};
 use crate::cli::RenameArgs;
-use crate::output::print;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::file_name;
 
@@ -32,8 +31,8 @@ pub fn run(cx: &Context, args: RenameArgs) -> Result<()> {
         std::fs::remove_file(package.file(&old))
             .with_context(|| format!("cannot remove {}", display(&old)))?;
     }
-    print(&format!("renamed {} -> {}\n", display(&old), display(&new)));
-    Ok(())
+    let view = serde_json::json!({ "id": revision.id, "from": display(&old), "to": display(&new), "message": args.summary });
+    cx.report(&format!("renamed {} -> {}\n", display(&old), display(&new)), &view)
 }
 
 /// `text` with its header's `-- message:` line saying `message` (added after

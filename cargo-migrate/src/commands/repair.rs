@@ -4,7 +4,7 @@
 use super::Context;
 use crate::cli::{RepairArgs, RepairMarkArg};
 use crate::db;
-use crate::output::{paint, print, ID};
+use crate::output::{paint, ID};
 use anyhow::Result;
 use migrate_runtime::apply::RepairMark;
 
@@ -18,15 +18,20 @@ pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
             None => Vec::new(),
         };
         let dirty: Vec<_> = rows.iter().filter_map(|r| Some((&r.revision, r.dirty.as_ref()?))).collect();
-        if dirty.is_empty() {
-            print("nothing to repair: no revision is partially applied\n");
-            return Ok(());
-        }
-        for (revision, progress) in dirty {
-            print(&format!("{} was partially applied: {progress}\n", paint(ID, revision)));
-        }
-        print("\nFinish or undo its statements by hand, then run `cargo migrate repair --mark applied` or `--mark reverted`.\n");
-        return Ok(());
+        let view = serde_json::json!({
+            "dirty": dirty.iter().map(|(revision, progress)| serde_json::json!({ "revision": revision, "progress": progress })).collect::<Vec<_>>(),
+        });
+        let mut text: String = dirty
+            .iter()
+            .map(|(revision, progress)| {
+                format!("{} was partially applied: {progress}\n", paint(ID, revision))
+            })
+            .collect();
+        text += match dirty.is_empty() {
+            true => "nothing to repair: no revision is partially applied\n",
+            false => "\nFinish or undo its statements by hand, then run `cargo migrate repair --mark applied` or `--mark reverted`.\n",
+        };
+        return cx.report(&text, &view);
     };
     let database = db::open(&url)?;
     let (mark, word) = match mark {
@@ -34,11 +39,18 @@ pub fn run(cx: &Context, args: RepairArgs) -> Result<()> {
         RepairMarkArg::Reverted => (RepairMark::Reverted, "reverted"),
     };
     let settled = database.repair(graph, &options, mark)?;
+    let mut text: String = settled
+        .iter()
+        .map(|(revision, progress)| {
+            format!("repaired {} (was {progress}): marked {word}\n", paint(ID, revision))
+        })
+        .collect();
     if settled.is_empty() {
-        print("nothing to repair: no revision is partially applied\n");
+        text += "nothing to repair: no revision is partially applied\n";
     }
-    for (revision, progress) in settled {
-        print(&format!("repaired {} (was {progress}): marked {word}\n", paint(ID, &revision)));
-    }
-    Ok(())
+    let repaired: Vec<_> = settled
+        .iter()
+        .map(|(revision, progress)| serde_json::json!({ "revision": revision, "was": progress, "marked": word }))
+        .collect();
+    cx.report(&text, &serde_json::json!({ "repaired": repaired }))
 }

@@ -9,21 +9,17 @@
 use super::Context;
 use crate::cli::ResetArgs;
 use crate::db;
-use crate::output::print;
 use crate::project::Package;
 use anyhow::{bail, Result};
 use migrate_runtime::database::{self as admin, Database, DatabaseUrl};
 use migrate_runtime::Direction;
 
 pub fn run(cx: &Context, args: ResetArgs) -> Result<()> {
-    if args.apply.sql || args.apply.baseline {
-        bail!("`reset` rebuilds a database from empty: `--sql` and `--baseline` are for `upgrade`");
-    }
     let (package, graph) = cx.chain()?;
     let url = db::url(cx, package)?;
     if let Some(database) = db::open_read_only(&url)? {
         refuse_unless_forced(&database, package, &url, args.force)?;
-        announce(&database, package, &url)?;
+        announce(cx, &database, package, &url)?;
         drop(database);
         empty(package, &url)?;
     }
@@ -59,14 +55,14 @@ fn refuse_unless_forced(
 }
 
 /// Prints what is about to be dropped.
-fn announce(database: &Database, package: &Package, url: &DatabaseUrl) -> Result<()> {
+fn announce(cx: &Context, database: &Database, package: &Package, url: &DatabaseUrl) -> Result<()> {
     let objects = admin::owned_objects(database, &package.config.schemas)?;
     let what = match url {
         DatabaseUrl::SqliteFile(path) => format!("deleting {} with", path.display()),
         _ => format!("emptying schema {} of {url}:", package.config.schemas.join(", ")),
     };
     let list: String = objects.iter().map(|object| format!("  drop {object}\n")).collect();
-    print(&format!("reset: {what} {} objects\n{list}", objects.len()));
+    cx.tell(&format!("reset: {what} {} objects\n{list}", objects.len()));
     Ok(())
 }
 

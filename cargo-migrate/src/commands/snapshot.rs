@@ -7,7 +7,6 @@
 use super::Context;
 use crate::cli::SnapshotArgs;
 use crate::db;
-use crate::output::print;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::{snapshot_path, snapshot_text, target, Rev};
@@ -19,7 +18,7 @@ pub fn run(cx: &Context, args: SnapshotArgs) -> Result<()> {
     let rev = one_revision(graph, &args.target)?;
     let id = &graph.revision(rev).id;
     let dialect = package.config.dialect;
-    let scratch = scratch::scratch(dialect, cx.global.database_url.as_deref(), &package.config.schemas)?;
+    let scratch = scratch::scratch(dialect, cx.global.database_url(), &package.config.schemas)?;
     let schema = scratch.schema_at(graph, &db::options(package), id).with_context(|| {
         format!("cannot build the schema at revision `{id}` of package `{}`", package.name)
     })?;
@@ -38,11 +37,12 @@ pub fn run(cx: &Context, args: SnapshotArgs) -> Result<()> {
     let text = snapshot_text(graph, rev, dialect, &changes.upgrade);
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     let below = graph.ancestors(&[rev]).iter().count();
-    print(&format!(
+    let text = format!(
         "wrote {}: the schema at {id} ({below} revisions; a database with no history starts from it)\n",
         relative.display()
-    ));
-    Ok(())
+    );
+    let view = serde_json::json!({ "package": package.name, "revision": id, "path": super::display(&relative), "revisions": below });
+    cx.report(&text, &view)
 }
 
 /// The one revision `text` names; `heads` with several heads names none.

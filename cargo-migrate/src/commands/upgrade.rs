@@ -1,13 +1,16 @@
 //! `cargo migrate upgrade [TARGET] [--sql]` and `downgrade TARGET [--sql]`.
 
-use super::{current, Context};
-use crate::cli::{ApplyOptions, TransactionArg};
+use super::current::{self, StepView};
+use super::fleet::{Fleet, Job};
+use super::Context;
+use crate::cli::{ApplyOptions, FleetArgs, TransactionArg};
 use crate::db;
-use crate::output::{paint, print, ID};
+use crate::output::print;
+use crate::progress::RunView;
 use crate::project::Package;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
-use migrate_runtime::apply::{Action, Options, Step};
+use migrate_runtime::apply::{Options, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -19,20 +22,44 @@ fn noun(direction: Direction) -> &'static str {
     }
 }
 
-pub fn run(
-    cx: &Context,
-    target: &str,
-    workspace: bool,
-    args: ApplyOptions,
-    direction: Direction,
-) -> Result<()> {
-    if args.baseline && direction == Direction::Downgrade {
-        bail!("`--baseline` is for `upgrade`: it lets a first upgrade run on a database that already has tables");
+/// Which databases a run goes to.
+pub enum Scope {
+    /// The package's database.
+    One,
+    /// Every package of the workspace, each into its database.
+    Workspace,
+    /// The package's revisions on each of many databases.
+    Fleet(Fleet),
+}
+
+impl Scope {
+    pub fn new(cx: &Context, workspace: bool, fleet: &FleetArgs) -> Result<Scope> {
+        match (workspace, super::fleet::targets(cx, fleet)?) {
+            (true, Some(_)) => {
+                bail!("a fleet runs one package's revisions: choose it with `-p`, not `--workspace`")
+            }
+            (true, None) => Ok(Scope::Workspace),
+            (false, Some(fleet)) => Ok(Scope::Fleet(fleet)),
+            (false, None) => Ok(Scope::One),
+        }
     }
-    if workspace {
-        return run_workspace(cx, target, &args, direction);
-    }
+}
+
+pub fn run(cx: &Context, target: &str, scope: Scope, args: ApplyOptions, direction: Direction) -> Result<()> {
+    let fleet = match scope {
+        Scope::Workspace => return run_workspace(cx, target, &args, direction),
+        Scope::Fleet(fleet) => Some(fleet),
+        Scope::One => None,
+    };
     let (package, graph) = cx.chain()?;
+    if let Some(fleet) = fleet {
+        if args.sql {
+            bail!("`--sql` prints one script and runs nothing: leave out the fleet's databases");
+        }
+        let mut options = options(package, &args)?;
+        options.interrupt = crate::signals::watch();
+        return super::fleet::run(cx, package, graph, fleet, Job::Apply(direction), target, &options);
+    }
     if args.sql && args.transaction == TransactionArg::All {
         bail!("`--transaction all` is for a live run: `--sql` prints each revision in its own transaction, which a DBA may wrap in one");
     }
@@ -97,31 +124,43 @@ pub fn run_package(
 ) -> Result<()> {
     let mut options = options(package, args)?;
     options.interrupt = crate::signals::watch();
+    let view = RunView::new(cx, direction);
+    options.progress = view.progress();
     let url = db::url(cx, package)?;
     let database = db::open(&url)?;
-    if !cx.json() {
+    if !cx.json() && !cx.global.quiet {
         print(&format!("database {url}\n"));
     }
+    let mut done: Vec<Step> = Vec::new();
     let mut report = |step: &Step| {
-        if !cx.json() {
-            let verb = match (step.action, direction) {
-                (Action::Snapshot, _) => "snapshot",
-                (_, Direction::Upgrade) => "applied ",
-                (_, Direction::Downgrade) => "reverted",
-            };
-            let ms = step.elapsed.as_secs_f64() * 1000.0;
-            print(&format!("{verb} {}  {}  ({ms:.1} ms)\n", paint(ID, &step.revision), step.message));
-        }
+        view.finished(step);
+        done.push(step.clone());
     };
-    let steps = match direction {
+    let run = match direction {
         Direction::Upgrade => database.upgrade(graph, &options, target, &mut report),
         Direction::Downgrade => database.downgrade(graph, &options, target, &mut report),
+    };
+    if let Err(error) = run {
+        // What committed before the failure, for the error's JSON document.
+        cx.document(&Finished { package: &package.name, steps: done.iter().map(StepView::new).collect() })?;
+        return Err(anyhow::Error::new(error).context(format!(
+            "{} of package `{}` stopped",
+            noun(direction),
+            package.name
+        )));
     }
-    .with_context(|| format!("{} of package `{}` stopped", noun(direction), package.name))?;
-    if steps.is_empty() && !cx.json() {
-        print("nothing to do\n");
+    view.end();
+    if cx.global.quiet && !cx.json() {
+        return Ok(());
     }
-    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?)
+    current::show(cx, package, graph, database.dialect(), &database.applied(graph, &options)?, Some(&done))
+}
+
+/// The steps of a package's run that failed part-way.
+#[derive(serde::Serialize)]
+struct Finished<'a> {
+    package: &'a str,
+    steps: Vec<StepView<'a>>,
 }
 
 /// Prints the script for `A:B` (or `base:TARGET` for an upgrade); a

@@ -55,7 +55,7 @@ pub fn run(cx: &Context, args: WalkArgs) -> Result<()> {
 /// ran there. One that only comes from `DATABASE_URL` (set for other tools
 /// or packages) gets a note.
 fn refuse_a_postgres_url(cx: &Context, package: &str) -> Result<()> {
-    let Some(url) = cx.global.database_url.as_deref().filter(|url| !url.trim().is_empty()) else {
+    let Some(url) = cx.global.database_url().filter(|url| !url.trim().is_empty()) else {
         return Ok(());
     };
     if migrate_runtime::DatabaseUrl::parse(url).map(|u| u.dialect()).ok() != Some(Dialect::Postgres) {
@@ -90,7 +90,7 @@ fn summary(graph: &Graph, report: &WalkReport, package: &str, place: &str, diale
 /// A temporary database on the `--database-url` server, else on a
 /// throw-away server; dropped afterwards.
 fn on_postgres(cx: &Context, walk: WalkVersions<'_>) -> Result<(Result<WalkReport>, String)> {
-    let server = scratch::postgres_server(cx.global.database_url.as_deref())?;
+    let server = scratch::postgres_server(cx.global.database_url())?;
     let scratch = server.database("walk")?;
     // A first signal ends the walk and `scratch`'s drop removes the
     // database; a second one exits at once, so it drops it itself.

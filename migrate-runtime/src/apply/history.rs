@@ -401,6 +401,21 @@ pub(crate) fn delete_sql(table: &str, package: &str, revision: &str) -> String {
     )
 }
 
+/// The `UPDATE` that accepts an edit of an applied revision: its row takes
+/// the file's checksum and downgrade SQL, if it still records `recorded`
+/// (another run that accepted it first changes nothing).
+pub(crate) fn accept_edit_sql(table: &str, package: &str, recorded: &str, row: &AppliedRevision) -> String {
+    let downgrade = row.downgrade_sql.as_deref().map_or("NULL".to_string(), quote_literal);
+    format!(
+        "UPDATE {} SET checksum = {}, downgrade_sql = {downgrade} WHERE package = {} AND revision = {} AND checksum = {}",
+        quote_ident(table),
+        quote_literal(&row.checksum),
+        quote_literal(package),
+        quote_literal(&row.revision),
+        quote_literal(recorded)
+    )
+}
+
 /// The `UPDATE` that ends a `stamp`: every progress mark of `package`
 /// cleared, with literal values so it can end a batch.
 pub(crate) fn clear_marks_sql(table: &str, package: &str) -> String {

@@ -11,6 +11,7 @@ pub(crate) mod fresh;
 pub(crate) mod history;
 pub(crate) mod interrupt;
 pub(crate) mod plan;
+pub(crate) mod progress;
 pub(crate) mod script;
 pub(crate) mod sync;
 
@@ -21,6 +22,7 @@ pub use history::{
 };
 pub use interrupt::Interrupt;
 pub use plan::State;
+pub use progress::{Event, Progress};
 pub use script::{downgrade_script, downgrade_step, upgrade_script, upgrade_step};
 pub use sync::{DataLoss, SyncError, SyncMark, SyncPlan, SYNC_MARK};
 
@@ -69,6 +71,17 @@ pub struct Options {
     /// Whether a database with no history starts from the chain's newest
     /// snapshot below the target (the default) or replays every revision.
     pub snapshots: Snapshots,
+    /// Where the run says that a revision starts, or that it waits for a
+    /// lock; nowhere by default.
+    pub progress: Progress,
+    /// PostgreSQL, schema per tenant: the one schema this run owns. The
+    /// connection's `search_path` must name it first (see
+    /// [`Connector::search_path`](crate::database::Connector::search_path)),
+    /// so the history table and the revisions' unqualified objects live
+    /// there; the migration lock is this schema's own, so tenants of one
+    /// database migrate side by side; and a first run judges emptiness by
+    /// this schema's tables alone. `None` (the default): the database's.
+    pub schema: Option<String>,
 }
 
 /// Whether a run on a database with no history (and no tables) may start
@@ -119,6 +132,18 @@ impl Options {
             allow_unstamp: false,
             transaction: TransactionScope::PerRevision,
             snapshots: Snapshots::Use,
+            progress: Progress::default(),
+            schema: None,
+        }
+    }
+
+    /// The name the migration lock's key is made from: the history table,
+    /// or `schema.table` for a schema per tenant (so an existing
+    /// database's key never changes).
+    pub(crate) fn lock_name(&self) -> std::borrow::Cow<'_, str> {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.history_table).into(),
+            None => self.history_table.as_str().into(),
         }
     }
 }
@@ -136,6 +161,9 @@ pub enum Action {
     Downgrade,
     Stamp,
     Unstamp,
+    /// An applied revision's edit accepted: its history row takes the
+    /// file's checksum ([`Database::accept_edits`](crate::Database::accept_edits)).
+    Accept,
 }
 
 impl From<Direction> for Action {

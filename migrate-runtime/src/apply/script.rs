@@ -176,7 +176,7 @@ fn step(
         out += "BEGIN;\n";
     }
     if locked_here && opening == Opening::Script {
-        out += &history::transaction_lock_sql(&options.history_table, options.lock_timeout);
+        out += &history::transaction_lock_sql(&options.lock_name(), options.lock_timeout);
     }
     if locked_here {
         out += &format!("SET LOCAL lock_timeout = '{}ms';\n", timeout_ms(options.statement_lock_timeout));

@@ -36,7 +36,8 @@ pub struct Snapshot {
 }
 
 /// Why a snapshot file cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "snapshot-")]
 pub enum SnapshotError {
     #[error("{at}: not a snapshot: {reason}")]
     Malformed { at: Location, reason: String },
@@ -122,6 +123,12 @@ pub fn parse_snapshot(path: &Path, text: &str) -> Result<Snapshot, SnapshotError
 }
 
 impl SnapshotError {
+    /// A stable name for the kind of problem (`snapshot-chain-changed`), as
+    /// [`ChainError::code`](crate::ChainError::code).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
+
     /// The snapshot file it concerns.
     pub fn location(&self) -> &Location {
         match self {

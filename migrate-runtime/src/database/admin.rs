@@ -13,7 +13,8 @@ use crate::model::error::ApplyError;
 use std::path::{Path, PathBuf};
 
 /// Why a database could not be created, dropped or emptied.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum AdminError {
     #[error("{url} names no database (give it in the URL's path or as `dbname`)")]
     NoDatabaseName { url: String },
@@ -25,6 +26,20 @@ pub enum AdminError {
     Apply(#[from] ApplyError),
     #[error("cannot remove {}: {reason}", path.display())]
     Remove { path: PathBuf, reason: String },
+}
+
+impl AdminError {
+    /// A stable name for the kind of failure (`no-database-name`), as
+    /// [`ChainError::code`](crate::ChainError::code); a wrapped error gives
+    /// its own.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminError::Url(error) => error.code(),
+            AdminError::Connect(error) => error.code(),
+            AdminError::Apply(error) => error.code(),
+            other => other.into(),
+        }
+    }
 }
 
 /// Whether the database is on this machine: a SQLite file always; a
@@ -89,6 +104,12 @@ pub fn empty_schemas(database: &Database, schemas: &[String]) -> Result<(), Appl
     }
     sql += "COMMIT;";
     database.execute(&sql)
+}
+
+/// Creates PostgreSQL schema `schema` unless it exists: a new tenant's,
+/// before its first upgrade (see [`Connector::search_path`](crate::database::Connector::search_path)).
+pub fn create_schema(database: &Database, schema: &str) -> Result<(), ApplyError> {
+    database.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
 }
 
 /// Deletes `package`'s rows from history table `table`, if it has any: a

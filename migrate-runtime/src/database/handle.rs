@@ -30,7 +30,8 @@ use crate::postgres::{connect as postgres_connect, describe, PostgresMigrator};
 use crate::sqlite::SqliteMigrator;
 
 /// Why a database could not be opened. Messages show the URL redacted.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ConnectError {
     #[error("cannot create {}", folder.display())]
     Folder {
@@ -55,11 +56,24 @@ pub enum ConnectError {
     Unsupported { url: String, error: VersionError },
 }
 
+impl ConnectError {
+    /// A stable name for the kind of failure (`connect`, `invalid-url`), as
+    /// [`ChainError::code`](crate::ChainError::code); an unsupported
+    /// version gives the version error's.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectError::Unsupported { error, .. } => error.code(),
+            other => other.into(),
+        }
+    }
+}
+
 /// How to open databases: the session settings every connection gets.
 pub struct Connector {
     application_name: String,
     on_connection_end: Option<Report>,
     on_warning: Option<Report>,
+    search_path: Option<String>,
     #[cfg(feature = "postgres")]
     env: Env,
 }
@@ -73,6 +87,7 @@ impl Default for Connector {
             application_name: "cargo-migrate".to_string(),
             on_connection_end: None,
             on_warning: None,
+            search_path: None,
             #[cfg(feature = "postgres")]
             env: Env::default(),
         }
@@ -100,6 +115,18 @@ impl Connector {
     /// such as a PostgreSQL major version newer than any tested.
     pub fn on_warning(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Connector {
         self.on_warning = Some(Box::new(report));
+        self
+    }
+
+    /// PostgreSQL, schema per tenant: the session's `search_path` is this
+    /// schema alone (set as it starts, in the same round trip), so the
+    /// revisions' unqualified names and the history table are the
+    /// tenant's. Run with [`Options::schema`](crate::apply::Options::schema)
+    /// naming the same schema. A session setting: it needs a direct or
+    /// session-pooled connection (a transaction-mode pooler hands the next
+    /// transaction to a server connection without it).
+    pub fn search_path(mut self, schema: &str) -> Connector {
+        self.search_path = Some(schema.to_string());
         self
     }
 
@@ -391,6 +418,46 @@ impl Database {
         on_engine!(self, graph, options, |migrator| migrator.stamp(target))
     }
 
+    /// Accepts the edits of applied revisions: each of `revisions` (ids)
+    /// whose file changed since it was applied (drift) gets the file's
+    /// checksum and downgrade SQL in its history row, so later runs take the
+    /// file as it is now. Its SQL does not run again. Returns a step
+    /// ([`Action::Accept`](crate::apply::Action::Accept)) per row updated;
+    /// none when no named revision drifted.
+    pub fn accept_edits(
+        &self,
+        graph: &Graph,
+        options: &Options,
+        revisions: &[&str],
+    ) -> Result<Vec<Step>, ApplyError> {
+        let state = crate::apply::State::new(graph, self.applied(graph, options)?);
+        let mut sql = String::from("BEGIN;\n");
+        let mut steps = Vec::new();
+        for drift in state.drift(self.dialect()) {
+            let ApplyError::Drift { revision, recorded, .. } = &drift else { continue };
+            let Some(rev) = graph.find(revision).filter(|_| revisions.contains(&revision.as_str())) else {
+                continue;
+            };
+            let row = crate::apply::AppliedRevision::for_revision(graph.revision(rev), self.dialect())?;
+            sql += &crate::apply::history::accept_edit_sql(
+                &options.history_table,
+                &options.package,
+                recorded,
+                &row,
+            );
+            sql += ";\n";
+            steps.push(Step::finished(
+                graph.revision(rev),
+                crate::apply::Action::Accept,
+                std::time::Instant::now(),
+            ));
+        }
+        if !steps.is_empty() {
+            self.execute(&(sql + "COMMIT;"))?;
+        }
+        Ok(steps)
+    }
+
     /// Settles revisions left partially applied.
     pub fn repair(
         &self,
@@ -463,7 +530,7 @@ impl PostgresConnection {
             }
         });
         let version = runtime
-            .block_on(start_session(&client))
+            .block_on(start_session(&client, connector.search_path.as_deref()))
             .map_err(|reason| ConnectError::Connect { url: url.to_string(), reason })?;
         let support = check_postgres_version(version)
             .map_err(|error| ConnectError::Unsupported { url: url.to_string(), error })?;
@@ -509,12 +576,23 @@ impl PostgresConnection {
 /// statement within a second, rolls back and frees the lock for the next
 /// migrator.
 #[cfg(feature = "postgres")]
-async fn start_session(client: &tokio_postgres::Client) -> Result<u32, String> {
-    let both =
-        client.simple_query("SHOW server_version_num; SET client_connection_check_interval = 1000").await;
+async fn start_session(client: &tokio_postgres::Client, search_path: Option<&str>) -> Result<u32, String> {
+    // The schema first: should the check's setting be refused, the version
+    // is read again with the schema set alone.
+    let schema = search_path.map_or(String::new(), |schema| {
+        format!("SET search_path TO {}; ", crate::apply::history::quote_ident(schema))
+    });
+    let both = client
+        .simple_query(&format!(
+            "{schema}SHOW server_version_num; SET client_connection_check_interval = 1000"
+        ))
+        .await;
     let messages = match both {
         Ok(messages) => messages,
-        Err(_) => client.simple_query("SHOW server_version_num").await.map_err(|e| describe(&e))?,
+        Err(_) => client
+            .simple_query(&format!("{schema}SHOW server_version_num"))
+            .await
+            .map_err(|e| describe(&e))?,
     };
     messages
         .iter()

@@ -19,7 +19,7 @@ pub use versions::{check_postgres_version, check_sqlite_version, PostgresSupport
 pub(crate) mod admin;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use admin::{
-    create_database, drop_database, empty_schemas, forget_package, is_local, owned_objects,
+    create_database, create_schema, drop_database, empty_schemas, forget_package, is_local, owned_objects,
     remove_sqlite_file, AdminError,
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

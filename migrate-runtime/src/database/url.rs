@@ -122,7 +122,8 @@ fn check_user_info(url: &str) -> Result<(), String> {
 }
 
 /// Why a string is not a database URL this crate can open.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "url-")]
 pub enum UrlError {
     /// `redacted` is the URL as [`redact`] prints it: the error never
     /// holds the password.
@@ -134,6 +135,14 @@ pub enum UrlError {
     /// A PostgreSQL URL or `key=value` string that cannot be read.
     #[error("invalid database URL `{redacted}`: {reason}")]
     Invalid { redacted: String, reason: String },
+}
+
+impl UrlError {
+    /// A stable name for the kind of problem (`url-invalid`), as
+    /// [`ChainError::code`](crate::ChainError::code).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Debug and Display show the redacted URL, so a password cannot leak

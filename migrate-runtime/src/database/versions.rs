@@ -25,12 +25,21 @@ pub(crate) const POSTGRES_NEWEST_TESTED: u32 = 18;
 pub(crate) const SQLITE_OLDEST: u32 = 3_038_000;
 
 /// A database version outside what this crate supports.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum VersionError {
     #[error("the server runs PostgreSQL {server}, older than PostgreSQL {minimum}, the oldest cargo-migrate supports (older majors are past their end of life and never tested)")]
     PostgresTooOld { server: String, minimum: u32 },
     #[error("the linked SQLite is {linked}, older than {}, the oldest cargo-migrate supports (introspection needs `pragma_table_list` and `json_each`)", sqlite_text(*minimum))]
     SqliteTooOld { linked: String, minimum: u32 },
+}
+
+impl VersionError {
+    /// A stable name for the kind of problem (`postgres-too-old`), as
+    /// [`ChainError::code`](crate::ChainError::code).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
 }
 
 /// How a supported PostgreSQL server stands.

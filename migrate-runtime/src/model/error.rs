@@ -8,7 +8,8 @@ use crate::model::location::Location;
 use std::fmt;
 
 /// One problem in a revision file or in the chain the files form.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ChainError {
     #[error("{at}: cannot read file: {reason}")]
     Unreadable { at: Location, reason: String },
@@ -71,6 +72,60 @@ pub enum ChainError {
     Snapshot(#[from] crate::chain::snapshot::SnapshotError),
 }
 
+impl ApplyError {
+    /// A stable name for the kind of failure (`drift`, `lock-timeout`), as
+    /// [`ChainError::code`]. An error that wraps another gives the inner
+    /// one's code (a target's, a file's, a snapshot's); a run rolled back as
+    /// one transaction gives its own.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApplyError::Target(error) => error.code(),
+            ApplyError::File(error) => error.code(),
+            ApplyError::Snapshot(error) => error.code(),
+            other => other.into(),
+        }
+    }
+
+    /// The file (and line) the failure concerns, when it concerns one: for
+    /// a run rolled back as one transaction, its cause's.
+    pub fn location(&self) -> Option<&Location> {
+        use ApplyError::*;
+        match self {
+            File(error) => Some(error.location()),
+            Snapshot(error) => Some(error.location()),
+            RunRolledBack { cause } => cause.location(),
+            TransactionNone { revisions } => revisions.first().map(|(_, at)| at),
+            Drift { at, .. }
+            | Irreversible { at, .. }
+            | NoUpgrade { at, .. }
+            | MissingDependency { at, .. }
+            | NeededByOtherPackage { at, .. }
+            | Statement { at, .. }
+            | ForeignKeyCheck { at, .. }
+            | InterruptedPartway { at, .. }
+            | StatementLockTimeout { at, .. }
+            | SessionEndedPartway { at, .. }
+            | SnapshotStatement { at, .. } => Some(at),
+            Target(_)
+            | DatabaseAhead { .. }
+            | Synced { .. }
+            | NotEmpty { .. }
+            | Dirty { .. }
+            | StampBelow { .. }
+            | NothingAbove { .. }
+            | NotBelow { .. }
+            | Interrupted { .. }
+            | NotDue { .. }
+            | LockTimeout { .. }
+            | ReadOnlyDatabase { .. }
+            | SqliteBusy { .. }
+            | SessionEnded { .. }
+            | NewerHistoryFormat { .. }
+            | Database(_) => None,
+        }
+    }
+}
+
 impl From<ChainError> for ApplyError {
     fn from(error: ChainError) -> ApplyError {
         ApplyError::File(Box::new(error))
@@ -78,6 +133,16 @@ impl From<ChainError> for ApplyError {
 }
 
 impl ChainError {
+    /// A stable name for the kind of problem (`unknown-parent`), the
+    /// variant's name in kebab case: what `--format json` reports as its
+    /// code. A snapshot's problem gives the snapshot error's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChainError::Snapshot(error) => error.code(),
+            other => other.into(),
+        }
+    }
+
     /// Where the problem is.
     pub fn location(&self) -> &Location {
         use ChainError::*;
@@ -150,7 +215,8 @@ impl std::error::Error for ChainErrors {}
 /// Why a string cannot be a revision id (see
 /// [`validate_id`](crate::model::revision::validate_id)). The caller names
 /// the id: messages read after `invalid revision id `…`: `.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum IdError {
     #[error("an id cannot be empty")]
     Empty,
@@ -171,7 +237,8 @@ pub enum IdError {
 pub struct LabelError;
 
 /// A target (`head`, `ae10+2`, `feature@head`, …) that does not resolve.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "target-")]
 pub enum TargetError {
     #[error("invalid target `{target}`: {reason}")]
     Syntax { target: String, reason: String },
@@ -201,9 +268,18 @@ pub enum TargetError {
     EmptyRange { range: String, lower: String, upper: String },
 }
 
+impl TargetError {
+    /// A stable name for the kind of problem (`target-several-heads`), as
+    /// [`ChainError::code`].
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Why applying, reverting or stamping revisions stopped. Every variant
 /// leaves the database as it was before the revision it names.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ApplyError {
     #[error(transparent)]
     Target(#[from] TargetError),

@@ -26,6 +26,7 @@ use crate::apply::format::CURRENT_FORMAT;
 use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
+use crate::apply::progress::{Counter, Waiting};
 use crate::apply::script::{downgrade_step_under_lock, lock_timeout_sql, upgrade_step_under_lock};
 use crate::apply::sync::{self, SyncError, SyncPlan};
 use crate::apply::{
@@ -157,7 +158,8 @@ impl<'a> PostgresMigrator<'a> {
     /// (which waits for every open transaction) never waits for it.
     async fn begin_with_lock(&self) -> Result<(), ApplyError> {
         let deadline = deadline(self.options.lock_timeout);
-        let try_lock = history::try_transaction_lock_sql(&self.options.history_table);
+        let try_lock = history::try_transaction_lock_sql(&self.options.lock_name());
+        let mut waiting = Waiting::new(&self.options.progress);
         loop {
             let messages = match self.client.simple_query(&try_lock).await {
                 Ok(messages) => messages,
@@ -181,6 +183,9 @@ impl<'a> PostgresMigrator<'a> {
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(self.lock_timeout().await);
             }
+            if waiting.due() {
+                waiting.tell(&self.holder(lock_key(&self.options.lock_name())).await);
+            }
             tokio::time::sleep(POLL).await;
         }
     }
@@ -190,7 +195,7 @@ impl<'a> PostgresMigrator<'a> {
         &self,
         body: impl FnOnce() -> F,
     ) -> Result<T, ApplyError> {
-        let key = lock_key(&self.options.history_table);
+        let key = lock_key(&self.options.lock_name());
         self.acquire(key).await?;
         let result = body().await;
         let released = self.client.query_typed("SELECT pg_advisory_unlock($1)", &[(&key, Type::INT8)]).await;
@@ -205,6 +210,7 @@ impl<'a> PostgresMigrator<'a> {
 
     async fn acquire(&self, key: i64) -> Result<(), ApplyError> {
         let deadline = deadline(self.options.lock_timeout);
+        let mut waiting = Waiting::new(&self.options.progress);
         loop {
             let rows = self
                 .client
@@ -220,6 +226,9 @@ impl<'a> PostgresMigrator<'a> {
                     seconds: self.options.lock_timeout.as_secs(),
                     holder: self.holder(key).await,
                 });
+            }
+            if waiting.due() {
+                waiting.tell(&self.holder(key).await);
             }
             tokio::time::sleep(POLL).await;
         }
@@ -277,6 +286,7 @@ impl<'a> PostgresMigrator<'a> {
         }
         let mut start = None;
         let mut raced: Option<String> = None;
+        let mut counter = Counter::default();
         'plan: loop {
             let state = self.state().await?;
             let plan = match state.plan_from_start(direction, target, &mut start, self.options, DIALECT) {
@@ -293,9 +303,11 @@ impl<'a> PostgresMigrator<'a> {
                 }
                 plan => plan?,
             };
-            for rev in plan {
+            let planned = plan.len();
+            for (i, rev) in plan.into_iter().enumerate() {
                 stop_if_interrupted(self.options)?;
                 let revision = state.graph().revision(rev);
+                counter.start(&self.options.progress, revision, direction, planned - i);
                 let Some(done) = self.run_one(revision, direction).await? else {
                     // Planned again, the same revision must not come first
                     // again: the planner and the guard would disagree
@@ -351,9 +363,18 @@ impl<'a> PostgresMigrator<'a> {
     /// format record.
     async fn user_tables(&self) -> Result<Vec<String>, ApplyError> {
         let table = &self.options.history_table;
-        let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
-        let names = rows.iter().map(|row| row.get::<_, String>(0));
-        Ok(names.filter(|name| name != table && *name != format!("{table}_format")).collect())
+        let names = self.tables_in_scope().await?;
+        Ok(names.into_iter().filter(|name| name != table && *name != format!("{table}_format")).collect())
+    }
+
+    /// The database's tables, or with a schema per tenant that schema's
+    /// (named without it): what a first run must find empty.
+    async fn tables_in_scope(&self) -> Result<Vec<String>, ApplyError> {
+        let rows = match &self.options.schema {
+            None => self.client.query_typed(USER_TABLES, &[]).await,
+            Some(schema) => self.client.query_typed(SCHEMA_TABLES, &[(schema, Type::TEXT)]).await,
+        };
+        Ok(rows.map_err(database)?.iter().map(|row| row.get::<_, String>(0)).collect())
     }
 
     /// [`TransactionScope::All`]: one transaction holding the migration
@@ -412,8 +433,10 @@ impl<'a> PostgresMigrator<'a> {
     /// does), then its history row with the time the section took.
     async fn run_all(&self, revisions: &[Revision], direction: Direction) -> Result<Vec<Step>, ApplyError> {
         let mut steps = Vec::with_capacity(revisions.len());
-        for revision in revisions {
+        let mut counter = Counter::default();
+        for (i, revision) in revisions.iter().enumerate() {
             stop_if_interrupted(self.options)?;
+            counter.start(&self.options.progress, revision, direction, revisions.len() - i);
             let started = Instant::now();
             let section = match direction {
                 Direction::Upgrade => revision.upgrade_section(DIALECT)?,
@@ -532,8 +555,7 @@ impl<'a> PostgresMigrator<'a> {
                 return format::upgrade(self.client, table, &found).await;
             }
             if direction == Direction::Upgrade {
-                let rows = self.client.query_typed(USER_TABLES, &[]).await.map_err(database)?;
-                let existing: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+                let existing = self.tables_in_scope().await?;
                 ensure_empty_or_baseline(&existing, self.options)?;
             }
             format::create(self.client, table).await
@@ -561,7 +583,7 @@ impl<'a> PostgresMigrator<'a> {
 
     /// The error for a migration lock that stayed taken.
     async fn lock_timeout(&self) -> ApplyError {
-        let key = lock_key(&self.options.history_table);
+        let key = lock_key(&self.options.lock_name());
         ApplyError::LockTimeout {
             seconds: self.options.lock_timeout.as_secs(),
             holder: self.holder(key).await,
@@ -965,6 +987,11 @@ const USER_TABLES: &str = "SELECT CASE WHEN n.nspname = 'public' THEN c.relname:
      ELSE n.nspname || '.' || c.relname END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'information_schema' \
      AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1";
+
+/// [`USER_TABLES`] of one schema (`$1`), for a schema per tenant.
+const SCHEMA_TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_depend d \
      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1";
 
 /// The advisory-lock key migrators of a history table agree on: stable

@@ -22,6 +22,7 @@ mod writable;
 use crate::apply::fresh::{self, fresh_start};
 use crate::apply::history::{self, AppliedRevision, OtherPackageRevision, ProgressMark};
 use crate::apply::plan::{ensure_empty_or_baseline, State};
+use crate::apply::progress::{Counter, Waiting};
 use crate::apply::sync::{self, SyncError, SyncPlan};
 use crate::apply::{
     count_statements, ensure_transactional, interrupted, run_section, statement_error, stop_if_interrupted,
@@ -222,7 +223,14 @@ impl<'a> SqliteMigrator<'a> {
             return Ok(Vec::new());
         }
         writable::ensure_writable(self.conn)?;
-        let mut run = Run { target, direction, start: None, plan: None, steps: Vec::new() };
+        let mut run = Run {
+            target,
+            direction,
+            start: None,
+            plan: None,
+            steps: Vec::new(),
+            counter: Counter::default(),
+        };
         if direction == Direction::Upgrade {
             if let Some(done) = self.start_from_snapshot(target)? {
                 on_step(&done);
@@ -262,7 +270,10 @@ impl<'a> SqliteMigrator<'a> {
                 continue;
             }
             stop_if_interrupted(self.options)?;
+            // The plan still holds this revision, at its front.
+            let remaining = run.plan.as_ref().map_or(1, |(_, revs)| revs.len());
             run.plan.as_mut().map(|(_, revs)| revs.pop_front());
+            run.counter.start(&self.options.progress, revision, direction, remaining);
             let done = run_one(self.conn, tx, revision, direction, self.options)?;
             on_step(&done);
             run.steps.push(done);
@@ -340,11 +351,14 @@ impl<'a> SqliteMigrator<'a> {
         direction: Direction,
         keys_off: bool,
     ) -> Result<Vec<Step>, ApplyError> {
-        let run = || {
+        let mut counter = Counter::default();
+        let mut run = || {
             revisions
                 .iter()
-                .map(|revision| {
+                .enumerate()
+                .map(|(i, revision)| {
                     stop_if_interrupted(self.options)?;
+                    counter.start(&self.options.progress, revision, direction, revisions.len() - i);
                     // Read once: a step reads its SQL several times.
                     let loaded = revision.loaded(direction)?;
                     match direction {
@@ -416,6 +430,7 @@ struct Run<'t> {
     start: Option<Vec<String>>,
     plan: Option<(i64, VecDeque<Rev>)>,
     steps: Vec<Step>,
+    counter: Counter,
 }
 
 /// What planning under the lock decided.
@@ -684,10 +699,33 @@ fn progress_lock_path(conn: &Connection) -> Option<String> {
 /// `BEGIN IMMEDIATE`: SQLite's write lock, waited for up to the lock
 /// timeout. Transactions are opened on a shared connection so a
 /// `transaction: none` revision can commit its claim and go on.
+///
+/// When a [`Progress`](crate::apply::Progress) listens, the wait is taken
+/// in slices so that it can be told who is in the way (SQLite names no
+/// holder: another connection to the file).
 fn begin<'c>(conn: &'c Connection, options: &Options) -> Result<Transaction<'c>, ApplyError> {
-    conn.busy_timeout(busy_wait(options.lock_timeout)).map_err(database)?;
-    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(|e| busy_named(conn, database(e), options))
+    let whole = busy_wait(options.lock_timeout);
+    let mut waiting = Waiting::new(&options.progress);
+    let started = Instant::now();
+    loop {
+        let left = whole.saturating_sub(started.elapsed());
+        let slice = waiting.until_due().map_or(left, |due| due.min(left));
+        conn.busy_timeout(slice.max(Duration::from_millis(1))).map_err(database)?;
+        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Ok(tx) => return Ok(tx),
+            Err(error) if is_busy(&error) && slice < left => {
+                waiting.tell(&format!(
+                    "another connection holds the write lock of `{}`",
+                    conn.path().unwrap_or(":memory:")
+                ));
+            }
+            Err(error) => return Err(busy_named(conn, database(error), options)),
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(error.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
 fn insert_row(conn: &Connection, options: &Options, row: &AppliedRevision) -> Result<(), ApplyError> {
