@@ -167,23 +167,8 @@ fn sync_on_postgres_from_empty_adds_a_column_refuses_data_loss_and_blocks_upgrad
 
 #[test]
 fn sync_refuses_a_postgres_server_reached_off_loopback_unless_forced() {
-    let Some(address) = crate::fresh::network_address() else {
-        eprintln!("skipped: this machine has no network address besides loopback");
-        return;
-    };
-    if migrate_runtime::testing::postgres_bin_dir().is_none() {
-        eprintln!("skipped: no PostgreSQL server binaries here");
-        return;
-    }
-    let server = migrate_runtime::testing::ThrowawayServer::builder()
-        .also_listen_on(&address.to_string())
-        .hba_rule(&format!("host all all {address}/32 trust"))
-        .start()
-        .expect("a server on the network address");
     let demo = Fixture::copy_as_postgres("demo");
-    let local = format!("postgres://postgres@127.0.0.1:{}/app", server.port());
-    demo.run(&["database", "create", "--database-url", &local]).ok();
-    let url = format!("postgres://postgres@{address}:{}/app", server.port());
+    let Some((_server, local, url)) = crate::fresh::off_loopback_server(&demo) else { return };
     let err = demo.run(&["sync", "--database-url", &url]).fails();
     assert!(err.contains("is not on this machine") && err.contains("--force"), "{err}");
     assert!(pg::schema(&local).is_empty(), "a refused sync changes nothing");
