@@ -121,8 +121,16 @@ impl Alembic {
                 None
             }
         };
+        let path = self.relative(Path::new(&listed.path));
+        let kept = migrate_runtime::chain::simple_labels(&listed.branch_labels);
+        for label in listed.branch_labels.iter().filter(|l| !kept.contains(l)) {
+            crate::output::print_warning(&format!(
+                "{}: branch label `{label}` is left out: labels here are ASCII letters, digits, `_` and `.`",
+                path.display()
+            ));
+        }
         Ok(AlembicRevision {
-            path: self.relative(Path::new(&listed.path)),
+            path,
             id: listed.id,
             parents: listed.parents,
             depends_on: listed.depends_on,

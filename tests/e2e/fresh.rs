@@ -389,27 +389,38 @@ fn network_address() -> Option<std::net::IpAddr> {
     Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
-#[test]
-fn reset_and_database_drop_refuse_a_postgres_server_reached_off_loopback_unless_forced() {
+/// A throw-away server that also listens on this machine's network
+/// address, with a database `app` made over loopback, and that database's
+/// URLs over loopback and over the network address; `None` (said) where
+/// the machine has no such address or no server binaries.
+pub fn off_loopback_server(
+    demo: &Fixture,
+) -> Option<(migrate_runtime::testing::ThrowawayServer, String, String)> {
     let Some(address) = network_address() else {
         eprintln!("skipped: this machine has no network address besides loopback");
-        return;
+        return None;
     };
     if migrate_runtime::testing::postgres_bin_dir().is_none() {
         eprintln!("skipped: no PostgreSQL server binaries here");
-        return;
+        return None;
     }
     let server = migrate_runtime::testing::ThrowawayServer::builder()
         .also_listen_on(&address.to_string())
         .hba_rule(&format!("host all all {address}/32 trust"))
         .start()
         .expect("a server on the network address");
-    let demo = Fixture::copy_as_postgres("demo");
     // Created over loopback with the tool itself: the version matrix's
     // server packages have no `createdb`.
     let local = format!("postgres://postgres@127.0.0.1:{}/app", server.port());
     demo.run(&["database", "create", "--database-url", &local]).ok();
     let url = format!("postgres://postgres@{address}:{}/app", server.port());
+    Some((server, local, url))
+}
+
+#[test]
+fn reset_and_database_drop_refuse_a_postgres_server_reached_off_loopback_unless_forced() {
+    let demo = Fixture::copy_as_postgres("demo");
+    let Some((_server, _, url)) = off_loopback_server(&demo) else { return };
     demo.run(&["upgrade", "--database-url", &url]).ok();
     let err = demo.run(&["reset", "--database-url", &url]).fails();
     assert!(err.contains("is not on this machine"), "{err}");

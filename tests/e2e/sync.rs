@@ -164,3 +164,28 @@ fn sync_on_postgres_from_empty_adds_a_column_refuses_data_loss_and_blocks_upgrad
     assert_eq!(pg::history(&url), [DEMO_BASE, DEMO_HEAD]);
     assert!(demo.run(&["upgrade", "--database-url", &url]).ok().contains("nothing to do"));
 }
+
+#[test]
+fn sync_refuses_a_postgres_server_reached_off_loopback_unless_forced() {
+    let demo = Fixture::copy_as_postgres("demo");
+    let Some((_server, local, url)) = crate::fresh::off_loopback_server(&demo) else { return };
+    let err = demo.run(&["sync", "--database-url", &url]).fails();
+    assert!(err.contains("is not on this machine") && err.contains("--force"), "{err}");
+    assert!(pg::schema(&local).is_empty(), "a refused sync changes nothing");
+    demo.run(&["sync", "--force", "--database-url", &url]).ok();
+    assert_eq!(pg::history(&local), ["(synced)"]);
+}
+
+#[test]
+fn sync_with_format_json_prints_the_documented_document() {
+    let (demo, db, url) = project();
+    let run = demo.run(&["sync", "--dry-run", "--database-url", &url, "--format", "json"]);
+    let dry = run.json();
+    crate::json::conforms(&dry, "sync");
+    assert_eq!(dry["synced"], false, "{dry}");
+    assert_eq!(dry["statements"].as_array().map(Vec::len), Some(3), "{dry}");
+    let synced = demo.run(&["sync", "--database-url", &url, "--format", "json"]).json();
+    crate::json::conforms(&synced, "sync");
+    assert_eq!(synced["synced"], true, "{synced}");
+    assert_eq!(history(&db), ["(synced)"]);
+}

@@ -8,7 +8,7 @@
 //!
 //! Ids stay Alembic's, so the graph keeps its shape: `down_revision`
 //! becomes `revises` (a merge stays a merge), `branch_labels` become
-//! `branch` labels, `depends_on` becomes `depends-on`. Alembic's own
+//! `branch` labels (those `label@head` can name), `depends_on` becomes `depends-on`. Alembic's own
 //! bookkeeping in the output (its `alembic_version` table, the
 //! transaction statements) is left out, and only the section Alembic marks
 //! `-- Running upgrade … -> ID` (or `-- Running downgrade ID -> …`) is kept:
@@ -115,9 +115,6 @@ fn alembic_file(revision: &AlembicRevision) -> Result<Imported, ImportError> {
         version: revision.id.clone(),
         reason: e.to_string(),
     })?;
-    if let Some(label) = revision.branch_labels.iter().find(|l| validate_label(l).is_err()) {
-        return Err(ImportError::InvalidLabel { at, label: label.clone() });
-    }
     let upgrade = alembic_section(&revision.upgrade_output, &revision.id, Direction::Upgrade);
     let downgrade = revision
         .downgrade_output
@@ -134,7 +131,7 @@ fn alembic_file(revision: &AlembicRevision) -> Result<Imported, ImportError> {
             .collect(),
         message: revision.message.trim().to_string(),
         created: "1970-01-01T00:00:00Z".to_string(),
-        branches: revision.branch_labels.clone(),
+        branches: simple_labels(&revision.branch_labels),
         upgrade,
         downgrade: downgrade.clone().unwrap_or_default(),
         ..NewRevision::default()
@@ -155,6 +152,12 @@ fn alembic_file(revision: &AlembicRevision) -> Result<Imported, ImportError> {
         text,
         checksums: Vec::new(),
     })
+}
+
+/// The branch labels `label@head` can name: Alembic allows more
+/// (`release-1`), which are left out (the caller says so).
+pub fn simple_labels(labels: &[String]) -> Vec<String> {
+    labels.iter().filter(|label| validate_label(label).is_ok()).cloned().collect()
 }
 
 /// The query for Alembic's history: one row per head it is at.
@@ -223,6 +226,17 @@ mod tests {
         assert!(!files[1].text.contains("-- migrate:downgrade"), "{}", files[1].text);
         assert!(files[2].text.contains("-- migrate:downgrade"), "{}", files[2].text);
         assert!(files[2].text.contains("-- revises: a1, b2"), "{}", files[2].text);
+    }
+
+    #[test]
+    fn only_labels_label_at_head_can_name_are_kept() {
+        let labelled = AlembicRevision {
+            branch_labels: vec!["email".into(), "release-1".into()],
+            ..revision("a1", &[], "SELECT 1;", Some("SELECT 2;"))
+        };
+        let files = import_alembic(&[labelled]).expect("imports");
+        assert!(files[0].text.contains("-- branch: email\n"), "{}", files[0].text);
+        assert!(!files[0].text.contains("release-1"), "{}", files[0].text);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod target;
 pub(crate) mod workspace;
 
 pub use alembic::{
-    alembic_adoption, alembic_history_sql, alembic_section, import_alembic, AlembicRevision,
+    alembic_adoption, alembic_history_sql, alembic_section, import_alembic, simple_labels, AlembicRevision,
     ALEMBIC_VERSION_TABLE,
 };
 pub use config::{Config, ConfigTable};

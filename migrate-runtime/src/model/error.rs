@@ -108,6 +108,7 @@ impl ApplyError {
             | SnapshotStatement { at, .. } => Some(at),
             Target(_)
             | DatabaseAhead { .. }
+            | Synced { .. }
             | NotEmpty { .. }
             | Dirty { .. }
             | StampBelow { .. }
@@ -120,7 +121,6 @@ impl ApplyError {
             | SqliteBusy { .. }
             | SessionEnded { .. }
             | NewerHistoryFormat { .. }
-            | Synced { .. }
             | Database(_) => None,
         }
     }
