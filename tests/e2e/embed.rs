@@ -147,7 +147,7 @@ fn a_broken_chain_fails_the_build_script_with_every_message() {
     let stderr = build.stderr;
     let expected = [
         "migrations/8d1e6a4f2b37_add_item_price.sql:3: unknown header key `author` (known keys: revision, revises, message, created, depends-on, branch, transaction)",
-        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)",
     ];
     // Cargo indents the script's stderr.
     assert!(stderr.contains(&expected.join("\n  ")), "{stderr}");

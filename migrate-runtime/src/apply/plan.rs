@@ -179,15 +179,24 @@ impl<'g> State<'g> {
             }
         }
         target.check_direction(target_text, direction, &self.graph)?;
-        match direction {
+        let plan = match direction {
             Direction::Upgrade => {
                 self.ensure_not_ahead()?;
                 let plan = self.upgrade_plan(&target.tips);
                 self.ensure_dependencies_applied(&plan)?;
-                Ok(plan)
+                plan
             }
-            _ => self.downgrade_plan(target_text, target, dialect),
-        }
+            _ => self.downgrade_plan(target_text, target, dialect)?,
+        };
+        self.ensure_runnable(&plan)?;
+        Ok(plan)
+    }
+
+    /// Refuses a plan with a Rust revision before anything runs: this
+    /// chain's revisions are SQL only to the engines, whose Rust code is not
+    /// in this program (see [`Revision::refuse_rust`]).
+    fn ensure_runnable(&self, plan: &[Rev]) -> Result<(), ApplyError> {
+        plan.iter().try_for_each(|&rev| self.graph.revision(rev).refuse_rust())
     }
 
     /// Revisions to apply, in order, to reach `target`.
@@ -355,6 +364,8 @@ fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
         created: Some(row.applied_at.clone()),
         branches: Vec::new(),
         transaction: Default::default(),
+        // What the row keeps to revert it is SQL, whatever the file was.
+        language: Default::default(),
         upgrade: Vec::new(),
         downgrade: row.downgrade_sql.as_deref().map(|sql| vec![section(sql)]),
         location: Location::file(format!("<history table: {}>", row.revision)),

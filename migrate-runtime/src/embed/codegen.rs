@@ -26,7 +26,7 @@ use crate::chain::load;
 use crate::chain::snapshot::Snapshot;
 use crate::model::error::{ApplyError, ChainError, ChainErrors};
 use crate::model::location::Location;
-use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
+use crate::model::revision::{Dependency, Dialect, Language, Revision, Section, TransactionMode};
 use proc_macro2::TokenStream;
 use quote::quote;
 use std::fmt;
@@ -161,7 +161,7 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<T
             EmbeddedDependency as D, EmbeddedRevision as R, EmbeddedSection as S, EmbeddedSnapshot, Migrations,
         };
         #[allow(unused_imports)]
-        use ::migrate_runtime::model::{Dialect, TransactionMode};
+        use ::migrate_runtime::model::{Dialect, Language, TransactionMode};
         #(#tracked)*
         Migrations { package: #package, revisions: &[#(#revisions),*], snapshots: &[#(#snapshots),*] }
     }})
@@ -175,6 +175,10 @@ fn revision(revision: &Revision) -> Result<TokenStream, ChainError> {
         TransactionMode::Single => quote!(TransactionMode::Single),
         TransactionMode::None => quote!(TransactionMode::None),
     };
+    let language = match revision.language {
+        Language::Sql => quote!(Language::Sql),
+        Language::Rust => quote!(Language::Rust),
+    };
     let upgrade = sections(&revision.upgrade)?;
     let downgrade = option(revision.downgrade.as_deref().map(sections).transpose()?);
     let path = Location::file(&revision.location.path).to_string();
@@ -182,7 +186,7 @@ fn revision(revision: &Revision) -> Result<TokenStream, ChainError> {
     Ok(quote! {
         R {
             id: #id, parents: &[#(#parents),*], depends_on: &[#(#depends_on),*], message: #message,
-            created: #created, branches: &[#(#branches),*], transaction: #transaction,
+            created: #created, branches: &[#(#branches),*], transaction: #transaction, language: #language,
             upgrade: #upgrade, downgrade: #downgrade, path: #path, line: #line,
         }
     })
@@ -284,7 +288,7 @@ mod tests {
         let expected = [
             "migrations/a1b2_x.sql:2: unknown header key `author` (known keys: revision, revises, message, created, depends-on, branch, transaction)",
             "migrations/c3d4_y.sql:1: header says revision `ffff` but the file name starts with `c3d4`: rename the file to `ffff_<slug>.sql` or correct the header",
-            "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+            "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)",
         ];
         assert_eq!(errors, expected.join("\n"));
     }

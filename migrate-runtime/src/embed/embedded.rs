@@ -12,7 +12,7 @@ use crate::chain::graph::Graph;
 use crate::chain::snapshot::Snapshot;
 use crate::model::error::ChainErrors;
 use crate::model::location::Location;
-use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
+use crate::model::revision::{Dependency, Dialect, Language, Revision, Section, TransactionMode};
 
 /// One package's revision chain, embedded at compile time.
 ///
@@ -74,6 +74,9 @@ pub struct EmbeddedRevision {
     pub created: Option<&'static str>,
     pub branches: &'static [&'static str],
     pub transaction: TransactionMode,
+    /// [`Language::Rust`]: `upgrade` (and `downgrade`) hold the code's
+    /// checksum, for drift; the code itself is compiled into the program.
+    pub language: Language,
     pub upgrade: &'static [EmbeddedSection],
     /// `None`: the revision is irreversible.
     pub downgrade: Option<&'static [EmbeddedSection]>,
@@ -145,6 +148,7 @@ impl EmbeddedRevision {
             created: self.created.map(str::to_string),
             branches: strings(self.branches),
             transaction: self.transaction,
+            language: self.language,
             upgrade: sections(self.upgrade),
             downgrade: self.downgrade.map(sections),
             location: Location::line(self.path, self.line),
@@ -186,6 +190,7 @@ mod tests {
                 created: Some("2026-01-01T00:00:00Z"),
                 branches: &[],
                 transaction: TransactionMode::Single,
+                language: Language::Sql,
                 upgrade: &[EmbeddedSection {
                     dialect: None,
                     sql: "CREATE TABLE t (id INTEGER);",
@@ -204,6 +209,7 @@ mod tests {
                 created: None,
                 branches: &["feature"],
                 transaction: TransactionMode::None,
+                language: Language::Sql,
                 upgrade: &[],
                 downgrade: Some(&[]),
                 path: "migrations/b2_.sql",
