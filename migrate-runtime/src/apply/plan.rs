@@ -192,11 +192,10 @@ impl<'g> State<'g> {
         Ok(plan)
     }
 
-    /// Refuses a plan with a Rust revision before anything runs: this
-    /// chain's revisions are SQL only to the engines, whose Rust code is not
-    /// in this program (see [`Revision::refuse_rust`]).
+    /// Refuses a plan with a Rust revision whose code is not in this
+    /// program (a chain read from its files) before anything runs.
     fn ensure_runnable(&self, plan: &[Rev]) -> Result<(), ApplyError> {
-        plan.iter().try_for_each(|&rev| self.graph.revision(rev).refuse_rust())
+        plan.iter().try_for_each(|&rev| self.graph.revision(rev).refuse_uncompiled())
     }
 
     /// Revisions to apply, in order, to reach `target`.
@@ -372,6 +371,7 @@ fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
         parents_line: None,
         depends_on_line: None,
         lint_allow: None,
+        code: None,
     }
 }
 

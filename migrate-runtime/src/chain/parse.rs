@@ -402,6 +402,7 @@ impl Parser {
             parents_line: header.get("revises").map(|h| h.line),
             depends_on_line: header.get("depends-on").map(|h| h.line),
             lint_allow: None,
+            code: None,
         };
         if let Some(line) = header.get("revision") {
             revision.location = self.file.at_line(line.line);

@@ -85,6 +85,8 @@ pub struct EmbeddedRevision {
     pub path: &'static str,
     /// Line of the `-- revision:` header.
     pub line: usize,
+    /// A Rust revision's functions, compiled in with the chain.
+    pub code: Option<crate::data::RustCode>,
 }
 
 /// A `depends-on` entry: `package` is `None` for the same package.
@@ -155,6 +157,7 @@ impl EmbeddedRevision {
             parents_line: None,
             depends_on_line: None,
             lint_allow: None,
+            code: self.code,
         }
     }
 }
@@ -200,6 +203,7 @@ mod tests {
                 downgrade: None,
                 path: "migrations/a1_create_t.sql",
                 line: 1,
+                code: None,
             },
             EmbeddedRevision {
                 id: "b2",
@@ -214,6 +218,7 @@ mod tests {
                 downgrade: Some(&[]),
                 path: "migrations/b2_.sql",
                 line: 2,
+                code: None,
             },
         ],
         snapshots: &[EmbeddedSnapshot {

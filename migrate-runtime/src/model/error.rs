@@ -234,6 +234,10 @@ pub enum ApplyError {
     /// source only: their functions exist only in a build that embeds them.
     #[error("{at}: revision `{revision}` is a Rust revision: it runs only from a chain compiled in with `embed_migrations!()` (the package's runner), not from files read at run time")]
     RustNotCompiledIn { at: Location, revision: String },
+    /// A Rust revision's function returned an error or panicked: its
+    /// transaction was rolled back (unless it is `transaction: none`).
+    #[error("{at}: Rust revision `{revision}` failed in its {}: {error}", direction_name(*direction))]
+    RustFailed { at: Location, revision: String, direction: crate::model::Direction, error: crate::data::DataError },
     /// Offline SQL for a plan with Rust revisions, whose code is no SQL.
     #[error("--sql cannot print Rust revisions, whose code runs only in the program: {}; run them live, or print the script up to the revision before them", files.join(", "))]
     RustInScript { files: Vec<String> },
@@ -391,4 +395,11 @@ fn plural(n: usize, noun: &str) -> String {
 #[error("packages {} depend on each other's revisions both ways: upgrade them one at a time, each to the revision the other needs", .packages.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
 pub struct PackageCycle {
     pub packages: Vec<String>,
+}
+
+fn direction_name(direction: crate::model::Direction) -> &'static str {
+    match direction {
+        crate::model::Direction::Upgrade => "upgrade",
+        crate::model::Direction::Downgrade => "downgrade",
+    }
 }

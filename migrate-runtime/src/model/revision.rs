@@ -245,6 +245,10 @@ pub struct Revision {
     pub depends_on_line: Option<usize>,
     /// The `-- lint: allow …` header: rules this revision knowingly breaks.
     pub lint_allow: Option<LintAllow>,
+    /// A Rust revision's functions, when its chain was compiled in
+    /// (`embed_migrations!`); `None` for SQL and for files read at run time.
+    #[serde(skip)]
+    pub code: Option<crate::data::RustCode>,
 }
 
 /// A revision's `-- lint: allow M101, M105 "why"` header, as written: the
@@ -312,6 +316,15 @@ impl Revision {
 
     pub fn is_rust(&self) -> bool {
         self.language == Language::Rust
+    }
+
+    /// [`ApplyError::RustNotCompiledIn`] for a Rust revision whose code is
+    /// not in this program (read from its file at run time).
+    pub fn refuse_uncompiled(&self) -> Result<(), ApplyError> {
+        if self.is_rust() && self.code.is_none() {
+            return Err(ApplyError::RustNotCompiledIn { at: self.location.clone(), revision: self.id.clone() });
+        }
+        Ok(())
     }
 
     /// [`ApplyError::RustNotCompiledIn`] for a Rust revision: the one
