@@ -30,15 +30,15 @@ ALTER TABLE item DROP COLUMN price;
 ";
 
 /// A copy of a fixture crate, built with cargo.
-struct Crate {
-    fixture: Fixture,
+pub(crate) struct Crate {
+    pub(crate) fixture: Fixture,
     /// The package and binary name: one per test, so tests building in the
     /// shared target folder at once never run each other's binaries.
     name: String,
 }
 
 impl Crate {
-    fn copy(fixture: &str, name: &str) -> Crate {
+    pub(crate) fn copy(fixture: &str, name: &str) -> Crate {
         let fixture_name = fixture;
         let fixture = Fixture::copy(fixture_name);
         let workspace = workspace_root();
@@ -52,7 +52,7 @@ impl Crate {
     }
 
     /// `cargo build` in the shared target folder.
-    fn build(&self) -> Run {
+    pub(crate) fn build(&self) -> Run {
         self.cargo(&["build"])
     }
 
@@ -73,7 +73,7 @@ impl Crate {
         }
     }
 
-    fn binary(&self) -> PathBuf {
+    pub(crate) fn binary(&self) -> PathBuf {
         target_dir().join("debug").join(format!("{}{}", self.name, std::env::consts::EXE_SUFFIX))
     }
 

@@ -160,7 +160,9 @@ fn rust_revisions_are_scaffolded_renamed_rebased_and_listed() {
     demo.run(&["new", "-m", "audit", "--head", "20f0", "--rev-id", "bbbb00000002"]).ok();
     let out = demo.run(&["rebase", "aaaa", "--onto", "bbbb"]).ok();
     assert!(out.contains("rebased aaaa00000001: now revises bbbb00000002"), "{out}");
-    assert!(demo.read("migrations/aaaa00000001_split_full_names.rs").contains("\n// revises: bbbb00000002\n"));
+    assert!(demo
+        .read("migrations/aaaa00000001_split_full_names.rs")
+        .contains("\n// revises: bbbb00000002\n"));
     let heads = demo.run(&["heads"]).ok();
     assert!(heads.contains("aaaa00000001"), "{heads}");
     let history = demo.run(&["history"]).ok();
@@ -169,7 +171,9 @@ fn rust_revisions_are_scaffolded_renamed_rebased_and_listed() {
     // Read from its files, the chain runs up to the Rust revision only.
     let refused = demo.run(&["upgrade"]).fails();
     assert!(
-        refused.contains("migrations/aaaa00000001_split_full_names.rs:1: revision `aaaa00000001` is a Rust revision"),
+        refused.contains(
+            "migrations/aaaa00000001_split_full_names.rs:1: revision `aaaa00000001` is a Rust revision"
+        ),
         "{refused}"
     );
     demo.run(&["upgrade", "bbbb"]).ok();

@@ -241,7 +241,7 @@ impl<'g> State<'g> {
         }
         for &rev in &plan {
             let revision = self.graph.revision(rev);
-            revision.downgrade_section(dialect)?;
+            revision.ensure_reversible(dialect)?;
             let dependents = self.dependents_elsewhere(&revision.id);
             if !dependents.is_empty() {
                 return Err(ApplyError::NeededByOtherPackage {

@@ -15,8 +15,7 @@ use crate::model::checksum::{hex, normalise};
 use crate::model::error::{ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::{
-    validate_id, validate_label, Dependency, Dialect, Language, LintAllow, Revision, Section,
-    TransactionMode,
+    validate_id, validate_label, Dependency, Dialect, Language, LintAllow, Revision, Section, TransactionMode,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

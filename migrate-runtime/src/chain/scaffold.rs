@@ -1,8 +1,8 @@
 //! Writing revision files: new revisions, merges, new slugs and new parents.
 //! Functions here return text and names; the caller writes the files.
 
-use crate::model::checksum::new_revision_id;
 use crate::chain::parse::section_marker;
+use crate::model::checksum::new_revision_id;
 use crate::model::revision::{Dependency, Language, TransactionMode};
 use std::time::SystemTime;
 
@@ -86,10 +86,7 @@ impl NewRevision {
         let section =
             |sql: &str| if sql.is_empty() { String::new() } else { format!("{}\n", sql.trim_end()) };
         let upgrade = if self.upgrade.is_empty() { upgrade_hint.to_string() } else { section(&self.upgrade) };
-        format!(
-            "\n-- migrate:upgrade\n{upgrade}\n-- migrate:downgrade\n{}\n",
-            section(&self.downgrade)
-        )
+        format!("\n-- migrate:upgrade\n{upgrade}\n-- migrate:downgrade\n{}\n", section(&self.downgrade))
     }
 }
 
@@ -231,8 +228,11 @@ mod tests {
 
     #[test]
     fn set_parents_adds_a_missing_header() {
-        let out =
-            set_parents("-- revision: bbbb\n-- migrate:upgrade\n", Language::Sql, &["a1".into(), "b2".into()]);
+        let out = set_parents(
+            "-- revision: bbbb\n-- migrate:upgrade\n",
+            Language::Sql,
+            &["a1".into(), "b2".into()],
+        );
         assert_eq!(out, "-- revision: bbbb\n-- revises: a1, b2\n-- migrate:upgrade\n");
     }
 
@@ -266,7 +266,8 @@ mod tests {
 
     #[test]
     fn a_new_rust_revision_parses_with_both_functions() {
-        let new = NewRevision { language: Language::Rust, ..NewRevision::new(vec!["a1".into()], "split names") };
+        let new =
+            NewRevision { language: Language::Rust, ..NewRevision::new(vec!["a1".into()], "split names") };
         assert!(new.file_name().ends_with("_split_names.rs"), "{}", new.file_name());
         let parsed =
             crate::chain::parse::parse_revision(new.file_name().as_ref(), &new.render()).expect("parses");

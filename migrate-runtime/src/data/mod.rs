@@ -259,6 +259,8 @@ enum Inner<'a> {
     Unreachable(PhantomData<&'a ()>, std::convert::Infallible),
 }
 
+// Without a driver the methods' arguments go unused: no handle exists.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused_variables))]
 impl Handle<'_> {
     /// The database the revision runs on.
     pub fn dialect(&self) -> Dialect {
@@ -347,16 +349,31 @@ fn database_error(sql: &str, error: impl std::fmt::Display) -> DataError {
 /// The function a compiled-in Rust revision runs in `direction`, or why
 /// there is none (not compiled in, or no `downgrade`).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn function(revision: &crate::Revision, direction: Direction) -> Result<DataFn, crate::ApplyError> {
+pub(crate) fn function(
+    revision: &crate::Revision,
+    direction: Direction,
+) -> Result<DataFn, crate::ApplyError> {
     revision.refuse_uncompiled()?;
     let function = revision.code.and_then(|code| code.function(direction));
-    function.ok_or_else(|| crate::ApplyError::Irreversible { at: revision.location.clone(), revision: revision.id.clone() })
+    function.ok_or_else(|| crate::ApplyError::Irreversible {
+        at: revision.location.clone(),
+        revision: revision.id.clone(),
+    })
 }
 
 /// The error of a Rust revision whose function failed or panicked.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn failed(revision: &crate::Revision, direction: Direction, error: DataError) -> crate::ApplyError {
-    crate::ApplyError::RustFailed { at: revision.location.clone(), revision: revision.id.clone(), direction, error }
+pub(crate) fn failed(
+    revision: &crate::Revision,
+    direction: Direction,
+    error: DataError,
+) -> crate::ApplyError {
+    crate::ApplyError::RustFailed {
+        at: revision.location.clone(),
+        revision: revision.id.clone(),
+        direction,
+        error,
+    }
 }
 
 /// Runs `function` to completion on `handle`: its error, or its panic as a

@@ -84,7 +84,10 @@ pub(super) async fn query(client: &Client, sql: &str, values: &[Value]) -> Resul
 /// Column `i` of `row` as a [`Value`], by its type.
 fn value_of(row: &tokio_postgres::Row, i: usize) -> Result<Value, DataError> {
     let column = &row.columns()[i];
-    let failed = |e: tokio_postgres::Error| DataError::Column { column: column.name().to_string(), reason: e.to_string() };
+    let failed = |e: tokio_postgres::Error| DataError::Column {
+        column: column.name().to_string(),
+        reason: e.to_string(),
+    };
     let value = match *column.type_() {
         Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(failed)?.map(|v| Value::Integer(v.into())),
         Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(failed)?.map(|v| Value::Integer(v.into())),

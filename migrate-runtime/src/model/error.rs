@@ -237,7 +237,12 @@ pub enum ApplyError {
     /// A Rust revision's function returned an error or panicked: its
     /// transaction was rolled back (unless it is `transaction: none`).
     #[error("{at}: Rust revision `{revision}` failed in its {}: {error}", direction_name(*direction))]
-    RustFailed { at: Location, revision: String, direction: crate::model::Direction, error: crate::data::DataError },
+    RustFailed {
+        at: Location,
+        revision: String,
+        direction: crate::model::Direction,
+        error: crate::data::DataError,
+    },
     /// Offline SQL for a plan with Rust revisions, whose code is no SQL.
     #[error("--sql cannot print Rust revisions, whose code runs only in the program: {}; run them live, or print the script up to the revision before them", files.join(", "))]
     RustInScript { files: Vec<String> },

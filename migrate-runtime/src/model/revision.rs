@@ -291,8 +291,17 @@ impl Revision {
     /// engines and offline scripts give when asked to revert it.
     pub fn downgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
         self.refuse_rust()?;
-        self.downgrade_for(dialect)
-            .ok_or_else(|| ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() })
+        self.downgrade_for(dialect).ok_or_else(|| self.irreversible())
+    }
+
+    fn irreversible(&self) -> ApplyError {
+        ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() }
+    }
+
+    /// [`ApplyError::Irreversible`] unless the revision can be reverted on
+    /// `dialect`: a SQL downgrade section, or a Rust `downgrade` function.
+    pub fn ensure_reversible(&self, dialect: Dialect) -> Result<(), ApplyError> {
+        self.downgrade_for(dialect).map(drop).ok_or_else(|| self.irreversible())
     }
 
     /// This revision with the SQL a step in `direction` reads in memory,
@@ -322,7 +331,10 @@ impl Revision {
     /// not in this program (read from its file at run time).
     pub fn refuse_uncompiled(&self) -> Result<(), ApplyError> {
         if self.is_rust() && self.code.is_none() {
-            return Err(ApplyError::RustNotCompiledIn { at: self.location.clone(), revision: self.id.clone() });
+            return Err(ApplyError::RustNotCompiledIn {
+                at: self.location.clone(),
+                revision: self.id.clone(),
+            });
         }
         Ok(())
     }
@@ -331,7 +343,10 @@ impl Revision {
     /// answer every path that would run or print a revision's SQL gives.
     pub fn refuse_rust(&self) -> Result<(), ApplyError> {
         if self.is_rust() {
-            return Err(ApplyError::RustNotCompiledIn { at: self.location.clone(), revision: self.id.clone() });
+            return Err(ApplyError::RustNotCompiledIn {
+                at: self.location.clone(),
+                revision: self.id.clone(),
+            });
         }
         Ok(())
     }

@@ -15,7 +15,11 @@ use std::time::Instant;
 impl PostgresMigrator<'_> {
     /// Runs the revision's function in its own transaction with its
     /// history row; `None` when the history changed since the run planned.
-    pub(super) async fn run_code(&self, revision: &Revision, direction: Direction) -> Result<Option<Step>, ApplyError> {
+    pub(super) async fn run_code(
+        &self,
+        revision: &Revision,
+        direction: Direction,
+    ) -> Result<Option<Step>, ApplyError> {
         let function = data::function(revision, direction)?;
         let started = Instant::now();
         self.begin_with_lock().await?;
@@ -59,7 +63,8 @@ impl PostgresMigrator<'_> {
                 let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
                 row.dirty = Some(running.to_string());
                 row.execution_ms = Some(0);
-                let insert = history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
+                let insert =
+                    history::insert_sql(DIALECT, &self.options.history_table, &self.options.package, &row);
                 self.client.batch_execute(&insert).await.map_err(database)?;
             }
             Direction::Downgrade => self.set_mark(revision, Some(&running), None).await?,
@@ -77,7 +82,8 @@ impl PostgresMigrator<'_> {
                 self.set_mark(revision, None, Some(started.elapsed().as_millis() as i64)).await?;
             }
             Direction::Downgrade => {
-                let delete = history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
+                let delete =
+                    history::delete_sql(&self.options.history_table, &self.options.package, &revision.id);
                 self.client.batch_execute(&delete).await.map_err(database)?;
             }
         }
@@ -85,7 +91,12 @@ impl PostgresMigrator<'_> {
     }
 
     /// The history row's insertion (with the time the code took) or deletion.
-    fn history_sql(&self, revision: &Revision, direction: Direction, started: Instant) -> Result<String, ApplyError> {
+    fn history_sql(
+        &self,
+        revision: &Revision,
+        direction: Direction,
+        started: Instant,
+    ) -> Result<String, ApplyError> {
         let table = &self.options.history_table;
         Ok(match direction {
             Direction::Upgrade => {

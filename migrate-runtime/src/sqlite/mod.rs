@@ -570,7 +570,9 @@ fn code_outside_transaction(
         return Err(error);
     }
     match direction {
-        Direction::Upgrade => set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?,
+        Direction::Upgrade => {
+            set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?
+        }
         Direction::Downgrade => conn
             .execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
             .map_err(database)?,

@@ -84,7 +84,9 @@ fn without_a_downgrade_function_it_is_irreversible() {
 
 #[test]
 fn header_and_code_errors_name_the_file_and_line() {
-    let broken = SPLIT.replace("// revises: a1b2c3d4e5f6", "// revises: not-an-id").replace("// branch: data", "// colour: red");
+    let broken = SPLIT
+        .replace("// revises: a1b2c3d4e5f6", "// revises: not-an-id")
+        .replace("// branch: data", "// colour: red");
     assert_eq!(
         errors(&broken),
         format!(
@@ -129,7 +131,8 @@ fn files_read_at_run_time_never_run_rust_revisions() {
     let graph = load_graph(dir.path(), "migrations".as_ref()).expect("graph");
     let conn = rusqlite::Connection::open_in_memory().expect("database");
     let options = Options::new("app");
-    let error = SqliteMigrator::new(&conn, &graph, &options).upgrade("head", &mut |_| {}).expect_err("refused");
+    let error =
+        SqliteMigrator::new(&conn, &graph, &options).upgrade("head", &mut |_| {}).expect_err("refused");
     assert!(matches!(error, ApplyError::RustNotCompiledIn { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
