@@ -403,6 +403,20 @@ fn read_state<'g>(conn: &Connection, graph: &'g Graph, options: &Options) -> Res
         .with_other_packages(&options.package, other_packages_in(conn, options, format)?))
 }
 
+/// Applies or reverts one revision in a transaction of its own, as
+/// `upgrade` and `downgrade` do: the walk's way to run a Rust revision,
+/// whose compiled function no `--sql` text can hold.
+#[cfg(feature = "testing")]
+pub(crate) fn run_revision(
+    conn: &Connection,
+    revision: &Revision,
+    direction: Direction,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let tx = begin(conn, options)?;
+    run_one(conn, tx, revision, direction, options)
+}
+
 /// Applies or reverts one revision, committing `tx` as it goes.
 fn run_one(
     conn: &Connection,

@@ -162,3 +162,122 @@ fn offline_sql_names_the_rust_revisions_it_cannot_print() {
     let base = graph.find("a1b2c3d4e5f6").expect("base");
     assert!(upgrade_script(&graph, migrate_runtime::Dialect::Sqlite, &options, &[], &[base]).is_ok());
 }
+
+/// Compiled in: a chain as `embed_migrations!` generates it, written by
+/// hand, whose second revision is Rust code using the handle.
+mod embedded {
+    use migrate_runtime::apply::Options;
+    use migrate_runtime::data::{DataError, DataFuture, Handle, RustCode, Value};
+    use migrate_runtime::embed::{EmbeddedRevision, EmbeddedSection, Migrations};
+    use migrate_runtime::model::{ApplyError, Language, TransactionMode};
+    use migrate_runtime::SqliteMigrator;
+
+    async fn double(db: &mut Handle<'_>) -> Result<(), DataError> {
+        for row in db.query("SELECT a FROM t WHERE a >= $1 ORDER BY a", &[Value::from(0)]).await? {
+            let a: i64 = row.get("a")?;
+            if a == 13 {
+                return Err(DataError::new("13 is unlucky"));
+            }
+            let label: Option<String> = row.get("a").map(|a: i64| Some(format!("#{a}")))?;
+            db.execute("UPDATE t SET b = $1, c = $2 WHERE a = $3", &[Value::from(a * 2), label.into(), a.into()])
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn undouble(db: &mut Handle<'_>) -> Result<(), DataError> {
+        db.batch("UPDATE t SET b = NULL; UPDATE t SET c = NULL").await
+    }
+
+    fn up<'a, 'b>(db: &'a mut Handle<'b>) -> DataFuture<'a> {
+        Box::pin(double(db))
+    }
+
+    fn down<'a, 'b>(db: &'a mut Handle<'b>) -> DataFuture<'a> {
+        Box::pin(undouble(db))
+    }
+
+    const fn section(sql: &'static str, checksum: &'static str) -> EmbeddedSection {
+        EmbeddedSection { dialect: None, sql, first_line: 5, checksum }
+    }
+
+    pub static CHAIN: Migrations = Migrations {
+        package: "rust_chain",
+        revisions: &[
+            EmbeddedRevision {
+                id: "a1",
+                parents: &[],
+                depends_on: &[],
+                message: "t",
+                created: None,
+                branches: &[],
+                transaction: TransactionMode::Single,
+                language: Language::Sql,
+                upgrade: &[section(
+                    "CREATE TABLE t (a INTEGER, b INTEGER, c TEXT); INSERT INTO t (a) VALUES (1), (2), (3);",
+                    "c1",
+                )],
+                downgrade: Some(&[section("DROP TABLE t;", "c2")]),
+                path: "migrations/a1_t.sql",
+                line: 1,
+                code: None,
+            },
+            EmbeddedRevision {
+                id: "b2",
+                parents: &["a1"],
+                depends_on: &[],
+                message: "double",
+                created: None,
+                branches: &[],
+                transaction: TransactionMode::Single,
+                language: Language::Rust,
+                upgrade: &[section("", "c3")],
+                downgrade: Some(&[section("", "c3")]),
+                path: "migrations/b2_double.rs",
+                line: 1,
+                code: Some(RustCode { upgrade: up, downgrade: Some(down) }),
+            },
+        ],
+        snapshots: &[],
+    };
+
+    fn rows(conn: &rusqlite::Connection) -> Vec<(i64, Option<i64>, Option<String>)> {
+        let mut statement = conn.prepare("SELECT a, b, c FROM t ORDER BY a").expect("query");
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).expect("rows");
+        rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn the_handle_runs_in_the_engine_and_an_error_rolls_the_revision_back() {
+        let graph = CHAIN.graph().expect("graph");
+        let options = Options::new(CHAIN.package);
+        let conn = rusqlite::Connection::open_in_memory().expect("database");
+        let migrator = SqliteMigrator::new(&conn, &graph, &options);
+        migrator.upgrade("heads", &mut |_| {}).expect("upgrade");
+        assert_eq!(rows(&conn)[2], (3, Some(6), Some("#3".to_string())));
+        migrator.downgrade("a1", &mut |_| {}).expect("downgrade");
+        assert_eq!(rows(&conn)[2], (3, None, None));
+
+        conn.execute_batch("INSERT INTO t (a) VALUES (13)").expect("insert");
+        let error = migrator.upgrade("heads", &mut |_| {}).expect_err("13");
+        assert!(matches!(error, ApplyError::RustFailed { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "migrations/b2_double.rs:1: Rust revision `b2` failed in its upgrade: 13 is unlucky"
+        );
+        assert!(rows(&conn).iter().all(|(_, b, c)| b.is_none() && c.is_none()), "rows 1 to 3 rolled back");
+        let applied = migrator.applied().expect("history");
+        assert_eq!(applied.iter().map(|r| r.revision.as_str()).collect::<Vec<_>>(), ["a1"]);
+    }
+
+    #[test]
+    fn the_walk_runs_rust_revisions_up_down_and_up() {
+        let report = migrate_runtime::testing::walk_sqlite_embedded(&CHAIN).expect("walk on SQLite");
+        assert_eq!((report.revisions, report.upgraded, report.downgraded), (2, 4, 4), "{report:?}");
+        match migrate_runtime::testing::walk_postgres_embedded(&CHAIN) {
+            Ok(Some(report)) => assert_eq!((report.revisions, report.downgraded), (2, 4), "{report:?}"),
+            Ok(None) => assert!(std::env::var_os("CI").is_none(), "no PostgreSQL server under CI"),
+            Err(error) => panic!("walk on PostgreSQL: {error}"),
+        }
+    }
+}
