@@ -228,6 +228,8 @@ fn dependency(dependency: &Dependency) -> TokenStream {
 /// a type error at the wrapper's call.
 fn rust_module(revision: &Revision, package_root: &Path) -> TokenStream {
     let absolute = package_root.join(&revision.location.path);
+    // The file itself, not a link to it: rustc names it in its messages.
+    let absolute = std::fs::canonicalize(&absolute).unwrap_or(absolute);
     let absolute = absolute.to_string_lossy();
     let module = rust_ident("revision", revision);
     let wrapper = |function: &str| {

@@ -149,7 +149,9 @@ pub fn walk_sqlite_embedded(chain: &crate::embed::Migrations) -> Result<WalkRepo
 }
 
 /// Walks an embedded chain as [`walk_postgres_folder`] walks a folder.
-pub fn walk_postgres_embedded(chain: &crate::embed::Migrations) -> Result<Option<WalkReport>, WalkFolderError> {
+pub fn walk_postgres_embedded(
+    chain: &crate::embed::Migrations,
+) -> Result<Option<WalkReport>, WalkFolderError> {
     #[cfg(feature = "postgres")]
     {
         walk_postgres_graph(&chain.graph()?)

@@ -179,8 +179,11 @@ mod embedded {
                 return Err(DataError::new("13 is unlucky"));
             }
             let label: Option<String> = row.get("a").map(|a: i64| Some(format!("#{a}")))?;
-            db.execute("UPDATE t SET b = $1, c = $2 WHERE a = $3", &[Value::from(a * 2), label.into(), a.into()])
-                .await?;
+            db.execute(
+                "UPDATE t SET b = $1, c = $2 WHERE a = $3",
+                &[Value::from(a * 2), label.into(), a.into()],
+            )
+            .await?;
         }
         Ok(())
     }
