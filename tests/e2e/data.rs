@@ -26,7 +26,7 @@ fn run(app: &Crate, url: &str, args: &[&str]) -> Run {
 }
 
 /// Runs `test` on a new SQLite file, then on a new PostgreSQL database.
-fn on_both(app: &Crate, test: impl Fn(&str)) {
+fn on_both(test: impl Fn(&str)) {
     let dir = tempfile::tempdir().expect("temporary folder");
     test(&format!("sqlite:{}", dir.path().join("data.db").display()));
     if let Some(url) = pg::database() {
@@ -54,7 +54,7 @@ fn current(app: &Crate, url: &str) -> String {
 #[test]
 fn a_rust_revision_splits_ten_thousand_names_and_joins_them_back() {
     let app = app("data_split");
-    on_both(&app, |url| {
+    on_both(|url| {
         seeded(&app, url);
         let out = run(&app, url, &["upgrade"]).ok();
         assert!(out.contains("3c0000000003") && out.contains("4d0000000004"), "{out}");
@@ -79,7 +79,7 @@ fn a_rust_revision_splits_ten_thousand_names_and_joins_them_back() {
 #[test]
 fn a_failing_or_panicking_rust_revision_leaves_the_database_as_it_was() {
     let app = app("data_failing");
-    on_both(&app, |url| {
+    on_both(|url| {
         seeded(&app, url);
         run(&app, url, &["set-name", "5000", "Nospace"]).ok();
         let before = run(&app, url, &["dump"]).ok();

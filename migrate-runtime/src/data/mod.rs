@@ -24,6 +24,7 @@ use crate::model::Direction;
 use crate::Dialect;
 use std::future::Future;
 use std::marker::PhantomData;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
@@ -372,10 +373,11 @@ pub(crate) fn failed(
         at: revision.location.clone(),
         revision: revision.id.clone(),
         direction,
-        error,
+        error: Box::new(error),
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Runs `function` to completion on `handle`: its error, or its panic as a
 /// [`DataError::Panicked`], so that one revision's panic rolls back that
 /// revision alone and the run reports it like any failure.
@@ -392,8 +394,10 @@ pub(crate) async fn run(function: DataFn, handle: &mut Handle<'_>) -> Result<(),
     CatchUnwind(future).await
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 struct CatchUnwind<'a>(DataFuture<'a>);
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Future for CatchUnwind<'_> {
     type Output = Result<(), DataError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -405,6 +409,7 @@ impl Future for CatchUnwind<'_> {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn panicked(panic: Box<dyn std::any::Any + Send>) -> DataError {
     let message = match panic.downcast::<String>() {
         Ok(message) => *message,

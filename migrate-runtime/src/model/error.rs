@@ -241,7 +241,7 @@ pub enum ApplyError {
         at: Location,
         revision: String,
         direction: crate::model::Direction,
-        error: crate::data::DataError,
+        error: Box<crate::data::DataError>,
     },
     /// Offline SQL for a plan with Rust revisions, whose code is no SQL.
     #[error("--sql cannot print Rust revisions, whose code runs only in the program: {}; run them live, or print the script up to the revision before them", files.join(", "))]
