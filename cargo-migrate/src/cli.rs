@@ -467,6 +467,9 @@ pub struct NewArgs {
     /// With --autogenerate: a table (`OLD:NEW`) or column (`TABLE.OLD:TABLE.NEW`) renamed, never guessed
     #[arg(long, value_name = "OLD:NEW", requires = "autogenerate")]
     pub rename: Vec<String>,
+    /// A Rust revision (`.rs`): `upgrade` and `downgrade` functions that run data changes in its transaction
+    #[arg(long, conflicts_with = "autogenerate")]
+    pub rust: bool,
 }
 
 #[derive(Debug, Args)]
@@ -581,6 +584,7 @@ mod tests {
             "migrate history --rev-range -1: --verbose",
             "migrate history -r feature@-1:",
             "migrate new -m audit --head base --branch audit",
+            "migrate new -m split --rust",
             "migrate heads --format json",
             "migrate merge -m join heads",
             "migrate rebase ab12 --onto cd34",
@@ -620,6 +624,7 @@ mod tests {
             "migrate",
             "migrate new",
             "migrate new -m x --rename a:b",
+            "migrate new -m x --rust --autogenerate",
             "migrate merge -m x",
             "migrate heads --format xml",
             "check",

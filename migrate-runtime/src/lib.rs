@@ -10,6 +10,8 @@
 //! - [`sql`]: the statement splitter and the lint;
 //! - [`apply`]: what every engine shares: options, the planner, the
 //!   history-table protocol, offline scripts;
+//! - [`data`]: what a Rust revision's functions receive (the handle over
+//!   both drivers) and how engines run them;
 //! - [`schema`]: the schema model, its diff and autogenerate;
 //! - [`embed`]: chains compiled into the application (the macro's code
 //!   generator and the build-script API);
@@ -24,6 +26,7 @@
 
 pub mod apply;
 pub mod chain;
+pub mod data;
 pub mod database;
 pub mod embed;
 pub mod model;

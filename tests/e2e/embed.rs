@@ -30,15 +30,15 @@ ALTER TABLE item DROP COLUMN price;
 ";
 
 /// A copy of a fixture crate, built with cargo.
-struct Crate {
-    fixture: Fixture,
+pub(crate) struct Crate {
+    pub(crate) fixture: Fixture,
     /// The package and binary name: one per test, so tests building in the
     /// shared target folder at once never run each other's binaries.
     name: String,
 }
 
 impl Crate {
-    fn copy(fixture: &str, name: &str) -> Crate {
+    pub(crate) fn copy(fixture: &str, name: &str) -> Crate {
         let fixture_name = fixture;
         let fixture = Fixture::copy(fixture_name);
         let workspace = workspace_root();
@@ -52,7 +52,7 @@ impl Crate {
     }
 
     /// `cargo build` in the shared target folder.
-    fn build(&self) -> Run {
+    pub(crate) fn build(&self) -> Run {
         self.cargo(&["build"])
     }
 
@@ -73,7 +73,7 @@ impl Crate {
         }
     }
 
-    fn binary(&self) -> PathBuf {
+    pub(crate) fn binary(&self) -> PathBuf {
         target_dir().join("debug").join(format!("{}{}", self.name, std::env::consts::EXE_SUFFIX))
     }
 
@@ -147,7 +147,7 @@ fn a_broken_chain_fails_the_build_script_with_every_message() {
     let stderr = build.stderr;
     let expected = [
         "migrations/8d1e6a4f2b37_add_item_price.sql:3: unknown header key `author` (known keys: revision, revises, message, created, depends-on, branch, transaction)",
-        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)",
     ];
     // Cargo indents the script's stderr.
     assert!(stderr.contains(&expected.join("\n  ")), "{stderr}");

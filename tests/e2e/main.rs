@@ -5,6 +5,7 @@ mod apply;
 mod autogen;
 mod broken;
 mod concurrency;
+mod data;
 mod deploy;
 mod downgrade;
 mod embed;

@@ -135,3 +135,49 @@ fn rebase_turns_two_heads_into_one_line() {
     let err = fixture.run(&["rebase", &heads[0], "--onto", &heads[1]]).fails();
     assert!(err.contains("comes after"), "a rebase that would make a cycle is refused: {err}");
 }
+
+#[test]
+fn rust_revisions_are_scaffolded_renamed_rebased_and_listed() {
+    let demo = Fixture::copy("demo");
+    let out = demo.run(&["new", "-m", "split names", "--rust", "--rev-id", "aaaa00000001"]).ok();
+    assert!(out.contains("created migrations/aaaa00000001_split_names.rs"), "{out}");
+    let text = demo.read("migrations/aaaa00000001_split_names.rs");
+    assert!(text.starts_with("// revision: aaaa00000001\n// revises: 20f04b9598da\n"), "{text}");
+    assert!(text.contains("pub async fn upgrade(db: &mut Handle<'_>) -> Result<(), DataError>"), "{text}");
+    let before = demo.graph(".");
+    let rust = before.revision(before.find("aaaa00000001").expect("new revision"));
+    assert!(rust.is_rust() && rust.downgrade.is_some());
+
+    let out = demo.run(&["rename", "aaaa", "Split full names"]).ok();
+    assert!(out.contains("-> migrations/aaaa00000001_split_full_names.rs"), "{out}");
+    let after = demo.graph(".");
+    let renamed = after.revision(after.find("aaaa00000001").expect("renamed"));
+    assert_eq!(renamed.message, "Split full names");
+    assert_eq!(renamed.upgrade[0].checksum, rust.upgrade[0].checksum, "renaming never changes the checksum");
+
+    // A SQL revision on the same parent makes two heads; rebasing the Rust
+    // one onto it rewrites its `// revises:` line.
+    demo.run(&["new", "-m", "audit", "--head", "20f0", "--rev-id", "bbbb00000002"]).ok();
+    let out = demo.run(&["rebase", "aaaa", "--onto", "bbbb"]).ok();
+    assert!(out.contains("rebased aaaa00000001: now revises bbbb00000002"), "{out}");
+    assert!(demo
+        .read("migrations/aaaa00000001_split_full_names.rs")
+        .contains("\n// revises: bbbb00000002\n"));
+    let heads = demo.run(&["heads"]).ok();
+    assert!(heads.contains("aaaa00000001"), "{heads}");
+    let history = demo.run(&["history"]).ok();
+    assert!(history.contains("aaaa00000001") && history.contains("Split full names"), "{history}");
+
+    // Read from its files, the chain runs up to the Rust revision only.
+    let refused = demo.run(&["upgrade"]).fails();
+    assert!(
+        refused.contains(
+            "migrations/aaaa00000001_split_full_names.rs:1: revision `aaaa00000001` is a Rust revision"
+        ),
+        "{refused}"
+    );
+    demo.run(&["upgrade", "bbbb"]).ok();
+    let script = demo.run(&["upgrade", "--sql"]).fails();
+    assert!(script.contains("--sql cannot print Rust revisions"), "{script}");
+    assert!(script.contains("migrations/aaaa00000001_split_full_names.rs"), "{script}");
+}

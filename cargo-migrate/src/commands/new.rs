@@ -7,7 +7,7 @@ use crate::project::Package;
 use crate::scratch;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::chain::NewRevision;
-use migrate_runtime::model::{validate_id, validate_label, Dependency, TransactionMode};
+use migrate_runtime::model::{validate_id, validate_label, Dependency, Language, TransactionMode};
 use migrate_runtime::schema::Difference;
 use migrate_runtime::schema::{generate, Changes};
 use migrate_runtime::sql::lint;
@@ -27,6 +27,9 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
     new.branches = args.branch;
     if args.no_transaction {
         new.transaction = TransactionMode::None;
+    }
+    if args.rust {
+        new.language = Language::Rust;
     }
     let mut notes = String::new();
     if args.autogenerate {

@@ -28,7 +28,7 @@ pub fn run(cx: &Context, args: RebaseArgs) -> Result<()> {
     let revision = graph.revision(rev);
     let path = package.file(&revision.location.path);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let new_text = set_parents(&text, &ids[1..]);
+    let new_text = set_parents(&text, revision.language, &ids[1..]);
     // Validate the whole chain as it would be before touching the file
     // (`Graph::build` orders revisions itself, so where this one goes in the
     // list does not matter).

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 /// Every compile-fail case, so removing one fails loudly.
-const COMPILE_FAIL: [&str; 11] = [
+const COMPILE_FAIL: [&str; 13] = [
     "bad_arguments",
     "bad_depends_on",
     "cycle",
@@ -20,6 +20,8 @@ const COMPILE_FAIL: [&str; 11] = [
     "id_mismatch",
     "malformed_header",
     "missing_upgrade",
+    "rust_broken_header",
+    "rust_wrong_signature",
     "needs_no_transaction",
     "sql_error",
     "unknown_header_key",

@@ -47,7 +47,10 @@ pub struct AppliedRevision {
 impl AppliedRevision {
     /// The row a revision gets when applied (or stamped) for `dialect`.
     pub fn for_revision(revision: &Revision, dialect: Dialect) -> Result<AppliedRevision, ChainError> {
-        let downgrade = revision.downgrade_for(dialect).map(Section::sql).transpose()?;
+        // A Rust revision's downgrade is code, which a binary that never
+        // compiled it cannot run: for such a binary it is irreversible.
+        let sql_downgrade = revision.downgrade_for(dialect).filter(|_| !revision.is_rust());
+        let downgrade = sql_downgrade.map(Section::sql).transpose()?;
         Ok(AppliedRevision {
             revision: revision.id.clone(),
             parents: revision.parents.clone(),

@@ -200,15 +200,23 @@ impl<'g> State<'g> {
             }
         }
         target.check_direction(target_text, direction, &self.graph)?;
-        match direction {
+        let plan = match direction {
             Direction::Upgrade => {
                 self.ensure_not_ahead()?;
                 let plan = self.upgrade_plan(&target.tips);
                 self.ensure_dependencies_applied(&plan)?;
-                Ok(plan)
+                plan
             }
-            _ => self.downgrade_plan(target_text, target, dialect),
-        }
+            _ => self.downgrade_plan(target_text, target, dialect)?,
+        };
+        self.ensure_runnable(&plan)?;
+        Ok(plan)
+    }
+
+    /// Refuses a plan with a Rust revision whose code is not in this
+    /// program (a chain read from its files) before anything runs.
+    fn ensure_runnable(&self, plan: &[Rev]) -> Result<(), ApplyError> {
+        plan.iter().try_for_each(|&rev| self.graph.revision(rev).refuse_uncompiled())
     }
 
     /// Revisions to apply, in order, to reach `target`.
@@ -254,7 +262,7 @@ impl<'g> State<'g> {
         }
         for &rev in &plan {
             let revision = self.graph.revision(rev);
-            revision.downgrade_section(dialect)?;
+            revision.ensure_reversible(dialect)?;
             let dependents = self.dependents_elsewhere(&revision.id);
             if !dependents.is_empty() {
                 return Err(ApplyError::NeededByOtherPackage {
@@ -376,12 +384,15 @@ fn stand_in(row: &AppliedRevision, known: &HashMap<&str, ()>) -> Revision {
         created: Some(row.applied_at.clone()),
         branches: Vec::new(),
         transaction: Default::default(),
+        // What the row keeps to revert it is SQL, whatever the file was.
+        language: Default::default(),
         upgrade: Vec::new(),
         downgrade: row.downgrade_sql.as_deref().map(|sql| vec![section(sql)]),
         location: Location::file(format!("<history table: {}>", row.revision)),
         parents_line: None,
         depends_on_line: None,
         lint_allow: None,
+        code: None,
     }
 }
 

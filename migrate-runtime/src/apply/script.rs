@@ -27,7 +27,9 @@ pub fn upgrade_script(
         history::create_table_sql(dialect, &options.history_table),
         format::record_if_missing_sql(dialect, &options.history_table)
     );
-    for rev in between(graph, from, to) {
+    let plan = between(graph, from, to);
+    refuse_rust(graph, &plan)?;
+    for rev in plan {
         script += "\n";
         script += &upgrade_step(graph.revision(rev), dialect, options)?;
     }
@@ -54,11 +56,28 @@ pub fn downgrade_script(
         .collect::<Result<_, _>>()?;
     let state = State::new(graph, rows);
     to.check_direction(to_text, Direction::Downgrade, graph)?;
-    for rev in state.downgrade_plan(to_text, to, dialect)? {
+    let plan = state.downgrade_plan(to_text, to, dialect)?;
+    refuse_rust(graph, &plan)?;
+    for rev in plan {
         script += "\n";
         script += &downgrade_step(graph.revision(rev), dialect, options)?;
     }
     Ok(script)
+}
+
+/// [`ApplyError::RustInScript`] naming every Rust revision of `plan`: a
+/// script of the rest alone would record and skip them.
+fn refuse_rust(graph: &Graph, plan: &[Rev]) -> Result<(), ApplyError> {
+    let files: Vec<String> = plan
+        .iter()
+        .map(|&rev| graph.revision(rev))
+        .filter(|revision| revision.is_rust())
+        .map(|revision| crate::model::location::Location::file(&revision.location.path).to_string())
+        .collect();
+    match files.is_empty() {
+        true => Ok(()),
+        false => Err(ApplyError::RustInScript { files }),
+    }
 }
 
 /// One revision's upgrade with its history row, in its transaction unless

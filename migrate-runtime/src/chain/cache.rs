@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Bumped whenever the cache file's layout or the parser's output changes.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// A file changed this recently may change again within the same clock
 /// tick of its recorded times (coarse on some file systems) without its

@@ -28,8 +28,8 @@ pub use load::{
     load_graph, parse_files, parse_snapshots, read_folder, read_snapshots, read_tree, Loader, SourceFile,
     FOLDER_CONFIG, MAX_FILE_SIZE,
 };
-pub use parse::{file_id, parse_revision};
-pub use scaffold::{file_name, set_parents, slug, NewRevision};
+pub use parse::{file_id, file_language, parse_revision};
+pub use scaffold::{file_name, set_header, set_parents, slug, NewRevision};
 pub use snapshot::{
     chain_checksum, newest_below, parse_snapshot, snapshot_path, snapshot_text, Snapshot, SnapshotError,
     SNAPSHOTS_FOLDER,

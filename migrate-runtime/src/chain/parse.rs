@@ -4,12 +4,18 @@
 //! A file is a header of `-- key: value` lines, then sections opened by
 //! `-- migrate:upgrade` or `-- migrate:downgrade`, each optionally followed by
 //! a dialect (`-- migrate:upgrade postgres`).
+//!
+//! A Rust revision (`.rs`) goes through the same parser: its header is
+//! `// key: value` lines, and its first line that is neither blank nor a
+//! `//` comment starts its one section, the code, which runs to the end of
+//! the file. The code's checksum is computed like SQL's, so editing the
+//! code of an applied revision is drift and editing its message is not.
 
 use crate::model::checksum::{hex, normalise};
 use crate::model::error::{ChainError, ChainErrors};
 use crate::model::location::Location;
 use crate::model::revision::{
-    validate_id, validate_label, Dependency, Dialect, LintAllow, Revision, Section, TransactionMode,
+    validate_id, validate_label, Dependency, Dialect, Language, LintAllow, Revision, Section, TransactionMode,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -86,12 +92,26 @@ fn usize_of(offset: u64) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
-/// The id part of a revision file name (`3f2a9c1b7d4e_add.sql` →
-/// `3f2a9c1b7d4e`), or `None` when the name is not that of a revision file.
+/// The id part of a revision file name (`3f2a9c1b7d4e_add.sql` or
+/// `3f2a9c1b7d4e_split.rs` → `3f2a9c1b7d4e`), or `None` when the name is
+/// not that of a revision file.
 pub fn file_id(file_name: &str) -> Option<&str> {
-    let stem = file_name.strip_suffix(".sql")?;
+    file_id_and_language(file_name).map(|(id, _)| id)
+}
+
+/// What a revision file of this name is written in, or `None` when the
+/// name is not that of a revision file.
+pub fn file_language(file_name: &str) -> Option<Language> {
+    file_id_and_language(file_name).map(|(_, language)| language)
+}
+
+fn file_id_and_language(file_name: &str) -> Option<(&str, Language)> {
+    let (stem, language) = match file_name.strip_suffix(".sql") {
+        Some(stem) => (stem, Language::Sql),
+        None => (file_name.strip_suffix(".rs")?, Language::Rust),
+    };
     let id = stem.split('_').next().unwrap_or(stem);
-    (!id.is_empty()).then_some(id)
+    (!id.is_empty()).then_some((id, language))
 }
 
 struct HeaderLine {
@@ -199,6 +219,10 @@ impl BodyBuilder {
 
 struct Parser {
     file: Location,
+    language: Language,
+    /// A Rust revision's top-level `fn upgrade` and `fn downgrade` seen.
+    upgrade_function: bool,
+    downgrade_function: bool,
     errors: Vec<ChainError>,
     file_prefix: String,
     header: Vec<HeaderLine>,
@@ -213,11 +237,14 @@ impl Parser {
     /// revision file's.
     fn new(path: &Path) -> Option<Parser> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let file_prefix = file_id(name)?.to_string();
+        let (file_prefix, language) = file_id_and_language(name)?;
         Some(Parser {
             file: Location::file(path),
+            language,
+            upgrade_function: false,
+            downgrade_function: false,
             errors: Vec::new(),
-            file_prefix,
+            file_prefix: file_prefix.to_string(),
             header: Vec::new(),
             sections: Vec::new(),
             reported_stray_sql: false,
@@ -234,21 +261,47 @@ impl Parser {
     fn line(&mut self, line: &str, offset: u64) {
         self.number += 1;
         let number = self.number;
-        if let Some(marker) = section_marker(line) {
+        if let Some(marker) = section_marker(line).filter(|_| self.language == Language::Sql) {
             let section = self.section_start(marker, number);
             self.sections.push(section);
             return;
         }
         if let Some(section) = self.sections.last_mut() {
             section.body.line(line, offset);
+            self.rust_line(line);
             return;
         }
         match self.header_line(line, number) {
             Some(Ok(entry)) => self.header.push(entry),
+            Some(Err(())) if self.language == Language::Rust => self.rust_code_start(line, offset, number),
             Some(Err(())) if !self.reported_stray_sql => {
                 self.reported_stray_sql = true;
                 self.error(ChainError::SqlBeforeSection { at: self.file.at_line(number) });
             }
+            _ => {}
+        }
+    }
+
+    /// The first line of a Rust revision's code opens its one section.
+    fn rust_code_start(&mut self, line: &str, offset: u64, number: usize) {
+        // The "marker" is the line before, so the code starts on this one.
+        let mut body = BodyBuilder::new(None, number - 1);
+        body.line(line, offset);
+        self.sections.push(RawSection { kind: SectionKind::Upgrade, line: number, body, invalid: false });
+        self.rust_line(line);
+    }
+
+    /// Notes the functions a line of Rust code defines at the top level
+    /// (not indented, as rustfmt writes items): whether they exist at all is
+    /// known from the text; their signatures are the compiler's to check
+    /// when the revision is embedded.
+    fn rust_line(&mut self, line: &str) {
+        if self.language != Language::Rust {
+            return;
+        }
+        match top_level_function(line) {
+            Some("upgrade") => self.upgrade_function = true,
+            Some("downgrade") => self.downgrade_function = true,
             _ => {}
         }
     }
@@ -274,7 +327,7 @@ impl Parser {
         if trimmed.is_empty() {
             return None;
         }
-        let Some(comment) = trimmed.strip_prefix("--") else {
+        let Some(comment) = trimmed.strip_prefix(self.language.comment()) else {
             return Some(Err(()));
         };
         let comment = comment.trim();
@@ -341,12 +394,14 @@ impl Parser {
             created: None,
             branches: Vec::new(),
             transaction: TransactionMode::Single,
+            language: self.language,
             upgrade,
             downgrade,
             location: self.file.clone(),
             parents_line: header.get("revises").map(|h| h.line),
             depends_on_line: header.get("depends-on").map(|h| h.line),
             lint_allow: None,
+            code: None,
         };
         if let Some(line) = header.get("revision") {
             revision.location = self.file.at_line(line.line);
@@ -385,7 +440,8 @@ impl Parser {
         }
         if self.file_prefix != id {
             let file_prefix = self.file_prefix.clone();
-            self.error(ChainError::IdMismatch { at, header_id: id.clone(), file_prefix });
+            let extension = self.language.extension();
+            self.error(ChainError::IdMismatch { at, header_id: id.clone(), file_prefix, extension });
         }
         Some(id)
     }
@@ -516,6 +572,9 @@ impl Parser {
         raw: Vec<RawSection>,
         section: impl Fn(&BodyBuilder) -> Section,
     ) -> (Vec<Section>, Option<Vec<Section>>) {
+        if self.language == Language::Rust {
+            return self.rust_sections(raw, section);
+        }
         let mut upgrade = Vec::new();
         let mut downgrade: Option<Vec<Section>> = None;
         let mut seen: HashMap<(SectionKind, Option<Dialect>), usize> = HashMap::new();
@@ -547,8 +606,44 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// A Rust revision's code as its upgrade, and as its downgrade when it
+    /// has a `downgrade` function (without one it is irreversible, as a SQL
+    /// revision without a downgrade section is).
+    fn rust_sections(
+        &mut self,
+        raw: Vec<RawSection>,
+        section: impl Fn(&BodyBuilder) -> Section,
+    ) -> (Vec<Section>, Option<Vec<Section>>) {
+        if !self.upgrade_function {
+            self.error(ChainError::MissingUpgradeFunction { at: self.file.clone() });
+        }
+        let code: Vec<Section> = raw.iter().map(|raw| section(&raw.body)).collect();
+        let downgrade = self.downgrade_function.then(|| code.clone());
+        (code, downgrade)
+    }
+}
+
+/// The name of the function `line` starts to define at the top level of a
+/// Rust file (`pub async fn upgrade(` → `upgrade`).
+fn top_level_function(line: &str) -> Option<&str> {
+    let mut rest = line;
+    for visibility in ["pub(crate) ", "pub(super) ", "pub "] {
+        if let Some(after) = rest.strip_prefix(visibility) {
+            rest = after.trim_start();
+            break;
+        }
+    }
+    if let Some(after) = rest.strip_prefix("async ") {
+        rest = after.trim_start();
+    }
+    let name = rest.strip_prefix("fn ")?.trim_start();
+    let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len());
+    Some(&name[..end])
+}
+
 /// The text after `-- migrate:` when `line` opens a section.
-fn section_marker(line: &str) -> Option<&str> {
+pub(crate) fn section_marker(line: &str) -> Option<&str> {
     line.trim_start().strip_prefix("--")?.trim_start().strip_prefix("migrate:")
 }
 

@@ -26,7 +26,7 @@ use crate::chain::load;
 use crate::chain::snapshot::Snapshot;
 use crate::model::error::{ApplyError, ChainError, ChainErrors};
 use crate::model::location::Location;
-use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
+use crate::model::revision::{Dependency, Dialect, Language, Revision, Section, TransactionMode};
 use proc_macro2::TokenStream;
 use quote::quote;
 use std::fmt;
@@ -150,6 +150,7 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<T
         )
     });
     let revisions = graph.revisions().iter().map(revision).collect::<Result<Vec<_>, _>>()?;
+    let modules = graph.revisions().iter().filter(|r| r.is_rust()).map(|r| rust_module(r, package_root));
     let snapshots = graph.snapshots().iter().map(snapshot);
     // Short names inside the block keep the output small for large chains;
     // the `use` of `None`/`Some` also shields it from user items so named.
@@ -161,8 +162,9 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<T
             EmbeddedDependency as D, EmbeddedRevision as R, EmbeddedSection as S, EmbeddedSnapshot, Migrations,
         };
         #[allow(unused_imports)]
-        use ::migrate_runtime::model::{Dialect, TransactionMode};
+        use ::migrate_runtime::model::{Dialect, Language, TransactionMode};
         #(#tracked)*
+        #(#modules)*
         Migrations { package: #package, revisions: &[#(#revisions),*], snapshots: &[#(#snapshots),*] }
     }})
 }
@@ -175,15 +177,20 @@ fn revision(revision: &Revision) -> Result<TokenStream, ChainError> {
         TransactionMode::Single => quote!(TransactionMode::Single),
         TransactionMode::None => quote!(TransactionMode::None),
     };
-    let upgrade = sections(&revision.upgrade)?;
-    let downgrade = option(revision.downgrade.as_deref().map(sections).transpose()?);
+    let language = match revision.language {
+        Language::Sql => quote!(Language::Sql),
+        Language::Rust => quote!(Language::Rust),
+    };
+    let upgrade = sections(revision, &revision.upgrade)?;
+    let downgrade = option(revision.downgrade.as_deref().map(|s| sections(revision, s)).transpose()?);
+    let code = option(revision.is_rust().then(|| rust_code(revision)));
     let path = Location::file(&revision.location.path).to_string();
     let line = revision.location.line.unwrap_or(1);
     Ok(quote! {
         R {
             id: #id, parents: &[#(#parents),*], depends_on: &[#(#depends_on),*], message: #message,
-            created: #created, branches: &[#(#branches),*], transaction: #transaction,
-            upgrade: #upgrade, downgrade: #downgrade, path: #path, line: #line,
+            created: #created, branches: &[#(#branches),*], transaction: #transaction, language: #language,
+            upgrade: #upgrade, downgrade: #downgrade, path: #path, line: #line, code: #code,
         }
     })
 }
@@ -214,10 +221,59 @@ fn dependency(dependency: &Dependency) -> TokenStream {
     quote!(D { package: #package, id: #id })
 }
 
-fn sections(sections: &[Section]) -> Result<TokenStream, ChainError> {
+/// A Rust revision's file as a module of the block (`#[path]`, so rustc
+/// reads it, reports its errors at its lines, and rebuilds when it
+/// changes), and a wrapper per function that boxes its future, so each is
+/// a [`DataFn`](crate::data::DataFn). A function of the wrong signature is
+/// a type error at the wrapper's call.
+fn rust_module(revision: &Revision, package_root: &Path) -> TokenStream {
+    let absolute = package_root.join(&revision.location.path);
+    // The file itself, not a link to it: rustc names it in its messages.
+    let absolute = std::fs::canonicalize(&absolute).unwrap_or(absolute);
+    let absolute = absolute.to_string_lossy();
+    let module = rust_ident("revision", revision);
+    let wrapper = |function: &str| {
+        let name = rust_ident(function, revision);
+        let function = proc_macro2::Ident::new(function, proc_macro2::Span::call_site());
+        quote! {
+            fn #name<'a, 'b>(
+                db: &'a mut ::migrate_runtime::data::Handle<'b>,
+            ) -> ::migrate_runtime::data::DataFuture<'a> {
+                ::std::boxed::Box::pin(#module::#function(db))
+            }
+        }
+    };
+    let upgrade = wrapper("upgrade");
+    let downgrade = revision.downgrade.is_some().then(|| wrapper("downgrade"));
+    quote! {
+        #[path = #absolute]
+        #[allow(clippy::all, dead_code)]
+        mod #module;
+        #upgrade
+        #downgrade
+    }
+}
+
+/// The `RustCode` value naming [`rust_module`]'s wrappers.
+fn rust_code(revision: &Revision) -> TokenStream {
+    let upgrade = rust_ident("upgrade", revision);
+    let downgrade = option(revision.downgrade.is_some().then(|| {
+        let name = rust_ident("downgrade", revision);
+        quote!(#name)
+    }));
+    quote!(::migrate_runtime::data::RustCode { upgrade: #upgrade, downgrade: #downgrade })
+}
+
+fn rust_ident(kind: &str, revision: &Revision) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(&format!("__migrate_{kind}_{}", revision.id), proc_macro2::Span::call_site())
+}
+
+/// The sections as literals; a Rust revision's hold only their checksum
+/// (its code is compiled in, not kept as text).
+fn sections(revision: &Revision, sections: &[Section]) -> Result<TokenStream, ChainError> {
     let sections = sections.iter().map(|section| {
         let Section { first_line, checksum, .. } = section;
-        let sql = section.sql()?;
+        let sql = if revision.is_rust() { std::borrow::Cow::Borrowed("") } else { section.sql()? };
         let sql = sql.as_ref();
         let dialect = option(section.dialect.map(dialect));
         Ok(quote!(S { dialect: #dialect, sql: #sql, first_line: #first_line, checksum: #checksum }))
@@ -284,7 +340,7 @@ mod tests {
         let expected = [
             "migrations/a1b2_x.sql:2: unknown header key `author` (known keys: revision, revises, message, created, depends-on, branch, transaction)",
             "migrations/c3d4_y.sql:1: header says revision `ffff` but the file name starts with `c3d4`: rename the file to `ffff_<slug>.sql` or correct the header",
-            "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+            "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)",
         ];
         assert_eq!(errors, expected.join("\n"));
     }

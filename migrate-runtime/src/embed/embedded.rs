@@ -12,7 +12,7 @@ use crate::chain::graph::Graph;
 use crate::chain::snapshot::Snapshot;
 use crate::model::error::ChainErrors;
 use crate::model::location::Location;
-use crate::model::revision::{Dependency, Dialect, Revision, Section, TransactionMode};
+use crate::model::revision::{Dependency, Dialect, Language, Revision, Section, TransactionMode};
 
 /// One package's revision chain, embedded at compile time.
 ///
@@ -74,6 +74,9 @@ pub struct EmbeddedRevision {
     pub created: Option<&'static str>,
     pub branches: &'static [&'static str],
     pub transaction: TransactionMode,
+    /// [`Language::Rust`]: `upgrade` (and `downgrade`) hold the code's
+    /// checksum, for drift; the code itself is compiled into the program.
+    pub language: Language,
     pub upgrade: &'static [EmbeddedSection],
     /// `None`: the revision is irreversible.
     pub downgrade: Option<&'static [EmbeddedSection]>,
@@ -82,6 +85,8 @@ pub struct EmbeddedRevision {
     pub path: &'static str,
     /// Line of the `-- revision:` header.
     pub line: usize,
+    /// A Rust revision's functions, compiled in with the chain.
+    pub code: Option<crate::data::RustCode>,
 }
 
 /// A `depends-on` entry: `package` is `None` for the same package.
@@ -145,12 +150,14 @@ impl EmbeddedRevision {
             created: self.created.map(str::to_string),
             branches: strings(self.branches),
             transaction: self.transaction,
+            language: self.language,
             upgrade: sections(self.upgrade),
             downgrade: self.downgrade.map(sections),
             location: Location::line(self.path, self.line),
             parents_line: None,
             depends_on_line: None,
             lint_allow: None,
+            code: self.code,
         }
     }
 }
@@ -186,6 +193,7 @@ mod tests {
                 created: Some("2026-01-01T00:00:00Z"),
                 branches: &[],
                 transaction: TransactionMode::Single,
+                language: Language::Sql,
                 upgrade: &[EmbeddedSection {
                     dialect: None,
                     sql: "CREATE TABLE t (id INTEGER);",
@@ -195,6 +203,7 @@ mod tests {
                 downgrade: None,
                 path: "migrations/a1_create_t.sql",
                 line: 1,
+                code: None,
             },
             EmbeddedRevision {
                 id: "b2",
@@ -204,10 +213,12 @@ mod tests {
                 created: None,
                 branches: &["feature"],
                 transaction: TransactionMode::None,
+                language: Language::Sql,
                 upgrade: &[],
                 downgrade: Some(&[]),
                 path: "migrations/b2_.sql",
                 line: 2,
+                code: None,
             },
         ],
         snapshots: &[EmbeddedSnapshot {

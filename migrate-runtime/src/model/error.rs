@@ -23,7 +23,7 @@ pub enum ChainError {
     /// its SQL is read when it runs and no longer has the checksum it had.
     #[error("{at}: the file changed while this command ran (its SQL is no longer what was loaded and checked): run the command again")]
     ChangedWhileRunning { at: Location },
-    #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)")]
+    #[error("{at}: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)")]
     NotARevisionFile { at: Location },
     #[error("{at}: malformed header line `{text}`: expected `-- key: value` before `-- migrate:upgrade`")]
     MalformedHeader { at: Location, text: String },
@@ -35,8 +35,8 @@ pub enum ChainError {
     MissingRevisionHeader { at: Location },
     #[error("{at}: invalid revision id `{id}`: {reason}")]
     InvalidId { at: Location, id: String, reason: IdError },
-    #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`: rename the file to `{header_id}_<slug>.sql` or correct the header")]
-    IdMismatch { at: Location, header_id: String, file_prefix: String },
+    #[error("{at}: header says revision `{header_id}` but the file name starts with `{file_prefix}`: rename the file to `{header_id}_<slug>.{extension}` or correct the header")]
+    IdMismatch { at: Location, header_id: String, file_prefix: String, extension: &'static str },
     #[error("{at}: invalid value `{value}` for `{key}`: expected {expected}")]
     InvalidHeaderValue { at: Location, key: String, value: String, expected: String },
     #[error("{at}: SQL before the first section: put it under `-- migrate:upgrade`")]
@@ -51,6 +51,8 @@ pub enum ChainError {
     DuplicateSection { at: Location, section: String, first_line: usize },
     #[error("{at}: missing `-- migrate:upgrade` section")]
     MissingUpgrade { at: Location },
+    #[error("{at}: a Rust revision needs an `upgrade` function: `pub async fn upgrade(db: &mut Handle<'_>) -> Result<(), DataError>`")]
+    MissingUpgradeFunction { at: Location },
     #[error("{at}: duplicate revision id `{id}`, also used by {first}")]
     DuplicateId { at: Location, id: String, first: Location },
     #[error("{at}: revision `{id}` revises `{parent}`, which is not a revision of this package")]
@@ -105,7 +107,9 @@ impl ApplyError {
             | InterruptedPartway { at, .. }
             | StatementLockTimeout { at, .. }
             | SessionEndedPartway { at, .. }
-            | SnapshotStatement { at, .. } => Some(at),
+            | SnapshotStatement { at, .. }
+            | RustNotCompiledIn { at, .. }
+            | RustFailed { at, .. } => Some(at),
             Target(_)
             | DatabaseAhead { .. }
             | Synced { .. }
@@ -121,6 +125,7 @@ impl ApplyError {
             | SqliteBusy { .. }
             | SessionEnded { .. }
             | NewerHistoryFormat { .. }
+            | RustInScript { .. }
             | Database(_) => None,
         }
     }
@@ -164,6 +169,7 @@ impl ChainError {
             | UnknownDialect { at, .. }
             | DuplicateSection { at, .. }
             | MissingUpgrade { at }
+            | MissingUpgradeFunction { at }
             | DuplicateId { at, .. }
             | UnknownParent { at, .. }
             | UnknownDependency { at, .. }
@@ -305,6 +311,22 @@ pub enum ApplyError {
     Dirty { revision: String, progress: String },
     #[error("{at}: revision `{revision}` has no downgrade section, so it cannot be reverted")]
     Irreversible { at: Location, revision: String },
+    /// A chain read from its files at run time holds Rust revisions as
+    /// source only: their functions exist only in a build that embeds them.
+    #[error("{at}: revision `{revision}` is a Rust revision: it runs only from a chain compiled in with `embed_migrations!()` (the package's runner), not from files read at run time")]
+    RustNotCompiledIn { at: Location, revision: String },
+    /// A Rust revision's function returned an error or panicked: its
+    /// transaction was rolled back (unless it is `transaction: none`).
+    #[error("{at}: Rust revision `{revision}` failed in its {}: {error}", direction_name(*direction))]
+    RustFailed {
+        at: Location,
+        revision: String,
+        direction: crate::model::Direction,
+        error: Box<crate::data::DataError>,
+    },
+    /// Offline SQL for a plan with Rust revisions, whose code is no SQL.
+    #[error("--sql cannot print Rust revisions, whose code runs only in the program: {}; run them live, or print the script up to the revision before them", files.join(", "))]
+    RustInScript { files: Vec<String> },
     #[error("{at}: revision `{revision}` has no upgrade SQL for {dialect}")]
     NoUpgrade { at: Location, revision: String, dialect: crate::Dialect },
     #[error("{at}: revision `{revision}` depends on `{dependency}`, which this database has not applied")]
@@ -459,4 +481,11 @@ fn plural(n: usize, noun: &str) -> String {
 #[error("packages {} depend on each other's revisions both ways: upgrade them one at a time, each to the revision the other needs", .packages.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
 pub struct PackageCycle {
     pub packages: Vec<String>,
+}
+
+fn direction_name(direction: crate::model::Direction) -> &'static str {
+    match direction {
+        crate::model::Direction::Upgrade => "upgrade",
+        crate::model::Direction::Downgrade => "downgrade",
+    }
 }

@@ -19,5 +19,5 @@ pub use error::{
 };
 pub use location::Location;
 pub use revision::{
-    validate_id, validate_label, Dependency, Dialect, LintAllow, Revision, Section, TransactionMode,
+    validate_id, validate_label, Dependency, Dialect, Language, LintAllow, Revision, Section, TransactionMode,
 };

@@ -60,6 +60,38 @@ pub enum TransactionMode {
     None,
 }
 
+/// What a revision file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// `<id>_<slug>.sql`: `-- key: value` header, `-- migrate:` sections.
+    #[default]
+    Sql,
+    /// `<id>_<slug>.rs`: `// key: value` header, then Rust code with an
+    /// `upgrade` function (and optionally `downgrade`). Its one section
+    /// holds the code after the header: its checksum is the revision's, and
+    /// there is no SQL to run, print or keep for it.
+    Rust,
+}
+
+impl Language {
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Language::Sql => "sql",
+            Language::Rust => "rs",
+        }
+    }
+
+    /// What starts a header line: `--` in SQL, `//` in Rust.
+    pub fn comment(self) -> &'static str {
+        match self {
+            Language::Sql => "--",
+            Language::Rust => "//",
+        }
+    }
+}
+
 /// A revision another one must follow without being its parent, possibly in
 /// another package (`pkg:rev`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -200,6 +232,8 @@ pub struct Revision {
     /// Branch labels (`branch`).
     pub branches: Vec<String>,
     pub transaction: TransactionMode,
+    /// SQL, or Rust whose functions an embedded chain registers.
+    pub language: Language,
     pub upgrade: Vec<Section>,
     /// `None`: no downgrade section, the revision is irreversible.
     pub downgrade: Option<Vec<Section>>,
@@ -211,6 +245,10 @@ pub struct Revision {
     pub depends_on_line: Option<usize>,
     /// The `-- lint: allow …` header: rules this revision knowingly breaks.
     pub lint_allow: Option<LintAllow>,
+    /// A Rust revision's functions, when its chain was compiled in
+    /// (`embed_migrations!`); `None` for SQL and for files read at run time.
+    #[serde(skip)]
+    pub code: Option<crate::data::RustCode>,
 }
 
 /// A revision's `-- lint: allow M101, M105 "why"` header, as written: the
@@ -237,7 +275,10 @@ impl Revision {
     }
 
     /// The upgrade SQL a revision runs on `dialect`, or why it has none.
+    /// A Rust revision has none: its code runs only where it was compiled
+    /// in, never read from its file as SQL.
     pub fn upgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
+        self.refuse_rust()?;
         self.upgrade_for(dialect).ok_or_else(|| ApplyError::NoUpgrade {
             at: self.location.clone(),
             revision: self.id.clone(),
@@ -249,8 +290,18 @@ impl Revision {
     /// [`ApplyError::Irreversible`]: the one answer the planner, both
     /// engines and offline scripts give when asked to revert it.
     pub fn downgrade_section(&self, dialect: Dialect) -> Result<&Section, ApplyError> {
-        self.downgrade_for(dialect)
-            .ok_or_else(|| ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() })
+        self.refuse_rust()?;
+        self.downgrade_for(dialect).ok_or_else(|| self.irreversible())
+    }
+
+    fn irreversible(&self) -> ApplyError {
+        ApplyError::Irreversible { at: self.location.clone(), revision: self.id.clone() }
+    }
+
+    /// [`ApplyError::Irreversible`] unless the revision can be reverted on
+    /// `dialect`: a SQL downgrade section, or a Rust `downgrade` function.
+    pub fn ensure_reversible(&self, dialect: Dialect) -> Result<(), ApplyError> {
+        self.downgrade_for(dialect).map(drop).ok_or_else(|| self.irreversible())
     }
 
     /// This revision with the SQL a step in `direction` reads in memory,
@@ -270,6 +321,34 @@ impl Revision {
             downgrade: self.downgrade.as_deref().map(load).transpose()?,
             ..self.clone()
         }))
+    }
+
+    pub fn is_rust(&self) -> bool {
+        self.language == Language::Rust
+    }
+
+    /// [`ApplyError::RustNotCompiledIn`] for a Rust revision whose code is
+    /// not in this program (read from its file at run time).
+    pub fn refuse_uncompiled(&self) -> Result<(), ApplyError> {
+        if self.is_rust() && self.code.is_none() {
+            return Err(ApplyError::RustNotCompiledIn {
+                at: self.location.clone(),
+                revision: self.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// [`ApplyError::RustNotCompiledIn`] for a Rust revision: the one
+    /// answer every path that would run or print a revision's SQL gives.
+    pub fn refuse_rust(&self) -> Result<(), ApplyError> {
+        if self.is_rust() {
+            return Err(ApplyError::RustNotCompiledIn {
+                at: self.location.clone(),
+                revision: self.id.clone(),
+            });
+        }
+        Ok(())
     }
 
     pub fn is_base(&self) -> bool {

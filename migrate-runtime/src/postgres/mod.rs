@@ -15,6 +15,7 @@
 // The walk's change log and fingerprints.
 #[cfg(feature = "testing")]
 pub(crate) mod changes;
+mod code;
 pub(crate) mod connect;
 mod format;
 pub(crate) mod introspect;
@@ -438,14 +439,13 @@ impl<'a> PostgresMigrator<'a> {
             stop_if_interrupted(self.options)?;
             counter.start(&self.options.progress, revision, direction, revisions.len() - i);
             let started = Instant::now();
-            let section = match direction {
-                Direction::Upgrade => revision.upgrade_section(DIALECT)?,
-                Direction::Downgrade => revision.downgrade_section(DIALECT)?,
-            };
-            let sql = section.sql()?;
-            let ran = if sql.trim().is_empty() { Ok(()) } else { run_counting(self.client, &sql).await };
-            if let Err(failure) = ran {
-                return Err(self.failed_in_run(revision, section, failure, direction).await);
+            if revision.is_rust() {
+                let function = crate::data::function(revision, direction)?;
+                let mut handle = crate::data::Handle::on_postgres(self.client);
+                let ran = crate::data::run(function, &mut handle).await;
+                ran.map_err(|error| crate::data::failed(revision, direction, error))?;
+            } else {
+                self.run_section_in_run(revision, direction).await?;
             }
             let table = &self.options.history_table;
             let history = match direction {
@@ -460,6 +460,20 @@ impl<'a> PostgresMigrator<'a> {
             steps.push(Step::finished(revision, direction, started));
         }
         Ok(steps)
+    }
+
+    /// A SQL revision's section inside a one-transaction run.
+    async fn run_section_in_run(&self, revision: &Revision, direction: Direction) -> Result<(), ApplyError> {
+        let section = match direction {
+            Direction::Upgrade => revision.upgrade_section(DIALECT)?,
+            Direction::Downgrade => revision.downgrade_section(DIALECT)?,
+        };
+        let sql = section.sql()?;
+        let ran = if sql.trim().is_empty() { Ok(()) } else { run_counting(self.client, &sql).await };
+        match ran {
+            Ok(()) => Ok(()),
+            Err(failure) => Err(self.failed_in_run(revision, section, failure, direction).await),
+        }
     }
 
     /// The error for a section that failed inside a one-transaction run.
@@ -512,6 +526,9 @@ impl<'a> PostgresMigrator<'a> {
         if revision.transaction == TransactionMode::None {
             return self.locked(|| self.outside_transaction(revision, direction)).await;
         }
+        if revision.is_rust() {
+            return self.run_code(revision, direction).await;
+        }
         let batch = match direction {
             Direction::Upgrade => upgrade_step_under_lock(revision, self.options)?,
             Direction::Downgrade => downgrade_step_under_lock(revision, self.options)?,
@@ -537,6 +554,7 @@ impl<'a> PostgresMigrator<'a> {
             return Err(database(error));
         }
         match direction {
+            _ if revision.is_rust() => self.code_outside_transaction(revision, direction).await.map(Some),
             Direction::Upgrade => self.apply_outside_transaction(revision).await.map(Some),
             Direction::Downgrade => self.revert_outside_transaction(revision).await.map(Some),
         }

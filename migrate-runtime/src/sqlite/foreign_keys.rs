@@ -62,7 +62,8 @@ pub(super) fn wants_them_off(revision: &Revision, direction: Direction) -> bool 
         Direction::Upgrade => revision.upgrade_for(DIALECT),
         _ => revision.downgrade_for(DIALECT),
     };
-    section.is_some_and(|section| section_turns_them_off(revision, section))
+    // A Rust revision's section is its code, not SQL to scan.
+    section.is_some_and(|section| !revision.is_rust() && section_turns_them_off(revision, section))
 }
 
 /// [`turns_foreign_keys_off`] for a section. One that cannot be read does

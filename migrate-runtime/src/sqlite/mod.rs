@@ -29,6 +29,7 @@ use crate::apply::{
     Action, Direction, Options, RepairMark, Snapshots, Step, TransactionScope,
 };
 use crate::chain::graph::{Graph, Rev};
+use crate::data::{self, Handle};
 use crate::model::error::{ApplyError, DatabaseError};
 use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
 use foreign_keys::{checked, dangling_rows, wants_them_off, without_new_dangling_rows, ForeignKeys};
@@ -452,6 +453,20 @@ fn read_state<'g>(conn: &Connection, graph: &'g Graph, options: &Options) -> Res
         .with_other_packages(&options.package, other_packages_in(conn, options, format)?))
 }
 
+/// Applies or reverts one revision in a transaction of its own, as
+/// `upgrade` and `downgrade` do: the walk's way to run a Rust revision,
+/// whose compiled function no `--sql` text can hold.
+#[cfg(feature = "testing")]
+pub(crate) fn run_revision(
+    conn: &Connection,
+    revision: &Revision,
+    direction: Direction,
+    options: &Options,
+) -> Result<Step, ApplyError> {
+    let tx = begin(conn, options)?;
+    run_one(conn, tx, revision, direction, options)
+}
+
 /// Applies or reverts one revision, committing `tx` as it goes.
 fn run_one(
     conn: &Connection,
@@ -462,6 +477,9 @@ fn run_one(
 ) -> Result<Step, ApplyError> {
     match direction {
         Direction::Upgrade => apply_revision(conn, tx, revision, options),
+        Direction::Downgrade if revision.transaction == TransactionMode::None && revision.is_rust() => {
+            code_outside_transaction(conn, tx, revision, options, Direction::Downgrade)
+        }
         Direction::Downgrade if revision.transaction == TransactionMode::None => {
             revert_outside_transaction(conn, tx, revision, options)
         }
@@ -505,6 +523,9 @@ fn apply_revision(
     revision: &Revision,
     options: &Options,
 ) -> Result<Step, ApplyError> {
+    if revision.transaction == TransactionMode::None && revision.is_rust() {
+        return code_outside_transaction(conn, tx, revision, options, Direction::Upgrade);
+    }
     if revision.transaction == TransactionMode::None {
         let section = revision.upgrade_section(DIALECT)?;
         let row = AppliedRevision::for_revision(revision, DIALECT)?;
@@ -519,9 +540,13 @@ fn apply_revision(
 /// inside the caller's transaction.
 fn apply_in(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = revision.upgrade_section(DIALECT)?;
     let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
-    checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    if revision.is_rust() {
+        run_code(tx, revision, Direction::Upgrade)?;
+    } else {
+        let section = revision.upgrade_section(DIALECT)?;
+        checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    }
     row.execution_ms = Some(started.elapsed().as_millis() as i64);
     insert_row(tx, options, &row)?;
     Ok(Step::finished(revision, Direction::Upgrade, started))
@@ -570,6 +595,53 @@ fn revert_outside_transaction(
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
     conn.execute_batch(&delete).map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))
+}
+
+/// Runs a Rust revision's function for `direction` on `conn`: inside the
+/// caller's transaction, or outside any for `transaction: none`.
+fn run_code(conn: &Connection, revision: &Revision, direction: Direction) -> Result<(), ApplyError> {
+    let function = data::function(revision, direction)?;
+    let mut handle = Handle::on_sqlite(conn);
+    data::block_on(data::run(function, &mut handle)).map_err(|error| data::failed(revision, direction, error))
+}
+
+/// A `transaction: none` Rust revision, as a SQL one with one statement:
+/// its row marked before the code runs outside any transaction, the mark
+/// left failed when the code fails (what it did is not rolled back).
+fn code_outside_transaction(
+    conn: &Connection,
+    tx: Transaction<'_>,
+    revision: &Revision,
+    options: &Options,
+    direction: Direction,
+) -> Result<Step, ApplyError> {
+    let started = Instant::now();
+    let first = ProgressMark::before_first(direction, 1);
+    match direction {
+        Direction::Upgrade => {
+            let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
+            row.dirty = Some(first.to_string());
+            insert_row(&tx, options, &row)?;
+        }
+        Direction::Downgrade => set_mark(&tx, revision, options, Some(&first), None)?,
+    }
+    let _progress = hold_progress_lock(conn, options.lock_timeout)?;
+    tx.commit().map_err(database)?;
+    let running = ProgressMark { statement: 1, ..first };
+    set_mark(conn, revision, options, Some(&running), None)?;
+    if let Err(error) = run_code(conn, revision, direction) {
+        set_mark(conn, revision, options, Some(&running.failed()), None)?;
+        return Err(error);
+    }
+    match direction {
+        Direction::Upgrade => {
+            set_mark(conn, revision, options, None, Some(started.elapsed().as_millis() as i64))?
+        }
+        Direction::Downgrade => conn
+            .execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
+            .map_err(database)?,
+    }
+    Ok(Step::finished(revision, direction, started))
 }
 
 /// Runs a section's statements one by one outside any transaction, moving
@@ -635,8 +707,12 @@ fn set_mark(
 /// transaction.
 fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
-    let section = revision.downgrade_section(DIALECT)?;
-    checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    if revision.is_rust() {
+        run_code(tx, revision, Direction::Downgrade)?;
+    } else {
+        let section = revision.downgrade_section(DIALECT)?;
+        checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
+    }
     tx.execute_batch(&history::delete_sql(&options.history_table, &options.package, &revision.id))
         .map_err(database)?;
     Ok(Step::finished(revision, Direction::Downgrade, started))

@@ -151,6 +151,22 @@ impl TestDatabase for rusqlite::Connection {
         crate::sqlite::introspect::introspect(self, history_table).map_err(DatabaseError::from)
     }
 
+    /// A SQL revision as its `--sql` text (the default); a Rust revision
+    /// through the engine, which runs its compiled function.
+    fn run_revision(
+        &mut self,
+        graph: &Graph,
+        revision: &Revision,
+        direction: Direction,
+        options: &Options,
+    ) -> Result<(), ApplyError> {
+        let _ = graph;
+        if revision.is_rust() {
+            return crate::sqlite::run_revision(self, revision, direction, options).map(drop);
+        }
+        run_script(self, revision, direction, options)
+    }
+
     /// SQLite's own way to empty a database, in memory or in a file:
     /// `VACUUM` with `SQLITE_DBCONFIG_RESET_DATABASE` set.
     fn reset(&mut self) -> Result<(), DatabaseError> {

@@ -146,25 +146,54 @@ pub fn walk_postgres_folder_in(
     #[cfg(feature = "postgres")]
     {
         let graph = crate::chain::load::load_graph(package_root, folder.as_ref())?;
-        let Some(server) = crate::testing::server::test_server()? else {
-            return Ok(None);
-        };
-        let name = format!("walk_{}_{}", std::process::id(), template::chain_fingerprint(&graph, "walk"));
-        let mut admin = PostgresConnection::connect(&server)?;
-        admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
-        admin.execute(&format!("CREATE DATABASE {name}"))?;
         let schemas: Vec<String> = schemas.iter().map(|s| s.to_string()).collect();
-        let mut db = PostgresConnection::connect(&database_url(&server, &name))?.with_schemas(&schemas);
-        let report = WalkVersions::new(&graph).run(&mut db);
-        drop(db);
-        let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
-        Ok(Some(report?))
+        walk_postgres_graph(&graph, &schemas)
     }
     #[cfg(not(feature = "postgres"))]
     {
         let _ = (package_root, folder, schemas);
         Ok(None)
     }
+}
+
+/// Walks an embedded chain on in-memory SQLite, its Rust revisions
+/// included: what `walk_versions_test!(embedded = CHAIN)` runs.
+#[cfg(feature = "sqlite")]
+pub fn walk_sqlite_embedded(chain: &crate::embed::Migrations) -> Result<WalkReport, WalkFolderError> {
+    Ok(WalkVersions::new(&chain.graph()?).run_sqlite()?)
+}
+
+/// Walks an embedded chain as [`walk_postgres_folder`] walks a folder.
+pub fn walk_postgres_embedded(
+    chain: &crate::embed::Migrations,
+) -> Result<Option<WalkReport>, WalkFolderError> {
+    #[cfg(feature = "postgres")]
+    {
+        walk_postgres_graph(&chain.graph()?, &["public".to_string()])
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = chain;
+        Ok(None)
+    }
+}
+
+/// Walks `graph` on a fresh database of the test PostgreSQL server,
+/// comparing `schemas`.
+#[cfg(feature = "postgres")]
+fn walk_postgres_graph(graph: &Graph, schemas: &[String]) -> Result<Option<WalkReport>, WalkFolderError> {
+    let Some(server) = crate::testing::server::test_server()? else {
+        return Ok(None);
+    };
+    let name = format!("walk_{}_{}", std::process::id(), template::chain_fingerprint(graph, "walk"));
+    let mut admin = PostgresConnection::connect(&server)?;
+    admin.execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin.execute(&format!("CREATE DATABASE {name}"))?;
+    let mut db = PostgresConnection::connect(&database_url(&server, &name))?.with_schemas(schemas);
+    let report = WalkVersions::new(graph).run(&mut db);
+    drop(db);
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name}"));
+    Ok(Some(report?))
 }
 
 /// `#[test]` functions that walk a package's chain on the dialect it is
@@ -184,6 +213,7 @@ pub fn walk_postgres_folder_in(
 /// ```ignore
 /// // tests/migrations.rs
 /// migrate_runtime::walk_versions_test!();                      // `migrations`, SQLite
+/// migrate_runtime::walk_versions_test!(embedded = MIGRATIONS);  // the compiled chain, Rust revisions too
 /// migrate_runtime::walk_versions_test!(dialect = "postgres");  // a PostgreSQL package
 /// migrate_runtime::walk_versions_test!(dialects = ["sqlite", "postgres"]); // SQL for both
 /// migrate_runtime::walk_versions_test!("db/revisions", dialect = "postgres"); // another folder
@@ -209,6 +239,27 @@ macro_rules! walk_versions_test {
     };
     ($folder:literal, dialects = [$($dialect:tt),+ $(,)?]) => {
         $($crate::walk_versions_test!($folder, dialect = $dialect);)+
+    };
+    (embedded = $chain:path) => {
+        $crate::walk_versions_test!(embedded = $chain, dialect = "sqlite");
+    };
+    (embedded = $chain:path, dialect = "sqlite") => {
+        #[test]
+        fn walk_versions_sqlite() {
+            if let Err(error) = $crate::testing::walk_sqlite_embedded(&$chain) {
+                panic!("walk-versions on SQLite failed:\n{error}");
+            }
+        }
+    };
+    (embedded = $chain:path, dialect = "postgres") => {
+        #[test]
+        fn walk_versions_postgres() {
+            match $crate::testing::walk_postgres_embedded(&$chain) {
+                Ok(Some(_)) => {}
+                Ok(None) => eprintln!("walk-versions on PostgreSQL skipped: no server here (CI would fail)"),
+                Err(error) => panic!("walk-versions on PostgreSQL failed:\n{error}"),
+            }
+        }
     };
     ($folder:literal, dialect = "sqlite") => {
         #[test]

@@ -16,6 +16,7 @@ mod lint;
 mod parse;
 mod plan;
 mod robustness;
+mod rust_revisions;
 mod target;
 mod tidy;
 mod walk;

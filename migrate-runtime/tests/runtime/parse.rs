@@ -262,12 +262,12 @@ fn not_a_revision_file_is_one_error() {
     check_errors_at(
         "migrations/notes.txt",
         "Remember: add an index before the launch.\n",
-        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+        "migrations/notes.txt: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)",
     );
     check_errors_at(
         "migrations/_create_users.sql",
         "-- revision: 3f2a9c1b7d4e\n-- migrate:upgrade\nSELECT 1;\n",
-        "migrations/_create_users.sql: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` (keep other files out of the migrations folder)",
+        "migrations/_create_users.sql: not a revision file: expected a name like `3f2a9c1b7d4e_add_users.sql` or `3f2a9c1b7d4e_split_names.rs` (keep other files out of the migrations folder)",
     );
 }
 

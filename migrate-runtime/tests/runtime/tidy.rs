@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 const DRIVERS: [&str; 4] = ["rusqlite", "tokio_postgres", "tokio::", "rustls"];
-const MAY_NAME_DRIVERS: [&str; 4] = ["sqlite/", "postgres/", "database/handle.rs", "testing/"];
+const MAY_NAME_DRIVERS: [&str; 5] = ["sqlite/", "postgres/", "database/handle.rs", "data/", "testing/"];
 
 #[test]
 fn only_driver_modules_name_a_driver_crate() {

@@ -151,8 +151,10 @@ pub fn check<'r>(
 fn lint_revision(revision: &Revision, settings: &Settings, schema: &mut known::Schema) -> Vec<Finding> {
     let mut found = Vec::new();
     // With the package's database known, only the sections that run there;
-    // without it, every section.
+    // without it, every section. A Rust revision's section is its code, not
+    // SQL: only its header (its allowances) is checked.
     let sections: Vec<&Section> = match settings.dialect {
+        _ if revision.is_rust() => Vec::new(),
         Some(dialect) => {
             revision.upgrade_for(dialect).into_iter().chain(revision.downgrade_for(dialect)).collect()
         }
@@ -176,7 +178,7 @@ fn lint_revision(revision: &Revision, settings: &Settings, schema: &mut known::S
     }
     // Operations are judged for the package's database only: the same
     // statement is harmless on one and an outage on the other.
-    if let Some(dialect) = settings.dialect {
+    if let Some(dialect) = settings.dialect.filter(|_| !revision.is_rust()) {
         let section = revision.upgrade_for(dialect);
         // An unreadable section was reported above.
         if let Some((section, Ok(sql))) = section.map(|section| (section, section.sql())) {
