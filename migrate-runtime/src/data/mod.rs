@@ -1,7 +1,7 @@
 //! Data migrations in Rust: what a Rust revision's `upgrade` and
 //! `downgrade` functions receive ([`Handle`]), return ([`DataError`]) and
 //! exchange with the database ([`Value`], [`Row`]), and how an engine runs
-//! them ([`RustCode`], [`run`]).
+//! them ([`RustCode`], `run`).
 //!
 //! The functions are `async`: on PostgreSQL the engine drives
 //! tokio-postgres futures on its own current-thread runtime, and a
@@ -9,7 +9,7 @@
 //! engine's future (blocking on that runtime from within it panics). An
 //! async function is awaited by the engine like its own queries; on SQLite,
 //! whose driver is synchronous, the same future completes on its first poll
-//! ([`block_on`]). One signature, one handle, for both databases.
+//! (`block_on`). One signature, one handle, for both databases.
 //!
 //! The handle's types are driver-free, so a chain's generated code names
 //! them whatever features the runtime has; the methods reach a database

@@ -118,7 +118,7 @@ impl<'a> PostgresMigrator<'a> {
         self.in_transaction(self.stamp_locked(target)).await
     }
 
-    /// Runs `plan` (see [`crate::apply::sync`]) in one transaction holding
+    /// Runs `plan` (a [`SyncPlan`]) in one transaction holding
     /// the migration lock, with the package's sync mark, creating the
     /// history table when there is none.
     pub async fn sync(&self, plan: &SyncPlan, source: &str) -> Result<(), SyncError> {

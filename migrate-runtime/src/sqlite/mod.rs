@@ -135,7 +135,7 @@ impl<'a> SqliteMigrator<'a> {
         Ok(steps)
     }
 
-    /// Runs `plan` (see [`crate::apply::sync`]) in one `BEGIN IMMEDIATE`
+    /// Runs `plan` (a [`SyncPlan`]) in one `BEGIN IMMEDIATE`
     /// transaction with the package's sync mark, creating the history
     /// table when there is none. A plan that rebuilds a referenced table
     /// runs with foreign keys off and fails, rolled back, if it leaves rows

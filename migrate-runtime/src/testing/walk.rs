@@ -91,7 +91,7 @@ pub enum WalkError {
     /// differs from a full read. A fault of the walk, not of the chain.
     #[error("after revision `{revision}` the walk's incremental read differs from a full read: {}", objects.join(", "))]
     IncrementalRead { revision: String, objects: Vec<String> },
-    /// A snapshot of the chain ([`crate::chain::snapshot`]) the walk
+    /// A snapshot of the chain ([`Snapshot`](crate::chain::Snapshot)) the walk
     /// cannot prove: written for another chain (stale, or of a revision
     /// the folder lacks), or one of its statements fails. A defect.
     #[error("{0}")]
