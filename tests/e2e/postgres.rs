@@ -483,13 +483,8 @@ CREATE FUNCTION auth.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN 
 CREATE TRIGGER account_touch BEFORE UPDATE ON auth.account FOR EACH ROW EXECUTE FUNCTION auth.touch();\n";
 
 /// With `schemas = ["public", "auth"]`, autogenerate reads both: a
-/// `schema.sql` with objects in `auth` and references across the two
-/// gives a revision that creates the schema, names `auth`'s objects
-/// qualified, upgrades to "no changes", and walks (its downgrade drops the
-/// schema again).
-#[test]
-fn autogenerate_and_the_walk_cover_every_configured_schema() {
-    let Some(url) = database() else { return };
+/// The demo for PostgreSQL, owning schemas `public` and `auth`.
+fn two_schema_demo() -> Fixture {
     let demo = Fixture::copy_as_postgres("demo");
     let manifest = demo.read("Cargo.toml");
     demo.write(
@@ -497,6 +492,17 @@ fn autogenerate_and_the_walk_cover_every_configured_schema() {
         &manifest
             .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"auth\"]"),
     );
+    demo
+}
+
+/// `schema.sql` with objects in `auth` and references across the two
+/// gives a revision that creates the schema, names `auth`'s objects
+/// qualified, upgrades to "no changes", and walks (its downgrade drops the
+/// schema again).
+#[test]
+fn autogenerate_and_the_walk_cover_every_configured_schema() {
+    let Some(url) = database() else { return };
+    let demo = two_schema_demo();
     let schema = demo.read("schema.sql");
     demo.write("schema.sql", &(schema + TWO_SCHEMAS_SQL));
     let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
@@ -547,13 +553,7 @@ fn autogenerate_and_the_walk_cover_every_configured_schema() {
 #[test]
 fn the_walk_finds_a_defect_in_the_second_schema() {
     let Some(url) = database() else { return };
-    let demo = Fixture::copy_as_postgres("demo");
-    let manifest = demo.read("Cargo.toml");
-    demo.write(
-        "Cargo.toml",
-        &manifest
-            .replace("dialect = \"postgres\"", "dialect = \"postgres\"\nschemas = [\"public\", \"auth\"]"),
-    );
+    let demo = two_schema_demo();
     for file in demo.files("migrations") {
         std::fs::remove_file(demo.path().join("migrations").join(file)).expect("remove the demo's revisions");
     }
