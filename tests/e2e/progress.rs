@@ -62,6 +62,7 @@ fn each_command_lists_only_the_flags_it_takes() {
     let help = |command: &str| demo.run(&[command, "--help"]).ok();
     let upgrade = help("upgrade");
     assert!(upgrade.contains("--baseline") && upgrade.contains("--sql"), "{upgrade}");
+    assert!(upgrade.contains("Examples:\n  cargo migrate upgrade "), "{upgrade}");
     let downgrade = help("downgrade");
     assert!(!downgrade.contains("--baseline") && downgrade.contains("--sql"), "{downgrade}");
     let reset = help("reset");
