@@ -205,11 +205,7 @@ fn logged_objects(
     let mut rows = statement.query([filter])?;
     let mut fresh = Vec::new();
     while let Some(r) = rows.next()? {
-        let (kind, name, table) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
-        let Some(sql) = r.get_ref(3)?.as_str_or_null()? else { continue };
-        if table == history_table || table == format_table || is_internal(name) {
-            continue;
-        }
+        let Some((kind, name, table, sql)) = schema_row(r, history_table, &format_table)? else { continue };
         let row =
             Row { kind: kind.to_string(), table: table.to_string(), sql: sql.to_string(), read: seen.read };
         touched.insert(row.object(name));
@@ -237,13 +233,7 @@ fn touched_objects(
     seen.read += 1;
     let mut touched = BTreeSet::new();
     while let Some(r) = rows.next()? {
-        let (kind, name, table) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
-        let Some(sql) = r.get_ref(3)?.as_str_or_null()? else { continue };
-        // The history table, its format record and SQLite's own tables
-        // are not the schema (as in introspection).
-        if table == history_table || table == format_table || is_internal(name) {
-            continue;
-        }
+        let Some((kind, name, table, sql)) = schema_row(r, history_table, &format_table)? else { continue };
         match seen.rows.get_mut(name) {
             Some(row) if row.kind == kind && row.table == table && row.sql == sql => row.read = seen.read,
             _ => {
@@ -268,6 +258,23 @@ fn touched_objects(
         kept
     });
     Ok(touched)
+}
+
+/// A row of `sqlite_schema` (type, name, table, SQL) read as text without
+/// copying, or `None` for a row that is not the schema: the history table,
+/// its format record and SQLite's own objects (as in introspection), and
+/// rows without SQL (SQLite's automatic indexes).
+fn schema_row<'r>(
+    r: &'r rusqlite::Row<'_>,
+    history_table: &str,
+    format_table: &str,
+) -> rusqlite::Result<Option<(&'r str, &'r str, &'r str, &'r str)>> {
+    let (kind, name, table) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
+    let Some(sql) = r.get_ref(3)?.as_str_or_null()? else { return Ok(None) };
+    match table == history_table || table == format_table || is_internal(name) {
+        true => Ok(None),
+        false => Ok(Some((kind, name, table, sql))),
+    }
 }
 
 /// SQLite's own objects: `sqlite_` in any case.
