@@ -94,7 +94,7 @@ pub(crate) fn object_fingerprints(
 }
 
 /// `["a","b"]`, for `json_each`.
-fn json_array(names: &[String]) -> String {
+pub(crate) fn json_array(names: &[String]) -> String {
     let quoted: Vec<String> =
         names.iter().map(|n| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""))).collect();
     format!("[{}]", quoted.join(","))

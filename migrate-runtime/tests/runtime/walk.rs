@@ -241,7 +241,10 @@ fn renaming_a_referenced_table_is_no_defect_on_sqlite_and_a_broken_downgrade_sti
 /// A chain that renames a referenced table and a column, drops an index,
 /// creates and changes a view, changes a foreign key (SQLite: the table
 /// rebuild) and adds a trigger. (Renaming a table a view or trigger names
-/// and back leaves its name quoted in their SQL: a real difference.)
+/// and back leaves its name quoted in their SQL: a real difference.) On
+/// SQLite also what the walk's authorizer must log right: names in
+/// another case than created, a dropped table taking its trigger with it,
+/// a table created and rolled back to a savepoint.
 fn incremental_chain_sqlite() -> Graph {
     let steps = [
         (
@@ -270,6 +273,17 @@ fn incremental_chain_sqlite() -> Graph {
         (
             "CREATE TRIGGER keep AFTER UPDATE ON guardian BEGIN UPDATE child SET parent_id = NEW.id WHERE parent_id = OLD.id; END;",
             "DROP TRIGGER keep;",
+        ),
+        ("CREATE INDEX Guardian_Title ON GUARDIAN (title);", "DROP INDEX GUARDIAN_TITLE;"),
+        (
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY);\n\
+             CREATE TRIGGER audit_note AFTER INSERT ON audit BEGIN SELECT 1; END;",
+            "DROP TABLE Audit;",
+        ),
+        (
+            "SAVEPOINT attempt;\nCREATE TABLE abandoned (id INTEGER);\nROLLBACK TO attempt;\nRELEASE attempt;\n\
+             CREATE TABLE \"Kept\" (id INTEGER);",
+            "DROP TABLE kept;",
         ),
     ];
     chain(&steps)
