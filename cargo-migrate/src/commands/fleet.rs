@@ -294,8 +294,10 @@ impl Live {
 
     fn ended(&self, outcome: &Outcome) {
         let k = self.ended.fetch_add(1, Ordering::SeqCst) + 1;
-        let failed = self.failed.fetch_add(usize::from(outcome.error.is_some()), Ordering::SeqCst)
-            + usize::from(outcome.error.is_some());
+        let failed = match outcome.error {
+            Some(_) => self.failed.fetch_add(1, Ordering::SeqCst) + 1,
+            None => self.failed.load(Ordering::SeqCst),
+        };
         if let Some(bar) = &self.bar {
             bar.set_position(k as u64);
             bar.set_message(format!("({failed} failed)"));
