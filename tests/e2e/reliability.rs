@@ -806,8 +806,13 @@ fn a_signal_rolls_back_the_running_sqlite_revision_and_says_so() {
         let db = sqlite_file(&fixture, "interrupted.db", "delete");
         let url = sqlite_url(&db);
         fixture.run(&["upgrade", &id(1), "--database-url", &url]).ok();
+        let before = std::fs::metadata(&db).expect("database file").len();
         let child = fixture.spawn(&["upgrade", "--database-url", &url]);
-        assert!(wait_until(Duration::from_secs(10), || sqlite_write_locked(&db)), "never wrote");
+        // The write lock alone is taken before the revision starts (a signal
+        // then stops the run before it, which is another path): wait until
+        // the revision's rows spill into the file, so it is surely running.
+        let grown = || std::fs::metadata(&db).map_or(0, |m| m.len()) > before + (4 << 20);
+        assert!(wait_until(Duration::from_secs(20), grown), "revision 2 never wrote");
         let status =
             std::process::Command::new("kill").args(["-s", signal, &child.id().to_string()]).status();
         assert!(status.expect("run kill").success());
