@@ -23,7 +23,9 @@ temporary folder. Prints the median of `--runs` runs and the ratios.
 Timings belong here, never in tests.
 
 Run: scripts/bench-fresh.py [--binary target/release/cargo-migrate]
-     [--revisions 1000] [--runs 5] [--postgres]
+     [--revisions 1000] [--runs 5] [--postgres | --postgres-only]
+
+Each measurement alternates with its baseline's, run for run.
 """
 
 import argparse
@@ -125,16 +127,24 @@ def postgres(args, work):
         walk.write_chain(folder, args.revisions, "postgres")
         every = work / "every.sql"
         every.write_text("\n".join(walk.upgrade_sql(i) for i in range(args.revisions)) + "\n")
-        ours = walk.median_of(args.runs, timed_pg_upgrade(args.binary, folder, fresh, "--transaction", "all"))
-        base = walk.median_of(args.runs, timed_psql(every, fresh))
+        ours, base = interleaved(
+            args.runs, timed_pg_upgrade(args.binary, folder, fresh, "--transaction", "all"), timed_psql(every, fresh)
+        )
         report(f"PostgreSQL --transaction all, {args.revisions} revisions", ours, base, 1.2, baseline="psql -1")
         run([args.binary, "--migrations-dir", str(folder), "snapshot", "--database-url", server.url])
         snapshot = next((folder / "snapshots").glob("*.sql"))
-        ours = walk.median_of(args.runs, timed_pg_upgrade(args.binary, folder, fresh))
-        base = walk.median_of(args.runs, timed_psql(snapshot, fresh))
+        ours, base = interleaved(args.runs, timed_pg_upgrade(args.binary, folder, fresh), timed_psql(snapshot, fresh))
         report(f"PostgreSQL from a snapshot, {args.revisions} revisions", ours, base, 1.3, baseline="psql -1")
     finally:
         server.stop()
+
+
+def interleaved(runs, ours, base):
+    """`(median, times)` of each side, the two run in turn so that a change
+    in the machine's load falls on both alike."""
+    times = [(ours(), base()) for _ in range(runs)]
+    mine, theirs = [t for t, _ in times], [t for _, t in times]
+    return (statistics.median(mine), mine), (statistics.median(theirs), theirs)
 
 
 def report(name, ours, base, goal, absolute=None, baseline="sqlite3"):
@@ -154,24 +164,29 @@ def main():
     parser.add_argument("--revisions", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true", help="skip the SQLite measurements")
     args = parser.parse_args()
     if not Path(args.binary).is_file():
         sys.exit(f"{args.binary} not found: build it with `cargo build --release -p cargo-migrate`")
     n = args.revisions
     with tempfile.TemporaryDirectory(prefix="bench-fresh-") as work:
         work = Path(work)
+        if args.postgres_only:
+            return postgres(args, work)
         fresh = Fresh(work)
         folder = work / "migrations"
         walk.write_chain(folder, n, "sqlite")
         every = "BEGIN;\n" + "\n".join(walk.upgrade_sql(i) for i in range(n)) + "\nCOMMIT;\n"
-        ours = walk.median_of(args.runs, timed_upgrade(args.binary, folder, fresh, "--transaction", "all"))
-        base = walk.median_of(args.runs, timed_sqlite3(every, fresh))
+        ours, base = interleaved(
+            args.runs, timed_upgrade(args.binary, folder, fresh, "--transaction", "all"), timed_sqlite3(every, fresh)
+        )
         report(f"--transaction all, {n} revisions", ours, base, 1.2)
 
         run([args.binary, "--migrations-dir", str(folder), "snapshot"])
         snapshot = next((folder / "snapshots").glob("*.sql")).read_text()
-        ours = walk.median_of(args.runs, timed_upgrade(args.binary, folder, fresh))
-        base = walk.median_of(args.runs, timed_sqlite3(f"BEGIN;\n{snapshot}\nCOMMIT;\n", fresh))
+        ours, base = interleaved(
+            args.runs, timed_upgrade(args.binary, folder, fresh), timed_sqlite3(f"BEGIN;\n{snapshot}\nCOMMIT;\n", fresh)
+        )
         report(f"from a snapshot, {n} revisions", ours, base, 1.3, absolute=0.15)
         if args.postgres:
             postgres(args, work)

@@ -251,11 +251,21 @@ pub(crate) const INSERT_COLUMNS: &str =
 /// An `INSERT` of `row` with literal values, for offline scripts and for
 /// batching a revision's SQL and its history row into one round trip.
 pub(crate) fn insert_sql(dialect: Dialect, table: &str, package: &str, row: &AppliedRevision) -> String {
-    format!(
-        "INSERT INTO {} ({INSERT_COLUMNS}) VALUES ({})",
-        quote_ident(table),
-        insert_values(dialect, package, row)
-    )
+    insert_rows_sql(dialect, table, package, std::slice::from_ref(row))
+}
+
+/// One `INSERT` of every row in `rows` (which must not be empty): a
+/// snapshot records a row per revision it stands for, and one statement
+/// is parsed and planned once where a thousand would be a thousand times.
+pub(crate) fn insert_rows_sql(
+    dialect: Dialect,
+    table: &str,
+    package: &str,
+    rows: &[AppliedRevision],
+) -> String {
+    let values: Vec<String> =
+        rows.iter().map(|row| format!("({})", insert_values(dialect, package, row))).collect();
+    format!("INSERT INTO {} ({INSERT_COLUMNS}) VALUES {}", quote_ident(table), values.join(",\n"))
 }
 
 fn insert_values(dialect: Dialect, package: &str, row: &AppliedRevision) -> String {

@@ -354,9 +354,8 @@ impl<'a> PostgresMigrator<'a> {
             });
         }
         let table = &options.history_table;
-        let inserts: Vec<String> =
-            start.rows.iter().map(|row| history::insert_sql(DIALECT, table, &options.package, row)).collect();
-        self.client.batch_execute(&(inserts.join(";\n") + ";")).await.map_err(database)?;
+        let insert = history::insert_rows_sql(DIALECT, table, &options.package, &start.rows);
+        self.client.batch_execute(&insert).await.map_err(database)?;
         Ok(Some(Step::finished(self.graph.revision(start.revision), Action::Snapshot, started)))
     }
 
