@@ -22,7 +22,11 @@ fn packages() -> [(&'static str, &'static str, String); 4] {
     );
     [
         ("index_fails", "", INDEX.to_string()),
-        ("index_warns", "[package.metadata.migrate.lint]\nindex-not-concurrent = \"warning\"\n", INDEX.to_string()),
+        (
+            "index_warns",
+            "[package.metadata.migrate.lint]\nindex-not-concurrent = \"warning\"\n",
+            INDEX.to_string(),
+        ),
         ("index_allowed", "", allowed),
         ("bad_severity", "[package.metadata.migrate.lint]\nM101 = \"loud\"\n", INDEX.to_string()),
     ]
@@ -85,7 +89,9 @@ fn write_workspace(root: &Path) {
     );
     for (name, settings, index) in packages() {
         let package = root.join(name);
-        let manifest = format!("[package]\nname = \"{name}\"\nedition = \"2021\"\npublish = false\n\n{settings}\n{dependencies}");
+        let manifest = format!(
+            "[package]\nname = \"{name}\"\nedition = \"2021\"\npublish = false\n\n{settings}\n{dependencies}"
+        );
         write(package.join("Cargo.toml"), &manifest);
         let main = "static MIGRATIONS: migrate_runtime::embed::Migrations = migrate_macros::embed_migrations!();\nfn main() {\n    let _ = &MIGRATIONS;\n}\n";
         write(package.join("src/main.rs"), main);

@@ -556,8 +556,12 @@ pub(super) fn has_column(table: &Table, name: &str) -> bool {
 pub(super) fn index_sql(table: &str, name: &str, index: &Index, how: &str) -> String {
     let unique = if index.unique { "UNIQUE " } else { "" };
     let parts: Vec<String> = index.columns.iter().map(|part| key_part(part)).collect();
-    let mut statement =
-        format!("CREATE {unique}INDEX {how}{} ON {} ({})", quote(name), quote_object(table), parts.join(", "));
+    let mut statement = format!(
+        "CREATE {unique}INDEX {how}{} ON {} ({})",
+        quote(name),
+        quote_object(table),
+        parts.join(", ")
+    );
     if let Some(predicate) = &index.predicate {
         statement += &format!(" WHERE {predicate}");
     }
