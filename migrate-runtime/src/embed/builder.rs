@@ -14,7 +14,8 @@
 //!
 //! Without the macro, the build script validates and generates the code
 //! itself, with the same code generator ([`crate::embed::codegen`]) and the same
-//! messages:
+//! messages, the lint with the package's settings from `Cargo.toml`
+//! included (the manifests get a `cargo:rerun-if-changed` line each):
 //!
 //! ```no_run
 //! // build.rs, in `fn main`:
