@@ -656,7 +656,7 @@ fn autogenerate_writes_the_safe_forms_for_existing_tables() {
 }
 
 /// What has no safe form autogenerate can write (a `NOT NULL` column to
-/// backfill, a type change that rewrites, a dropped column) is written as
+/// backfill, a type change that rewrites, a dropped or renamed column) is written as
 /// asked and marked with the lint's code and fix at the statement: `check`
 /// then reports exactly the marked statements, and the revision still
 /// applies and walks.
@@ -668,9 +668,10 @@ fn autogenerate_marks_what_needs_a_backfill_or_a_deploy_in_steps() {
     let schema = demo
         .read("schema.sql")
         .replace("    login_count INTEGER\n", "    login_count BIGINT,\n    nickname TEXT NOT NULL\n")
-        .replace("    last_login_ip VARCHAR(255),\n", "");
+        .replace("    last_login_ip VARCHAR(255),\n", "")
+        .replace("    password VARCHAR(255),\n", "    secret VARCHAR(255),\n");
     demo.write("schema.sql", &schema);
-    let out = run(&["new", "-m", "marked", "--autogenerate"]).ok();
+    let out = run(&["new", "-m", "marked", "--autogenerate", "--rename", "user.password:user.secret"]).ok();
     let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_marked.sql")).expect("new file");
     let text = demo.read(&format!("migrations/{name}"));
     assert_eq!(demo.files("migrations").len(), 3, "no follow-up: {out}");
@@ -682,8 +683,8 @@ fn autogenerate_marks_what_needs_a_backfill_or_a_deploy_in_steps() {
         .collect();
     marked.sort();
     let codes: Vec<&str> = marked.iter().map(|(_, code)| code.as_str()).collect();
-    assert_eq!(codes.len(), 3, "{text}");
-    for code in ["M102", "M104", "M201"] {
+    assert_eq!(codes.len(), 4, "{text}");
+    for code in ["M102", "M104", "M201", "M203"] {
         assert!(codes.contains(&code), "{code} not marked in\n{text}");
     }
 
