@@ -22,12 +22,21 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// - The folder defaults to `migrations` and is always relative to the
-///   package root (`CARGO_MANIFEST_DIR`), never the current directory. The
-///   macro does not read `[package.metadata.migrate]`: pass the folder.
+///   package root (`CARGO_MANIFEST_DIR`), never the current directory. It
+///   is not taken from `[package.metadata.migrate]`: pass the folder.
 /// - Every problem `cargo migrate check` finds in the chain (file names,
 ///   headers, sections, duplicate ids, unknown parents and dependencies,
 ///   cycles) is a compile error naming the file and line, all of them in
 ///   one build, pointing at the macro call or its path.
+/// - The lint runs as `check` runs it, with the package's settings read
+///   from its `Cargo.toml` and its workspace's (`dialect`, `lint`
+///   severities, `shipped`; see `migrate_runtime::chain::load_config` for
+///   how the workspace's manifest is found, without `cargo metadata`):
+///   each finding of error severity is a compile error with the rule's
+///   code. Warnings are dropped (a proc-macro cannot warn on stable Rust;
+///   `cargo migrate check` prints them). Wrong settings are a compile
+///   error naming `Cargo.toml`, and both manifests are tracked with
+///   `include_bytes!`, so changing a setting rebuilds.
 /// - Cross-package `depends-on: pkg:rev` is checked for syntax only: one
 ///   package cannot see another's chain at compile time. `cargo migrate
 ///   check` validates it across the workspace, and applying stops with an

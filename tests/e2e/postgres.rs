@@ -579,3 +579,132 @@ fn the_walk_finds_a_defect_in_the_second_schema() {
     let out = demo.run(&["walk", "--database-url", &url]).ok();
     assert!(out.contains("walked 2 revisions"), "{out}");
 }
+
+/// Autogenerate on tables that exist before the revision writes the safe
+/// forms: the new index in a follow-up revision with `transaction: none`,
+/// built and dropped `CONCURRENTLY`; the new foreign key and check `NOT
+/// VALID`, validated in that follow-up. Both files pass `check`'s lint
+/// and apply, walk, downgrade and upgrade again.
+#[test]
+fn autogenerate_writes_the_safe_forms_for_existing_tables() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    run(&["upgrade"]).ok();
+    // The check first: the foreign key's line then also ends `"user"`.
+    let schema = demo
+        .read("schema.sql")
+        .replace(
+            "    role_id INTEGER REFERENCES role (id)\n);",
+            "    role_id INTEGER REFERENCES role (id),\n    CHECK (user_id > 0)\n);",
+        )
+        .replace(
+            "    login_count INTEGER\n",
+            "    login_count INTEGER,\n    role_id INTEGER REFERENCES role (id)\n",
+        );
+    demo.write("schema.sql", &(schema + "\nCREATE INDEX role_description ON role (description);\n"));
+
+    let out = run(&["new", "-m", "safe", "--autogenerate", "--format", "json"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let first = demo.read(json["created"].as_str().expect("first file"));
+    let second = demo.read(json["follow_up"]["created"].as_str().expect("follow-up file"));
+    assert!(second.contains(&format!("-- revises: {}", json["id"].as_str().unwrap())), "{second}");
+    assert!(second.contains("-- transaction: none"), "{second}");
+    for statement in [
+        "ALTER TABLE \"user\" ADD CONSTRAINT \"user_role_id_fkey\" FOREIGN KEY (\"role_id\") REFERENCES \"role\" (\"id\") NOT VALID;",
+        "ALTER TABLE \"roles_users\" ADD CONSTRAINT \"roles_users_user_id_check\" CHECK (user_id > 0) NOT VALID;",
+    ] {
+        assert!(first.contains(statement), "{statement} missing from\n{first}");
+    }
+    assert!(!first.contains("INDEX"), "{first}");
+    for statement in [
+        "CREATE INDEX CONCURRENTLY \"role_description\" ON \"role\" (\"description\");",
+        "ALTER TABLE \"user\" VALIDATE CONSTRAINT \"user_role_id_fkey\";",
+        "ALTER TABLE \"roles_users\" VALIDATE CONSTRAINT \"roles_users_user_id_check\";",
+        "-- migrate:downgrade\nDROP INDEX CONCURRENTLY \"role_description\";",
+    ] {
+        assert!(second.contains(statement), "{statement} missing from\n{second}");
+    }
+    assert!(!first.contains("-- lint") && !second.contains("-- lint"), "{first}\n{second}");
+
+    // The lint has nothing to say, and the head is the desired schema.
+    let checked = run(&["check"]).ok();
+    assert!(checked.contains("ok: package `demo`"), "{checked}");
+    run(&["upgrade"]).ok();
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+    let valid = sql(&url, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated");
+    assert_eq!(valid[0][0], "0", "every constraint validated");
+    assert!(run(&["walk"]).ok().contains("walked 4 revisions"));
+    run(&["downgrade", "20f04b9598da"]).ok();
+    let index = sql(&url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'role_description'");
+    assert_eq!(index[0][0], "0");
+    run(&["upgrade"]).ok();
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+
+    // An index alone: one revision, the concurrent one itself.
+    let schema = demo.read("schema.sql");
+    demo.write("schema.sql", &(schema + "CREATE INDEX user_login_count ON \"user\" (login_count);\n"));
+    let out = run(&["new", "-m", "index", "--autogenerate"]).ok();
+    assert_eq!(out.matches("created ").count(), 1, "{out}");
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_index.sql")).expect("new file");
+    let text = demo.read(&format!("migrations/{name}"));
+    assert!(text.contains("-- transaction: none"), "{text}");
+    assert!(text.contains("CREATE INDEX CONCURRENTLY \"user_login_count\""), "{text}");
+    assert!(run(&["check"]).ok().contains("ok: package `demo`"));
+    run(&["upgrade"]).ok();
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+}
+
+/// What has no safe form autogenerate can write (a `NOT NULL` column to
+/// backfill, a type change that rewrites, a dropped or renamed column) is written as
+/// asked and marked with the lint's code and fix at the statement: `check`
+/// then reports exactly the marked statements, and the revision still
+/// applies and walks.
+#[test]
+fn autogenerate_marks_what_needs_a_backfill_or_a_deploy_in_steps() {
+    let Some(url) = database() else { return };
+    let demo = Fixture::copy_as_postgres("demo");
+    let run = |args: &[&str]| demo.run(&[args, &["--database-url", &url]].concat());
+    let schema = demo
+        .read("schema.sql")
+        .replace("    login_count INTEGER\n", "    login_count BIGINT,\n    nickname TEXT NOT NULL\n")
+        .replace("    last_login_ip VARCHAR(255),\n", "")
+        .replace("    password VARCHAR(255),\n", "    secret VARCHAR(255),\n");
+    demo.write("schema.sql", &schema);
+    let out = run(&["new", "-m", "marked", "--autogenerate", "--rename", "user.password:user.secret"]).ok();
+    let name = demo.files("migrations").into_iter().find(|f| f.ends_with("_marked.sql")).expect("new file");
+    let text = demo.read(&format!("migrations/{name}"));
+    assert_eq!(demo.files("migrations").len(), 3, "no follow-up: {out}");
+    // Each comment's code at the line of the statement below it.
+    let mut marked: Vec<(usize, String)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| Some((i + 2, line.strip_prefix("-- lint ")?.split(':').next()?.to_string())))
+        .collect();
+    marked.sort();
+    let codes: Vec<&str> = marked.iter().map(|(_, code)| code.as_str()).collect();
+    assert_eq!(codes.len(), 4, "{text}");
+    for code in ["M102", "M104", "M201", "M203"] {
+        assert!(codes.contains(&code), "{code} not marked in\n{text}");
+    }
+
+    let stderr = run(&["check"]).fails();
+    let prefix = format!("migrations/{name}:");
+    let mut reported: Vec<(usize, String)> = stderr
+        .lines()
+        .filter_map(|line| line.split_once(&prefix))
+        .filter_map(|(_, rest)| {
+            let (line, rest) = rest.split_once(':')?;
+            let code = rest.split_once(": ")?.1.split(' ').next()?;
+            Some((line.parse().ok()?, code.to_string()))
+        })
+        .collect();
+    reported.sort();
+    assert_eq!(reported, marked, "{stderr}\n{text}");
+
+    run(&["upgrade"]).ok();
+    assert_eq!(run(&["diff"]).ok(), "no differences\n");
+    run(&["downgrade", "-1"]).ok();
+    run(&["upgrade"]).ok();
+    assert!(run(&["walk"]).ok().contains("walked 3 revisions"));
+}

@@ -235,7 +235,7 @@ fn lint_chain(cx: &Context, package: &Package, graph: &Graph, scope: Lint) -> Re
         let applied = applied_in_database(cx, package, graph)?;
         deployed = graph.ancestors(&applied);
     }
-    findings.0.retain(|f| graph.find(&f.revision).is_none_or(|r| !deployed.contains(r)));
+    findings.drop_deployed(graph, &deployed);
     Ok(findings)
 }
 

@@ -32,6 +32,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
         new.language = Language::Rust;
     }
     let mut notes = String::new();
+    let mut follow_up = None;
     if args.autogenerate {
         let changes = autogenerate(cx, package, graph, &args.rename)?;
         if changes.is_empty() {
@@ -43,11 +44,47 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
             return cx.report(&text, &Created::nothing(&package.name));
         }
         notes = fill(&mut new, &changes);
-        notes += &mark_lint_findings(package, graph, &mut new)?;
+        follow_up = split_follow_up(&mut new, &changes);
+        notes += &mark_lint_findings(package, graph, &[], &mut new)?;
+        if let Some(follow_up) = &mut follow_up {
+            notes += &mark_lint_findings(package, graph, &[&new], follow_up)?;
+        }
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
-    let text = format!("created {} in package `{}`\n{notes}", display(&path), package.name);
-    cx.report(&text, &Created::revision(&package.name, &path, &new, &notes))
+    let mut text = format!("created {} in package `{}`\n", display(&path), package.name);
+    let mut created = Created::revision(&package.name, &path, &new, &notes);
+    if let Some(follow_up) = &follow_up {
+        let second = write_new_file(package, &follow_up.file_name(), &follow_up.render())?;
+        text += &format!(
+            "created {} in package `{}` (after it, with `transaction: none`: indexes built concurrently, constraints validated)\n",
+            display(&second),
+            package.name
+        );
+        created.follow_up = Some(FollowUp { created: display(&second), id: &follow_up.id });
+    }
+    cx.report(&(text + &notes), &created)
+}
+
+/// PostgreSQL's safe forms that cannot run in the revision's transaction
+/// ([`Changes::follow_up`]): a second revision after `new`, with
+/// `transaction: none`. When `new` would be left with nothing to do, it
+/// becomes that revision itself, so no empty revision is written.
+fn split_follow_up(new: &mut NewRevision, changes: &Changes) -> Option<NewRevision> {
+    if changes.follow_up.is_empty() {
+        return None;
+    }
+    let upgrade = changes.follow_up.join("\n");
+    let downgrade = changes.follow_up_downgrade.join("\n");
+    if changes.upgrade.is_empty() && changes.downgrade.is_empty() && changes.unsupported.is_empty() {
+        new.transaction = TransactionMode::None;
+        (new.upgrade, new.downgrade) = (upgrade, downgrade);
+        return None;
+    }
+    let message = format!("{} (outside a transaction)", new.message);
+    let mut follow_up = NewRevision::new(vec![new.id.clone()], &message);
+    follow_up.transaction = TransactionMode::None;
+    (follow_up.upgrade, follow_up.downgrade) = (upgrade, downgrade);
+    Some(follow_up)
 }
 
 /// `new` and `merge` with `--format json`: the file written, if any.
@@ -61,6 +98,17 @@ pub struct Created<'a> {
     parents: &'a [String],
     /// What autogenerate warns of (data loss, lint findings), one per line.
     notes: Vec<&'a str>,
+    /// The second revision autogenerate wrote after this one (PostgreSQL
+    /// indexes built concurrently, constraints validated), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_up: Option<FollowUp<'a>>,
+}
+
+/// A follow-up revision file, relative to the package, and its id.
+#[derive(serde::Serialize)]
+pub struct FollowUp<'a> {
+    created: String,
+    id: &'a str,
 }
 
 impl<'a> Created<'a> {
@@ -76,11 +124,12 @@ impl<'a> Created<'a> {
             id: Some(&new.id),
             parents: &new.parents,
             notes: notes.lines().map(str::trim).filter(|l| !l.is_empty()).collect(),
+            follow_up: None,
         }
     }
 
     fn nothing(package: &'a str) -> Created<'a> {
-        Created { package, created: None, id: None, parents: &[], notes: Vec::new() }
+        Created { package, created: None, id: None, parents: &[], notes: Vec::new(), follow_up: None }
     }
 }
 
@@ -125,17 +174,29 @@ fn fill(new: &mut NewRevision, changes: &Changes) -> String {
     notes
 }
 
-/// Lints the generated revision after the chain, for the package's
-/// database: each statement that breaks a rule gets a `-- lint:` comment
-/// above it, naming the rule and the safe way, and a warning line. The
-/// generator writes what the schema change is; whether it is safe on a busy
-/// table is for the author to weigh (an allowance or another revision).
-fn mark_lint_findings(package: &Package, graph: &Graph, new: &mut NewRevision) -> Result<String> {
-    let path = package.config.folder.join(new.file_name());
-    let revision = migrate_runtime::chain::parse_revision(&path, &new.render())?;
+/// Lints the generated revision after the chain (and `earlier`, the
+/// revisions written before it in this run), for the package's database:
+/// each statement that breaks a rule gets a `-- lint:` comment above it,
+/// naming the rule and the safe way, and a warning line. The generator
+/// writes the safe form where there is one (see [`Changes::follow_up`]);
+/// what remains (a `NOT NULL` column to backfill, a type change, a drop or
+/// rename) is for the author to weigh: an allowance or another revision.
+fn mark_lint_findings(
+    package: &Package,
+    graph: &Graph,
+    earlier: &[&NewRevision],
+    new: &mut NewRevision,
+) -> Result<String> {
+    let parse = |new: &NewRevision| {
+        let path = package.config.folder.join(new.file_name());
+        migrate_runtime::chain::parse_revision(&path, &new.render())
+    };
+    let earlier = earlier.iter().map(|new| parse(new)).collect::<Result<Vec<_>, _>>()?;
+    let revision = parse(new)?;
     let Some(first_line) = revision.upgrade.first().map(|s| s.first_line) else { return Ok(String::new()) };
     let settings = package.lint_settings()?;
-    let findings = match lint::check(graph.revisions().iter().chain([&revision]), &settings) {
+    let chain = graph.revisions().iter().chain(&earlier).chain([&revision]);
+    let findings = match lint::check(chain, &settings) {
         Ok(findings) | Err(findings) => findings,
     };
     let mut lines: Vec<String> = new.upgrade.lines().map(str::to_string).collect();

@@ -9,6 +9,7 @@ pub(crate) mod config;
 pub(crate) mod graph;
 pub(crate) mod import;
 pub(crate) mod load;
+pub(crate) mod manifest;
 pub(crate) mod parse;
 pub(crate) mod scaffold;
 pub(crate) mod snapshot;
@@ -28,6 +29,7 @@ pub use load::{
     load_graph, parse_files, parse_snapshots, read_folder, read_snapshots, read_tree, Loader, SourceFile,
     FOLDER_CONFIG, MAX_FILE_SIZE,
 };
+pub use manifest::{load_config, parse_manifest, Manifest, ManifestConfig, ManifestError};
 pub use parse::{file_id, file_language, parse_revision};
 pub use scaffold::{file_name, set_header, set_parents, slug, NewRevision};
 pub use snapshot::{

@@ -5,9 +5,11 @@
 //! whichever way it is embedded.
 //!
 //! [`embed`] reads the folder through [`crate::chain::read_folder`], validates it with the
-//! same parser and graph as the CLI, optionally applies it to an in-memory
-//! SQLite database ([`Verify::Sqlite`]), and calls [`migrations`], the pure
-//! part: graph in, tokens out.
+//! same parser and graph as the CLI, lints it with the package's settings
+//! (read from its `Cargo.toml` and its workspace's by
+//! [`crate::chain::load_config`]: dialect, severities, `shipped`), optionally
+//! applies it to an in-memory SQLite database ([`Verify::Sqlite`]), and
+//! calls [`migrations`], the pure part: graph in, tokens out.
 //!
 //! How rustc learns about the files: the generated block starts with one
 //! `const _: &str = include_str!("/absolute/path.sql");` per revision file,
@@ -21,8 +23,10 @@
 //! (CRLF, BOM). The unused consts cost rustc one more read of each file and
 //! put nothing in the binary.
 
+use crate::chain::config::Config;
 use crate::chain::graph::Graph;
 use crate::chain::load;
+use crate::chain::manifest::{self, ManifestError};
 use crate::chain::snapshot::Snapshot;
 use crate::model::error::{ApplyError, ChainError, ChainErrors};
 use crate::model::location::Location;
@@ -65,6 +69,9 @@ pub struct Embedded {
     /// Every file of the folder and its `snapshots/`, relative to the
     /// package root.
     pub files: Vec<PathBuf>,
+    /// The package's `Cargo.toml` and its workspace's, absolute: the
+    /// lint's settings come from them.
+    pub manifests: Vec<PathBuf>,
 }
 
 /// One reason a chain cannot be embedded.
@@ -74,9 +81,14 @@ pub enum EmbedError {
     MissingFolder { at: Location },
     #[error(transparent)]
     Chain(ChainError),
-    /// A statement that cannot run inside the revision's transaction.
+    /// A finding of error severity under the package's lint settings.
     #[error(transparent)]
     Lint(crate::sql::lint::Finding),
+    /// The package's settings in `Cargo.toml` cannot be read or are wrong.
+    #[error(transparent)]
+    Settings(ManifestError),
+    #[error("Cargo.toml: `shipped = \"{id}\"` under [package.metadata.migrate.lint] names no revision of its chain")]
+    UnknownShipped { id: String },
     #[error("{error}\n  (found by {doing})")]
     Verify { error: ApplyError, doing: &'static str },
     #[error("verifying on SQLite needs SQLite at compile time: enable the `verify` feature of migrate-macros (for a build script, the `sqlite` feature of migrate-runtime)")]
@@ -122,19 +134,56 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     let snapshot_files = load::read_snapshots(chain.package_root, chain.folder)?;
     let graph = load::build_graph(&files)?.with_snapshots(load::parse_snapshots(&snapshot_files)?);
     files.extend(snapshot_files);
-    // The dialect is the package's setting, which the macro does not read:
-    // only the statements that fail inside a transaction stop the build
-    // (`cargo migrate check` runs every rule for the package's database).
-    if let Err(findings) = crate::sql::lint::check(graph.revisions(), &crate::sql::lint::Settings::default())
-    {
-        let errors = findings.0.into_iter().filter(|f| f.severity == crate::sql::lint::Severity::Error);
-        return Err(EmbedErrors(errors.map(EmbedError::Lint).collect()));
-    }
+    let settings = manifest::load_config(chain.package_root).map_err(EmbedError::Settings)?;
+    lint(&graph, &settings.config)?;
     if chain.verify == Verify::Sqlite {
         verify_sqlite(&graph)?;
     }
     let tokens = migrations(&graph, chain.package, chain.package_root).map_err(EmbedError::Chain)?;
-    Ok(Embedded { tokens, files: files.into_iter().map(|file| file.path).collect() })
+    let tokens = track_manifests(tokens, &settings.manifests);
+    let files = files.into_iter().map(|file| file.path).collect();
+    Ok(Embedded { tokens, files, manifests: settings.manifests })
+}
+
+/// `cargo migrate check`'s lint, as it runs by default: every rule for the
+/// package's database with its severities, on the revisions after its
+/// `shipped` one. Each error is an [`EmbedError::Lint`]; warnings are
+/// dropped (a proc-macro cannot warn on stable Rust).
+fn lint(graph: &Graph, config: &Config) -> Result<(), EmbedErrors> {
+    use crate::sql::lint::{self, Settings};
+    // The keys were checked when the manifest was parsed.
+    let settings = Settings::for_dialect(config.dialect).configure(&config.lint).map_err(|unknown| {
+        let message = unknown.to_string();
+        EmbedError::Settings(ManifestError::Invalid { at: Location::file("Cargo.toml"), message })
+    })?;
+    let mut findings = match lint::check(graph.revisions(), &settings) {
+        Ok(findings) | Err(findings) => findings,
+    };
+    let deployed = match config.lint_shipped.as_deref() {
+        Some(id) => graph.find(id).map(|rev| graph.ancestors(&[rev])),
+        None => Some(graph.ancestors(&[])),
+    };
+    let deployed = deployed
+        .ok_or_else(|| EmbedError::UnknownShipped { id: config.lint_shipped.clone().unwrap_or_default() })?;
+    findings.drop_deployed(graph, &deployed);
+    let errors: Vec<EmbedError> = findings.errors().cloned().map(EmbedError::Lint).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EmbedErrors(errors))
+    }
+}
+
+/// `tokens` behind one `include_bytes!` per manifest, so rustc rebuilds
+/// the crate when a setting changes, as it does for a revision file.
+fn track_manifests(tokens: TokenStream, manifests: &[PathBuf]) -> TokenStream {
+    let tracked = manifests.iter().map(|path| {
+        let path = path.to_string_lossy();
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#path);
+        )
+    });
+    quote!({ #(#tracked)* #tokens })
 }
 
 /// The expression of a [`Migrations`](crate::embed::embedded::Migrations) value holding `graph`, whose
@@ -316,6 +365,7 @@ mod tests {
 
     fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"demo\"\n\n[workspace]\n").unwrap();
         fs::create_dir(dir.path().join("migrations")).unwrap();
         for (name, text) in files {
             fs::write(dir.path().join("migrations").join(name), text).unwrap();
@@ -376,6 +426,56 @@ mod tests {
         assert!(code.contains("path : \"migrations/snapshots/a1b2.sql\" , line : 4"), "{code}");
         let files = [PathBuf::from("migrations/a1b2_x.sql"), PathBuf::from("migrations/snapshots/a1b2.sql")];
         assert_eq!(embedded.files, files);
+    }
+
+    const TABLE: &str = "-- revision: a1b2\n-- migrate:upgrade\nCREATE TABLE t (id bigint);\n-- migrate:downgrade\nDROP TABLE t;\n";
+    const INDEX: &str = "-- revision: c3d4\n-- revises: a1b2\n-- migrate:upgrade\nCREATE INDEX t_id ON t (id);\n-- migrate:downgrade\nDROP INDEX t_id;\n";
+
+    /// The chain TABLE then INDEX in a package whose `Cargo.toml` ends with
+    /// `settings`; the errors, one per line, or "".
+    fn lint_errors(settings: &str, index: &str) -> String {
+        let dir = folder(&[("a1b2_t.sql", TABLE), ("c3d4_i.sql", index)]);
+        let manifest = format!("[package]\nname = \"demo\"\n\n[workspace]\n\n{settings}");
+        fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        embed_in(dir.path(), Verify::Off).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_package_settings_choose_what_fails_the_build() {
+        let postgres = "[package.metadata.migrate]\ndialect = \"postgres\"\n";
+        let error = lint_errors(postgres, INDEX);
+        assert!(error.starts_with("migrations/c3d4_i.sql:4:1: M101 `CREATE INDEX` on `t`"), "{error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+        // SQLite, the default dialect, has no such rule.
+        assert_eq!(lint_errors("", INDEX), "");
+        let warning =
+            format!("{postgres}\n[package.metadata.migrate.lint]\nindex-not-concurrent = \"warning\"\n");
+        assert_eq!(lint_errors(&warning, INDEX), "");
+        let shipped = format!("{postgres}\n[package.metadata.migrate.lint]\nshipped = \"c3d4\"\n");
+        assert_eq!(lint_errors(&shipped, INDEX), "");
+        let allowed =
+            INDEX.replace("-- migrate:upgrade", "-- lint: allow M101 \"t is empty\"\n-- migrate:upgrade");
+        assert_eq!(lint_errors(postgres, &allowed), "");
+    }
+
+    #[test]
+    fn bad_settings_fail_the_build_naming_cargo_toml() {
+        let unknown = "[package.metadata.migrate.lint]\nshipped = \"ffff\"\n";
+        let expected = "Cargo.toml: `shipped = \"ffff\"` under [package.metadata.migrate.lint] names no revision of its chain";
+        assert_eq!(lint_errors(unknown, INDEX), expected);
+        let bad = "[package.metadata.migrate.lint]\nM101 = \"fatal\"\n";
+        let expected = "Cargo.toml:6: unknown variant `fatal`, expected one of `off`, `warning`, `error`";
+        assert_eq!(lint_errors(bad, INDEX), expected);
+    }
+
+    #[test]
+    fn the_output_tracks_the_manifest() {
+        let dir = folder(&[("a1b2_x.sql", GOOD)]);
+        let embedded = embed_in(dir.path(), Verify::Off).unwrap();
+        let manifest = dir.path().join("Cargo.toml");
+        let code = embedded.tokens.to_string();
+        assert!(code.contains(&format!("include_bytes ! ({:?})", manifest.to_string_lossy())), "{code}");
+        assert_eq!(embedded.manifests, [manifest]);
     }
 
     #[cfg(feature = "sqlite")]

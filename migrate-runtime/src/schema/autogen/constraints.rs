@@ -35,10 +35,20 @@ impl Plan<'_> {
         }
         let taken = TakenNames::of(from, to, &drops);
         let addable = adds.iter().filter(|(t, c)| !unnamed.iter().any(|u| same_object(u, t, c)));
+        let upgrade = self.direction == Direction::Upgrade;
         for (table, constraint) in addable {
             let name = to.tables[*table].constraint_names.get(&constraint.object());
             let name = name.filter(|n| !taken.holds(table, constraint, n));
-            steps.after.push(add_sql(table, name, constraint));
+            // The safe form needs the name to validate by; without one the
+            // plain `ADD` stays, and the lint marks it.
+            match name {
+                Some(name) if upgrade && concurrent::validated_later(constraint) => {
+                    let (add, validate) = concurrent::not_valid(table, name, constraint);
+                    steps.after.push(add);
+                    self.validations.push(validate);
+                }
+                _ => steps.after.push(add_sql(table, name, constraint)),
+            }
         }
         let unsupported: Vec<Difference> = unnamed.iter().map(|u| nameless(to, u)).collect();
         self.unsupported.extend(unsupported);
@@ -281,11 +291,15 @@ mod tests {
         // direction only.
         for child in ["c", "z"] {
             let changes = generate(&schema(child, false), &schema(child, true), Dialect::Postgres, &[]);
+            // Added `NOT VALID`, validated in the follow-up revision.
             let add_key = format!(
-                "ALTER TABLE \"{child}\" ADD CONSTRAINT \"{child}_p_code_fkey\" FOREIGN KEY (\"p_code\") REFERENCES \"p\" (\"code\") ON DELETE CASCADE;"
+                "ALTER TABLE \"{child}\" ADD CONSTRAINT \"{child}_p_code_fkey\" FOREIGN KEY (\"p_code\") REFERENCES \"p\" (\"code\") ON DELETE CASCADE NOT VALID;"
             );
             let add_unique = "ALTER TABLE \"p\" ADD CONSTRAINT \"p_code_key\" UNIQUE (\"code\");";
             assert_eq!(changes.upgrade, [add_unique, &add_key]);
+            let validate = format!("ALTER TABLE \"{child}\" VALIDATE CONSTRAINT \"{child}_p_code_fkey\";");
+            assert_eq!(changes.follow_up, [validate]);
+            assert!(changes.follow_up_downgrade.is_empty());
             let drop_key = format!("ALTER TABLE \"{child}\" DROP CONSTRAINT \"{child}_p_code_fkey\";");
             let drop_unique = "ALTER TABLE \"p\" DROP CONSTRAINT \"p_code_key\";";
             assert_eq!(changes.downgrade, [&drop_key, drop_unique]);

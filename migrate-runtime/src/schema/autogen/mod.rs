@@ -22,6 +22,7 @@
 //! (foreign keys last), so no foreign key is ever without the key it
 //! references. Renames happen only when asked for, never guessed.
 
+mod concurrent;
 mod constraints;
 mod functions;
 mod postgres;
@@ -59,6 +60,14 @@ pub struct Changes {
     /// What the downgrade could not write beyond the upgrade's own gaps
     /// (the same objects, seen from the other side, are not repeated).
     pub unsupported_downgrade: Vec<Difference>,
+    /// PostgreSQL: statements for a follow-up revision with `transaction:
+    /// none`, after this one: `CREATE INDEX CONCURRENTLY` for each index
+    /// added to a table that exists before the revision, then `VALIDATE
+    /// CONSTRAINT` for each foreign key or check this one adds `NOT VALID`
+    /// to such a table (see `autogen/concurrent.rs`). Empty on SQLite.
+    pub follow_up: Vec<String>,
+    /// The follow-up's downgrade: `DROP INDEX CONCURRENTLY` for each index.
+    pub follow_up_downgrade: Vec<String>,
 }
 
 impl Changes {
@@ -66,6 +75,7 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.upgrade.is_empty()
             && self.downgrade.is_empty()
+            && self.follow_up.is_empty()
             && self.unsupported.is_empty()
             && self.unsupported_downgrade.is_empty()
     }
@@ -87,10 +97,18 @@ impl Changes {
 /// assert_eq!(changes.downgrade, ["-- WARNING: drops data: table t\nDROP TABLE \"t\";"]);
 /// ```
 pub fn generate(from: &Schema, to: &Schema, dialect: Dialect, renames: &[(String, String)]) -> Changes {
-    let up = Plan::make(from, to, dialect, renames, Direction::Upgrade);
-    let down = Plan::make(to, from, dialect, &reverse(from, to, renames), Direction::Downgrade);
+    let deferred = match dialect {
+        Dialect::Postgres => concurrent::new_indexes(from, to),
+        Dialect::Sqlite => Vec::new(),
+    };
+    // The first revision goes to `mid`: the desired schema less the indexes
+    // the follow-up builds concurrently.
+    let mid = concurrent::without(to, &deferred);
+    let mut up = Plan::make(from, &mid, dialect, renames, Direction::Upgrade);
+    let down = Plan::make(&mid, from, dialect, &reverse(from, &mid, renames), Direction::Downgrade);
     let seen = |d: &Difference| up.unsupported.iter().any(|u| u.object == d.object);
     let unsupported_downgrade = down.unsupported.iter().filter(|d| !seen(d)).cloned().collect();
+    let validations = std::mem::take(&mut up.validations);
     Changes {
         upgrade: up.out,
         downgrade: down.out,
@@ -98,6 +116,8 @@ pub fn generate(from: &Schema, to: &Schema, dialect: Dialect, renames: &[(String
         cautions: up.cautions,
         unsupported: up.unsupported,
         unsupported_downgrade,
+        follow_up: concurrent::upgrade(&deferred, validations),
+        follow_up_downgrade: concurrent::downgrade(&deferred),
     }
 }
 
@@ -156,6 +176,9 @@ struct Plan<'a> {
     /// `ADD FOREIGN KEY` of new PostgreSQL tables whose referenced table or
     /// key does not exist yet when they are created; run last.
     late_foreign_keys: Vec<String>,
+    /// `VALIDATE CONSTRAINT` of the constraints added `NOT VALID`, for the
+    /// follow-up revision ([`Changes::follow_up`]).
+    validations: Vec<String>,
 }
 
 impl<'a> Plan<'a> {
@@ -178,6 +201,7 @@ impl<'a> Plan<'a> {
             added_labels: Vec::new(),
             foreign_keys_off: false,
             late_foreign_keys: Vec::new(),
+            validations: Vec::new(),
         };
         plan.renames(renames);
         match dialect {

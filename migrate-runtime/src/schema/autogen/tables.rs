@@ -261,14 +261,7 @@ impl Plan<'_> {
             });
             return;
         }
-        let unique = if index.unique { "UNIQUE " } else { "" };
-        let parts: Vec<String> = index.columns.iter().map(|part| key_part(part)).collect();
-        let mut statement =
-            format!("CREATE {unique}INDEX {} ON {} ({})", quote(name), quote_object(table), parts.join(", "));
-        if let Some(predicate) = &index.predicate {
-            statement += &format!(" WHERE {predicate}");
-        }
-        self.out.push(statement + ";");
+        self.out.push(index_sql(table, name, index, ""));
     }
 
     /// Views and triggers: when any table statement was written, all of
@@ -556,4 +549,21 @@ pub(super) fn creation_order(schema: &Schema, names: &[&String]) -> Vec<String> 
 
 pub(super) fn has_column(table: &Table, name: &str) -> bool {
     table.columns.iter().any(|c| c.name == name)
+}
+
+/// `CREATE [UNIQUE] INDEX {how}"name" ON "table" (…) [WHERE …];`, where
+/// `how` is "" or `"CONCURRENTLY "`.
+pub(super) fn index_sql(table: &str, name: &str, index: &Index, how: &str) -> String {
+    let unique = if index.unique { "UNIQUE " } else { "" };
+    let parts: Vec<String> = index.columns.iter().map(|part| key_part(part)).collect();
+    let mut statement = format!(
+        "CREATE {unique}INDEX {how}{} ON {} ({})",
+        quote(name),
+        quote_object(table),
+        parts.join(", ")
+    );
+    if let Some(predicate) = &index.predicate {
+        statement += &format!(" WHERE {predicate}");
+    }
+    statement + ";"
 }

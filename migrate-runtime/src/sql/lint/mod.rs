@@ -3,7 +3,8 @@
 //! scans under lock) or break the application version still running during
 //! a deploy. A pure function of parsed revisions, every finding at once,
 //! each with its file, line, column, stable code and the safe way to write
-//! it. `cargo migrate check` and `embed_migrations!` run it.
+//! it. `cargo migrate check`, `embed_migrations!` and build scripts run
+//! it, each with the package's settings.
 //!
 //! Two readers, chosen per rule (see ARCHITECTURE.md, "The lint"):
 //! - the statement splitter's tokens, for what only needs words and works
@@ -77,6 +78,14 @@ impl Findings {
     pub fn has_errors(&self) -> bool {
         self.errors().next().is_some()
     }
+
+    /// Drops the findings on `deployed` revisions of `graph` (what `check`
+    /// and `embed_migrations!` do by default with the package's `shipped`
+    /// revision and its ancestors): a revision that already ran cannot be
+    /// made safer by editing it.
+    pub fn drop_deployed(&mut self, graph: &crate::chain::Graph, deployed: &crate::chain::RevSet) {
+        self.0.retain(|f| graph.find(&f.revision).is_none_or(|rev| !deployed.contains(rev)));
+    }
 }
 
 impl fmt::Display for Findings {
@@ -88,9 +97,9 @@ impl fmt::Display for Findings {
 impl std::error::Error for Findings {}
 
 /// What the lint checks for: the package's dialect (rules about the other
-/// database are left out; with `None`, as in `embed_migrations!`, only
-/// the statements that fail inside a transaction are looked for) and each
-/// rule's severity.
+/// database are left out; with `None`, only the statements that fail
+/// inside a transaction are looked for, in every section) and each rule's
+/// severity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     pub dialect: Option<Dialect>,
