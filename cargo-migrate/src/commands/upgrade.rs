@@ -7,6 +7,7 @@ use crate::cli::{ApplyOptions, FleetArgs, TransactionArg};
 use crate::db;
 use crate::output::print;
 use crate::progress::RunView;
+use crate::runner::Run;
 use crate::project::Package;
 use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
@@ -136,14 +137,11 @@ pub fn run_package(
         view.finished(step);
         done.push(step.clone());
     };
-    let run = match direction {
-        Direction::Upgrade => database.upgrade(graph, &options, target, &mut report),
-        Direction::Downgrade => database.downgrade(graph, &options, target, &mut report),
-    };
-    if let Err(error) = run {
+    let run = Run { package, graph, url: &url, options: &options, target, direction };
+    if let Err(error) = crate::runner::apply(cx, &run, &database, &mut report) {
         // What committed before the failure, for the error's JSON document.
         cx.document(&Finished { package: &package.name, steps: done.iter().map(StepView::new).collect() })?;
-        return Err(anyhow::Error::new(error).context(format!(
+        return Err(error.context(format!(
             "{} of package `{}` stopped",
             noun(direction),
             package.name

@@ -86,7 +86,8 @@ pub struct Options {
 
 /// Whether a run on a database with no history (and no tables) may start
 /// from a snapshot ([`crate::chain::Snapshot`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Snapshots {
     /// The newest snapshot at or below the target, in one transaction that
     /// records it and every revision below it as applied; then the rest.
@@ -103,7 +104,8 @@ pub enum Snapshots {
 /// let mut options = Options::new("demo");
 /// options.transaction = TransactionScope::All;
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TransactionScope {
     /// Each revision commits with its history row, so a failure keeps the
     /// revisions before it: the safe default, and the only way a
@@ -151,7 +153,7 @@ impl Options {
 pub use crate::model::Direction;
 
 /// What a step did to one revision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Upgrade,
@@ -278,7 +280,8 @@ pub(crate) fn interrupted(
         return error;
     }
     match error {
-        ApplyError::Statement { at, revision, .. } => {
+        // A Rust revision stopped by the interrupt, as a statement is.
+        ApplyError::Statement { at, revision, .. } | ApplyError::RustFailed { at, revision, .. } => {
             let mode = graph.find(&revision).map(|rev| graph.revision(rev).transaction);
             if mode == Some(crate::model::revision::TransactionMode::None) {
                 return ApplyError::InterruptedPartway { at, revision };

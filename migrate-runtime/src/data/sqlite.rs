@@ -2,6 +2,7 @@
 //! `$1`, `$2`… bound by name (SQLite numbers named parameters in the order
 //! they first appear, which need not be theirs).
 
+use crate::apply::Interrupt;
 use super::{database_error, DataError, Handle, Inner, Row, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Statement};
@@ -9,8 +10,9 @@ use std::sync::Arc;
 
 impl<'a> Handle<'a> {
     /// A handle on `conn`, inside the transaction the engine opened.
-    pub(crate) fn on_sqlite(conn: &'a Connection) -> Handle<'a> {
-        Handle { inner: Inner::Sqlite(conn) }
+    /// `interrupt` stops it before its next call once requested.
+    pub(crate) fn on_sqlite(conn: &'a Connection, interrupt: &Interrupt) -> Handle<'a> {
+        Handle { inner: Inner::Sqlite(conn), interrupt: interrupt.clone() }
     }
 }
 
