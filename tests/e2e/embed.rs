@@ -56,6 +56,18 @@ impl Crate {
         self.cargo(&["build"])
     }
 
+    /// `cargo build --bin NAME` of the package's own binary only: another
+    /// bin target of the same name in another copy (the `migrate` runner of
+    /// `fixtures/data`) would overwrite that copy's in the shared folder.
+    pub(crate) fn build_own_bin(&self) -> Run {
+        self.cargo(&["build", "--bin", &self.name])
+    }
+
+    /// The shared target folder, for a `cargo migrate` that builds there.
+    pub(crate) fn target_dir() -> PathBuf {
+        target_dir()
+    }
+
     /// `cargo COMMAND` in the shared target folder.
     fn cargo(&self, command: &[&str]) -> Run {
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
