@@ -17,7 +17,7 @@ use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::{Event, Options, Step};
 use migrate_runtime::database::{Database, DatabaseUrl};
-use migrate_runtime::runner::protocol::{self, Command, Failure, Message, Request, WireOptions};
+use migrate_runtime::runner::{self as protocol, Command, Failure, Message, Request, WireOptions};
 use migrate_runtime::{Direction, Graph, Revision};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -83,18 +83,18 @@ fn build(cx: &Context, package: &Package, first: &Revision) -> Result<PathBuf> {
 
 /// The error for a chain with Rust revisions and no runner to run them.
 fn no_runner(package: &Package, first: &Revision) -> Failure {
-    let file = display(&first.location.path);
+    let at = &first.location;
     let message = match package.manifest_path {
         None => format!(
-            "{file}: revision `{}` is a Rust revision: standalone mode has no runner to run it; run the package's runner instead (`migrate upgrade --database-url URL`)",
+            "{at}: revision `{}` is a Rust revision: standalone mode has no runner to run it; run the package's runner instead (`migrate upgrade --database-url URL`)",
             first.id
         ),
         Some(_) => format!(
-            "{file}: revision `{}` is a Rust revision and package `{}` has no runner (a bin target `{}`) to run it: add one with `cargo migrate init --rust`, or name yours with `runner = \"NAME\"` in [package.metadata.migrate]",
+            "{at}: revision `{}` is a Rust revision and package `{}` has no runner (a bin target `{}`) to run it: add one with `cargo migrate init --rust`, or name yours with `runner = \"NAME\"` in [package.metadata.migrate]",
             first.id, package.name, package.config.runner
         ),
     };
-    Failure { file: Some(file), ..Failure::new("no-runner", message) }
+    Failure { file: Some(display(&at.path)), line: at.line, ..Failure::new("no-runner", message) }
 }
 
 /// Runs `run` in the runner at `binary` and relays what it says.
@@ -185,7 +185,8 @@ fn hello(binary: &Path, line: &str) -> Result<()> {
     match value["protocol"].as_u64() {
         Some(version) if value["type"] == "hello" && version == u64::from(protocol::PROTOCOL) => Ok(()),
         Some(version) if value["type"] == "hello" => {
-            Err(protocol::mismatch(u32::try_from(version).unwrap_or(u32::MAX), &who).into())
+            let us = concat!("cargo-migrate ", env!("CARGO_PKG_VERSION"));
+            Err(protocol::mismatch(u32::try_from(version).unwrap_or(u32::MAX), &who, us).into())
         }
         _ => bail!(
             "`{}` is not a cargo-migrate runner (its first line: {line}); a runner's `main` calls `migrate_runtime::runner::main`",
@@ -210,5 +211,26 @@ fn tell(message: Message, run: &Run, on_step: &mut dyn FnMut(&Step)) {
         Message::Warning { message } => crate::output::print_warning(message),
         Message::Step { .. } => message.to_step().iter().for_each(|step| on_step(step)),
         Message::Hello { .. } | Message::Done | Message::Failed(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runner_of_another_protocol_is_refused() {
+        let binary = Path::new("target/debug/migrate");
+        assert!(hello(binary, &format!(r#"{{"type":"hello","protocol":{},"runtime":"0.1.0"}}"#, protocol::PROTOCOL)).is_ok());
+        let newer = hello(binary, r#"{"type":"hello","protocol":7,"runtime":"0.9.0"}"#).unwrap_err();
+        assert!(
+            newer.to_string().starts_with(
+                "the runner `target/debug/migrate` (migrate-runtime 0.9.0) speaks runner protocol 7 and cargo-migrate"
+            ),
+            "{newer}"
+        );
+        assert!(newer.to_string().contains(concat!(": update cargo-migrate ", env!("CARGO_PKG_VERSION"), ",")), "{newer}");
+        let stranger = hello(binary, "hello world").unwrap_err();
+        assert!(stranger.to_string().contains("is not a cargo-migrate runner"), "{stranger}");
     }
 }

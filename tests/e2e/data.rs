@@ -196,8 +196,8 @@ fn cargo_migrate_upgrades_and_downgrades_a_chain_with_a_rust_revision_through_it
             ),
             "{url}: {out}"
         );
-        let current = cli(app, url, &["current"]).ok();
-        assert!(current.contains("4d0000000004"), "{url}: {current}");
+        let shown = cli(app, url, &["current"]).ok();
+        assert!(shown.contains("4d0000000004"), "{url}: {shown}");
         let dump = run(app, url, &["dump"]).ok();
         assert_eq!(dump.matches(r#"Some("First"#).count(), 10_000, "{url}");
 
@@ -305,7 +305,7 @@ fn a_chain_with_a_rust_revision_and_no_runner_is_refused_naming_the_file() {
     let error = cli(&app, &url, &["upgrade"]).fails();
     assert!(
         error.contains(&format!(
-            "{RUST_FILE}: revision `3c0000000003` is a Rust revision and package `data_no_runner` has no runner (a bin target `migrate`) to run it: add one with `cargo migrate init --rust`"
+            "{RUST_FILE}:1: revision `3c0000000003` is a Rust revision and package `data_no_runner` has no runner (a bin target `migrate`) to run it: add one with `cargo migrate init --rust`"
         )),
         "{error}"
     );

@@ -46,6 +46,13 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
         notes += &mark_lint_findings(package, graph, &mut new)?;
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
+    if args.rust && !package.bins.contains(&package.config.runner) {
+        // `cargo migrate upgrade` needs it for this revision.
+        notes += &format!(
+            "note: package `{}` has no runner (a bin target `{}`) to run Rust revisions for `cargo migrate upgrade`: add it with `cargo migrate init --rust`\n",
+            package.name, package.config.runner
+        );
+    }
     let text = format!("created {} in package `{}`\n{notes}", display(&path), package.name);
     cx.report(&text, &Created::revision(&package.name, &path, &new, &notes))
 }

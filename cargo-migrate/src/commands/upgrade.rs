@@ -11,7 +11,7 @@ use crate::runner::Run;
 use crate::project::Package;
 use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
-use migrate_runtime::apply::{Options, Step};
+use migrate_runtime::apply::{Options, ScriptRust, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -112,6 +112,9 @@ fn options(package: &Package, args: &ApplyOptions) -> Result<Options> {
     options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
     options.lock_retries = args.retries;
     options.transaction = args.transaction.into();
+    if args.rust_as_comment {
+        options.script_rust = ScriptRust::Comment;
+    }
     Ok(options)
 }
 

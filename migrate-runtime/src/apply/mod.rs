@@ -82,6 +82,22 @@ pub struct Options {
     /// database migrate side by side; and a first run judges emptiness by
     /// this schema's tables alone. `None` (the default): the database's.
     pub schema: Option<String>,
+    /// What an offline script does with a Rust revision, whose code it
+    /// cannot print: refuse (the default) or write a comment in its place.
+    pub script_rust: ScriptRust,
+}
+
+/// What [`upgrade_script`]/[`downgrade_script`] do with a Rust revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScriptRust {
+    /// [`ApplyError::RustInScript`], naming every Rust revision of the plan.
+    #[default]
+    Refuse,
+    /// A comment naming the revision in place of its code, with its history
+    /// row written as a live run writes it, so the script records every
+    /// revision of the plan; the Rust revisions' code must then run from the
+    /// package's runner.
+    Comment,
 }
 
 /// Whether a run on a database with no history (and no tables) may start
@@ -136,6 +152,7 @@ impl Options {
             snapshots: Snapshots::Use,
             progress: Progress::default(),
             schema: None,
+            script_rust: ScriptRust::Refuse,
         }
     }
 

@@ -10,19 +10,20 @@
 //! }
 //! ```
 //!
-//! Started by the CLI with [`protocol::PROTOCOL_FLAG`], it reads one
-//! [`protocol::Request`] from stdin and answers in [`protocol::Message`]s
+//! Started by the CLI with [`PROTOCOL_FLAG`], it reads one
+//! [`Request`] from stdin and answers in [`Message`]s
 //! on stdout. Started by a person (in a container without cargo) it takes
 //! `upgrade [TARGET]` or `downgrade TARGET` with `--database-url URL` (else
 //! `DATABASE_URL`), prints a line per revision, and exits 0, 1 (the run
 //! failed) or 2 (a command line it cannot read).
 
-pub mod protocol;
+mod protocol;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod serve;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod standalone;
 
+pub use protocol::{mismatch, Command, Failure, Message, Request, WireOptions, PROTOCOL, PROTOCOL_FLAG};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use serve::serve;
 
@@ -31,7 +32,7 @@ pub use serve::serve;
 pub fn main(migrations: &crate::Migrations) -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [flag] if flag == protocol::PROTOCOL_FLAG => {
+        [flag] if flag == PROTOCOL_FLAG => {
             serve(migrations, std::io::stdin().lock(), std::io::stdout(), spawn_stop_watch)
         }
         _ => standalone::run(migrations, &args),

@@ -164,18 +164,14 @@ impl Failure {
     }
 }
 
-/// The refusal of a peer that speaks protocol `theirs`; `who` names the
-/// peer and the version of its side.
-pub fn mismatch(theirs: u32, who: &str) -> Failure {
-    let update = match theirs > PROTOCOL {
-        true => "this side is older: update it",
-        false => "the other side is older: update it",
-    };
+/// The refusal of a peer, `them`, that speaks protocol `theirs`; `us`
+/// names this side. The message says which of the two to update.
+pub fn mismatch(theirs: u32, them: &str, us: &str) -> Failure {
+    let older = if theirs > PROTOCOL { us } else { them };
     Failure::new(
         "runner-protocol",
         format!(
-            "{who} speaks runner protocol {theirs} and migrate-runtime {} speaks {PROTOCOL}; {update}, so cargo-migrate and the package's migrate-runtime are of one release",
-            env!("CARGO_PKG_VERSION")
+            "{them} speaks runner protocol {theirs} and {us} speaks {PROTOCOL}: update {older}, so that cargo-migrate and the package's migrate-runtime are of one release"
         ),
     )
 }
@@ -209,13 +205,15 @@ mod tests {
 
     #[test]
     fn a_mismatch_says_which_side_to_update() {
-        let newer = mismatch(PROTOCOL + 1, "the runner `target/debug/migrate`");
+        let newer = mismatch(PROTOCOL + 1, "the runner `target/debug/migrate`", "cargo-migrate 0.1.0");
         assert_eq!(newer.code, "runner-protocol");
-        assert!(newer.message.starts_with(&format!(
-            "the runner `target/debug/migrate` speaks runner protocol {} and migrate-runtime",
-            PROTOCOL + 1
-        )));
-        assert!(newer.message.contains("this side is older"), "{}", newer.message);
-        assert!(mismatch(0, "cargo-migrate").message.contains("the other side is older"));
+        assert_eq!(
+            newer.message,
+            format!(
+                "the runner `target/debug/migrate` speaks runner protocol {} and cargo-migrate 0.1.0 speaks {PROTOCOL}: update cargo-migrate 0.1.0, so that cargo-migrate and the package's migrate-runtime are of one release",
+                PROTOCOL + 1
+            )
+        );
+        assert!(mismatch(0, "cargo-migrate 0.0.1", "this runner").message.contains(": update cargo-migrate 0.0.1,"));
     }
 }

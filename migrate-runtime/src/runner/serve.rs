@@ -68,7 +68,8 @@ fn read_request(input: &mut impl BufRead) -> Result<Request, Failure> {
     let value: serde_json::Value = serde_json::from_str(&line).map_err(unreadable)?;
     let version = value.get("protocol").and_then(serde_json::Value::as_u64).unwrap_or(0);
     if version != u64::from(PROTOCOL) {
-        return Err(mismatch(u32::try_from(version).unwrap_or(u32::MAX), "cargo-migrate"));
+        let us = format!("this runner (migrate-runtime {})", env!("CARGO_PKG_VERSION"));
+        return Err(mismatch(u32::try_from(version).unwrap_or(u32::MAX), "cargo-migrate", &us));
     }
     serde_json::from_value(value).map_err(unreadable)
 }
@@ -140,7 +141,10 @@ mod tests {
         let Message::Failed(failure) = &messages[1] else { panic!("{messages:?}") };
         assert_eq!(failure.code, "runner-protocol");
         assert!(
-            failure.message.starts_with(&format!("cargo-migrate speaks runner protocol 99 and migrate-runtime {} speaks {PROTOCOL}; this side is older", env!("CARGO_PKG_VERSION"))),
+            failure.message.starts_with(&format!(
+                "cargo-migrate speaks runner protocol 99 and this runner (migrate-runtime {}) speaks {PROTOCOL}: update this runner",
+                env!("CARGO_PKG_VERSION")
+            )),
             "{}",
             failure.message
         );
@@ -149,7 +153,7 @@ mod tests {
     #[cfg(feature = "sqlite")]
     #[test]
     fn an_empty_chain_upgrades_to_done() {
-        let options = super::super::protocol::WireOptions::new(&crate::Options::new("app"));
+        let options = super::super::WireOptions::new(&crate::Options::new("app"));
         let request = Request {
             protocol: PROTOCOL,
             command: Command::Upgrade,
