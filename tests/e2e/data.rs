@@ -293,7 +293,8 @@ fn a_signal_rolls_back_the_running_rust_revision_in_the_runner() {
     assert!(rest.contains("interrupted: revision `3c0000000003` was rolled back"), "{seen}{rest}");
     assert_eq!(current(app, &url), "current 2b0000000002");
     let dump = run(app, &url, &["dump"]).ok();
-    assert!(dump.contains(r#"[Some("1"), None, None, Some("First1 Last1")]"#), "{:.400}", dump);
+    assert!(dump.contains(r#"[Some("1"), Some("First1 Last1"), None, None]"#), "rolled back: {:.600}", dump);
+    assert!(!dump.contains(r#"Some("First1"), Some("Last1")"#), "rolled back: {:.600}", dump);
 }
 
 #[test]
