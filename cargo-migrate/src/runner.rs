@@ -1,7 +1,7 @@
 //! The one hand-off of a live `upgrade`/`downgrade` (a package's, each of
-//! a workspace's, `reset`'s): a chain of SQL revisions runs here; a chain
+//! a workspace's, `reset`'s): a plan of SQL revisions runs here; a plan
 //! with Rust revisions, whose code exists only in a program that embeds
-//! it, runs in the package's runner (see `migrate_runtime::runner`),
+//! the chain, runs in the package's runner (see `migrate_runtime::runner`),
 //! built with cargo and spoken to over pipes. Its messages become the
 //! same progress, steps and errors as a run here, so the commands cannot
 //! tell the two apart.
@@ -18,7 +18,7 @@ use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::{Event, Options, Step};
 use migrate_runtime::database::{Database, DatabaseUrl};
 use migrate_runtime::runner::{self as protocol, Command, Failure, Message, Request, WireOptions};
-use migrate_runtime::{Direction, Graph, Revision};
+use migrate_runtime::{ApplyError, Direction, Graph, Revision};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
@@ -36,23 +36,31 @@ pub struct Run<'a> {
     pub direction: Direction,
 }
 
-/// Runs `run` where its revisions' code is: on `database` here, or in
-/// the package's runner; `on_step` hears each revision that finished.
+/// Runs `run` where its revisions' code is: here, unless the plan holds a
+/// Rust revision, which the library refuses before anything runs; then in
+/// the package's runner. `on_step` hears each revision that finished.
 pub fn apply(cx: &Context, run: &Run, database: &Database, on_step: &mut dyn FnMut(&Step)) -> Result<()> {
-    let Some(first) = first_rust(run.graph) else {
-        let ran = match run.direction {
-            Direction::Upgrade => database.upgrade(run.graph, run.options, run.target, on_step),
-            Direction::Downgrade => database.downgrade(run.graph, run.options, run.target, on_step),
-        };
-        return Ok(ran.map(drop)?);
+    let mut finished = 0;
+    let mut counted = |step: &Step| {
+        finished += 1;
+        on_step(step);
+    };
+    let ran = match run.direction {
+        Direction::Upgrade => database.upgrade(run.graph, run.options, run.target, &mut counted),
+        Direction::Downgrade => database.downgrade(run.graph, run.options, run.target, &mut counted),
+    };
+    let refused = match ran {
+        Ok(_) => return Ok(()),
+        // Only a refusal before anything ran: the runner resolves the
+        // target (`-1`) again, on the same history.
+        Err(ApplyError::RustNotCompiledIn { revision, .. }) if finished == 0 => revision,
+        Err(error) => return Err(error.into()),
+    };
+    let Some(first) = run.graph.find(&refused).map(|rev| run.graph.revision(rev)) else {
+        bail!("revision `{refused}` is a Rust revision this chain does not hold");
     };
     let binary = build(cx, run.package, first)?;
     through(&binary, run, on_step)
-}
-
-/// The chain's first Rust revision, in apply order.
-fn first_rust(graph: &Graph) -> Option<&Revision> {
-    graph.revisions().iter().find(|revision| revision.is_rust())
 }
 
 /// The runner's executable, built (quietly, unless `-v`; build errors
