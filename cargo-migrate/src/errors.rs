@@ -4,8 +4,8 @@
 
 use migrate_runtime::apply::SyncError;
 use migrate_runtime::chain::{AdoptError, ImportError, ImportErrors, SnapshotError};
-use migrate_runtime::runner::Failure;
 use migrate_runtime::database::{AdminError, ConnectError, UrlError, VersionError};
+use migrate_runtime::runner::Failure;
 use migrate_runtime::testing::WalkError;
 use migrate_runtime::{ApplyError, ChainError, ChainErrors, Location, TargetError};
 use serde::Serialize;

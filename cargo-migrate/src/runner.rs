@@ -86,7 +86,9 @@ fn build(cx: &Context, package: &Package, first: &Revision) -> Result<PathBuf> {
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|message| message["target"]["name"] == runner.as_str())
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .with_context(|| format!("cargo built no executable for the runner `{runner}` of package `{}`", package.name))
+        .with_context(|| {
+            format!("cargo built no executable for the runner `{runner}` of package `{}`", package.name)
+        })
 }
 
 /// The error for a chain with Rust revisions and no runner to run them.
@@ -138,7 +140,11 @@ fn through(binary: &Path, run: &Run, on_step: &mut dyn FnMut(&Step)) -> Result<(
 
 fn spawn(binary: &Path) -> Result<Child> {
     let mut command = std::process::Command::new(binary);
-    command.arg(protocol::PROTOCOL_FLAG).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    command
+        .arg(protocol::PROTOCOL_FLAG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     command.spawn().with_context(|| format!("cannot start the runner `{}`", binary.display()))
@@ -175,8 +181,13 @@ fn relay(
     hello(binary, &first)?;
     for line in lines {
         let line = line?;
-        let message: Message = serde_json::from_str(&line)
-            .with_context(|| format!("the runner `{}` said what protocol {} does not: {line}", binary.display(), protocol::PROTOCOL))?;
+        let message: Message = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "the runner `{}` said what protocol {} does not: {line}",
+                binary.display(),
+                protocol::PROTOCOL
+            )
+        })?;
         match message {
             Message::Done => return Ok(Some(Ok(()))),
             Message::Failed(failure) => return Ok(Some(Err(failure))),
@@ -189,7 +200,11 @@ fn relay(
 /// The runner's first line: its protocol, which must be this one's.
 fn hello(binary: &Path, line: &str) -> Result<()> {
     let value: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-    let who = format!("the runner `{}` (migrate-runtime {})", binary.display(), value["runtime"].as_str().unwrap_or("?"));
+    let who = format!(
+        "the runner `{}` (migrate-runtime {})",
+        binary.display(),
+        value["runtime"].as_str().unwrap_or("?")
+    );
     match value["protocol"].as_u64() {
         Some(version) if value["type"] == "hello" && version == u64::from(protocol::PROTOCOL) => Ok(()),
         Some(version) if value["type"] == "hello" => {
@@ -229,7 +244,11 @@ mod tests {
     #[test]
     fn a_runner_of_another_protocol_is_refused() {
         let binary = Path::new("target/debug/migrate");
-        assert!(hello(binary, &format!(r#"{{"type":"hello","protocol":{},"runtime":"0.1.0"}}"#, protocol::PROTOCOL)).is_ok());
+        assert!(hello(
+            binary,
+            &format!(r#"{{"type":"hello","protocol":{},"runtime":"0.1.0"}}"#, protocol::PROTOCOL)
+        )
+        .is_ok());
         let newer = hello(binary, r#"{"type":"hello","protocol":7,"runtime":"0.9.0"}"#).unwrap_err();
         assert!(
             newer.to_string().starts_with(
@@ -237,7 +256,10 @@ mod tests {
             ),
             "{newer}"
         );
-        assert!(newer.to_string().contains(concat!(": update cargo-migrate ", env!("CARGO_PKG_VERSION"), ",")), "{newer}");
+        assert!(
+            newer.to_string().contains(concat!(": update cargo-migrate ", env!("CARGO_PKG_VERSION"), ",")),
+            "{newer}"
+        );
         let stranger = hello(binary, "hello world").unwrap_err();
         assert!(stranger.to_string().contains("is not a cargo-migrate runner"), "{stranger}");
     }

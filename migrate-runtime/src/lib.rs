@@ -32,9 +32,9 @@ pub mod data;
 pub mod database;
 pub mod embed;
 pub mod model;
-pub mod runner;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod runner;
 pub mod schema;
 pub mod sql;
 #[cfg(feature = "sqlite")]

@@ -137,10 +137,24 @@ use std::sync::OnceLock;
 
 /// One copy of `fixtures/data` for every CLI test: its runner is built
 /// once in the shared target folder (the first `cargo migrate` builds it;
-/// the others find it fresh).
+/// the others find it fresh). The runner is renamed (`runner = "…"`): a
+/// bin `migrate` of another copy (the README's) would replace
+/// `debug/migrate` in the shared folder.
 fn cli_app() -> &'static Crate {
     static APP: OnceLock<Crate> = OnceLock::new();
-    APP.get_or_init(|| app("data_cli"))
+    APP.get_or_init(|| {
+        let app = Crate::copy("data", "data_cli");
+        let bin = app.fixture.path().join("src/bin");
+        std::fs::rename(bin.join("migrate.rs"), bin.join("data_cli_runner.rs")).expect("rename the runner");
+        let manifest = app.fixture.read("Cargo.toml");
+        let manifest = manifest.replace(
+            "[dependencies]",
+            "[package.metadata.migrate]\nrunner = \"data_cli_runner\"\n\n[dependencies]",
+        );
+        app.fixture.write("Cargo.toml", &manifest);
+        app.build_own_bin().ok();
+        app
+    })
 }
 
 fn cargo_migrate(app: &Crate, args: &[&str]) -> Command {
@@ -207,7 +221,10 @@ fn cargo_migrate_upgrades_and_downgrades_a_chain_with_a_rust_revision_through_it
             "{url}: {down}"
         );
         let dump = run(app, url, &["dump"]).ok();
-        assert!(dump.contains(r#"[Some("5000"), None, None, Some("First5000 Last5000")]"#), "{url}: {dump:.400}");
+        assert!(
+            dump.contains(r#"[Some("5000"), None, None, Some("First5000 Last5000")]"#),
+            "{url}: {dump:.400}"
+        );
         assert_eq!(current(app, url), "current 2b0000000002");
     });
 }

@@ -187,7 +187,9 @@ fn rust_revisions_are_scaffolded_renamed_rebased_and_listed() {
     let script = demo.run(&["upgrade", "--sql", "--rust-as-comment"]).ok();
     let (_, rust) = script.split_once("-- Running upgrade bbbb00000002 -> aaaa00000001").expect("its step");
     assert!(
-        rust.contains("-- Rust revision: its upgrade is code, which runs only in the package's runner and is NOT in\n"),
+        rust.contains(
+            "-- Rust revision: its upgrade is code, which runs only in the package's runner and is NOT in\n"
+        ),
         "{script}"
     );
     let row = rust.find("INSERT INTO").expect("its history row");
@@ -201,7 +203,10 @@ fn init_rust_scaffolds_the_runner_and_its_dependencies() {
     let out = demo.run(&["init", "--rust"]).ok();
     assert!(out.contains("created  src/bin/migrate.rs (the runner of Rust revisions)"), "{out}");
     let runner = demo.read("src/bin/migrate.rs");
-    assert!(runner.contains("migrate_runtime::runner::main(&migrate_macros::embed_migrations!())"), "{runner}");
+    assert!(
+        runner.contains("migrate_runtime::runner::main(&migrate_macros::embed_migrations!())"),
+        "{runner}"
+    );
     let manifest = demo.read("Cargo.toml");
     assert!(
         manifest.contains(
@@ -211,7 +216,10 @@ fn init_rust_scaffolds_the_runner_and_its_dependencies() {
         "{manifest}"
     );
     let again = demo.run(&["init", "--rust"]).ok();
-    assert!(again.contains("kept     src/bin/migrate.rs (already there)") && !again.contains("added    `"), "{again}");
+    assert!(
+        again.contains("kept     src/bin/migrate.rs (already there)") && !again.contains("added    `"),
+        "{again}"
+    );
     assert_eq!(demo.read("Cargo.toml"), manifest, "nothing added twice");
     let out = demo.run(&["new", "-m", "data", "--rust"]).ok();
     assert!(!out.contains("has no runner"), "the runner is there now: {out}");

@@ -4,8 +4,8 @@
 use super::{display, Context};
 use crate::cli::InitArgs;
 use crate::project::{Package, STANDALONE_CONFIG};
-use migrate_runtime::Dialect;
 use anyhow::{bail, Context as _, Result};
+use migrate_runtime::Dialect;
 use std::path::Path;
 
 const SCHEMA_TEMPLATE: &str = "\
@@ -68,7 +68,12 @@ fn main() -> std::process::ExitCode {
 
 /// `src/bin/<runner>.rs` unless there, and the dependencies it calls
 /// unless the manifest has them; what it did, a line each.
-fn scaffold_runner(package: &Package, manifest: &Path, dialect: &str, created: &mut Vec<String>) -> Result<String> {
+fn scaffold_runner(
+    package: &Package,
+    manifest: &Path,
+    dialect: &str,
+    created: &mut Vec<String>,
+) -> Result<String> {
     let relative = format!("src/bin/{}.rs", package.config.runner);
     let path = package.root.join(&relative);
     let mut report = String::new();
@@ -84,7 +89,9 @@ fn scaffold_runner(package: &Package, manifest: &Path, dialect: &str, created: &
     let runtime = format!(
         "migrate-runtime = {{ version = \"0.1\", default-features = false, features = [\"{dialect}\"] }}"
     );
-    for (name, line) in [("migrate-runtime", runtime.as_str()), ("migrate-macros", "migrate-macros = \"0.1\"")] {
+    for (name, line) in
+        [("migrate-runtime", runtime.as_str()), ("migrate-macros", "migrate-macros = \"0.1\"")]
+    {
         if add_dependency(manifest, name, line)? {
             report += &format!("added    `{line}` to [dependencies]\n");
         }
@@ -101,7 +108,8 @@ fn dialect_name(dialect: Dialect) -> &'static str {
 
 /// Adds `line` under `[dependencies]` unless `name` is there already.
 fn add_dependency(manifest: &Path, name: &str, line: &str) -> Result<bool> {
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
     let parsed: toml::Table =
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", manifest.display()))?;
     if parsed.get("dependencies").and_then(|deps| deps.get(name)).is_some() {

@@ -7,8 +7,8 @@ use crate::cli::{ApplyOptions, FleetArgs, TransactionArg};
 use crate::db;
 use crate::output::print;
 use crate::progress::RunView;
-use crate::runner::Run;
 use crate::project::Package;
+use crate::runner::Run;
 use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
 use migrate_runtime::apply::{Options, ScriptRust, Step};
@@ -144,11 +144,7 @@ pub fn run_package(
     if let Err(error) = crate::runner::apply(cx, &run, &database, &mut report) {
         // What committed before the failure, for the error's JSON document.
         cx.document(&Finished { package: &package.name, steps: done.iter().map(StepView::new).collect() })?;
-        return Err(error.context(format!(
-            "{} of package `{}` stopped",
-            noun(direction),
-            package.name
-        )));
+        return Err(error.context(format!("{} of package `{}` stopped", noun(direction), package.name)));
     }
     view.end();
     if cx.global.quiet && !cx.json() {

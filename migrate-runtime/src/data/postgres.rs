@@ -3,8 +3,8 @@
 //! integer as `int2`, `int4` or `int8`, say), so one value fits any
 //! column; columns are read back by their type.
 
-use crate::apply::Interrupt;
 use super::{database_error, DataError, Handle, Inner, Row, Value};
+use crate::apply::Interrupt;
 use bytes::BytesMut;
 use std::error::Error;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! `$1`, `$2`… bound by name (SQLite numbers named parameters in the order
 //! they first appear, which need not be theirs).
 
-use crate::apply::Interrupt;
 use super::{database_error, DataError, Handle, Inner, Row, Value};
+use crate::apply::Interrupt;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Statement};
 use std::sync::Arc;

@@ -214,6 +214,8 @@ mod tests {
                 PROTOCOL + 1
             )
         );
-        assert!(mismatch(0, "cargo-migrate 0.0.1", "this runner").message.contains(": update cargo-migrate 0.0.1,"));
+        assert!(mismatch(0, "cargo-migrate 0.0.1", "this runner")
+            .message
+            .contains(": update cargo-migrate 0.0.1,"));
     }
 }

@@ -63,8 +63,12 @@ pub fn serve(
 /// version may not read as this one's at all.
 fn read_request(input: &mut impl BufRead) -> Result<Request, Failure> {
     let mut line = String::new();
-    input.read_line(&mut line).map_err(|e| Failure::new("runner-request", format!("cannot read the request: {e}")))?;
-    let unreadable = |e: serde_json::Error| Failure::new("runner-request", format!("the request is not protocol JSON: {e}"));
+    input
+        .read_line(&mut line)
+        .map_err(|e| Failure::new("runner-request", format!("cannot read the request: {e}")))?;
+    let unreadable = |e: serde_json::Error| {
+        Failure::new("runner-request", format!("the request is not protocol JSON: {e}"))
+    };
     let value: serde_json::Value = serde_json::from_str(&line).map_err(unreadable)?;
     let version = value.get("protocol").and_then(serde_json::Value::as_u64).unwrap_or(0);
     if version != u64::from(PROTOCOL) {

@@ -47,7 +47,9 @@ fn read(args: &[String]) -> Result<Line, String> {
             Some("") => url = Some(rest.next().ok_or("--database-url needs a URL")?.clone()),
             Some(value) if value.starts_with('=') => url = Some(value[1..].to_string()),
             // `-1` is a relative target, not an option.
-            _ if arg.starts_with('-') && !arg[1..].starts_with(|c: char| c.is_ascii_digit()) => return Err(format!("unknown option `{arg}`")),
+            _ if arg.starts_with('-') && !arg[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+                return Err(format!("unknown option `{arg}`"))
+            }
             _ => words.push(arg.as_str()),
         }
     }
@@ -64,7 +66,8 @@ fn read(args: &[String]) -> Result<Line, String> {
 fn apply(migrations: &Migrations, line: &Line) -> Result<(), String> {
     let url = match &line.url {
         Some(url) => url.clone(),
-        None => std::env::var("DATABASE_URL").map_err(|_| "no database: pass --database-url URL or set DATABASE_URL")?,
+        None => std::env::var("DATABASE_URL")
+            .map_err(|_| "no database: pass --database-url URL or set DATABASE_URL")?,
     };
     let url = DatabaseUrl::parse(&url).map_err(|e| e.to_string())?;
     let graph = migrations.graph().map_err(|e| e.to_string())?;
@@ -98,10 +101,19 @@ mod tests {
     #[test]
     fn the_command_line_reads_as_cargo_migrate_s() {
         let line = read(&args("upgrade --database-url sqlite:x.db")).unwrap();
-        assert_eq!((line.command, line.target.as_str(), line.url.as_deref()), (Command::Upgrade, "heads", Some("sqlite:x.db")));
+        assert_eq!(
+            (line.command, line.target.as_str(), line.url.as_deref()),
+            (Command::Upgrade, "heads", Some("sqlite:x.db"))
+        );
         let line = read(&args("downgrade -1 --database-url=sqlite:y.db")).unwrap();
-        assert_eq!((line.command, line.target.as_str(), line.url.as_deref()), (Command::Downgrade, "-1", Some("sqlite:y.db")));
-        assert_eq!(read(&args("downgrade")).err().unwrap(), "`downgrade` needs a TARGET, such as `-1` or `base`");
+        assert_eq!(
+            (line.command, line.target.as_str(), line.url.as_deref()),
+            (Command::Downgrade, "-1", Some("sqlite:y.db"))
+        );
+        assert_eq!(
+            read(&args("downgrade")).err().unwrap(),
+            "`downgrade` needs a TARGET, such as `-1` or `base`"
+        );
         assert_eq!(read(&args("upgrade --sql")).err().unwrap(), "unknown option `--sql`");
     }
 }
