@@ -232,7 +232,7 @@ fn tell(message: Message, run: &Run, on_step: &mut dyn FnMut(&Step)) {
             run.options.progress.send(Event::Waiting { holder, waited: Duration::from_millis(*waited_ms) })
         }
         Message::Warning { message } => crate::output::print_warning(message),
-        Message::Step { .. } => message.to_step().iter().for_each(|step| on_step(step)),
+        Message::Step { .. } => message.to_step().iter().for_each(on_step),
         Message::Hello { .. } | Message::Done | Message::Failed(_) => {}
     }
 }

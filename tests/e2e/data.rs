@@ -328,3 +328,53 @@ fn a_chain_with_a_rust_revision_and_no_runner_is_refused_naming_the_file() {
         "{error}"
     );
 }
+
+/// `reset` (and so every live run) hands a plan with a Rust revision to the
+/// runner the same way.
+#[test]
+fn reset_rebuilds_a_chain_with_a_rust_revision_through_the_runner() {
+    let app = cli_app();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("reset.db").display());
+    cli(app, &url, &["upgrade", "2b00"]).ok();
+    run(app, &url, &["seed", "3"]).ok();
+    let out = untimed(&cli(app, &url, &["reset"]).ok());
+    assert!(out.contains("applied  3c0000000003  split names  (_ ms, 3/4)\n"), "{out}");
+    assert_eq!(current(app, &url), "current 4d0000000004");
+}
+
+/// The runner alone, as in a container without cargo: its own chain, the
+/// URL from `--database-url` or `DATABASE_URL`, `cargo migrate`'s exit codes.
+#[test]
+fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
+    let app = cli_app();
+    // Built by the CLI, as any run with a Rust revision does.
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("alone.db").display());
+    cli(app, &url, &["upgrade"]).ok();
+    let runner =
+        Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX));
+    let alone = |args: &[&str], env: &[(&str, &str)]| {
+        let output =
+            Command::new(&runner).args(args).envs(env.iter().copied()).output().expect("run the runner");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+    let down = alone(&["downgrade", "-2", "--database-url", &url], &[]).ok();
+    assert!(
+        down.contains("reverted 4d0000000004  drop name")
+            && down.contains("reverted 3c0000000003  split names"),
+        "{down}"
+    );
+    let up = alone(&["upgrade"], &[("DATABASE_URL", &url)]).ok();
+    assert!(up.contains("applied  3c0000000003  split names"), "{up}");
+    assert_eq!(current(app, &url), "current 4d0000000004");
+    let usage = alone(&["downgrade"], &[]);
+    assert_eq!(usage.code, 2, "{usage:?}");
+    assert!(usage.stderr.contains("`downgrade` needs a TARGET"), "{usage:?}");
+    let failed = alone(&["upgrade", "zzzz", "--database-url", &url], &[]);
+    assert_eq!(failed.code, 1, "{failed:?}");
+}
