@@ -209,10 +209,12 @@ fn state(path: &Path) -> String {
 /// the answer is the one for the state the key records.
 fn settled(inputs: &[PathBuf], watched: &[PathBuf], started: SystemTime) -> bool {
     let Some(limit) = started.checked_sub(SETTLE) else { return false };
-    inputs
-        .iter()
-        .chain(watched)
-        .all(|path| std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|modified| modified < limit))
+    // A path that does not exist (a package without `src/bin`) is in the
+    // key as `missing`: creating it changes the key.
+    inputs.iter().chain(watched).all(|path| match std::fs::metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
+        meta => meta.and_then(|m| m.modified()).is_ok_and(|modified| modified < limit),
+    })
 }
 
 /// The cached answer, when the file is readable, of this format, and its
