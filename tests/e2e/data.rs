@@ -17,7 +17,10 @@ fn app(name: &str) -> Crate {
 }
 
 fn run(app: &Crate, url: &str, args: &[&str]) -> Run {
-    let output = Command::new(app.binary()).arg(url).args(args).output().expect("run the fixture binary");
+    outcome(Command::new(app.binary()).arg(url).args(args).output().expect("run the fixture binary"))
+}
+
+fn outcome(output: std::process::Output) -> Run {
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -170,12 +173,7 @@ fn cargo_migrate(app: &Crate, args: &[&str]) -> Command {
 }
 
 fn cli(app: &Crate, url: &str, args: &[&str]) -> Run {
-    let output = cargo_migrate(app, args).args(["--database-url", url]).output().expect("run cargo-migrate");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    outcome(cargo_migrate(app, args).args(["--database-url", url]).output().expect("run cargo-migrate"))
 }
 
 /// `text` with its timings as `_`, to compare its shape.
@@ -355,13 +353,7 @@ fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
     let runner =
         Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX));
     let alone = |args: &[&str], env: &[(&str, &str)]| {
-        let output =
-            Command::new(&runner).args(args).envs(env.iter().copied()).output().expect("run the runner");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        outcome(Command::new(&runner).args(args).envs(env.iter().copied()).output().expect("run the runner"))
     };
     let down = alone(&["downgrade", "-2", "--database-url", &url], &[]).ok();
     assert!(
