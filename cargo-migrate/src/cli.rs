@@ -329,6 +329,9 @@ pub struct ScriptArgs {
     /// Dialect of the `--sql` script (default: the package's)
     #[arg(long, value_enum, requires = "sql")]
     pub dialect: Option<DialectArg>,
+    /// With `--sql`: write a comment in place of each Rust revision's code (its history row is still written) instead of refusing
+    #[arg(long, requires = "sql")]
+    pub rust_as_comment: bool,
 }
 
 #[derive(Debug, Args)]
@@ -356,6 +359,8 @@ pub struct ApplyOptions {
     pub sql: bool,
     #[arg(skip)]
     pub dialect: Option<DialectArg>,
+    #[arg(skip)]
+    pub rust_as_comment: bool,
     /// Go on even if applied revisions were edited since
     #[arg(long)]
     pub allow_drift: bool,
@@ -439,6 +444,9 @@ pub struct InitArgs {
     /// Dialect of the package's SQL
     #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
     pub dialect: String,
+    /// Also scaffold the runner that runs Rust revisions for `cargo migrate` (`src/bin/migrate.rs`) and its dependencies
+    #[arg(long)]
+    pub rust: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 use migrate_runtime::apply::SyncError;
 use migrate_runtime::chain::{AdoptError, ImportError, ImportErrors, SnapshotError};
 use migrate_runtime::database::{AdminError, ConnectError, UrlError, VersionError};
+use migrate_runtime::runner::Failure;
 use migrate_runtime::testing::WalkError;
 use migrate_runtime::{ApplyError, ChainError, ChainErrors, Location, TargetError};
 use serde::Serialize;
@@ -145,6 +146,16 @@ fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Vec<Problem>> {
             _ => None,
         };
         return one(error.code(), at);
+    }
+    // A run in the package's runner failed: its problem as the runner found it.
+    if let Some(failure) = cause.downcast_ref::<Failure>() {
+        let problem = Problem {
+            code: failure.code.clone(),
+            message: failure.message.clone(),
+            file: failure.file.clone(),
+            line: failure.line,
+        };
+        return Some(vec![problem]);
     }
     if let Some(error) = cause.downcast_ref::<Coded>() {
         return one(error.code, None);

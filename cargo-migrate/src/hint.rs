@@ -64,6 +64,10 @@ fn for_apply(error: &ApplyError) -> Option<String> {
                 .to_string()
         }
         ApplyError::Snapshot(snapshot) => return for_snapshot(snapshot),
+        ApplyError::RustInScript { .. } => {
+            "; or pass `--rust-as-comment` for a script with a comment in their place (and their history rows)"
+                .to_string()
+        }
         ApplyError::TransactionNone { .. } => {
             ": run without `--transaction all`, or in one transaction up to the revision before it \
              (`cargo migrate upgrade REV --transaction all`) and the rest without"

@@ -14,6 +14,7 @@ mod metadata_cache;
 mod output;
 mod progress;
 mod project;
+mod runner;
 mod scratch;
 mod signals;
 mod view;

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Bumped whenever what the file holds or what the key covers changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A file changed this recently may have changed while cargo read it, or
 /// within the clock tick of its recorded time: the answer is not kept.
@@ -142,11 +142,16 @@ fn exe_state() -> String {
 }
 
 /// What the answer itself says must stay the same: the members' manifests
-/// (the root's included) and the folders the `members` globs list.
+/// (the root's included), their `src/bin` folders (a runner added by `init
+/// --rust` is a new bin target), and the folders the `members` globs list.
 fn watched(metadata: &Metadata) -> Vec<PathBuf> {
     let root = metadata.workspace_root.as_std_path();
     let mut paths = vec![root.join("Cargo.toml")];
-    paths.extend(metadata.workspace_packages().iter().map(|p| p.manifest_path.clone().into_std_path_buf()));
+    for package in metadata.workspace_packages() {
+        let manifest = package.manifest_path.clone().into_std_path_buf();
+        paths.extend(manifest.parent().map(|dir| dir.join("src").join("bin")));
+        paths.push(manifest);
+    }
     paths.extend(glob_folders(root));
     paths.sort();
     paths.dedup();
@@ -204,10 +209,12 @@ fn state(path: &Path) -> String {
 /// the answer is the one for the state the key records.
 fn settled(inputs: &[PathBuf], watched: &[PathBuf], started: SystemTime) -> bool {
     let Some(limit) = started.checked_sub(SETTLE) else { return false };
-    inputs
-        .iter()
-        .chain(watched)
-        .all(|path| std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|modified| modified < limit))
+    // A path that does not exist (a package without `src/bin`) is in the
+    // key as `missing`: creating it changes the key.
+    inputs.iter().chain(watched).all(|path| match std::fs::metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
+        meta => meta.and_then(|m| m.modified()).is_ok_and(|modified| modified < limit),
+    })
 }
 
 /// The cached answer, when the file is readable, of this format, and its

@@ -29,6 +29,9 @@ pub struct Package {
     /// `None` in standalone mode.
     pub manifest_path: Option<PathBuf>,
     pub config: Config,
+    /// The package's bin targets (none in standalone mode): where its
+    /// runner is looked for.
+    pub bins: Vec<String>,
     /// Where parsed revisions are kept between commands (see
     /// `migrate_runtime::chain::Loader`); `None`: read every file.
     pub revisions_cache: Option<PathBuf>,
@@ -96,6 +99,12 @@ impl Project {
                 root,
                 manifest_path: Some(manifest_path),
                 config,
+                bins: package
+                    .targets
+                    .iter()
+                    .filter(|target| target.is_bin())
+                    .map(|target| target.name.clone())
+                    .collect(),
             });
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
@@ -140,6 +149,7 @@ impl Project {
                 root: root.to_path_buf(),
                 manifest_path: None,
                 config: Config::merge(&table, &ConfigTable::default()),
+                bins: Vec::new(),
                 revisions_cache,
             }],
         })

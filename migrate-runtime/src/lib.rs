@@ -15,6 +15,8 @@
 //! - [`schema`]: the schema model, its diff and autogenerate;
 //! - [`embed`]: chains compiled into the application (the macro's code
 //!   generator and the build-script API);
+//! - [`runner`]: the package's runner binary, which runs an embedded chain
+//!   with Rust revisions for `cargo migrate` (its protocol is driver-free);
 //! - the drivers, behind features: [`sqlite`] (`sqlite`), [`postgres`]
 //!   (`postgres`), and [`database`], one blocking handle over both;
 //! - `testing` (feature `testing`): the walk-versions harness, template and
@@ -32,6 +34,7 @@ pub mod embed;
 pub mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod runner;
 pub mod schema;
 pub mod sql;
 #[cfg(feature = "sqlite")]

@@ -12,12 +12,15 @@ const RUST_FILE: &str = "migrations/3c0000000003_split_names.rs";
 /// `fixtures/data` built as `name`.
 fn app(name: &str) -> Crate {
     let app = Crate::copy("data", name);
-    app.build().ok();
+    app.build_own_bin().ok();
     app
 }
 
 fn run(app: &Crate, url: &str, args: &[&str]) -> Run {
-    let output = Command::new(app.binary()).arg(url).args(args).output().expect("run the fixture binary");
+    outcome(Command::new(app.binary()).arg(url).args(args).output().expect("run the fixture binary"))
+}
+
+fn outcome(output: std::process::Output) -> Run {
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -117,7 +120,7 @@ fn an_edited_applied_rust_revision_is_drift() {
     }
     let edited = app.fixture.read(RUST_FILE).replace("for row in rows {", "for row in rows.into_iter() {");
     app.fixture.write(RUST_FILE, &edited);
-    app.build().ok();
+    app.build_own_bin().ok();
     for url in &urls {
         let error = run(&app, url, &["upgrade"]).fails();
         assert!(
@@ -125,4 +128,245 @@ fn an_edited_applied_rust_revision_is_drift() {
             "{url}: {error}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// The same chain through `cargo migrate`, which builds the package's runner
+// (`src/bin/migrate.rs`) and runs the chain in it.
+
+use crate::json::{conforms, each};
+use std::io::BufRead;
+use std::sync::OnceLock;
+
+/// One copy of `fixtures/data` for every CLI test: its runner is built
+/// once in the shared target folder (the first `cargo migrate` builds it;
+/// the others find it fresh). The runner is renamed (`runner = "…"`): a
+/// bin `migrate` of another copy (the README's) would replace
+/// `debug/migrate` in the shared folder.
+fn cli_app() -> &'static Crate {
+    static APP: OnceLock<Crate> = OnceLock::new();
+    APP.get_or_init(|| {
+        let app = Crate::copy("data", "data_cli");
+        let bin = app.fixture.path().join("src/bin");
+        std::fs::rename(bin.join("migrate.rs"), bin.join("data_cli_runner.rs")).expect("rename the runner");
+        let manifest = app.fixture.read("Cargo.toml");
+        let manifest = manifest.replace(
+            "[dependencies]",
+            "[package.metadata.migrate]\nrunner = \"data_cli_runner\"\n\n[dependencies]",
+        );
+        app.fixture.write("Cargo.toml", &manifest);
+        app.build_own_bin().ok();
+        app
+    })
+}
+
+fn cargo_migrate(app: &Crate, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+    command
+        .arg("migrate")
+        .args(args)
+        .current_dir(app.fixture.path())
+        .env("CARGO_TARGET_DIR", Crate::target_dir())
+        .env_remove("RUSTFLAGS")
+        .env_remove("DATABASE_URL");
+    command
+}
+
+fn cli(app: &Crate, url: &str, args: &[&str]) -> Run {
+    outcome(cargo_migrate(app, args).args(["--database-url", url]).output().expect("run cargo-migrate"))
+}
+
+/// `text` with its timings as `_`, to compare its shape.
+fn untimed(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = match (line.find("  ("), line.find(" ms")) {
+            (Some(open), Some(ms)) if ms > open => format!("{}  (_{}", &line[..open], &line[ms..]),
+            _ => line.to_string(),
+        };
+        let line = match line.split_once(" revisions in ") {
+            Some((head, _)) => format!("{head} revisions in _ s"),
+            None => line,
+        };
+        out += &line;
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn cargo_migrate_upgrades_and_downgrades_a_chain_with_a_rust_revision_through_its_runner() {
+    let app = cli_app();
+    on_both(|url| {
+        let first = untimed(&cli(app, url, &["upgrade", "2b00"]).ok());
+        assert!(first.contains("applied  1a0000000001  people  (_ ms, 1/2)\n"), "{url}: {first}");
+        run(app, url, &["seed", "10000"]).ok();
+        let out = untimed(&cli(app, url, &["upgrade"]).ok());
+        assert!(
+            out.contains(
+                "applied  3c0000000003  split names  (_ ms, 1/2)\napplied  4d0000000004  drop name  (_ ms, 2/2)\napplied 2 revisions in _ s\n"
+            ),
+            "{url}: {out}"
+        );
+        let shown = cli(app, url, &["current"]).ok();
+        assert!(shown.contains("4d0000000004"), "{url}: {shown}");
+        let dump = run(app, url, &["dump"]).ok();
+        assert_eq!(dump.matches(r#"Some("First"#).count(), 10_000, "{url}");
+
+        let down = untimed(&cli(app, url, &["downgrade", "-2"]).ok());
+        assert!(
+            down.contains("reverted 4d0000000004  drop name  (_ ms, 1/2)\nreverted 3c0000000003  split names  (_ ms, 2/2)\nreverted 2 revisions in _ s\n"),
+            "{url}: {down}"
+        );
+        let dump = run(app, url, &["dump"]).ok();
+        assert!(
+            dump.contains(r#"[Some("5000"), None, None, Some("First5000 Last5000")]"#),
+            "{url}: {dump:.400}"
+        );
+        assert_eq!(current(app, url), "current 2b0000000002");
+    });
+}
+
+#[test]
+fn cargo_migrate_s_json_documents_are_the_same_through_the_runner() {
+    let app = cli_app();
+    on_both(|url| {
+        cli(app, url, &["upgrade", "2b00"]).ok();
+        run(app, url, &["seed", "10"]).ok();
+        let upgrade = cli(app, url, &["upgrade", "--format", "json"]).json();
+        conforms(&upgrade, "current");
+        conforms(&upgrade, "upgrade");
+        each(&upgrade["steps"], "step");
+        let revisions: Vec<&serde_json::Value> =
+            upgrade["steps"].as_array().unwrap().iter().map(|s| &s["revision"]).collect();
+        assert_eq!(revisions, ["3c0000000003", "4d0000000004"], "{url}: {upgrade}");
+        let down = cli(app, url, &["downgrade", "-1", "--format", "json"]).json();
+        assert_eq!(down["steps"][0]["action"], "downgrade", "{url}: {down}");
+    });
+}
+
+#[test]
+fn a_failing_rust_revision_through_cargo_migrate_names_its_file_and_changes_nothing() {
+    let app = cli_app();
+    on_both(|url| {
+        cli(app, url, &["upgrade", "2b00"]).ok();
+        run(app, url, &["seed", "10000"]).ok();
+        run(app, url, &["set-name", "5000", "Nospace"]).ok();
+        let before = run(app, url, &["dump"]).ok();
+        let error = cli(app, url, &["upgrade"]).fails();
+        assert!(
+            error.contains(&format!(
+                "error: the upgrade of package `data_cli` stopped: {RUST_FILE}:1: Rust revision `3c0000000003` failed in its upgrade: row 5000: `Nospace` has no space to split at"
+            )),
+            "{url}: {error}"
+        );
+        assert_eq!(run(app, url, &["dump"]).ok(), before, "{url}: rolled back");
+
+        let failed = cli(app, url, &["upgrade", "--format", "json"]);
+        let document: serde_json::Value = serde_json::from_str(&failed.stdout).expect("one JSON document");
+        failed.fails();
+        conforms(&document["error"], "error");
+        each(&document["error"]["problems"], "problem");
+        assert_eq!(document["error"]["code"], "rust-failed", "{document}");
+        assert_eq!(document["error"]["file"], RUST_FILE, "{document}");
+        assert_eq!(document["error"]["line"], 1, "{document}");
+        assert_eq!(document["steps"], serde_json::json!([]), "{document}");
+        assert_eq!(current(app, url), "current 2b0000000002");
+    });
+}
+
+/// SIGINT while the Rust revision runs in the runner: the CLI passes the
+/// stop on, the revision rolls back, and the CLI says so and exits 130.
+#[test]
+fn a_signal_rolls_back_the_running_rust_revision_in_the_runner() {
+    let app = cli_app();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("signal.db").display());
+    cli(app, &url, &["upgrade", "2b00"]).ok();
+    // Enough rows that the revision runs for seconds in a debug build.
+    run(app, &url, &["seed", "200000"]).ok();
+    let mut child = cargo_migrate(app, &["upgrade", "-v", "--database-url", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start cargo-migrate");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("applying  3c0000000003") {
+        let mut line = String::new();
+        assert_ne!(stderr.read_line(&mut line).expect("read stderr"), 0, "ended before the revision: {seen}");
+        seen += &line;
+    }
+    // The revision has started; let it write some rows first.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = Command::new("kill").args(["-s", "INT", &child.id().to_string()]).status();
+    assert!(status.expect("run kill").success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    let code = child.wait().expect("wait").code();
+    assert_eq!(code, Some(130), "{seen}{rest}");
+    assert!(rest.contains("interrupted: revision `3c0000000003` was rolled back"), "{seen}{rest}");
+    assert_eq!(current(app, &url), "current 2b0000000002");
+    let dump = run(app, &url, &["dump"]).ok();
+    assert!(dump.contains(r#"[Some("1"), Some("First1 Last1"), None, None]"#), "rolled back: {:.600}", dump);
+    assert!(!dump.contains(r#"Some("First1"), Some("Last1")"#), "rolled back: {:.600}", dump);
+}
+
+#[test]
+fn a_chain_with_a_rust_revision_and_no_runner_is_refused_naming_the_file() {
+    let app = Crate::copy("data", "data_no_runner");
+    std::fs::remove_file(app.fixture.path().join("src/bin/migrate.rs")).expect("remove the runner");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("none.db").display());
+    let error = cli(&app, &url, &["upgrade"]).fails();
+    assert!(
+        error.contains(&format!(
+            "{RUST_FILE}:1: revision `3c0000000003` is a Rust revision and package `data_no_runner` has no runner (a bin target `migrate`) to run it: add one with `cargo migrate init --rust`"
+        )),
+        "{error}"
+    );
+}
+
+/// `reset` (and so every live run) hands a plan with a Rust revision to the
+/// runner the same way.
+#[test]
+fn reset_rebuilds_a_chain_with_a_rust_revision_through_the_runner() {
+    let app = cli_app();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("reset.db").display());
+    cli(app, &url, &["upgrade", "2b00"]).ok();
+    run(app, &url, &["seed", "3"]).ok();
+    let out = untimed(&cli(app, &url, &["reset"]).ok());
+    assert!(out.contains("applied  3c0000000003  split names  (_ ms, 3/4)\n"), "{out}");
+    assert_eq!(current(app, &url), "current 4d0000000004");
+}
+
+/// The runner alone, as in a container without cargo: its own chain, the
+/// URL from `--database-url` or `DATABASE_URL`, `cargo migrate`'s exit codes.
+#[test]
+fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
+    let app = cli_app();
+    // Built by the CLI, as any run with a Rust revision does.
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite:{}", dir.path().join("alone.db").display());
+    cli(app, &url, &["upgrade"]).ok();
+    let runner =
+        Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX));
+    let alone = |args: &[&str], env: &[(&str, &str)]| {
+        outcome(Command::new(&runner).args(args).envs(env.iter().copied()).output().expect("run the runner"))
+    };
+    let down = alone(&["downgrade", "-2", "--database-url", &url], &[]).ok();
+    assert!(
+        down.contains("reverted 4d0000000004  drop name")
+            && down.contains("reverted 3c0000000003  split names"),
+        "{down}"
+    );
+    let up = alone(&["upgrade"], &[("DATABASE_URL", &url)]).ok();
+    assert!(up.contains("applied  3c0000000003  split names"), "{up}");
+    assert_eq!(current(app, &url), "current 4d0000000004");
+    let usage = alone(&["downgrade"], &[]);
+    assert_eq!(usage.code, 2, "{usage:?}");
+    assert!(usage.stderr.contains("`downgrade` needs a TARGET"), "{usage:?}");
+    let failed = alone(&["upgrade", "zzzz", "--database-url", &url], &[]);
+    assert_eq!(failed.code, 1, "{failed:?}");
 }

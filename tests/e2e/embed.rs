@@ -56,6 +56,18 @@ impl Crate {
         self.cargo(&["build"])
     }
 
+    /// `cargo build --bin NAME` of the package's own binary only: another
+    /// bin target of the same name in another copy (the `migrate` runner of
+    /// `fixtures/data`) would overwrite that copy's in the shared folder.
+    pub(crate) fn build_own_bin(&self) -> Run {
+        self.cargo(&["build", "--bin", &self.name])
+    }
+
+    /// The shared target folder, for a `cargo migrate` that builds there.
+    pub(crate) fn target_dir() -> PathBuf {
+        target_dir()
+    }
+
     /// `cargo COMMAND` in the shared target folder.
     fn cargo(&self, command: &[&str]) -> Run {
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -134,6 +146,39 @@ fn adding_editing_and_removing_a_revision_file_rebuilds_the_embedded_chain() {
 
     std::fs::remove_file(project.fixture.path().join(PRICE_FILE)).expect("remove");
     assert_eq!(ids(&embedded(&project.build_and_run())), [ITEM]);
+}
+
+const FILL: &str = "9e2f7b3c1a05";
+const FILL_FILE: &str = "migrations/9e2f7b3c1a05_fill_names.rs";
+const FILL_REVISION: &str = "\
+// revision: 9e2f7b3c1a05
+// revises: 5b0f3e9a7c21
+// message: fill names
+
+use migrate_runtime::data::{DataError, Handle};
+
+pub async fn upgrade(db: &mut Handle<'_>) -> Result<(), DataError> {
+    db.execute(\"UPDATE item SET name = 'unnamed' WHERE name = ''\", &[]).await?;
+    Ok(())
+}
+";
+
+/// `compile_migrations` in a build script compiles a Rust revision in as
+/// `embed_migrations!` does: the same chain, its functions registered,
+/// and an edit of its code rebuilt.
+#[test]
+fn the_build_script_compiles_a_rust_revision_as_the_macro_does() {
+    let project = Crate::copy("embed", "embed_rust");
+    project.fixture.write(FILL_FILE, FILL_REVISION);
+    let output = project.build_and_run();
+    let chain = embedded(&output);
+    assert_eq!(ids(&chain), [ITEM, FILL]);
+    for way in ["build.rs", "macro"] {
+        assert!(output.contains(&format!("{way} {FILL} {} compiled\n", chain[1].1)), "{output}");
+    }
+    project.fixture.write(FILL_FILE, &FILL_REVISION.replace("'unnamed'", "'nameless'"));
+    let edited = embedded(&project.build_and_run());
+    assert_ne!(edited[1].1, chain[1].1, "the checksum follows the edited code");
 }
 
 #[test]

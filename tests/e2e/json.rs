@@ -39,7 +39,7 @@ pub fn conforms(value: &Value, shape: &str) {
 
 /// Every element of the array `value`, which must not be empty.
 #[track_caller]
-fn each(value: &Value, shape: &str) {
+pub fn each(value: &Value, shape: &str) {
     let items = value.as_array().unwrap_or_else(|| panic!("an array of `{shape}`: {value}"));
     assert!(!items.is_empty(), "expected at least one `{shape}`");
     items.iter().for_each(|item| conforms(item, shape));

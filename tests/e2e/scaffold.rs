@@ -141,6 +141,7 @@ fn rust_revisions_are_scaffolded_renamed_rebased_and_listed() {
     let demo = Fixture::copy("demo");
     let out = demo.run(&["new", "-m", "split names", "--rust", "--rev-id", "aaaa00000001"]).ok();
     assert!(out.contains("created migrations/aaaa00000001_split_names.rs"), "{out}");
+    assert!(out.contains("note: package `demo` has no runner (a bin target `migrate`)"), "{out}");
     let text = demo.read("migrations/aaaa00000001_split_names.rs");
     assert!(text.starts_with("// revision: aaaa00000001\n// revises: 20f04b9598da\n"), "{text}");
     assert!(text.contains("pub async fn upgrade(db: &mut Handle<'_>) -> Result<(), DataError>"), "{text}");
@@ -180,4 +181,46 @@ fn rust_revisions_are_scaffolded_renamed_rebased_and_listed() {
     let script = demo.run(&["upgrade", "--sql"]).fails();
     assert!(script.contains("--sql cannot print Rust revisions"), "{script}");
     assert!(script.contains("migrations/aaaa00000001_split_full_names.rs"), "{script}");
+    assert!(script.contains("`--rust-as-comment`"), "the hint names the flag: {script}");
+
+    // With the flag: a comment in the code's place, the history row kept.
+    let script = demo.run(&["upgrade", "--sql", "--rust-as-comment"]).ok();
+    let (_, rust) = script.split_once("-- Running upgrade bbbb00000002 -> aaaa00000001").expect("its step");
+    assert!(
+        rust.contains(
+            "-- Rust revision: its upgrade is code, which runs only in the package's runner and is NOT in\n"
+        ),
+        "{script}"
+    );
+    let row = rust.find("INSERT INTO").expect("its history row");
+    assert!(rust[row..].contains("'aaaa00000001'") && !rust.contains("async fn"), "{script}");
+}
+
+/// `init --rust` scaffolds the runner and the dependencies it calls, once.
+#[test]
+fn init_rust_scaffolds_the_runner_and_its_dependencies() {
+    let demo = Fixture::copy("demo");
+    let out = demo.run(&["init", "--rust"]).ok();
+    assert!(out.contains("created  src/bin/migrate.rs (the runner of Rust revisions)"), "{out}");
+    let runner = demo.read("src/bin/migrate.rs");
+    assert!(
+        runner.contains("migrate_runtime::runner::main(&migrate_macros::embed_migrations!())"),
+        "{runner}"
+    );
+    let manifest = demo.read("Cargo.toml");
+    assert!(
+        manifest.contains(
+            "\nmigrate-runtime = { version = \"0.1\", default-features = false, features = [\"sqlite\"] }\n"
+        ) && manifest.contains("\nmigrate-macros = \"0.1\"\n")
+            && manifest.contains("\n[dependencies]\n"),
+        "{manifest}"
+    );
+    let again = demo.run(&["init", "--rust"]).ok();
+    assert!(
+        again.contains("kept     src/bin/migrate.rs (already there)") && !again.contains("added    `"),
+        "{again}"
+    );
+    assert_eq!(demo.read("Cargo.toml"), manifest, "nothing added twice");
+    let out = demo.run(&["new", "-m", "data", "--rust"]).ok();
+    assert!(!out.contains("has no runner"), "the runner is there now: {out}");
 }

@@ -94,6 +94,21 @@ fn cargo_runs_again_only_when_a_manifest_changes() {
     assert_eq!(demo.cargo_runs(), 2);
 }
 
+/// A runner added without a manifest change (`src/bin/migrate.rs`) is a
+/// new bin target: cargo is asked again.
+#[test]
+fn a_bin_target_added_is_seen() {
+    let demo = Counted::new(Fixture::copy("demo"));
+    settle();
+    demo.run(&["history"]);
+    demo.run(&["history"]);
+    assert_eq!(demo.cargo_runs(), 1);
+    std::fs::create_dir_all(demo.fixture.path().join("src/bin")).expect("src/bin");
+    demo.fixture.write("src/bin/migrate.rs", "fn main() {}\n");
+    demo.run(&["history"]);
+    assert_eq!(demo.cargo_runs(), 2, "the new src/bin folder is a miss");
+}
+
 #[test]
 fn a_package_added_under_a_member_glob_is_seen() {
     let workspace = Counted::new(Fixture::copy("workspace"));

@@ -3,8 +3,9 @@
 
 use super::{display, Context};
 use crate::cli::InitArgs;
-use crate::project::STANDALONE_CONFIG;
+use crate::project::{Package, STANDALONE_CONFIG};
 use anyhow::{bail, Context as _, Result};
+use migrate_runtime::Dialect;
 use std::path::Path;
 
 const SCHEMA_TEMPLATE: &str = "\
@@ -40,10 +41,90 @@ pub fn run(cx: &Context, args: InitArgs) -> Result<()> {
         report += &format!("created  {}\n", display(&package.config.schema));
         created.push(display(&package.config.schema));
     }
+    if args.rust {
+        let dialect = match configured {
+            true => args.dialect.as_str(),
+            false => dialect_name(package.config.dialect),
+        };
+        report += &scaffold_runner(package, manifest, dialect, &mut created)?;
+    }
     report += &build_script_advice(&package.config.folder);
     report += &format!("\nNext: cargo migrate new -m \"create tables\" -p {}\n", package.name);
     let view = serde_json::json!({ "package": package.name, "created": created, "kept": kept, "config_added": configured });
     cx.report(&report, &view)
+}
+
+/// The runner `cargo migrate` builds to run Rust revisions (see
+/// `migrate_runtime::runner`): one call with the embedded chain.
+const RUNNER: &str = "\
+//! The package's runner: `cargo migrate upgrade` builds it and runs the
+//! chain's Rust revisions through it. Alone (in a container without
+//! cargo), `migrate upgrade --database-url URL` does the same.
+
+fn main() -> std::process::ExitCode {
+    migrate_runtime::runner::main(&migrate_macros::embed_migrations!())
+}
+";
+
+/// `src/bin/<runner>.rs` unless there, and the dependencies it calls
+/// unless the manifest has them; what it did, a line each.
+fn scaffold_runner(
+    package: &Package,
+    manifest: &Path,
+    dialect: &str,
+    created: &mut Vec<String>,
+) -> Result<String> {
+    let relative = format!("src/bin/{}.rs", package.config.runner);
+    let path = package.root.join(&relative);
+    let mut report = String::new();
+    if path.exists() {
+        report += &format!("kept     {relative} (already there)\n");
+    } else {
+        let folder = path.parent().unwrap_or(&package.root);
+        std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+        std::fs::write(&path, RUNNER).with_context(|| format!("cannot write {}", path.display()))?;
+        report += &format!("created  {relative} (the runner of Rust revisions)\n");
+        created.push(relative);
+    }
+    let runtime = format!(
+        "migrate-runtime = {{ version = \"0.1\", default-features = false, features = [\"{dialect}\"] }}"
+    );
+    for (name, line) in
+        [("migrate-runtime", runtime.as_str()), ("migrate-macros", "migrate-macros = \"0.1\"")]
+    {
+        if add_dependency(manifest, name, line)? {
+            report += &format!("added    `{line}` to [dependencies]\n");
+        }
+    }
+    Ok(report)
+}
+
+fn dialect_name(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "sqlite",
+        Dialect::Postgres => "postgres",
+    }
+}
+
+/// Adds `line` under `[dependencies]` unless `name` is there already.
+fn add_dependency(manifest: &Path, name: &str, line: &str) -> Result<bool> {
+    let text =
+        std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+    let parsed: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    if parsed.get("dependencies").and_then(|deps| deps.get(name)).is_some() {
+        return Ok(false);
+    }
+    let text = match text.lines().position(|l| l.trim() == "[dependencies]") {
+        Some(at) => {
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines.insert(at + 1, line);
+            lines.join("\n") + "\n"
+        }
+        None => format!("{}\n[dependencies]\n{line}\n", text.trim_end()),
+    };
+    std::fs::write(manifest, text).with_context(|| format!("cannot write {}", manifest.display()))?;
+    Ok(true)
 }
 
 /// What embedding needs so that a new revision file rebuilds the crate:

@@ -161,6 +161,7 @@ fn dispatch(cx: &Context, command: Command) -> Result<()> {
             let apply = ApplyOptions {
                 sql: args.script.sql,
                 dialect: args.script.dialect,
+                rust_as_comment: args.script.rust_as_comment,
                 baseline: args.baseline,
                 ..args.apply
             };
@@ -168,7 +169,12 @@ fn dispatch(cx: &Context, command: Command) -> Result<()> {
             upgrade::run(cx, &args.target, scope, apply, migrate_runtime::Direction::Upgrade)
         }
         Command::Downgrade(args) => {
-            let apply = ApplyOptions { sql: args.script.sql, dialect: args.script.dialect, ..args.apply };
+            let apply = ApplyOptions {
+                sql: args.script.sql,
+                dialect: args.script.dialect,
+                rust_as_comment: args.script.rust_as_comment,
+                ..args.apply
+            };
             let scope = upgrade::Scope::new(cx, args.workspace, &args.fleet)?;
             upgrade::run(cx, &args.target, scope, apply, migrate_runtime::Direction::Downgrade)
         }

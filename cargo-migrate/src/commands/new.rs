@@ -51,6 +51,13 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<()> {
         }
     }
     let path = write_new_file(package, &new.file_name(), &new.render())?;
+    if args.rust && !package.bins.contains(&package.config.runner) {
+        // `cargo migrate upgrade` needs it for this revision.
+        notes += &format!(
+            "note: package `{}` has no runner (a bin target `{}`) to run Rust revisions for `cargo migrate upgrade`: add it with `cargo migrate init --rust`\n",
+            package.name, package.config.runner
+        );
+    }
     let mut text = format!("created {} in package `{}`\n", display(&path), package.name);
     let mut created = Created::revision(&package.name, &path, &new, &notes);
     if let Some(follow_up) = &follow_up {

@@ -8,9 +8,10 @@ use crate::db;
 use crate::output::print;
 use crate::progress::RunView;
 use crate::project::Package;
+use crate::runner::Run;
 use anyhow::{bail, Result};
 use migrate_runtime::apply::{downgrade_script, upgrade_script};
-use migrate_runtime::apply::{Options, Step};
+use migrate_runtime::apply::{Options, ScriptRust, Step};
 use migrate_runtime::chain::target::{parse, range, range_down, split_range, Range};
 use migrate_runtime::{Direction, Graph};
 
@@ -111,6 +112,9 @@ fn options(package: &Package, args: &ApplyOptions) -> Result<Options> {
     options.statement_lock_timeout = seconds(args.statement_lock_timeout, "--statement-lock-timeout")?;
     options.lock_retries = args.retries;
     options.transaction = args.transaction.into();
+    if args.rust_as_comment {
+        options.script_rust = ScriptRust::Comment;
+    }
     Ok(options)
 }
 
@@ -136,18 +140,11 @@ pub fn run_package(
         view.finished(step);
         done.push(step.clone());
     };
-    let run = match direction {
-        Direction::Upgrade => database.upgrade(graph, &options, target, &mut report),
-        Direction::Downgrade => database.downgrade(graph, &options, target, &mut report),
-    };
-    if let Err(error) = run {
+    let run = Run { package, graph, url: &url, options: &options, target, direction };
+    if let Err(error) = crate::runner::apply(cx, &run, &database, &mut report) {
         // What committed before the failure, for the error's JSON document.
         cx.document(&Finished { package: &package.name, steps: done.iter().map(StepView::new).collect() })?;
-        return Err(anyhow::Error::new(error).context(format!(
-            "{} of package `{}` stopped",
-            noun(direction),
-            package.name
-        )));
+        return Err(error.context(format!("{} of package `{}` stopped", noun(direction), package.name)));
     }
     view.end();
     if cx.global.quiet && !cx.json() {

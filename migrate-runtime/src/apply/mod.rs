@@ -82,11 +82,28 @@ pub struct Options {
     /// database migrate side by side; and a first run judges emptiness by
     /// this schema's tables alone. `None` (the default): the database's.
     pub schema: Option<String>,
+    /// What an offline script does with a Rust revision, whose code it
+    /// cannot print: refuse (the default) or write a comment in its place.
+    pub script_rust: ScriptRust,
+}
+
+/// What [`upgrade_script`]/[`downgrade_script`] do with a Rust revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScriptRust {
+    /// [`ApplyError::RustInScript`], naming every Rust revision of the plan.
+    #[default]
+    Refuse,
+    /// A comment naming the revision in place of its code, with its history
+    /// row written as a live run writes it, so the script records every
+    /// revision of the plan; the Rust revisions' code must then run from the
+    /// package's runner.
+    Comment,
 }
 
 /// Whether a run on a database with no history (and no tables) may start
 /// from a snapshot ([`crate::chain::Snapshot`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Snapshots {
     /// The newest snapshot at or below the target, in one transaction that
     /// records it and every revision below it as applied; then the rest.
@@ -103,7 +120,8 @@ pub enum Snapshots {
 /// let mut options = Options::new("demo");
 /// options.transaction = TransactionScope::All;
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TransactionScope {
     /// Each revision commits with its history row, so a failure keeps the
     /// revisions before it: the safe default, and the only way a
@@ -134,6 +152,7 @@ impl Options {
             snapshots: Snapshots::Use,
             progress: Progress::default(),
             schema: None,
+            script_rust: ScriptRust::Refuse,
         }
     }
 
@@ -151,7 +170,7 @@ impl Options {
 pub use crate::model::Direction;
 
 /// What a step did to one revision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Upgrade,
@@ -278,7 +297,8 @@ pub(crate) fn interrupted(
         return error;
     }
     match error {
-        ApplyError::Statement { at, revision, .. } => {
+        // A Rust revision stopped by the interrupt, as a statement is.
+        ApplyError::Statement { at, revision, .. } | ApplyError::RustFailed { at, revision, .. } => {
             let mode = graph.find(&revision).map(|rev| graph.revision(rev).transaction);
             if mode == Some(crate::model::revision::TransactionMode::None) {
                 return ApplyError::InterruptedPartway { at, revision };

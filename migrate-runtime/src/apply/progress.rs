@@ -48,7 +48,9 @@ impl Progress {
         Progress(Some(Arc::new(report)))
     }
 
-    pub(crate) fn send(&self, event: Event<'_>) {
+    /// Tells `event` to whoever listens: what an engine does, and what a
+    /// program relaying another's run (`cargo migrate` its runner's) does.
+    pub fn send(&self, event: Event<'_>) {
         if let Some(report) = &self.0 {
             report(&event);
         }

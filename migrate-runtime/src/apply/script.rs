@@ -4,11 +4,11 @@
 use crate::apply::format;
 use crate::apply::history::{self, AppliedRevision};
 use crate::apply::plan::State;
-use crate::apply::{timeout_ms, Options};
+use crate::apply::{timeout_ms, Options, ScriptRust};
 use crate::chain::graph::{Graph, Rev};
 use crate::chain::target::{between, Target};
 use crate::model::error::ApplyError;
-use crate::model::revision::{Dialect, Revision, Section, TransactionMode};
+use crate::model::revision::{Dialect, Revision, TransactionMode};
 use crate::model::Direction;
 use crate::sql::pragmas::turns_foreign_keys_off;
 use crate::sql::split::split_statements;
@@ -28,7 +28,7 @@ pub fn upgrade_script(
         format::record_if_missing_sql(dialect, &options.history_table)
     );
     let plan = between(graph, from, to);
-    refuse_rust(graph, &plan)?;
+    refuse_rust(graph, &plan, options)?;
     for rev in plan {
         script += "\n";
         script += &upgrade_step(graph.revision(rev), dialect, options)?;
@@ -57,7 +57,7 @@ pub fn downgrade_script(
     let state = State::new(graph, rows);
     to.check_direction(to_text, Direction::Downgrade, graph)?;
     let plan = state.downgrade_plan(to_text, to, dialect)?;
-    refuse_rust(graph, &plan)?;
+    refuse_rust(graph, &plan, options)?;
     for rev in plan {
         script += "\n";
         script += &downgrade_step(graph.revision(rev), dialect, options)?;
@@ -66,8 +66,12 @@ pub fn downgrade_script(
 }
 
 /// [`ApplyError::RustInScript`] naming every Rust revision of `plan`: a
-/// script of the rest alone would record and skip them.
-fn refuse_rust(graph: &Graph, plan: &[Rev]) -> Result<(), ApplyError> {
+/// script of the rest alone would record and skip them. With
+/// [`ScriptRust::Comment`] they are written as comments instead.
+fn refuse_rust(graph: &Graph, plan: &[Rev], options: &Options) -> Result<(), ApplyError> {
+    if options.script_rust == ScriptRust::Comment {
+        return Ok(());
+    }
     let files: Vec<String> = plan
         .iter()
         .map(|&rev| graph.revision(rev))
@@ -103,10 +107,10 @@ fn upgrade_text(
     options: &Options,
     opening: Opening,
 ) -> Result<String, ApplyError> {
-    let section = revision.upgrade_section(dialect)?;
+    let sql = section_or_note(revision, dialect, Direction::Upgrade)?;
     let row = AppliedRevision::for_revision(revision, dialect)?;
     let insert = history::insert_sql(dialect, &options.history_table, &options.package, &row);
-    step(revision, dialect, options, Direction::Upgrade, section, &insert, opening)
+    step(revision, dialect, options, Direction::Upgrade, &sql, &insert, opening)
 }
 
 /// One revision's downgrade with the deletion of its history row.
@@ -135,9 +139,9 @@ fn downgrade_text(
     options: &Options,
     opening: Opening,
 ) -> Result<String, ApplyError> {
-    let section = revision.downgrade_section(dialect)?;
+    let sql = section_or_note(revision, dialect, Direction::Downgrade)?;
     let delete = history::delete_sql(&options.history_table, &options.package, &revision.id);
-    step(revision, dialect, options, Direction::Downgrade, section, &delete, opening)
+    step(revision, dialect, options, Direction::Downgrade, &sql, &delete, opening)
 }
 
 /// How a PostgreSQL revision's transaction begins in the text: opened with
@@ -157,16 +161,40 @@ pub(crate) fn lock_timeout_sql(dialect: Dialect, options: &Options) -> Option<St
     (dialect == Dialect::Postgres && ms > 0).then(|| format!("{ms}ms"))
 }
 
+/// The SQL a step runs, or for a Rust revision (which only a script
+/// with [`ScriptRust::Comment`] reaches) the comment written in its place.
+fn section_or_note(
+    revision: &Revision,
+    dialect: Dialect,
+    direction: Direction,
+) -> Result<std::borrow::Cow<'_, str>, ApplyError> {
+    if revision.is_rust() {
+        let (what, row) = match direction {
+            Direction::Upgrade => ("upgrade", "records it as applied"),
+            Direction::Downgrade => ("downgrade", "forgets it"),
+        };
+        return Ok(format!(
+            "-- Rust revision: its {what} is code, which runs only in the package's runner and is NOT in\n\
+             -- this script; the history statement below {row} all the same (--rust-as-comment).\n"
+        )
+        .into());
+    }
+    let section = match direction {
+        Direction::Upgrade => revision.upgrade_section(dialect)?,
+        Direction::Downgrade => revision.downgrade_section(dialect)?,
+    };
+    Ok(section.sql()?)
+}
+
 fn step(
     revision: &Revision,
     dialect: Dialect,
     options: &Options,
     direction: Direction,
-    section: &Section,
+    sql: &str,
     history_sql: &str,
     opening: Opening,
 ) -> Result<String, ApplyError> {
-    let sql = section.sql()?;
     let parents =
         if revision.parents.is_empty() { "<base>".to_string() } else { revision.parents.join(", ") };
     let word = match direction {
@@ -184,7 +212,7 @@ fn step(
         out += &unguarded_note(dialect);
     }
     // As the SQLite engine does (see `sql::pragmas`).
-    let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, &sql);
+    let keys_off = dialect == Dialect::Sqlite && turns_foreign_keys_off(revision, sql);
     if keys_off {
         out += "PRAGMA foreign_keys = OFF;\n";
     }
@@ -205,8 +233,8 @@ fn step(
         out += &format!("SET lock_timeout = '{timeout}';\n");
     }
     if !sql.trim().is_empty() {
-        out += &sql;
-        out += if ends_with_terminator(&sql) { "\n" } else { "\n;\n" };
+        out += sql;
+        out += if ends_with_terminator(sql) { "\n" } else { "\n;\n" };
     }
     out += history_sql;
     out += ";\n";

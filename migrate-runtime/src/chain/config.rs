@@ -33,6 +33,7 @@ pub struct ConfigTable {
     pub multiple_heads: Option<bool>,
     pub schemas: Option<Vec<String>>,
     pub lint: Option<LintTable>,
+    pub runner: Option<String>,
 }
 
 /// `[package.metadata.migrate.lint]`: severities by rule code or name
@@ -67,6 +68,9 @@ pub struct Config {
     /// The package's `shipped` revision: it and its ancestors are deployed,
     /// and `check` lints them only with `--all`.
     pub lint_shipped: Option<String>,
+    /// The bin target that runs a chain with Rust revisions for `cargo
+    /// migrate` (see [`crate::runner`]): `migrate` unless configured.
+    pub runner: String,
 }
 
 impl Config {
@@ -88,6 +92,7 @@ impl Config {
                 .collect(),
             // A revision id is one package's: never taken from the workspace.
             lint_shipped: package.lint.as_ref().and_then(|table| table.shipped.clone()),
+            runner: pick(&package.runner, &workspace.runner, defaults.runner),
         }
     }
 }
@@ -103,6 +108,7 @@ impl Default for Config {
             schemas: vec!["public".to_string()],
             lint: Vec::new(),
             lint_shipped: None,
+            runner: "migrate".to_string(),
         }
     }
 }

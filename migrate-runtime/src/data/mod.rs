@@ -84,6 +84,9 @@ pub enum DataError {
     /// The function panicked; the panic's message.
     #[error("panicked: {message}")]
     Panicked { message: String },
+    /// The run was asked to stop (Ctrl-C, SIGTERM) while the function ran.
+    #[error("interrupted")]
+    Interrupted,
     /// The revision's own error.
     #[error("{0}")]
     Message(String),
@@ -248,6 +251,11 @@ impl Row {
 /// Parameters are written `$1`, `$2`… on both.
 pub struct Handle<'a> {
     inner: Inner<'a>,
+    /// The run's interrupt: a Ctrl-C lands between two calls of a data
+    /// migration as often as during one, where no statement is running to
+    /// cancel, so each call checks it first.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    interrupt: crate::apply::Interrupt,
 }
 
 enum Inner<'a> {
@@ -276,6 +284,7 @@ impl Handle<'_> {
 
     /// Runs one statement with its parameters; the number of rows changed.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError> {
+        self.stop_if_interrupted()?;
         match &self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(conn) => sqlite::execute(conn, sql, params),
@@ -287,6 +296,7 @@ impl Handle<'_> {
 
     /// Runs one query with its parameters; every row it returns.
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError> {
+        self.stop_if_interrupted()?;
         match &self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(conn) => sqlite::query(conn, sql, params),
@@ -299,6 +309,7 @@ impl Handle<'_> {
     /// Runs one statement once per parameter list (prepared once); the
     /// number of rows changed in all.
     pub async fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, DataError> {
+        self.stop_if_interrupted()?;
         match &self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(conn) => sqlite::execute_many(conn, sql, rows),
@@ -310,12 +321,21 @@ impl Handle<'_> {
 
     /// Runs several statements without parameters (DDL, say).
     pub async fn batch(&mut self, sql: &str) -> Result<(), DataError> {
+        self.stop_if_interrupted()?;
         match &self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| database_error(sql, e)),
             #[cfg(feature = "postgres")]
             Inner::Postgres(client) => client.batch_execute(sql).await.map_err(|e| database_error(sql, e)),
             Inner::Unreachable(_, never) => match *never {},
+        }
+    }
+
+    /// [`DataError::Interrupted`] once the run is asked to stop.
+    fn stop_if_interrupted(&self) -> Result<(), DataError> {
+        match self.interrupt.is_requested() {
+            true => Err(DataError::Interrupted),
+            false => Ok(()),
         }
     }
 

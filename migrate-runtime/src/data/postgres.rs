@@ -4,6 +4,7 @@
 //! column; columns are read back by their type.
 
 use super::{database_error, DataError, Handle, Inner, Row, Value};
+use crate::apply::Interrupt;
 use bytes::BytesMut;
 use std::error::Error;
 use std::sync::Arc;
@@ -12,8 +13,9 @@ use tokio_postgres::Client;
 
 impl<'a> Handle<'a> {
     /// A handle on `client`, inside the transaction the engine opened.
-    pub(crate) fn on_postgres(client: &'a Client) -> Handle<'a> {
-        Handle { inner: Inner::Postgres(client) }
+    /// `interrupt` stops it before its next call once requested.
+    pub(crate) fn on_postgres(client: &'a Client, interrupt: &Interrupt) -> Handle<'a> {
+        Handle { inner: Inner::Postgres(client), interrupt: interrupt.clone() }
     }
 }
 

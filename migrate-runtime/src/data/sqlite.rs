@@ -3,14 +3,16 @@
 //! they first appear, which need not be theirs).
 
 use super::{database_error, DataError, Handle, Inner, Row, Value};
+use crate::apply::Interrupt;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Statement};
 use std::sync::Arc;
 
 impl<'a> Handle<'a> {
     /// A handle on `conn`, inside the transaction the engine opened.
-    pub(crate) fn on_sqlite(conn: &'a Connection) -> Handle<'a> {
-        Handle { inner: Inner::Sqlite(conn) }
+    /// `interrupt` stops it before its next call once requested.
+    pub(crate) fn on_sqlite(conn: &'a Connection, interrupt: &Interrupt) -> Handle<'a> {
+        Handle { inner: Inner::Sqlite(conn), interrupt: interrupt.clone() }
     }
 }
 

@@ -95,6 +95,16 @@ impl DatabaseUrl {
         Err(UrlError::Unsupported { redacted: redact(url) })
     }
 
+    /// The URL as given, password included: what a program hands to
+    /// another it starts (on a pipe, never on its command line), and
+    /// nothing ever prints.
+    pub fn to_unredacted(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres(url) => url.text.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn dialect(&self) -> crate::Dialect {
         match self {
             DatabaseUrl::Postgres(_) => crate::Dialect::Postgres,

@@ -32,7 +32,7 @@ impl PostgresMigrator<'_> {
             let _ = self.client.batch_execute("ROLLBACK").await;
             return if is_history_changed(&error) { Ok(None) } else { Err(database(error)) };
         }
-        let mut handle = Handle::on_postgres(self.client);
+        let mut handle = Handle::on_postgres(self.client, &self.options.interrupt);
         if let Err(error) = data::run(function, &mut handle).await {
             // The code's error may have aborted the transaction already:
             // either way nothing of it stays.
@@ -69,7 +69,7 @@ impl PostgresMigrator<'_> {
             }
             Direction::Downgrade => self.set_mark(revision, Some(&running), None).await?,
         }
-        let mut handle = Handle::on_postgres(self.client);
+        let mut handle = Handle::on_postgres(self.client, &self.options.interrupt);
         if let Err(error) = data::run(function, &mut handle).await {
             // A failed statement of the code left no transaction open; one
             // the code began and left is ended, so the mark can be written.

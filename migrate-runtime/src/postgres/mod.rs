@@ -440,7 +440,7 @@ impl<'a> PostgresMigrator<'a> {
             let started = Instant::now();
             if revision.is_rust() {
                 let function = crate::data::function(revision, direction)?;
-                let mut handle = crate::data::Handle::on_postgres(self.client);
+                let mut handle = crate::data::Handle::on_postgres(self.client, &self.options.interrupt);
                 let ran = crate::data::run(function, &mut handle).await;
                 ran.map_err(|error| crate::data::failed(revision, direction, error))?;
             } else {

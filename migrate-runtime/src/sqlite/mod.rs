@@ -542,7 +542,7 @@ fn apply_in(tx: &Connection, revision: &Revision, options: &Options) -> Result<S
     let started = Instant::now();
     let mut row = AppliedRevision::for_revision(revision, DIALECT)?;
     if revision.is_rust() {
-        run_code(tx, revision, Direction::Upgrade)?;
+        run_code(tx, revision, Direction::Upgrade, options)?;
     } else {
         let section = revision.upgrade_section(DIALECT)?;
         checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
@@ -599,9 +599,14 @@ fn revert_outside_transaction(
 
 /// Runs a Rust revision's function for `direction` on `conn`: inside the
 /// caller's transaction, or outside any for `transaction: none`.
-fn run_code(conn: &Connection, revision: &Revision, direction: Direction) -> Result<(), ApplyError> {
+fn run_code(
+    conn: &Connection,
+    revision: &Revision,
+    direction: Direction,
+    options: &Options,
+) -> Result<(), ApplyError> {
     let function = data::function(revision, direction)?;
-    let mut handle = Handle::on_sqlite(conn);
+    let mut handle = Handle::on_sqlite(conn, &options.interrupt);
     data::block_on(data::run(function, &mut handle)).map_err(|error| data::failed(revision, direction, error))
 }
 
@@ -629,7 +634,7 @@ fn code_outside_transaction(
     tx.commit().map_err(database)?;
     let running = ProgressMark { statement: 1, ..first };
     set_mark(conn, revision, options, Some(&running), None)?;
-    if let Err(error) = run_code(conn, revision, direction) {
+    if let Err(error) = run_code(conn, revision, direction, options) {
         set_mark(conn, revision, options, Some(&running.failed()), None)?;
         return Err(error);
     }
@@ -708,7 +713,7 @@ fn set_mark(
 fn revert_revision(tx: &Connection, revision: &Revision, options: &Options) -> Result<Step, ApplyError> {
     let started = Instant::now();
     if revision.is_rust() {
-        run_code(tx, revision, Direction::Downgrade)?;
+        run_code(tx, revision, Direction::Downgrade, options)?;
     } else {
         let section = revision.downgrade_section(DIALECT)?;
         checked(tx, revision, section, || run_section(revision, section, |sql| tx.execute_batch(sql)))?;
