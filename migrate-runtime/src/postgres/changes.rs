@@ -29,8 +29,8 @@ use super::introspect::{
     by_schema, in_schema, qualified_object, restore_search_path, set_search_path, Kinds, FUNCTION_KEY,
     IDENTITY_SEQUENCE, OWN_FUNCTION,
 };
-use futures_util::future::{join, try_join_all};
 use crate::testing::Fingerprints;
+use futures_util::future::{join, try_join_all};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Error};

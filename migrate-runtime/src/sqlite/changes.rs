@@ -330,7 +330,8 @@ fn touched_objects(
         }
     }
     let read = seen.read;
-    let gone: Vec<Key> = seen.rows.iter().filter(|(_, row)| row.read != read).map(|(k, _)| k.clone()).collect();
+    let gone: Vec<Key> =
+        seen.rows.iter().filter(|(_, row)| row.read != read).map(|(k, _)| k.clone()).collect();
     for key in gone {
         touched.extend(seen.rows.remove(&key).map(|row| row.object(&key.name)));
     }

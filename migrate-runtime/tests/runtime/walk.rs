@@ -333,7 +333,10 @@ fn a_trigger_named_as_its_table_is_read_apart_from_it_on_sqlite() {
         .run_sqlite()
         .expect_err("the trigger is not put back")
         .to_string();
-    assert!(message.contains("trigger twin: absent after downgrade of 000000000002, present before its upgrade"), "{message}");
+    assert!(
+        message.contains("trigger twin: absent after downgrade of 000000000002, present before its upgrade"),
+        "{message}"
+    );
 }
 
 /// Rebuilding after a defect starts the reads over: the checked walk finds
