@@ -26,9 +26,11 @@
 //! loads set to skip foreign key checks.
 
 use super::introspect::{
-    by_schema, in_schema, qualified_object, Kinds, FUNCTION_KEY, IDENTITY_SEQUENCE, OWN_FUNCTION,
+    by_schema, in_schema, qualified_object, restore_search_path, set_search_path, Kinds, FUNCTION_KEY,
+    IDENTITY_SEQUENCE, OWN_FUNCTION,
 };
 use crate::testing::Fingerprints;
+use futures_util::future::{join, try_join_all};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Error};
@@ -142,28 +144,46 @@ pub(crate) async fn update(
             Ok(()) => Logging::Installed,
             Err(_) => Logging::Refused,
         };
+        // Everything, once: the log starts now.
         return in_schema(client, first, read_all(client, history_table, fingerprints, schemas)).await;
     }
-    in_schema(client, first, read_changed(client, history_table, fingerprints, schemas)).await
+    if fingerprints.postgres.logging == Logging::Refused {
+        return in_schema(client, first, read_all(client, history_table, fingerprints, schemas)).await;
+    }
+    read_logged(client, history_table, fingerprints, schemas, first).await
 }
 
 /// Fingerprints what the log names and what depends on it, or everything
-/// when the log cannot tell.
-async fn read_changed(
+/// when the log cannot tell, with the `search_path` set to `first` (as
+/// [`in_schema`] does). Two round trips where the log tells: the setting
+/// with the log, then the fingerprints with the restore, each pair sent
+/// together (the walk updates four times per revision, and on two busy
+/// cores its time is mostly round trips).
+async fn read_logged(
     client: &Client,
     history_table: &str,
     fingerprints: &mut Fingerprints,
     schemas: &[String],
+    first: &str,
 ) -> Result<(), Error> {
-    let objects = match fingerprints.postgres.logging {
-        Logging::Installed => touched_objects(client, &mut fingerprints.postgres, schemas).await?,
-        _ => None,
+    let (saved, taken) =
+        join(set_search_path(client, first), touched_objects(client, &mut fingerprints.postgres, schemas))
+            .await;
+    let saved = saved?;
+    let read = match taken {
+        Ok(Some(objects)) if objects.is_empty() => Ok(()),
+        Ok(Some(objects)) => {
+            // `read_some` sends all its queries when first polled, so the
+            // restore goes out behind them, never before one.
+            let some = read_some(client, history_table, fingerprints, objects, schemas);
+            let (read, restored) = join(some, restore_search_path(client, &saved)).await;
+            return read.and(restored);
+        }
+        Ok(None) => read_all(client, history_table, fingerprints, schemas).await,
+        Err(error) => Err(error),
     };
-    match objects {
-        None => read_all(client, history_table, fingerprints, schemas).await,
-        Some(objects) if objects.is_empty() => Ok(()),
-        Some(objects) => read_some(client, history_table, fingerprints, objects, schemas).await,
-    }
+    let restored = restore_search_path(client, &saved).await;
+    read.and(restored)
 }
 
 /// Takes the log: the walk objects the logged rows and those depending on
@@ -285,16 +305,17 @@ async fn rows_in(
             by_schema(objects, schemas).into_iter().map(|(at, local)| (at, Some(local))).collect()
         }
     };
-    let mut rows = Vec::new();
-    for (at, local) in groups {
-        let schema = &schemas[at];
+    // Every schema's query is sent when first polled, before any answer
+    // comes: the walk sends the restore of the `search_path` right behind.
+    let reads = groups.iter().map(|(at, local)| async move {
+        let schema = &schemas[*at];
         let read = fingerprint_rows(client, history_table, local.as_deref(), schema).await?;
         let named = read.into_iter().map(|(object, fingerprint, parts)| {
             (qualified_object(&object, schema, &schemas[0]), fingerprint, parts)
         });
-        rows.extend(named);
-    }
-    Ok(rows)
+        Ok::<_, Error>(named.collect::<Vec<_>>())
+    });
+    Ok(try_join_all(reads).await?.into_iter().flatten().collect())
 }
 
 /// Rows of [`fingerprint_sql`] in schema `schema`, named in it.

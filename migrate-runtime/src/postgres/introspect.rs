@@ -300,21 +300,33 @@ pub(super) async fn in_schema<T>(
     schema: &str,
     read: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    // One round trip each way: the walk reads at every step. The
-    // materialised CTE reads the setting before the outer query sets it.
-    let set = "WITH saved AS MATERIALIZED (SELECT current_setting('search_path') AS v) \
-         SELECT v, set_config('search_path', quote_ident($1::text), false) FROM saved";
-    // The read's first query is sent right behind the setting: requests
-    // are sent in the order first polled, and answered in that order.
-    let (rows, read) =
-        futures_util::future::join(client.query_typed(set, &[(&schema, Type::TEXT)]), read).await;
-    // One row, always (the CTE's).
-    let saved: String = rows?.first().map_or_else(String::new, |row| row.get(0));
-    let restore = "SELECT set_config('search_path', $1::text, false)";
-    let restored = client.query_typed(restore, &[(&saved, Type::TEXT)]).await;
+    // One round trip each way: the walk reads at every step. The read's
+    // first query is sent right behind the setting: requests are sent in
+    // the order first polled, and answered in that order.
+    let (saved, read) = futures_util::future::join(set_search_path(client, schema), read).await;
+    let saved = saved?;
+    let restored = restore_search_path(client, &saved).await;
     let value = read?;
     restored?;
     Ok(value)
+}
+
+/// Sets the session's `search_path` to `schema` alone, returning the
+/// setting it replaced, for [`restore_search_path`]. [`in_schema`] unless
+/// a read sends its last queries with the restore (the walk's update).
+pub(super) async fn set_search_path(client: &Client, schema: &str) -> Result<String, Error> {
+    // The materialised CTE reads the setting before the outer query sets it.
+    let set = "WITH saved AS MATERIALIZED (SELECT current_setting('search_path') AS v) \
+         SELECT v, set_config('search_path', quote_ident($1::text), false) FROM saved";
+    let rows = client.query_typed(set, &[(&schema, Type::TEXT)]).await?;
+    // One row, always (the CTE's).
+    Ok(rows.first().map_or_else(String::new, |row| row.get(0)))
+}
+
+/// Puts back the `search_path` [`set_search_path`] replaced.
+pub(super) async fn restore_search_path(client: &Client, saved: &str) -> Result<(), Error> {
+    let restore = "SELECT set_config('search_path', $1::text, false)";
+    client.query_typed(restore, &[(&saved, Type::TEXT)]).await.map(drop)
 }
 
 /// The two parameters of every query, with their types: the object names

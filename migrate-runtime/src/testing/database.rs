@@ -111,10 +111,14 @@ fn run_script<D: TestDatabase + ?Sized>(
     Err(found.unwrap_or(ApplyError::Database(script_error)))
 }
 
-/// `table user` → `user`: the names drivers filter introspection by.
+/// `table user` → `user`: the names drivers filter introspection by, each
+/// once (a trigger may be named as its table, and a name listed twice
+/// would read the table's columns twice).
 #[cfg(feature = "sqlite")]
 fn object_names(objects: &[String]) -> Vec<String> {
-    objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name).to_string()).collect()
+    let names: std::collections::BTreeSet<&str> =
+        objects.iter().map(|o| o.split_once(' ').map_or(o.as_str(), |(_, name)| name)).collect();
+    names.into_iter().map(str::to_string).collect()
 }
 
 #[cfg(feature = "sqlite")]

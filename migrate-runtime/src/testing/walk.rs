@@ -748,11 +748,17 @@ impl Walk<'_, '_> {
         self.db.schema(&self.options.history_table).map_err(WalkError::Database)
     }
 
+    /// The schema of `objects`, read only for those that exist now: an
+    /// object without a fingerprint is gone (the update that took it
+    /// found none of its rows), so reading it would find nothing, and
+    /// half the walk's comparisons are of a dropped table.
     fn schema_of(&mut self, objects: &[String]) -> Result<Schema, WalkError> {
-        if objects.is_empty() {
+        let present: Vec<String> =
+            objects.iter().filter(|o| self.fingerprints.get(o).is_some()).cloned().collect();
+        if present.is_empty() {
             return Ok(Schema::default());
         }
-        self.db.schema_of(&self.options.history_table, objects).map_err(WalkError::Database)
+        self.db.schema_of(&self.options.history_table, &present).map_err(WalkError::Database)
     }
 
     /// Brings the fingerprints up to date: what changed since the last

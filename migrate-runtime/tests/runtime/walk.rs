@@ -309,6 +309,36 @@ fn incremental_reads_equal_full_reads_after_every_step_on_sqlite() {
     assert_eq!(report.revisions, graph.len());
 }
 
+/// SQLite keeps triggers' names apart from tables': a trigger named as its
+/// table is an object of its own to the walk's reads, through steps the
+/// authorizer's log tells (the trigger dropped, one named in another case
+/// created) and one it cannot (an `ALTER TABLE`, after which the step
+/// compares every row of `sqlite_schema`).
+#[test]
+fn a_trigger_named_as_its_table_is_read_apart_from_it_on_sqlite() {
+    let twin = "CREATE TRIGGER twin AFTER INSERT ON twin BEGIN SELECT 1; END;";
+    let created = format!("CREATE TABLE twin (id INTEGER PRIMARY KEY);\n{twin}");
+    let steps = [
+        (created.as_str(), "DROP TABLE twin;"),
+        ("ALTER TABLE twin ADD COLUMN note TEXT;", "ALTER TABLE twin DROP COLUMN note;"),
+        ("DROP TRIGGER twin;", twin),
+        ("CREATE TRIGGER Twin AFTER DELETE ON twin BEGIN SELECT 2; END;", "DROP TRIGGER TWIN;"),
+    ];
+    let report =
+        WalkVersions::new(&chain(&steps)).check_incremental_reads().run_sqlite().expect("incremental = full");
+    assert_eq!(report.revisions, 4);
+    let forgetful = [(created.as_str(), "DROP TABLE twin;"), ("DROP TRIGGER twin;", "SELECT 1;")];
+    let message = WalkVersions::new(&chain(&forgetful))
+        .check_incremental_reads()
+        .run_sqlite()
+        .expect_err("the trigger is not put back")
+        .to_string();
+    assert!(
+        message.contains("trigger twin: absent after downgrade of 000000000002, present before its upgrade"),
+        "{message}"
+    );
+}
+
 /// Rebuilding after a defect starts the reads over: the checked walk finds
 /// exactly the defects the plain walk does.
 #[test]
@@ -497,6 +527,31 @@ mod postgres {
         assert_eq!(report.revisions, graph.len());
         let left = db.query("SELECT count(*) FROM pg_event_trigger").expect("event triggers");
         assert_eq!(left, [vec![Some("0".to_string())]], "the walk removes its event triggers");
+    }
+
+    /// The walk's reads set the `search_path` to the package's first
+    /// schema for what the catalogue renders, and put the session's own
+    /// back after each, also where the restore is sent together with the
+    /// read's last queries: every revision (and the hooks) runs under the
+    /// setting the session had.
+    #[test]
+    fn the_walk_leaves_the_session_search_path_as_it_found_it_on_postgres() {
+        let Some(mut db) = database() else { return };
+        db.execute("SET search_path = public, pg_temp").expect("a search_path of the session's own");
+        let as_set = |db: &mut dyn TestDatabase| -> Result<(), HookError> {
+            let path = db.query("SHOW search_path")?;
+            match path.as_slice() {
+                [row] if row[0].as_deref() == Some("public, pg_temp") => Ok(()),
+                _ => Err(format!("the search_path is {path:?}").into()),
+            }
+        };
+        let graph = incremental_chain_postgres();
+        let mut walk = WalkVersions::new(&graph).check_incremental_reads();
+        for revision in graph.revisions() {
+            walk = walk.before_upgrade(&revision.id, as_set).after_downgrade(&revision.id, as_set);
+        }
+        walk.run(&mut db).expect("every revision runs under the session's search_path");
+        as_set(&mut db).expect("the walk leaves it as it was");
     }
 
     /// A role that may not create event triggers (a user's server under
