@@ -1,5 +1,5 @@
 //! The one hand-off of a live `upgrade`/`downgrade` (a package's, each of
-//! a workspace's, `reset`'s): a plan of SQL revisions runs here; a plan
+//! a workspace's, `reset`'s, each database of a fleet's): a plan of SQL revisions runs here; a plan
 //! with Rust revisions, whose code exists only in a program that embeds
 //! the chain, runs in the package's runner (see `migrate_runtime::runner`),
 //! built with cargo and spoken to over pipes. Its messages become the
@@ -12,18 +12,20 @@
 //! `interrupted`), and a second ends this process at once, which closes
 //! that stdin, which stops the runner at its safe point too.
 
-use crate::commands::{display, Context};
+use crate::cli::GlobalArgs;
+use crate::commands::display;
 use crate::project::Package;
 use anyhow::{bail, Context as _, Result};
 use migrate_runtime::apply::{Event, Options, Step};
 use migrate_runtime::database::{Database, DatabaseUrl};
 use migrate_runtime::runner::{self as protocol, Command, Failure, Message, Request, WireOptions};
 use migrate_runtime::{ApplyError, Direction, Graph, Revision};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// One live run of `package`'s chain to `target`.
@@ -39,7 +41,12 @@ pub struct Run<'a> {
 /// Runs `run` where its revisions' code is: here, unless the plan holds a
 /// Rust revision, which the library refuses before anything runs; then in
 /// the package's runner. `on_step` hears each revision that finished.
-pub fn apply(cx: &Context, run: &Run, database: &Database, on_step: &mut dyn FnMut(&Step)) -> Result<()> {
+pub fn apply(
+    global: &GlobalArgs,
+    run: &Run,
+    database: &Database,
+    on_step: &mut dyn FnMut(&Step),
+) -> Result<()> {
     let mut finished = 0;
     let mut counted = |step: &Step| {
         finished += 1;
@@ -59,21 +66,34 @@ pub fn apply(cx: &Context, run: &Run, database: &Database, on_step: &mut dyn FnM
     let Some(first) = run.graph.find(&refused).map(|rev| run.graph.revision(rev)) else {
         bail!("revision `{refused}` is a Rust revision this chain does not hold");
     };
-    let binary = build(cx, run.package, first)?;
+    let binary = build(global, run.package, first)?;
     through(&binary, run, on_step)
 }
 
 /// The runner's executable, built (quietly, unless `-v`; build errors
-/// shown as cargo shows them).
-fn build(cx: &Context, package: &Package, first: &Revision) -> Result<PathBuf> {
+/// shown as cargo shows them) once per process: a fleet's databases all
+/// run through the one build, and its workers wait for it in turn.
+fn build(global: &GlobalArgs, package: &Package, first: &Revision) -> Result<PathBuf> {
+    static BUILT: Mutex<BTreeMap<PathBuf, PathBuf>> = Mutex::new(BTreeMap::new());
     let runner = &package.config.runner;
     let Some(manifest) = package.manifest_path.as_ref().filter(|_| package.bins.contains(runner)) else {
         return Err(no_runner(package, first).into());
     };
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(binary) = built.get(manifest) {
+        return Ok(binary.clone());
+    }
+    let binary = cargo_build(global, package, manifest)?;
+    built.insert(manifest.clone(), binary.clone());
+    Ok(binary)
+}
+
+fn cargo_build(global: &GlobalArgs, package: &Package, manifest: &Path) -> Result<PathBuf> {
+    let runner = &package.config.runner;
     let mut cargo = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.args(["build", "--bin", runner, "--message-format=json-render-diagnostics", "--manifest-path"]);
     cargo.arg(manifest).stdout(Stdio::piped()).stderr(Stdio::inherit());
-    if !cx.global.verbose {
+    if !global.verbose {
         cargo.arg("--quiet");
     }
     let output = cargo.output().context("cannot run cargo to build the package's runner")?;

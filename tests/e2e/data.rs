@@ -370,3 +370,45 @@ fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
     let failed = alone(&["upgrade", "zzzz", "--database-url", &url], &[]);
     assert_eq!(failed.code, 1, "{failed:?}");
 }
+
+/// A fleet runs its databases' plans through the one runner build: three
+/// SQLite files two at a time, each with people to split, and on
+/// PostgreSQL two tenant schemas of one database, whose tables the runner
+/// makes in each tenant's schema.
+#[test]
+fn a_fleet_runs_a_chain_with_a_rust_revision_through_one_runner() {
+    let app = cli_app();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let urls: Vec<String> =
+        (1..=3).map(|i| format!("sqlite:{}", dir.path().join(format!("tenant{i}.db")).display())).collect();
+    for url in &urls {
+        cli(app, url, &["upgrade", "2b00"]).ok();
+        run(app, url, &["seed", "3"]).ok();
+    }
+    let mut args = vec!["upgrade", "-j", "2"];
+    for url in &urls {
+        args.extend(["--database-url", url.as_str()]);
+    }
+    let out = outcome(cargo_migrate(app, &args).output().expect("run cargo-migrate")).ok();
+    assert_eq!(out.matches("ok (2 steps)").count(), 3, "{out}");
+    for url in &urls {
+        assert_eq!(current(app, url), "current 4d0000000004", "{url}");
+        let dump = run(app, url, &["dump"]).ok();
+        assert!(dump.contains(r#"Some("First3"), Some("Last3")"#), "{url}: {dump}");
+    }
+
+    let Some(url) = pg::database() else { return };
+    let out = outcome(
+        cargo_migrate(app, &["upgrade", "--database-url", &url, "--schemas", "tenant_a,tenant_b"])
+            .output()
+            .expect("run cargo-migrate"),
+    )
+    .ok();
+    assert_eq!(out.matches("ok (4 steps)").count(), 2, "{out}");
+    let tables = pg::sql(
+        &url,
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+         WHERE table_schema LIKE 'tenant_%' AND table_name = 'people' ORDER BY 1",
+    );
+    assert_eq!(tables, [["tenant_a.people"], ["tenant_b.people"]], "{out}");
+}

@@ -6,7 +6,7 @@
 //! at the end, exit 1 if any failed; `--format json` lists them all.
 
 use super::Context;
-use crate::cli::FleetArgs;
+use crate::cli::{FleetArgs, GlobalArgs};
 use crate::errors::{Coded, Problem};
 use crate::output::{eprint, print};
 use crate::project::Package;
@@ -150,6 +150,7 @@ pub fn run(
     let live = Live::new(cx, total);
     let next = AtomicUsize::new(0);
     let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..total).map(|_| None).collect());
+    let global = &cx.global;
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total).max(1) {
             scope.spawn(|| loop {
@@ -157,7 +158,7 @@ pub fn run(
                 if i >= total || options.interrupt.is_requested() {
                     return;
                 }
-                let outcome = one(&targets[i], graph, target, options, job);
+                let outcome = one(global, package, &targets[i], graph, target, options, job);
                 live.ended(&outcome);
                 outcomes.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
             });
@@ -186,7 +187,15 @@ pub fn run(
 
 /// One database: opened, run, read back. Every error is caught here, so
 /// one database's failure never stops the others.
-fn one(fleet_target: &Target, graph: &Graph, target: &str, options: &Options, job: Job) -> Outcome {
+fn one(
+    global: &GlobalArgs,
+    package: &Package,
+    fleet_target: &Target,
+    graph: &Graph,
+    target: &str,
+    options: &Options,
+    job: Job,
+) -> Outcome {
     let started = Instant::now();
     let mut from = Vec::new();
     let mut steps = 0;
@@ -210,11 +219,10 @@ fn one(fleet_target: &Target, graph: &Graph, target: &str, options: &Options, jo
         }
         from = current(graph, database.applied(graph, options)?);
         let mut count = |_: &migrate_runtime::apply::Step| steps += 1;
-        match job {
-            Job::Apply(Direction::Upgrade) => database.upgrade(graph, options, target, &mut count)?,
-            Job::Apply(Direction::Downgrade) => database.downgrade(graph, options, target, &mut count)?,
-            Job::Read => return Ok(from.clone()),
-        };
+        let Job::Apply(direction) = job else { return Ok(from.clone()) };
+        // Through the package's runner when the plan holds Rust revisions.
+        let run = crate::runner::Run { package, graph, url, options, target, direction };
+        crate::runner::apply(global, &run, &database, &mut count)?;
         Ok(current(graph, database.applied(graph, options)?))
     })();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -141,7 +141,7 @@ pub fn run_package(
         done.push(step.clone());
     };
     let run = Run { package, graph, url: &url, options: &options, target, direction };
-    if let Err(error) = crate::runner::apply(cx, &run, &database, &mut report) {
+    if let Err(error) = crate::runner::apply(&cx.global, &run, &database, &mut report) {
         // What committed before the failure, for the error's JSON document.
         cx.document(&Finished { package: &package.name, steps: done.iter().map(StepView::new).collect() })?;
         return Err(error.context(format!("{} of package `{}` stopped", noun(direction), package.name)));

@@ -82,8 +82,12 @@ fn run(migrations: &Migrations, request: &Request, interrupt: Interrupt, out: &O
     let graph = migrations.graph().map_err(|errors| Failure::new("chain", errors))?;
     let url = DatabaseUrl::parse(&request.url).map_err(|e| Failure::new(e.code(), e))?;
     let warnings = out.clone();
-    let connector = Connector::default()
+    let mut connector = Connector::default()
         .on_warning(move |message| warnings.send(&Message::Warning { message: message.to_string() }));
+    if let Some(schema) = &request.options.schema {
+        // A schema per tenant: the run's objects and history live there.
+        connector = connector.search_path(schema);
+    }
     let database = connector.open(&url).map_err(|e| Failure::new(e.code(), e))?;
     let mut options = request.options.to_options();
     options.interrupt = interrupt;
