@@ -1,8 +1,10 @@
 //! What to do next, in this tool's words: the library's errors state what
 //! is wrong; the commands and flags that fix it are the CLI's to name, so
-//! they live here, keyed by error variant.
+//! they live here, keyed by error variant, or by code where the hint
+//! needs nothing else (so a package's runner's failures get them too).
 
 use migrate_runtime::chain::SnapshotError;
+use migrate_runtime::runner::Failure;
 use migrate_runtime::testing::WalkError;
 use migrate_runtime::{ApplyError, TargetError};
 
@@ -21,6 +23,9 @@ pub fn for_error(error: &anyhow::Error) -> Option<String> {
         }
         if let Some(snapshot) = cause.downcast_ref::<SnapshotError>() {
             return for_snapshot(snapshot);
+        }
+        if let Some(failure) = cause.downcast_ref::<Failure>() {
+            return by_code(&failure.code).map(str::to_string);
         }
         cause.downcast_ref::<TargetError>().and_then(for_target)
     })
@@ -45,83 +50,78 @@ pub fn with_hint(error: &ApplyError) -> String {
 }
 
 fn for_apply(error: &ApplyError) -> Option<String> {
-    let hint = match error {
-        ApplyError::Target(target) => return for_target(target),
-        ApplyError::DatabaseAhead { .. } => {
+    match error {
+        ApplyError::Target(target) => for_target(target),
+        ApplyError::Snapshot(snapshot) => for_snapshot(snapshot),
+        ApplyError::MissingDependency { package, .. } => {
+            Some(format!(": upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)"))
+        }
+        ApplyError::StampBelow { target, .. } => Some(format!(
+            ": pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade \
+             {target}` to revert them"
+        )),
+        other => by_code(other.code()).map(str::to_string),
+    }
+}
+
+/// The hints that need nothing but the error's code: a library error's,
+/// or one a package's runner reported (which arrives as its code and
+/// message only).
+fn by_code(code: &str) -> Option<&'static str> {
+    let hint = match code {
+        "database-ahead" => {
             "; deploy the newer code, or revert with `cargo migrate downgrade` \
              (the downgrade SQL is stored in the history table)"
-                .to_string()
         }
-        ApplyError::Synced { .. } => {
+        "synced" => {
             ": rebuild it from the revisions with `cargo migrate reset`, or, once its schema matches a \
              revision, record that with `cargo migrate stamp REV`"
-                .to_string()
         }
-        ApplyError::NotEmpty { .. } => {
+        "not-empty" => {
             ": if its schema is that of a revision, record that with `cargo migrate \
              stamp REV` and upgrade from there; to apply every revision from base on top of what is there, \
              run `cargo migrate upgrade --baseline`"
-                .to_string()
         }
-        ApplyError::Snapshot(snapshot) => return for_snapshot(snapshot),
-        ApplyError::RustInScript { .. } => {
+        "rust-in-script" => {
             "; or pass `--rust-as-comment` for a script with a comment in their place (and their history rows)"
-                .to_string()
         }
-        ApplyError::TransactionNone { .. } => {
+        "transaction-none" => {
             ": run without `--transaction all`, or in one transaction up to the revision before it \
              (`cargo migrate upgrade REV --transaction all`) and the rest without"
-                .to_string()
         }
-        ApplyError::NotDue { .. } => {
+        "not-due" => {
             "; another migrator changed the history while this run applied it: see `cargo migrate current`, \
              then run the command again"
-                .to_string()
         }
-        ApplyError::ReadOnlyDatabase { .. } => {
+        "read-only-database" => {
             ": give this user write access to the file and its folder (SQLite writes its journal beside the \
              file); read commands (`current`, `history`, `check`) work without it"
-                .to_string()
         }
-        ApplyError::SqliteBusy { .. } => {
+        "sqlite-busy" => {
             "; run again once the other connection is done, or wait longer with `--lock-timeout SECONDS` \
              (`upgrade`, `downgrade`)"
-                .to_string()
         }
-        ApplyError::SessionEnded { .. } => {
-            "; run the command again once the database accepts connections".to_string()
+        "session-ended" => "; run the command again once the database accepts connections",
+        "session-ended-partway" | "interrupted-partway" => {
+            ": see what its statements did, then settle it with `cargo migrate repair`"
         }
-        ApplyError::SessionEndedPartway { .. } | ApplyError::InterruptedPartway { .. } => {
-            ": see what its statements did, then settle it with `cargo migrate repair`".to_string()
-        }
-        ApplyError::StatementLockTimeout { .. } => {
+        "statement-lock-timeout" => {
             "; run again when that session ends, retry on your own terms with `--retries N`, or let \
              statements wait longer with `--statement-lock-timeout SECONDS` (0 waits forever)"
-                .to_string()
         }
-        ApplyError::Drift { .. } => {
+        "drift" => {
             ": restore the file, or accept the edit with `cargo migrate stamp --update-checksum REV` \
              (its SQL does not run again); `--allow-drift` goes on this once (the history keeps the \
              recorded checksum, so the next run stops here again)"
-                .to_string()
         }
-        ApplyError::Dirty { .. } => {
+        "dirty" => {
             ": fix the schema by hand, then run `cargo migrate repair --mark applied` \
              (or `--mark reverted`), or `cargo migrate stamp`"
-                .to_string()
         }
-        ApplyError::MissingDependency { package, .. } => {
-            format!(": upgrade package `{package}` first (`cargo migrate upgrade -p {package}`)")
-        }
-        ApplyError::NewerHistoryFormat { .. } => {
+        "newer-history-format" => {
             ": run this command with the cargo-migrate that wrote it, or a newer one (this one never \
              rewrites a history table it does not know)"
-                .to_string()
         }
-        ApplyError::StampBelow { target, .. } => format!(
-            ": pass `--allow-down` if the schema no longer has them, or run `cargo migrate downgrade \
-             {target}` to revert them"
-        ),
         _ => return None,
     };
     Some(hint)
@@ -156,6 +156,14 @@ mod tests {
         let hint = ": upgrade package `billing` first (`cargo migrate upgrade -p billing`)";
         assert_eq!(for_error(&walk).as_deref(), Some(hint));
         assert_eq!(for_error(&anyhow::anyhow!("no library error here")), None);
+    }
+
+    #[test]
+    fn a_runner_failure_gets_the_hint_of_its_code() {
+        let failure = Failure::new("drift", "revision `a` changed since it was applied");
+        let hint = for_error(&anyhow::Error::new(failure).context("the upgrade of package `app` stopped"));
+        assert!(hint.unwrap_or_default().contains("stamp --update-checksum REV"));
+        assert_eq!(for_error(&anyhow::Error::new(Failure::new("rust-failed", "no"))), None);
     }
 
     #[test]
