@@ -94,6 +94,6 @@ pub fn into_compile_errors(error: syn::Error) -> TokenStream {
     let errors = error.into_compile_error();
     quote! {{
         #errors
-        ::migrate_runtime::embed::Migrations { package: "", revisions: &[], snapshots: &[] }
+        ::migrate_runtime::embed::Migrations { package: "", history_table: "", revisions: &[], snapshots: &[] }
     }}
 }

@@ -139,7 +139,9 @@ pub fn embed(chain: &Chain<'_>) -> Result<Embedded, EmbedErrors> {
     if chain.verify == Verify::Sqlite {
         verify_sqlite(&graph)?;
     }
-    let tokens = migrations(&graph, chain.package, chain.package_root).map_err(EmbedError::Chain)?;
+    let history_table = &settings.config.history_table;
+    let tokens =
+        migrations(&graph, chain.package, history_table, chain.package_root).map_err(EmbedError::Chain)?;
     let tokens = track_manifests(tokens, &settings.manifests);
     let files = files.into_iter().map(|file| file.path).collect();
     Ok(Embedded { tokens, files, manifests: settings.manifests })
@@ -189,7 +191,12 @@ fn track_manifests(tokens: TokenStream, manifests: &[PathBuf]) -> TokenStream {
 /// The expression of a [`Migrations`](crate::embed::embedded::Migrations) value holding `graph`, whose
 /// revision paths are relative to `package_root`; an error when a
 /// section's SQL, kept in its file, cannot be read.
-pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<TokenStream, ChainError> {
+pub fn migrations(
+    graph: &Graph,
+    package: &str,
+    history_table: &str,
+    package_root: &Path,
+) -> Result<TokenStream, ChainError> {
     let paths = graph.revisions().iter().map(|r| &r.location.path);
     let tracked = paths.chain(graph.snapshots().iter().map(|s| &s.location.path)).map(|path| {
         let absolute = package_root.join(path);
@@ -214,7 +221,7 @@ pub fn migrations(graph: &Graph, package: &str, package_root: &Path) -> Result<T
         use ::migrate_runtime::model::{Dialect, Language, TransactionMode};
         #(#tracked)*
         #(#modules)*
-        Migrations { package: #package, revisions: &[#(#revisions),*], snapshots: &[#(#snapshots),*] }
+        Migrations { package: #package, history_table: #history_table, revisions: &[#(#revisions),*], snapshots: &[#(#snapshots),*] }
     }})
 }
 
@@ -476,6 +483,17 @@ mod tests {
         let code = embedded.tokens.to_string();
         assert!(code.contains(&format!("include_bytes ! ({:?})", manifest.to_string_lossy())), "{code}");
         assert_eq!(embedded.manifests, [manifest]);
+    }
+
+    #[test]
+    fn the_chain_carries_the_history_table_its_settings_name() {
+        let dir = folder(&[("a1b2_x.sql", GOOD)]);
+        let code = embed_in(dir.path(), Verify::Off).unwrap().tokens.to_string();
+        assert!(code.contains(r#"history_table : "migrate_history""#), "{code}");
+        let manifest = "[package]\nname = \"demo\"\n\n[workspace]\n\n[package.metadata.migrate]\nhistory-table = \"app_revisions\"\n";
+        fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        let code = embed_in(dir.path(), Verify::Off).unwrap().tokens.to_string();
+        assert!(code.contains(r#"history_table : "app_revisions""#), "{code}");
     }
 
     #[cfg(feature = "sqlite")]

@@ -25,7 +25,7 @@ use crate::model::revision::{Dependency, Dialect, Language, Revision, Section, T
 /// static MIGRATIONS: Migrations = migrate_macros::embed_migrations!();
 ///
 /// let graph = MIGRATIONS.graph()?;
-/// let options = Options::new(MIGRATIONS.package);
+/// let options = MIGRATIONS.options();
 /// SqliteMigrator::new(&conn, &graph, &options).upgrade("heads", &mut |_| {})?;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub struct Migrations {
     /// The package whose folder was embedded (its `CARGO_PKG_NAME`): the key
     /// of its rows in the history table, as `cargo migrate` writes them.
     pub package: &'static str,
+    /// The history table the package's settings name (`history-table` in
+    /// `[package.metadata.migrate]`, read at compile time).
+    pub history_table: &'static str,
     /// Every revision, in apply order.
     pub revisions: &'static [EmbeddedRevision],
     /// The folder's snapshots (`snapshots/<revision>.sql`), by revision id.
@@ -110,6 +113,17 @@ pub struct EmbeddedSection {
 }
 
 impl Migrations {
+    /// The options a run of this chain starts from: its package and its
+    /// history table, so the rows are those `cargo migrate` reads and
+    /// writes for the package (a program that built `Options::new` itself
+    /// would use the default table whatever the settings say).
+    pub fn options(&self) -> crate::apply::Options {
+        crate::apply::Options {
+            history_table: self.history_table.to_string(),
+            ..crate::apply::Options::new(self.package)
+        }
+    }
+
     /// The chain as a [`Graph`], for [`crate::sqlite::SqliteMigrator`] and
     /// every other consumer of graphs.
     ///
@@ -184,6 +198,7 @@ mod tests {
 
     static CHAIN: Migrations = Migrations {
         package: "demo",
+        history_table: "demo_history",
         revisions: &[
             EmbeddedRevision {
                 id: "a1",
@@ -232,6 +247,12 @@ mod tests {
     };
 
     #[test]
+    fn a_chain_s_options_name_its_package_and_history_table() {
+        let options = CHAIN.options();
+        assert_eq!((options.package.as_str(), options.history_table.as_str()), ("demo", "demo_history"));
+    }
+
+    #[test]
     fn a_static_chain_becomes_a_graph() {
         let graph = CHAIN.graph().unwrap();
         assert_eq!(CHAIN.ids().collect::<Vec<_>>(), ["a1", "b2"]);
@@ -246,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_hand_made_chain_is_validated() {
-        let broken = Migrations { package: "x", revisions: &CHAIN.revisions[1..], snapshots: &[] };
+        let broken = Migrations { revisions: &CHAIN.revisions[1..], ..CHAIN };
         let errors = broken.graph().unwrap_err();
         assert_eq!(
             errors.to_string(),

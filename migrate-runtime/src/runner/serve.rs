@@ -122,7 +122,8 @@ mod tests {
 
     /// What the runner answers `request` with, its exit code and lines.
     fn answer(request: &str) -> (ExitCode, Vec<Message>) {
-        static EMPTY: Migrations = Migrations { package: "app", revisions: &[], snapshots: &[] };
+        static EMPTY: Migrations =
+            Migrations { package: "app", history_table: "migrate_history", revisions: &[], snapshots: &[] };
         let output = Arc::new(Mutex::new(Vec::new()));
         let code = serve(&EMPTY, request.as_bytes(), Shared(output.clone()), drop);
         let text = String::from_utf8(output.lock().unwrap().clone()).unwrap();

@@ -6,7 +6,7 @@
 //! revision that was running, as for any dropped connection.
 
 use super::protocol::Command;
-use crate::apply::{Action, Options};
+use crate::apply::Action;
 use crate::database::{connect, DatabaseUrl};
 use crate::Migrations;
 use std::process::ExitCode;
@@ -73,7 +73,7 @@ fn apply(migrations: &Migrations, line: &Line) -> Result<(), String> {
     let graph = migrations.graph().map_err(|e| e.to_string())?;
     let database = connect(&url).map_err(|e| e.to_string())?;
     println!("database {url}");
-    let options = Options::new(migrations.package);
+    let options = migrations.options();
     let report = &mut |step: &crate::Step| {
         let verb = if step.action == Action::Downgrade { "reverted" } else { "applied " };
         let ms = step.elapsed.as_secs_f64() * 1000.0;

@@ -206,6 +206,7 @@ mod embedded {
 
     pub static CHAIN: Migrations = Migrations {
         package: "rust_chain",
+        history_table: "migrate_history",
         revisions: &[
             EmbeddedRevision {
                 id: "a1",
