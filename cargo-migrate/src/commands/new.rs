@@ -107,7 +107,6 @@ pub struct Created<'a> {
     notes: Vec<&'a str>,
     /// The second revision autogenerate wrote after this one (PostgreSQL
     /// indexes built concurrently, constraints validated), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     follow_up: Option<FollowUp<'a>>,
 }
 
