@@ -1,10 +1,10 @@
 //! The one hand-off of a live `upgrade`/`downgrade` (a package's, each of
-//! a workspace's, `reset`'s, each database of a fleet's): a plan of SQL revisions runs here; a plan
-//! with Rust revisions, whose code exists only in a program that embeds
-//! the chain, runs in the package's runner (see `migrate_runtime::runner`),
-//! built with cargo and spoken to over pipes. Its messages become the
-//! same progress, steps and errors as a run here, so the commands cannot
-//! tell the two apart.
+//! a workspace's, `reset`'s, each database of a fleet's): a plan of SQL
+//! revisions runs here; a plan with Rust revisions, whose code exists only
+//! in a program that embeds the chain, runs in the package's runner (see
+//! `migrate_runtime::runner`), built with cargo and spoken to over pipes.
+//! Its messages become the same progress, steps and errors as a run here,
+//! so the commands cannot tell the two apart.
 //!
 //! Signals: the runner gets its own process group, so a terminal's Ctrl-C
 //! reaches this process only; the first signal's request is passed on as
@@ -72,20 +72,20 @@ pub fn apply(
 
 /// The runner's executable, built (quietly, unless `-v`; build errors
 /// shown as cargo shows them) once per process: a fleet's databases all
-/// run through the one build, and its workers wait for it in turn.
+/// run through the one build, and its workers wait for it in turn. A
+/// failed build is remembered too, so cargo's errors are shown once, not
+/// once per database.
 fn build(global: &GlobalArgs, package: &Package, first: &Revision) -> Result<PathBuf> {
-    static BUILT: Mutex<BTreeMap<PathBuf, PathBuf>> = Mutex::new(BTreeMap::new());
+    static BUILT: Mutex<BTreeMap<PathBuf, Result<PathBuf, String>>> = Mutex::new(BTreeMap::new());
     let runner = &package.config.runner;
     let Some(manifest) = package.manifest_path.as_ref().filter(|_| package.bins.contains(runner)) else {
         return Err(no_runner(package, first).into());
     };
     let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(binary) = built.get(manifest) {
-        return Ok(binary.clone());
-    }
-    let binary = cargo_build(global, package, manifest)?;
-    built.insert(manifest.clone(), binary.clone());
-    Ok(binary)
+    let outcome = built
+        .entry(manifest.clone())
+        .or_insert_with(|| cargo_build(global, package, manifest).map_err(|error| format!("{error:#}")));
+    outcome.clone().map_err(anyhow::Error::msg)
 }
 
 fn cargo_build(global: &GlobalArgs, package: &Package, manifest: &Path) -> Result<PathBuf> {
