@@ -260,7 +260,7 @@ mod tests {
             ("[package.metadata.migrate]\ndialect = \"mysql\"\n", "Cargo.toml:2: unknown variant `mysql`, expected `sqlite` or `postgres`"),
             ("[package.metadata.migrate.lint]\nM101 = \"loud\"\n", "Cargo.toml:1: unknown variant `loud`, expected one of `off`, `warning`, `error`"),
             ("[package.metadata.migrate.lint]\nM999 = \"off\"\n", "Cargo.toml: [package.metadata.migrate.lint]: `M999` is not a lint rule (codes such as `M101` or names such as `index-not-concurrent`; `cargo migrate check --rules` lists them)"),
-            ("[workspace.metadata.migrate]\nfolders = \"x\"\n", "Cargo.toml:2: unknown field `folders`, expected one of `folder`, `dialect`, `schema`, `history-table`, `multiple-heads`, `schemas`, `lint`"),
+            ("[workspace.metadata.migrate]\nfolders = \"x\"\n", "Cargo.toml:2: unknown field `folders`, expected one of `folder`, `dialect`, `schema`, `history-table`, `multiple-heads`, `schemas`, `lint`, `runner`"),
         ];
         for (text, expected) in cases {
             let error = parse_manifest(Path::new("Cargo.toml"), text).unwrap_err().to_string();
