@@ -858,9 +858,17 @@ fn check(case: &Case, fresh: &mut dyn FnMut() -> Box<dyn TestDatabase>) -> Resul
     let options = Options::new("autogen");
     let upgrade = upgrade_step(&revision, dialect, &options).map_err(|e| e.to_string())?;
     run(db.as_mut(), &upgrade, "upgrade")?;
+    // PostgreSQL's follow-up revision (`transaction: none`): each statement
+    // alone, as the engine runs it, since `CONCURRENTLY` refuses a batch.
+    for statement in &changes.follow_up {
+        run(db.as_mut(), statement, "follow-up upgrade")?;
+    }
     same(&db.schema(HISTORY).map_err(|e| e.to_string())?, &desired, "after upgrade", &changes)?;
     if !case.renames.is_empty() || expected == 0 {
         equal_rows(&kept, &query(db.as_mut(), case.kept)?, "after upgrade")?;
+    }
+    for statement in &changes.follow_up_downgrade {
+        run(db.as_mut(), statement, "follow-up downgrade")?;
     }
     let downgrade = downgrade_step(&revision, dialect, &options).map_err(|e| e.to_string())?;
     run(db.as_mut(), &downgrade, "downgrade")?;
