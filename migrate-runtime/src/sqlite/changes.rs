@@ -3,10 +3,12 @@
 //! An authorizer on the connection (SQLite calls it for every statement
 //! it prepares) logs the tables, views and triggers each statement
 //! creates or drops; a step then reads from `sqlite_schema` (type, name,
-//! table, SQL) only the rows of those objects. Where the log cannot tell
+//! table, SQL) only the rows of those objects, by rowid, and the walk
+//! introspects them from the rows kept. Where the log cannot tell
 //! (an `ALTER TABLE`, which may rewrite the text of every object naming a
-//! renamed table or column; a rollback; `PRAGMA writable_schema`; a
-//! virtual table; another connection's commit, seen by `data_version`),
+//! renamed table or column; a rollback; `VACUUM`, which numbers the rows
+//! again; `PRAGMA writable_schema`; a virtual table; another
+//! connection's commit, seen by `data_version`),
 //! the step reads the table whole and compares each row with the copy
 //! kept from the last read.
 //!
@@ -16,6 +18,7 @@
 //! same object. Only the objects whose rows changed get a new fingerprint,
 //! and the walk introspects only those.
 
+use super::introspect::ObjectRow;
 use crate::testing::Fingerprints;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::Connection;
@@ -50,6 +53,27 @@ struct Log {
     closed: bool,
 }
 
+impl Seen {
+    /// The `sqlite_schema` rows of `objects` as the last update read them,
+    /// or `None` when one of them has none kept.
+    #[cfg(feature = "testing")]
+    pub(crate) fn rows_of(&self, objects: &[String]) -> Option<Vec<ObjectRow>> {
+        let mut found = Vec::new();
+        for object in objects {
+            let before = found.len();
+            found.extend(self.rows.of_object(object).map(|(key, row)| ObjectRow {
+                kind: row.kind.clone(),
+                name: key.name.clone(),
+                sql: row.sql.clone(),
+            }));
+            if found.len() == before {
+                return None;
+            }
+        }
+        Some(found)
+    }
+}
+
 impl Drop for Seen {
     /// The authorizer stays on the connection (another one may replace
     /// it); it stops logging once no walk reads its log.
@@ -80,6 +104,7 @@ impl Log {
                 self.names.insert(name.to_ascii_lowercase());
             }
             AuthAction::AlterTable { .. }
+            | AuthAction::Attach { .. }
             | AuthAction::CreateVtable { .. }
             | AuthAction::DropVtable { .. }
             | AuthAction::Unknown { .. }
@@ -100,6 +125,9 @@ struct Row {
     table: String,
     sql: String,
     read: u64,
+    /// Where the row is in `sqlite_schema`: a step reads its rows back
+    /// by rowid, a seek, where a name needs a scan of every row.
+    rowid: i64,
 }
 
 /// A row's identity in `sqlite_schema`: its name, and whether it is a
@@ -159,6 +187,7 @@ struct Rows {
     rows: HashMap<Key, Row>,
     /// [`Row::logged_as`] → the keys of the rows found by that name.
     by_logged_name: HashMap<String, HashSet<Key>>,
+    by_rowid: BTreeMap<i64, Key>,
 }
 
 impl Rows {
@@ -168,6 +197,7 @@ impl Rows {
         for name in row.logged_as(&key) {
             self.by_logged_name.entry(name).or_default().insert(key.clone());
         }
+        self.by_rowid.insert(row.rowid, key.clone());
         self.rows.insert(key, row);
         old
     }
@@ -181,6 +211,10 @@ impl Rows {
                 self.by_logged_name.remove(&name);
             }
         }
+        // A full read may have given the rowid to a new row already.
+        if self.by_rowid.get(&row.rowid) == Some(key) {
+            self.by_rowid.remove(&row.rowid);
+        }
         Some(row)
     }
 
@@ -193,6 +227,18 @@ impl Rows {
 
     fn iter(&self) -> impl Iterator<Item = (&Key, &Row)> {
         self.rows.iter()
+    }
+
+    /// The largest rowid kept, 0 when none is.
+    fn last_rowid(&self) -> i64 {
+        self.by_rowid.last_key_value().map_or(0, |(rowid, _)| *rowid)
+    }
+
+    /// The rows of `object` (`table t`: its own and its indexes').
+    fn of_object<'r>(&'r self, object: &'r str) -> impl Iterator<Item = (&'r Key, &'r Row)> + 'r {
+        let name = object.split_once(' ').map_or(object, |(_, name)| name).to_ascii_lowercase();
+        let keys = self.by_logged_name.get(&name).into_iter().flatten();
+        keys.filter_map(|key| self.rows.get_key_value(key)).filter(move |(k, r)| r.describes(&k.name, object))
     }
 }
 
@@ -245,24 +291,41 @@ fn logged_names(conn: &Connection, seen: &mut Seen) -> rusqlite::Result<Option<B
 
 /// The objects of the rows of the objects the log `names`, before and
 /// now, with the digest of each that exists; `seen` brought up to date.
-/// Only those rows are read (`sqlite_schema` has no index, so SQLite
-/// still scans it, but returns only them).
+///
+/// Rows are read by rowid: those kept for the names logged (dropped,
+/// changed, or still as they were), and every row after the last one kept
+/// for the others. SQLite gives a new row the rowid after the largest in
+/// the table, and the only rows a step can have deleted are those of the
+/// names it logged, so every row it added comes after the rows it did not
+/// touch. (`VACUUM` numbers the rows again; its `ATTACH` makes the step
+/// read everything.) A seek per row, where `sqlite_schema`, which has no
+/// index, took a scan of every row for a name: a sixth of a long walk.
 fn logged_objects(
     conn: &Connection,
     history_table: &str,
     seen: &mut Seen,
     names: &BTreeSet<String>,
 ) -> rusqlite::Result<(BTreeSet<String>, HashMap<String, String>)> {
-    let mut touched: BTreeSet<String> =
-        seen.rows.take_logged(names).into_iter().map(|(key, row)| row.object(&key.name)).collect();
+    let taken = seen.rows.take_logged(names);
+    let rowids: Vec<String> = taken.iter().map(|(_, row)| row.rowid.to_string()).collect();
+    let mut touched: BTreeSet<String> = taken.into_iter().map(|(key, row)| row.object(&key.name)).collect();
     let format_table = crate::apply::format::format_table(history_table);
-    let (mut statement, filter) = logged_rows_query(conn, names)?;
-    let mut rows = statement.query([filter])?;
+    let mut statement = conn.prepare_cached(
+        "SELECT type, name, tbl_name, sql, rowid FROM sqlite_schema \
+         WHERE rowid > ?1 OR rowid IN (SELECT value FROM json_each(?2))",
+    )?;
+    let mut rows =
+        statement.query(rusqlite::params![seen.rows.last_rowid(), format!("[{}]", rowids.join(","))])?;
     let mut fresh = Vec::new();
     while let Some(r) = rows.next()? {
         let Some((kind, name, table, sql)) = schema_row(r, history_table, &format_table)? else { continue };
-        let row =
-            Row { kind: kind.to_string(), table: table.to_string(), sql: sql.to_string(), read: seen.read };
+        let row = Row {
+            kind: kind.to_string(),
+            table: table.to_string(),
+            sql: sql.to_string(),
+            read: seen.read,
+            rowid: r.get(4)?,
+        };
         touched.insert(row.object(name));
         fresh.push((Key::of(kind, name), row));
     }
@@ -275,28 +338,6 @@ fn logged_objects(
     Ok((touched, digests))
 }
 
-/// The query of the rows of the objects the log `names`, and its one
-/// parameter. Names compare as SQLite compares them, in any ASCII case
-/// (`NOCASE`, which folds ASCII only, as the log's lower case does). A
-/// step usually logs one name: then each row is two comparisons,
-/// measured at a third of the time of probing the list of names with
-/// each row's name lower-cased, at 1,000 tables.
-fn logged_rows_query<'c>(
-    conn: &'c Connection,
-    names: &BTreeSet<String>,
-) -> rusqlite::Result<(rusqlite::CachedStatement<'c>, String)> {
-    if let (Some(name), 1) = (names.first(), names.len()) {
-        let sql = "SELECT type, name, tbl_name, sql FROM sqlite_schema \
-             WHERE tbl_name = ?1 COLLATE NOCASE OR (type = 'trigger' AND name = ?1 COLLATE NOCASE)";
-        return Ok((conn.prepare_cached(sql)?, name.clone()));
-    }
-    let sql = "SELECT type, name, tbl_name, sql FROM sqlite_schema \
-         WHERE tbl_name COLLATE NOCASE IN (SELECT value FROM json_each(?1)) \
-         OR (type = 'trigger' AND name COLLATE NOCASE IN (SELECT value FROM json_each(?1)))";
-    let filter = super::introspect::json_array(&names.iter().cloned().collect::<Vec<_>>());
-    Ok((conn.prepare_cached(sql)?, filter))
-}
-
 /// The objects whose rows were added, removed or changed since the last
 /// read, `seen` brought up to date. The rows are filtered here, not in SQL,
 /// and a row that reads as before costs no allocation: this runs at every
@@ -307,21 +348,24 @@ fn touched_objects(
     seen: &mut Seen,
 ) -> rusqlite::Result<BTreeSet<String>> {
     let format_table = crate::apply::format::format_table(history_table);
-    let mut statement = conn.prepare_cached("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
+    let mut statement = conn.prepare_cached("SELECT type, name, tbl_name, sql, rowid FROM sqlite_schema")?;
     let mut rows = statement.query([])?;
     seen.read += 1;
     let mut touched = BTreeSet::new();
     while let Some(r) = rows.next()? {
         let Some((kind, name, table, sql)) = schema_row(r, history_table, &format_table)? else { continue };
-        let key = Key::of(kind, name);
+        let (key, rowid) = (Key::of(kind, name), r.get(4)?);
         match seen.rows.rows.get_mut(&key) {
-            Some(row) if row.kind == kind && row.table == table && row.sql == sql => row.read = seen.read,
+            Some(row) if row.kind == kind && row.table == table && row.sql == sql && row.rowid == rowid => {
+                row.read = seen.read
+            }
             _ => {
                 let row = Row {
                     kind: kind.to_string(),
                     table: table.to_string(),
                     sql: sql.to_string(),
                     read: seen.read,
+                    rowid,
                 };
                 touched.insert(row.object(name));
                 let old = seen.rows.insert(key, row);

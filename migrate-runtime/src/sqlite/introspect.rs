@@ -25,16 +25,55 @@ pub(crate) fn introspect_objects(
 ) -> rusqlite::Result<Schema> {
     let filter = names.map(json_array);
     let params = rusqlite::params![history_table, filter];
-    let mut schema = Schema::default();
     let mut objects = conn.prepare_cached(&format!(
         "SELECT m.type, m.name, m.sql FROM sqlite_master m WHERE {OWN} ORDER BY m.name"
     ))?;
-    let rows = objects.query_map(params, |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-    })?;
+    let rows =
+        objects.query_map(params, |r| Ok(ObjectRow { kind: r.get(0)?, name: r.get(1)?, sql: r.get(2)? }))?;
+    let mut schema = Schema::default();
+    let index_sql = objects_of(rows.collect::<rusqlite::Result<Vec<_>>>()?, &mut schema);
+    columns(conn, TABLES, params, &mut schema)?;
+    table_options(conn, &filter, &mut schema)?;
+    indexes(conn, TABLES, params, &index_sql, &mut schema)?;
+    foreign_keys(conn, TABLES, params, &mut schema)?;
+    Ok(schema)
+}
+
+/// A row of `sqlite_schema`: an object's type, name and SQL.
+pub(crate) struct ObjectRow {
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) sql: String,
+}
+
+/// The schema of the objects whose `sqlite_schema` rows are `rows`, as
+/// [`introspect_objects`] reads it, without reading those rows again: the
+/// walk kept them. Neither is `sqlite_schema` scanned for the tables, nor
+/// `pragma_table_list` (which lists every table to find one) asked for
+/// their options: they are read from the tables' SQL.
+#[cfg(feature = "testing")]
+pub(crate) fn introspect_rows(conn: &Connection, rows: Vec<ObjectRow>) -> rusqlite::Result<Schema> {
+    let tables: Vec<String> = rows.iter().filter(|r| r.kind == "table").map(|r| r.name.clone()).collect();
+    let options: Vec<(String, Vec<String>)> =
+        rows.iter().filter(|r| r.kind == "table").map(|r| (r.name.clone(), options_in_sql(&r.sql))).collect();
+    let listed = json_array(&tables);
+    let params = rusqlite::params![rusqlite::types::Null, listed];
+    let mut schema = Schema::default();
+    let index_sql = objects_of(rows, &mut schema);
+    columns(conn, LISTED_TABLES, params, &mut schema)?;
+    for (table, options) in options {
+        schema.tables.get_mut(&table).into_iter().for_each(|t| t.options.extend(options.clone()));
+    }
+    indexes(conn, LISTED_TABLES, params, &index_sql, &mut schema)?;
+    foreign_keys(conn, LISTED_TABLES, params, &mut schema)?;
+    Ok(schema)
+}
+
+/// Puts the tables, views and triggers of `rows` into `schema`; the SQL
+/// of the indexes, by name.
+fn objects_of(rows: Vec<ObjectRow>, schema: &mut Schema) -> HashMap<String, String> {
     let mut index_sql = HashMap::new();
-    for row in rows {
-        let (kind, name, sql) = row?;
+    for ObjectRow { kind, name, sql } in rows {
         match kind.as_str() {
             "table" => {
                 schema.tables.insert(name, Table { checks: checks(&sql), ..Table::default() });
@@ -51,11 +90,7 @@ pub(crate) fn introspect_objects(
             _ => {}
         }
     }
-    columns(conn, params, &mut schema)?;
-    table_options(conn, &filter, &mut schema)?;
-    indexes(conn, params, &index_sql, &mut schema)?;
-    foreign_keys(conn, params, &mut schema)?;
-    Ok(schema)
+    index_sql
 }
 
 /// A digest per object (`table t`, `view v`, `trigger x`) of the text SQLite
@@ -115,11 +150,21 @@ const TABLES: &str = "(SELECT m.name FROM sqlite_master m WHERE ?2 IS NULL AND m
      UNION ALL SELECT t.name FROM json_each(?2) j JOIN pragma_table_list(j.value) t \
        WHERE t.schema = 'main' AND t.type = 'table') m";
 
-fn columns(conn: &Connection, params: impl rusqlite::Params, schema: &mut Schema) -> rusqlite::Result<()> {
+/// The tables to read when the caller lists exactly those (`?2`, a JSON
+/// array).
+#[cfg(feature = "testing")]
+const LISTED_TABLES: &str = "(SELECT value AS name FROM json_each(?2)) m";
+
+fn columns(
+    conn: &Connection,
+    tables: &str,
+    params: impl rusqlite::Params,
+    schema: &mut Schema,
+) -> rusqlite::Result<()> {
     let sql = format!(
         "SELECT m.name, c.name, lower(c.type), c.\"notnull\", c.dflt_value, c.pk, c.hidden, \
          CASE WHEN c.hidden IN (2, 3) THEN (SELECT t.sql FROM sqlite_master t WHERE t.type = 'table' AND t.name = m.name) END \
-         FROM {TABLES} JOIN pragma_table_xinfo(m.name) c WHERE c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid"
+         FROM {tables} JOIN pragma_table_xinfo(m.name) c WHERE c.hidden IN (0, 2, 3) ORDER BY m.name, c.cid"
     );
     let mut statement = conn.prepare_cached(&sql)?;
     let mut rows = statement.query(params)?;
@@ -201,17 +246,32 @@ fn table_options(conn: &Connection, filter: &Option<String>, schema: &mut Schema
     Ok(())
 }
 
+/// `STRICT` and `WITHOUT ROWID` as written after a `CREATE TABLE`'s
+/// column list, in the order [`table_options`] gives them.
+#[cfg(feature = "testing")]
+fn options_in_sql(sql: &str) -> Vec<String> {
+    let Some((open, _)) = solid_tokens(sql).find(|(_, token)| *token == "(") else { return Vec::new() };
+    let Some(len) = balanced(&sql[open..]) else { return Vec::new() };
+    let tail: Vec<&str> = solid_tokens(&sql[open + len..]).map(|(_, token)| token).collect();
+    let has = |word: &str| tail.iter().any(|token| token.eq_ignore_ascii_case(word));
+    [(has("STRICT"), "strict"), (has("ROWID"), "without rowid")]
+        .into_iter()
+        .filter_map(|(set, option)| set.then(|| option.to_string()))
+        .collect()
+}
+
 /// Indexes, their SQL (`sql`, by name: for predicates and expressions)
 /// taken from the objects query rather than looked up per index.
 fn indexes(
     conn: &Connection,
+    tables: &str,
     params: impl rusqlite::Params,
     sql: &HashMap<String, String>,
     schema: &mut Schema,
 ) -> rusqlite::Result<()> {
     let query = format!(
         "SELECT m.name, il.name, il.\"unique\", il.origin, coalesce(ii.name, '<expression>') \
-         FROM {TABLES} JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
+         FROM {tables} JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
          ORDER BY m.name, il.name, ii.seqno"
     );
     let mut statement = conn.prepare_cached(&query)?;
@@ -252,12 +312,13 @@ fn indexes(
 
 fn foreign_keys(
     conn: &Connection,
+    tables: &str,
     params: impl rusqlite::Params,
     schema: &mut Schema,
 ) -> rusqlite::Result<()> {
     let sql = format!(
         "SELECT m.name, fk.id, fk.\"table\", fk.\"from\", coalesce(fk.\"to\", ''), lower(fk.on_delete), lower(fk.on_update) \
-         FROM {TABLES} JOIN pragma_foreign_key_list(m.name) fk ORDER BY m.name, fk.id, fk.seq"
+         FROM {tables} JOIN pragma_foreign_key_list(m.name) fk ORDER BY m.name, fk.id, fk.seq"
     );
     let mut statement = conn.prepare_cached(&sql)?;
     let mut rows = statement.query(params)?;

@@ -45,8 +45,17 @@ pub trait TestDatabase {
         Ok(())
     }
 
-    /// The schema of only the objects named (as in [`TestDatabase::object_fingerprints`]).
-    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
+    /// The schema of only the objects named (as in
+    /// [`TestDatabase::object_fingerprints`]), right after
+    /// [`TestDatabase::update_fingerprints`] brought `fingerprints` up to
+    /// date: what the driver kept there may spare it reading again.
+    fn schema_of(
+        &mut self,
+        history_table: &str,
+        objects: &[String],
+        fingerprints: &Fingerprints,
+    ) -> Result<Schema, DatabaseError> {
+        let _ = fingerprints;
         Ok(self.schema(history_table)?.only(objects))
     }
 
@@ -198,10 +207,20 @@ impl TestDatabase for rusqlite::Connection {
         crate::sqlite::changes::update(self, history_table, fingerprints).map_err(DatabaseError::from)
     }
 
-    /// Only `objects`: reading a table also reads the triggers on it.
-    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
-        let names = object_names(objects);
-        let schema = crate::sqlite::introspect::introspect_objects(self, history_table, Some(&names))?;
+    /// Only `objects`, from the rows of `sqlite_schema` the update kept
+    /// for them when it did (reading a table by name also reads the
+    /// triggers on it).
+    fn schema_of(
+        &mut self,
+        history_table: &str,
+        objects: &[String],
+        fingerprints: &Fingerprints,
+    ) -> Result<Schema, DatabaseError> {
+        use crate::sqlite::introspect::{introspect_objects, introspect_rows};
+        let schema = match fingerprints.sqlite.rows_of(objects) {
+            Some(rows) => introspect_rows(self, rows)?,
+            None => introspect_objects(self, history_table, Some(&object_names(objects)))?,
+        };
         Ok(schema.only(objects))
     }
 }
@@ -283,7 +302,12 @@ impl TestDatabase for crate::database::PostgresConnection {
         self.execute(RESET_POSTGRES)
     }
 
-    fn schema_of(&mut self, history_table: &str, objects: &[String]) -> Result<Schema, DatabaseError> {
+    fn schema_of(
+        &mut self,
+        history_table: &str,
+        objects: &[String],
+        _: &Fingerprints,
+    ) -> Result<Schema, DatabaseError> {
         let (client, schemas) = (self.client(), self.schemas());
         self.block_on(crate::postgres::introspect::introspect_named(client, history_table, objects, schemas))
             .map_err(DatabaseError::from)

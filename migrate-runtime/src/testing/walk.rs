@@ -758,7 +758,9 @@ impl Walk<'_, '_> {
         if present.is_empty() {
             return Ok(Schema::default());
         }
-        self.db.schema_of(&self.options.history_table, &present).map_err(WalkError::Database)
+        self.db
+            .schema_of(&self.options.history_table, &present, &self.fingerprints)
+            .map_err(WalkError::Database)
     }
 
     /// Brings the fingerprints up to date: what changed since the last
