@@ -256,7 +256,8 @@ fn options_in_sql(sql: &str) -> Vec<String> {
     let has = |word: &str| tail.iter().any(|token| token.eq_ignore_ascii_case(word));
     [(has("STRICT"), "strict"), (has("ROWID"), "without rowid")]
         .into_iter()
-        .filter_map(|(set, option)| set.then(|| option.to_string()))
+        .filter(|(set, _)| *set)
+        .map(|(_, option)| option.to_string())
         .collect()
 }
 
