@@ -253,6 +253,13 @@ fn incremental_chain_sqlite() -> Graph {
              CREATE INDEX child_parent ON child (parent_id);",
             "DROP TABLE child;\nDROP TABLE parent;",
         ),
+        (
+            // Table options, which a step reads from the SQL it kept: a
+            // name with brackets, keywords in a comment and as a name.
+            "CREATE TABLE \"opts (a)\" (k TEXT PRIMARY KEY, v INTEGER) STRICT, WITHOUT ROWID;\n\
+             CREATE TABLE plain (id INTEGER, \"strict\" TEXT) /* STRICT, WITHOUT ROWID */;",
+            "DROP TABLE plain;\nDROP TABLE \"opts (a)\";",
+        ),
         ("ALTER TABLE parent RENAME TO guardian;", "ALTER TABLE guardian RENAME TO parent;"),
         (
             "ALTER TABLE guardian RENAME COLUMN name TO title;",
