@@ -11,7 +11,7 @@
 
 use crate::schema::{normalise_sql, Column, Constraint, ForeignKey, Identity, Index, Schema, Table};
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Error, Row};
+use tokio_postgres::{Client, Error, Row, Statement};
 
 const TABLES: &str = "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $2::name AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1)) ORDER BY 1";
@@ -147,13 +147,15 @@ pub async fn introspect_objects(
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) async fn introspect_named(
     client: &Client,
+    prepared: &mut Prepared,
     history_table: &str,
     objects: &[String],
     schemas: &[String],
 ) -> Result<Schema, tokio_postgres::Error> {
     let mut schema = Schema::default();
     for (at, local) in by_schema(objects, schemas) {
-        let read = introspect_named_in(client, history_table, &local, &schemas[at], &schemas[0]).await?;
+        let (schema_name, path) = (&schemas[at], &schemas[0]);
+        let read = introspect_named_in(client, prepared, history_table, &local, schema_name, path).await?;
         match at {
             0 => schema.replace(&[], read),
             _ => schema.merge_qualified(read, &schemas[at]),
@@ -206,6 +208,7 @@ pub(crate) fn qualified_object(object: &str, schema: &str, first: &str) -> Strin
 /// first schema, see [`introspect_schemas`]).
 async fn introspect_named_in(
     client: &Client,
+    prepared: &mut Prepared,
     history_table: &str,
     objects: &[String],
     schema: &str,
@@ -216,7 +219,7 @@ async fn introspect_named_in(
     let kinds = Kinds::of(objects);
     let names = Some(names);
     let params: Params = &[(&names, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
-    in_schema(client, path, read_schema(client, params, history_table, kinds)).await
+    in_schema(client, path, read_schema(client, params, history_table, kinds, Some(prepared))).await
 }
 
 /// The objects of `schema` named in `names` (all when `None`), with the
@@ -231,7 +234,7 @@ async fn introspect_in(
 ) -> Result<Schema, tokio_postgres::Error> {
     let filter: Option<Vec<&str>> = names.map(|names| names.iter().map(String::as_str).collect());
     let params: Params = &[(&filter, Type::TEXT_ARRAY), (&schema, Type::TEXT)];
-    in_schema(client, path, read_schema(client, params, history_table, Kinds::ALL)).await
+    in_schema(client, path, read_schema(client, params, history_table, Kinds::ALL, None)).await
 }
 
 /// Which kinds of objects a read covers.
@@ -262,22 +265,32 @@ impl Kinds {
     }
 }
 
+/// Reads the objects `params` name (or all) of the `kinds` wanted. With
+/// `prepared`, the walk's statements (`params` then names the objects,
+/// never all), the queries of tables are prepared once each.
 async fn read_schema(
     client: &Client,
     params: Params<'_>,
     history_table: &str,
     kinds: Kinds,
+    prepared: Option<&mut Prepared>,
 ) -> Result<Schema, Error> {
     let mut schema = Schema::default();
     if kinds.tables {
+        let constraints_sql = constraints_sql();
+        let queries = [TABLES, COLUMNS, &constraints_sql, INDEXES];
+        let prepared = match prepared {
+            Some(prepared) => Some(prepare_named(client, prepared, &queries).await?),
+            None => None,
+        };
+        let prepared = prepared.as_ref();
         // Sent together, answered in one round trip (the walk reads a
         // table or two at each of thousands of steps).
-        let constraints_sql = constraints_sql();
         let (t, c, k, i) = futures_util::future::try_join4(
-            client.query_typed(TABLES, params),
-            client.query_typed(COLUMNS, params),
-            client.query_typed(&constraints_sql, params),
-            client.query_typed(INDEXES, params),
+            query(client, prepared.map(|p| &p[0]), TABLES, params),
+            query(client, prepared.map(|p| &p[1]), COLUMNS, params),
+            query(client, prepared.map(|p| &p[2]), &constraints_sql, params),
+            query(client, prepared.map(|p| &p[3]), INDEXES, params),
         )
         .await?;
         tables(t, history_table, &mut schema);
@@ -309,6 +322,63 @@ pub(super) async fn in_schema<T>(
     let value = read?;
     restored?;
     Ok(value)
+}
+
+/// Statements prepared once and kept by their SQL (the walk's, on its
+/// connection): planning the queries it sends at every step took longer
+/// than running them.
+pub(super) type Prepared = std::collections::HashMap<String, Statement>;
+
+/// `sql` prepared, from `prepared` or now.
+pub(super) async fn prepare(
+    client: &Client,
+    prepared: &mut Prepared,
+    sql: &str,
+    types: &[Type],
+) -> Result<Statement, Error> {
+    if let Some(statement) = prepared.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = client.prepare_typed(sql, types).await?;
+    prepared.insert(sql.to_string(), statement.clone());
+    Ok(statement)
+}
+
+/// `queries` prepared for names that are given ([`only_named`]).
+async fn prepare_named<const N: usize>(
+    client: &Client,
+    prepared: &mut Prepared,
+    queries: &[&str; N],
+) -> Result<[Statement; N], Error> {
+    let mut statements = Vec::with_capacity(N);
+    for sql in queries {
+        statements.push(prepare(client, prepared, &only_named(sql), &[Type::TEXT_ARRAY, Type::TEXT]).await?);
+    }
+    Ok(statements.try_into().unwrap_or_else(|_| unreachable!("one statement per query")))
+}
+
+/// A query of this module for names that are given: its filter `($1 IS
+/// NULL OR x = ANY($1))` becomes `(x = ANY($1))`, which a prepared
+/// statement's plan can use an index for.
+fn only_named(sql: &str) -> String {
+    sql.replace("($1::text[] IS NULL OR ", "(")
+}
+
+/// `sql` with `params`, as `statement` when it was prepared.
+async fn query(
+    client: &Client,
+    statement: Option<&Statement>,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Vec<Row>, Error> {
+    match statement {
+        Some(statement) => {
+            let values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                params.iter().map(|(v, _)| *v).collect();
+            client.query(statement, &values).await
+        }
+        None => client.query_typed(sql, params).await,
+    }
 }
 
 /// Sets the session's `search_path` to `schema` alone, returning the
@@ -539,6 +609,14 @@ fn action(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_walks_prepared_table_queries_filter_on_the_names_alone() {
+        for sql in [TABLES, COLUMNS, &constraints_sql(), INDEXES] {
+            let named = only_named(sql);
+            assert!(!named.contains("IS NULL") && named.contains("= ANY($1))"), "{named}");
+        }
+    }
 
     #[test]
     fn the_current_schema_is_taken_off_a_function_name_only() {

@@ -48,12 +48,13 @@ pub trait TestDatabase {
     /// The schema of only the objects named (as in
     /// [`TestDatabase::object_fingerprints`]), right after
     /// [`TestDatabase::update_fingerprints`] brought `fingerprints` up to
-    /// date: what the driver kept there may spare it reading again.
+    /// date: what the driver kept there (rows read, statements prepared)
+    /// may spare it reading or planning again.
     fn schema_of(
         &mut self,
         history_table: &str,
         objects: &[String],
-        fingerprints: &Fingerprints,
+        fingerprints: &mut Fingerprints,
     ) -> Result<Schema, DatabaseError> {
         let _ = fingerprints;
         Ok(self.schema(history_table)?.only(objects))
@@ -214,7 +215,7 @@ impl TestDatabase for rusqlite::Connection {
         &mut self,
         history_table: &str,
         objects: &[String],
-        fingerprints: &Fingerprints,
+        fingerprints: &mut Fingerprints,
     ) -> Result<Schema, DatabaseError> {
         use crate::sqlite::introspect::{introspect_objects, introspect_rows};
         let schema = match fingerprints.sqlite.rows_of(objects) {
@@ -306,11 +307,18 @@ impl TestDatabase for crate::database::PostgresConnection {
         &mut self,
         history_table: &str,
         objects: &[String],
-        _: &Fingerprints,
+        fingerprints: &mut Fingerprints,
     ) -> Result<Schema, DatabaseError> {
-        let (client, schemas) = (self.client(), self.schemas());
-        self.block_on(crate::postgres::introspect::introspect_named(client, history_table, objects, schemas))
-            .map_err(DatabaseError::from)
+        let (client, schemas, prepared) =
+            (self.client(), self.schemas(), &mut fingerprints.postgres.prepared);
+        self.block_on(crate::postgres::introspect::introspect_named(
+            client,
+            prepared,
+            history_table,
+            objects,
+            schemas,
+        ))
+        .map_err(DatabaseError::from)
     }
 }
 

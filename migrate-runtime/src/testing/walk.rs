@@ -759,7 +759,7 @@ impl Walk<'_, '_> {
             return Ok(Schema::default());
         }
         self.db
-            .schema_of(&self.options.history_table, &present, &self.fingerprints)
+            .schema_of(&self.options.history_table, &present, &mut self.fingerprints)
             .map_err(WalkError::Database)
     }
 
