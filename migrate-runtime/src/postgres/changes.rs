@@ -33,7 +33,7 @@ use crate::testing::Fingerprints;
 use futures_util::future::{join, try_join_all};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Error};
+use tokio_postgres::{Client, Error, Statement};
 
 /// The log lives in schema `migrate_walk_changes`: the walk's scratch
 /// database is its own, and no package reads a schema of that name.
@@ -315,13 +315,12 @@ async fn rows_in(
     objects: Option<&[String]>,
     schemas: &[String],
 ) -> Result<Vec<FingerprintRow>, Error> {
-    prepare_fingerprints(client, prepared, objects, schemas).await?;
-    let prepared = &*prepared;
+    let groups = prepare_fingerprints(client, prepared, objects, schemas).await?;
     // Every schema's query is sent when first polled, before any answer
     // comes: the walk sends the restore of the `search_path` right behind.
-    let reads = fingerprint_groups(objects, schemas).into_iter().map(|(at, local)| async move {
+    let reads = groups.into_iter().map(|(at, local, statement)| async move {
         let schema = &schemas[at];
-        let read = fingerprint_rows(client, prepared, history_table, local.as_deref(), schema).await?;
+        let read = fingerprint_rows(client, &statement, history_table, local.as_deref(), schema).await?;
         let named = read.into_iter().map(|(object, fingerprint, parts)| {
             (qualified_object(&object, schema, &schemas[0]), fingerprint, parts)
         });
@@ -341,45 +340,41 @@ fn fingerprint_groups(objects: Option<&[String]>, schemas: &[String]) -> Vec<(us
     }
 }
 
-/// Prepares the statements [`rows_in`] will run for `objects`, those not
-/// prepared yet: then it sends every query at once.
+/// The schemas [`rows_in`] reads, as [`fingerprint_groups`], each with
+/// its statement, prepared now if it was not yet: once all are, the reads
+/// send every query at once.
 async fn prepare_fingerprints(
     client: &Client,
     prepared: &mut Prepared,
     objects: Option<&[String]>,
     schemas: &[String],
-) -> Result<(), Error> {
-    for (_, local) in fingerprint_groups(objects, schemas) {
-        let local = local.as_deref();
-        let sql = fingerprint_sql(local.map_or(Kinds::ALL, Kinds::of), Scope::of(local));
-        prepare(client, prepared, &sql, &FINGERPRINT_TYPES).await?;
+) -> Result<Vec<(usize, Option<Vec<String>>, Statement)>, Error> {
+    let mut groups = Vec::new();
+    for (at, local) in fingerprint_groups(objects, schemas) {
+        let scope = local.as_deref();
+        let sql = fingerprint_sql(scope.map_or(Kinds::ALL, Kinds::of), Scope::of(scope));
+        groups.push((at, local, prepare(client, prepared, &sql, &FINGERPRINT_TYPES).await?));
     }
-    Ok(())
+    Ok(groups)
 }
 
 /// The types of [`fingerprint_sql`]'s parameters: the history table, the
 /// schema, the objects and the relations wanted.
 const FINGERPRINT_TYPES: [Type; 4] = [Type::TEXT, Type::TEXT, Type::TEXT_ARRAY, Type::TEXT_ARRAY];
 
-/// Rows of [`fingerprint_sql`] in schema `schema`, named in it.
+/// Rows of [`fingerprint_sql`] in schema `schema`, named in it, by its
+/// `statement` for `objects`.
 async fn fingerprint_rows(
     client: &Client,
-    prepared: &Prepared,
+    statement: &Statement,
     history_table: &str,
     objects: Option<&[String]>,
     schema: &str,
 ) -> Result<Vec<FingerprintRow>, Error> {
-    let kinds = objects.map_or(Kinds::ALL, Kinds::of);
     let relations: Option<Vec<&str>> = objects.map(relation_names);
     let keys: Option<Vec<&str>> = objects.map(|o| o.iter().map(String::as_str).collect());
-    let sql = fingerprint_sql(kinds, Scope::of(objects));
     let params: [&(dyn ToSql + Sync); 4] = [&history_table, &schema, &keys, &relations];
-    let rows = match prepared.get(&sql) {
-        Some(statement) => client.query(statement, &params).await?,
-        None => {
-            client.query_typed(&sql, &params.into_iter().zip(FINGERPRINT_TYPES).collect::<Vec<_>>()).await?
-        }
-    };
+    let rows = client.query(statement, &params).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }
 
