@@ -371,6 +371,50 @@ fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
     assert_eq!(failed.code, 1, "{failed:?}");
 }
 
+/// SIGTERM to the runner alone (a container being stopped) while its Rust
+/// revision runs: it says so, the revision rolls back, it exits 143; the
+/// revision was announced when it started.
+#[test]
+fn the_runner_alone_rolls_back_the_running_revision_on_sigterm() {
+    let app = cli_app();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    // The runner is built by the CLI, as any run with a Rust revision does.
+    let scratch = format!("sqlite:{}", dir.path().join("build.db").display());
+    cli(app, &scratch, &["upgrade"]).ok();
+    let runner =
+        Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX));
+    let url = format!("sqlite:{}", dir.path().join("stopped.db").display());
+    cli(app, &url, &["upgrade", "2b00"]).ok();
+    // Enough rows that the revision runs for seconds in a debug build.
+    run(app, &url, &["seed", "200000"]).ok();
+    let mut child = Command::new(&runner)
+        .args(["upgrade", "--database-url", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the runner");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("applying  3c0000000003  split names  [1/2]") {
+        let mut line = String::new();
+        assert_ne!(stderr.read_line(&mut line).expect("read stderr"), 0, "ended before the revision: {seen}");
+        seen += &line;
+    }
+    // The revision has started; let it write some rows first.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status();
+    assert!(status.expect("run kill").success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    let code = child.wait().expect("wait").code();
+    assert_eq!(code, Some(143), "{seen}{rest}");
+    assert!(rest.contains("SIGTERM: stopping at a safe point"), "{seen}{rest}");
+    assert!(rest.contains("interrupted: revision `3c0000000003` was rolled back"), "{seen}{rest}");
+    assert_eq!(current(app, &url), "current 2b0000000002");
+    let dump = run(app, &url, &["dump"]).ok();
+    assert!(dump.contains(r#"[Some("1"), Some("First1 Last1"), None, None]"#), "rolled back: {:.600}", dump);
+}
+
 /// A fleet runs its databases' plans through the one runner build: three
 /// SQLite files two at a time, each with people to split, and on
 /// PostgreSQL two tenant schemas of one database, whose tables the runner

@@ -2,14 +2,24 @@
 //! a release pipeline): `migrate upgrade [TARGET]` or `migrate downgrade
 //! TARGET`, with `--database-url URL` or `DATABASE_URL`. The exit codes
 //! are `cargo migrate`'s: 0 done, 1 the run failed, 2 a command line it
-//! cannot read. A signal ends it at once; the database rolls back the
-//! revision that was running, as for any dropped connection.
+//! cannot read, 128 + the signal's number when SIGINT or SIGTERM (a
+//! container being stopped) stopped it. As in `cargo migrate`, the first
+//! signal asks the run to stop at a safe point (the running statement is
+//! cancelled, its revision rolls back, the lock is released) and a second
+//! ends the runner at once, leaving the rollback to the database.
+//!
+//! Each revision is announced when it starts and when it ends, and a wait
+//! for another migrator's lock is reported, on stderr as `cargo migrate`
+//! reports them: a long data migration does not leave a deploy log silent.
 
 use super::protocol::Command;
-use crate::apply::Action;
+use crate::apply::{Action, Event, Interrupt, Progress};
 use crate::database::{connect, DatabaseUrl};
+use crate::model::Direction;
 use crate::Migrations;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 
 const USAGE: &str = "usage: migrate upgrade [TARGET] | downgrade TARGET [--database-url URL]\n\
     (the URL defaults to DATABASE_URL; TARGET to `heads` for an upgrade)";
@@ -29,13 +39,57 @@ pub(super) fn run(migrations: &Migrations, args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match apply(migrations, &line) {
+    let interrupt = Interrupt::new();
+    let signal = watch_signals(interrupt.clone());
+    match apply(migrations, &line, interrupt) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            match signal.load(Ordering::SeqCst) {
+                0 => ExitCode::FAILURE,
+                signal => ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)),
+            }
         }
     }
+}
+
+/// Listens for SIGINT and SIGTERM: the first requests `interrupt`, a
+/// second exits at once. Returns the first signal received (0: none).
+#[cfg(unix)]
+fn watch_signals(interrupt: Interrupt) -> Arc<AtomicI32> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let received = Arc::new(AtomicI32::new(0));
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return received };
+    let first = Arc::clone(&received);
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if first.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+                std::process::exit(128 + signal);
+            }
+            let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+            eprintln!("{name}: stopping at a safe point (the running revision rolls back); send it again to quit now");
+            interrupt.request();
+        }
+    });
+    received
+}
+
+#[cfg(not(unix))]
+fn watch_signals(_: Interrupt) -> Arc<AtomicI32> {
+    Arc::new(AtomicI32::new(0))
+}
+
+/// A revision starting and a wait for the lock, on stderr.
+fn progress() -> Progress {
+    Progress::new(|event| match *event {
+        Event::Starting { revision, message, direction, index, total } => {
+            let verb = if direction == Direction::Downgrade { "reverting" } else { "applying " };
+            eprintln!("{verb} {revision}  {message}  [{index}/{total}]");
+        }
+        Event::Waiting { holder, waited } => {
+            eprintln!("waiting for the lock ({} s so far): {holder}", waited.as_secs());
+        }
+    })
 }
 
 fn read(args: &[String]) -> Result<Line, String> {
@@ -63,7 +117,7 @@ fn read(args: &[String]) -> Result<Line, String> {
     Ok(Line { command, target: target.to_string(), url })
 }
 
-fn apply(migrations: &Migrations, line: &Line) -> Result<(), String> {
+fn apply(migrations: &Migrations, line: &Line, interrupt: Interrupt) -> Result<(), String> {
     let url = match &line.url {
         Some(url) => url.clone(),
         None => std::env::var("DATABASE_URL")
@@ -73,7 +127,9 @@ fn apply(migrations: &Migrations, line: &Line) -> Result<(), String> {
     let graph = migrations.graph().map_err(|e| e.to_string())?;
     let database = connect(&url).map_err(|e| e.to_string())?;
     println!("database {url}");
-    let options = migrations.options();
+    let mut options = migrations.options();
+    options.interrupt = interrupt;
+    options.progress = progress();
     let report = &mut |step: &crate::Step| {
         let verb = if step.action == Action::Downgrade { "reverted" } else { "applied " };
         let ms = step.elapsed.as_secs_f64() * 1000.0;
