@@ -285,31 +285,37 @@ fn a_signal_rolls_back_the_running_rust_revision_in_the_runner() {
     cli(app, &url, &["upgrade", "2b00"]).ok();
     // Enough rows that the revision runs for seconds in a debug build.
     run(app, &url, &["seed", "200000"]).ok();
-    let mut child = cargo_migrate(app, &["upgrade", "-v", "--database-url", &url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start cargo-migrate");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    while !seen.contains("applying  3c0000000003") {
-        let mut line = String::new();
-        assert_ne!(stderr.read_line(&mut line).expect("read stderr"), 0, "ended before the revision: {seen}");
-        seen += &line;
-    }
-    // The revision has started; let it write some rows first.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let status = Command::new("kill").args(["-s", "INT", &child.id().to_string()]).status();
-    assert!(status.expect("run kill").success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    let code = child.wait().expect("wait").code();
-    assert_eq!(code, Some(130), "{seen}{rest}");
-    assert!(rest.contains("interrupted: revision `3c0000000003` was rolled back"), "{seen}{rest}");
+    let mut upgrade = cargo_migrate(app, &["upgrade", "-v", "--database-url", &url]);
+    let (code, said) = stopped_while_running(&mut upgrade, "applying  3c0000000003", "INT");
+    assert_eq!(code, Some(130), "{said}");
+    assert!(said.contains("interrupted: revision `3c0000000003` was rolled back"), "{said}");
     assert_eq!(current(app, &url), "current 2b0000000002");
     let dump = run(app, &url, &["dump"]).ok();
     assert!(dump.contains(r#"[Some("1"), Some("First1 Last1"), None, None]"#), "rolled back: {:.600}", dump);
     assert!(!dump.contains(r#"Some("First1"), Some("Last1")"#), "rolled back: {:.600}", dump);
+}
+
+/// Starts `command`, sends it `signal` half a second after its stderr said
+/// `started` (the revision is running and has written some rows): its exit
+/// code and all it said on stderr.
+fn stopped_while_running(command: &mut Command, started: &str, signal: &str) -> (Option<i32>, String) {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the run");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut said = String::new();
+    while !said.contains(started) {
+        let mut line = String::new();
+        assert_ne!(stderr.read_line(&mut line).expect("read stderr"), 0, "ended before the revision: {said}");
+        said += &line;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = Command::new("kill").args(["-s", signal, &child.id().to_string()]).status();
+    assert!(status.expect("run kill").success());
+    std::io::Read::read_to_string(&mut stderr, &mut said).expect("read stderr");
+    (child.wait().expect("wait").code(), said)
 }
 
 #[test]
@@ -387,29 +393,13 @@ fn the_runner_alone_rolls_back_the_running_revision_on_sigterm() {
     cli(app, &url, &["upgrade", "2b00"]).ok();
     // Enough rows that the revision runs for seconds in a debug build.
     run(app, &url, &["seed", "200000"]).ok();
-    let mut child = Command::new(&runner)
-        .args(["upgrade", "--database-url", &url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start the runner");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    while !seen.contains("applying  3c0000000003  split names  [1/2]") {
-        let mut line = String::new();
-        assert_ne!(stderr.read_line(&mut line).expect("read stderr"), 0, "ended before the revision: {seen}");
-        seen += &line;
-    }
-    // The revision has started; let it write some rows first.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let status = Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status();
-    assert!(status.expect("run kill").success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    let code = child.wait().expect("wait").code();
-    assert_eq!(code, Some(143), "{seen}{rest}");
-    assert!(rest.contains("SIGTERM: stopping at a safe point"), "{seen}{rest}");
-    assert!(rest.contains("interrupted: revision `3c0000000003` was rolled back"), "{seen}{rest}");
+    let mut upgrade = Command::new(&runner);
+    upgrade.args(["upgrade", "--database-url", &url]);
+    let (code, said) =
+        stopped_while_running(&mut upgrade, "applying  3c0000000003  split names  [1/2]", "TERM");
+    assert_eq!(code, Some(143), "{said}");
+    assert!(said.contains("SIGTERM: stopping at a safe point"), "{said}");
+    assert!(said.contains("interrupted: revision `3c0000000003` was rolled back"), "{said}");
     assert_eq!(current(app, &url), "current 2b0000000002");
     let dump = run(app, &url, &["dump"]).ok();
     assert!(dump.contains(r#"[Some("1"), Some("First1 Last1"), None, None]"#), "rolled back: {:.600}", dump);
