@@ -347,17 +347,21 @@ fn reset_rebuilds_a_chain_with_a_rust_revision_through_the_runner() {
     assert_eq!(current(app, &url), "current 4d0000000004");
 }
 
+/// The fixture's runner, built by the CLI (as any run with a Rust revision
+/// does) upgrading the database at `url` to head.
+fn runner_built_by(app: &Crate, url: &str) -> std::path::PathBuf {
+    cli(app, url, &["upgrade"]).ok();
+    Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// The runner alone, as in a container without cargo: its own chain, the
 /// URL from `--database-url` or `DATABASE_URL`, `cargo migrate`'s exit codes.
 #[test]
 fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
     let app = cli_app();
-    // Built by the CLI, as any run with a Rust revision does.
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite:{}", dir.path().join("alone.db").display());
-    cli(app, &url, &["upgrade"]).ok();
-    let runner =
-        Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX));
+    let runner = runner_built_by(app, &url);
     let alone = |args: &[&str], env: &[(&str, &str)]| {
         outcome(Command::new(&runner).args(args).envs(env.iter().copied()).output().expect("run the runner"))
     };
@@ -384,11 +388,7 @@ fn the_runner_alone_upgrades_and_downgrades_its_embedded_chain() {
 fn the_runner_alone_rolls_back_the_running_revision_on_sigterm() {
     let app = cli_app();
     let dir = tempfile::tempdir().expect("temporary folder");
-    // The runner is built by the CLI, as any run with a Rust revision does.
-    let scratch = format!("sqlite:{}", dir.path().join("build.db").display());
-    cli(app, &scratch, &["upgrade"]).ok();
-    let runner =
-        Crate::target_dir().join("debug").join(format!("data_cli_runner{}", std::env::consts::EXE_SUFFIX));
+    let runner = runner_built_by(app, &format!("sqlite:{}", dir.path().join("build.db").display()));
     let url = format!("sqlite:{}", dir.path().join("stopped.db").display());
     cli(app, &url, &["upgrade", "2b00"]).ok();
     // Enough rows that the revision runs for seconds in a debug build.
