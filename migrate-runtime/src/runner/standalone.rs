@@ -8,9 +8,10 @@
 //! cancelled, its revision rolls back, the lock is released) and a second
 //! ends the runner at once, leaving the rollback to the database.
 //!
-//! Each revision is announced when it starts and when it ends, and a wait
-//! for another migrator's lock is reported, on stderr as `cargo migrate`
-//! reports them: a long data migration does not leave a deploy log silent.
+//! Each revision is announced on stderr when it starts, as `cargo migrate`
+//! announces it, and so is a wait for another migrator's lock; its result
+//! line goes to stdout when it ends. A long data migration does not leave
+//! a deploy log silent.
 
 use super::protocol::Command;
 use crate::apply::{Action, Event, Interrupt, Progress};
