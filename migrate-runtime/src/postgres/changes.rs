@@ -179,16 +179,19 @@ async fn read_logged(
         Ok(Some(objects)) if objects.is_empty() => Ok(()),
         Ok(Some(objects)) => {
             // `read_some` sends all its queries when first polled (they
-            // are prepared before), so the restore goes out behind them,
-            // never before one.
+            // are prepared here, before), so the restore goes out behind
+            // them, never before one.
             let wanted: Vec<String> = objects.iter().cloned().collect();
             let prepared = &mut fingerprints.postgres.prepared;
-            if let Err(error) = prepare_fingerprints(client, prepared, Some(&wanted), schemas).await {
-                // The first error is the one to report; the restore is tried anyway.
-                let _ = restore_search_path(client, &saved).await;
-                return Err(error);
-            }
-            let some = read_some(client, history_table, fingerprints, objects, schemas);
+            let queries = match prepare_fingerprints(client, prepared, Some(&wanted), schemas).await {
+                Ok(queries) => queries,
+                Err(error) => {
+                    // The first error is the one to report; the restore is tried anyway.
+                    let _ = restore_search_path(client, &saved).await;
+                    return Err(error);
+                }
+            };
+            let some = read_some(client, history_table, fingerprints, objects, queries, schemas);
             let (read, restored) = join(some, restore_search_path(client, &saved)).await;
             return read.and(restored);
         }
@@ -237,7 +240,8 @@ async fn read_all(
     fingerprints: &mut Fingerprints,
     schemas: &[String],
 ) -> Result<(), Error> {
-    let read = rows_in(client, &mut fingerprints.postgres.prepared, history_table, None, schemas).await?;
+    let queries = prepare_fingerprints(client, &mut fingerprints.postgres.prepared, None, schemas).await?;
+    let read = rows_in(client, history_table, queries, schemas).await?;
     let seen = &mut fingerprints.postgres;
     seen.owner.clear();
     seen.parts.clear();
@@ -255,11 +259,10 @@ async fn read_some(
     history_table: &str,
     fingerprints: &mut Fingerprints,
     objects: BTreeSet<String>,
+    queries: Vec<FingerprintQuery>,
     schemas: &[String],
 ) -> Result<(), Error> {
-    let wanted: Vec<String> = objects.iter().cloned().collect();
-    let read =
-        rows_in(client, &mut fingerprints.postgres.prepared, history_table, Some(&wanted), schemas).await?;
+    let read = rows_in(client, history_table, queries, schemas).await?;
     let seen = &mut fingerprints.postgres;
     for object in &objects {
         for part in seen.parts.remove(object).unwrap_or_default() {
@@ -296,7 +299,11 @@ pub(crate) async fn object_fingerprints(
 ) -> Result<BTreeMap<String, String>, Error> {
     let Some(first) = schemas.first() else { return Ok(BTreeMap::new()) };
     let mut prepared = Prepared::new();
-    let rows = in_schema(client, first, rows_in(client, &mut prepared, history_table, None, schemas)).await?;
+    let read = async {
+        let queries = prepare_fingerprints(client, &mut prepared, None, schemas).await?;
+        rows_in(client, history_table, queries, schemas).await
+    };
+    let rows = in_schema(client, first, read).await?;
     Ok(rows.into_iter().map(|(object, fingerprint, _)| (object, fingerprint)).collect())
 }
 
@@ -304,21 +311,19 @@ pub(crate) async fn object_fingerprints(
 /// (`classid << 32 | objid`) it is made of.
 type FingerprintRow = (String, String, Vec<i64>);
 
-/// [`fingerprint_rows`] of `objects` (every object when `None`) in each
-/// of `schemas` they are in, named as the walk names them (`table auth.t`
-/// outside the first schema). Run with the `search_path` set to the first
+/// [`fingerprint_rows`] of each of `queries` ([`prepare_fingerprints`]),
+/// named as the walk names them (`table auth.t` outside the first
+/// schema). Run with the `search_path` set to the first
 /// schema ([`in_schema`]), as introspection reads every schema.
 async fn rows_in(
     client: &Client,
-    prepared: &mut Prepared,
     history_table: &str,
-    objects: Option<&[String]>,
+    queries: Vec<FingerprintQuery>,
     schemas: &[String],
 ) -> Result<Vec<FingerprintRow>, Error> {
-    let groups = prepare_fingerprints(client, prepared, objects, schemas).await?;
     // Every schema's query is sent when first polled, before any answer
     // comes: the walk sends the restore of the `search_path` right behind.
-    let reads = groups.into_iter().map(|(at, local, statement)| async move {
+    let reads = queries.into_iter().map(|(at, local, statement)| async move {
         let schema = &schemas[at];
         let read = fingerprint_rows(client, &statement, history_table, local.as_deref(), schema).await?;
         let named = read.into_iter().map(|(object, fingerprint, parts)| {
@@ -340,15 +345,19 @@ fn fingerprint_groups(objects: Option<&[String]>, schemas: &[String]) -> Vec<(us
     }
 }
 
-/// The schemas [`rows_in`] reads, as [`fingerprint_groups`], each with
-/// its statement, prepared now if it was not yet: once all are, the reads
-/// send every query at once.
+/// A schema's fingerprint read: its index in the schemas, the objects
+/// wanted there (`None`: all), and the statement.
+type FingerprintQuery = (usize, Option<Vec<String>>, Statement);
+
+/// The reads [`rows_in`] sends for `objects` (every object when `None`),
+/// as [`fingerprint_groups`], each statement prepared now if it was not
+/// yet: once all are, [`rows_in`] sends every query at once.
 async fn prepare_fingerprints(
     client: &Client,
     prepared: &mut Prepared,
     objects: Option<&[String]>,
     schemas: &[String],
-) -> Result<Vec<(usize, Option<Vec<String>>, Statement)>, Error> {
+) -> Result<Vec<FingerprintQuery>, Error> {
     let mut groups = Vec::new();
     for (at, local) in fingerprint_groups(objects, schemas) {
         let scope = local.as_deref();
